@@ -1,0 +1,124 @@
+/*
+ * smtpdoctor: why can't this account send mail?
+ *
+ * The public interface of libsmtpdoctor.  A run takes options, probes the
+ * outbound path, and returns a report: facts (what was observed), findings
+ * (what the rules made of them) and one verdict.  Nothing here prints or
+ * exits; renderers turn a report into text or JSON.
+ *
+ * Ownership: every sd_*_new() / sd_*() that returns a pointer hands the
+ * caller a reference to free with the matching *_free().  Strings passed in
+ * are borrowed for the duration of the call unless stated otherwise.
+ */
+#ifndef SMTPDOCTOR_H
+#define SMTPDOCTOR_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SD_SCHEMA "smtpdoctor/1"
+
+/* Verdict status, SPEC §3. */
+typedef enum sd_status {
+	SD_STATUS_OK = 0,
+	SD_STATUS_WARN,
+	SD_STATUS_FAIL,
+	SD_STATUS_INCONCLUSIVE,
+} sd_status;
+
+/* Library-level errors (not diagnoses: a diagnosis is a verdict). */
+typedef enum sd_error {
+	SD_OK = 0,
+	SD_ERR_USAGE,     /* bad input from the caller */
+	SD_ERR_NOMEM,     /* out of memory */
+	SD_ERR_INTERNAL,  /* a dependency failed to initialise */
+} sd_error;
+
+const char *sd_strerror(sd_error err);
+const char *sd_version(void);
+
+/* How the user's client is configured to secure the session. */
+typedef enum sd_tls_mode {
+	SD_TLS_UNSET = 0,  /* not given: the conventional mode of the port */
+	SD_TLS_STARTTLS,
+	SD_TLS_IMPLICIT,
+	SD_TLS_NONE,
+} sd_tls_mode;
+
+/* Options shared by every command (SPEC §2, "global options"). */
+typedef struct sd_options {
+	double timeout;            /* whole run, seconds (default 30) */
+	double connect_timeout;    /* one TCP connect, seconds (default 5) */
+	const char **resolvers;    /* ADDR[:PORT] or [ADDR]:PORT; NULL = system */
+	size_t n_resolvers;
+	const char *trust_anchor;  /* file, or NULL for the root's */
+	const char **dnsbl;        /* zones; n_dnsbl == 0 && dnsbl_set = none */
+	size_t n_dnsbl;
+	int dnsbl_set;
+	const char **dbl;
+	size_t n_dbl;
+	int dbl_set;
+	const char **control;      /* HOST:PORT */
+	size_t n_control;
+	int control_set;
+	int no_control;
+	const char *public_ip;
+	const char *ca_file;
+	int family;                /* 0 = both, 4, 6 */
+	int verbose;               /* -1 quiet, 0 normal, 1 verbose */
+} sd_options;
+
+void sd_options_init(sd_options *opt);
+
+typedef struct sd_report sd_report;
+
+/* Parameters of `smtpdoctor check`. */
+typedef struct sd_check_params {
+	const char *address;       /* ADDRESS argument, may be NULL */
+	const char *server;        /* --server */
+	int port;                  /* --port, 0 = not given */
+	sd_tls_mode tls;           /* --tls */
+	const char *user;          /* --user, NULL = no AUTH configured */
+	const char *password;      /* the secret, NUL-terminated, or NULL;
+	                              borrowed: the caller wipes it */
+	const char *password_note; /* why there is no password, for a finding */
+	const char *auth_mech;     /* --auth, NULL = the best offered */
+	const char *from;
+	const char *to;
+	const char *ehlo;          /* NULL = this machine's name */
+	int send;
+	int allow_plaintext_auth;
+	int insecure;
+} sd_check_params;
+
+/*
+ * Runs a check.  Always returns a report (NULL only when out of memory);
+ * the report carries the verdict.
+ */
+sd_report *sd_check(const sd_options *opt, const sd_check_params *params);
+
+/* A report holding only a usage error (exit 2), for --json output. */
+sd_report *sd_report_usage_error(const char *command, const char *message);
+
+sd_status sd_report_status(const sd_report *r);
+/* The verdict cause ("ok", "auth.bad_credentials", ...), owned by r. */
+const char *sd_report_cause(const sd_report *r);
+/* Exit status per SPEC §3 for this report. */
+int sd_report_exit_code(const sd_report *r);
+
+/* The report as one JSON document; malloc'd, caller frees. */
+char *sd_report_to_json(const sd_report *r);
+/* The report for people; colour only when `color` is non-zero. */
+void sd_report_write_text(const sd_report *r, FILE *out, int color);
+
+void sd_report_free(sd_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

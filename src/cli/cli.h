@@ -1,0 +1,54 @@
+/* The command-line front end: parsed arguments shared by the commands. */
+#ifndef SD_CLI_H
+#define SD_CLI_H
+
+#include "smtpdoctor/smtpdoctor.h"
+
+#define SD_CLI_MAX_LIST 64   /* repeatable options: at most this many each */
+
+typedef struct sd_cli {
+	const char *command;      /* "check", "domain", "spf", "bounce" */
+	sd_options opt;
+	int json;
+	int color;                /* resolved: TTY and no NO_COLOR/--no-color */
+	const char *positional[4];
+	int n_positional;
+
+	/* check */
+	sd_check_params check;
+	const char *password_file, *password_env, *password_cmd;
+	const char *config;
+
+	/* spf */
+	const char *helo;
+
+	/* domain */
+	const char *ips[SD_CLI_MAX_LIST];
+	size_t n_ips;
+	const char *selectors[SD_CLI_MAX_LIST];
+	size_t n_selectors;
+	const char *message_file;
+
+	/* storage for the repeatable global options */
+	const char *resolvers[SD_CLI_MAX_LIST];
+	const char *dnsbl[SD_CLI_MAX_LIST];
+	const char *dbl[SD_CLI_MAX_LIST];
+	const char *control[SD_CLI_MAX_LIST];
+} sd_cli;
+
+/*
+ * Each command: runs, renders (text or JSON on stdout, progress and
+ * errors on stderr) and returns the exit status of SPEC §3.
+ */
+int sd_cmd_check(sd_cli *cli);
+int sd_cmd_domain(sd_cli *cli);
+int sd_cmd_spf(sd_cli *cli);
+
+/* Prints a usage error (JSON on stdout with --json) and returns 2. */
+int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Renders a finished report per cli->json / cli->color; returns its exit. */
+int sd_cli_render(const sd_cli *cli, sd_report *r);
+
+#endif

@@ -1,0 +1,70 @@
+/* `smtpdoctor check`: build the inputs, run, render (SPEC §2). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/secret.h"
+#include "report/report.h"
+
+static int reserved(const char *what)
+{
+	fprintf(stderr, "smtpdoctor: %s: not implemented yet\n", what);
+	return 2;
+}
+
+int sd_cmd_check(sd_cli *cli)
+{
+	sd_check_params *cp = &cli->check;
+	if (cli->config)
+		return reserved("--config");
+	if (cli->n_positional > 1)
+		return sd_cli_usage_error(cli, "check takes at most one ADDRESS");
+	if (cli->n_positional == 1) {
+		cp->address = cli->positional[0];
+		if (!strchr(cp->address, '@'))
+			return sd_cli_usage_error(cli, "'%s' is not an e-mail "
+			    "address", cp->address);
+		if (!cp->server)
+			return reserved("check ADDRESS without --server "
+			    "(settings discovered from the address)");
+		if (!cp->from)
+			cp->from = cp->address;
+		if (!cp->user)
+			cp->user = cp->address;
+	}
+	if (!cp->server)
+		return sd_cli_usage_error(cli, "check needs an ADDRESS or "
+		    "--server HOST");
+	if (!*cp->server || strlen(cp->server) > 253)
+		return sd_cli_usage_error(cli, "--server: invalid host name");
+	if (cp->auth_mech && strlen(cp->auth_mech) > 20)
+		return sd_cli_usage_error(cli, "--auth: invalid mechanism");
+	if (!cp->to)
+		cp->to = cp->from;
+
+	char *secret = NULL;
+	char err[400] = "";
+	if (cp->user || cli->password_file || cli->password_env ||
+	    cli->password_cmd) {
+		sd_secret_rc rc = sd_secret_read(cli->password_file,
+		    cli->password_env, cli->password_cmd, cp->user, &secret, err,
+		    sizeof err);
+		if (rc == SD_SECRET_ERROR)
+			return sd_cli_usage_error(cli, "%s", err);
+		if (rc == SD_SECRET_NONE)
+			cp->password_note = "no --password-file, --password-env or "
+			    "--password-cmd, and no terminal to ask on";
+		if (!cp->user && secret) {
+			sd_secret_free(secret);
+			return sd_cli_usage_error(cli, "a password source needs "
+			    "--user");
+		}
+	}
+	cp->password = secret;
+	sd_report *r = sd_check(&cli->opt, cp);
+	cp->password = NULL;
+	sd_secret_free(secret);
+	int rc = sd_cli_render(cli, r);
+	sd_report_free(r);
+	return rc;
+}

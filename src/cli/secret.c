@@ -1,0 +1,177 @@
+/* Password sources.  The secret is wiped after use and never printed. */
+#include "cli/secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+void sd_secret_free(char *s)
+{
+	if (s) {
+		sd_wipe(s, strlen(s));
+		free(s);
+	}
+}
+
+/* Reads at most SD_SECRET_MAX bytes from fd; keeps the first line. */
+static char *read_line_fd(int fd, int *too_long)
+{
+	char *buf = malloc(SD_SECRET_MAX + 2);
+	size_t n = 0;
+	if (!buf)
+		return NULL;
+	*too_long = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + n, SD_SECRET_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (memchr(buf, '\n', n) || n > SD_SECRET_MAX)
+			break;
+	}
+	buf[n] = '\0';
+	char *nl = strpbrk(buf, "\r\n");
+	if (nl)
+		*nl = '\0';
+	else if (n > SD_SECRET_MAX)
+		*too_long = 1;
+	return buf;
+}
+
+static char *from_cmd(const char *cmd, char *err, size_t errlen)
+{
+	int pfd[2];
+	if (pipe(pfd) != 0) {
+		snprintf(err, errlen, "--password-cmd: %s", strerror(errno));
+		return NULL;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "--password-cmd: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	int too_long;
+	char *s = read_line_fd(pfd[0], &too_long);
+	close(pfd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "--password-cmd: the command failed "
+		    "(exit status %d)", WIFEXITED(status) ?
+		    WEXITSTATUS(status) : -1);
+		sd_secret_free(s);
+		return NULL;
+	}
+	if (too_long) {
+		snprintf(err, errlen, "--password-cmd: the secret is longer "
+		    "than %d bytes", SD_SECRET_MAX);
+		sd_secret_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static char *from_tty(const char *user, char *err, size_t errlen)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	struct termios old, quiet;
+	if (tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return NULL;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	char prompt[300];
+	int pl = snprintf(prompt, sizeof prompt, "Password for %s: ", user);
+	if (write(fd, prompt, (size_t)pl) < 0) {
+		close(fd);
+		return NULL;
+	}
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	int too_long;
+	char *s = read_line_fd(fd, &too_long);
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* nothing to do: the prompt is cosmetic */
+	}
+	close(fd);
+	(void)err;
+	(void)errlen;
+	return s;
+}
+
+sd_secret_rc sd_secret_read(const char *file, const char *env, const char *cmd,
+    const char *user, char **out, char *err, size_t errlen)
+{
+	int sources = !!file + !!env + !!cmd;
+	*out = NULL;
+	if (sources > 1) {
+		snprintf(err, errlen, "give only one of --password-file, "
+		    "--password-env and --password-cmd");
+		return SD_SECRET_ERROR;
+	}
+	if (file) {
+		int fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(err, errlen, "--password-file %s: %s", file,
+			    strerror(errno));
+			return SD_SECRET_ERROR;
+		}
+		int too_long;
+		*out = read_line_fd(fd, &too_long);
+		close(fd);
+		if (too_long) {
+			sd_secret_free(*out);
+			*out = NULL;
+			snprintf(err, errlen, "--password-file %s: the secret "
+			    "is longer than %d bytes", file, SD_SECRET_MAX);
+			return SD_SECRET_ERROR;
+		}
+	} else if (env) {
+		const char *v = getenv(env);
+		if (!v) {
+			snprintf(err, errlen, "--password-env: the variable %s "
+			    "is not set", env);
+			return SD_SECRET_ERROR;
+		}
+		*out = strdup(v);
+	} else if (cmd) {
+		*out = from_cmd(cmd, err, errlen);
+		if (!*out)
+			return SD_SECRET_ERROR;
+	} else {
+		if (!user || !isatty(STDIN_FILENO))
+			return SD_SECRET_NONE;
+		*out = from_tty(user, err, errlen);
+		if (!*out)
+			return SD_SECRET_NONE;
+	}
+	if (!*out) {
+		snprintf(err, errlen, "out of memory");
+		return SD_SECRET_ERROR;
+	}
+	return SD_SECRET_OK;
+}

@@ -1,0 +1,79 @@
+/* The resolver interface: dispatch to a backend, common helpers. */
+#include "dns/dns.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+struct sd_resolver {
+	const sd_resolver_ops *ops;
+	void *impl;
+	atomic_ulong queries;
+};
+
+const char *sd_dns_status_name(sd_dns_status s)
+{
+	switch (s) {
+	case SD_DNS_OK: return "ok";
+	case SD_DNS_NXDOMAIN: return "nxdomain";
+	case SD_DNS_NODATA: return "nodata";
+	case SD_DNS_SERVFAIL: return "servfail";
+	case SD_DNS_TIMEOUT: return "timeout";
+	case SD_DNS_BOGUS: return "bogus";
+	case SD_DNS_ERROR: return "error";
+	}
+	return "error";
+}
+
+int sd_dns_status_is_failure(sd_dns_status s)
+{
+	return s == SD_DNS_SERVFAIL || s == SD_DNS_TIMEOUT ||
+	    s == SD_DNS_BOGUS || s == SD_DNS_ERROR;
+}
+
+void sd_dns_answer_clear(sd_dns_answer *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n_rr; i++) {
+		free(a->rr[i].text);
+		free(a->rr[i].rdata);
+	}
+	free(a->rr);
+	free(a->why_bogus);
+	free(a->canonname);
+	*a = (sd_dns_answer){ 0 };
+}
+
+sd_resolver *sd_resolver_new_custom(const sd_resolver_ops *ops, void *impl)
+{
+	sd_resolver *r = calloc(1, sizeof *r);
+	if (!r) {
+		if (ops->free)
+			ops->free(impl);
+		return NULL;
+	}
+	r->ops = ops;
+	r->impl = impl;
+	return r;
+}
+
+sd_dns_status sd_dns_query(sd_resolver *res, const char *name, uint16_t type,
+    int64_t deadline_ms, sd_dns_answer *out)
+{
+	atomic_fetch_add(&res->queries, 1);
+	return res->ops->query(res->impl, name, type, deadline_ms, out);
+}
+
+unsigned long sd_resolver_query_count(const sd_resolver *res)
+{
+	return atomic_load(&((sd_resolver *)res)->queries);
+}
+
+void sd_resolver_free(sd_resolver *res)
+{
+	if (!res)
+		return;
+	if (res->ops->free)
+		res->ops->free(res->impl);
+	free(res);
+}

@@ -1,0 +1,99 @@
+/*
+ * The resolver interface.  One backend talks to libunbound (dns_unbound.c);
+ * tests and fuzzers plug in their own through sd_resolver_ops.
+ *
+ * "The lookup failed" (SERVFAIL, timeout, bogus) is kept apart from "the
+ * answer says no" (NXDOMAIN, no data): SPF temperror and permerror, and
+ * settings.host_not_found vs dns.resolution_failed, hang on it.
+ */
+#ifndef SD_DNS_H
+#define SD_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	SD_DNS_A = 1, SD_DNS_NS = 2, SD_DNS_CNAME = 5, SD_DNS_SOA = 6,
+	SD_DNS_PTR = 12, SD_DNS_MX = 15, SD_DNS_TXT = 16, SD_DNS_AAAA = 28,
+	SD_DNS_SRV = 33, SD_DNS_DS = 43, SD_DNS_DNSKEY = 48, SD_DNS_TLSA = 52,
+	SD_DNS_SPF = 99,
+};
+
+typedef enum sd_dns_status {
+	SD_DNS_OK = 0,     /* records of the type asked for */
+	SD_DNS_NXDOMAIN,   /* the name does not exist */
+	SD_DNS_NODATA,     /* the name exists, no records of this type */
+	SD_DNS_SERVFAIL,   /* the lookup failed: SERVFAIL, REFUSED, FORMERR */
+	SD_DNS_TIMEOUT,    /* no answer before the deadline */
+	SD_DNS_BOGUS,      /* DNSSEC validation failed */
+	SD_DNS_ERROR,      /* anything else (bad name, out of memory) */
+} sd_dns_status;
+
+const char *sd_dns_status_name(sd_dns_status s);
+/* Non-zero for the statuses that mean the lookup failed. */
+int sd_dns_status_is_failure(sd_dns_status s);
+
+typedef struct sd_dns_rr {
+	uint16_t type;
+	uint32_t ttl;
+	/*
+	 * Presentation text: an address for A/AAAA; the target name (no
+	 * trailing dot) for CNAME/NS/PTR/MX/SRV; the character-strings of a
+	 * TXT record concatenated (may hold NUL bytes: use text_len).
+	 */
+	char *text;
+	size_t text_len;
+	uint16_t pref;          /* MX preference, SRV priority */
+	uint16_t weight, port;  /* SRV */
+	unsigned char *rdata;   /* raw rdata, always set */
+	size_t rdlen;
+} sd_dns_rr;
+
+typedef struct sd_dns_answer {
+	sd_dns_status status;
+	int rcode;
+	int secure;           /* DNSSEC validated */
+	char *why_bogus;      /* when BOGUS, or NULL */
+	char *canonname;      /* after CNAMEs, or NULL */
+	sd_dns_rr *rr;
+	size_t n_rr;
+	int64_t elapsed_ms;
+} sd_dns_answer;
+
+void sd_dns_answer_clear(sd_dns_answer *a);
+
+typedef struct sd_resolver sd_resolver;
+
+typedef struct sd_resolver_ops {
+	/* Fills `out` (zeroed by the caller); returns out->status. */
+	sd_dns_status (*query)(void *impl, const char *name, uint16_t type,
+	    int64_t deadline_ms, sd_dns_answer *out);
+	void (*free)(void *impl);
+} sd_resolver_ops;
+
+/* Wraps a backend; takes ownership of impl. */
+sd_resolver *sd_resolver_new_custom(const sd_resolver_ops *ops, void *impl);
+
+/*
+ * The libunbound backend.  `servers` are ADDR[:PORT] / [ADDR]:PORT (NULL:
+ * the system's resolv.conf); `trust_anchor` a file of DS/DNSKEY records or
+ * NULL.  Thread-safe: probes query from many threads at once.  On failure
+ * returns NULL and sets *err to a message (static string).
+ */
+sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
+    const char *trust_anchor, const char **err);
+
+/*
+ * Looks up name/type, waiting at most until deadline_ms (monotonic
+ * milliseconds, sd_now_ms()).  Thread-safe.  `out` must be zeroed or
+ * cleared; free it with sd_dns_answer_clear().
+ */
+sd_dns_status sd_dns_query(sd_resolver *res, const char *name, uint16_t type,
+    int64_t deadline_ms, sd_dns_answer *out);
+
+/* Number of queries sent through this resolver (for SPF lookup counts). */
+unsigned long sd_resolver_query_count(const sd_resolver *res);
+
+void sd_resolver_free(sd_resolver *res);
+
+#endif

@@ -1,0 +1,378 @@
+/*
+ * The libunbound backend of the resolver interface.
+ *
+ * libunbound has no per-query timeout (a dead server answers SERVFAIL after
+ * some 17 s), so each query is asynchronous: the calling thread polls the
+ * context's fd in short slices and cancels at its own deadline.  One mutex
+ * serialises calls into the context; the callback only fills the waiting
+ * thread's slot.
+ */
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unbound.h>
+
+#include "dns/dns.h"
+#include "util/util.h"
+
+/* Longest name we render from rdata (RFC 1035: 255 octets, escaped x4). */
+#define NAME_TEXT_MAX 1100
+/* Poll slice: how often a waiting thread looks at its slot. */
+#define POLL_SLICE_MS 20
+
+typedef struct ub_backend {
+	struct ub_ctx *ctx;
+	pthread_mutex_t lock;
+} ub_backend;
+
+typedef struct pending {
+	int done;
+	int err;
+	struct ub_result *result;
+} pending;
+
+static void on_result(void *arg, int err, struct ub_result *result)
+{
+	pending *p = arg;
+	p->err = err;
+	p->result = result;
+	p->done = 1;
+}
+
+/* Decodes an uncompressed wire-format name at rd[*off]; 0 on error. */
+static int decode_name(const unsigned char *rd, size_t len, size_t *off,
+    char *out, size_t outlen)
+{
+	size_t o = 0, i = *off;
+	int labels = 0;
+	while (i < len) {
+		unsigned l = rd[i++];
+		if (l == 0) {
+			if (o == 0 && outlen > 1)
+				out[o++] = '.';
+			out[o] = '\0';
+			*off = i;
+			return 1;
+		}
+		if (l > 63 || i + l > len || ++labels > 127)
+			return 0;
+		if (o && o + 1 < outlen)
+			out[o++] = '.';
+		for (unsigned k = 0; k < l; k++) {
+			unsigned char c = rd[i + k];
+			if (o + 5 >= outlen)
+				return 0;
+			if (c == '.' || c == '\\') {
+				out[o++] = '\\';
+				out[o++] = (char)c;
+			} else if (c <= 0x20 || c >= 0x7f) {
+				o += (size_t)snprintf(out + o, outlen - o,
+				    "\\%03u", c);
+			} else {
+				out[o++] = (char)c;
+			}
+		}
+		i += l;
+	}
+	return 0;
+}
+
+static int fill_rr(sd_dns_rr *rr, uint16_t type, const unsigned char *rd,
+    size_t len)
+{
+	char name[NAME_TEXT_MAX];
+	size_t off = 0;
+	rr->type = type;
+	rr->rdata = malloc(len ? len : 1);
+	if (!rr->rdata)
+		return 0;
+	memcpy(rr->rdata, rd, len);
+	rr->rdlen = len;
+	switch (type) {
+	case SD_DNS_A:
+	case SD_DNS_AAAA: {
+		char buf[INET6_ADDRSTRLEN];
+		int af = type == SD_DNS_A ? AF_INET : AF_INET6;
+		if (len != (type == SD_DNS_A ? 4u : 16u) ||
+		    !inet_ntop(af, rd, buf, sizeof buf))
+			return 0;
+		rr->text = strdup(buf);
+		break;
+	}
+	case SD_DNS_CNAME:
+	case SD_DNS_NS:
+	case SD_DNS_PTR:
+		if (!decode_name(rd, len, &off, name, sizeof name))
+			return 0;
+		rr->text = strdup(name);
+		break;
+	case SD_DNS_MX:
+		if (len < 3)
+			return 0;
+		rr->pref = (uint16_t)(rd[0] << 8 | rd[1]);
+		off = 2;
+		if (!decode_name(rd, len, &off, name, sizeof name))
+			return 0;
+		rr->text = strdup(name);
+		break;
+	case SD_DNS_SRV:
+		if (len < 7)
+			return 0;
+		rr->pref = (uint16_t)(rd[0] << 8 | rd[1]);
+		rr->weight = (uint16_t)(rd[2] << 8 | rd[3]);
+		rr->port = (uint16_t)(rd[4] << 8 | rd[5]);
+		off = 6;
+		if (!decode_name(rd, len, &off, name, sizeof name))
+			return 0;
+		rr->text = strdup(name);
+		break;
+	case SD_DNS_TXT:
+	case SD_DNS_SPF: {
+		/* character-strings concatenated; NUL bytes kept */
+		char *t = malloc(len + 1);
+		size_t o = 0;
+		if (!t)
+			return 0;
+		for (size_t i = 0; i < len;) {
+			size_t l = rd[i++];
+			if (i + l > len) {
+				free(t);
+				return 0;
+			}
+			memcpy(t + o, rd + i, l);
+			o += l;
+			i += l;
+		}
+		t[o] = '\0';
+		rr->text = t;
+		rr->text_len = o;
+		return 1;
+	}
+	default:
+		rr->text = strdup("");
+		break;
+	}
+	if (!rr->text)
+		return 0;
+	rr->text_len = strlen(rr->text);
+	return 1;
+}
+
+static sd_dns_status convert(struct ub_result *res, uint16_t type,
+    sd_dns_answer *out)
+{
+	out->rcode = res->rcode;
+	out->secure = res->secure;
+	if (res->canonname)
+		out->canonname = strdup(res->canonname);
+	if (res->bogus) {
+		out->why_bogus = strdup(res->why_bogus ? res->why_bogus :
+		    "DNSSEC validation failed");
+		return out->status = SD_DNS_BOGUS;
+	}
+	if (res->nxdomain || res->rcode == 3)
+		return out->status = SD_DNS_NXDOMAIN;
+	if (res->rcode != 0)
+		return out->status = SD_DNS_SERVFAIL;
+	if (!res->havedata)
+		return out->status = SD_DNS_NODATA;
+	size_t n = 0;
+	while (res->data[n])
+		n++;
+	out->rr = calloc(n ? n : 1, sizeof *out->rr);
+	if (!out->rr)
+		return out->status = SD_DNS_ERROR;
+	for (size_t i = 0; i < n; i++) {
+		sd_dns_rr *rr = &out->rr[out->n_rr];
+		rr->ttl = (uint32_t)res->ttl;
+		if (fill_rr(rr, type, (unsigned char *)res->data[i],
+		    (size_t)res->len[i]))
+			out->n_rr++;
+		else {
+			free(rr->text);
+			free(rr->rdata);
+			*rr = (sd_dns_rr){ 0 };
+		}
+	}
+	return out->status = out->n_rr ? SD_DNS_OK : SD_DNS_NODATA;
+}
+
+static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
+    int64_t deadline_ms, sd_dns_answer *out)
+{
+	ub_backend *b = impl;
+	pending p = { 0 };
+	int id = 0;
+	int64_t t0 = sd_now_ms();
+
+	pthread_mutex_lock(&b->lock);
+	int rc = ub_resolve_async(b->ctx, name, type, 1, &p, on_result, &id);
+	pthread_mutex_unlock(&b->lock);
+	if (rc != 0) {
+		out->status = SD_DNS_ERROR;
+		return out->status;
+	}
+	int fd = ub_fd(b->ctx);
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		int done = p.done;
+		if (!done && sd_remaining_ms(deadline_ms) == 0) {
+			/* our deadline: cancel so the callback never fires */
+			ub_cancel(b->ctx, id);
+			pthread_mutex_unlock(&b->lock);
+			out->status = SD_DNS_TIMEOUT;
+			out->elapsed_ms = sd_now_ms() - t0;
+			return out->status;
+		}
+		pthread_mutex_unlock(&b->lock);
+		if (done)
+			break;
+		int64_t wait = sd_remaining_ms(deadline_ms);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, (int)(wait < POLL_SLICE_MS ? wait :
+		    POLL_SLICE_MS)) > 0) {
+			pthread_mutex_lock(&b->lock);
+			ub_process(b->ctx);
+			pthread_mutex_unlock(&b->lock);
+		}
+	}
+	out->elapsed_ms = sd_now_ms() - t0;
+	if (p.err || !p.result) {
+		if (p.result)
+			ub_resolve_free(p.result);
+		out->status = SD_DNS_SERVFAIL;
+		return out->status;
+	}
+	convert(p.result, type, out);
+	ub_resolve_free(p.result);
+	return out->status;
+}
+
+static void ub_free_backend(void *impl)
+{
+	ub_backend *b = impl;
+	if (!b)
+		return;
+	ub_ctx_delete(b->ctx);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+static const sd_resolver_ops ub_ops = { ub_query, ub_free_backend };
+
+/* "ADDR", "ADDR:PORT", "[V6]:PORT", "V6" -> unbound's "ADDR@PORT". */
+static int server_spec(const char *in, char *out, size_t outlen)
+{
+	char host[128];
+	const char *port = NULL;
+	if (in[0] == '[') {
+		const char *end = strchr(in, ']');
+		if (!end || (size_t)(end - in - 1) >= sizeof host)
+			return 0;
+		memcpy(host, in + 1, (size_t)(end - in - 1));
+		host[end - in - 1] = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1])
+			return 0;
+	} else {
+		const char *colon = strchr(in, ':');
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL; /* bare IPv6 */
+		size_t hl = colon ? (size_t)(colon - in) : strlen(in);
+		if (hl >= sizeof host)
+			return 0;
+		memcpy(host, in, hl);
+		host[hl] = '\0';
+		if (colon)
+			port = colon + 1;
+	}
+	unsigned char buf[16];
+	if (inet_pton(AF_INET, host, buf) != 1 &&
+	    inet_pton(AF_INET6, host, buf) != 1)
+		return 0;
+	if (port) {
+		char *end;
+		long p = strtol(port, &end, 10);
+		if (*end || p < 1 || p > 65535)
+			return 0;
+		snprintf(out, outlen, "%s@%ld", host, p);
+	} else {
+		snprintf(out, outlen, "%s", host);
+	}
+	return 1;
+}
+
+/* Local zones unbound answers itself by default (RFC 6303, 6761) that a
+ * lab, or a private network, serves for real. */
+static const char *const undefault_zones[] = {
+	"test.", "invalid.", "local.", "localhost.", "onion.", "home.arpa.",
+	"10.in-addr.arpa.", "168.192.in-addr.arpa.", "254.169.in-addr.arpa.",
+	"16.172.in-addr.arpa.", "17.172.in-addr.arpa.", "18.172.in-addr.arpa.",
+	"19.172.in-addr.arpa.", "20.172.in-addr.arpa.", "21.172.in-addr.arpa.",
+	"22.172.in-addr.arpa.", "23.172.in-addr.arpa.", "24.172.in-addr.arpa.",
+	"25.172.in-addr.arpa.", "26.172.in-addr.arpa.", "27.172.in-addr.arpa.",
+	"28.172.in-addr.arpa.", "29.172.in-addr.arpa.", "30.172.in-addr.arpa.",
+	"31.172.in-addr.arpa.", "2.0.192.in-addr.arpa.",
+	"100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+	"127.in-addr.arpa.", "d.f.ip6.arpa.", "8.e.f.ip6.arpa.",
+	"9.e.f.ip6.arpa.", "a.e.f.ip6.arpa.", "b.e.f.ip6.arpa.",
+	"8.b.d.0.1.0.0.2.ip6.arpa.", NULL,
+};
+
+sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
+    const char *trust_anchor, const char **err)
+{
+	ub_backend *b = calloc(1, sizeof *b);
+	*err = "out of memory";
+	if (!b)
+		return NULL;
+	pthread_mutex_init(&b->lock, NULL);
+	b->ctx = ub_ctx_create();
+	if (!b->ctx) {
+		*err = "could not create the DNS resolver";
+		goto fail;
+	}
+	/* a thread, not a forked process, does the work */
+	ub_ctx_async(b->ctx, 1);
+	if (n_servers) {
+		ub_ctx_set_option(b->ctx, "do-not-query-localhost:", "no");
+		for (size_t i = 0; i < n_servers; i++) {
+			char spec[200];
+			if (!server_spec(servers[i], spec, sizeof spec) ||
+			    ub_ctx_set_fwd(b->ctx, spec) != 0) {
+				*err = "invalid --resolver address (use ADDR, "
+				    "ADDR:PORT or [IPV6]:PORT)";
+				goto fail;
+			}
+		}
+		for (size_t i = 0; undefault_zones[i]; i++) {
+			char z[64];
+			snprintf(z, sizeof z, "%s nodefault", undefault_zones[i]);
+			ub_ctx_set_option(b->ctx, "local-zone:", z);
+		}
+	} else {
+		if (ub_ctx_resolvconf(b->ctx, NULL) != 0) {
+			*err = "could not read the system's resolver "
+			    "configuration (/etc/resolv.conf)";
+			goto fail;
+		}
+		ub_ctx_hosts(b->ctx, NULL);
+	}
+	if (trust_anchor) {
+		if (ub_ctx_add_ta_file(b->ctx, trust_anchor) != 0) {
+			*err = "could not read the --trust-anchor file";
+			goto fail;
+		}
+	}
+	sd_resolver *r = sd_resolver_new_custom(&ub_ops, b);
+	if (!r)
+		*err = "out of memory";
+	return r;
+fail:
+	ub_free_backend(b);
+	return NULL;
+}

@@ -1,0 +1,418 @@
+/* Connections with deadlines; see conn.h. */
+#include "net/conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+#include <arpa/inet.h>
+
+/* 1 when s is an IPv4 or IPv6 literal (no SNI for those). */
+static int inet_pton_any(const char *s, unsigned char *buf)
+{
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* How often a wait looks at the cancel flag. */
+#define SLICE_MS 100
+/* Bytes kept of what the peer sent during a TLS handshake. */
+#define FIRST_BYTES 64
+
+struct sd_conn {
+	int fd;
+	SSL *ssl;
+	const atomic_int *cancel;
+	char in[SD_LINE_MAX * 2];
+	size_t in_len;
+	unsigned char first[FIRST_BYTES];
+	size_t first_len;
+	char tls_err[256];
+};
+
+const char *sd_connect_result_name(sd_connect_result r)
+{
+	switch (r) {
+	case SD_CONNECTED: return "connected";
+	case SD_CONN_REFUSED: return "refused";
+	case SD_CONN_TIMEOUT: return "timeout";
+	case SD_CONN_HOST_UNREACH: return "host_unreachable";
+	case SD_CONN_NET_UNREACH: return "network_unreachable";
+	case SD_CONN_LOCAL_DENIED: return "local_denied";
+	case SD_CONN_CANCELLED: return "cancelled";
+	case SD_CONN_ERROR: return "error";
+	}
+	return "error";
+}
+
+const char *sd_io_name(sd_io r)
+{
+	switch (r) {
+	case SD_IO_OK: return "ok";
+	case SD_IO_TIMEOUT: return "timeout";
+	case SD_IO_EOF: return "closed";
+	case SD_IO_RESET: return "reset";
+	case SD_IO_TOO_LONG: return "line_too_long";
+	case SD_IO_TLS: return "tls_error";
+	case SD_IO_CANCELLED: return "cancelled";
+	case SD_IO_ERROR: return "error";
+	}
+	return "error";
+}
+
+static sd_connect_result classify_errno(int e)
+{
+	switch (e) {
+	case ECONNREFUSED: return SD_CONN_REFUSED;
+	case ETIMEDOUT: return SD_CONN_TIMEOUT;
+	case EHOSTUNREACH: return SD_CONN_HOST_UNREACH;
+	case ENETUNREACH: return SD_CONN_NET_UNREACH;
+	case EPERM:
+	case EACCES: return SD_CONN_LOCAL_DENIED;
+	default: return SD_CONN_ERROR;
+	}
+}
+
+static int cancelled(const atomic_int *cancel)
+{
+	return cancel && atomic_load(cancel);
+}
+
+/* poll() one fd until an event, the deadline, or a cancel. */
+static int wait_fd(int fd, short events, int64_t deadline_ms,
+    const atomic_int *cancel, sd_io *why)
+{
+	for (;;) {
+		if (cancelled(cancel)) {
+			*why = SD_IO_CANCELLED;
+			return 0;
+		}
+		int64_t left = sd_remaining_ms(deadline_ms);
+		if (left == 0) {
+			*why = SD_IO_TIMEOUT;
+			return 0;
+		}
+		struct pollfd p = { .fd = fd, .events = events };
+		int n = poll(&p, 1, (int)(left < SLICE_MS ? left : SLICE_MS));
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR) {
+			*why = SD_IO_ERROR;
+			return 0;
+		}
+	}
+}
+
+sd_conn *sd_conn_connect(const struct sockaddr *sa, socklen_t salen,
+    int64_t deadline_ms, const atomic_int *cancel, sd_connect_result *result,
+    int *err, int64_t *took_ms)
+{
+	int64_t t0 = sd_now_ms();
+	*err = 0;
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0) {
+		*err = errno;
+		*result = classify_errno(errno);
+		*took_ms = sd_now_ms() - t0;
+		return NULL;
+	}
+	if (connect(fd, sa, salen) != 0 && errno != EINPROGRESS) {
+		*err = errno;
+		*result = classify_errno(errno);
+		goto fail;
+	}
+	sd_io why;
+	if (!wait_fd(fd, POLLOUT, deadline_ms, cancel, &why)) {
+		*result = why == SD_IO_CANCELLED ? SD_CONN_CANCELLED :
+		    why == SD_IO_TIMEOUT ? SD_CONN_TIMEOUT : SD_CONN_ERROR;
+		*err = why == SD_IO_TIMEOUT ? ETIMEDOUT : 0;
+		goto fail;
+	}
+	int soerr = 0;
+	socklen_t sl = sizeof soerr;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	if (soerr) {
+		*err = soerr;
+		*result = classify_errno(soerr);
+		goto fail;
+	}
+	sd_conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		*result = SD_CONN_ERROR;
+		*err = ENOMEM;
+		goto fail;
+	}
+	c->fd = fd;
+	c->cancel = cancel;
+	*result = SD_CONNECTED;
+	*took_ms = sd_now_ms() - t0;
+	return c;
+fail:
+	close(fd);
+	*took_ms = sd_now_ms() - t0;
+	return NULL;
+}
+
+/* Reads more bytes into c->in; SD_IO_OK when some arrived. */
+static sd_io fill(sd_conn *c, int64_t deadline_ms)
+{
+	if (c->in_len >= sizeof c->in)
+		return SD_IO_TOO_LONG;
+	for (;;) {
+		if (c->ssl) {
+			ERR_clear_error();
+			int n = SSL_read(c->ssl, c->in + c->in_len,
+			    (int)(sizeof c->in - c->in_len));
+			if (n > 0) {
+				c->in_len += (size_t)n;
+				return SD_IO_OK;
+			}
+			int e = SSL_get_error(c->ssl, n);
+			short ev;
+			if (e == SSL_ERROR_WANT_READ)
+				ev = POLLIN;
+			else if (e == SSL_ERROR_WANT_WRITE)
+				ev = POLLOUT;
+			else if (e == SSL_ERROR_ZERO_RETURN)
+				return SD_IO_EOF;
+			else if (e == SSL_ERROR_SYSCALL)
+				return errno == ECONNRESET ? SD_IO_RESET : SD_IO_EOF;
+			else {
+				ERR_error_string_n(ERR_peek_last_error(),
+				    c->tls_err, sizeof c->tls_err);
+				return SD_IO_TLS;
+			}
+			sd_io why;
+			if (!wait_fd(c->fd, ev, deadline_ms, c->cancel, &why))
+				return why;
+			continue;
+		}
+		ssize_t n = recv(c->fd, c->in + c->in_len,
+		    sizeof c->in - c->in_len, 0);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			return SD_IO_OK;
+		}
+		if (n == 0)
+			return SD_IO_EOF;
+		if (errno == ECONNRESET)
+			return SD_IO_RESET;
+		if (errno != EAGAIN && errno != EINTR)
+			return SD_IO_ERROR;
+		sd_io why;
+		if (!wait_fd(c->fd, POLLIN, deadline_ms, c->cancel, &why))
+			return why;
+	}
+}
+
+sd_io sd_conn_read_line(sd_conn *c, char *buf, size_t cap, size_t *len,
+    int64_t deadline_ms)
+{
+	size_t limit = cap - 1 < SD_LINE_MAX ? cap - 1 : SD_LINE_MAX;
+	for (;;) {
+		char *nl = memchr(c->in, '\n', c->in_len);
+		if (nl) {
+			size_t l = (size_t)(nl - c->in);
+			size_t keep = l;
+			if (keep && c->in[keep - 1] == '\r')
+				keep--;
+			if (keep > limit)
+				return SD_IO_TOO_LONG;
+			memcpy(buf, c->in, keep);
+			buf[keep] = '\0';
+			*len = keep;
+			memmove(c->in, nl + 1, c->in_len - l - 1);
+			c->in_len -= l + 1;
+			return SD_IO_OK;
+		}
+		if (c->in_len > limit)
+			return SD_IO_TOO_LONG;
+		sd_io r = fill(c, deadline_ms);
+		if (r != SD_IO_OK)
+			return r;
+	}
+}
+
+sd_io sd_conn_wait_readable(sd_conn *c, int64_t deadline_ms)
+{
+	if (c->in_len || (c->ssl && SSL_pending(c->ssl)))
+		return SD_IO_OK;
+	sd_io why;
+	if (!wait_fd(c->fd, POLLIN, deadline_ms, c->cancel, &why))
+		return why;
+	return SD_IO_OK;
+}
+
+sd_io sd_conn_write(sd_conn *c, const char *data, size_t len,
+    int64_t deadline_ms)
+{
+	size_t off = 0;
+	while (off < len) {
+		short ev = POLLOUT;
+		if (c->ssl) {
+			ERR_clear_error();
+			int n = SSL_write(c->ssl, data + off, (int)(len - off));
+			if (n > 0) {
+				off += (size_t)n;
+				continue;
+			}
+			int e = SSL_get_error(c->ssl, n);
+			if (e == SSL_ERROR_WANT_READ)
+				ev = POLLIN;
+			else if (e != SSL_ERROR_WANT_WRITE)
+				return e == SSL_ERROR_SYSCALL ? SD_IO_RESET : SD_IO_TLS;
+		} else {
+			ssize_t n = send(c->fd, data + off, len - off,
+			    MSG_NOSIGNAL);
+			if (n > 0) {
+				off += (size_t)n;
+				continue;
+			}
+			if (n < 0 && errno == ECONNRESET)
+				return SD_IO_RESET;
+			if (n < 0 && errno == EPIPE)
+				return SD_IO_EOF;
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				return SD_IO_ERROR;
+		}
+		sd_io why;
+		if (!wait_fd(c->fd, ev, deadline_ms, c->cancel, &why))
+			return why;
+	}
+	return SD_IO_OK;
+}
+
+/* Keeps the first bytes the peer sends during the handshake, so that a
+ * plaintext "220 ..." where a ServerHello belongs can be shown. */
+static long capture_cb(BIO *b, int oper, const char *argp, size_t len,
+    int argi, long argl, int ret, size_t *processed)
+{
+	(void)len;
+	(void)argi;
+	(void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed) {
+		sd_conn *c = (sd_conn *)BIO_get_callback_arg(b);
+		size_t n = *processed;
+		if (c && c->first_len < FIRST_BYTES) {
+			if (n > FIRST_BYTES - c->first_len)
+				n = FIRST_BYTES - c->first_len;
+			memcpy(c->first + c->first_len, argp, n);
+			c->first_len += n;
+		}
+	}
+	return ret;
+}
+
+sd_io sd_conn_tls(sd_conn *c, SSL_CTX *ctx, const char *host,
+    int64_t deadline_ms)
+{
+	if (c->in_len) {
+		/* bytes after STARTTLS's 220 would be injected plaintext */
+		snprintf(c->tls_err, sizeof c->tls_err,
+		    "the server sent data before the TLS handshake");
+		return SD_IO_TLS;
+	}
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl)
+		return SD_IO_ERROR;
+	SSL_set_fd(c->ssl, c->fd);
+	unsigned char tmp[16];
+	if (host && inet_pton_any(host, tmp) == 0)
+		SSL_set_tlsext_host_name(c->ssl, host);
+	BIO *rb = SSL_get_rbio(c->ssl);
+	BIO_set_callback_arg(rb, (char *)c);
+	BIO_set_callback_ex(rb, capture_cb);
+	c->first_len = 0;
+	for (;;) {
+		ERR_clear_error();
+		int n = SSL_connect(c->ssl);
+		if (n == 1)
+			break;
+		int e = SSL_get_error(c->ssl, n);
+		short ev;
+		if (e == SSL_ERROR_WANT_READ)
+			ev = POLLIN;
+		else if (e == SSL_ERROR_WANT_WRITE)
+			ev = POLLOUT;
+		else {
+			unsigned long le = ERR_peek_last_error();
+			if (le)
+				ERR_error_string_n(le, c->tls_err,
+				    sizeof c->tls_err);
+			else if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET)
+				snprintf(c->tls_err, sizeof c->tls_err,
+				    "connection reset during the TLS handshake");
+			else
+				snprintf(c->tls_err, sizeof c->tls_err,
+				    "connection closed during the TLS handshake");
+			BIO_set_callback_ex(rb, NULL);
+			return SD_IO_TLS;
+		}
+		sd_io why;
+		if (!wait_fd(c->fd, ev, deadline_ms, c->cancel, &why)) {
+			BIO_set_callback_ex(rb, NULL);
+			snprintf(c->tls_err, sizeof c->tls_err,
+			    "the TLS handshake did not finish in time");
+			return why;
+		}
+	}
+	BIO_set_callback_ex(rb, NULL);
+	return SD_IO_OK;
+}
+
+SSL *sd_conn_ssl(sd_conn *c)
+{
+	return c->ssl;
+}
+
+const char *sd_conn_tls_error(const sd_conn *c)
+{
+	return c->tls_err;
+}
+
+const unsigned char *sd_conn_first_bytes(const sd_conn *c, size_t *len)
+{
+	*len = c->first_len;
+	return c->first;
+}
+
+size_t sd_conn_buffered(const sd_conn *c)
+{
+	return c->in_len;
+}
+
+void sd_conn_close(sd_conn *c)
+{
+	if (!c)
+		return;
+	if (c->ssl) {
+		SSL_set_quiet_shutdown(c->ssl, 1);
+		SSL_free(c->ssl);
+	}
+	close(c->fd);
+	free(c);
+}
+
+SSL_CTX *sd_tls_client_ctx(const char *ca_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_default_verify_paths(ctx);
+	if (ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	/* verification is judged by the caller from the result, so that an
+	 * invalid chain can still be shown */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+	return ctx;
+}

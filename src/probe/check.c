@@ -1,0 +1,485 @@
+/*
+ * `smtpdoctor check`: resolve the server, probe every submission port of
+ * every address and the control hosts in parallel, then (phase 2) verify
+ * the way around when the configured path failed; the rules then read the
+ * facts.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns/dns.h"
+#include "net/conn.h"
+#include "probe/check.h"
+#include "probe/session.h"
+#include "rules/check_rules.h"
+#include "util/util.h"
+
+/* The submission ports probed beside the configured one (SPEC §2). */
+static const int submission_ports[] = { 587, 465, 25, 2525 };
+/* At most this many addresses of one host are probed. */
+#define MAX_ADDRS 8
+#define MAX_PROBES 96
+
+/* Defaults for real users: independent, well-known hosts. */
+static const char *const default_controls[] = {
+	"smtp.gmail.com:587", "smtp.office365.com:587",
+	"gmail-smtp-in.l.google.com:25", "mx1.mail.icloud.com:25",
+};
+
+typedef struct addr_list {
+	char addr[MAX_ADDRS][64];
+	int family[MAX_ADDRS];
+	int n;
+} addr_list;
+
+typedef struct lookup_job {
+	sd_resolver *res;
+	const char *name;
+	uint16_t type;
+	int64_t deadline;
+	sd_dns_answer ans;
+	pthread_t th;
+} lookup_job;
+
+static void *lookup_thread(void *arg)
+{
+	lookup_job *j = arg;
+	sd_dns_query(j->res, j->name, j->type, j->deadline, &j->ans);
+	return NULL;
+}
+
+static int is_literal(const char *host, int *family)
+{
+	unsigned char buf[16];
+	if (inet_pton(AF_INET, host, buf) == 1) {
+		*family = 4;
+		return 1;
+	}
+	if (inet_pton(AF_INET6, host, buf) == 1) {
+		*family = 6;
+		return 1;
+	}
+	return 0;
+}
+
+/* A/AAAA of host with facts; fills out. */
+static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
+    int family_only, int64_t deadline, const char *role, addr_list *out,
+    int facts)
+{
+	int fam;
+	if (is_literal(host, &fam)) {
+		if (!family_only || family_only == fam) {
+			snprintf(out->addr[out->n], sizeof out->addr[0], "%s", host);
+			out->family[out->n++] = fam;
+		}
+		return;
+	}
+	if (!res)
+		return;
+	lookup_job jobs[2] = {
+		{ res, host, SD_DNS_A, deadline, { 0 }, 0 },
+		{ res, host, SD_DNS_AAAA, deadline, { 0 }, 0 },
+	};
+	int started[2] = { 0, 0 };
+	for (int i = 0; i < 2; i++) {
+		if (family_only && family_only != (i == 0 ? 4 : 6))
+			continue;
+		started[i] = pthread_create(&jobs[i].th, NULL, lookup_thread,
+		    &jobs[i]) == 0 ? 1 : (lookup_thread(&jobs[i]), 2);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (started[i] == 1)
+			pthread_join(jobs[i].th, NULL);
+		if (!started[i])
+			continue;
+		sd_dns_answer *a = &jobs[i].ans;
+		const char *type = i == 0 ? "A" : "AAAA";
+		if (facts) {
+			char id[400];
+			snprintf(id, sizeof id, "dns.%s.%s", type, host);
+			json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+			    "id", id, "stage", "dns", "host", host, "type", type,
+			    "role", role, "status", sd_dns_status_name(a->status),
+			    "took_ms", (json_int_t)a->elapsed_ms);
+			json_t *addrs = json_array();
+			for (size_t k = 0; k < a->n_rr; k++)
+				json_array_append_new(addrs, json_string(a->rr[k].text));
+			char d[700];
+			char list[400] = "";
+			for (size_t k = 0; k < a->n_rr && k < 6; k++) {
+				strncat(list, k ? ", " : "", sizeof list - strlen(list) - 1);
+				strncat(list, a->rr[k].text, sizeof list - strlen(list) - 1);
+			}
+			snprintf(d, sizeof d, "%s %s: %s", type, host,
+			    a->status == SD_DNS_OK ? list :
+			    a->status == SD_DNS_NXDOMAIN ? "the name does not exist "
+			    "(NXDOMAIN)" : a->status == SD_DNS_NODATA ?
+			    "no such records" : a->status == SD_DNS_TIMEOUT ?
+			    "the resolver did not answer in time" :
+			    a->status == SD_DNS_BOGUS ? "DNSSEC validation failed" :
+			    "the lookup failed (SERVFAIL)");
+			json_object_set_new(f, "addresses", addrs);
+			if (a->canonname && strcmp(a->canonname, host) != 0)
+				json_object_set_new(f, "cname",
+				    json_string(a->canonname));
+			if (a->why_bogus)
+				json_object_set_new(f, "why_bogus",
+				    json_string(a->why_bogus));
+			json_object_set_new(f, "ok",
+			    json_boolean(a->status == SD_DNS_OK));
+			if (strcmp(role, "main") != 0 && a->status != SD_DNS_OK)
+				json_object_set_new(f, "quiet", json_true());
+			json_object_set_new(f, "detail", json_string(d));
+			sd_fact_add(r, f);
+		}
+		for (size_t k = 0; k < a->n_rr && out->n < MAX_ADDRS; k++) {
+			snprintf(out->addr[out->n], sizeof out->addr[0], "%s",
+			    a->rr[k].text);
+			out->family[out->n++] = i == 0 ? 4 : 6;
+		}
+		sd_dns_answer_clear(a);
+	}
+}
+
+static int fill_sa(sd_probe *p, const char *addr, int family, int port)
+{
+	memset(&p->sa, 0, sizeof p->sa);
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	p->family = family;
+	p->port = port;
+	if (family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&p->sa;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		p->salen = sizeof *s4;
+		return inet_pton(AF_INET, addr, &s4->sin_addr) == 1;
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->sa;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons((uint16_t)port);
+	p->salen = sizeof *s6;
+	return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1;
+}
+
+static sd_probe *add_probe(sd_probe *probes, int *n, sd_run *run, sd_role role,
+    const char *host, const char *addr, int family, int port, sd_mode mode,
+    int starttls)
+{
+	if (*n >= MAX_PROBES)
+		return NULL;
+	sd_probe *p = &probes[*n];
+	memset(p, 0, sizeof *p);
+	p->run = run;
+	p->role = role;
+	snprintf(p->host, sizeof p->host, "%s", host);
+	p->mode = mode;
+	p->starttls = starttls;
+	if (!fill_sa(p, addr, family, port))
+		return NULL;
+	(*n)++;
+	return p;
+}
+
+/* The conventional TLS mode of a port when --tls is not given. */
+static sd_tls_mode default_mode(int port)
+{
+	return port == 465 ? SD_TLS_IMPLICIT : port == 25 ? SD_TLS_STARTTLS :
+	    SD_TLS_STARTTLS;
+}
+
+static const char *mode_name(sd_tls_mode m)
+{
+	return m == SD_TLS_IMPLICIT ? "implicit" : m == SD_TLS_NONE ? "none" :
+	    "starttls";
+}
+
+/* MX of the domains around the server name (is it someone's MX?). */
+static void mx_facts(sd_report *r, sd_resolver *res, const char *host,
+    const char *from, int64_t deadline)
+{
+	const char *domains[3];
+	int n = 0;
+	const char *dot = strchr(host, '.');
+	if (dot && strchr(dot + 1, '.'))
+		domains[n++] = dot + 1;
+	if (from && strchr(from, '@'))
+		domains[n++] = strchr(from, '@') + 1;
+	if (!res)
+		return;
+	for (int i = 0; i < n; i++) {
+		sd_dns_answer a = { 0 };
+		sd_dns_query(res, domains[i], SD_DNS_MX, deadline, &a);
+		json_t *mx = json_array();
+		int host_is_mx = 0;
+		for (size_t k = 0; k < a.n_rr; k++) {
+			json_array_append_new(mx, json_string(a.rr[k].text));
+			if (sd_strcaseeq(a.rr[k].text, host))
+				host_is_mx = 1;
+		}
+		char id[300];
+		snprintf(id, sizeof id, "dns.MX.%s", domains[i]);
+		char d[400];
+		snprintf(d, sizeof d, "MX %s: %s%s", domains[i],
+		    a.status == SD_DNS_OK ? "" : sd_dns_status_name(a.status),
+		    host_is_mx ? "the server is one of them" :
+		    a.status == SD_DNS_OK ? "the server is not among them" : "");
+		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:s, s:b}",
+		    "id", id, "stage", "dns", "domain", domains[i], "status",
+		    sd_dns_status_name(a.status), "mx", mx, "host_is_mx",
+		    host_is_mx, "detail", d, "quiet", !host_is_mx));
+		sd_dns_answer_clear(&a);
+	}
+}
+
+static char *default_ehlo(void)
+{
+	char name[256];
+	if (gethostname(name, sizeof name) != 0 || !*name)
+		snprintf(name, sizeof name, "localhost");
+	name[sizeof name - 1] = '\0';
+	return strdup(name);
+}
+
+sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
+{
+	sd_report *r = sd_report_new("check");
+	if (!r)
+		return NULL;
+	int64_t t0 = sd_now_ms();
+	/* leave room for rules and rendering inside --timeout */
+	int64_t deadline = t0 + (int64_t)(opt->timeout * 1000) - 150;
+	int port = cp->port ? cp->port : cp->tls == SD_TLS_IMPLICIT ? 465 : 587;
+	sd_tls_mode tls = cp->tls ? cp->tls : default_mode(port);
+	char *ehlo_name = cp->ehlo ? strdup(cp->ehlo) : default_ehlo();
+
+	json_t *controls = json_array();
+	size_t n_controls = opt->no_control ? 0 : opt->control_set ?
+	    opt->n_control : sizeof default_controls / sizeof default_controls[0];
+	for (size_t i = 0; i < n_controls; i++)
+		json_array_append_new(controls, json_string(opt->control_set ?
+		    opt->control[i] : default_controls[i]));
+	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:i, s:s, s:b, s:b, s:s?, "
+	    "s:s?, s:s?, s:b, s:b, s:b, s:b, s:o, s:i, s:f, s:f}",
+	    "id", "config", "stage", "inputs", "server", cp->server, "port", port,
+	    "tls", mode_name(tls), "user", cp->user != NULL, "password",
+	    cp->password != NULL, "mech", cp->auth_mech, "from", cp->from, "to",
+	    cp->to, "send", cp->send, "allow_plaintext_auth",
+	    cp->allow_plaintext_auth, "insecure", cp->insecure, "no_control",
+	    opt->no_control, "controls", controls, "family", opt->family,
+	    "connect_timeout", opt->connect_timeout, "timeout", opt->timeout));
+	json_object_set_new(sd_fact_get(r->facts, "config"), "quiet", json_true());
+
+	sd_run run = { 0 };
+	run.report = r;
+	run.params = cp;
+	run.opt = opt;
+	run.ehlo_name = ehlo_name;
+	run.deadline_ms = deadline;
+	run.connect_ms = (int64_t)(opt->connect_timeout * 1000);
+	run.reply_ms = run.connect_ms * 2 > 4000 ? run.connect_ms * 2 : 4000;
+	run.sniff_ms = run.connect_ms < 1500 ? 1500 : run.connect_ms > 4000 ?
+	    4000 : run.connect_ms;
+	run.tls = sd_tls_client_ctx(opt->ca_file);
+	if (!run.tls) {
+		sd_verdict_set(r, "inconclusive", -1, opt->ca_file ?
+		    "could not load the --ca-file certificates" :
+		    "could not set up TLS", NULL, NULL);
+		goto done;
+	}
+
+	const char *err = NULL;
+	int fam;
+	sd_resolver *res = NULL;
+	if (!is_literal(cp->server, &fam) || n_controls) {
+		res = sd_resolver_new_unbound(opt->resolvers, opt->n_resolvers,
+		    opt->trust_anchor, &err);
+		if (!res && is_literal(cp->server, &fam) == 0) {
+			sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:b, s:s}",
+			    "id", "dns.resolver", "stage", "dns", "error", err,
+			    "ok", 0, "detail", err));
+		}
+	}
+
+	addr_list server = { 0 };
+	int64_t dns_dl = sd_deadline_min(deadline, sd_now_ms() + 8000);
+	resolve_host(r, res, cp->server, opt->family > 0 ? opt->family : 0,
+	    dns_dl, "main", &server, 1);
+
+	static sd_probe probes[MAX_PROBES];
+	int np = 0;
+	memset(probes, 0, sizeof probes);
+	if (server.n) {
+		int ports[6];
+		int nports = 0;
+		ports[nports++] = port;
+		for (size_t i = 0; i < sizeof submission_ports / sizeof submission_ports[0]; i++)
+			if (submission_ports[i] != port)
+				ports[nports++] = submission_ports[i];
+		/* the configured path: first address of the preferred family */
+		int primary = 0;
+		for (int a = 0; a < server.n; a++)
+			if (server.family[a] == 4) {
+				primary = a;
+				break;
+			}
+		for (int a = 0; a < server.n; a++) {
+			for (int k = 0; k < nports; k++) {
+				int pt = ports[k];
+				sd_tls_mode m = pt == port ? tls : default_mode(pt);
+				sd_role role = (a == primary && pt == port) ?
+				    SD_ROLE_MAIN : SD_ROLE_ALT;
+				sd_mode mode = m == SD_TLS_IMPLICIT ? SD_MODE_IMPLICIT :
+				    role == SD_ROLE_MAIN ? SD_MODE_PLAIN_SNIFF :
+				    SD_MODE_PLAIN;
+				add_probe(probes, &np, &run, role, cp->server,
+				    server.addr[a], server.family[a], pt, mode,
+				    m != SD_TLS_NONE || role != SD_ROLE_MAIN);
+			}
+		}
+		/* a non-SMTP control on the same host */
+		add_probe(probes, &np, &run, SD_ROLE_NONSMTP, cp->server,
+		    server.addr[primary], server.family[primary], 443,
+		    SD_MODE_PLAIN, 0);
+		/* independent hosts */
+		for (size_t i = 0; i < n_controls; i++) {
+			const char *spec = json_string_value(json_array_get(controls, i));
+			char host[256];
+			const char *colon = strrchr(spec, ':');
+			if (!colon || (size_t)(colon - spec) >= sizeof host)
+				continue;
+			memcpy(host, spec, (size_t)(colon - spec));
+			host[colon - spec] = '\0';
+			int cport = atoi(colon + 1);
+			if (cport < 1 || cport > 65535)
+				continue;
+			char *h = host;
+			if (h[0] == '[' && h[strlen(h) - 1] == ']') {
+				h[strlen(h) - 1] = '\0';
+				h++;
+			}
+			addr_list ca = { 0 };
+			resolve_host(r, res, h, opt->family > 0 ? opt->family : 0,
+			    dns_dl, "control", &ca, 1);
+			if (ca.n == 0) {
+				char id[300];
+				snprintf(id, sizeof id, "control.%s", spec);
+				sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}",
+				    "id", id, "stage", "network", "role", "control",
+				    "result", "unresolved", "ok", 0, "detail",
+				    "a control host did not resolve"));
+				continue;
+			}
+			add_probe(probes, &np, &run, SD_ROLE_CONTROL, h, ca.addr[0],
+			    ca.family[0], cport, cport == 465 ? SD_MODE_IMPLICIT :
+			    SD_MODE_PLAIN, 0);
+			add_probe(probes, &np, &run, SD_ROLE_NONSMTP, h, ca.addr[0],
+			    ca.family[0], 443, SD_MODE_PLAIN, 0);
+		}
+	}
+
+	if (server.n) {
+		mx_facts(r, res, cp->server, cp->from ? cp->from : cp->user,
+		    sd_deadline_min(deadline, sd_now_ms() + 3000));
+	}
+
+	/* phase 1: everything at once */
+	for (int i = 0; i < np; i++)
+		sd_probe_start(&probes[i]);
+	sd_probe *main_probe = NULL;
+	for (int i = 0; i < np; i++)
+		if (probes[i].role == SD_ROLE_MAIN)
+			main_probe = &probes[i];
+	if (main_probe) {
+		sd_probe_join(main_probe);
+		/* the configured path works: the rest only adds detail, so
+		 * it gets a short grace and is then cut */
+		if (main_probe->finished) {
+			int64_t grace = sd_deadline_min(deadline, sd_now_ms() + 1500);
+			for (int i = 0; i < np; i++) {
+				while (probes[i].started && !probes[i].connected &&
+				    sd_now_ms() < grace) {
+					struct timespec ts = { 0, 20 * 1000000 };
+					nanosleep(&ts, NULL);
+					if (pthread_tryjoin_np(probes[i].thread,
+					    NULL) == 0) {
+						probes[i].started = 0;
+						break;
+					}
+				}
+				if (sd_now_ms() >= grace)
+					break;
+			}
+			atomic_store(&run.cancel, 1);
+		}
+	}
+	for (int i = 0; i < np; i++)
+		sd_probe_join(&probes[i]);
+	atomic_store(&run.cancel, 0);
+
+	/* phase 2: the configured path failed before the transaction; verify
+	 * the best working alternative with the whole transaction */
+	if (main_probe && !main_probe->finished && !main_probe->reached_auth &&
+	    !atomic_load(&run.auth_rejected) && sd_remaining_ms(deadline) > 500) {
+		sd_probe *best = NULL;
+		int best_rank = 99;
+		for (int i = 0; i < np; i++) {
+			sd_probe *p = &probes[i];
+			if ((p->role != SD_ROLE_ALT && p->role != SD_ROLE_MAIN) ||
+			    !(p->greeted || p->implicit_detected || p->plaintext_answer))
+				continue;
+			int tls_ok = p->tls_ok && (p->cert_ok || cp->insecure);
+			int rank;
+			if (p->role == SD_ROLE_MAIN) {
+				/* the same port, the other TLS mode */
+				if (!p->implicit_detected && !p->plaintext_answer)
+					continue;
+				rank = 0;
+			} else if (!tls_ok && tls != SD_TLS_NONE) {
+				continue;
+			} else if (cp->user && !p->auth_offered) {
+				continue;
+			} else {
+				rank = p->port == port ? 1 : p->port == 587 ? 2 :
+				    p->port == 465 ? 3 : p->port == 2525 ? 4 : 5;
+				if (p->family == 6)
+					rank += 5;
+			}
+			if (rank < best_rank) {
+				best = p;
+				best_rank = rank;
+			}
+		}
+		if (best) {
+			sd_probe fix = *best;
+			memset(&fix.thread, 0, sizeof fix.thread);
+			fix.started = 0;
+			fix.role = SD_ROLE_FIX;
+			fix.connected = fix.greeted = fix.tls_ok = fix.cert_ok = 0;
+			fix.auth_offered = fix.auth_ok = fix.finished = 0;
+			fix.plaintext_answer = fix.implicit_detected = 0;
+			fix.reached_auth = 0;
+			if (best->role == SD_ROLE_MAIN)
+				fix.mode = best->implicit_detected ?
+				    SD_MODE_IMPLICIT : SD_MODE_PLAIN;
+			else
+				fix.mode = best->mode == SD_MODE_IMPLICIT ?
+				    SD_MODE_IMPLICIT : SD_MODE_PLAIN;
+			fix.starttls = 1;
+			sd_probe_run(&fix);
+		}
+	}
+	sd_resolver_free(res);
+	sd_rules_check(r);
+done:
+	json_decref(controls);
+	if (run.tls)
+		SSL_CTX_free(run.tls);
+	free(ehlo_name);
+	r->elapsed_ms = sd_now_ms() - t0;
+	return r;
+}

@@ -1,0 +1,804 @@
+/*
+ * One probe's SMTP session; see session.h.
+ *
+ * The session walks stages through one door, set_stage(), which traces
+ * "old -> new" in the transcript.  Every wait is bounded by the stage's
+ * deadline (one reply) and the run's deadline, whichever comes first.
+ */
+#include "probe/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/conn.h"
+#include "smtp/sasl.h"
+#include "tls/tlsinfo.h"
+#include "util/util.h"
+
+typedef enum stage {
+	ST_CONNECT, ST_TLS_IMPLICIT, ST_GREETING, ST_EHLO, ST_STARTTLS,
+	ST_EHLO_TLS, ST_AUTH, ST_MAIL, ST_RCPT, ST_DATA, ST_RSET, ST_QUIT,
+	ST_DONE,
+} stage;
+
+static const char *const stage_names[] = {
+	"connect", "tls", "greeting", "ehlo", "starttls", "ehlo-after-tls",
+	"auth", "mail", "rcpt", "data", "rset", "quit", "done",
+};
+
+typedef struct session {
+	sd_probe *p;
+	sd_run *run;
+	sd_conn *c;
+	stage st;
+	char key[96];       /* "PORT.ADDR" suffix of fact ids */
+	sd_caps caps;
+	int have_caps;
+	char line[SD_LINE_MAX + 1];
+} session;
+
+const char *sd_role_name(sd_role r)
+{
+	switch (r) {
+	case SD_ROLE_MAIN: return "main";
+	case SD_ROLE_ALT: return "alternative";
+	case SD_ROLE_CONTROL: return "control";
+	case SD_ROLE_NONSMTP: return "control_nonsmtp";
+	case SD_ROLE_FIX: return "fix";
+	}
+	return "?";
+}
+
+static void note(session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void note(session *s, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	sd_transcript_add(s->run->report, s->p->conn_id, 'I', buf, strlen(buf));
+}
+
+/* The one door between stages. */
+static void set_stage(session *s, stage next)
+{
+	if (s->st != next && s->run->opt->verbose > 0)
+		note(s, "%s -> %s", stage_names[s->st], stage_names[next]);
+	s->st = next;
+}
+
+/* A fact with the common members of this probe. */
+static json_t *fact_new(session *s, const char *kind, const char *stage_name)
+{
+	char id[192];
+	sd_probe *p = s->p;
+	if (p->role == SD_ROLE_FIX)
+		snprintf(id, sizeof id, "fix.%s.%s", kind, s->key);
+	else
+		snprintf(id, sizeof id, "%s.%s", kind, s->key);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "id", id,
+	    "stage", stage_name, "role", sd_role_name(p->role), "host", p->host,
+	    "addr", p->addr, "family", p->family, "port", p->port);
+}
+
+static const char *fact_add(session *s, json_t *f)
+{
+	if (s->c || json_object_get(f, "conn") == NULL)
+		json_object_set_new(f, "conn", json_string(s->p->conn_id));
+	return sd_fact_add(s->run->report, f);
+}
+
+static int64_t stage_deadline(session *s)
+{
+	return sd_deadline_min(s->run->deadline_ms,
+	    sd_now_ms() + s->run->reply_ms);
+}
+
+/* Why a wait ended early, for facts: the stage's own deadline, or the
+ * run's --timeout that came first. */
+static const char *timeout_kind(session *s, int64_t deadline)
+{
+	return deadline >= s->run->deadline_ms ? "run" : "stage";
+}
+
+static int send_line(session *s, const char *line, const char *shown)
+{
+	char buf[1100];
+	int n = snprintf(buf, sizeof buf, "%s\r\n", line);
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return 0;
+	sd_transcript_add(s->run->report, s->p->conn_id, 'C',
+	    shown ? shown : line, strlen(shown ? shown : line));
+	sd_io r = sd_conn_write(s->c, buf, (size_t)n, stage_deadline(s));
+	sd_wipe(buf, sizeof buf);
+	return r == SD_IO_OK;
+}
+
+/* Reads one reply.  Returns SD_IO_OK with *rep filled, or why not;
+ * *bad gets the syntax problem when the lines are not SMTP. */
+static sd_io read_reply(session *s, sd_reply *rep, int64_t deadline,
+    sd_reply_rc *bad, int redact)
+{
+	sd_reply_init(rep);
+	*bad = SD_REPLY_MORE;
+	for (;;) {
+		size_t len = 0;
+		sd_io r = sd_conn_read_line(s->c, s->line, sizeof s->line, &len,
+		    deadline);
+		if (r != SD_IO_OK)
+			return r;
+		if (redact && len >= 4 && strncmp(s->line, "334", 3) == 0)
+			sd_transcript_add(s->run->report, s->p->conn_id, 'S',
+			    "334 <redacted>", 14);
+		else
+			sd_transcript_add(s->run->report, s->p->conn_id, 'S',
+			    s->line, len);
+		sd_reply_rc rc = sd_reply_feed(rep, s->line, len);
+		if (rc == SD_REPLY_DONE)
+			return SD_IO_OK;
+		if (rc != SD_REPLY_MORE) {
+			*bad = rc;
+			return SD_IO_ERROR;
+		}
+	}
+}
+
+static void set_reply(json_t *f, const sd_reply *rep)
+{
+	json_object_set_new(f, "code", json_integer(rep->code));
+	json_object_set_new(f, "enhanced", json_string(rep->enhanced));
+	json_object_set_new(f, "text", json_stringn(rep->text, rep->text_len));
+}
+
+/* What a non-SMTP greeting line looks like. */
+static const char *not_smtp_kind(const char *line)
+{
+	if (strncmp(line, "+OK", 3) == 0 || strncmp(line, "-ERR", 4) == 0)
+		return "pop3";
+	if (strncmp(line, "* OK", 4) == 0 || strncmp(line, "* PREAUTH", 9) == 0 ||
+	    strncmp(line, "* BYE", 5) == 0)
+		return "imap";
+	if (strncmp(line, "HTTP/", 5) == 0 || sd_strcasestr(line, "<html"))
+		return "http";
+	if (strncmp(line, "SSH-", 4) == 0)
+		return "ssh";
+	return "unknown";
+}
+
+/* Records the TLS session of this probe.  Returns 1 when usable. */
+static int tls_fact(session *s, const char *mode, sd_io r, json_t *extra)
+{
+	sd_probe *p = s->p;
+	json_t *f = fact_new(s, "tls", "tls");
+	json_object_set_new(f, "mode", json_string(mode));
+	if (extra)
+		json_object_update(f, extra);
+	if (r == SD_IO_OK) {
+		int good = sd_tls_describe(sd_conn_ssl(s->c), p->host, f);
+		p->tls_ok = 1;
+		p->cert_ok = good;
+		json_object_set_new(f, "result", json_string("ok"));
+		json_object_set_new(f, "ok", json_boolean(good));
+		const char *ver = json_string_value(json_object_get(f, "version"));
+		json_t *vr = json_object_get(f, "verify");
+		char d[512];
+		snprintf(d, sizeof d, "%s %s port %d: %s, certificate %s%s",
+		    mode, p->addr, p->port, ver ? ver : "TLS",
+		    good ? "valid" : json_string_value(json_object_get(vr,
+		        "reason")),
+		    json_is_false(json_object_get(f, "name_match")) ?
+		        ", name does not match" : "");
+		json_object_set_new(f, "detail", json_string(d));
+		note(s, "TLS handshake done: %s", ver ? ver : "");
+	} else {
+		size_t n;
+		const unsigned char *first = sd_conn_first_bytes(s->c, &n);
+		int plain = n >= 3 && memcmp(first, "220", 3) == 0;
+		const char *why = sd_conn_tls_error(s->c);
+		json_object_set_new(f, "result", json_string(plain ?
+		    "plaintext_answer" : r == SD_IO_TIMEOUT ? "timeout" :
+		    r == SD_IO_CANCELLED ? "cancelled" : "handshake_failed"));
+		json_object_set_new(f, "error", json_string(why));
+		if (n) {
+			char *clean = sd_sanitize((const char *)first, n, n);
+			json_object_set_new(f, "peer_sent", json_string(clean ?
+			    clean : ""));
+			free(clean);
+		}
+		if (r == SD_IO_TIMEOUT)
+			json_object_set_new(f, "timeout", json_string(
+			    timeout_kind(s, stage_deadline(s))));
+		json_object_set_new(f, "ok", json_false());
+		char d[512];
+		snprintf(d, sizeof d, "%s %s port %d: %s", mode, p->addr, p->port,
+		    plain ? "the server answered in plaintext SMTP (\"220 ...\") "
+		    "where a TLS handshake was expected" : why);
+		json_object_set_new(f, "detail", json_string(d));
+		note(s, "TLS handshake failed: %s", why);
+		p->plaintext_answer = plain;
+	}
+	fact_add(s, f);
+	return r == SD_IO_OK;
+}
+
+/* The greeting; returns 1 to go on with EHLO. */
+static int greeting(session *s, int64_t deadline, int *silent)
+{
+	sd_probe *p = s->p;
+	sd_reply rep;
+	sd_reply_rc bad;
+	*silent = 0;
+	set_stage(s, ST_GREETING);
+	int64_t t0 = sd_now_ms();
+	sd_io r = read_reply(s, &rep, deadline, &bad, 0);
+	json_t *f = fact_new(s, "greeting", "greeting");
+	json_object_set_new(f, "tls", json_boolean(p->tls_ok));
+	json_object_set_new(f, "took_ms", json_integer(sd_now_ms() - t0));
+	char d[600];
+	int go_on = 0;
+	if (r == SD_IO_OK) {
+		set_reply(f, &rep);
+		int masked = strspn(rep.text, "*") >= 4 ||
+		    (rep.text_len && strspn(rep.text, "* ") == rep.text_len);
+		json_object_set_new(f, "masked", json_boolean(masked));
+		json_object_set_new(f, "result", json_string("smtp"));
+		go_on = rep.code / 100 == 2;
+		p->greeted = go_on;
+		json_object_set_new(f, "ok", json_boolean(go_on));
+		char *clean = sd_sanitize(rep.text, rep.text_len, 200);
+		snprintf(d, sizeof d, "%s port %d: %d %s", p->addr, p->port,
+		    rep.code, clean ? clean : "");
+		free(clean);
+	} else if (r == SD_IO_ERROR && bad != SD_REPLY_MORE) {
+		json_object_set_new(f, "result", json_string("not_smtp"));
+		json_object_set_new(f, "proto", json_string(not_smtp_kind(s->line)));
+		char *clean = sd_sanitize(s->line, strlen(s->line), 200);
+		json_object_set_new(f, "text", json_string(clean ? clean : ""));
+		json_object_set_new(f, "syntax", json_string(sd_reply_rc_text(bad)));
+		json_object_set_new(f, "ok", json_false());
+		snprintf(d, sizeof d, "%s port %d answered, but not in SMTP: %s",
+		    p->addr, p->port, clean ? clean : "");
+		free(clean);
+	} else {
+		/* nothing came, the peer closed, or the line never ended */
+		json_object_set_new(f, "result", json_string(
+		    r == SD_IO_TIMEOUT ? "none" : sd_io_name(r)));
+		if (r == SD_IO_TIMEOUT) {
+			json_object_set_new(f, "timeout", json_string(
+			    timeout_kind(s, deadline)));
+			*silent = 1;
+		}
+		json_object_set_new(f, "ok", json_false());
+		snprintf(d, sizeof d, "%s port %d: no greeting (%s)", p->addr,
+		    p->port, r == SD_IO_TIMEOUT ? "nothing arrived" :
+		    sd_io_name(r));
+	}
+	json_object_set_new(f, "detail", json_string(d));
+	fact_add(s, f);
+	return go_on;
+}
+
+/* EHLO (HELO when EHLO is refused); fills s->caps. */
+static int ehlo(session *s, int after_tls)
+{
+	sd_probe *p = s->p;
+	sd_reply rep;
+	sd_reply_rc bad;
+	char cmd[300];
+	set_stage(s, after_tls ? ST_EHLO_TLS : ST_EHLO);
+	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
+	snprintf(cmd, sizeof cmd, "EHLO %s", s->run->ehlo_name);
+	if (!send_line(s, cmd, NULL))
+		return 0;
+	sd_io r = read_reply(s, &rep, dl, &bad, 0);
+	int used_helo = 0;
+	if (r == SD_IO_OK && rep.code / 100 == 5 && !after_tls) {
+		snprintf(cmd, sizeof cmd, "HELO %s", s->run->ehlo_name);
+		if (send_line(s, cmd, NULL)) {
+			used_helo = 1;
+			r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
+		}
+	}
+	json_t *f = fact_new(s, after_tls ? "ehlo_tls" : "ehlo", "ehlo");
+	json_object_set_new(f, "tls", json_boolean(after_tls || p->tls_ok));
+	json_object_set_new(f, "used_helo", json_boolean(used_helo));
+	json_object_set_new(f, "took_ms", json_integer(sd_now_ms() - t0));
+	char d[600];
+	int ok = r == SD_IO_OK && rep.code / 100 == 2;
+	if (r == SD_IO_OK) {
+		set_reply(f, &rep);
+		if (ok && !used_helo) {
+			sd_caps_parse(&s->caps, rep.text);
+			s->have_caps = 1;
+		} else {
+			memset(&s->caps, 0, sizeof s->caps);
+		}
+		json_t *mechs = json_array();
+		for (int i = 0; i < s->caps.n_mechs; i++)
+			json_array_append_new(mechs, json_string(s->caps.mechs[i]));
+		json_object_set_new(f, "auth", mechs);
+		json_object_set_new(f, "starttls",
+		    json_boolean(s->caps.flags & SD_CAP_STARTTLS));
+		json_object_set_new(f, "auth_offered",
+		    json_boolean(s->caps.flags & SD_CAP_AUTH));
+		json_object_set_new(f, "masked",
+		    json_boolean(s->caps.flags & SD_CAP_MASKED));
+		json_object_set_new(f, "pipelining",
+		    json_boolean(s->caps.flags & SD_CAP_PIPELINING));
+		json_object_set_new(f, "8bitmime",
+		    json_boolean(s->caps.flags & SD_CAP_8BITMIME));
+		json_object_set_new(f, "smtputf8",
+		    json_boolean(s->caps.flags & SD_CAP_SMTPUTF8));
+		json_object_set_new(f, "size", json_integer(s->caps.size));
+		json_object_set_new(f, "result", json_string(ok ? "ok" : "refused"));
+		char mechbuf[300] = "";
+		for (int i = 0; i < s->caps.n_mechs; i++) {
+			strncat(mechbuf, i ? " " : "", sizeof mechbuf - strlen(mechbuf) - 1);
+			strncat(mechbuf, s->caps.mechs[i],
+			    sizeof mechbuf - strlen(mechbuf) - 1);
+		}
+		snprintf(d, sizeof d, "%s%s port %d%s: %s; STARTTLS %s; AUTH %s%s",
+		    used_helo ? "HELO " : "EHLO ", p->addr, p->port,
+		    after_tls || p->tls_ok ? " (TLS)" : "",
+		    ok ? "accepted" : "refused",
+		    s->caps.flags & SD_CAP_STARTTLS ? "offered" : "not offered",
+		    s->caps.n_mechs ? mechbuf : "not offered",
+		    s->caps.flags & SD_CAP_MASKED ? "; keywords masked" : "");
+	} else {
+		json_object_set_new(f, "result", json_string(
+		    r == SD_IO_TIMEOUT ? "timeout" : sd_io_name(r)));
+		if (r == SD_IO_TIMEOUT)
+			json_object_set_new(f, "timeout", json_string(
+			    timeout_kind(s, dl)));
+		snprintf(d, sizeof d, "EHLO %s port %d: no reply (%s)", p->addr,
+		    p->port, sd_io_name(r));
+	}
+	json_object_set_new(f, "ok", json_boolean(ok));
+	json_object_set_new(f, "detail", json_string(d));
+	fact_add(s, f);
+	if (ok)
+		p->auth_offered = (s->caps.flags & SD_CAP_AUTH) != 0;
+	return ok;
+}
+
+static int starttls(session *s)
+{
+	sd_reply rep;
+	sd_reply_rc bad;
+	set_stage(s, ST_STARTTLS);
+	if (!send_line(s, "STARTTLS", NULL))
+		return 0;
+	sd_io r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
+	if (r != SD_IO_OK || rep.code != 220) {
+		json_t *f = fact_new(s, "tls", "tls");
+		json_object_set_new(f, "mode", json_string("starttls"));
+		json_object_set_new(f, "result", json_string(r == SD_IO_OK ?
+		    "starttls_refused" : r == SD_IO_TIMEOUT ? "timeout" :
+		    sd_io_name(r)));
+		if (r == SD_IO_OK)
+			set_reply(f, &rep);
+		json_object_set_new(f, "ok", json_false());
+		char d[400];
+		snprintf(d, sizeof d, "STARTTLS %s port %d: %s", s->p->addr,
+		    s->p->port, r == SD_IO_OK ? "refused by the server" :
+		    "no answer");
+		json_object_set_new(f, "detail", json_string(d));
+		fact_add(s, f);
+		return 0;
+	}
+	note(s, "TLS handshake (STARTTLS)");
+	json_t *extra = NULL;
+	if (sd_conn_buffered(s->c))
+		extra = json_pack("{s:b}", "pipelined_after_starttls", 1);
+	sd_io tr = sd_conn_tls(s->c, s->run->tls, s->p->host, stage_deadline(s));
+	int ok = tls_fact(s, "starttls", tr, extra);
+	json_decref(extra);
+	return ok;
+}
+
+/* One command and its reply as an envelope/content fact. */
+static int command(session *s, stage st, const char *kind, const char *cmd,
+    const char *stage_name, sd_reply *rep)
+{
+	sd_reply_rc bad;
+	set_stage(s, st);
+	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
+	sd_io r = send_line(s, cmd, NULL) ? read_reply(s, rep, dl, &bad, 0) :
+	    SD_IO_ERROR;
+	json_t *f = fact_new(s, kind, stage_name);
+	json_object_set_new(f, "command", json_string(cmd));
+	json_object_set_new(f, "took_ms", json_integer(sd_now_ms() - t0));
+	char d[700];
+	if (r == SD_IO_OK) {
+		set_reply(f, rep);
+		json_object_set_new(f, "result", json_string(
+		    rep->code / 100 == 2 || rep->code / 100 == 3 ? "accepted" :
+		    rep->code / 100 == 4 ? "temporary" : "rejected"));
+		char *clean = sd_sanitize(rep->text, rep->text_len, 300);
+		snprintf(d, sizeof d, "%s: %d %s", cmd, rep->code,
+		    clean ? clean : "");
+		free(clean);
+	} else {
+		json_object_set_new(f, "result", json_string(
+		    r == SD_IO_TIMEOUT ? "timeout" : sd_io_name(r)));
+		if (r == SD_IO_TIMEOUT)
+			json_object_set_new(f, "timeout", json_string(
+			    timeout_kind(s, dl)));
+		snprintf(d, sizeof d, "%s: no reply (%s)", cmd, sd_io_name(r));
+	}
+	int ok = r == SD_IO_OK && (rep->code / 100 == 2 || rep->code / 100 == 3);
+	json_object_set_new(f, "ok", json_boolean(ok));
+	json_object_set_new(f, "detail", json_string(d));
+	fact_add(s, f);
+	return r == SD_IO_OK ? rep->code : -1;
+}
+
+/* The AUTH stage.  Returns 1 when authenticated or AUTH is not needed. */
+static int auth(session *s)
+{
+	sd_probe *p = s->p;
+	sd_run *run = s->run;
+	const sd_check_params *cp = run->params;
+	set_stage(s, ST_AUTH);
+	json_t *f = fact_new(s, "auth", "auth");
+	json_t *offered = json_array();
+	for (int i = 0; i < s->caps.n_mechs; i++)
+		json_array_append_new(offered, json_string(s->caps.mechs[i]));
+	json_object_set_new(f, "offered", offered);
+	json_object_set_new(f, "tls", json_boolean(p->tls_ok));
+	const char *result = NULL;
+	char d[700];
+	int go_on = 0;
+	const sd_sasl_mech *mech = NULL;
+
+	if (!cp->user) {
+		json_decref(f);
+		return 1; /* no AUTH configured: the envelope will tell */
+	}
+	p->reached_auth = 1;
+	if (!cp->password) {
+		result = "no_secret";
+		snprintf(d, sizeof d, "AUTH not tried: no password was given "
+		    "(%s)", cp->password_note ? cp->password_note :
+		    "no --password-file, --password-env or --password-cmd, "
+		    "and no terminal to ask on");
+		go_on = 1;
+	} else if (!(s->caps.flags & SD_CAP_AUTH)) {
+		result = "not_offered";
+		snprintf(d, sizeof d, "AUTH is not offered on port %d%s",
+		    p->port, p->tls_ok ? " (after TLS)" : " (without TLS)");
+	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech)) {
+		result = "mechanism_unsupported";
+		json_object_set_new(f, "mech", json_string(cp->auth_mech));
+		snprintf(d, sizeof d, "AUTH %s is not offered on port %d",
+		    cp->auth_mech, p->port);
+	} else if (!p->tls_ok && !cp->allow_plaintext_auth) {
+		result = "plaintext_refused";
+		snprintf(d, sizeof d, "AUTH not tried: the connection on port "
+		    "%d is not encrypted and --allow-plaintext-auth was not "
+		    "given", p->port);
+	} else if (atomic_exchange(&run->auth_attempted, 1)) {
+		/* SPEC §6: one run, at most one login */
+		result = "skipped_once";
+		snprintf(d, sizeof d, "AUTH not tried again on port %d: one "
+		    "login per run", p->port);
+	} else {
+		mech = cp->auth_mech ? sd_sasl_find(cp->auth_mech) :
+		    sd_sasl_choose((const char (*)[24])s->caps.mechs,
+		        s->caps.n_mechs);
+		if (!mech) {
+			result = "mechanism_unsupported";
+			snprintf(d, sizeof d, "none of the offered mechanisms "
+			    "is one smtpdoctor speaks");
+			atomic_store(&run->auth_attempted, 0);
+		}
+	}
+	if (mech) {
+		sd_sasl_creds cr = { cp->user, cp->password, p->host, p->port };
+		unsigned char *resp = malloc(16384);
+		char *cmd = malloc(24000);
+		sd_reply rep;
+		sd_reply_rc bad;
+		int has_initial = 0, n = -1, step = 0;
+		sd_io r = SD_IO_ERROR;
+		if (resp && cmd)
+			n = mech->step(&cr, 0, NULL, 0, resp, 16384, &has_initial);
+		json_object_set_new(f, "mech", json_string(mech->name));
+		if (n >= 0) {
+			char shown[64];
+			snprintf(shown, sizeof shown, "AUTH %s%s", mech->name,
+			    has_initial ? " <redacted>" : "");
+			char *b64 = has_initial ? sd_base64_encode(resp,
+			    (size_t)n) : NULL;
+			snprintf(cmd, 24000, "AUTH %s%s%s", mech->name,
+			    has_initial ? " " : "", has_initial ?
+			    (n ? (b64 ? b64 : "") : "=") : "");
+			if (b64) {
+				sd_wipe(b64, strlen(b64));
+				free(b64);
+			}
+			int64_t dl = stage_deadline(s);
+			r = send_line(s, cmd, shown) ?
+			    read_reply(s, &rep, dl, &bad, 1) : SD_IO_ERROR;
+			while (r == SD_IO_OK && rep.code == 334 && ++step < 4) {
+				size_t clen = 0;
+				unsigned char *ch = sd_base64_decode(rep.text,
+				    rep.text_len, &clen);
+				n = mech->step(&cr, step, ch ? ch : (unsigned char *)"",
+				    ch ? clen : 0, resp, 16384, &has_initial);
+				free(ch);
+				if (n < 0) {
+					send_line(s, "*", NULL);
+				} else {
+					char *e = sd_base64_encode(resp, (size_t)n);
+					snprintf(cmd, 24000, "%s", e ? e : "");
+					if (e) {
+						sd_wipe(e, strlen(e));
+						free(e);
+					}
+					send_line(s, cmd, "<redacted>");
+				}
+				r = read_reply(s, &rep, stage_deadline(s), &bad, 1);
+			}
+		}
+		if (resp) {
+			sd_wipe(resp, 16384);
+			free(resp);
+		}
+		if (cmd) {
+			sd_wipe(cmd, 24000);
+			free(cmd);
+		}
+		if (r == SD_IO_OK) {
+			set_reply(f, &rep);
+			go_on = rep.code / 100 == 2;
+			result = go_on ? "ok" : "rejected";
+			if (!go_on)
+				atomic_store(&run->auth_rejected, 1);
+			p->auth_ok = go_on;
+			char *clean = sd_sanitize(rep.text, rep.text_len, 300);
+			snprintf(d, sizeof d, "AUTH %s as %s: %d %s", mech->name,
+			    cp->user, rep.code, clean ? clean : "");
+			free(clean);
+		} else {
+			result = r == SD_IO_TIMEOUT ? "timeout" : "error";
+			snprintf(d, sizeof d, "AUTH %s: no reply (%s)",
+			    mech->name, sd_io_name(r));
+		}
+	}
+	json_object_set_new(f, "result", json_string(result));
+	if (cp->password)
+		json_object_set_new(f, "ok", json_boolean(go_on));
+	json_object_set_new(f, "detail", json_string(d));
+	fact_add(s, f);
+	return go_on;
+}
+
+static void envelope(session *s)
+{
+	const sd_check_params *cp = s->run->params;
+	sd_reply rep;
+	char cmd[700];
+	const char *from = cp->from ? cp->from :
+	    (cp->user && strchr(cp->user, '@')) ? cp->user : "";
+	const char *to = cp->to ? cp->to : *from ? from : NULL;
+	char fallback_to[300];
+	if (!to) {
+		/* postmaster of the server's own domain is always local */
+		const char *dot = strchr(s->p->host, '.');
+		snprintf(fallback_to, sizeof fallback_to, "postmaster@%s",
+		    dot ? dot + 1 : s->p->host);
+		to = fallback_to;
+	}
+	snprintf(cmd, sizeof cmd, "MAIL FROM:<%s>", from);
+	int code = command(s, ST_MAIL, "mail", cmd, "envelope", &rep);
+	if (code / 100 != 2)
+		return;
+	snprintf(cmd, sizeof cmd, "RCPT TO:<%s>", to);
+	code = command(s, ST_RCPT, "rcpt", cmd, "envelope", &rep);
+	if (code / 100 != 2)
+		return;
+	if (cp->send) {
+		code = command(s, ST_DATA, "data", "DATA", "content", &rep);
+		if (code != 354)
+			return;
+		char msg[2048], date[64], host[256];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+		snprintf(host, sizeof host, "%s", s->run->ehlo_name);
+		int n = snprintf(msg, sizeof msg,
+		    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
+		    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
+		    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+		    "charset=us-ascii\r\n\r\nThis is a test message sent by "
+		    "smtpdoctor to check that this account can send mail.\r\n"
+		    "You can delete it.\r\n.\r\n", date, (long long)now,
+		    (int)getpid(), host, from, to);
+		sd_transcript_add(s->run->report, s->p->conn_id, 'C',
+		    "<message: headers and 2 lines of text>", 38);
+		sd_reply_rc bad;
+		int64_t dl = stage_deadline(s);
+		sd_io r = sd_conn_write(s->c, msg, (size_t)n, dl);
+		if (r == SD_IO_OK)
+			r = read_reply(s, &rep, dl, &bad, 0);
+		json_t *f = fact_new(s, "data_end", "content");
+		char d[500];
+		if (r == SD_IO_OK) {
+			set_reply(f, &rep);
+			json_object_set_new(f, "ok", json_boolean(rep.code / 100 == 2));
+			json_object_set_new(f, "result", json_string(
+			    rep.code / 100 == 2 ? "accepted" : rep.code / 100 == 4 ?
+			    "temporary" : "rejected"));
+			char *clean = sd_sanitize(rep.text, rep.text_len, 300);
+			snprintf(d, sizeof d, "end of message: %d %s", rep.code,
+			    clean ? clean : "");
+			free(clean);
+		} else {
+			json_object_set_new(f, "ok", json_false());
+			json_object_set_new(f, "result", json_string(
+			    r == SD_IO_TIMEOUT ? "timeout" : sd_io_name(r)));
+			snprintf(d, sizeof d, "end of message: no reply (%s)",
+			    sd_io_name(r));
+		}
+		json_object_set_new(f, "detail", json_string(d));
+		fact_add(s, f);
+		if (r == SD_IO_OK && rep.code / 100 == 2)
+			s->p->finished = 1;
+		return;
+	}
+	code = command(s, ST_RSET, "rset", "RSET", "envelope", &rep);
+	if (code >= 0)
+		s->p->finished = 1;
+}
+
+static void quit(session *s)
+{
+	sd_reply rep;
+	sd_reply_rc bad;
+	set_stage(s, ST_QUIT);
+	/* a short, polite goodbye: its reply does not matter */
+	if (send_line(s, "QUIT", NULL))
+		read_reply(s, &rep, sd_deadline_min(stage_deadline(s),
+		    sd_now_ms() + 1000), &bad, 0);
+}
+
+static void connect_fact(session *s, sd_connect_result cr, int err,
+    int64_t took)
+{
+	sd_probe *p = s->p;
+	json_t *f = fact_new(s, "tcp", "network");
+	json_object_set_new(f, "result", json_string(sd_connect_result_name(cr)));
+	json_object_set_new(f, "errno", json_string(err ? strerrorname_np(err) ?
+	    strerrorname_np(err) : "?" : ""));
+	json_object_set_new(f, "took_ms", json_integer(took));
+	json_object_set_new(f, "ok", json_boolean(cr == SD_CONNECTED));
+	if (cr == SD_CONN_CANCELLED)
+		json_object_set_new(f, "quiet", json_true());
+	char d[700];
+	static const char *const words[] = {
+		[SD_CONNECTED] = "connected",
+		[SD_CONN_REFUSED] = "refused (reset: nothing listens, or a "
+		    "firewall rejects)",
+		[SD_CONN_TIMEOUT] = "no answer (filtered on the path, or the "
+		    "host is down)",
+		[SD_CONN_HOST_UNREACH] = "host unreachable (ICMP)",
+		[SD_CONN_NET_UNREACH] = "network unreachable",
+		[SD_CONN_LOCAL_DENIED] = "refused by this machine's own policy",
+		[SD_CONN_CANCELLED] = "not finished (not needed)",
+		[SD_CONN_ERROR] = "failed",
+	};
+	snprintf(d, sizeof d, "%s %s port %d (%s): %s", p->host, p->addr,
+	    p->port, sd_role_name(p->role), words[cr]);
+	json_object_set_new(f, "detail", json_string(d));
+	const char *id = sd_fact_add(s->run->report, f);
+	snprintf(p->conn_id, sizeof p->conn_id, "%s", id ? id : "?");
+}
+
+void sd_probe_run(sd_probe *p)
+{
+	sd_run *run = p->run;
+	session s = { .p = p, .run = run, .st = ST_CONNECT };
+	snprintf(s.key, sizeof s.key, "%d.%s", p->port, p->addr);
+	sd_connect_result cr;
+	int err;
+	int64_t took;
+	int64_t cdl = sd_deadline_min(run->deadline_ms,
+	    sd_now_ms() + run->connect_ms);
+	s.c = sd_conn_connect((struct sockaddr *)&p->sa, p->salen, cdl,
+	    &run->cancel, &cr, &err, &took);
+	connect_fact(&s, cr, err, took);
+	if (!s.c)
+		return;
+	p->connected = 1;
+	if (p->role == SD_ROLE_NONSMTP)
+		goto out;
+
+	int silent = 0;
+	if (p->mode == SD_MODE_IMPLICIT) {
+		set_stage(&s, ST_TLS_IMPLICIT);
+		sd_io r = sd_conn_tls(s.c, run->tls, p->host, stage_deadline(&s));
+		if (!tls_fact(&s, "implicit", r, NULL))
+			goto out;
+		if (!greeting(&s, stage_deadline(&s), &silent))
+			goto out;
+	} else {
+		int64_t gdl = stage_deadline(&s);
+		if (p->mode == SD_MODE_PLAIN_SNIFF)
+			gdl = sd_deadline_min(gdl, sd_now_ms() + run->sniff_ms);
+		if (!greeting(&s, gdl, &silent)) {
+			if (!silent || p->mode != SD_MODE_PLAIN_SNIFF)
+				goto out;
+			/* silent: an implicit-TLS port waits for our hello */
+			note(&s, "no greeting: trying a TLS handshake");
+			sd_io r = sd_conn_tls(s.c, run->tls, p->host,
+			    stage_deadline(&s));
+			json_t *x = json_pack("{s:b}", "after_silence", 1);
+			int ok = tls_fact(&s, "implicit", r, x);
+			json_decref(x);
+			if (ok)
+				p->implicit_detected = 1;
+			goto out;
+		}
+	}
+	if (p->role == SD_ROLE_CONTROL && !p->starttls)
+		goto bye;
+	if (!ehlo(&s, 0))
+		goto out;
+	if (p->role == SD_ROLE_CONTROL)
+		goto bye;
+	if (!p->tls_ok && p->starttls && (s.caps.flags & SD_CAP_STARTTLS)) {
+		if (!starttls(&s))
+			goto out;
+		if (!ehlo(&s, 1))
+			goto out;
+	}
+	if (p->role != SD_ROLE_MAIN && p->role != SD_ROLE_FIX)
+		goto bye;
+	/* never send credentials through a certificate we could not check */
+	if (p->tls_ok && !p->cert_ok && !run->params->insecure)
+		goto bye;
+	if (!auth(&s))
+		goto bye;
+	envelope(&s);
+bye:
+	quit(&s);
+out:
+	set_stage(&s, ST_DONE);
+	sd_conn_close(s.c);
+}
+
+static void *probe_thread(void *arg)
+{
+	sd_probe_run(arg);
+	return NULL;
+}
+
+int sd_probe_start(sd_probe *p)
+{
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	/* a probe needs little stack; many run at once */
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	int rc = pthread_create(&p->thread, &a, probe_thread, p);
+	pthread_attr_destroy(&a);
+	p->started = rc == 0;
+	if (!p->started)
+		sd_probe_run(p);
+	return rc == 0;
+}
+
+void sd_probe_join(sd_probe *p)
+{
+	if (p->started)
+		pthread_join(p->thread, NULL);
+	p->started = 0;
+}

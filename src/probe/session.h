@@ -1,0 +1,87 @@
+/*
+ * One probe: a TCP connection to one address and port and, depending on
+ * its role, an SMTP session through greeting, EHLO, TLS, AUTH and the
+ * envelope.  A probe observes and records facts; it never decides what a
+ * reply means for the user.
+ */
+#ifndef SD_SESSION_H
+#define SD_SESSION_H
+
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "report/report.h"
+#include "smtp/reply.h"
+
+typedef enum sd_role {
+	SD_ROLE_MAIN,      /* the configured path: the whole transaction */
+	SD_ROLE_ALT,       /* another port or address of the host: discovery */
+	SD_ROLE_CONTROL,   /* an independent host: greeting, then QUIT */
+	SD_ROLE_NONSMTP,   /* a non-SMTP control (443): connect only */
+	SD_ROLE_FIX,       /* the way around, verified: the whole transaction */
+} sd_role;
+
+const char *sd_role_name(sd_role r);
+
+typedef enum sd_mode {
+	SD_MODE_PLAIN,       /* wait for the greeting (then STARTTLS if wanted) */
+	SD_MODE_PLAIN_SNIFF, /* the same, but after a silent wait try TLS:
+	                        is this an implicit-TLS port? */
+	SD_MODE_IMPLICIT,    /* TLS first */
+} sd_mode;
+
+/* Shared by every probe of one run. */
+typedef struct sd_run {
+	sd_report *report;
+	const sd_check_params *params;
+	const sd_options *opt;
+	SSL_CTX *tls;
+	const char *ehlo_name;
+	int64_t deadline_ms;        /* whole run */
+	int64_t connect_ms;         /* --connect-timeout */
+	int64_t reply_ms;           /* one reply's deadline (stage deadline) */
+	int64_t sniff_ms;           /* silent wait before trying implicit TLS */
+	atomic_int cancel;          /* stop the probes still running */
+	atomic_int auth_attempted;  /* a login was tried: never another one */
+	atomic_int auth_rejected;
+} sd_run;
+
+typedef struct sd_probe {
+	sd_run *run;
+	sd_role role;
+	int port;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char addr[64];
+	int family;                /* 4 or 6 */
+	char host[256];            /* name for SNI and the certificate */
+	sd_mode mode;
+	int starttls;              /* do STARTTLS when offered */
+
+	/* results, for the orchestration of the next phase */
+	pthread_t thread;
+	int started;
+	char conn_id[128];         /* the tcp fact id */
+	int connected;
+	int greeted;               /* an SMTP 2xx greeting */
+	int tls_ok;                /* a TLS session is up */
+	int cert_ok;
+	int auth_offered;          /* AUTH offered (after TLS when TLS is up) */
+	int auth_ok;
+	int plaintext_answer;      /* TLS expected, "220" came */
+	int implicit_detected;     /* no greeting, TLS handshake succeeded */
+	int reached_auth;
+	int finished;              /* the transaction completed */
+} sd_probe;
+
+/* Runs the probe (blocking); fills its results and adds facts. */
+void sd_probe_run(sd_probe *p);
+
+/* Starts it on a thread (small stack); sd_probe_join waits. */
+int sd_probe_start(sd_probe *p);
+void sd_probe_join(sd_probe *p);
+
+#endif

@@ -1,0 +1,260 @@
+/* The report under construction: facts, findings, transcript, verdict. */
+#include "report/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sd_config.h"
+#include "util/util.h"
+
+static const sd_code codes[] = {
+#define CODE(c, cat, st) { c, cat, SD_STATUS_##st },
+#include "../../data/codes.def"
+#undef CODE
+};
+
+const sd_code *sd_code_lookup(const char *code)
+{
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+		if (strcmp(codes[i].code, code) == 0)
+			return &codes[i];
+	return NULL;
+}
+
+const char *sd_status_name(sd_status s)
+{
+	switch (s) {
+	case SD_STATUS_OK: return "ok";
+	case SD_STATUS_WARN: return "warn";
+	case SD_STATUS_FAIL: return "fail";
+	case SD_STATUS_INCONCLUSIVE: return "inconclusive";
+	}
+	return "inconclusive";
+}
+
+const char *sd_strerror(sd_error err)
+{
+	switch (err) {
+	case SD_OK: return "no error";
+	case SD_ERR_USAGE: return "invalid input";
+	case SD_ERR_NOMEM: return "out of memory";
+	case SD_ERR_INTERNAL: return "internal error";
+	}
+	return "unknown error";
+}
+
+const char *sd_version(void)
+{
+	return SD_VERSION;
+}
+
+void sd_options_init(sd_options *opt)
+{
+	memset(opt, 0, sizeof *opt);
+	opt->timeout = 30;
+	opt->connect_timeout = 5;
+}
+
+sd_report *sd_report_new(const char *command)
+{
+	sd_report *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	r->command = strdup(command);
+	r->t0_ms = sd_now_ms();
+	r->facts = json_array();
+	r->findings = json_array();
+	r->transcript = json_array();
+	r->extra = json_object();
+	if (!r->command || !r->facts || !r->findings || !r->transcript ||
+	    !r->extra) {
+		sd_report_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void sd_report_free(sd_report *r)
+{
+	if (!r)
+		return;
+	json_decref(r->facts);
+	json_decref(r->findings);
+	json_decref(r->transcript);
+	json_decref(r->verdict);
+	json_decref(r->extra);
+	json_decref(r->error);
+	pthread_mutex_destroy(&r->lock);
+	free(r->command);
+	free(r);
+}
+
+int64_t sd_report_t_ms(const sd_report *r)
+{
+	return sd_now_ms() - r->t0_ms;
+}
+
+json_t *sd_fact_get(const json_t *facts, const char *id)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(facts, i, f) {
+		const char *fid = json_string_value(json_object_get(f, "id"));
+		if (fid && strcmp(fid, id) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+const char *sd_fact_add(sd_report *r, json_t *fact)
+{
+	const char *id = json_string_value(json_object_get(fact, "id"));
+	if (!id || !json_is_string(json_object_get(fact, "stage"))) {
+		json_decref(fact);
+		return NULL;
+	}
+	pthread_mutex_lock(&r->lock);
+	if (sd_fact_get(r->facts, id)) {
+		char buf[512];
+		for (int n = 2;; n++) {
+			snprintf(buf, sizeof buf, "%s#%d", id, n);
+			if (!sd_fact_get(r->facts, buf))
+				break;
+		}
+		json_object_set_new(fact, "id", json_string(buf));
+	}
+	if (!json_object_get(fact, "elapsed_ms"))
+		json_object_set_new(fact, "elapsed_ms",
+		    json_integer(sd_report_t_ms(r)));
+	json_array_append_new(r->facts, fact);
+	id = json_string_value(json_object_get(fact, "id"));
+	pthread_mutex_unlock(&r->lock);
+	return id;
+}
+
+void sd_transcript_add(sd_report *r, const char *conn, char dir,
+    const char *line, size_t len)
+{
+	char *clean = sd_sanitize(line, len, SD_TRANSCRIPT_LINE_MAX);
+	if (!clean)
+		return;
+	if (len > SD_TRANSCRIPT_LINE_MAX) {
+		char *longer = realloc(clean, strlen(clean) + 40);
+		if (longer) {
+			clean = longer;
+			snprintf(clean + strlen(clean), 40, " ... (%zu bytes)",
+			    len);
+		}
+	}
+	char d[2] = { dir, 0 };
+	json_t *e = json_pack("{s:s, s:s, s:I, s:s}", "conn", conn, "dir", d,
+	    "t_ms", (json_int_t)sd_report_t_ms(r), "line", clean);
+	free(clean);
+	if (!e)
+		return;
+	pthread_mutex_lock(&r->lock);
+	json_array_append_new(r->transcript, e);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void sd_finding_add(sd_report *r, const char *code, const char *severity,
+    const char *category, const char *subject, const char *summary,
+    json_t *evidence)
+{
+	json_t *f = json_object();
+	json_object_set_new(f, "code", json_string(code));
+	json_object_set_new(f, "severity", json_string(severity));
+	json_object_set_new(f, "category",
+	    category ? json_string(category) : json_null());
+	json_object_set_new(f, "subject", json_string(subject ? subject : ""));
+	json_object_set_new(f, "summary", json_string(summary ? summary : ""));
+	json_object_set_new(f, "evidence", evidence ? evidence : json_array());
+	pthread_mutex_lock(&r->lock);
+	json_array_append_new(r->findings, f);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void sd_verdict_set(sd_report *r, const char *cause, int status_override,
+    const char *summary, json_t *fix, json_t *evidence)
+{
+	const sd_code *c = sd_code_lookup(cause);
+	sd_status st = c ? c->status : SD_STATUS_INCONCLUSIVE;
+	if (status_override >= 0)
+		st = (sd_status)status_override;
+	const char *category = c ? c->category : NULL;
+	if (st == SD_STATUS_OK || st == SD_STATUS_INCONCLUSIVE)
+		category = NULL;
+	json_t *v = json_object();
+	json_object_set_new(v, "status", json_string(sd_status_name(st)));
+	json_object_set_new(v, "cause", json_string(cause));
+	json_object_set_new(v, "category",
+	    category ? json_string(category) : json_null());
+	json_object_set_new(v, "summary", json_string(summary ? summary : ""));
+	json_object_set_new(v, "fix", fix ? fix : json_array());
+	json_object_set_new(v, "evidence", evidence ? evidence : json_array());
+	pthread_mutex_lock(&r->lock);
+	json_decref(r->verdict);
+	r->verdict = v;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void sd_report_set_extra(sd_report *r, const char *key, json_t *v)
+{
+	pthread_mutex_lock(&r->lock);
+	json_object_set_new(r->extra, key, v);
+	pthread_mutex_unlock(&r->lock);
+}
+
+sd_report *sd_report_usage_error(const char *command, const char *message)
+{
+	sd_report *r = sd_report_new(command ? command : "");
+	if (!r)
+		return NULL;
+	r->error = json_pack("{s:s, s:s}", "code", "usage", "message", message);
+	return r;
+}
+
+static sd_status status_of(const sd_report *r)
+{
+	const char *s = r->verdict ?
+	    json_string_value(json_object_get(r->verdict, "status")) : NULL;
+	if (!s)
+		return SD_STATUS_INCONCLUSIVE;
+	if (strcmp(s, "ok") == 0)
+		return SD_STATUS_OK;
+	if (strcmp(s, "warn") == 0)
+		return SD_STATUS_WARN;
+	if (strcmp(s, "fail") == 0)
+		return SD_STATUS_FAIL;
+	return SD_STATUS_INCONCLUSIVE;
+}
+
+sd_status sd_report_status(const sd_report *r)
+{
+	return status_of(r);
+}
+
+const char *sd_report_cause(const sd_report *r)
+{
+	const char *c = r->verdict ?
+	    json_string_value(json_object_get(r->verdict, "cause")) : NULL;
+	return c ? c : "inconclusive";
+}
+
+int sd_report_exit_code(const sd_report *r)
+{
+	if (r->error)
+		return 2;
+	switch (status_of(r)) {
+	case SD_STATUS_OK:
+	case SD_STATUS_WARN:
+		return 0;
+	case SD_STATUS_FAIL:
+		return 1;
+	case SD_STATUS_INCONCLUSIVE:
+		return 3;
+	}
+	return 3;
+}

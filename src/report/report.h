@@ -1,0 +1,84 @@
+/*
+ * The report under construction: facts, findings, transcript, verdict.
+ *
+ * Probes add facts and transcript lines from any thread (every function
+ * here locks).  Rules read the facts array and add findings and the verdict.
+ * Renderers (report_text.c, report_json.c) are the only code that formats
+ * output.
+ */
+#ifndef SD_REPORT_H
+#define SD_REPORT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "smtpdoctor/smtpdoctor.h"
+
+struct sd_report {
+	pthread_mutex_t lock;
+	char *command;      /* "check", "domain", "spf" */
+	int64_t t0_ms;      /* monotonic start of the run */
+	json_t *facts;      /* array of objects, each with "id" and "stage" */
+	json_t *findings;   /* array of objects (SPEC §4) */
+	json_t *transcript; /* array of {conn, dir, t_ms, line} */
+	json_t *verdict;    /* object, or NULL until decided */
+	json_t *extra;      /* object: more top-level members ("spf", ...) */
+	json_t *error;      /* usage error object, or NULL */
+	int64_t elapsed_ms;
+};
+
+sd_report *sd_report_new(const char *command);
+
+/* Milliseconds since the run started. */
+int64_t sd_report_t_ms(const sd_report *r);
+
+/*
+ * Adds a fact; steals `fact`.  It must have string members "id" and
+ * "stage"; "elapsed_ms" is added when missing.  Returns the id (owned by
+ * the report) or NULL when the fact was malformed.  A duplicate id gets a
+ * "#2", "#3" suffix so that ids stay unique.
+ */
+const char *sd_fact_add(sd_report *r, json_t *fact);
+
+/* The fact with this id, borrowed, or NULL. */
+json_t *sd_fact_get(const json_t *facts, const char *id);
+
+/*
+ * Adds a transcript line.  `dir` is 'C', 'S' or 'I'.  Control characters
+ * are replaced and the line is capped (SD_TRANSCRIPT_LINE_MAX).
+ */
+#define SD_TRANSCRIPT_LINE_MAX 512
+void sd_transcript_add(sd_report *r, const char *conn, char dir,
+    const char *line, size_t len);
+
+/*
+ * Adds a finding.  Steals `evidence` (a JSON array of fact ids, or NULL).
+ * `severity` is "error", "warning" or "info".
+ */
+void sd_finding_add(sd_report *r, const char *code, const char *severity,
+    const char *category, const char *subject, const char *summary,
+    json_t *evidence);
+
+/*
+ * Sets the verdict.  Steals `fix` and `evidence` (arrays of strings, or
+ * NULL for empty).  The category and status come from the code table.
+ * `status_override` < 0 keeps the table's status.
+ */
+void sd_verdict_set(sd_report *r, const char *cause, int status_override,
+    const char *summary, json_t *fix, json_t *evidence);
+
+/* Sets a top-level member of the report ("spf", "domain", ...); steals v. */
+void sd_report_set_extra(sd_report *r, const char *key, json_t *v);
+
+/* Verdict code table (SPEC §5). */
+typedef struct sd_code {
+	const char *code;
+	const char *category;   /* NULL for ok / inconclusive */
+	sd_status status;
+} sd_code;
+
+const sd_code *sd_code_lookup(const char *code);
+const char *sd_status_name(sd_status s);
+
+#endif

@@ -1,0 +1,34 @@
+/* The JSON renderer (SPEC §4). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+
+char *sd_report_to_json(const sd_report *r)
+{
+	json_t *doc;
+	if (r->error) {
+		doc = json_pack("{s:s, s:O}", "schema", SD_SCHEMA, "error",
+		    r->error);
+	} else {
+		json_t *verdict = r->verdict ? json_incref(r->verdict) :
+		    json_pack("{s:s, s:s, s:n, s:s, s:[], s:[]}", "status",
+		        "inconclusive", "cause", "inconclusive", "category",
+		        "summary", "no verdict was reached", "fix", "evidence");
+		doc = json_pack("{s:s, s:s, s:s, s:o, s:O, s:O, s:O, s:I}",
+		    "schema", SD_SCHEMA, "version", sd_version(), "command",
+		    r->command, "verdict", verdict, "findings", r->findings,
+		    "facts", r->facts, "transcript", r->transcript,
+		    "elapsed_ms", (json_int_t)r->elapsed_ms);
+		const char *key;
+		json_t *v;
+		json_object_foreach(r->extra, key, v)
+			json_object_set(doc, key, v);
+	}
+	if (!doc)
+		return NULL;
+	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	    JSON_ENSURE_ASCII);
+	json_decref(doc);
+	return s;
+}

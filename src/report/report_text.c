@@ -1,0 +1,158 @@
+/*
+ * The text renderer: what a person reads.  One section per stage with
+ * what worked and what failed, the findings, then the verdict last.
+ */
+#include <string.h>
+
+#include "report/report.h"
+
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_RED "\033[31m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_DIM "\033[2m"
+
+static const char *const stages[] = {
+	"inputs", "discovery", "dns", "network", "greeting", "ehlo", "tls",
+	"auth", "envelope", "content", "domain", "reputation", NULL,
+};
+
+static const char *stage_title(const char *s)
+{
+	static const struct { const char *k, *t; } titles[] = {
+		{ "inputs", "Settings" }, { "discovery", "Discovery" },
+		{ "dns", "DNS" }, { "network", "Network (TCP)" },
+		{ "greeting", "Greeting" }, { "ehlo", "EHLO" },
+		{ "tls", "TLS" }, { "auth", "Authentication" },
+		{ "envelope", "Envelope" }, { "content", "Message" },
+		{ "domain", "Domain" }, { "reputation", "Reputation" },
+	};
+	for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
+		if (strcmp(titles[i].k, s) == 0)
+			return titles[i].t;
+	return s;
+}
+
+static const char *col(int color, const char *c)
+{
+	return color ? c : "";
+}
+
+static void fact_line(FILE *out, json_t *f, int color)
+{
+	const char *detail = json_string_value(json_object_get(f, "detail"));
+	const char *id = json_string_value(json_object_get(f, "id"));
+	json_t *ok = json_object_get(f, "ok");
+	const char *mark = "-", *c = "";
+	if (json_is_true(ok)) {
+		mark = "ok";
+		c = C_GREEN;
+	} else if (json_is_false(ok)) {
+		mark = "!!";
+		c = C_RED;
+	}
+	fprintf(out, "  %s%-2s%s %s", col(color, c), mark,
+	    col(color, C_RESET), detail ? detail : id);
+	json_t *ms = json_object_get(f, "took_ms");
+	if (json_is_integer(ms))
+		fprintf(out, " %s(%lld ms)%s", col(color, C_DIM),
+		    (long long)json_integer_value(ms), col(color, C_RESET));
+	fputc('\n', out);
+}
+
+static void print_list(FILE *out, json_t *arr, const char *prefix)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(arr, i, s)
+		if (json_is_string(s))
+			fprintf(out, "%s%s\n", prefix, json_string_value(s));
+}
+
+void sd_report_write_text(const sd_report *r, FILE *out, int color)
+{
+	if (r->error) {
+		fprintf(out, "smtpdoctor: %s\n", json_string_value(
+		    json_object_get(r->error, "message")));
+		return;
+	}
+	for (size_t s = 0; stages[s]; s++) {
+		int header = 0;
+		size_t i;
+		json_t *f;
+		json_array_foreach(r->facts, i, f) {
+			const char *st =
+			    json_string_value(json_object_get(f, "stage"));
+			if (!st || strcmp(st, stages[s]) != 0 ||
+			    json_is_true(json_object_get(f, "quiet")))
+				continue;
+			if (!header) {
+				fprintf(out, "%s%s%s\n", col(color, C_BOLD),
+				    stage_title(stages[s]),
+				    col(color, C_RESET));
+				header = 1;
+			}
+			fact_line(out, f, color);
+		}
+		if (header)
+			fputc('\n', out);
+	}
+
+	json_t *spf = json_object_get(r->extra, "spf");
+	if (spf) {
+		fprintf(out, "%sSPF evaluation%s\n", col(color, C_BOLD),
+		    col(color, C_RESET));
+		print_list(out, json_object_get(spf, "trace"), "  ");
+		fprintf(out, "  result: %s (%lld DNS lookups, %lld void)\n\n",
+		    json_string_value(json_object_get(spf, "result")),
+		    (long long)json_integer_value(json_object_get(spf, "lookups")),
+		    (long long)json_integer_value(json_object_get(spf,
+		        "void_lookups")));
+	}
+
+	size_t i;
+	json_t *f;
+	int header = 0;
+	json_array_foreach(r->findings, i, f) {
+		const char *sev = json_string_value(json_object_get(f, "severity"));
+		if (!sev)
+			continue;
+		const char *c = strcmp(sev, "error") == 0 ? C_RED :
+		    strcmp(sev, "warning") == 0 ? C_YELLOW : C_DIM;
+		if (!header) {
+			fprintf(out, "%sFindings%s\n", col(color, C_BOLD),
+			    col(color, C_RESET));
+			header = 1;
+		}
+		const char *subject = json_string_value(json_object_get(f, "subject"));
+		fprintf(out, "  %s%-7s%s %s%s%s%s: %s\n", col(color, c), sev,
+		    col(color, C_RESET),
+		    json_string_value(json_object_get(f, "code")),
+		    subject && *subject ? " [" : "", subject ? subject : "",
+		    subject && *subject ? "]" : "",
+		    json_string_value(json_object_get(f, "summary")));
+	}
+	if (header)
+		fputc('\n', out);
+
+	json_t *v = r->verdict;
+	const char *status = v ?
+	    json_string_value(json_object_get(v, "status")) : "inconclusive";
+	const char *c = strcmp(status, "ok") == 0 ? C_GREEN :
+	    strcmp(status, "warn") == 0 ? C_YELLOW :
+	    strcmp(status, "fail") == 0 ? C_RED : C_YELLOW;
+	fprintf(out, "%sVerdict: %s%s%s (%s)\n", col(color, C_BOLD),
+	    col(color, c), status, col(color, C_RESET),
+	    v ? json_string_value(json_object_get(v, "cause")) : "inconclusive");
+	if (v) {
+		fprintf(out, "  %s\n", json_string_value(json_object_get(v,
+		    "summary")));
+		json_t *fix = json_object_get(v, "fix");
+		if (json_array_size(fix)) {
+			fprintf(out, "%sFix%s\n", col(color, C_BOLD),
+			    col(color, C_RESET));
+			print_list(out, fix, "  - ");
+		}
+	}
+}

