@@ -1,0 +1,421 @@
+/*
+ * The rules of check against recorded facts: each case builds the facts a
+ * probe would record for one situation and asserts the verdict a user
+ * would see.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "report/report.h"
+#include "rules/check_rules.h"
+
+#define A4 "192.0.2.10"
+#define A6 "2001:db8::10"
+
+static sd_report *R(int port, const char *tls, int user, int pw)
+{
+	sd_report *r = sd_report_new("check");
+	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:i, s:s, s:b, s:b}", "id",
+	    "config", "stage", "inputs", "server", "smtp.example.com", "port",
+	    port, "tls", tls, "user", user, "password", pw));
+	return r;
+}
+
+static void add(sd_report *r, const char *kind, const char *stage,
+    const char *role, int port, const char *addr, const char *fmt, ...)
+{
+	char id[200];
+	snprintf(id, sizeof id, "%s%s.%d.%s", strcmp(role, "fix") == 0 ?
+	    "fix." : "", kind, port, addr);
+	json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:s}", "id", id,
+	    "stage", stage, "role", role, "port", port, "addr", addr, "family",
+	    strchr(addr, ':') ? 6 : 4, "host", "smtp.example.com");
+	va_list ap;
+	va_start(ap, fmt);
+	json_error_t e;
+	json_t *extra = json_vpack_ex(&e, 0, fmt, ap);
+	va_end(ap);
+	assert_non_null(extra);
+	json_object_update(f, extra);
+	json_decref(extra);
+	sd_fact_add(r, f);
+}
+
+static void tcp(sd_report *r, const char *role, int port, const char *addr,
+    const char *result)
+{
+	add(r, "tcp", "network", role, port, addr, "{s:s, s:b}", "result",
+	    result, "ok", strcmp(result, "connected") == 0);
+}
+
+static void greet(sd_report *r, const char *role, int port, const char *addr)
+{
+	add(r, "greeting", "greeting", role, port, addr,
+	    "{s:s, s:i, s:s, s:b, s:b}", "result", "smtp", "code", 220, "text",
+	    "smtp.example.com ESMTP", "ok", 1, "masked", 0);
+}
+
+static void ehlo(sd_report *r, const char *role, int port, const char *addr,
+    int starttls, int auth, int tls)
+{
+	add(r, tls ? "ehlo_tls" : "ehlo", "ehlo", role, port, addr,
+	    "{s:b, s:b, s:b, s:b, s:b, s:i}", "ok", 1, "starttls", starttls,
+	    "auth_offered", auth, "tls", tls, "masked", 0, "code", 250);
+}
+
+static void tls_ok(sd_report *r, const char *role, int port,
+    const char *addr, const char *mode)
+{
+	add(r, "tls", "tls", role, port, addr,
+	    "{s:s, s:s, s:b, s:b, s:b, s:s, s:{s:b}}", "mode", mode, "result",
+	    "ok", "ok", 1, "name_match", 1, "expired", 0, "root_issuer",
+	    "CN=Lab Root", "verify", "ok", 1);
+}
+
+static void healthy_to_auth(sd_report *r)
+{
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 1, 0, 0);
+	tls_ok(r, "main", 587, A4, "starttls");
+	ehlo(r, "main", 587, A4, 0, 1, 1);
+}
+
+static void auth_ok(sd_report *r)
+{
+	add(r, "auth", "auth", "main", 587, A4, "{s:s, s:b, s:i}", "result",
+	    "ok", "ok", 1, "code", 235);
+}
+
+static void env_ok(sd_report *r)
+{
+	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i, s:s}", "ok", 1,
+	    "code", 250, "command", "MAIL FROM:<a@example.com>");
+	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s}", "ok", 1,
+	    "code", 250, "command", "RCPT TO:<a@example.com>");
+	add(r, "rset", "envelope", "main", 587, A4, "{s:b, s:i, s:s}", "ok", 1,
+	    "code", 250, "command", "RSET");
+}
+
+static char cause_buf[64];
+
+static const char *verdict(sd_report *r)
+{
+	sd_rules_check(r);
+	snprintf(cause_buf, sizeof cause_buf, "%s", sd_report_cause(r));
+	sd_report_free(r);
+	return cause_buf;
+}
+
+static int has_finding(sd_report *r, const char *code)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->findings, i, f)
+		if (strcmp(json_string_value(json_object_get(f, "code")), code) == 0)
+			return 1;
+	return 0;
+}
+
+static void healthy(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	auth_ok(r);
+	env_ok(r);
+	sd_rules_check(r);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_int_equal(sd_report_exit_code(r), 0);
+	assert_false(has_finding(r, "network.ipv6_broken"));
+	sd_report_free(r);
+}
+
+static void ipv6_broken_is_a_warning(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	auth_ok(r);
+	env_ok(r);
+	tcp(r, "alternative", 587, A6, "timeout");
+	sd_rules_check(r);
+	assert_string_equal(sd_report_cause(r), "network.ipv6_broken");
+	assert_int_equal(sd_report_status(r), SD_STATUS_WARN);
+	assert_int_equal(sd_report_exit_code(r), 0);
+	sd_report_free(r);
+}
+
+static void dns_answers(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 0, 0);
+	add(r, "dns", "dns", "main", 0, "A", "{s:s}", "status", "nxdomain");
+	add(r, "dns", "dns", "main", 0, "AAAA", "{s:s}", "status", "nxdomain");
+	assert_string_equal(verdict(r), "settings.host_not_found");
+	r = R(587, "starttls", 0, 0);
+	add(r, "dns", "dns", "main", 0, "A", "{s:s}", "status", "servfail");
+	add(r, "dns", "dns", "main", 0, "AAAA", "{s:s}", "status", "nxdomain");
+	assert_string_equal(verdict(r), "dns.resolution_failed");
+}
+
+static void ports(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "refused");
+	tcp(r, "alternative", 465, A4, "connected");
+	assert_string_equal(verdict(r), "settings.port_closed");
+
+	r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "timeout");
+	tcp(r, "alternative", 465, A4, "connected");
+	assert_string_equal(verdict(r), "network.port_blocked");
+
+	r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "local_denied");
+	tcp(r, "alternative", 465, A4, "connected");
+	assert_string_equal(verdict(r), "network.local_firewall");
+
+	r = R(25, "starttls", 0, 0);
+	tcp(r, "main", 25, A4, "timeout");
+	tcp(r, "alternative", 587, A4, "connected");
+	tcp(r, "control", 25, "198.51.100.1", "timeout");
+	tcp(r, "control", 25, "198.51.100.2", "timeout");
+	assert_string_equal(verdict(r), "isp.port25_blocked");
+
+	r = R(587, "starttls", 0, 0);
+	tcp(r, "main", 587, A4, "timeout");
+	tcp(r, "alternative", 465, A4, "timeout");
+	tcp(r, "control", 25, "198.51.100.1", "connected");
+	assert_string_equal(verdict(r), "settings.host_unreachable");
+
+	r = R(587, "starttls", 0, 0);
+	tcp(r, "main", 587, A4, "timeout");
+	tcp(r, "alternative", 465, A4, "timeout");
+	tcp(r, "control", 25, "198.51.100.1", "timeout");
+	tcp(r, "control_nonsmtp", 443, "198.51.100.1", "connected");
+	assert_string_equal(verdict(r), "network.smtp_blocked");
+
+	r = R(587, "starttls", 0, 0);
+	tcp(r, "main", 587, A4, "timeout");
+	tcp(r, "alternative", 465, A4, "timeout");
+	assert_string_equal(verdict(r), "inconclusive");
+}
+
+static void greetings(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 0, 0);
+	tcp(r, "main", 587, A4, "connected");
+	add(r, "greeting", "greeting", "main", 587, A4, "{s:s, s:s, s:s, s:b}",
+	    "result", "not_smtp", "proto", "pop3", "text", "+OK Dovecot ready.",
+	    "ok", 0);
+	assert_string_equal(verdict(r), "settings.not_smtp");
+
+	r = R(465, "starttls", 0, 0);
+	tcp(r, "main", 465, A4, "connected");
+	add(r, "greeting", "greeting", "main", 465, A4, "{s:s, s:s, s:b}",
+	    "result", "none", "timeout", "stage", "ok", 0);
+	add(r, "tls", "tls", "main", 465, A4, "{s:s, s:s, s:b, s:b}", "mode",
+	    "implicit", "result", "ok", "ok", 1, "after_silence", 1);
+	assert_string_equal(verdict(r), "settings.tls_required_on_connect");
+
+	r = R(587, "implicit", 0, 0);
+	tcp(r, "main", 587, A4, "connected");
+	add(r, "tls", "tls", "main", 587, A4, "{s:s, s:s, s:b}", "mode",
+	    "implicit", "result", "plaintext_answer", "ok", 0);
+	assert_string_equal(verdict(r), "settings.starttls_expected");
+
+	r = R(587, "starttls", 0, 0);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	add(r, "ehlo", "ehlo", "main", 587, A4, "{s:s, s:s, s:b}", "result",
+	    "timeout", "timeout", "stage", "ok", 0);
+	assert_string_equal(verdict(r), "firewall.connection_stalled");
+
+	r = R(587, "starttls", 0, 0);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	add(r, "ehlo", "ehlo", "main", 587, A4, "{s:s, s:s, s:b}", "result",
+	    "timeout", "timeout", "run", "ok", 0);
+	assert_string_equal(verdict(r), "inconclusive");
+}
+
+static void starttls_missing(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 0, 1, 0);
+	assert_string_equal(verdict(r), "settings.starttls_unavailable");
+
+	r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 0, 1, 0);
+	tcp(r, "alternative", 587, A6, "connected");
+	ehlo(r, "alternative", 587, A6, 1, 0, 0);
+	assert_string_equal(verdict(r), "firewall.smtp_inspection");
+}
+
+static void certificates(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 1, 0, 0);
+	add(r, "tls", "tls", "main", 587, A4,
+	    "{s:s, s:s, s:b, s:b, s:b, s:s, s:[{s:s}], s:{s:b, s:s}}", "mode",
+	    "starttls", "result", "ok", "ok", 0, "name_match", 1, "expired", 0,
+	    "root_issuer", "CN=Avast Web/Mail Shield Root", "chain", "issuer",
+	    "CN=Avast Web/Mail Shield Root", "verify", "ok", 0, "reason",
+	    "unable to get local issuer certificate");
+	assert_string_equal(verdict(r), "antivirus.tls_interception");
+
+	r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 1, 0, 0);
+	add(r, "tls", "tls", "main", 587, A4,
+	    "{s:s, s:s, s:b, s:b, s:b, s:s, s:[{s:s}], s:{s:b, s:s}}", "mode",
+	    "starttls", "result", "ok", "ok", 0, "name_match", 1, "expired", 1,
+	    "root_issuer", "CN=Lab Root", "chain", "issuer", "CN=Lab Root",
+	    "verify", "ok", 0, "reason", "certificate has expired");
+	assert_string_equal(verdict(r), "settings.certificate_invalid");
+
+	r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 1, 0, 0);
+	add(r, "tls", "tls", "main", 587, A4, "{s:s, s:s, s:s, s:b}", "mode",
+	    "starttls", "result", "handshake_failed", "error",
+	    "no protocols available", "ok", 0);
+	assert_string_equal(verdict(r), "settings.tls_handshake_failed");
+}
+
+static void authentication(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	add(r, "auth", "auth", "main", 587, A4, "{s:s, s:i, s:s, s:s}", "result",
+	    "rejected", "code", 535, "enhanced", "5.7.8", "text",
+	    "5.7.8 Error: authentication failed: authentication failure");
+	assert_string_equal(verdict(r), "auth.bad_credentials");
+
+	r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	add(r, "auth", "auth", "main", 587, A4, "{s:s, s:s}", "result",
+	    "mechanism_unsupported", "mech", "CRAM-MD5");
+	assert_string_equal(verdict(r), "auth.mechanism_unsupported");
+
+	r = R(25, "starttls", 1, 1);
+	tcp(r, "main", 25, A4, "connected");
+	greet(r, "main", 25, A4);
+	ehlo(r, "main", 25, A4, 1, 0, 0);
+	tls_ok(r, "main", 25, A4, "starttls");
+	ehlo(r, "main", 25, A4, 0, 0, 1);
+	add(r, "auth", "auth", "main", 25, A4, "{s:s}", "result", "not_offered");
+	add(r, "dns", "dns", "mx", 0, "MX.example.com", "{s:b}", "host_is_mx", 1);
+	assert_string_equal(verdict(r), "settings.wrong_server");
+
+	r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 1, 0, 0);
+	tls_ok(r, "main", 587, A4, "starttls");
+	ehlo(r, "main", 587, A4, 0, 0, 1);
+	tcp(r, "alternative", 465, A4, "connected");
+	greet(r, "alternative", 465, A4);
+	add(r, "auth", "auth", "main", 587, A4, "{s:s}", "result", "not_offered");
+	assert_string_equal(verdict(r), "auth.not_offered");
+
+	r = R(587, "none", 1, 1);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 1, 1, 0);
+	add(r, "auth", "auth", "main", 587, A4, "{s:s}", "result",
+	    "plaintext_refused");
+	assert_string_equal(verdict(r), "auth.plaintext_refused");
+
+	r = R(587, "none", 1, 1);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 1, 0, 0);
+	add(r, "auth", "auth", "main", 587, A4, "{s:s}", "result", "not_offered");
+	ehlo(r, "alternative", 587, A4, 0, 1, 1);
+	assert_string_equal(verdict(r), "auth.encryption_required");
+}
+
+static void envelope(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 0, 0);
+	healthy_to_auth(r);
+	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
+	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
+	    0, "code", 554, "enhanced", "5.7.1", "text",
+	    "5.7.1 <x@other.example>: Relay access denied");
+	assert_string_equal(verdict(r), "auth.required");
+
+	r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	auth_ok(r);
+	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
+	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
+	    0, "code", 554, "enhanced", "5.7.1", "text",
+	    "5.7.1 <x@other.example>: Relay access denied");
+	assert_string_equal(verdict(r), "isp.relay_denied");
+
+	r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	auth_ok(r);
+	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
+	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
+	    0, "code", 553, "enhanced", "5.7.1", "text", "5.7.1 <bob@example.com>:"
+	    " Sender address rejected: not owned by user alice@example.com");
+	assert_string_equal(verdict(r), "sender.rejected");
+
+	r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	auth_ok(r);
+	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
+	    0, "code", 451, "enhanced", "4.3.0", "text", "4.3.0 try again later");
+	assert_string_equal(verdict(r), "settings.temporary_failure");
+}
+
+static void interception_list(void **s)
+{
+	(void)s;
+	assert_string_equal(sd_rules_interception_product(
+	    "CN=ESET SSL Filter CA,O=ESET\\, spol. s r. o.,C=SK"), "ESET");
+	assert_null(sd_rules_interception_product("CN=R3,O=Let's Encrypt,C=US"));
+	assert_non_null(sd_rules_proxy_product("localhost Avast! Mail Shield ESMTP"));
+	/* "RESET" must not look like ESET */
+	assert_null(sd_rules_proxy_product("2.0.0 RESET ok"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(healthy),
+		cmocka_unit_test(ipv6_broken_is_a_warning),
+		cmocka_unit_test(dns_answers),
+		cmocka_unit_test(ports),
+		cmocka_unit_test(greetings),
+		cmocka_unit_test(starttls_missing),
+		cmocka_unit_test(certificates),
+		cmocka_unit_test(authentication),
+		cmocka_unit_test(envelope),
+		cmocka_unit_test(interception_list),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
