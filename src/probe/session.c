@@ -256,6 +256,14 @@ static int greeting(session *s, int64_t deadline, int *silent)
 		snprintf(d, sizeof d, "%s port %d: %d %s", p->addr, p->port,
 		    rep.code, clean ? clean : "");
 		free(clean);
+	} else if (r == SD_IO_ERROR && bad != SD_REPLY_MORE &&
+	    (bad != SD_REPLY_BAD_SYNTAX || rep.n_lines > 0)) {
+		/* SMTP-looking, but broken: endless, or mixed codes */
+		json_object_set_new(f, "result", json_string("malformed"));
+		json_object_set_new(f, "syntax", json_string(sd_reply_rc_text(bad)));
+		json_object_set_new(f, "ok", json_false());
+		snprintf(d, sizeof d, "%s port %d: a malformed greeting (%s)",
+		    p->addr, p->port, sd_reply_rc_text(bad));
 	} else if (r == SD_IO_ERROR && bad != SD_REPLY_MORE) {
 		json_object_set_new(f, "result", json_string("not_smtp"));
 		json_object_set_new(f, "proto", json_string(not_smtp_kind(s->line)));

@@ -558,6 +558,15 @@ static int stage_greeting(ctx *c)
 	if (!truth(g, "ok")) {
 		if (is(g, "result", "smtp") && reply_decide(c, "connect", g))
 			return 1;
+		if (is(g, "result", "malformed") || is(g, "result",
+		    "line_too_long")) {
+			decide(c, "inconclusive", c->server, "the greeting on port "
+			    "%d is broken (%s): whatever answers there does not "
+			    "speak SMTP properly", c->port, is(g, "result",
+			    "malformed") ? str(g, "syntax") : "a line longer than "
+			    "smtpdoctor accepts");
+			return 1;
+		}
 		decide(c, "inconclusive", c->server, "the greeting on port %d "
 		    "failed (%s)", c->port, str(g, "result"));
 		return 1;
@@ -894,6 +903,54 @@ static int stage_envelope(ctx *c)
 	return 0;
 }
 
+/* An info finding per address of the server: which ports answer SMTP. */
+static void port_summary(ctx *c)
+{
+	size_t i, k;
+	json_t *f, *g;
+	char seen[8][64];
+	int ns = 0;
+	EACH(c->facts, i, f) {
+		if (!kind_is(f, "tcp") || !(is(f, "role", "main") ||
+		    is(f, "role", "alternative")))
+			continue;
+		const char *addr = str(f, "addr");
+		int dup = 0;
+		for (int s = 0; s < ns; s++)
+			dup |= strcmp(seen[s], addr) == 0;
+		if (dup || ns >= 8)
+			continue;
+		snprintf(seen[ns++], sizeof seen[0], "%s", addr);
+		char works[300] = "", fails[300] = "";
+		json_t *evd = json_array();
+		EACH(c->facts, k, g) {
+			if (!kind_is(g, "tcp") || !is(g, "addr", addr) ||
+			    is(g, "role", "fix") || is(g, "role", "control") ||
+			    is(g, "role", "control_nonsmtp") ||
+			    is(g, "result", "cancelled"))
+				continue;
+			int port = num(g, "port");
+			json_t *gr = first(c->facts, (q){ "greeting", NULL, port, addr });
+			json_t *tl = first(c->facts, (q){ "tls", NULL, port, addr });
+			char b[80];
+			if (gr && truth(gr, "ok")) {
+				snprintf(b, sizeof b, "%s%d%s", *works ? ", " : "",
+				    port, tl && truth(tl, "ok") ? (is(tl, "mode",
+				    "implicit") ? " (SSL/TLS)" : " (STARTTLS)") : "");
+				strncat(works, b, sizeof works - strlen(works) - 1);
+			} else {
+				snprintf(b, sizeof b, "%s%d %s", *fails ? ", " : "",
+				    port, truth(g, "ok") ? "no SMTP" : str(g, "result"));
+				strncat(fails, b, sizeof fails - strlen(fails) - 1);
+			}
+			json_array_append_new(evd, json_string(str(g, "id")));
+		}
+		finding(c, "info.ports", "info", addr, evd, "%s: SMTP answers on "
+		    "%s%s%s", addr, *works ? works : "no port", *fails ?
+		    "; fails on " : "", fails);
+	}
+}
+
 void sd_rules_check(sd_report *r)
 {
 	ctx c = { 0 };
@@ -912,6 +969,7 @@ void sd_rules_check(sd_report *r)
 	c.server = str(c.cfg, "server");
 	c.fix = json_array();
 	c.evidence = json_array();
+	port_summary(&c);
 
 	if (stage_dns(&c) || stage_network(&c) || stage_greeting(&c) ||
 	    stage_ehlo_tls(&c) || stage_tls(&c) || stage_auth(&c) ||
