@@ -294,6 +294,8 @@ long sd_spfi_macro_scan(const char *s, size_t len, int exp_text,
 		if (!is_literal(c, exp_text)) {
 			if (c == 0)
 				sd_spfi_errf(err, errlen, "a NUL byte");
+			else if (c == ' ')
+				sd_spfi_errf(err, errlen, "a space");
 			else if (c >= 0x80)
 				sd_spfi_errf(err, errlen, "a non-ASCII byte "
 				    "0x%02x (SPF records are 7-bit ASCII)", c);

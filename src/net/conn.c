@@ -405,7 +405,10 @@ SSL_CTX *sd_tls_client_ctx(const char *ca_file)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx)
 		return NULL;
-	SSL_CTX_set_default_verify_paths(ctx);
+	/* the hashed directory is read lazily, certificate by certificate;
+	 * the bundle file costs ~40 ms of parsing at every start */
+	if (SSL_CTX_set_default_verify_dir(ctx) != 1)
+		SSL_CTX_set_default_verify_paths(ctx);
 	if (ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
 		SSL_CTX_free(ctx);
 		return NULL;

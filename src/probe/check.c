@@ -245,6 +245,73 @@ static char *default_ehlo(void)
 	return strdup(name);
 }
 
+/* Did an alternative go on as the verified way around? */
+static int fix_ran(sd_probe *probes, int np)
+{
+	for (int i = 0; i < np; i++)
+		if (probes[i].role == SD_ROLE_FIX)
+			return 1;
+	return 0;
+}
+
+/*
+ * After the configured path ended: when it failed before AUTH, the best
+ * parked alternative goes on with AUTH and the envelope (the way around,
+ * verified, without a new connection); every other parked probe says QUIT.
+ * When it worked, the rest gets a short grace and is then cut.
+ */
+static void decide_alternatives(sd_probe *probes, int np, sd_probe *main_probe,
+    sd_run *run, const sd_check_params *cp, sd_tls_mode tls, int port,
+    int64_t deadline)
+{
+	int want_fix = !main_probe->finished && !main_probe->reached_auth &&
+	    !main_probe->implicit_detected && !main_probe->plaintext_answer &&
+	    !atomic_load(&run->auth_rejected);
+	int64_t until = sd_deadline_min(deadline, sd_now_ms() +
+	    (main_probe->finished ? 1500 : run->connect_ms + run->reply_ms * 3));
+	/* wait until every probe has ended or parked */
+	for (;;) {
+		int pending = 0;
+		for (int i = 0; i < np; i++)
+			pending += probes[i].started && !atomic_load(&probes[i].done) &&
+			    !atomic_load(&probes[i].parked);
+		if (!pending || sd_now_ms() >= until)
+			break;
+		if (!want_fix) {
+			/* nobody will be chosen: release the parked at once */
+			for (int i = 0; i < np; i++)
+				if (atomic_load(&probes[i].parked))
+					atomic_store(&probes[i].decision, 2);
+		}
+		struct timespec ts = { 0, 5 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	sd_probe *best = NULL;
+	int best_rank = 99;
+	for (int i = 0; want_fix && i < np; i++) {
+		sd_probe *p = &probes[i];
+		if (!atomic_load(&p->parked))
+			continue;
+		int tls_ok = p->tls_ok && (p->cert_ok || cp->insecure);
+		if (!tls_ok && tls != SD_TLS_NONE)
+			continue;
+		if (cp->user && !p->auth_offered)
+			continue;
+		int rank = p->port == port ? 1 : p->port == 587 ? 2 :
+		    p->port == 465 ? 3 : p->port == 2525 ? 4 : 5;
+		if (p->family == 6)
+			rank += 5;
+		if (rank < best_rank) {
+			best = p;
+			best_rank = rank;
+		}
+	}
+	for (int i = 0; i < np; i++)
+		atomic_store(&probes[i].decision, &probes[i] == best ? 1 : 2);
+	if (main_probe->finished)
+		atomic_store(&run->cancel, 1);
+}
+
 sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 {
 	sd_report *r = sd_report_new("check");
@@ -264,7 +331,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		json_array_append_new(controls, json_string(opt->control_set ?
 		    opt->control[i] : default_controls[i]));
 	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:i, s:s, s:b, s:b, s:s?, "
-	    "s:s?, s:s?, s:b, s:b, s:b, s:b, s:o, s:i, s:f, s:f}",
+	    "s:s?, s:s?, s:b, s:b, s:b, s:b, s:O, s:i, s:f, s:f}",
 	    "id", "config", "stage", "inputs", "server", cp->server, "port", port,
 	    "tls", mode_name(tls), "user", cp->user != NULL, "password",
 	    cp->password != NULL, "mech", cp->auth_mech, "from", cp->from, "to",
@@ -336,9 +403,11 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 				sd_mode mode = m == SD_TLS_IMPLICIT ? SD_MODE_IMPLICIT :
 				    role == SD_ROLE_MAIN ? SD_MODE_PLAIN_SNIFF :
 				    SD_MODE_PLAIN;
-				add_probe(probes, &np, &run, role, cp->server,
-				    server.addr[a], server.family[a], pt, mode,
-				    m != SD_TLS_NONE || role != SD_ROLE_MAIN);
+				sd_probe *p = add_probe(probes, &np, &run, role,
+				    cp->server, server.addr[a], server.family[a], pt,
+				    mode, m != SD_TLS_NONE || role != SD_ROLE_MAIN);
+				if (p && role == SD_ROLE_ALT)
+					p->park = 1;
 			}
 		}
 		/* a non-SMTP control on the same host */
@@ -396,82 +465,30 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 			main_probe = &probes[i];
 	if (main_probe) {
 		sd_probe_join(main_probe);
-		/* the configured path works: the rest only adds detail, so
-		 * it gets a short grace and is then cut */
-		if (main_probe->finished) {
-			int64_t grace = sd_deadline_min(deadline, sd_now_ms() + 1500);
-			for (int i = 0; i < np; i++) {
-				while (probes[i].started && !probes[i].connected &&
-				    sd_now_ms() < grace) {
-					struct timespec ts = { 0, 20 * 1000000 };
-					nanosleep(&ts, NULL);
-					if (pthread_tryjoin_np(probes[i].thread,
-					    NULL) == 0) {
-						probes[i].started = 0;
-						break;
-					}
-				}
-				if (sd_now_ms() >= grace)
-					break;
-			}
-			atomic_store(&run.cancel, 1);
-		}
+		decide_alternatives(probes, np, main_probe, &run, cp, tls, port,
+		    deadline);
 	}
 	for (int i = 0; i < np; i++)
 		sd_probe_join(&probes[i]);
 	atomic_store(&run.cancel, 0);
 
-	/* phase 2: the configured path failed before the transaction; verify
-	 * the best working alternative with the whole transaction */
-	if (main_probe && !main_probe->finished && !main_probe->reached_auth &&
-	    !atomic_load(&run.auth_rejected) && sd_remaining_ms(deadline) > 500) {
-		sd_probe *best = NULL;
-		int best_rank = 99;
-		for (int i = 0; i < np; i++) {
-			sd_probe *p = &probes[i];
-			if ((p->role != SD_ROLE_ALT && p->role != SD_ROLE_MAIN) ||
-			    !(p->greeted || p->implicit_detected || p->plaintext_answer))
-				continue;
-			int tls_ok = p->tls_ok && (p->cert_ok || cp->insecure);
-			int rank;
-			if (p->role == SD_ROLE_MAIN) {
-				/* the same port, the other TLS mode */
-				if (!p->implicit_detected && !p->plaintext_answer)
-					continue;
-				rank = 0;
-			} else if (!tls_ok && tls != SD_TLS_NONE) {
-				continue;
-			} else if (cp->user && !p->auth_offered) {
-				continue;
-			} else {
-				rank = p->port == port ? 1 : p->port == 587 ? 2 :
-				    p->port == 465 ? 3 : p->port == 2525 ? 4 : 5;
-				if (p->family == 6)
-					rank += 5;
-			}
-			if (rank < best_rank) {
-				best = p;
-				best_rank = rank;
-			}
-		}
-		if (best) {
-			sd_probe fix = *best;
-			memset(&fix.thread, 0, sizeof fix.thread);
-			fix.started = 0;
-			fix.role = SD_ROLE_FIX;
-			fix.connected = fix.greeted = fix.tls_ok = fix.cert_ok = 0;
-			fix.auth_offered = fix.auth_ok = fix.finished = 0;
-			fix.plaintext_answer = fix.implicit_detected = 0;
-			fix.reached_auth = 0;
-			if (best->role == SD_ROLE_MAIN)
-				fix.mode = best->implicit_detected ?
-				    SD_MODE_IMPLICIT : SD_MODE_PLAIN;
-			else
-				fix.mode = best->mode == SD_MODE_IMPLICIT ?
-				    SD_MODE_IMPLICIT : SD_MODE_PLAIN;
-			fix.starttls = 1;
-			sd_probe_run(&fix);
-		}
+	/* the configured port speaks the other TLS mode: verify it with a new
+	 * connection in that mode */
+	if (main_probe && (main_probe->implicit_detected ||
+	    main_probe->plaintext_answer) && !atomic_load(&run.auth_rejected) &&
+	    !fix_ran(probes, np) && sd_remaining_ms(deadline) > 500) {
+		sd_probe fix = *main_probe;
+		memset(&fix.thread, 0, sizeof fix.thread);
+		fix.started = 0;
+		fix.role = SD_ROLE_FIX;
+		fix.connected = fix.greeted = fix.tls_ok = fix.cert_ok = 0;
+		fix.auth_offered = fix.auth_ok = fix.finished = 0;
+		fix.plaintext_answer = fix.implicit_detected = 0;
+		fix.reached_auth = fix.park = 0;
+		fix.mode = main_probe->implicit_detected ? SD_MODE_IMPLICIT :
+		    SD_MODE_PLAIN;
+		fix.starttls = 1;
+		sd_probe_run(&fix);
 	}
 	sd_resolver_free(res);
 	sd_rules_check(r);

@@ -769,6 +769,19 @@ void sd_probe_run(sd_probe *p)
 		if (!ehlo(&s, 1))
 			goto out;
 	}
+	if (p->role == SD_ROLE_ALT && p->park) {
+		atomic_store(&p->parked, 1);
+		while (!atomic_load(&p->decision) && !atomic_load(&run->cancel) &&
+		    sd_now_ms() < run->deadline_ms) {
+			struct timespec ts = { 0, 5 * 1000000 };
+			nanosleep(&ts, NULL);
+		}
+		if (atomic_load(&p->decision) == 1) {
+			note(&s, "the configured path failed: going on here to "
+			    "verify the way around");
+			p->role = SD_ROLE_FIX;
+		}
+	}
 	if (p->role != SD_ROLE_MAIN && p->role != SD_ROLE_FIX)
 		goto bye;
 	/* never send credentials through a certificate we could not check */
@@ -786,7 +799,9 @@ out:
 
 static void *probe_thread(void *arg)
 {
-	sd_probe_run(arg);
+	sd_probe *p = arg;
+	sd_probe_run(p);
+	atomic_store(&p->done, 1);
 	return NULL;
 }
 

@@ -75,6 +75,13 @@ typedef struct sd_probe {
 	int implicit_detected;     /* no greeting, TLS handshake succeeded */
 	int reached_auth;
 	int finished;              /* the transaction completed */
+	atomic_int done;           /* the probe's thread has ended */
+	/* An alternative that reached EHLO (after TLS) parks there, its
+	 * connection open, until the run decides: go on with AUTH and the
+	 * envelope as the verified way around (1), or QUIT (2). */
+	int park;
+	atomic_int parked;
+	atomic_int decision;
 } sd_probe;
 
 /* Runs the probe (blocking); fills its results and adds facts. */

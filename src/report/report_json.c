@@ -1,4 +1,5 @@
 /* The JSON renderer (SPEC §4). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,11 +16,14 @@ char *sd_report_to_json(const sd_report *r)
 		    json_pack("{s:s, s:s, s:n, s:s, s:[], s:[]}", "status",
 		        "inconclusive", "cause", "inconclusive", "category",
 		        "summary", "no verdict was reached", "fix", "evidence");
-		doc = json_pack("{s:s, s:s, s:s, s:o, s:O, s:O, s:O, s:I}",
+		json_error_t jerr;
+		doc = json_pack_ex(&jerr, 0, "{s:s, s:s, s:s, s:o, s:O, s:O, s:O, s:I}",
 		    "schema", SD_SCHEMA, "version", sd_version(), "command",
 		    r->command, "verdict", verdict, "findings", r->findings,
 		    "facts", r->facts, "transcript", r->transcript,
 		    "elapsed_ms", (json_int_t)r->elapsed_ms);
+		if (!doc)
+			fprintf(stderr, "smtpdoctor: JSON report: %s\n", jerr.text);
 		const char *key;
 		json_t *v;
 		json_object_foreach(r->extra, key, v)
@@ -27,8 +31,12 @@ char *sd_report_to_json(const sd_report *r)
 	}
 	if (!doc)
 		return NULL;
+	/* facts may hold bytes from the network: jansson refuses invalid
+	 * UTF-8 at creation, so what is here is valid */
 	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 	    JSON_ENSURE_ASCII);
+	if (!s)
+		fprintf(stderr, "smtpdoctor: could not render the JSON report\n");
 	json_decref(doc);
 	return s;
 }

@@ -171,39 +171,43 @@ static const char *mode_words(const char *m)
 	    strcmp(m, "starttls") == 0 ? "STARTTLS" : "no encryption";
 }
 
-/* Adds the verified alternative (phase 2 of check.c) to the fix. */
+/* Adds the verified alternative (the "fix" probe of check.c) to the fix. */
 static int verified_fix(ctx *c)
 {
 	size_t i;
 	json_t *f;
-	json_t *tcp = NULL, *tls = NULL, *auth = NULL, *rset = NULL;
+	json_t *auth = NULL, *done = NULL;
 	EACH(c->facts, i, f) {
 		if (!is(f, "role", "fix"))
 			continue;
-		if (kind_is(f, "tcp"))
-			tcp = f;
-		else if (kind_is(f, "tls") && truth(f, "ok"))
-			tls = f;
-		else if (kind_is(f, "auth"))
+		if (kind_is(f, "auth"))
 			auth = f;
 		else if (kind_is(f, "rset") || kind_is(f, "data_end"))
-			rset = f;
+			done = f;
 	}
-	if (!tcp || !truth(tcp, "ok"))
+	if (!done || !truth(done, "ok"))
 		return 0;
+	int port = num(done, "port");
+	const char *addr = str(done, "addr");
+	/* the connection may have started as an alternative, or as a fix */
+	json_t *tls = NULL, *tcp = NULL;
+	EACH(c->facts, i, f) {
+		if (num(f, "port") != port || !is(f, "addr", addr))
+			continue;
+		if (kind_is(f, "tls") && truth(f, "ok"))
+			tls = f;
+		if (kind_is(f, "tcp") && truth(f, "ok"))
+			tcp = f;
+	}
 	const char *mode = tls ? str(tls, "mode") : "none";
 	int authed = auth && is(auth, "result", "ok");
 	if (c->user && !authed && !(auth && is(auth, "result", "no_secret")))
 		return 0;
-	if (!rset || !truth(rset, "ok"))
-		return 0;
-	fixf(c, "use port %d with %s: smtpdoctor connected%s%s there and the "
-	    "server accepted the envelope", num(tcp, "port"), mode_words(mode),
-	    authed ? " and authenticated as " : "",
-	    authed ? json_string_value(json_object_get(c->cfg, "user")) ?
-	    "the configured user" : "the configured user" : "");
+	fixf(c, "use port %d with %s: smtpdoctor connected%s there (%s) and "
+	    "the server accepted the envelope", port, mode_words(mode),
+	    authed ? " and authenticated" : "", addr);
 	ev(c, tcp);
-	ev(c, rset);
+	ev(c, done);
 	return 1;
 }
 

@@ -1,0 +1,174 @@
+/* DNS blocklist zones and return codes, from data/dnsbl.def. */
+#include "probe/domain_dnsbl.h"
+
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/util.h"
+
+enum { IP = 0, DOMAIN = 1 };
+enum { LISTED = SD_DNSBL_LISTED, POLICY = SD_DNSBL_POLICY,
+    ERROR = SD_DNSBL_ERROR };
+
+typedef struct zone_row {
+	const char *zone;
+	int kind, ipv6, builtin;
+} zone_row;
+
+typedef struct code_row {
+	const char *zone, *first, *last;
+	sd_dnsbl_class cls;
+	const char *meaning;
+} code_row;
+
+typedef struct bit_row {
+	const char *zone;
+	unsigned bit;
+	const char *meaning;
+} bit_row;
+
+static const zone_row zones[] = {
+#define DNSBL_ZONE(z, k, v6, b) { z, k, v6, b },
+#define DNSBL_CODE(z, f, l, c, m)
+#define DNSBL_BIT(z, b, m)
+#include "../../data/dnsbl.def"
+#undef DNSBL_ZONE
+#undef DNSBL_CODE
+#undef DNSBL_BIT
+};
+
+static const code_row codes[] = {
+#define DNSBL_ZONE(z, k, v6, b)
+#define DNSBL_CODE(z, f, l, c, m) { z, f, l, (sd_dnsbl_class)c, m },
+#define DNSBL_BIT(z, b, m)
+#include "../../data/dnsbl.def"
+#undef DNSBL_ZONE
+#undef DNSBL_CODE
+#undef DNSBL_BIT
+};
+
+static const bit_row bits[] = {
+#define DNSBL_ZONE(z, k, v6, b)
+#define DNSBL_CODE(z, f, l, c, m)
+#define DNSBL_BIT(z, b, m) { z, b, m },
+#include "../../data/dnsbl.def"
+#undef DNSBL_ZONE
+#undef DNSBL_CODE
+#undef DNSBL_BIT
+};
+
+#define N_OF(a) (sizeof (a) / sizeof (a)[0])
+
+const char *sd_dnsbl_class_name(sd_dnsbl_class c)
+{
+	switch (c) {
+	case SD_DNSBL_LISTED: return "listed";
+	case SD_DNSBL_POLICY: return "policy";
+	case SD_DNSBL_ERROR: return "error";
+	}
+	return "error";
+}
+
+/* Zone names compare without case and without a trailing dot. */
+static int zone_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la && a[la - 1] == '.')
+		la--;
+	if (lb && b[lb - 1] == '.')
+		lb--;
+	return la == lb && sd_strncaseeq(a, b, la);
+}
+
+static int parse_v4(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return 0;
+	*out = ntohl(a.s_addr);
+	return 1;
+}
+
+static void say(char *meaning, size_t len, const char *fmt, const char *arg)
+{
+	if (meaning && len)
+		snprintf(meaning, len, fmt, arg);
+}
+
+sd_dnsbl_class sd_dnsbl_classify(const char *zone, int domain_list,
+    const char *answer, char *meaning, size_t meaning_len)
+{
+	uint32_t a;
+	(void)domain_list;
+	if (!parse_v4(answer, &a)) {
+		say(meaning, meaning_len, "error: '%s' is not an IPv4 list "
+		    "answer", answer);
+		return SD_DNSBL_ERROR;
+	}
+	for (size_t i = 0; i < N_OF(codes); i++) {
+		uint32_t lo, hi;
+		if (!zone_eq(codes[i].zone, zone) ||
+		    !parse_v4(codes[i].first, &lo) ||
+		    !parse_v4(codes[i].last, &hi))
+			continue;
+		if (a >= lo && a <= hi) {
+			say(meaning, meaning_len, "%s", codes[i].meaning);
+			return codes[i].cls;
+		}
+	}
+	/* bitmask lists: name every bit set in the last octet */
+	int bitmask = 0;
+	char buf[SD_DNSBL_MEANING_MAX] = "";
+	for (size_t i = 0; i < N_OF(bits); i++) {
+		if (!zone_eq(bits[i].zone, zone))
+			continue;
+		bitmask = 1;
+		if ((a >> 8) == 0x7f0000 && (a & 0xff & bits[i].bit)) {
+			size_t o = strlen(buf);
+			snprintf(buf + o, sizeof buf - o, "%s%s",
+			    o ? ", " : "", bits[i].meaning);
+		}
+	}
+	if (bitmask && buf[0]) {
+		say(meaning, meaning_len, "%s", buf);
+		return SD_DNSBL_LISTED;
+	}
+	if ((a >> 8) == 0x7fffff) {
+		say(meaning, meaning_len, "error: %s is an error code (the list "
+		    "refused the query: public resolver, over quota or "
+		    "unregistered)", answer);
+		return SD_DNSBL_ERROR;
+	}
+	if (a == 0x7f000001) {
+		say(meaning, meaning_len, "error: 127.0.0.1 is not a listing "
+		    "(lists answer it to queries they refuse)%s", "");
+		return SD_DNSBL_ERROR;
+	}
+	if ((a >> 24) == 127) {
+		say(meaning, meaning_len, "listed (return code %s)", answer);
+		return SD_DNSBL_LISTED;
+	}
+	say(meaning, meaning_len, "error: %s is outside 127.0.0.0/8, not a "
+	    "list answer (a resolver that rewrites NXDOMAIN?)", answer);
+	return SD_DNSBL_ERROR;
+}
+
+size_t sd_dnsbl_defaults(int domain_list, const char **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < N_OF(zones) && n < max; i++)
+		if (zones[i].builtin && zones[i].kind == (domain_list ?
+		    DOMAIN : IP))
+			out[n++] = zones[i].zone;
+	return n;
+}
+
+int sd_dnsbl_zone_ipv6(const char *zone)
+{
+	for (size_t i = 0; i < N_OF(zones); i++)
+		if (zone_eq(zones[i].zone, zone))
+			return zones[i].ipv6;
+	return 1;
+}

@@ -1,0 +1,197 @@
+/*
+ * The provider reply table and its matcher; see replies.h.  The rows are in
+ * data/replies.def.
+ */
+#include "rules/replies.h"
+
+#include <string.h>
+
+static const sd_reply_rule rules[] = {
+#define REPLY(id, provider, stages, lo, hi, enh, f1, f2, f3, cause, flags, \
+    explain, hint, sample, source) \
+	{ id, provider, stages, lo, hi, enh, { f1, f2, f3 }, cause, flags, \
+	  ((flags) & SD_REPLY_GENERIC) != 0, explain, hint, sample, source },
+#include "../../data/replies.def"
+#undef REPLY
+};
+
+static const char *const stage_names[SD_STAGE_COUNT] = {
+	"connect", "ehlo", "starttls", "auth", "mail", "rcpt", "data",
+	"data_end",
+};
+
+/* ASCII only: the table is ASCII, and a locale must not change a match
+ * (in tr_TR, tolower('I') is not 'i'). */
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static int is_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+/*
+ * Whether needle[0..nlen) occurs in hay[0..hlen), ignoring ASCII case;
+ * with `whole`, only where it is not part of a longer word.
+ */
+static int find(const char *hay, size_t hlen, const char *needle, size_t nlen,
+    int whole)
+{
+	if (nlen == 0)
+		return 1;
+	if (nlen > hlen)
+		return 0;
+	for (size_t i = 0; i + nlen <= hlen; i++) {
+		size_t k = 0;
+		while (k < nlen && lower(hay[i + k]) == lower(needle[k]))
+			k++;
+		if (k < nlen)
+			continue;
+		if (!whole)
+			return 1;
+		if ((i == 0 || !is_word(hay[i - 1])) &&
+		    (i + nlen == hlen || !is_word(hay[i + nlen])))
+			return 1;
+	}
+	return 0;
+}
+
+/* A fragment: alternatives separated by '|', each maybe "~word". */
+static int fragment_matches(const char *text, size_t len, const char *frag)
+{
+	const char *p = frag;
+	for (;;) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+		int whole = n > 0 && p[0] == '~';
+		if (find(text, len, p + whole, n - (size_t)whole, whole))
+			return 1;
+		if (!bar)
+			return 0;
+		p = bar + 1;
+	}
+}
+
+/*
+ * The enhanced status code at the start of text ("5.7.8 ..."), as the SMTP
+ * reader would have split it off (RFC 3463: class.subject.detail, the
+ * subject and detail of one to three digits).
+ */
+static int leading_enhanced(const char *text, char out[16])
+{
+	size_t i = 0;
+	if ((text[0] != '2' && text[0] != '4' && text[0] != '5') ||
+	    text[1] != '.')
+		return 0;
+	i = 2;
+	for (int part = 0; part < 2; part++) {
+		size_t start = i;
+		while (text[i] >= '0' && text[i] <= '9' && i - start < 3)
+			i++;
+		if (i == start)
+			return 0;
+		if (part == 0) {
+			if (text[i] != '.')
+				return 0;
+			i++;
+		}
+	}
+	if (text[i] != '\0' && text[i] != ' ' && text[i] != '\t' &&
+	    text[i] != '\n')
+		return 0;
+	memcpy(out, text, i);
+	out[i] = '\0';
+	return 1;
+}
+
+static int matches(const sd_reply_rule *rule, sd_smtp_stage stage, int code,
+    const char *enh, const char *text, size_t len)
+{
+	if ((unsigned)stage >= SD_STAGE_COUNT ||
+	    !(rule->stages & (1u << stage)))
+		return 0;
+	if (code < rule->code_min || code > rule->code_max)
+		return 0;
+	if (rule->enhanced && strcmp(rule->enhanced, enh) != 0)
+		return 0;
+	for (int i = 0; i < SD_REPLY_MAX_FRAGMENTS; i++)
+		if (rule->fragments[i] &&
+		    !fragment_matches(text, len, rule->fragments[i]))
+			return 0;
+	return 1;
+}
+
+/* Normalises the caller's enhanced code and text. */
+static void prepare(const char **enhanced, const char **text, size_t *len,
+    char buf[16])
+{
+	if (!*text)
+		*text = "";
+	*len = strnlen(*text, SD_REPLY_SCAN_MAX);
+	if (!*enhanced || !**enhanced)
+		*enhanced = leading_enhanced(*text, buf) ? buf : "";
+}
+
+int sd_reply_rule_matches(const sd_reply_rule *rule, sd_smtp_stage stage,
+    int code, const char *enhanced, const char *text)
+{
+	char buf[16];
+	size_t len;
+	if (!rule)
+		return 0;
+	prepare(&enhanced, &text, &len, buf);
+	return matches(rule, stage, code, enhanced, text, len);
+}
+
+const sd_reply_rule *sd_reply_classify_ex(sd_smtp_stage stage, int code,
+    const char *enhanced, const char *text, unsigned options)
+{
+	char buf[16];
+	size_t len;
+	prepare(&enhanced, &text, &len, buf);
+	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+		const sd_reply_rule *r = &rules[i];
+		if ((r->flags & SD_REPLY_UNCONFIRMED) &&
+		    !(options & SD_REPLY_WITH_UNCONFIRMED))
+			continue;
+		if (matches(r, stage, code, enhanced, text, len))
+			return r;
+	}
+	return NULL;
+}
+
+const sd_reply_rule *sd_reply_classify(sd_smtp_stage stage, int code,
+    const char *enhanced, const char *text)
+{
+	return sd_reply_classify_ex(stage, code, enhanced, text, 0);
+}
+
+const sd_reply_rule *sd_reply_rules(size_t *n)
+{
+	if (n)
+		*n = sizeof rules / sizeof rules[0];
+	return rules;
+}
+
+const char *sd_reply_stage_name(sd_smtp_stage stage)
+{
+	if ((unsigned)stage >= SD_STAGE_COUNT)
+		return NULL;
+	return stage_names[stage];
+}
+
+int sd_reply_stage_parse(const char *name, sd_smtp_stage *out)
+{
+	if (!name)
+		return -1;
+	for (int i = 0; i < SD_STAGE_COUNT; i++) {
+		if (strcmp(name, stage_names[i]) == 0) {
+			*out = (sd_smtp_stage)i;
+			return 0;
+		}
+	}
+	return -1;
+}
