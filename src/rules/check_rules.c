@@ -289,11 +289,13 @@ static int reply_decide(ctx *c, const char *stage, const json_t *f)
 		fixf(c, "retry later; if it persists, ask the server's "
 		    "administrator");
 	char *text = sd_sanitize(str(f, "text"), strlen(str(f, "text")), 300);
-	decide(c, cause, str(f, "addr"), "%s%s%s: the server answered %d %s%s%s",
-	    explain ? explain : "the server refused at ", explain ? "" : stage,
-	    provider ? provider[0] ? " (" : "" : "", num(f, "code"),
-	    text ? text : "", provider && provider[0] ? " — " : "",
-	    provider && provider[0] ? provider : "");
+	if (explain)
+		decide(c, cause, str(f, "addr"), "%s%s%s%s: the server answered "
+		    "%d %s", explain, provider ? " (" : "", provider ? provider : "",
+		    provider ? ")" : "", num(f, "code"), text ? text : "");
+	else
+		decide(c, cause, str(f, "addr"), "the server refused at %s: %d %s",
+		    stage, num(f, "code"), text ? text : "");
 	free(text);
 	return 1;
 }

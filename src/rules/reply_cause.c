@@ -1,8 +1,9 @@
-/* What an SMTP reply means: the provider table (replies.c, data/replies.def)
- * first, then the generic rules of match.c. */
+/* What an SMTP reply means: the provider table (replies.c,
+ * data/replies.def) first, then the generic rules of match.c. */
 #include <stddef.h>
 
 #include "rules/check_rules.h"
+#include "rules/replies.h"
 #include "rules/replies_glue.h"
 
 const char *sd_rules_reply_cause(const char *stage, int code,
@@ -12,5 +13,16 @@ const char *sd_rules_reply_cause(const char *stage, int code,
 	*provider = NULL;
 	*explain = NULL;
 	*hint = NULL;
+	sd_smtp_stage st;
+	if (sd_reply_stage_parse(stage, &st) == 0) {
+		const sd_reply_rule *row = sd_reply_classify(st, code,
+		    enhanced && *enhanced ? enhanced : NULL, text);
+		if (row) {
+			*provider = row->provider;
+			*explain = row->explain;
+			*hint = row->hint;
+			return row->cause;
+		}
+	}
 	return sd_rules_generic_cause(stage, code, enhanced, text);
 }

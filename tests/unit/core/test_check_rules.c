@@ -392,6 +392,45 @@ static void envelope(void **s)
 	assert_string_equal(verdict(r), "settings.temporary_failure");
 }
 
+static const char *auth_reply(int code, const char *enh, const char *text)
+{
+	sd_report *r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	add(r, "auth", "auth", "main", 587, A4, "{s:s, s:i, s:s, s:s}", "result",
+	    "rejected", "code", code, "enhanced", enh, "text", text);
+	return verdict(r);
+}
+
+static void provider_replies(void **s)
+{
+	(void)s;
+	assert_string_equal(auth_reply(534, "5.7.9", "5.7.9 Application-specific "
+	    "password required. Learn more at\nhttps://support.google.com/mail/"
+	    "?p=InvalidSecondFactor x12-20020a05 - gsmtp"),
+	    "auth.app_password_required");
+	assert_string_equal(auth_reply(535, "5.7.139", "5.7.139 Authentication "
+	    "unsuccessful, SmtpClientAuthentication is disabled for the Tenant. "
+	    "Visit https://aka.ms/smtp_auth_disabled for more information."),
+	    "auth.disabled");
+	assert_string_equal(auth_reply(535, "5.7.139", "5.7.139 Authentication "
+	    "unsuccessful, basic authentication is disabled."),
+	    "auth.oauth_required");
+	assert_string_equal(auth_reply(535, "5.7.139", "5.7.139 Authentication "
+	    "unsuccessful, the user credentials were incorrect."),
+	    "auth.bad_credentials");
+	assert_string_equal(auth_reply(454, "4.7.0", "4.7.0 Too many login "
+	    "attempts, please try again later."), "auth.locked_out");
+
+	sd_report *r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	auth_ok(r);
+	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
+	    0, "code", 550, "enhanced", "5.4.5", "text", "5.4.5 Daily user "
+	    "sending limit exceeded. For more information on Gmail sending "
+	    "limits go to https://support.google.com/a/answer/166852");
+	assert_string_equal(verdict(r), "isp.rate_limited");
+}
+
 static void interception_list(void **s)
 {
 	(void)s;
@@ -415,6 +454,7 @@ int main(void)
 		cmocka_unit_test(certificates),
 		cmocka_unit_test(authentication),
 		cmocka_unit_test(envelope),
+		cmocka_unit_test(provider_replies),
 		cmocka_unit_test(interception_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
