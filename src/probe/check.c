@@ -14,6 +14,7 @@
 #include "dns/dns.h"
 #include "net/conn.h"
 #include "probe/check.h"
+#include "probe/domain_dnsbl.h"
 #include "probe/session.h"
 #include "rules/check_rules.h"
 #include "util/util.h"
@@ -23,6 +24,8 @@ static const int submission_ports[] = { 587, 465, 25, 2525 };
 /* At most this many addresses of one host are probed. */
 #define MAX_ADDRS 8
 #define MAX_PROBES 96
+/* Blocklist zones asked about this machine's address, at most. */
+#define SD_CLI_MAX_ZONES 16
 
 /* Defaults for real users: independent, well-known hosts. */
 static const char *const default_controls[] = {
@@ -245,6 +248,55 @@ static char *default_ehlo(void)
 	return strdup(name);
 }
 
+/* This machine's public address on the IP blocklists (in parallel with the
+ * probes): a listing matters for the diagnosis of a refused session. */
+typedef struct dnsbl_job {
+	sd_report *r;
+	sd_resolver *res;
+	const sd_options *opt;
+	int64_t deadline;
+	pthread_t th;
+	int started;
+} dnsbl_job;
+
+static void *dnsbl_thread(void *arg)
+{
+	dnsbl_job *j = arg;
+	const char *zones[SD_CLI_MAX_ZONES];
+	size_t nz = j->opt->dnsbl_set ? j->opt->n_dnsbl :
+	    sd_dnsbl_defaults(0, zones, SD_CLI_MAX_ZONES);
+	unsigned char a[4];
+	if (inet_pton(AF_INET, j->opt->public_ip, a) != 1)
+		return NULL;
+	for (size_t i = 0; i < nz && i < SD_CLI_MAX_ZONES; i++) {
+		const char *zone = j->opt->dnsbl_set ? j->opt->dnsbl[i] : zones[i];
+		char q[300], id[400], meaning[SD_DNSBL_MEANING_MAX] = "";
+		snprintf(q, sizeof q, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone);
+		sd_dns_answer ans = { 0 };
+		sd_dns_query(j->res, q, SD_DNS_A, j->deadline, &ans);
+		const char *result = "not_listed";
+		if (ans.status == SD_DNS_OK && ans.n_rr) {
+			sd_dnsbl_class cl = sd_dnsbl_classify(zone, 0, ans.rr[0].text,
+			    meaning, sizeof meaning);
+			result = cl == SD_DNSBL_LISTED ? "listed" :
+			    cl == SD_DNSBL_POLICY ? "policy" : "refused";
+		} else if (sd_dns_status_is_failure(ans.status)) {
+			result = "lookup_failed";
+		}
+		snprintf(id, sizeof id, "dnsbl.%s.%s", zone, j->opt->public_ip);
+		char d[600];
+		snprintf(d, sizeof d, "%s on %s: %s%s%s", j->opt->public_ip, zone,
+		    result, *meaning ? " - " : "", meaning);
+		sd_fact_add(j->r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+		    "s:s, s:b}", "id", id, "stage", "reputation", "ip",
+		    j->opt->public_ip, "zone", zone, "result", result, "answer",
+		    ans.n_rr ? ans.rr[0].text : "", "meaning", meaning, "detail", d,
+		    "ok", strcmp(result, "listed") != 0));
+		sd_dns_answer_clear(&ans);
+	}
+	return NULL;
+}
+
 /* Did an alternative go on as the verified way around? */
 static int fix_ran(sd_probe *probes, int np)
 {
@@ -362,7 +414,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	const char *err = NULL;
 	int fam;
 	sd_resolver *res = NULL;
-	if (!is_literal(cp->server, &fam) || n_controls) {
+	if (!is_literal(cp->server, &fam) || n_controls || opt->public_ip) {
 		res = sd_resolver_new_unbound(opt->resolvers, opt->n_resolvers,
 		    opt->trust_anchor, &err);
 		if (!res && is_literal(cp->server, &fam) == 0) {
@@ -445,7 +497,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 			}
 			add_probe(probes, &np, &run, SD_ROLE_CONTROL, h, ca.addr[0],
 			    ca.family[0], cport, cport == 465 ? SD_MODE_IMPLICIT :
-			    SD_MODE_PLAIN, 0);
+			    SD_MODE_PLAIN, 1);
 			add_probe(probes, &np, &run, SD_ROLE_NONSMTP, h, ca.addr[0],
 			    ca.family[0], 443, SD_MODE_PLAIN, 0);
 		}
@@ -455,6 +507,11 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		mx_facts(r, res, cp->server, cp->from ? cp->from : cp->user,
 		    sd_deadline_min(deadline, sd_now_ms() + 3000));
 	}
+
+	dnsbl_job dj = { r, res, opt, sd_deadline_min(deadline,
+	    sd_now_ms() + 5000), 0, 0 };
+	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
+		dj.started = pthread_create(&dj.th, NULL, dnsbl_thread, &dj) == 0;
 
 	/* phase 1: everything at once */
 	for (int i = 0; i < np; i++)
@@ -490,6 +547,8 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		fix.starttls = 1;
 		sd_probe_run(&fix);
 	}
+	if (dj.started)
+		pthread_join(dj.th, NULL);
 	sd_resolver_free(res);
 	sd_rules_check(r);
 done:

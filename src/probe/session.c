@@ -761,14 +761,18 @@ void sd_probe_run(sd_probe *p)
 		goto bye;
 	if (!ehlo(&s, 0))
 		goto out;
-	if (p->role == SD_ROLE_CONTROL)
-		goto bye;
 	if (!p->tls_ok && p->starttls && (s.caps.flags & SD_CAP_STARTTLS)) {
 		if (!starttls(&s))
 			goto out;
+		/* a control shows its certificate, then leaves: no AUTH, no
+		 * MAIL to a host the user did not name */
+		if (p->role == SD_ROLE_CONTROL)
+			goto bye;
 		if (!ehlo(&s, 1))
 			goto out;
 	}
+	if (p->role == SD_ROLE_CONTROL)
+		goto bye;
 	if (p->role == SD_ROLE_ALT && p->park) {
 		atomic_store(&p->parked, 1);
 		while (!atomic_load(&p->decision) && !atomic_load(&run->cancel) &&

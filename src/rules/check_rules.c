@@ -720,11 +720,20 @@ static int stage_tls(ctx *c)
 	json_t *other = NULL;
 	json_t *f;
 	const char *main_root = str(tls, "root_issuer");
+	json_t *ctrl = NULL;
 	EACH(c->facts, i, f) {
 		if (kind_is(f, "tls") && is(f, "role", "alternative") &&
 		    truth(f, "ok") && !is(f, "root_issuer", main_root))
 			other = f;
+		/* independent hosts signed by the same unknown issuer: someone
+		 * on this side of the path signs everything */
+		if (kind_is(f, "tls") && is(f, "role", "control") &&
+		    is(f, "result", "ok") && !truth(f, "ok") && *main_root &&
+		    is(f, "root_issuer", main_root))
+			ctrl = f;
 	}
+	if (!other)
+		other = ctrl;
 	if (product || other) {
 		ev(c, other);
 		fixf(c, "%s intercepts the mail connection and replaces the "
@@ -734,8 +743,9 @@ static int stage_tls(ctx *c)
 		decide(c, "antivirus.tls_interception", c->server, "the certificate "
 		    "on port %d is issued by %s, not by the server's CA%s",
 		    c->port, product ? product : str(tls, "root_issuer"),
-		    other ? "; another path to the same server shows a different, "
-		    "valid chain" : "");
+		    other == ctrl && ctrl ? "; independent control hosts show the "
+		    "same foreign issuer" : other ? "; another path to the same "
+		    "server shows a different, valid chain" : "");
 		return 1;
 	}
 	const char *why = truth(tls, "expired") ? "it has expired" :
@@ -957,6 +967,34 @@ static void port_summary(ctx *c)
 	}
 }
 
+/* This machine's address on blocklists: findings, not the verdict, unless
+ * a server's reply names the list (reply rules). */
+static void reputation(ctx *c)
+{
+	size_t i;
+	json_t *f;
+	EACH(c->facts, i, f) {
+		if (!kind_is(f, "dnsbl"))
+			continue;
+		if (is(f, "result", "listed"))
+			finding(c, "reputation.ip_listed", "warning", str(f, "ip"),
+			    ids(f, NULL), "this machine's address %s is listed on %s "
+			    "(%s): servers that check it refuse its mail; submission "
+			    "with AUTH on 587/465 usually still works", str(f, "ip"),
+			    str(f, "zone"), str(f, "meaning"));
+		else if (is(f, "result", "policy"))
+			finding(c, "reputation.ip_listed", "info", str(f, "ip"),
+			    ids(f, NULL), "%s is on the policy list %s (%s): normal "
+			    "for an end-user address that submits with AUTH",
+			    str(f, "ip"), str(f, "zone"), str(f, "meaning"));
+		else if (is(f, "result", "refused"))
+			finding(c, "reputation.dnsbl_refused", "warning",
+			    str(f, "zone"), ids(f, NULL), "%s answered with an error "
+			    "code (%s): the check did not happen", str(f, "zone"),
+			    str(f, "meaning"));
+	}
+}
+
 void sd_rules_check(sd_report *r)
 {
 	ctx c = { 0 };
@@ -976,6 +1014,7 @@ void sd_rules_check(sd_report *r)
 	c.fix = json_array();
 	c.evidence = json_array();
 	port_summary(&c);
+	reputation(&c);
 
 	if (stage_dns(&c) || stage_network(&c) || stage_greeting(&c) ||
 	    stage_ehlo_tls(&c) || stage_tls(&c) || stage_auth(&c) ||
