@@ -96,4 +96,15 @@ unsigned long sd_resolver_query_count(const sd_resolver *res);
 
 void sd_resolver_free(sd_resolver *res);
 
+/*
+ * Decodes one record's rdata (uncompressed wire format, as libunbound
+ * returns it) into rr: text, pref, port, rdata.  Returns 1, or 0 when the
+ * rdata is malformed (rr may then hold partial allocations: free them).
+ */
+int sd_dns_rr_from_wire(sd_dns_rr *rr, uint16_t type,
+    const unsigned char *rd, size_t len);
+
+/* Parses a --resolver value into libunbound's "ADDR@PORT"; 1 if valid. */
+int sd_dns_server_spec(const char *in, char *out, size_t outlen);
+
 #endif

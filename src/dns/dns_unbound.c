@@ -80,8 +80,8 @@ static int decode_name(const unsigned char *rd, size_t len, size_t *off,
 	return 0;
 }
 
-static int fill_rr(sd_dns_rr *rr, uint16_t type, const unsigned char *rd,
-    size_t len)
+int sd_dns_rr_from_wire(sd_dns_rr *rr, uint16_t type,
+    const unsigned char *rd, size_t len)
 {
 	char name[NAME_TEXT_MAX];
 	size_t off = 0;
@@ -188,7 +188,7 @@ static sd_dns_status convert(struct ub_result *res, uint16_t type,
 	for (size_t i = 0; i < n; i++) {
 		sd_dns_rr *rr = &out->rr[out->n_rr];
 		rr->ttl = (uint32_t)res->ttl;
-		if (fill_rr(rr, type, (unsigned char *)res->data[i],
+		if (sd_dns_rr_from_wire(rr, type, (unsigned char *)res->data[i],
 		    (size_t)res->len[i]))
 			out->n_rr++;
 		else {
@@ -264,7 +264,7 @@ static void ub_free_backend(void *impl)
 static const sd_resolver_ops ub_ops = { ub_query, ub_free_backend };
 
 /* "ADDR", "ADDR:PORT", "[V6]:PORT", "V6" -> unbound's "ADDR@PORT". */
-static int server_spec(const char *in, char *out, size_t outlen)
+int sd_dns_server_spec(const char *in, char *out, size_t outlen)
 {
 	char host[128];
 	const char *port = NULL;
@@ -342,7 +342,7 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 		ub_ctx_set_option(b->ctx, "do-not-query-localhost:", "no");
 		for (size_t i = 0; i < n_servers; i++) {
 			char spec[200];
-			if (!server_spec(servers[i], spec, sizeof spec) ||
+			if (!sd_dns_server_spec(servers[i], spec, sizeof spec) ||
 			    ub_ctx_set_fwd(b->ctx, spec) != 0) {
 				*err = "invalid --resolver address (use ADDR, "
 				    "ADDR:PORT or [IPV6]:PORT)";
