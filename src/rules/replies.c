@@ -33,28 +33,35 @@ static int is_word(char c)
 	    (c >= '0' && c <= '9');
 }
 
+/* Longest fragment alternative (the table's are far shorter; the unit
+ * test checks). */
+#define ALT_MAX 128
+
 /*
- * Whether needle[0..nlen) occurs in hay[0..hlen), ignoring ASCII case;
- * with `whole`, only where it is not part of a longer word.
+ * Whether the lower-cased needle[0..nlen) occurs in the lower-cased
+ * hay[0..hlen); with `whole`, only where it is not part of a longer word.
  */
 static int find(const char *hay, size_t hlen, const char *needle, size_t nlen,
     int whole)
 {
+	char low[ALT_MAX];
 	if (nlen == 0)
 		return 1;
-	if (nlen > hlen)
+	if (nlen > sizeof low)
 		return 0;
-	for (size_t i = 0; i + nlen <= hlen; i++) {
-		size_t k = 0;
-		while (k < nlen && lower(hay[i + k]) == lower(needle[k]))
-			k++;
-		if (k < nlen)
-			continue;
+	for (size_t i = 0; i < nlen; i++)
+		low[i] = lower(needle[i]);
+	const char *p = hay, *end = hay + hlen;
+	while (p < end) {
+		const char *at = memmem(p, (size_t)(end - p), low, nlen);
+		if (!at)
+			return 0;
 		if (!whole)
 			return 1;
-		if ((i == 0 || !is_word(hay[i - 1])) &&
-		    (i + nlen == hlen || !is_word(hay[i + nlen])))
+		if ((at == hay || !is_word(at[-1])) &&
+		    (at + nlen == end || !is_word(at[nlen])))
 			return 1;
+		p = at + 1;
 	}
 	return 0;
 }
@@ -124,34 +131,41 @@ static int matches(const sd_reply_rule *rule, sd_smtp_stage stage, int code,
 	return 1;
 }
 
-/* Normalises the caller's enhanced code and text. */
+/*
+ * Normalises the caller's enhanced code and text: `low` gets the text's
+ * first SD_REPLY_SCAN_MAX bytes in lower case (matching is then one
+ * memmem per fragment), *len their length.
+ */
 static void prepare(const char **enhanced, const char **text, size_t *len,
-    char buf[16])
+    char buf[16], char low[SD_REPLY_SCAN_MAX])
 {
 	if (!*text)
 		*text = "";
 	*len = strnlen(*text, SD_REPLY_SCAN_MAX);
+	for (size_t i = 0; i < *len; i++)
+		low[i] = lower((*text)[i]);
 	if (!*enhanced || !**enhanced)
 		*enhanced = leading_enhanced(*text, buf) ? buf : "";
+	*text = low;
 }
 
 int sd_reply_rule_matches(const sd_reply_rule *rule, sd_smtp_stage stage,
     int code, const char *enhanced, const char *text)
 {
-	char buf[16];
+	char buf[16], low[SD_REPLY_SCAN_MAX];
 	size_t len;
 	if (!rule)
 		return 0;
-	prepare(&enhanced, &text, &len, buf);
+	prepare(&enhanced, &text, &len, buf, low);
 	return matches(rule, stage, code, enhanced, text, len);
 }
 
 const sd_reply_rule *sd_reply_classify_ex(sd_smtp_stage stage, int code,
     const char *enhanced, const char *text, unsigned options)
 {
-	char buf[16];
+	char buf[16], low[SD_REPLY_SCAN_MAX];
 	size_t len;
-	prepare(&enhanced, &text, &len, buf);
+	prepare(&enhanced, &text, &len, buf, low);
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		const sd_reply_rule *r = &rules[i];
 		if ((r->flags & SD_REPLY_UNCONFIRMED) &&
