@@ -228,16 +228,23 @@ static int tls_fact(session *s, const char *mode, sd_io r, json_t *extra)
 	return r == SD_IO_OK;
 }
 
-/* The greeting; returns 1 to go on with EHLO. */
-static int greeting(session *s, int64_t deadline, int *silent)
+/* The greeting; returns 1 to go on with EHLO.  Nothing at all before
+ * first_deadline sets *silent (an implicit-TLS port waits for our hello);
+ * once bytes flow, the reply gets the whole stage deadline. */
+static int greeting(session *s, int64_t deadline, int64_t first_deadline,
+    int *silent)
 {
 	sd_probe *p = s->p;
 	sd_reply rep;
-	sd_reply_rc bad;
+	sd_reply_rc bad = SD_REPLY_MORE;
 	*silent = 0;
 	set_stage(s, ST_GREETING);
 	int64_t t0 = sd_now_ms();
-	sd_io r = read_reply(s, &rep, deadline, &bad, 0);
+	sd_io r = sd_conn_wait_readable(s->c, first_deadline);
+	if (r == SD_IO_OK)
+		r = read_reply(s, &rep, deadline, &bad, 0);
+	else
+		sd_reply_init(&rep);
 	json_t *f = fact_new(s, "greeting", "greeting");
 	json_object_set_new(f, "tls", json_boolean(p->tls_ok));
 	json_object_set_new(f, "took_ms", json_integer(sd_now_ms() - t0));
@@ -279,9 +286,12 @@ static int greeting(session *s, int64_t deadline, int *silent)
 		json_object_set_new(f, "result", json_string(
 		    r == SD_IO_TIMEOUT ? "none" : sd_io_name(r)));
 		if (r == SD_IO_TIMEOUT) {
+			size_t got = sd_conn_buffered(s->c) + rep.text_len;
 			json_object_set_new(f, "timeout", json_string(
-			    timeout_kind(s, deadline)));
-			*silent = 1;
+			    timeout_kind(s, got ? deadline : first_deadline)));
+			/* bytes came, too slowly: progress, not a stall */
+			json_object_set_new(f, "partial", json_boolean(got > 0));
+			*silent = got == 0;
 		}
 		json_object_set_new(f, "ok", json_false());
 		snprintf(d, sizeof d, "%s port %d: no greeting (%s)", p->addr,
@@ -736,13 +746,14 @@ void sd_probe_run(sd_probe *p)
 		sd_io r = sd_conn_tls(s.c, run->tls, p->host, stage_deadline(&s));
 		if (!tls_fact(&s, "implicit", r, NULL))
 			goto out;
-		if (!greeting(&s, stage_deadline(&s), &silent))
+		int64_t gdl = stage_deadline(&s);
+		if (!greeting(&s, gdl, gdl, &silent))
 			goto out;
 	} else {
-		int64_t gdl = stage_deadline(&s);
+		int64_t gdl = stage_deadline(&s), first = gdl;
 		if (p->mode == SD_MODE_PLAIN_SNIFF)
-			gdl = sd_deadline_min(gdl, sd_now_ms() + run->sniff_ms);
-		if (!greeting(&s, gdl, &silent)) {
+			first = sd_deadline_min(gdl, sd_now_ms() + run->sniff_ms);
+		if (!greeting(&s, gdl, first, &silent)) {
 			if (!silent || p->mode != SD_MODE_PLAIN_SNIFF)
 				goto out;
 			/* silent: an implicit-TLS port waits for our hello */

@@ -547,10 +547,12 @@ static int stage_greeting(ctx *c)
 			    "a TLS handshake then succeeded", c->port);
 			return 1;
 		}
-		if (run_cut(g)) {
-			decide(c, "inconclusive", c->server, "the --timeout deadline "
-			    "came while waiting for the greeting on port %d",
-			    c->port);
+		if (run_cut(g) || truth(g, "partial")) {
+			decide(c, "inconclusive", c->server, "%s on port %d",
+			    truth(g, "partial") ? "the greeting came too slowly to "
+			    "finish before the deadline (slow progress, not a "
+			    "stall)" : "the --timeout deadline came while waiting "
+			    "for the greeting", c->port);
 			return 1;
 		}
 		fixf(c, "something on the path holds the connection open "

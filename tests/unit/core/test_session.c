@@ -1,0 +1,319 @@
+/*
+ * The check engine's session against a scripted peer of this test's own,
+ * on 127.0.0.1: the state machine, the secrets rule (never in the clear,
+ * never in any output, one login per run) and the deadlines against a
+ * hostile peer (drip, endless reply, 1 MB line).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "report/report.h"
+#include "util/util.h"
+
+#define SECRET "pw-Zx81-never-shown"
+
+typedef enum behaviour {
+	B_NORMAL,      /* greet, EHLO, AUTH as scripted, envelope OK */
+	B_DRIP,        /* the greeting one byte every 300 ms */
+	B_ENDLESS,     /* EHLO answered with 250- lines forever */
+	B_LONGLINE,    /* EHLO answered with one 1 MB line */
+} behaviour;
+
+typedef struct peer {
+	int lfd;
+	int port;
+	behaviour b;
+	const char *auth_reply;   /* final reply to AUTH */
+	int auth_seen;            /* AUTH commands received */
+	int secret_seen_plain;    /* the secret arrived unencoded */
+	int stop;
+	pthread_t th;
+} peer;
+
+static void say(int fd, const char *s)
+{
+	if (send(fd, s, strlen(s), MSG_NOSIGNAL) < 0)
+		return;
+}
+
+/* Reads a line (bounded); 0 at EOF or after 5 s of silence. */
+static int get_line(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	while (n + 1 < cap) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 5000) <= 0)
+			return 0;
+		char ch;
+		if (recv(fd, &ch, 1, 0) != 1)
+			return 0;
+		if (ch == '\n')
+			break;
+		if (ch != '\r')
+			buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	return 1;
+}
+
+static void serve(peer *p, int fd)
+{
+	char line[2048];
+	if (p->b == B_DRIP) {
+		const char *g = "220 slow.example ESMTP\r\n";
+		for (const char *c = g; *c && !p->stop; c++) {
+			if (send(fd, c, 1, MSG_NOSIGNAL) != 1)
+				return;
+			usleep(300 * 1000);
+		}
+	} else {
+		say(fd, "220 peer.example ESMTP test\r\n");
+	}
+	while (!p->stop && get_line(fd, line, sizeof line)) {
+		if (strstr(line, SECRET))
+			p->secret_seen_plain = 1;
+		if (strncmp(line, "EHLO", 4) == 0) {
+			if (p->b == B_ENDLESS) {
+				for (int i = 0; i < 100000 && !p->stop; i++)
+					if (send(fd, "250-XXXXXXXXXXXXXXXXXXXXXXXX\r\n", 30,
+					    MSG_NOSIGNAL) < 0)
+						return;
+				return;
+			}
+			if (p->b == B_LONGLINE) {
+				char *big = malloc(1 << 20);
+				memset(big, 'A', 1 << 20);
+				memcpy(big, "250-", 4);
+				if (send(fd, big, 1 << 20, MSG_NOSIGNAL) < 0) {
+					free(big);
+					return;
+				}
+				free(big);
+				say(fd, "\r\n250 OK\r\n");
+				continue;
+			}
+			say(fd, "250-peer.example\r\n250-AUTH PLAIN LOGIN\r\n"
+			    "250 8BITMIME\r\n");
+		} else if (strncmp(line, "AUTH", 4) == 0) {
+			p->auth_seen++;
+			say(fd, p->auth_reply);
+		} else if (strncmp(line, "QUIT", 4) == 0) {
+			say(fd, "221 bye\r\n");
+			return;
+		} else {
+			say(fd, "250 2.0.0 Ok\r\n");
+		}
+	}
+}
+
+static void *peer_thread(void *arg)
+{
+	peer *p = arg;
+	while (!p->stop) {
+		struct pollfd pf = { p->lfd, POLLIN, 0 };
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		int fd = accept(p->lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		serve(p, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void peer_start(peer *p, behaviour b, const char *auth_reply)
+{
+	memset(p, 0, sizeof *p);
+	p->b = b;
+	p->auth_reply = auth_reply;
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(p->lfd >= 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	socklen_t sl = sizeof sa;
+	getsockname(p->lfd, (struct sockaddr *)&sa, &sl);
+	p->port = ntohs(sa.sin_port);
+	assert_int_equal(listen(p->lfd, 16), 0);
+	pthread_create(&p->th, NULL, peer_thread, p);
+}
+
+static void peer_stop(peer *p)
+{
+	p->stop = 1;
+	pthread_join(p->th, NULL);
+	close(p->lfd);
+}
+
+static sd_report *run_check(peer *p, sd_tls_mode tls, int allow_plain,
+    double timeout)
+{
+	sd_options opt;
+	sd_options_init(&opt);
+	opt.no_control = 1;
+	opt.timeout = timeout;
+	opt.connect_timeout = 1;
+	sd_check_params cp = { 0 };
+	cp.server = "127.0.0.1";
+	cp.port = p->port;
+	cp.tls = tls;
+	cp.user = "alice";
+	cp.password = SECRET;
+	cp.from = "alice@example.com";
+	cp.allow_plaintext_auth = allow_plain;
+	cp.ehlo = "client.example";
+	return sd_check(&opt, &cp);
+}
+
+static void assert_no_secret(sd_report *r)
+{
+	char *json = sd_report_to_json(r);
+	assert_non_null(json);
+	assert_null(strstr(json, SECRET));
+	/* nor its base64 form in an AUTH PLAIN line */
+	char raw[64];
+	size_t n = (size_t)snprintf(raw, sizeof raw, "%calice%c%s", 0, 0, SECRET);
+	char *b64 = sd_base64_encode((unsigned char *)raw, n);
+	assert_null(strstr(json, b64));
+	free(b64);
+	FILE *mem = tmpfile();
+	sd_report_write_text(r, mem, 0);
+	fseek(mem, 0, SEEK_END);
+	long len = ftell(mem);
+	rewind(mem);
+	char *text = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(text, 1, (size_t)len, mem), (size_t)len);
+	fclose(mem);
+	assert_null(strstr(text, SECRET));
+	free(text);
+	free(json);
+}
+
+static const char *fact_result(sd_report *r, const char *prefix)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *id = json_string_value(json_object_get(f, "id"));
+		if (strncmp(id, prefix, strlen(prefix)) == 0)
+			return json_string_value(json_object_get(f, "result"));
+	}
+	return NULL;
+}
+
+static void plaintext_auth_allowed(void **s)
+{
+	(void)s;
+	peer p;
+	peer_start(&p, B_NORMAL, "235 2.7.0 Authentication successful\r\n");
+	sd_report *r = run_check(&p, SD_TLS_NONE, 1, 10);
+	peer_stop(&p);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_int_equal(p.auth_seen, 1);
+	/* the transcript shows the mechanism, never the payload */
+	size_t i;
+	json_t *t;
+	int redacted = 0;
+	json_array_foreach(r->transcript, i, t)
+		if (strcmp(json_string_value(json_object_get(t, "line")),
+		    "AUTH PLAIN <redacted>") == 0)
+			redacted = 1;
+	assert_true(redacted);
+	assert_no_secret(r);
+	sd_report_free(r);
+}
+
+static void plaintext_auth_refused(void **s)
+{
+	(void)s;
+	peer p;
+	peer_start(&p, B_NORMAL, "235 2.7.0 Authentication successful\r\n");
+	sd_report *r = run_check(&p, SD_TLS_NONE, 0, 10);
+	peer_stop(&p);
+	assert_string_equal(sd_report_cause(r), "auth.plaintext_refused");
+	assert_int_equal(p.auth_seen, 0);
+	assert_false(p.secret_seen_plain);
+	assert_no_secret(r);
+	sd_report_free(r);
+}
+
+static void one_login_per_run(void **s)
+{
+	(void)s;
+	peer p;
+	peer_start(&p, B_NORMAL, "535 5.7.8 Error: authentication failed: "
+	    "authentication failure\r\n");
+	sd_report *r = run_check(&p, SD_TLS_NONE, 1, 10);
+	peer_stop(&p);
+	assert_string_equal(sd_report_cause(r), "auth.bad_credentials");
+	assert_int_equal(sd_report_exit_code(r), 1);
+	assert_int_equal(p.auth_seen, 1);
+	assert_no_secret(r);
+	sd_report_free(r);
+}
+
+static void drip_is_cut_by_the_deadline(void **s)
+{
+	(void)s;
+	peer p;
+	peer_start(&p, B_DRIP, "235 ok\r\n");
+	int64_t t0 = sd_now_ms();
+	sd_report *r = run_check(&p, SD_TLS_NONE, 1, 2.5);
+	int64_t took = sd_now_ms() - t0;
+	peer_stop(&p);
+	assert_true(took <= 3500);
+	assert_int_equal(sd_report_exit_code(r), 3);
+	sd_report_free(r);
+}
+
+static void endless_reply_is_bounded(void **s)
+{
+	(void)s;
+	peer p;
+	peer_start(&p, B_ENDLESS, "235 ok\r\n");
+	int64_t t0 = sd_now_ms();
+	sd_report *r = run_check(&p, SD_TLS_NONE, 1, 5);
+	peer_stop(&p);
+	assert_true(sd_now_ms() - t0 <= 6000);
+	assert_string_equal(fact_result(r, "ehlo."), "error");
+	assert_int_equal(sd_report_exit_code(r), 3);
+	sd_report_free(r);
+}
+
+static void long_line_is_bounded(void **s)
+{
+	(void)s;
+	peer p;
+	peer_start(&p, B_LONGLINE, "235 ok\r\n");
+	sd_report *r = run_check(&p, SD_TLS_NONE, 1, 5);
+	peer_stop(&p);
+	assert_string_equal(fact_result(r, "ehlo."), "line_too_long");
+	assert_int_equal(sd_report_exit_code(r), 3);
+	sd_report_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(plaintext_auth_allowed),
+		cmocka_unit_test(plaintext_auth_refused),
+		cmocka_unit_test(one_login_per_run),
+		cmocka_unit_test(drip_is_cut_by_the_deadline),
+		cmocka_unit_test(endless_reply_is_bounded),
+		cmocka_unit_test(long_line_is_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
