@@ -297,6 +297,16 @@ static void *dnsbl_thread(void *arg)
 	return NULL;
 }
 
+/* Is there already a non-SMTP control probe of this address? */
+static int web_probed(const sd_probe *probes, int np, const char *addr)
+{
+	for (int i = 0; i < np; i++)
+		if (probes[i].role == SD_ROLE_NONSMTP &&
+		    strcmp(probes[i].addr, addr) == 0)
+			return 1;
+	return 0;
+}
+
 /* Did an alternative go on as the verified way around? */
 static int fix_ran(sd_probe *probes, int np)
 {
@@ -495,11 +505,18 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 				    "a control host did not resolve"));
 				continue;
 			}
+			/* a web port is the non-SMTP control: connect only */
+			if (cport == 443 || cport == 80) {
+				add_probe(probes, &np, &run, SD_ROLE_NONSMTP, h,
+				    ca.addr[0], ca.family[0], cport, SD_MODE_PLAIN, 0);
+				continue;
+			}
 			add_probe(probes, &np, &run, SD_ROLE_CONTROL, h, ca.addr[0],
 			    ca.family[0], cport, cport == 465 ? SD_MODE_IMPLICIT :
 			    SD_MODE_PLAIN, 1);
-			add_probe(probes, &np, &run, SD_ROLE_NONSMTP, h, ca.addr[0],
-			    ca.family[0], 443, SD_MODE_PLAIN, 0);
+			if (!web_probed(probes, np, ca.addr[0]))
+				add_probe(probes, &np, &run, SD_ROLE_NONSMTP, h,
+				    ca.addr[0], ca.family[0], 443, SD_MODE_PLAIN, 0);
 		}
 	}
 

@@ -602,12 +602,7 @@ static int stage_ehlo_tls(ctx *c)
 	json_t *e = first(c->facts, (q){ "ehlo", "main", 0, NULL });
 	json_t *g = first(c->facts, (q){ "greeting", "main", 0, NULL });
 	json_t *m = NULL;
-	if (masked_anywhere(c, &m))
-		finding(c, "firewall.smtp_inspection", "warning", str(m, "addr"),
-		    ids(m, NULL), "a device on the path rewrites the SMTP "
-		    "session: %s", kind_is(m, "greeting") ? "the banner is "
-		    "masked with asterisks" : "EHLO keywords are masked "
-		    "(XXXXXXXA)");
+	int masked = masked_anywhere(c, &m);
 	if (!e)
 		return 0;
 	if (!truth(e, "ok")) {
@@ -631,6 +626,18 @@ static int stage_ehlo_tls(ctx *c)
 			return 1;
 		decide(c, "inconclusive", c->server, "EHLO failed on port %d (%s)",
 		    c->port, str(e, "result"));
+		return 1;
+	}
+	if (masked && (strcmp(c->tls, "starttls") != 0 || truth(e, "starttls"))) {
+		/* the session is rewritten, STARTTLS survived or is not needed */
+		ev(c, m);
+		fixf(c, "a firewall or security device on the path inspects and "
+		    "rewrites SMTP (Cisco ASA's ESMTP inspection does by default): "
+		    "turn its SMTP inspection off for this traffic");
+		decide(c, "firewall.smtp_inspection", str(m, "addr"), "a device "
+		    "on the path rewrites the SMTP session: %s",
+		    kind_is(m, "greeting") ? "the server's banner is masked with "
+		    "asterisks" : "EHLO keywords are masked (XXXXXXXA)");
 		return 1;
 	}
 	if (strcmp(c->tls, "starttls") != 0)
@@ -671,6 +678,18 @@ static int stage_ehlo_tls(ctx *c)
 		return 1;
 	}
 	return 0;
+}
+
+/* The chain does not verify because its issuer is unknown or
+ * self-signed (not for its dates or name): OpenSSL's X509_V_ERR_* 2, 18,
+ * 19, 20, 21. */
+static int issuer_unknown(const json_t *tls)
+{
+	json_t *v = json_object_get(tls, "verify");
+	if (!v || truth(v, "ok"))
+		return 0;
+	int code = num(v, "code");
+	return code == 2 || code == 18 || code == 19 || code == 20 || code == 21;
 }
 
 static int stage_tls(ctx *c)
@@ -730,7 +749,8 @@ static int stage_tls(ctx *c)
 		/* independent hosts signed by the same unknown issuer: someone
 		 * on this side of the path signs everything */
 		if (kind_is(f, "tls") && is(f, "role", "control") &&
-		    is(f, "result", "ok") && !truth(f, "ok") && *main_root &&
+		    is(f, "result", "ok") && issuer_unknown(f) &&
+		    issuer_unknown(tls) && *main_root &&
 		    is(f, "root_issuer", main_root))
 			ctrl = f;
 	}
