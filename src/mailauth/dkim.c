@@ -642,6 +642,7 @@ static int key_refuses(sd_dkim_sig *sig)
 	case SD_DKIM_LOOKUP_MULTIPLE:
 		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_KEY_INVALID,
 		    "%s", kl->reason);
+	case SD_DKIM_LOOKUP_NOT_DONE:
 	case SD_DKIM_LOOKUP_NONE:
 	case SD_DKIM_LOOKUP_BAD_NAME:
 		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_KEY_MISSING,
@@ -653,6 +654,7 @@ static int key_refuses(sd_dkim_sig *sig)
 	case SD_DKIM_KEY_REVOKED:
 		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_KEY_REVOKED,
 		    "the key at %s has been revoked (empty p=)", kl->name);
+	case SD_DKIM_KEY_NONE:
 	case SD_DKIM_KEY_MALFORMED:
 	case SD_DKIM_KEY_TOO_SHORT:
 		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_KEY_INVALID,
@@ -917,6 +919,7 @@ size_t sd_dkim_pass_domains(const sd_dkim_results *r, const char **out,
 const char *sd_dkim_result_name(sd_dkim_result r)
 {
 	switch (r) {
+	case SD_DKIM_UNCHECKED: return "unchecked";
 	case SD_DKIM_PASS: return "pass";
 	case SD_DKIM_FAIL: return "fail";
 	case SD_DKIM_PERMERROR: return "permerror";

@@ -151,8 +151,11 @@ int sd_dkim_canon_body(sd_dkim_canon c, const char *body, size_t len,
 
 /* ---- key records (RFC 6376 §3.6.1) ---- */
 
+/* Zero values of the enums below never claim success: a zeroed structure
+ * reads as "not checked". */
 typedef enum sd_dkim_key_status {
-	SD_DKIM_KEY_OK = 0,     /* usable (see weak/testing) */
+	SD_DKIM_KEY_NONE = 0,   /* no key judged (no record was found) */
+	SD_DKIM_KEY_OK,         /* usable (see weak/testing) */
 	SD_DKIM_KEY_REVOKED,    /* p= is empty: the signer revoked the key */
 	SD_DKIM_KEY_MALFORMED,  /* syntax, v=, k=, missing p=, bad base64/DER,
 	                           RSA over SD_DKIM_RSA_MAX_BITS */
@@ -192,13 +195,15 @@ typedef struct sd_dkim_key {
 sd_dkim_key_status sd_dkim_key_parse(const char *text, size_t len,
     sd_dkim_key *key);
 void sd_dkim_key_clear(sd_dkim_key *key);
-/* "ok", "revoked", "malformed", "too_short", "unusable". */
+/* "none", "ok", "revoked", "malformed", "too_short", "unusable". */
 const char *sd_dkim_key_status_name(sd_dkim_key_status s);
 
 /* ---- fetching a key ---- */
 
 typedef enum sd_dkim_lookup {
-	SD_DKIM_LOOKUP_FOUND = 0, /* one TXT record: see .key */
+	SD_DKIM_LOOKUP_NOT_DONE = 0, /* not looked up (the signature was
+	                              refused before its key mattered) */
+	SD_DKIM_LOOKUP_FOUND,     /* one TXT record: see .key */
 	SD_DKIM_LOOKUP_NONE,      /* NXDOMAIN or no TXT: no key published */
 	SD_DKIM_LOOKUP_FAILED,    /* SERVFAIL, timeout, bogus: no conclusion */
 	SD_DKIM_LOOKUP_MULTIPLE,  /* several TXT records: RFC 6376 §3.6.2.2
@@ -224,13 +229,14 @@ typedef struct sd_dkim_key_lookup {
 sd_error sd_dkim_key_fetch(sd_resolver *res, const char *selector,
     const char *domain, int64_t deadline_ms, sd_dkim_key_lookup *out);
 void sd_dkim_key_lookup_clear(sd_dkim_key_lookup *l);
-/* "found", "none", "failed", "multiple", "bad_name". */
+/* "not_done", "found", "none", "failed", "multiple", "bad_name". */
 const char *sd_dkim_lookup_name(sd_dkim_lookup l);
 
 /* ---- verifying signatures ---- */
 
 typedef enum sd_dkim_result {
-	SD_DKIM_PASS = 0,
+	SD_DKIM_UNCHECKED = 0, /* not verified (sd_dkim_sig_parse only) */
+	SD_DKIM_PASS,
 	SD_DKIM_FAIL,       /* it does not verify, or a rule refuses it */
 	SD_DKIM_PERMERROR,  /* the signature or its key cannot be used */
 	SD_DKIM_TEMPERROR,  /* the key lookup failed: try again later */
@@ -338,8 +344,9 @@ void sd_dkim_results_clear(sd_dkim_results *r);
 /*
  * Parses the value of one DKIM-Signature field (what follows the ':') into
  * `sig`'s tag members, checking syntax and required tags, without keys or
- * crypto.  Returns 0 when the signature is well-formed, -1 with
- * sig->result, sig->why and sig->reason set otherwise.  For fuzzers and
+ * crypto.  Returns 0 when the signature is well-formed (sig->result stays
+ * SD_DKIM_UNCHECKED), -1 with sig->result, sig->why and sig->reason set
+ * otherwise.  For fuzzers and
  * for showing a signature that was not verified.  Clear with
  * sd_dkim_sig_clear.
  */
@@ -353,7 +360,7 @@ void sd_dkim_sig_clear(sd_dkim_sig *sig);
 size_t sd_dkim_pass_domains(const sd_dkim_results *r, const char **out,
     size_t max);
 
-/* "pass", "fail", "permerror", "temperror". */
+/* "unchecked", "pass", "fail", "permerror", "temperror". */
 const char *sd_dkim_result_name(sd_dkim_result r);
 /* "none", "syntax", "version", ... "body_hash", "signature". */
 const char *sd_dkim_why_name(sd_dkim_why w);

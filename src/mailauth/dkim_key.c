@@ -267,6 +267,7 @@ void sd_dkim_key_clear(sd_dkim_key *key)
 const char *sd_dkim_key_status_name(sd_dkim_key_status s)
 {
 	switch (s) {
+	case SD_DKIM_KEY_NONE: return "none";
 	case SD_DKIM_KEY_OK: return "ok";
 	case SD_DKIM_KEY_REVOKED: return "revoked";
 	case SD_DKIM_KEY_MALFORMED: return "malformed";
@@ -279,6 +280,7 @@ const char *sd_dkim_key_status_name(sd_dkim_key_status s)
 const char *sd_dkim_lookup_name(sd_dkim_lookup l)
 {
 	switch (l) {
+	case SD_DKIM_LOOKUP_NOT_DONE: return "not_done";
 	case SD_DKIM_LOOKUP_FOUND: return "found";
 	case SD_DKIM_LOOKUP_NONE: return "none";
 	case SD_DKIM_LOOKUP_FAILED: return "failed";

@@ -124,14 +124,20 @@ int sd_dmarc_is_record(const char *text, size_t len)
 	return i == len || text[i] == ';';
 }
 
-/* Almost a record: "v=dmarc1", "v=DMARC1 p=reject" (no ';'). */
+/* Almost a record: "v=dmarc1", "v=DMARC1 p=reject" (no ';'), "v=DMARC2". */
 static int looks_like_record(const char *text, size_t len)
 {
 	span s = trim(text, len);
-	if (s.n < 7 || sd_tolower(s.p[0]) != 'v')
+	size_t i = 0;
+	if (s.n == 0 || sd_tolower(s.p[0]) != 'v')
 		return 0;
-	return sd_strcasestr(s.p, "dmarc") != NULL &&
-	    (size_t)(sd_strcasestr(s.p, "dmarc") - s.p) < 6;
+	for (i = 1; i < s.n && is_wsp(s.p[i]); i++)
+		;
+	if (i >= s.n || s.p[i] != '=')
+		return 0;
+	for (i++; i < s.n && is_wsp(s.p[i]); i++)
+		;
+	return s.n - i >= 5 && sd_strncaseeq(s.p + i, "dmarc", 5);
 }
 
 static int parse_policy(span v, sd_dmarc_policy *out)
@@ -454,6 +460,17 @@ const char *sd_dmarc_result_name(sd_dmarc_result r)
 }
 
 /* ---- discovery ---- */
+
+const char *sd_dmarc_found_name(sd_dmarc_found f)
+{
+	switch (f) {
+	case SD_DMARC_NOT_FOUND: return "not_found";
+	case SD_DMARC_FOUND: return "found";
+	case SD_DMARC_MULTIPLE: return "multiple";
+	case SD_DMARC_LOOKUP_FAILED: return "lookup_failed";
+	}
+	return "not_found";
+}
 
 sd_error sd_dmarc_select(const char *const *txt, const size_t *len,
     size_t n, sd_dmarc_policy_info *out)

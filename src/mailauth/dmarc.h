@@ -84,8 +84,9 @@ const char *sd_dmarc_policy_name(sd_dmarc_policy p);
 /* ---- discovery ---- */
 
 typedef enum sd_dmarc_found {
-	SD_DMARC_FOUND = 0,     /* exactly one record (see record.valid) */
-	SD_DMARC_NOT_FOUND,     /* no DMARC record at either name */
+	SD_DMARC_NOT_FOUND = 0, /* no DMARC record at either name (also a
+	                           zeroed structure: never reads as found) */
+	SD_DMARC_FOUND,         /* exactly one record (see record.valid) */
 	SD_DMARC_MULTIPLE,      /* several records at one name: receivers
 	                           apply none (RFC 7489 §6.6.3) */
 	SD_DMARC_LOOKUP_FAILED, /* a lookup failed: no conclusion */
@@ -116,6 +117,9 @@ typedef struct sd_dmarc_policy_info {
 	                           record_text holds it */
 	char reason[SD_DMARC_REASON_MAX];
 } sd_dmarc_policy_info;
+
+/* "not_found", "found", "multiple", "lookup_failed". */
+const char *sd_dmarc_found_name(sd_dmarc_found f);
 
 /*
  * Picks the DMARC record out of the TXT strings at one _dmarc name: those
@@ -150,9 +154,9 @@ typedef struct sd_dmarc_input {
 } sd_dmarc_input;
 
 typedef enum sd_dmarc_result {
-	SD_DMARC_RESULT_PASS = 0,
+	SD_DMARC_RESULT_NONE = 0,   /* no usable policy: nothing to apply */
+	SD_DMARC_RESULT_PASS,
 	SD_DMARC_RESULT_FAIL,
-	SD_DMARC_RESULT_NONE,       /* no usable policy: nothing to apply */
 	SD_DMARC_RESULT_TEMPERROR,  /* the policy lookup failed */
 	SD_DMARC_RESULT_PERMERROR,  /* the policy is broken (invalid or
 	                               several records) */

@@ -64,6 +64,18 @@ typedef struct ev {
 
 /* --- trace and query log ---------------------------------------------- */
 
+/*
+ * Output goes to people and into JSON (which must be UTF-8): anything a
+ * macro copied from the sender or HELO that is not printable ASCII becomes
+ * '?'.  Record text is quoted with \xNN escapes before it gets here.
+ */
+static void make_printable(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
 static void trace_add(char ***lines, size_t *n, size_t *cap, int *full,
     int *oom, int depth, int force, const char *fmt, va_list ap)
 {
@@ -114,6 +126,7 @@ static void trace_add(char ***lines, size_t *n, size_t *cap, int *full,
 		*oom = 1;
 		return;
 	}
+	make_printable(line);
 	(*lines)[(*n)++] = line;
 }
 
@@ -139,6 +152,7 @@ static void set_problem(ev *e, const char *fmt, ...)
 	e->problem = sd_spfi_buf_take(&b);
 	if (!e->problem)
 		e->oom = 1;
+	make_printable(e->problem);
 }
 
 static const char *type_name(uint16_t t)
@@ -303,6 +317,10 @@ static const char *prepare_name(char *name)
 			label = 0;
 		} else if (name[i] == '\\') {
 			return "it holds a backslash";
+		} else if ((unsigned char)name[i] < 0x20 ||
+		    (unsigned char)name[i] > 0x7e) {
+			/* only from macros copying the sender or HELO */
+			return "it holds a control or non-ASCII byte";
 		} else {
 			label++;
 		}
@@ -1020,6 +1038,7 @@ static void set_decider(ev *e, const sd_spf_term *t, const char *domain)
 	e->out->mechanism_domain = strdup(domain);
 	if (!e->out->mechanism || !e->out->mechanism_domain)
 		e->oom = 1;
+	make_printable(e->out->mechanism_domain);
 }
 
 /*
@@ -1076,11 +1095,13 @@ static sd_spf_code fetch_record(ev *e, const char *domain, int top,
 	}
 	char *clean = sd_spfi_clean(spf->text, spf->text_len, SPF_QUOTE_MAX);
 	trace(e, "TXT %s: \"%s\"", domain, clean ? clean : "?");
-	if (top && !e->out->record) {
-		e->out->record = clean;
-		clean = NULL;
-	}
 	free(clean);
+	if (top && !e->out->record) {
+		e->out->record = sd_spfi_clean(spf->text, spf->text_len,
+		    SD_SPF_RECORD_SHOWN_MAX);
+		if (!e->out->record)
+			e->oom = 1;
+	}
 	char err[400];
 	int rc = sd_spf_parse(spf->text, spf->text_len, rec, err, sizeof err);
 	sd_dns_answer_clear(&a);
@@ -1366,10 +1387,12 @@ sd_error sd_spf_check(sd_resolver *res, const sd_spf_params *p,
 	out->result = r;
 	out->lookups = e.lookups;
 	out->void_lookups = e.voids;
-	if (r == SD_SPF_FAIL && exp)
+	if (r == SD_SPF_FAIL && exp) {
+		make_printable(exp);
 		out->explanation = exp;
-	else
+	} else {
 		free(exp);
+	}
 	if (r == SD_SPF_NONE || r == SD_SPF_TEMPERROR ||
 	    r == SD_SPF_PERMERROR) {
 		out->problem = e.problem;
@@ -1462,6 +1485,7 @@ static void tree_fail(tree_walk *w, sd_spf_code c, const char *fmt, ...)
 	w->out->problem = sd_spfi_buf_take(&b);
 	if (!w->out->problem)
 		w->oom = 1;
+	make_printable(w->out->problem);
 }
 
 static void tree_visit(tree_walk *w, const char *domain, const char *via)
@@ -1522,7 +1546,8 @@ static void tree_visit(tree_walk *w, const char *domain, const char *via)
 	}
 	char *clean = sd_spfi_clean(spf->text, spf->text_len, SPF_QUOTE_MAX);
 	if (w->depth == 0)
-		o->record = sd_spfi_clean(spf->text, spf->text_len, 4096);
+		o->record = sd_spfi_clean(spf->text, spf->text_len,
+		    SD_SPF_RECORD_SHOWN_MAX);
 	sd_spf_record *rec = NULL;
 	char err[400];
 	int rc = sd_spf_parse(spf->text, spf->text_len, &rec, err, sizeof err);

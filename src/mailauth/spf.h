@@ -37,6 +37,11 @@
  * explanations are one line.
  */
 #define SD_SPF_EXPAND_MAX 16384
+/*
+ * Bytes of a record copied into a result for display (record fields):
+ * past this it is cut with "...".  Longer than any record seen in use.
+ */
+#define SD_SPF_RECORD_SHOWN_MAX 4096
 
 typedef enum sd_spf_code {
 	SD_SPF_NONE = 0,
@@ -198,7 +203,12 @@ typedef struct sd_spf_result {
 	char *sender;            /* the identity checked, local@domain */
 	char *helo;              /* the HELO name used for %{h} */
 	char *ip;                /* the client address, as %{c} shows it */
-	char *record;            /* the checked domain's record, or NULL */
+	/*
+	 * The checked domain's record for display, or NULL: bytes outside
+	 * printable ASCII as \xNN, cut at SD_SPF_RECORD_SHOWN_MAX.  Not for
+	 * parsing again (an escaped byte may read as valid text).
+	 */
+	char *record;
 	unsigned lookups;        /* terms counted toward the limit of 10 */
 	unsigned void_lookups;   /* lookups with no data (limit 2) */
 	char **trace;            /* human-readable lines, in order */
@@ -245,8 +255,10 @@ typedef struct sd_spf_tree {
 	sd_spf_code status;      /* none: no record; permerror: a record in
 	                            the tree is broken or missing; temperror:
 	                            a lookup failed; pass: counted */
-	char *problem;           /* why, when status is not pass */
-	char *record;            /* the domain's own record, or NULL */
+	char *problem;           /* why, when status is not pass; names the
+	                            bad term when a record has a syntax error */
+	char *record;            /* the domain's own record for display (as
+	                            in sd_spf_result), or NULL */
 	/*
 	 * DNS-lookup terms of the whole tree, following include and redirect
 	 * (each include and redirect counts itself and its record's terms).

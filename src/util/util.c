@@ -63,7 +63,7 @@ char *sd_sanitize(const char *in, size_t len, size_t max)
 			o += n;
 			i += n;
 		} else {
-			out[o++] = p[i] == '\t' ? ' ' : '?';
+			out[o++] = (p[i] == '\t' || p[i] == '\n') ? ' ' : '?';
 			i++;
 		}
 	}

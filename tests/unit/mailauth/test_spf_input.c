@@ -373,6 +373,27 @@ static void test_identity(void **state)
 	spfz_free(z);
 }
 
+static void test_hostile_sender(void **state)
+{
+	(void)state;
+	spfz_zone *z = spfz_new();
+	spfz_adds(z, "h.example", SD_DNS_TXT,
+	    "v=spf1 a:%{l}.%{h}.h.example -all exp=x.h.example");
+	spfz_adds(z, "x.h.example", SD_DNS_TXT, "%{l} from %{h}");
+	sd_spf_result r;
+	/* control bytes and UTF-8 from the command line reach the macros */
+	assert_int_equal(eval_in(z, "192.0.2.1", "j\x01\xc3\xa9@h.example",
+	    "bad\thelo\x7f", 5000, &r), SD_OK);
+	assert_int_equal(r.result, SD_SPF_FAIL);
+	assert_trace_bounded(&r);
+	assert_non_null(r.explanation);
+	assert_string_equal(r.explanation, "j??? from bad?helo?");
+	for (const char *p = r.sender; *p; p++)
+		assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+	sd_spf_result_clear(&r);
+	spfz_free(z);
+}
+
 static void test_trace_and_decider(void **state)
 {
 	(void)state;
@@ -669,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_resolver_never_answers),
 		cmocka_unit_test(test_errors_kept_apart),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_hostile_sender),
 		cmocka_unit_test(test_trace_and_decider),
 		cmocka_unit_test(test_macro_examples),
 		cmocka_unit_test(test_macro_errors),
