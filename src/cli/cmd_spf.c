@@ -44,9 +44,13 @@ static json_t *string_array(char **v, size_t n)
 	return a;
 }
 
-/* One fact per DNS query; quiet in text (the trace tells the same). */
-static void add_query_facts(sd_report *r, const sd_spf_result *res)
+/*
+ * One fact per DNS query; quiet in text (the trace tells the same).
+ * Returns the id of the checked domain's record lookup (malloc'd) or NULL.
+ */
+static char *add_query_facts(sd_report *r, const sd_spf_result *res)
 {
+	char *record_id = NULL;
 	for (size_t i = 0; i < res->n_dns; i++) {
 		const sd_spf_dns_query *q = &res->dns[i];
 		char id[400], detail[600];
@@ -76,8 +80,11 @@ static void add_query_facts(sd_report *r, const sd_spf_result *res)
 		json_object_set_new(f, "took_ms", json_integer(q->elapsed_ms));
 		json_object_set_new(f, "detail", json_string(detail));
 		json_object_set_new(f, "quiet", json_true());
-		sd_fact_add(r, f);
+		const char *fid = sd_fact_add(r, f);
+		if (i == 0 && fid && strcmp(q->purpose, "record") == 0)
+			record_id = strdup(fid);
 	}
+	return record_id;
 }
 
 static json_t *spf_object(const sd_spf_result *res)
@@ -114,11 +121,13 @@ static void decided_by(const sd_spf_result *res, char *buf, size_t n)
 		snprintf(buf, n, "no mechanism matched (the default)");
 }
 
-static json_t *evidence(const char *id)
+/* A JSON array of the fact ids given (NULL entries skipped). */
+static json_t *evidence(const char *const ids[2])
 {
 	json_t *a = json_array();
-	if (id)
-		json_array_append_new(a, json_string(id));
+	for (int i = 0; i < 2; i++)
+		if (ids[i])
+			json_array_append_new(a, json_string(ids[i]));
 	return a;
 }
 
@@ -158,8 +167,9 @@ static json_t *permerror_fix(const sd_spf_result *res)
 	return fix1(buf);
 }
 
+/* fact_ids: the spf.DOMAIN fact and the record lookup's fact. */
 static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
-    const char *fact_id)
+    const char *const fact_ids[2])
 {
 	const char *d = res->domain ? res->domain : "?";
 	const char *ip = res->ip ? res->ip : "?";
@@ -172,8 +182,8 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 		snprintf(sum, sizeof sum, "SPF pass: %s authorizes %s (%s)", d,
 		    ip, by);
 		sd_finding_add(r, "spf.pass", "info", "dns", d, sum,
-		    evidence(fact_id));
-		sd_verdict_set(r, "ok", -1, sum, NULL, evidence(fact_id));
+		    evidence(fact_ids));
+		sd_verdict_set(r, "ok", -1, sum, NULL, evidence(fact_ids));
 		break;
 	case SD_SPF_FAIL:
 	case SD_SPF_SOFTFAIL:
@@ -187,7 +197,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 		    res->explanation ? res->explanation : "",
 		    res->explanation ? "\"" : "");
 		sd_finding_add(r, "dns.spf_fail", res->result == SD_SPF_FAIL ?
-		    "error" : "warning", "dns", d, sum, evidence(fact_id));
+		    "error" : "warning", "dns", d, sum, evidence(fact_ids));
 		json_t *fx = json_array();
 		snprintf(fix, sizeof fix, "if %s should send for %s, add "
 		    "\"%s:%s\" (or the include: its provider documents) to the "
@@ -197,38 +207,38 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 		    "the SPF record of %s already authorizes", d);
 		json_array_append_new(fx, json_string(fix));
 		sd_verdict_set(r, "dns.spf_fail", SD_STATUS_WARN, sum, fx,
-		    evidence(fact_id));
+		    evidence(fact_ids));
 		break;
 	}
 	case SD_SPF_NONE:
 		snprintf(sum, sizeof sum, "SPF none: %s", res->problem ?
 		    res->problem : "no SPF record");
 		sd_finding_add(r, "dns.spf_missing", "error", "dns", d, sum,
-		    evidence(fact_id));
+		    evidence(fact_ids));
 		snprintf(fix, sizeof fix, "publish one TXT record at %s listing "
 		    "every server that sends its mail, for example \"v=spf1 "
 		    "%s:%s ~all\"", d, net, ip);
 		sd_verdict_set(r, "dns.spf_missing", SD_STATUS_WARN, sum,
-		    fix1(fix), evidence(fact_id));
+		    fix1(fix), evidence(fact_ids));
 		break;
 	case SD_SPF_PERMERROR:
 		snprintf(sum, sizeof sum, "SPF permerror: the SPF policy of %s "
 		    "is broken: %s", d, res->problem ? res->problem : "?");
 		sd_finding_add(r, "dns.spf_permerror", "error", "dns", d, sum,
-		    evidence(fact_id));
+		    evidence(fact_ids));
 		sd_verdict_set(r, "dns.spf_permerror", SD_STATUS_WARN, sum,
-		    permerror_fix(res), evidence(fact_id));
+		    permerror_fix(res), evidence(fact_ids));
 		break;
 	case SD_SPF_TEMPERROR:
 		snprintf(sum, sizeof sum, "SPF temperror: a DNS lookup failed, "
 		    "so the result is unknown: %s", res->problem ?
 		    res->problem : "?");
 		sd_finding_add(r, "dns.resolution_failed", "warning", "dns", d,
-		    sum, evidence(fact_id));
+		    sum, evidence(fact_ids));
 		sd_verdict_set(r, "inconclusive", SD_STATUS_INCONCLUSIVE, sum,
 		    fix1("run again later; if it persists, check that the name "
 		    "servers of the domains in the trace answer"),
-		    evidence(fact_id));
+		    evidence(fact_ids));
 		break;
 	}
 
@@ -239,7 +249,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 		    "DNS lookups SPF allows; a sender matched later in the "
 		    "record, or one more include, gives permerror", res->lookups);
 		sd_finding_add(r, "spf.lookups_near_limit", "warning", "dns", d,
-		    sum, evidence(fact_id));
+		    sum, evidence(fact_ids));
 	}
 	if (res->result != SD_SPF_PERMERROR &&
 	    res->void_lookups == SD_SPF_MAX_VOID_LOOKUPS) {
@@ -247,7 +257,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 		    "gives permerror (RFC 7208 section 4.6.4)",
 		    res->void_lookups);
 		sd_finding_add(r, "spf.void_lookups_at_limit", "warning", "dns",
-		    d, sum, evidence(fact_id));
+		    d, sum, evidence(fact_ids));
 	}
 	for (size_t i = 0; i < res->n_dns; i++) {
 		if (strcmp(res->dns[i].purpose, "ptr") == 0) {
@@ -255,7 +265,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 			    "the policy needed the client's PTR names (a ptr "
 			    "mechanism or %{p} macro): RFC 7208 says not to use "
 			    "them, and large receivers may skip them",
-			    evidence(fact_id));
+			    evidence(fact_ids));
 			break;
 		}
 	}
@@ -269,7 +279,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 			    "as %s", res->mechanism, res->mechanism_domain ?
 			    res->mechanism_domain : d, d);
 			sd_finding_add(r, "spf.allows_all", "warning", "dns", d,
-			    sum, evidence(fact_id));
+			    sum, evidence(fact_ids));
 		}
 	}
 }
@@ -305,12 +315,12 @@ int sd_cmd_spf(sd_cli *cli)
 		    "up: %s", err ? err : "unknown error");
 		json_t *f = json_pack("{s:s, s:s, s:b, s:s}", "id",
 		    "dns.resolver", "stage", "dns", "ok", 0, "detail", msg);
-		const char *fid = sd_fact_add(r, f);
+		const char *ids[2] = { sd_fact_add(r, f), NULL };
 		sd_finding_add(r, "dns.resolution_failed", "error", "dns", NULL,
-		    msg, evidence(fid));
+		    msg, evidence(ids));
 		sd_verdict_set(r, "inconclusive", SD_STATUS_INCONCLUSIVE, msg,
 		    fix1("check --resolver and --trust-anchor, or the system's "
-		    "resolver configuration"), evidence(fid));
+		    "resolver configuration"), evidence(ids));
 		int code = sd_cli_render(cli, r);
 		sd_report_free(r);
 		return code;
@@ -329,7 +339,7 @@ int sd_cmd_spf(sd_cli *cli)
 		    ip);
 	}
 
-	add_query_facts(r, &out);
+	char *record_id = add_query_facts(r, &out);
 	char id[400], detail[900], by[700];
 	snprintf(id, sizeof id, "spf.%s", out.domain ? out.domain : "?");
 	decided_by(&out, by, sizeof by);
@@ -354,7 +364,9 @@ int sd_cmd_spf(sd_cli *cli)
 	char *fid_copy = fid ? strdup(fid) : NULL;
 
 	sd_report_set_extra(r, "spf", spf_object(&out));
-	verdict_and_findings(r, &out, fid_copy);
+	const char *ids[2] = { fid_copy, record_id };
+	verdict_and_findings(r, &out, ids);
+	free(record_id);
 	free(fid_copy);
 	sd_spf_result_clear(&out);
 

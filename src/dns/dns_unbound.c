@@ -307,7 +307,8 @@ int sd_dns_server_spec(const char *in, char *out, size_t outlen)
 }
 
 /* Local zones unbound answers itself by default (RFC 6303, 6761) that a
- * lab, or a private network, serves for real. */
+ * lab, or a private network, serves for real.  libunbound 1.17 ignores
+ * "nodefault" set through ub_ctx_set_option; "transparent" works. */
 static const char *const undefault_zones[] = {
 	"test.", "invalid.", "local.", "localhost.", "onion.", "home.arpa.",
 	"10.in-addr.arpa.", "168.192.in-addr.arpa.", "254.169.in-addr.arpa.",
@@ -351,7 +352,7 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 		}
 		for (size_t i = 0; undefault_zones[i]; i++) {
 			char z[64];
-			snprintf(z, sizeof z, "%s nodefault", undefault_zones[i]);
+			snprintf(z, sizeof z, "%s transparent", undefault_zones[i]);
 			ub_ctx_set_option(b->ctx, "local-zone:", z);
 		}
 	} else {

@@ -104,11 +104,15 @@ void sd_report_write_text(const sd_report *r, FILE *out, int color)
 		fprintf(out, "%sSPF evaluation%s\n", col(color, C_BOLD),
 		    col(color, C_RESET));
 		print_list(out, json_object_get(spf, "trace"), "  ");
-		fprintf(out, "  result: %s (%lld DNS lookups, %lld void)\n\n",
-		    json_string_value(json_object_get(spf, "result")),
+		fprintf(out, "  %lld of 10 DNS lookups, %lld of 2 void lookups\n",
 		    (long long)json_integer_value(json_object_get(spf, "lookups")),
 		    (long long)json_integer_value(json_object_get(spf,
 		        "void_lookups")));
+		const char *exp = json_string_value(json_object_get(spf,
+		    "explanation"));
+		if (exp)
+			fprintf(out, "  explanation: %s\n", exp);
+		fputc('\n', out);
 	}
 
 	size_t i;
