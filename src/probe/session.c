@@ -714,8 +714,17 @@ static void connect_fact(session *s, sd_connect_result cr, int err,
 		[SD_CONN_CANCELLED] = "not finished (not needed)",
 		[SD_CONN_ERROR] = "failed",
 	};
-	snprintf(d, sizeof d, "%s %s port %d (%s): %s", p->host, p->addr,
-	    p->port, sd_role_name(p->role), words[cr]);
+	static const char *const roles[] = {
+		[SD_ROLE_MAIN] = "configured", [SD_ROLE_ALT] = "probed beside",
+		[SD_ROLE_CONTROL] = "control host", [SD_ROLE_NONSMTP] =
+		    "non-mail control", [SD_ROLE_FIX] = "way around",
+	};
+	if (strcmp(p->host, p->addr) == 0)
+		snprintf(d, sizeof d, "%s port %d (%s): %s", p->addr, p->port,
+		    roles[p->role], words[cr]);
+	else
+		snprintf(d, sizeof d, "%s [%s] port %d (%s): %s", p->host,
+		    p->addr, p->port, roles[p->role], words[cr]);
 	json_object_set_new(f, "detail", json_string(d));
 	const char *id = sd_fact_add(s->run->report, f);
 	snprintf(p->conn_id, sizeof p->conn_id, "%s", id ? id : "?");

@@ -70,6 +70,35 @@ static void print_list(FILE *out, json_t *arr, const char *prefix)
 			fprintf(out, "%s%s\n", prefix, json_string_value(s));
 }
 
+static const char *const roles[] = { "main", "fix", "alternative",
+	"control", "control_nonsmtp", NULL };
+
+/* The facts of one stage and one role (NULL: facts of no known role). */
+static void print_facts(FILE *out, const sd_report *r, const char *stage,
+    const char *role, int *header, int color)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *st = json_string_value(json_object_get(f, "stage"));
+		if (!st || strcmp(st, stage) != 0 ||
+		    json_is_true(json_object_get(f, "quiet")))
+			continue;
+		const char *fr = json_string_value(json_object_get(f, "role"));
+		int known = 0;
+		for (size_t k = 0; roles[k]; k++)
+			known |= fr && strcmp(fr, roles[k]) == 0;
+		if (role ? !fr || strcmp(fr, role) != 0 : known)
+			continue;
+		if (!*header) {
+			fprintf(out, "%s%s%s\n", col(color, C_BOLD),
+			    stage_title(stage), col(color, C_RESET));
+			*header = 1;
+		}
+		fact_line(out, f, color);
+	}
+}
+
 void sd_report_write_text(const sd_report *r, FILE *out, int color)
 {
 	if (r->error) {
@@ -79,22 +108,9 @@ void sd_report_write_text(const sd_report *r, FILE *out, int color)
 	}
 	for (size_t s = 0; stages[s]; s++) {
 		int header = 0;
-		size_t i;
-		json_t *f;
-		json_array_foreach(r->facts, i, f) {
-			const char *st =
-			    json_string_value(json_object_get(f, "stage"));
-			if (!st || strcmp(st, stages[s]) != 0 ||
-			    json_is_true(json_object_get(f, "quiet")))
-				continue;
-			if (!header) {
-				fprintf(out, "%s%s%s\n", col(color, C_BOLD),
-				    stage_title(stages[s]),
-				    col(color, C_RESET));
-				header = 1;
-			}
-			fact_line(out, f, color);
-		}
+		/* the configured path first, then the others */
+		for (size_t ro = 0; ro < sizeof roles / sizeof roles[0]; ro++)
+			print_facts(out, r, stages[s], roles[ro], &header, color);
 		if (header)
 			fputc('\n', out);
 	}
