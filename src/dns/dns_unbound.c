@@ -26,6 +26,8 @@
 typedef struct ub_backend {
 	struct ub_ctx *ctx;
 	pthread_mutex_t lock;
+	int cancelled;      /* queries given up at our deadline */
+	int inflight;       /* queries sent and not yet answered or given up */
 } ub_backend;
 
 typedef struct pending {
@@ -210,6 +212,8 @@ static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
 
 	pthread_mutex_lock(&b->lock);
 	int rc = ub_resolve_async(b->ctx, name, type, 1, &p, on_result, &id);
+	if (rc == 0)
+		b->inflight++;
 	pthread_mutex_unlock(&b->lock);
 	if (rc != 0) {
 		out->status = SD_DNS_ERROR;
@@ -219,9 +223,13 @@ static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
 	for (;;) {
 		pthread_mutex_lock(&b->lock);
 		int done = p.done;
+		if (done)
+			b->inflight--;
 		if (!done && sd_remaining_ms(deadline_ms) == 0) {
 			/* our deadline: cancel so the callback never fires */
 			ub_cancel(b->ctx, id);
+			b->cancelled++;
+			b->inflight--;
 			pthread_mutex_unlock(&b->lock);
 			out->status = SD_DNS_TIMEOUT;
 			out->elapsed_ms = sd_now_ms() - t0;
@@ -251,14 +259,40 @@ static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
 	return out->status;
 }
 
+static void ub_delete_now(ub_backend *b)
+{
+	ub_ctx_delete(b->ctx);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+static void *ub_delete_thread(void *arg)
+{
+	ub_delete_now(arg);
+	return NULL;
+}
+
 static void ub_free_backend(void *impl)
 {
 	ub_backend *b = impl;
 	if (!b)
 		return;
-	ub_ctx_delete(b->ctx);
-	pthread_mutex_destroy(&b->lock);
-	free(b);
+	/* ub_ctx_delete waits for the worker, which waits out the retries of
+	 * the queries we cancelled (seconds against a dead server): let a
+	 * detached thread do that instead of the caller */
+	pthread_t th;
+	pthread_attr_t a;
+	pthread_mutex_lock(&b->lock);
+	int busy = b->cancelled || b->inflight;
+	pthread_mutex_unlock(&b->lock);
+	if (busy && pthread_attr_init(&a) == 0) {
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		int rc = pthread_create(&th, &a, ub_delete_thread, b);
+		pthread_attr_destroy(&a);
+		if (rc == 0)
+			return;
+	}
+	ub_delete_now(b);
 }
 
 static const sd_resolver_ops ub_ops = { ub_query, ub_free_backend };

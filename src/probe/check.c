@@ -14,7 +14,9 @@
 #include "dns/dns.h"
 #include "net/conn.h"
 #include "probe/check.h"
+#include "probe/domain.h"
 #include "probe/domain_dnsbl.h"
+#include "rules/domain_rules.h"
 #include "probe/session.h"
 #include "rules/check_rules.h"
 #include "util/util.h"
@@ -248,6 +250,50 @@ static char *default_ehlo(void)
 	return strdup(name);
 }
 
+/* The sender's domain (SPF, DKIM, DMARC, MX) audited beside the probes:
+ * mail the server accepts can still be refused downstream. */
+typedef struct sender_job {
+	sd_report *dr;          /* a domain report of its own */
+	sd_resolver *res;
+	const sd_options *opt;
+	sd_domain_params dp;
+	int64_t deadline;
+	int abandoned;
+	pthread_t th;
+	int started;
+} sender_job;
+
+static void *sender_thread(void *arg)
+{
+	sender_job *j = arg;
+	j->abandoned = sd_domain_probe(j->dr, j->res, j->opt, &j->dp,
+	    j->deadline);
+	sd_domain_rules(j->dr);
+	return NULL;
+}
+
+/* Copies the sender domain's facts and findings into the check report,
+ * and its verdict as the fact "sender_domain" for the rules. */
+static void merge_sender(sd_report *r, sender_job *j)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(j->dr->facts, i, f)
+		sd_fact_add(r, json_deep_copy(f));
+	json_array_foreach(j->dr->findings, i, f) {
+		pthread_mutex_lock(&r->lock);
+		json_array_append_new(r->findings, json_deep_copy(f));
+		pthread_mutex_unlock(&r->lock);
+	}
+	json_t *v = j->dr->verdict;
+	if (v)
+		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, "
+		    "s:b}", "id", "sender_domain", "stage", "domain", "domain",
+		    j->dp.domain, "cause", json_object_get(v, "cause"), "status",
+		    json_object_get(v, "status"), "summary", json_object_get(v,
+		    "summary"), "fix", json_object_get(v, "fix"), "quiet", 1));
+}
+
 /* This machine's public address on the IP blocklists (in parallel with the
  * probes): a listing matters for the diagnosis of a refused session. */
 typedef struct dnsbl_job {
@@ -424,7 +470,9 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	const char *err = NULL;
 	int fam;
 	sd_resolver *res = NULL;
-	if (!is_literal(cp->server, &fam) || n_controls || opt->public_ip) {
+	const char *who = cp->from ? cp->from : cp->user;
+	if (!is_literal(cp->server, &fam) || n_controls || opt->public_ip ||
+	    (who && strchr(who, '@'))) {
 		res = sd_resolver_new_unbound(opt->resolvers, opt->n_resolvers,
 		    opt->trust_anchor, &err);
 		if (!res && is_literal(cp->server, &fam) == 0) {
@@ -530,6 +578,19 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
 		dj.started = pthread_create(&dj.th, NULL, dnsbl_thread, &dj) == 0;
 
+	sender_job sj = { 0 };
+	const char *sender = cp->from ? cp->from :
+	    (cp->user && strchr(cp->user, '@')) ? cp->user : NULL;
+	if (res && sender && strchr(sender, '@') && strchr(sender, '@')[1] &&
+	    (sj.dr = sd_report_new("domain"))) {
+		sj.res = res;
+		sj.opt = opt;
+		sj.dp.domain = strchr(sender, '@') + 1;
+		/* secondary to the path: it may not hold the verdict long */
+		sj.deadline = sd_deadline_min(deadline, sd_now_ms() + 4000);
+		sj.started = pthread_create(&sj.th, NULL, sender_thread, &sj) == 0;
+	}
+
 	/* phase 1: everything at once */
 	for (int i = 0; i < np; i++)
 		sd_probe_start(&probes[i]);
@@ -566,7 +627,14 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	}
 	if (dj.started)
 		pthread_join(dj.th, NULL);
-	sd_resolver_free(res);
+	if (sj.started) {
+		pthread_join(sj.th, NULL);
+		merge_sender(r, &sj);
+	}
+	sd_report_free(sj.dr);
+	/* abandoned domain checks still hold the resolver: leave it */
+	if (!sj.abandoned)
+		sd_resolver_free(res);
 	sd_rules_check(r);
 done:
 	json_decref(controls);

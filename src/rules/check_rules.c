@@ -1069,6 +1069,26 @@ void sd_rules_check(sd_report *r)
 		    json_incref(c.fix), json_incref(c.evidence));
 		goto out;
 	}
+	/* the path works: what the sender's domain says decides (SPEC §5) */
+	json_t *sd = sd_fact_get(c.facts, "sender_domain");
+	const char *sc = sd ? str(sd, "cause") : "";
+	if (sd && strncmp(sc, "dns.", 4) == 0 && strcmp(sc, "dns.spf_fail") != 0 &&
+	    strcmp(sc, "dns.resolution_failed") != 0 &&
+	    (is(sd, "status", "fail") || is(sd, "status", "warn"))) {
+		size_t k;
+		json_t *x;
+		json_array_foreach(json_object_get(sd, "fix"), k, x)
+			json_array_append(c.fix, x);
+		ev(&c, sd);
+		c.decided = 1;
+		char sum[1200];
+		snprintf(sum, sizeof sum, "sending works on port %d, but mail from "
+		    "%s may be refused by its recipients: %s", c.port,
+		    str(sd, "domain"), str(sd, "summary"));
+		sd_verdict_set(r, sc, -1, sum, json_incref(c.fix),
+		    json_incref(c.evidence));
+		goto out;
+	}
 	decide(&c, "ok", c.server, "sending works on port %d with %s%s%s",
 	    c.port, mode_words(c.tls), a && is(a, "result", "ok") ?
 	    ", authenticated" : "", truth(c.cfg, "send") ?

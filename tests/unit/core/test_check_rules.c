@@ -431,6 +431,31 @@ static void provider_replies(void **s)
 	assert_string_equal(verdict(r), "isp.rate_limited");
 }
 
+static const char *with_sender_domain(const char *cause, const char *status)
+{
+	sd_report *r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	auth_ok(r);
+	env_ok(r);
+	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s]}", "id",
+	    "sender_domain", "stage", "domain", "domain", "example.com", "cause",
+	    cause, "status", status, "summary", "no DMARC record", "fix",
+	    "publish v=DMARC1; p=none"));
+	return verdict(r);
+}
+
+static void sender_domain_decides_a_working_path(void **s)
+{
+	(void)s;
+	assert_string_equal(with_sender_domain("dns.dmarc_missing", "warn"),
+	    "dns.dmarc_missing");
+	assert_string_equal(with_sender_domain("dns.spf_permerror", "fail"),
+	    "dns.spf_permerror");
+	/* the submission server is not the sending IP SPF judges */
+	assert_string_equal(with_sender_domain("dns.spf_fail", "fail"), "ok");
+	assert_string_equal(with_sender_domain("ok", "ok"), "ok");
+}
+
 static void interception_list(void **s)
 {
 	(void)s;
@@ -455,6 +480,7 @@ int main(void)
 		cmocka_unit_test(authentication),
 		cmocka_unit_test(envelope),
 		cmocka_unit_test(provider_replies),
+		cmocka_unit_test(sender_domain_decides_a_working_path),
 		cmocka_unit_test(interception_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
