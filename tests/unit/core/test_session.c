@@ -172,7 +172,7 @@ static sd_report *run_check(peer *p, sd_tls_mode tls, int allow_plain,
 	cp.tls = tls;
 	cp.user = "alice";
 	cp.password = SECRET;
-	cp.from = "alice@example.com";
+	cp.to = "bob@peer.example";  /* no sender domain: no DNS at all */
 	cp.allow_plaintext_auth = allow_plain;
 	cp.ehlo = "client.example";
 	return sd_check(&opt, &cp);
