@@ -113,7 +113,8 @@ int sd_cli_render(const sd_cli *cli, sd_report *r)
 			printf("%s\n", s);
 		free(s);
 	} else if (cli->opt.verbose >= 0 || sd_report_status(r) != SD_STATUS_OK) {
-		sd_report_write_text(r, stdout, cli->color);
+		sd_report_write_text(r, stdout, (cli->color ? SD_TEXT_COLOR : 0) |
+		    (cli->opt.verbose > 0 ? SD_TEXT_TRANSCRIPT : 0));
 	}
 	fflush(stdout);
 	return sd_report_exit_code(r);

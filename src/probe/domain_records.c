@@ -454,6 +454,7 @@ int sd_tlsrpt_parse(const char *txt, size_t len, sd_tlsrpt_record *out)
 				if (check_rua_uri(u, (size_t)(p - u),
 				    out->error) != 0)
 					return -1;
+				out->n_rua_total++;
 				if (out->n_rua < SD_TLSRPT_RUA_MAX &&
 				    (size_t)(p - u) < SD_TLSRPT_URI_MAX) {
 					memcpy(out->rua[out->n_rua], u,

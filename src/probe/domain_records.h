@@ -83,7 +83,8 @@ int sd_mtasts_mx_match(const char *pattern, const char *host);
 
 typedef struct sd_tlsrpt_record {
 	char rua[SD_TLSRPT_RUA_MAX][SD_TLSRPT_URI_MAX];
-	size_t n_rua;
+	size_t n_rua;                       /* stored */
+	size_t n_rua_total;                 /* seen (too many, too long) */
 	char error[SD_RECORD_ERROR_MAX];
 } sd_tlsrpt_record;
 

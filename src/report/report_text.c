@@ -99,8 +99,43 @@ static void print_facts(FILE *out, const sd_report *r, const char *stage,
 	}
 }
 
-void sd_report_write_text(const sd_report *r, FILE *out, int color)
+/* The conversation on the configured path (and the way around). */
+static void print_transcript(FILE *out, const sd_report *r, int color)
 {
+	const char *main_conn = NULL;
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *role = json_string_value(json_object_get(f, "role"));
+		const char *id = json_string_value(json_object_get(f, "id"));
+		if (role && id && strcmp(role, "main") == 0 &&
+		    strncmp(id, "tcp.", 4) == 0)
+			main_conn = id;
+	}
+	int header = 0;
+	json_t *t;
+	json_array_foreach(r->transcript, i, t) {
+		const char *conn = json_string_value(json_object_get(t, "conn"));
+		if (!conn || !main_conn || strcmp(conn, main_conn) != 0)
+			continue;
+		if (!header) {
+			fprintf(out, "%sTranscript (%s)%s\n", col(color, C_BOLD),
+			    main_conn, col(color, C_RESET));
+			header = 1;
+		}
+		const char *dir = json_string_value(json_object_get(t, "dir"));
+		fprintf(out, "  %6lld %s %s\n",
+		    (long long)json_integer_value(json_object_get(t, "t_ms")),
+		    strcmp(dir, "C") == 0 ? "->" : strcmp(dir, "S") == 0 ? "<-" :
+		    "  ", json_string_value(json_object_get(t, "line")));
+	}
+	if (header)
+		fputc('\n', out);
+}
+
+void sd_report_write_text(const sd_report *r, FILE *out, int flags)
+{
+	int color = flags & SD_TEXT_COLOR;
 	if (r->error) {
 		fprintf(out, "smtpdoctor: %s\n", json_string_value(
 		    json_object_get(r->error, "message")));
@@ -114,6 +149,9 @@ void sd_report_write_text(const sd_report *r, FILE *out, int color)
 		if (header)
 			fputc('\n', out);
 	}
+
+	if (flags & SD_TEXT_TRANSCRIPT)
+		print_transcript(out, r, color);
 
 	json_t *spf = json_object_get(r->extra, "spf");
 	if (spf) {

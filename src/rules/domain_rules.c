@@ -512,8 +512,17 @@ static void rule_spf(judge *j)
 			    "replace include: of services with the ip4:/ip6: "
 			    "ranges they publish, and remove services you no "
 			    "longer use");
-			add(j, "dns.spf_permerror", SEV_ERROR, j->domain, ev_of(t),
-			    fixes(fix, NULL), "the SPF record of %s needs %lld "
+			char *prop = proposed_spf(j);
+			char alt[1400] = "";
+			if (prop && strstr(prop, "ip"))
+				snprintf(alt, sizeof alt, "the addresses checked "
+				    "here alone fit in a record with no lookups: "
+				    "\"%s\" (keep the include: of every service "
+				    "that still sends for you)", prop);
+			free(prop);
+			add(j, "dns.spf_permerror", SEV_ERROR, j->domain,
+			    ev_of(t), fixes(fix, alt[0] ? alt : NULL),
+			    "the SPF record of %s needs %lld "
 			    "DNS lookups; RFC 7208 allows 10, so receivers "
 			    "answer permerror for every sender matched after "
 			    "the tenth", j->domain, terms);
@@ -561,8 +570,9 @@ static void rule_spf(judge *j)
 			if (!t || !is(t, "status", "none") ||
 			    strcmp(dom, j->domain) != 0) {
 				char *prop = proposed_spf(j);
-				snprintf(fix, sizeof fix, "publish a TXT record at "
-				    "%s: \"%s\"", dom, prop ? prop : "v=spf1 mx ~all");
+				snprintf(fix, sizeof fix, "publish a TXT record "
+				    "at %s: \"%s\"", dom,
+				    prop ? prop : "v=spf1 mx ~all");
 				free(prop);
 				add(j, "dns.spf_missing", SEV_ERROR, dom, ev_of(f),
 				    fixes(fix, NULL), "%s has no SPF record "
@@ -925,31 +935,42 @@ static void rule_ns(judge *j)
 	}
 	size_t expected = json_array_size(json_object_get(ns, "servers"));
 	json_t *servers[16];
-	size_t n = 0;
+	size_t n = 0, seen = 0;
 	json_t *f;
 	FOREACH_CHECK(j, "ns_server", f) {
-		char label[400];
-		server_label(label, sizeof label, f);
+		seen++;
 		const char *st = str(json_object_get(f, "soa"), "status");
-		if (json_object_get(f, "error") || !answered(st)) {
-			add(j, "dns.inconsistent", SEV_WARN, label, ev_of(f),
-			    fixes("fix or remove the server from the NS records: "
-			    "resolvers that pick it get no answer", NULL),
-			    "authoritative server %s does not answer for %s (%s)",
-			    label, str(f, "zone"), json_object_get(f, "error") ?
-			    str(f, "error") : st);
-			continue;
-		}
-		if (n < 16)
+		if (!json_object_get(f, "error") && answered(st) && n < 16)
 			servers[n++] = f;
 	}
-	if (n + 0 < expected && json_array_size(j->unfinished) == 0) {
-		size_t seen = 0;
-		FOREACH_CHECK(j, "ns_server", f)
-			seen++;
-		if (seen < expected)
-			unfinished(j, "authoritative servers");
+	FOREACH_CHECK(j, "ns_server", f) {
+		const char *st = str(json_object_get(f, "soa"), "status");
+		if (!json_object_get(f, "error") && answered(st))
+			continue;
+		char label[400];
+		server_label(label, sizeof label, f);
+		const char *why = json_object_get(f, "error") ?
+		    str(f, "error") : st;
+		/* another address of the same server answered: this one is
+		 * out of our reach (often IPv6 on an IPv4-only network) */
+		int other = 0;
+		for (size_t i = 0; i < n; i++)
+			other |= strcmp(str(servers[i], "ns"), str(f, "ns")) == 0;
+		if (other) {
+			add(j, "info.ns_unreachable", SEV_INFO, label, ev_of(f),
+			    NULL, "%s could not be asked from here (%s), while "
+			    "another address of the same server answered", label,
+			    why);
+			continue;
+		}
+		add(j, "dns.inconsistent", SEV_WARN, label, ev_of(f),
+		    fixes("fix or remove the server from the NS records: "
+		    "resolvers that pick it get no answer", NULL),
+		    "authoritative server %s does not answer for %s (%s)",
+		    label, str(f, "zone"), why);
 	}
+	if (seen < expected)
+		unfinished(j, "authoritative servers");
 	if (n < 2) {
 		if (n == 1)
 			add(j, "info.ns_single", SEV_INFO, j->domain, ev_of(ns),
