@@ -328,6 +328,21 @@ sd_dns_status sd_dctx_lookup(sd_dctx *c, sd_resolver *res, const char *name,
 	int64_t t0 = sd_now_ms();
 	sd_dns_query(res, name, type, deadline, out);
 	int64_t took = sd_now_ms() - t0;
+	/* every record has text from here on (backends may leave it NULL) */
+	for (size_t i = 0; i < out->n_rr;) {
+		sd_dns_rr *rr = &out->rr[i];
+		if (!rr->text) {
+			rr->text_len = 0;
+			if ((rr->text = calloc(1, 1)) == NULL) {
+				/* out of memory: drop the record */
+				free(rr->rdata);
+				*rr = out->rr[--out->n_rr];
+				out->rr[out->n_rr] = (sd_dns_rr){ 0 };
+				continue;
+			}
+		}
+		i++;
+	}
 
 	char id[SD_DOMAIN_ID_MAX];
 	snprintf(id, sizeof id, "%sdns.%s.%s", prefix ? prefix : "",
@@ -1261,6 +1276,10 @@ static void add_inputs_fact(sd_dctx *c, const sd_options *opt,
 	if (!f)
 		return;
 	json_object_set_new(f, "spf_sender", json_string(c->spf_sender));
+	/* whether DNSSEC is validated at all: without trust anchors,
+	 * "not secure" says nothing about the domain */
+	json_object_set_new(f, "trust_anchor", opt->trust_anchor ?
+	    jstr_sanitized(opt->trust_anchor, 300) : json_null());
 	if (c->message_name)
 		json_object_set_new(f, "message", jstr_sanitized(
 		    c->message_name, 300));

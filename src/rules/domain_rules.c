@@ -59,6 +59,7 @@ typedef struct judge {
 	json_t *unfinished;   /* checks the deadline cut short */
 	const char *domain;
 	int resolver_dead;    /* no lookup answered at all */
+	int validating;       /* DNSSEC trust anchors were configured */
 } judge;
 
 /* ---- fact access ---- */
@@ -1144,10 +1145,17 @@ static void rule_dane(judge *j)
 		if (!is(f, "status", "ok"))
 			continue;
 		if (!yes(f, "secure")) {
-			add(j, "info.dane_insecure", SEV_INFO, host, ev_of(f),
-			    NULL, "%s has TLSA records that are not "
-			    "DNSSEC-validated: senders ignore them", str(f,
-			    "name"));
+			if (!j->validating)
+				add(j, "info.dane_unvalidated", SEV_INFO, host,
+				    ev_of(f), NULL, "%s has TLSA records, but "
+				    "no DNSSEC trust anchor was given "
+				    "(--trust-anchor), so DANE was not judged",
+				    str(f, "name"));
+			else
+				add(j, "info.dane_insecure", SEV_INFO, host,
+				    ev_of(f), NULL, "%s has TLSA records that "
+				    "are not DNSSEC-validated: senders ignore "
+				    "them", str(f, "name"));
 			continue;
 		}
 		if (num(f, "usable") == 0) {
@@ -1220,10 +1228,14 @@ static void rule_dnssec(judge *j)
 	if (yes(f, "secure"))
 		add(j, "info.dnssec_signed", SEV_INFO, j->domain, ev_of(f), NULL,
 		    "%s is DNSSEC-signed and validates", j->domain);
-	else
+	else if (j->validating)
 		add(j, "info.dnssec_unsigned", SEV_INFO, j->domain, ev_of(f),
 		    NULL, "%s is not DNSSEC-validated (unsigned, or no trust "
 		    "anchor covers it)", j->domain);
+	else
+		add(j, "info.dnssec_unvalidated", SEV_INFO, j->domain,
+		    ev_of(f), NULL, "DNSSEC was not validated (no "
+		    "--trust-anchor given)");
 }
 
 /* ---- blocklists ---- */
@@ -1231,7 +1243,8 @@ static void rule_dnssec(judge *j)
 static void rule_lists(judge *j)
 {
 	json_t *f;
-	size_t clean_ip = 0, clean_dom = 0;
+	const char *clean_ip[16];
+	size_t clean_n[16], n_clean = 0, clean_dom = 0;
 	for (int dl = 0; dl < 2; dl++) {
 		FOREACH_CHECK(j, dl ? "dbl" : "dnsbl", f) {
 			const char *zone = str(f, "zone");
@@ -1247,10 +1260,19 @@ static void rule_lists(judge *j)
 			}
 			if (strcmp(st, "nxdomain") == 0 ||
 			    strcmp(st, "nodata") == 0) {
-				if (dl)
+				if (dl) {
 					clean_dom++;
-				else
-					clean_ip++;
+					continue;
+				}
+				size_t k = 0;
+				while (k < n_clean && strcmp(clean_ip[k], who))
+					k++;
+				if (k == n_clean && n_clean < 16) {
+					clean_ip[n_clean] = who;
+					clean_n[n_clean++] = 0;
+				}
+				if (k < n_clean)
+					clean_n[k]++;
 				continue;
 			}
 			if (strcmp(st, "ok") != 0) {
@@ -1319,10 +1341,13 @@ static void rule_lists(judge *j)
 			}
 		}
 	}
-	if (clean_ip)
-		info_list(j, "info.not_listed", "addresses", NULL,
-		    "no listing in %s%s", "the IP blocklists asked",
-		    " (answers: not listed)");
+	for (size_t k = 0; k < n_clean; k++) {
+		char count[32];
+		snprintf(count, sizeof count, "%zu", clean_n[k]);
+		info_list(j, "info.not_listed", clean_ip[k], NULL,
+		    "%s is not on the %s IP blocklists that answered about it",
+		    clean_ip[k], count);
+	}
 	if (clean_dom)
 		info_list(j, "info.domain_not_listed", j->domain, NULL,
 		    "%s is on none of the domain blocklists asked%s",
@@ -1377,6 +1402,14 @@ void sd_domain_rules(sd_report *r)
 	judge j = { .r = r, .unfinished = json_array() };
 	json_t *in = sd_fact_get(r->facts, "domain.inputs");
 	j.domain = in ? str(in, "domain") : "";
+	/* reports without the member come from runs that validated */
+	j.validating = !in || !json_object_get(in, "trust_anchor") ||
+	    json_is_string(json_object_get(in, "trust_anchor"));
+	size_t fi;
+	json_t *ff;
+	json_array_foreach(r->facts, fi, ff)   /* a validated answer shows it */
+		if (yes(ff, "secure"))
+			j.validating = 1;
 
 	json_t *res = sd_fact_get(r->facts, "domain.resolver");
 	if (res) {

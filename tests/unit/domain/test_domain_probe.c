@@ -1,0 +1,300 @@
+/*
+ * The domain probe end to end on a fake resolver (no network): the facts
+ * it records lead the rules to the right verdict, and a resolver that
+ * hangs, or ignores its deadline, never holds the run past the deadline.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "dns/dns.h"
+#include "probe/domain.h"
+#include "report/report.h"
+#include "rules/domain_rules.h"
+#include "util/util.h"
+
+#define KEY2048 \
+	"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEApzj/7+dxezhgknbU2h0V" \
+	"ABc3e/aXPLAiCDCKN6EK3odamoIWJDzxfU/LDVJFhUMAcRowQtVoFz8IaZ/Dxb+a" \
+	"xPPRkVRnGkaxvY4CxnKgCSzKJpydlFq2Kg2iYd5Y+e217FGZy5nQZd8u2Jnrl7N+" \
+	"UO6gUAiZtgp+OrCA22saacNvBYBhQZz5RejkGfhE0+uqi5vOJNURe60qSJAcABQY" \
+	"wluycpOaeLy0BtT8O7xgE+newCP1ulztRideExZiSrIHN0qZWT+TLMRwrFUa9XUt" \
+	"GkNFoJtJjtLu5elT4yWl1mSfoogYuT1+FbTipLd+hHBe2ifrr4HkLs9oqZZV5xjT" \
+	"bwIDAQAB"
+
+typedef struct rec {
+	const char *name;
+	uint16_t type;
+	const char *text;
+	uint16_t pref;
+} rec;
+
+static const rec zone[] = {
+	{ "example.com", SD_DNS_MX, "mx.example.com", 10 },
+	{ "example.com", SD_DNS_TXT, "v=spf1 ip4:192.0.2.1 -all", 0 },
+	{ "example.com", SD_DNS_TXT, "google-site-verification=abc", 0 },
+	{ "mx.example.com", SD_DNS_A, "192.0.2.25", 0 },
+	{ "_dmarc.example.com", SD_DNS_TXT,
+	  "v=DMARC1; p=reject; rua=mailto:d@example.com", 0 },
+	{ "s1._domainkey.example.com", SD_DNS_TXT,
+	  "v=DKIM1; k=rsa; p=" KEY2048, 0 },
+	{ "1.2.0.192.in-addr.arpa", SD_DNS_PTR, "mail.example.com", 0 },
+	{ "mail.example.com", SD_DNS_A, "192.0.2.1", 0 },
+	{ "_smtp._tls.example.com", SD_DNS_TXT,
+	  "v=TLSRPTv1; rua=mailto:tls@example.com", 0 },
+};
+
+enum { FAKE_ANSWER, FAKE_HANG, FAKE_OVERRUN };
+
+typedef struct fake {
+	int mode;
+} fake;
+
+static void sleep_ms(int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static int name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la && a[la - 1] == '.')
+		la--;
+	return la == lb && sd_strncaseeq(a, b, la);
+}
+
+/* Wire rdata for the types the zone holds. */
+static void fill(sd_dns_rr *rr, const rec *z)
+{
+	rr->type = z->type;
+	rr->pref = z->pref;
+	rr->text = strdup(z->text);
+	rr->text_len = strlen(z->text);
+	size_t n = strlen(z->text);
+	if (z->type == SD_DNS_A) {
+		rr->rdata = malloc(4);
+		inet_pton(AF_INET, z->text, rr->rdata);
+		rr->rdlen = 4;
+	} else if (z->type == SD_DNS_TXT) {
+		rr->rdata = malloc(n + n / 255 + 2);
+		size_t o = 0;
+		for (size_t i = 0; i < n || i == 0; i += 255) {
+			size_t l = n - i < 255 ? n - i : 255;
+			rr->rdata[o++] = (unsigned char)l;
+			memcpy(rr->rdata + o, z->text + i, l);
+			o += l;
+			if (n == 0)
+				break;
+		}
+		rr->rdlen = o;
+	} else {
+		rr->rdata = (unsigned char *)strdup(z->text);
+		rr->rdlen = n;
+	}
+}
+
+static sd_dns_status fake_query(void *impl, const char *name, uint16_t type,
+    int64_t deadline_ms, sd_dns_answer *out)
+{
+	fake *f = impl;
+	if (f->mode == FAKE_HANG) {
+		sleep_ms(sd_remaining_ms(deadline_ms));
+		return out->status = SD_DNS_TIMEOUT;
+	}
+	if (f->mode == FAKE_OVERRUN) {
+		/* a backend that ignores the deadline, once per query made
+		 * before it */
+		if (sd_remaining_ms(deadline_ms) > 0)
+			sleep_ms(sd_remaining_ms(deadline_ms) + 1000);
+		return out->status = SD_DNS_TIMEOUT;
+	}
+	size_t n = 0, exists = 0;
+	for (size_t i = 0; i < sizeof zone / sizeof zone[0]; i++)
+		if (name_eq(name, zone[i].name)) {
+			exists = 1;
+			n += zone[i].type == type;
+		}
+	if (!n)
+		return out->status = exists ? SD_DNS_NODATA : SD_DNS_NXDOMAIN;
+	out->rr = calloc(n, sizeof *out->rr);
+	for (size_t i = 0; i < sizeof zone / sizeof zone[0]; i++)
+		if (name_eq(name, zone[i].name) && zone[i].type == type)
+			fill(&out->rr[out->n_rr++], &zone[i]);
+	return out->status = SD_DNS_OK;
+}
+
+static void fake_free(void *impl)
+{
+	free(impl);
+}
+
+static const sd_resolver_ops fake_ops = { fake_query, fake_free };
+
+static sd_resolver *fake_resolver(int mode)
+{
+	fake *f = calloc(1, sizeof *f);
+	f->mode = mode;
+	return sd_resolver_new_custom(&fake_ops, f);
+}
+
+static sd_options options(void)
+{
+	static const char *zones[] = { "bl.test.example" };
+	sd_options o;
+	sd_options_init(&o);
+	o.dnsbl = zones;
+	o.n_dnsbl = 1;
+	o.dnsbl_set = 1;
+	o.dbl_set = 1;
+	return o;
+}
+
+static json_t *finding(const sd_report *r, const char *code,
+    const char *subject)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->findings, i, f)
+		if (strcmp(json_string_value(json_object_get(f, "code")),
+		    code) == 0 && (!subject || strcmp(json_string_value(
+		    json_object_get(f, "subject")), subject) == 0))
+			return f;
+	return NULL;
+}
+
+static void good_domain(void **state)
+{
+	(void)state;
+	sd_resolver *res = fake_resolver(FAKE_ANSWER);
+	sd_options o = options();
+	const char *ips[] = { "192.0.2.1" };
+	const char *sels[] = { "s1" };
+	sd_domain_params p = { .domain = "example.com", .ips = ips, .n_ips = 1,
+		.selectors = sels, .n_selectors = 1 };
+	sd_report *r = sd_report_new("domain");
+	assert_int_equal(sd_domain_probe(r, res, &o, &p, sd_now_ms() + 5000),
+	    0);
+	sd_domain_rules(r);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_non_null(finding(r, "info.spf_pass", "192.0.2.1"));
+	assert_non_null(finding(r, "info.dkim_key", "s1"));
+	assert_non_null(finding(r, "info.fcrdns_ok", "192.0.2.1"));
+	assert_non_null(finding(r, "info.mx_ok", "example.com"));
+	assert_non_null(finding(r, "info.dmarc", "example.com"));
+	assert_non_null(finding(r, "info.tlsrpt", "example.com"));
+	/* every lookup left a fact with its time */
+	json_t *mx = sd_fact_get(r->facts, "dns.MX.example.com");
+	assert_non_null(mx);
+	assert_string_equal(json_string_value(json_object_get(mx, "status")),
+	    "ok");
+	assert_true(json_is_integer(json_object_get(mx, "elapsed_ms")));
+	assert_non_null(sd_fact_get(r->facts,
+	    "reputation.dnsbl.bl.test.example.192.0.2.1"));
+	sd_report_free(r);
+
+	/* the same zone judged for an address SPF does not authorise */
+	const char *other[] = { "192.0.2.99" };
+	p.ips = other;
+	r = sd_report_new("domain");
+	sd_domain_probe(r, res, &o, &p, sd_now_ms() + 5000);
+	sd_domain_rules(r);
+	assert_string_equal(sd_report_cause(r), "dns.spf_fail");
+	assert_non_null(finding(r, "dns.ptr_missing", "192.0.2.99"));
+	sd_report_free(r);
+	sd_resolver_free(res);
+}
+
+static void common_selectors_and_message(void **state)
+{
+	(void)state;
+	sd_resolver *res = fake_resolver(FAKE_ANSWER);
+	sd_options o = options();
+	const char *ips[] = { "192.0.2.1" };
+	/* unsigned mail from example.com with p=reject: SPF passes and is
+	 * aligned, so DMARC passes */
+	const char msg[] = "From: a@example.com\r\nTo: b@example.net\r\n"
+	    "Subject: hi\r\n\r\nhello\r\n";
+	sd_domain_params p = { .domain = "example.com", .ips = ips, .n_ips = 1,
+		.message = msg, .message_len = sizeof msg - 1,
+		.message_name = "msg.eml" };
+	sd_report *r = sd_report_new("domain");
+	sd_domain_probe(r, res, &o, &p, sd_now_ms() + 5000);
+	sd_domain_rules(r);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_non_null(finding(r, "info.dmarc_pass", "192.0.2.1"));
+	assert_non_null(finding(r, "info.message_unsigned", NULL));
+	sd_report_free(r);
+
+	/* no selector named, no signature: the common ones are guessed and
+	 * s1 is found */
+	p.message = NULL;
+	r = sd_report_new("domain");
+	sd_domain_probe(r, res, &o, &p, sd_now_ms() + 5000);
+	sd_domain_rules(r);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_non_null(finding(r, "info.dkim_key", "s1"));
+	assert_null(finding(r, "dns.dkim_missing", NULL));
+	sd_report_free(r);
+	sd_resolver_free(res);
+}
+
+static void hanging_resolver(void **state)
+{
+	(void)state;
+	sd_resolver *res = fake_resolver(FAKE_HANG);
+	sd_options o = options();
+	const char *ips[] = { "192.0.2.1" };
+	sd_domain_params p = { .domain = "example.com", .ips = ips, .n_ips = 1 };
+	sd_report *r = sd_report_new("domain");
+	int64_t t0 = sd_now_ms();
+	assert_int_equal(sd_domain_probe(r, res, &o, &p, t0 + 400), 0);
+	int64_t took = sd_now_ms() - t0;
+	sd_domain_rules(r);
+	assert_true(took < 900);
+	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+	sd_report_free(r);
+	sd_resolver_free(res);
+}
+
+static void overrunning_resolver(void **state)
+{
+	(void)state;
+	sd_resolver *res = fake_resolver(FAKE_OVERRUN);
+	sd_options o = options();
+	const char *ips[] = { "192.0.2.1" };
+	sd_domain_params p = { .domain = "example.com", .ips = ips, .n_ips = 1 };
+	sd_report *r = sd_report_new("domain");
+	int64_t t0 = sd_now_ms();
+	/* the checks are abandoned at the deadline plus the grace */
+	assert_int_equal(sd_domain_probe(r, res, &o, &p, t0 + 300), 1);
+	int64_t took = sd_now_ms() - t0;
+	assert_true(took < 900);
+	sd_domain_rules(r);
+	assert_non_null(r->verdict);
+	sd_report_free(r);
+	/* the stragglers finish on their own and free the run's state; the
+	 * resolver must outlive them */
+	sleep_ms(2000);
+	sd_resolver_free(res);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_domain),
+		cmocka_unit_test(common_selectors_and_message),
+		cmocka_unit_test(hanging_resolver),
+		cmocka_unit_test(overrunning_resolver),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,507 @@
+/*
+ * The rules of `domain`, run on facts recorded from the lab
+ * (tests/unit/domain/recorded/, made by tests/domain/run with
+ * SD_RECORD_DIR) and on variations of them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "report/report.h"
+#include "rules/domain_rules.h"
+
+#define RECORDED "tests/unit/domain/recorded/"
+
+static json_t *load(const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof path, RECORDED "%s.json", name);
+	json_error_t err;
+	json_t *doc = json_load_file(path, 0, &err);
+	if (!doc)
+		fail_msg("cannot read %s: %s", path, err.text);
+	json_t *facts = json_incref(json_object_get(doc, "facts"));
+	json_decref(doc);
+	assert_true(json_is_array(facts));
+	return facts;
+}
+
+static sd_report *judge(const json_t *facts)
+{
+	sd_report *r = sd_report_new("domain");
+	assert_non_null(r);
+	size_t i;
+	json_t *f;
+	json_array_foreach(facts, i, f)
+		assert_non_null(sd_fact_add(r, json_deep_copy(f)));
+	sd_domain_rules(r);
+	assert_non_null(r->verdict);
+	return r;
+}
+
+static const char *vstr(const sd_report *r, const char *k)
+{
+	const char *s = json_string_value(json_object_get(r->verdict, k));
+	return s ? s : "";
+}
+
+static json_t *finding(const sd_report *r, const char *code,
+    const char *subject)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->findings, i, f) {
+		if (strcmp(json_string_value(json_object_get(f, "code")), code))
+			continue;
+		if (!subject || strcmp(json_string_value(json_object_get(f,
+		    "subject")), subject) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static json_t *fact(json_t *facts, const char *id)
+{
+	json_t *f = sd_fact_get(facts, id);
+	if (!f)
+		fail_msg("no fact %s", id);
+	return f;
+}
+
+static const char *fix_text(const sd_report *r)
+{
+	static char buf[4096];
+	buf[0] = '\0';
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(r->verdict, "fix"), i, s) {
+		strncat(buf, json_string_value(s), sizeof buf - strlen(buf) - 2);
+		strcat(buf, "\n");
+	}
+	return buf;
+}
+
+/* ---- recorded reports: the verdict comes back from the facts ---- */
+
+static void recorded(void **state)
+{
+	(void)state;
+	static const struct { const char *file, *cause; int exit; } cases[] = {
+		{ "good", "ok", 0 },
+		{ "nospf", "dns.spf_missing", 1 },
+		{ "spf11", "dns.spf_permerror", 1 },
+		{ "twospf", "dns.spf_permerror", 1 },
+		{ "spffail", "dns.spf_fail", 1 },
+		{ "softfail", "dns.spf_fail", 0 },
+		{ "nodmarc", "dns.dmarc_missing", 0 },
+		{ "baddmarc", "dns.dmarc_invalid", 1 },
+		{ "reject-unsigned", "dns.dmarc_reject_unaligned", 1 },
+		{ "reject-signed", "dns.spf_fail", 1 },
+		{ "nullmx", "dns.mx_missing", 1 },
+		{ "cnamemx", "dns.mx_missing", 1 },
+		{ "noptr", "dns.ptr_missing", 1 },
+		{ "fcrdns", "dns.fcrdns_mismatch", 1 },
+		{ "dkim-revoked", "dns.dkim_invalid", 1 },
+		{ "dkim-short", "dns.dkim_invalid", 1 },
+		{ "inconsistent", "dns.inconsistent", 0 },
+		{ "dnsbl-listed", "reputation.ip_listed", 1 },
+		{ "dnsbl-listed-v6", "reputation.ip_listed", 1 },
+		{ "dnsbl-refused", "reputation.dnsbl_refused", 0 },
+		{ "dbl-listed", "reputation.domain_listed", 1 },
+		{ "pbl-own", "ok", 0 },
+		{ "sts-mismatch", "dns.mta_sts_invalid", 0 },
+		{ "tlsrpt-bad", "dns.tlsrpt_invalid", 0 },
+		{ "dane-mismatch", "dns.dane_mismatch", 1 },
+		{ "dane-ok", "ok", 0 },
+		{ "bogus", "dns.resolution_failed", 1 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_t *facts = load(cases[i].file);
+		sd_report *r = judge(facts);
+		if (strcmp(sd_report_cause(r), cases[i].cause) != 0)
+			fail_msg("%s: verdict %s, expected %s (%s)",
+			    cases[i].file, sd_report_cause(r), cases[i].cause,
+			    vstr(r, "summary"));
+		assert_int_equal(sd_report_exit_code(r), cases[i].exit);
+		/* every finding names its code, severity, category, subject */
+		size_t k;
+		json_t *f;
+		json_array_foreach(r->findings, k, f) {
+			assert_non_null(json_string_value(json_object_get(f,
+			    "severity")));
+			assert_non_null(json_string_value(json_object_get(f,
+			    "category")));
+			assert_true(strlen(json_string_value(json_object_get(f,
+			    "subject"))) > 0);
+		}
+		sd_report_free(r);
+		json_decref(facts);
+	}
+}
+
+static void recorded_details(void **state)
+{
+	(void)state;
+	json_t *facts = load("reject-unsigned");
+	sd_report *r = judge(facts);
+	json_t *f = finding(r, "dns.dmarc_reject_unaligned", "198.18.0.1");
+	assert_non_null(f);
+	assert_non_null(strstr(json_string_value(json_object_get(f, "summary")),
+	    "reject"));
+	assert_non_null(finding(r, "dns.spf_fail", "198.18.0.1"));
+	assert_non_null(strstr(fix_text(r), "DKIM"));
+	sd_report_free(r);
+	json_decref(facts);
+
+	facts = load("pbl-own");
+	r = judge(facts);
+	assert_non_null(finding(r, "info.ip_policy_listed", "198.18.0.88"));
+	assert_null(finding(r, "reputation.ip_listed", NULL));
+	sd_report_free(r);
+	json_decref(facts);
+
+	facts = load("dane-mismatch");
+	r = judge(facts);
+	const char *spki = json_string_value(json_object_get(
+	    fact(facts, "domain.dane.mx.dane.example"), "leaf_spki_sha256"));
+	assert_non_null(spki);
+	assert_non_null(strstr(fix_text(r), spki));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+/* ---- variations of the good domain ---- */
+
+static void null_mx(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_object_set_new(fact(facts, "domain.mx"), "null_mx", json_true());
+	json_object_set_new(fact(facts, "domain.mx"), "hosts", json_array());
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.mx_missing");
+	assert_non_null(strstr(vstr(r, "summary"), "null MX"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void spf_missing_proposes_record(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_t *t = fact(facts, "domain.spf");
+	json_object_set_new(t, "status", json_string("none"));
+	json_object_set_new(t, "record", json_null());
+	json_t *ip = fact(facts, "domain.spf.198.18.0.1");
+	json_object_set_new(ip, "result", json_string("none"));
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.spf_missing");
+	assert_non_null(strstr(fix_text(r), "\"v=spf1 ip4:198.18.0.1 ~all\""));
+	/* one finding for one missing record */
+	size_t n = 0, i;
+	json_t *f;
+	json_array_foreach(r->findings, i, f)
+		n += strcmp(json_string_value(json_object_get(f, "code")),
+		    "dns.spf_missing") == 0;
+	assert_int_equal(n, 1);
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void spf_too_many_lookups(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_object_set_new(fact(facts, "domain.spf"), "lookup_terms",
+	    json_integer(12));
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.spf_permerror");
+	assert_non_null(strstr(vstr(r, "summary"), "12"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void softfail_is_warn_and_listing_wins(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_t *ip = fact(facts, "domain.spf.198.18.0.1");
+	json_object_set_new(ip, "result", json_string("softfail"));
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.spf_fail");
+	assert_string_equal(vstr(r, "status"), "warn");
+	assert_int_equal(sd_report_exit_code(r), 0);
+	assert_non_null(strstr(fix_text(r), "ip4:198.18.0.1 -all"));
+	sd_report_free(r);
+
+	/* a listing stops mail before SPF is even looked at */
+	json_t *bl = fact(facts, "reputation.dnsbl.dnsbl.lab.example.198.18.0.1");
+	json_object_set_new(bl, "status", json_string("ok"));
+	json_object_set_new(bl, "answers", json_pack("[{s:s, s:s, s:s}]",
+	    "address", "127.0.0.2", "class", "listed", "meaning", "spam"));
+	json_object_set_new(bl, "txt", json_string("see http://x.example/"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "reputation.ip_listed");
+	assert_string_equal(vstr(r, "status"), "fail");
+	assert_non_null(strstr(vstr(r, "summary"), "see http://x.example/"));
+	assert_non_null(finding(r, "dns.spf_fail", "198.18.0.1"));
+	sd_report_free(r);
+
+	/* an error code is a refusal, never a listing */
+	json_object_set_new(bl, "answers", json_pack("[{s:s, s:s, s:s}]",
+	    "address", "127.255.255.254", "class", "error", "meaning", "x"));
+	json_object_set_new(ip, "result", json_string("pass"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "reputation.dnsbl_refused");
+	assert_string_equal(vstr(r, "status"), "warn");
+	assert_null(finding(r, "reputation.ip_listed", NULL));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void dead_resolver(void **state)
+{
+	(void)state;
+	json_t *facts = json_pack("[{s:s, s:s, s:s, s:s, s:[s]}, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:s}]",
+	    "id", "domain.inputs", "stage", "domain", "check", "inputs",
+	    "domain", "example.com", "ips", "192.0.2.1",
+	    "id", "dns.MX.example.com", "stage", "domain", "check", "lookup",
+	    "name", "example.com", "type", "MX", "status", "timeout",
+	    "id", "dns.SOA.example.com", "stage", "domain", "check", "lookup",
+	    "name", "example.com", "type", "SOA", "status", "timeout");
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+	assert_non_null(finding(r, "dns.resolution_failed", "resolver"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void deadline_is_inconclusive(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_array_append_new(facts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "id", "dns.TXT.x._domainkey.good.example", "stage", "domain",
+	    "check", "lookup", "name", "x._domainkey.good.example",
+	    "type", "TXT", "status", "timeout"));
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "inconclusive");
+	assert_int_equal(sd_report_exit_code(r), 3);
+	sd_report_free(r);
+
+	/* a check that never reported is named */
+	size_t i;
+	json_t *f;
+	json_array_foreach(facts, i, f)
+		if (strcmp(json_string_value(json_object_get(f, "id")),
+		    "domain.mx") == 0) {
+			json_array_remove(facts, i);
+			break;
+		}
+	json_array_remove(facts, json_array_size(facts) - 1);
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "inconclusive");
+	assert_non_null(strstr(vstr(r, "summary"), "MX"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void bogus_lookup(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_array_append_new(facts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, "
+	    "s:s}", "id", "dns.TLSA._25._tcp.mx.good.example", "stage",
+	    "domain", "check", "lookup", "name", "_25._tcp.mx.good.example",
+	    "type", "TLSA", "status", "bogus", "why_bogus", "signature expired"));
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+	assert_non_null(strstr(vstr(r, "summary"), "signature expired"));
+	assert_non_null(finding(r, "dns.resolution_failed",
+	    "_25._tcp.mx.good.example"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void servers_disagree(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_t *s = fact(facts, "domain.ns_server.127.0.0.3");
+	json_object_set_new(s, "soa", json_pack("{s:s, s:[s]}", "status", "ok",
+	    "records", "serial 1"));
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.inconsistent");
+	assert_non_null(strstr(vstr(r, "summary"), "serial 1"));
+	assert_non_null(strstr(vstr(r, "summary"), "serial 2"));
+	sd_report_free(r);
+	/* another address of the same server answered: out of reach here */
+	json_t *s2 = fact(facts, "domain.ns_server.127.0.0.2");
+	json_object_set_new(s, "ns", json_string(json_string_value(
+	    json_object_get(s2, "ns"))));
+	json_object_set_new(s, "soa", json_pack("{s:s, s:[]}", "status",
+	    "servfail", "records"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_non_null(finding(r, "info.ns_unreachable", NULL));
+	sd_report_free(r);
+	json_object_set_new(s, "ns", json_string("ns2.lab.example"));
+	/* a server that does not answer */
+	json_object_set_new(s, "soa", json_pack("{s:s, s:[]}", "status",
+	    "timeout", "records"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.inconsistent");
+	assert_non_null(strstr(vstr(r, "summary"), "does not answer"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void mta_sts_modes(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_t *f = fact(facts, "domain.mta_sts");
+	json_object_set_new(f, "records", json_pack("[s]", "v=STSv1; id=1"));
+	json_object_set_new(f, "policy", json_pack("{s:b, s:s, s:i, s:[s]}",
+	    "version_ok", 1, "mode", "enforce", "max_age", 86400, "mx",
+	    "*.other.example"));
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.mta_sts_invalid");
+	assert_non_null(finding(r, "dns.mta_sts_invalid", "mx.good.example"));
+	assert_non_null(strstr(vstr(r, "summary"), "refuse"));
+	sd_report_free(r);
+	json_object_set_new(json_object_get(f, "policy"), "mx",
+	    json_pack("[s]", "*.good.example"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_non_null(finding(r, "info.mta_sts", NULL));
+	sd_report_free(r);
+	json_object_set_new(f, "fetch_error", json_string("HTTP status 404"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.mta_sts_invalid");
+	assert_non_null(strstr(vstr(r, "summary"), "404"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void dane_rules(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_t *d = fact(facts, "domain.dane.mx.good.example");
+	json_object_set_new(d, "status", json_string("ok"));
+	json_object_set_new(d, "secure", json_false());
+	json_object_set_new(d, "usable", json_integer(1));
+	json_object_set_new(d, "records", json_pack("[{s:s}]", "record",
+	    "3 1 1 00"));
+	sd_report *r = judge(facts);
+	/* no --trust-anchor: nothing was validated, DANE is not judged */
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_non_null(finding(r, "info.dane_unvalidated", "mx.good.example"));
+	sd_report_free(r);
+	json_object_set_new(fact(facts, "domain.inputs"), "trust_anchor",
+	    json_string("/etc/root.key"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "ok");   /* not in force */
+	assert_non_null(finding(r, "info.dane_insecure", "mx.good.example"));
+	sd_report_free(r);
+	json_object_set_new(d, "secure", json_true());
+	json_object_set_new(d, "checked", json_false());
+	json_object_set_new(d, "attempts", json_pack("[{s:s, s:s}]",
+	    "address", "192.0.2.25", "connect", "timeout"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "ok");   /* port 25 blocked */
+	assert_non_null(finding(r, "info.dane_unchecked", "mx.good.example"));
+	sd_report_free(r);
+	json_object_set_new(d, "attempts", json_pack("[{s:s, s:s, s:b}]",
+	    "address", "192.0.2.25", "connect", "connected",
+	    "starttls_offered", 0));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.dane_mismatch");
+	assert_non_null(strstr(vstr(r, "summary"), "STARTTLS"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void resolver_setup_failed(void **state)
+{
+	(void)state;
+	json_t *facts = json_pack("[{s:s, s:s, s:s, s:s}]", "id",
+	    "domain.resolver", "stage", "domain", "check", "resolver",
+	    "error", "invalid --resolver address");
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+	assert_non_null(strstr(vstr(r, "summary"), "invalid --resolver"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void spf_add_term(void **state)
+{
+	(void)state;
+	char *s = sd_domain_spf_add_term("v=spf1 mx -all", "ip4:192.0.2.1");
+	assert_string_equal(s, "v=spf1 mx ip4:192.0.2.1 -all");
+	free(s);
+	s = sd_domain_spf_add_term("v=spf1 include:_spf.example.com ~ALL",
+	    "ip6:2001:db8::1");
+	assert_string_equal(s, "v=spf1 include:_spf.example.com "
+	    "ip6:2001:db8::1 ~ALL");
+	free(s);
+	s = sd_domain_spf_add_term("v=spf1 a redirect=_spf.example.com",
+	    "ip4:192.0.2.1");
+	assert_string_equal(s, "v=spf1 a ip4:192.0.2.1 redirect=_spf.example.com");
+	free(s);
+	s = sd_domain_spf_add_term("v=spf1 a  ", "ip4:192.0.2.1");
+	assert_string_equal(s, "v=spf1 a ip4:192.0.2.1");
+	free(s);
+	/* "allow" is not "all" */
+	s = sd_domain_spf_add_term("v=spf1 exists:allow.example.com -all",
+	    "ip4:192.0.2.1");
+	assert_string_equal(s, "v=spf1 exists:allow.example.com ip4:192.0.2.1 "
+	    "-all");
+	free(s);
+	assert_null(sd_domain_spf_add_term("v=spf10 -all", "ip4:192.0.2.1"));
+	assert_null(sd_domain_spf_add_term(NULL, "ip4:192.0.2.1"));
+}
+
+static void order_uses_spec_codes(void **state)
+{
+	(void)state;
+	size_t n = 0;
+	for (size_t i = 0; sd_domain_verdict_order[i]; i++, n++) {
+		const sd_code *c = sd_code_lookup(sd_domain_verdict_order[i]);
+		if (!c)
+			fail_msg("%s is not a verdict code",
+			    sd_domain_verdict_order[i]);
+	}
+	assert_true(n >= 19);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(recorded),
+		cmocka_unit_test(recorded_details),
+		cmocka_unit_test(null_mx),
+		cmocka_unit_test(spf_missing_proposes_record),
+		cmocka_unit_test(spf_too_many_lookups),
+		cmocka_unit_test(softfail_is_warn_and_listing_wins),
+		cmocka_unit_test(dead_resolver),
+		cmocka_unit_test(deadline_is_inconclusive),
+		cmocka_unit_test(bogus_lookup),
+		cmocka_unit_test(servers_disagree),
+		cmocka_unit_test(mta_sts_modes),
+		cmocka_unit_test(dane_rules),
+		cmocka_unit_test(resolver_setup_failed),
+		cmocka_unit_test(spf_add_term),
+		cmocka_unit_test(order_uses_spec_codes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
