@@ -113,9 +113,10 @@ int sd_report_exit_code(const sd_report *r);
 /* The report as one JSON document; malloc'd, caller frees. */
 char *sd_report_to_json(const sd_report *r);
 /* The report for people.  flags: SD_TEXT_COLOR (ANSI colours),
- * SD_TEXT_TRANSCRIPT (the SMTP conversation of the configured path). */
+ * SD_TEXT_VERBOSE (every fact, and the SMTP conversation of the
+ * configured path). */
 #define SD_TEXT_COLOR 1
-#define SD_TEXT_TRANSCRIPT 2
+#define SD_TEXT_VERBOSE 2
 void sd_report_write_text(const sd_report *r, FILE *out, int flags);
 
 void sd_report_free(sd_report *r);

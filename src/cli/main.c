@@ -114,7 +114,7 @@ int sd_cli_render(const sd_cli *cli, sd_report *r)
 		free(s);
 	} else if (cli->opt.verbose >= 0 || sd_report_status(r) != SD_STATUS_OK) {
 		sd_report_write_text(r, stdout, (cli->color ? SD_TEXT_COLOR : 0) |
-		    (cli->opt.verbose > 0 ? SD_TEXT_TRANSCRIPT : 0));
+		    (cli->opt.verbose > 0 ? SD_TEXT_VERBOSE : 0));
 	}
 	fflush(stdout);
 	return sd_report_exit_code(r);

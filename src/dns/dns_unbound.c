@@ -14,12 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unbound.h>
+#include <unistd.h>
 
 #include "dns/dns.h"
 #include "util/util.h"
 
 /* Longest name we render from rdata (RFC 1035: 255 octets, escaped x4). */
 #define NAME_TEXT_MAX 1100
+/* The root zone's trust anchor (Debian package dns-root-data). */
+#define ROOT_ANCHOR "/usr/share/dns/root.key"
 /* Poll slice: how often a waiting thread looks at its slot. */
 #define POLL_SLICE_MS 20
 
@@ -28,6 +31,7 @@ typedef struct ub_backend {
 	pthread_mutex_t lock;
 	int cancelled;      /* queries given up at our deadline */
 	int inflight;       /* queries sent and not yet answered or given up */
+	int permissive;     /* the default root anchor: bogus is not fatal */
 } ub_backend;
 
 typedef struct pending {
@@ -164,13 +168,19 @@ int sd_dns_rr_from_wire(sd_dns_rr *rr, uint16_t type,
 }
 
 static sd_dns_status convert(struct ub_result *res, uint16_t type,
-    sd_dns_answer *out)
+    sd_dns_answer *out, int permissive)
 {
 	out->rcode = res->rcode;
 	out->secure = res->secure;
 	if (res->canonname)
 		out->canonname = strdup(res->canonname);
-	if (res->bogus) {
+	if (res->bogus && permissive) {
+		/* validation against the root's anchor that we chose, not the
+		 * user: an upstream that strips signatures must not make every
+		 * answer a failure; the answer is kept as insecure */
+		out->why_bogus = strdup(res->why_bogus ? res->why_bogus :
+		    "DNSSEC validation failed");
+	} else if (res->bogus) {
 		out->why_bogus = strdup(res->why_bogus ? res->why_bogus :
 		    "DNSSEC validation failed");
 		return out->status = SD_DNS_BOGUS;
@@ -254,7 +264,7 @@ static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
 		out->status = SD_DNS_SERVFAIL;
 		return out->status;
 	}
-	convert(p.result, type, out);
+	convert(p.result, type, out, b->permissive);
 	ub_resolve_free(p.result);
 	return out->status;
 }
@@ -409,6 +419,13 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 			*err = "could not read the --trust-anchor file";
 			goto fail;
 		}
+	} else if (!n_servers && access(ROOT_ANCHOR, R_OK) == 0 &&
+	    ub_ctx_add_ta_file(b->ctx, ROOT_ANCHOR) == 0) {
+		/* the root's anchor by default (SPEC: --trust-anchor replaces
+		 * it); with --resolver and no anchor, answers are not
+		 * validated (a lab or private resolver has no chain to it) */
+		ub_ctx_set_option(b->ctx, "val-permissive-mode:", "yes");
+		b->permissive = 1;
 	}
 	sd_resolver *r = sd_resolver_new_custom(&ub_ops, b);
 	if (!r)

@@ -568,11 +568,6 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		}
 	}
 
-	if (server.n) {
-		mx_facts(r, res, cp->server, cp->from ? cp->from : cp->user,
-		    sd_deadline_min(deadline, sd_now_ms() + 3000));
-	}
-
 	dnsbl_job dj = { r, res, opt, sd_deadline_min(deadline,
 	    sd_now_ms() + 5000), 0, 0 };
 	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
@@ -594,6 +589,10 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	/* phase 1: everything at once */
 	for (int i = 0; i < np; i++)
 		sd_probe_start(&probes[i]);
+	/* is the server someone's MX?  Asked while the probes run */
+	if (server.n)
+		mx_facts(r, res, cp->server, cp->from ? cp->from : cp->user,
+		    sd_deadline_min(deadline, sd_now_ms() + 3000));
 	sd_probe *main_probe = NULL;
 	for (int i = 0; i < np; i++)
 		if (probes[i].role == SD_ROLE_MAIN)

@@ -75,7 +75,7 @@ static const char *const roles[] = { "main", "fix", "alternative",
 
 /* The facts of one stage and one role (NULL: facts of no known role). */
 static void print_facts(FILE *out, const sd_report *r, const char *stage,
-    const char *role, int *header, int color)
+    const char *role, int *header, int color, int verbose)
 {
 	size_t i;
 	json_t *f;
@@ -89,6 +89,9 @@ static void print_facts(FILE *out, const sd_report *r, const char *stage,
 		for (size_t k = 0; roles[k]; k++)
 			known |= fr && strcmp(fr, roles[k]) == 0;
 		if (role ? !fr || strcmp(fr, role) != 0 : known)
+			continue;
+		/* a fact with no words for people is for -v and JSON */
+		if (!verbose && !json_object_get(f, "detail"))
 			continue;
 		if (!*header) {
 			fprintf(out, "%s%s%s\n", col(color, C_BOLD),
@@ -145,12 +148,13 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 		int header = 0;
 		/* the configured path first, then the others */
 		for (size_t ro = 0; ro < sizeof roles / sizeof roles[0]; ro++)
-			print_facts(out, r, stages[s], roles[ro], &header, color);
+			print_facts(out, r, stages[s], roles[ro], &header, color,
+			    flags & SD_TEXT_VERBOSE);
 		if (header)
 			fputc('\n', out);
 	}
 
-	if (flags & SD_TEXT_TRANSCRIPT)
+	if (flags & SD_TEXT_VERBOSE)
 		print_transcript(out, r, color);
 
 	json_t *spf = json_object_get(r->extra, "spf");
