@@ -45,6 +45,7 @@ const char *sd_connect_result_name(sd_connect_result r)
 	case SD_CONN_HOST_UNREACH: return "host_unreachable";
 	case SD_CONN_NET_UNREACH: return "network_unreachable";
 	case SD_CONN_LOCAL_DENIED: return "local_denied";
+	case SD_CONN_PROHIBITED: return "prohibited";
 	case SD_CONN_CANCELLED: return "cancelled";
 	case SD_CONN_ERROR: return "error";
 	}
@@ -141,6 +142,10 @@ sd_conn *sd_conn_connect(const struct sockaddr *sa, socklen_t salen,
 	if (soerr) {
 		*err = soerr;
 		*result = classify_errno(soerr);
+		/* connect() itself accepted the attempt: the refusal came back
+		 * from the network (Linux maps ICMP code 13 to EACCES) */
+		if (*result == SD_CONN_LOCAL_DENIED)
+			*result = SD_CONN_PROHIBITED;
 		goto fail;
 	}
 	sd_conn *c = calloc(1, sizeof *c);

@@ -19,7 +19,10 @@ typedef enum sd_connect_result {
 	SD_CONN_TIMEOUT,         /* no answer: filtered on the path */
 	SD_CONN_HOST_UNREACH,    /* ICMP host unreachable / prohibited */
 	SD_CONN_NET_UNREACH,     /* ICMP network unreachable, no route */
-	SD_CONN_LOCAL_DENIED,    /* EPERM/EACCES: this machine's own policy */
+	SD_CONN_LOCAL_DENIED,    /* EPERM/EACCES at once: this machine's own
+	                            policy (a prohibit route, a local rule) */
+	SD_CONN_PROHIBITED,      /* EACCES later: ICMP "administratively
+	                            prohibited" from a device on the path */
 	SD_CONN_CANCELLED,       /* the run no longer needed it */
 	SD_CONN_ERROR,           /* anything else */
 } sd_connect_result;

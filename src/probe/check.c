@@ -375,14 +375,21 @@ static void decide_alternatives(sd_probe *probes, int np, sd_probe *main_probe,
 	int want_fix = !main_probe->finished && !main_probe->reached_auth &&
 	    !main_probe->implicit_detected && !main_probe->plaintext_answer &&
 	    !atomic_load(&run->auth_rejected);
-	int64_t until = sd_deadline_min(deadline, sd_now_ms() +
-	    (main_probe->finished ? 1500 : run->connect_ms + run->reply_ms * 3));
-	/* wait until every probe has ended or parked */
+	int64_t t_main = sd_now_ms();
+	int64_t until = sd_deadline_min(deadline, t_main +
+	    (main_probe->finished ? run->connect_ms + 500 :
+	    run->connect_ms + run->reply_ms * 3));
+	/* wait until every probe has ended or parked; when the configured
+	 * path worked, only the configured port's other addresses (IPv6
+	 * evidence) get more than a short grace */
 	for (;;) {
 		int pending = 0;
+		int short_grace = main_probe->finished &&
+		    sd_now_ms() - t_main > 1500;
 		for (int i = 0; i < np; i++)
 			pending += probes[i].started && !atomic_load(&probes[i].done) &&
-			    !atomic_load(&probes[i].parked);
+			    !atomic_load(&probes[i].parked) && (!short_grace ||
+			    probes[i].port == port);
 		if (!pending || sd_now_ms() >= until)
 			break;
 		if (!want_fix) {
@@ -518,6 +525,15 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 				    mode, m != SD_TLS_NONE || role != SD_ROLE_MAIN);
 				if (p && role == SD_ROLE_ALT)
 					p->park = 1;
+				/* no TLS configured: does the same port offer AUTH
+				 * after STARTTLS?  (auth.encryption_required) */
+				if (role == SD_ROLE_MAIN && m == SD_TLS_NONE) {
+					p = add_probe(probes, &np, &run, SD_ROLE_ALT,
+					    cp->server, server.addr[a],
+					    server.family[a], pt, SD_MODE_PLAIN, 1);
+					if (p)
+						p->park = 1;
+				}
 			}
 		}
 		/* a non-SMTP control on the same host */

@@ -711,6 +711,8 @@ static void connect_fact(session *s, sd_connect_result cr, int err,
 		[SD_CONN_HOST_UNREACH] = "host unreachable (ICMP)",
 		[SD_CONN_NET_UNREACH] = "network unreachable",
 		[SD_CONN_LOCAL_DENIED] = "refused by this machine's own policy",
+		[SD_CONN_PROHIBITED] = "administratively prohibited (ICMP from "
+		    "a firewall on the path)",
 		[SD_CONN_CANCELLED] = "not finished (not needed)",
 		[SD_CONN_ERROR] = "failed",
 	};

@@ -395,7 +395,8 @@ static int stage_network(ctx *c)
 		refused += is(f, "result", "refused");
 		timeouts += is(f, "result", "timeout");
 		icmp += is(f, "result", "host_unreachable") ||
-		    is(f, "result", "network_unreachable");
+		    is(f, "result", "network_unreachable") ||
+		    is(f, "result", "prohibited");
 	}
 	if (v4_ok && v6_fail) {
 		finding(c, "network.ipv6_broken", "warning", str(v6_bad, "addr"),
@@ -452,7 +453,8 @@ static int stage_network(ctx *c)
 			    "does not answer (%s) while other ports of the same "
 			    "server do: a firewall on the path blocks it",
 			    c->port, c->server, timeouts ? "timeout" :
-			    icmp ? "ICMP unreachable" : "no connection");
+			    icmp ? "ICMP unreachable or prohibited" :
+			    "no connection");
 			return 1;
 		}
 	}

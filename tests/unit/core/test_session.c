@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,9 +37,9 @@ typedef struct peer {
 	int port;
 	behaviour b;
 	const char *auth_reply;   /* final reply to AUTH */
-	int auth_seen;            /* AUTH commands received */
-	int secret_seen_plain;    /* the secret arrived unencoded */
-	int stop;
+	atomic_int auth_seen;     /* AUTH commands received */
+	atomic_int secret_seen_plain; /* the secret arrived unencoded */
+	atomic_int stop;
 	pthread_t th;
 } peer;
 
@@ -107,7 +108,7 @@ static void serve(peer *p, int fd)
 			say(fd, "250-peer.example\r\n250-AUTH PLAIN LOGIN\r\n"
 			    "250 8BITMIME\r\n");
 		} else if (strncmp(line, "AUTH", 4) == 0) {
-			p->auth_seen++;
+			atomic_fetch_add(&p->auth_seen, 1);
 			say(fd, p->auth_reply);
 		} else if (strncmp(line, "QUIT", 4) == 0) {
 			say(fd, "221 bye\r\n");
@@ -118,9 +119,27 @@ static void serve(peer *p, int fd)
 	}
 }
 
+typedef struct conn_arg {
+	peer *p;
+	int fd;
+} conn_arg;
+
+static void *conn_thread(void *arg)
+{
+	conn_arg *a = arg;
+	serve(a->p, a->fd);
+	close(a->fd);
+	free(a);
+	return NULL;
+}
+
+/* Accepts connections, each served on its own thread as a real server
+ * would (smtpdoctor probes the same port twice at once). */
 static void *peer_thread(void *arg)
 {
 	peer *p = arg;
+	pthread_t threads[64];
+	int n = 0;
 	while (!p->stop) {
 		struct pollfd pf = { p->lfd, POLLIN, 0 };
 		if (poll(&pf, 1, 100) <= 0)
@@ -128,9 +147,16 @@ static void *peer_thread(void *arg)
 		int fd = accept(p->lfd, NULL, NULL);
 		if (fd < 0)
 			continue;
-		serve(p, fd);
-		close(fd);
+		conn_arg *a = malloc(sizeof *a);
+		a->p = p;
+		a->fd = fd;
+		if (n < 64 && pthread_create(&threads[n], NULL, conn_thread, a) == 0)
+			n++;
+		else
+			conn_thread(a);
 	}
+	for (int i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
 	return NULL;
 }
 
