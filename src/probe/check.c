@@ -489,8 +489,25 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		}
 	}
 
+	sender_job sj = { 0 };
+	const char *sender = cp->from ? cp->from :
+	    (cp->user && strchr(cp->user, '@')) ? cp->user : NULL;
+	if (res && sender && strchr(sender, '@') && strchr(sender, '@')[1] &&
+	    (sj.dr = sd_report_new("domain"))) {
+		sj.res = res;
+		sj.opt = opt;
+		sj.dp.domain = strchr(sender, '@') + 1;
+		/* secondary to the path: it may not hold the verdict long */
+		sj.deadline = sd_deadline_min(deadline, sd_now_ms() + 4000);
+		sj.started = pthread_create(&sj.th, NULL, sender_thread, &sj) == 0;
+	}
+
 	addr_list server = { 0 };
-	int64_t dns_dl = sd_deadline_min(deadline, sd_now_ms() + 8000);
+	/* a resolver that has not answered in twice a connect timeout (3 to
+	 * 8 s) has failed for the user too */
+	int64_t dns_ms = run.connect_ms * 2 < 3000 ? 3000 :
+	    run.connect_ms * 2 > 8000 ? 8000 : run.connect_ms * 2;
+	int64_t dns_dl = sd_deadline_min(deadline, sd_now_ms() + dns_ms);
 	resolve_host(r, res, cp->server, opt->family > 0 ? opt->family : 0,
 	    dns_dl, "main", &server, 1);
 
@@ -588,19 +605,6 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	    sd_now_ms() + 5000), 0, 0 };
 	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
 		dj.started = pthread_create(&dj.th, NULL, dnsbl_thread, &dj) == 0;
-
-	sender_job sj = { 0 };
-	const char *sender = cp->from ? cp->from :
-	    (cp->user && strchr(cp->user, '@')) ? cp->user : NULL;
-	if (res && sender && strchr(sender, '@') && strchr(sender, '@')[1] &&
-	    (sj.dr = sd_report_new("domain"))) {
-		sj.res = res;
-		sj.opt = opt;
-		sj.dp.domain = strchr(sender, '@') + 1;
-		/* secondary to the path: it may not hold the verdict long */
-		sj.deadline = sd_deadline_min(deadline, sd_now_ms() + 4000);
-		sj.started = pthread_create(&sj.th, NULL, sender_thread, &sj) == 0;
-	}
 
 	/* phase 1: everything at once */
 	for (int i = 0; i < np; i++)
