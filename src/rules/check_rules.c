@@ -483,9 +483,11 @@ static int stage_network(ctx *c)
 	}
 	if (ctrl_n == 0)
 		decide(c, "inconclusive", c->server, "no SMTP port of %s accepts a "
-		    "connection; without control hosts (--no-control) smtpdoctor "
-		    "cannot tell settings.host_unreachable (server down) from "
-		    "network.smtp_blocked (this network blocks mail)", c->server);
+		    "connection; %s, so smtpdoctor cannot tell "
+		    "settings.host_unreachable (server down) from "
+		    "network.smtp_blocked (this network blocks mail)", c->server,
+		    truth(c->cfg, "no_control") ? "control hosts are off "
+		    "(--no-control)" : "no control host could be resolved");
 	else
 		decide(c, "inconclusive", c->server, "no connection succeeds to "
 		    "any host, mail or web: this machine seems to have no "
