@@ -1433,7 +1433,8 @@ void sd_domain_rules(sd_report *r)
 		rule_lists(&j);
 	}
 
-	qsort(j.c, j.n, sizeof *j.c, cmp_cand);
+	if (j.n)
+		qsort(j.c, j.n, sizeof *j.c, cmp_cand);
 	size_t errors = 0, warnings = 0;
 	for (size_t i = 0; i < j.n; i++) {
 		errors += j.c[i].sev == SEV_ERROR;
