@@ -401,7 +401,8 @@ static int stage_network(ctx *c)
 	if (v4_ok && v6_fail) {
 		finding(c, "network.ipv6_broken", "warning", str(v6_bad, "addr"),
 		    ids(v6_bad, NULL), "port %d answers over IPv4 but not over "
-		    "IPv6 (%s): clients that try IPv6 first will be slow or fail",
+		    "IPv6 (%s): most clients try IPv6 first (RFC 6724), so they "
+		    "wait for it to fail before falling back, or give up",
 		    c->port, str(v6_bad, "result"));
 	}
 	if (cfg_ok)
