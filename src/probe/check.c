@@ -489,6 +489,10 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		}
 	}
 
+	dnsbl_job dj = { r, res, opt, sd_deadline_min(deadline,
+	    sd_now_ms() + 4000), 0, 0 };
+	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
+		dj.started = pthread_create(&dj.th, NULL, dnsbl_thread, &dj) == 0;
 	sender_job sj = { 0 };
 	const char *sender = cp->from ? cp->from :
 	    (cp->user && strchr(cp->user, '@')) ? cp->user : NULL;
@@ -601,10 +605,6 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		}
 	}
 
-	dnsbl_job dj = { r, res, opt, sd_deadline_min(deadline,
-	    sd_now_ms() + 5000), 0, 0 };
-	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
-		dj.started = pthread_create(&dj.th, NULL, dnsbl_thread, &dj) == 0;
 
 	/* phase 1: everything at once */
 	for (int i = 0; i < np; i++)
