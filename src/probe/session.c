@@ -303,6 +303,15 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 	return go_on;
 }
 
+/* The AUTH mechanisms of an EHLO reply as a JSON array. */
+static json_t *mechs_json(const sd_caps *caps)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < caps->n_mechs; i++)
+		json_array_append_new(a, json_string(caps->mechs[i]));
+	return a;
+}
+
 /* EHLO (HELO when EHLO is refused); fills s->caps. */
 static int ehlo(session *s, int after_tls)
 {
@@ -338,10 +347,7 @@ static int ehlo(session *s, int after_tls)
 		} else {
 			memset(&s->caps, 0, sizeof s->caps);
 		}
-		json_t *mechs = json_array();
-		for (int i = 0; i < s->caps.n_mechs; i++)
-			json_array_append_new(mechs, json_string(s->caps.mechs[i]));
-		json_object_set_new(f, "auth", mechs);
+		json_object_set_new(f, "auth", mechs_json(&s->caps));
 		json_object_set_new(f, "starttls",
 		    json_boolean(s->caps.flags & SD_CAP_STARTTLS));
 		json_object_set_new(f, "auth_offered",
@@ -466,10 +472,7 @@ static int auth(session *s)
 	const sd_check_params *cp = run->params;
 	set_stage(s, ST_AUTH);
 	json_t *f = fact_new(s, "auth", "auth");
-	json_t *offered = json_array();
-	for (int i = 0; i < s->caps.n_mechs; i++)
-		json_array_append_new(offered, json_string(s->caps.mechs[i]));
-	json_object_set_new(f, "offered", offered);
+	json_object_set_new(f, "offered", mechs_json(&s->caps));
 	json_object_set_new(f, "tls", json_boolean(p->tls_ok));
 	const char *result = NULL;
 	char d[700];

@@ -237,6 +237,45 @@ static void working_ports(ctx *c, char *out, size_t outlen)
 	}
 }
 
+static int any_auth_offered(ctx *c, int port, int tls_only, int *plain_only)
+{
+	size_t i;
+	json_t *f;
+	int found = 0;
+	*plain_only = 0;
+	EACH(c->facts, i, f) {
+		if (!(kind_is(f, "ehlo") || kind_is(f, "ehlo_tls")))
+			continue;
+		if (is(f, "role", "control"))
+			continue;
+		if (port && num(f, "port") != port)
+			continue;
+		if (!truth(f, "auth_offered"))
+			continue;
+		if (tls_only && !truth(f, "tls"))
+			continue;
+		found = 1;
+	}
+	return found;
+}
+
+/* Signs of an inbound MX rather than a submission server: the host is a
+ * domain's MX, or only port 25 of it answers SMTP. */
+static void inbound_signs(ctx *c, int *mx, int *only25)
+{
+	size_t i;
+	json_t *f;
+	*mx = 0;
+	*only25 = 1;
+	EACH(c->facts, i, f) {
+		if (kind_is(f, "dns") && truth(f, "host_is_mx"))
+			*mx = 1;
+		if (kind_is(f, "greeting") && truth(f, "ok") &&
+		    num(f, "port") != 25 && !is(f, "role", "control"))
+			*only25 = 0;
+	}
+}
+
 /* ---- replies ----------------------------------------------------------- */
 
 static int reply_decide(ctx *c, const char *stage, const json_t *f)
@@ -249,19 +288,9 @@ static int reply_decide(ctx *c, const char *stage, const json_t *f)
 	/* relaying refused: who needs to act depends on AUTH (SPEC §5) */
 	if (strcmp(cause, "isp.relay_denied") == 0 || strcmp(cause,
 	    "auth.required") == 0) {
-		int offered = 0, mx = 0, only25 = 1;
-		size_t i;
-		json_t *g;
-		EACH(c->facts, i, g) {
-			if ((kind_is(g, "ehlo") || kind_is(g, "ehlo_tls")) &&
-			    truth(g, "auth_offered"))
-				offered = 1;
-			if (kind_is(g, "dns") && truth(g, "host_is_mx"))
-				mx = 1;
-			if (kind_is(g, "greeting") && truth(g, "ok") &&
-			    num(g, "port") != 25 && !is(g, "role", "control"))
-				only25 = 0;
-		}
+		int dummy, mx, only25;
+		int offered = any_auth_offered(c, 0, 0, &dummy);
+		inbound_signs(c, &mx, &only25);
 		int authed = 0;
 		json_t *a = first(c->facts, (q){ "auth", "main", 0, NULL });
 		if (a && is(a, "result", "ok"))
@@ -789,28 +818,6 @@ static int stage_tls(ctx *c)
 	return 1;
 }
 
-static int any_auth_offered(ctx *c, int port, int tls_only, int *plain_only)
-{
-	size_t i;
-	json_t *f;
-	int found = 0;
-	*plain_only = 0;
-	EACH(c->facts, i, f) {
-		if (!(kind_is(f, "ehlo") || kind_is(f, "ehlo_tls")))
-			continue;
-		if (is(f, "role", "control"))
-			continue;
-		if (port && num(f, "port") != port)
-			continue;
-		if (!truth(f, "auth_offered"))
-			continue;
-		if (tls_only && !truth(f, "tls"))
-			continue;
-		found = 1;
-	}
-	return found;
-}
-
 static int stage_auth(ctx *c)
 {
 	json_t *a = first(c->facts, (q){ "auth", "main", 0, NULL });
@@ -837,16 +844,8 @@ static int stage_auth(ctx *c)
 			return 1;
 		}
 		if (!any_auth_offered(c, 0, 0, &dummy)) {
-			int mx = 0, only25 = 1;
-			size_t i;
-			json_t *f;
-			EACH(c->facts, i, f) {
-				if (kind_is(f, "dns") && truth(f, "host_is_mx"))
-					mx = 1;
-				if (kind_is(f, "greeting") && truth(f, "ok") &&
-				    num(f, "port") != 25 && !is(f, "role", "control"))
-					only25 = 0;
-			}
+			int mx, only25;
+			inbound_signs(c, &mx, &only25);
 			if (mx || only25) {
 				fixf(c, "%s is an inbound mail server (MX): use the "
 				    "provider's submission server for sending",
