@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 
 	/* the command is the first argument that is not an option */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "46qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":46qvh", longopts, NULL)) != -1) {
 		if (c >= O_JSON && c <= O_MESSAGE)
 			seen[c - O_JSON] = 1;
 		switch (c) {
