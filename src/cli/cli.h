@@ -43,6 +43,7 @@ typedef struct sd_cli {
 int sd_cmd_check(sd_cli *cli);
 int sd_cmd_domain(sd_cli *cli);
 int sd_cmd_spf(sd_cli *cli);
+int sd_cmd_explain(sd_cli *cli);
 
 /* Prints a usage error (JSON on stdout with --json) and returns 2. */
 int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)

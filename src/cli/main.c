@@ -71,6 +71,7 @@ static const char usage_text[] =
 "                        [--allow-plaintext-auth] [--insecure]\n"
 "       smtpdoctor domain DOMAIN [--ip ADDR]... [--selector NAME]... [--message FILE]\n"
 "       smtpdoctor spf IP DOMAIN_OR_SENDER [--helo NAME]\n"
+"       smtpdoctor explain [FILE|-]          judge a saved --json report again\n"
 "       smtpdoctor bounce [FILE|-]           (not implemented yet)\n"
 "\n"
 "global options: --json --timeout S --connect-timeout S --resolver ADDR[:PORT]\n"
@@ -302,6 +303,8 @@ int main(int argc, char **argv)
 		return sd_cmd_domain(&cli);
 	if (strcmp(cli.command, "spf") == 0)
 		return sd_cmd_spf(&cli);
+	if (strcmp(cli.command, "explain") == 0)
+		return sd_cmd_explain(&cli);
 	if (strcmp(cli.command, "bounce") == 0) {
 		fprintf(stderr, "smtpdoctor: bounce: not implemented yet\n");
 		return 2;

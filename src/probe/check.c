@@ -280,18 +280,7 @@ static void merge_sender(sd_report *r, sender_job *j)
 	json_t *f;
 	json_array_foreach(j->dr->facts, i, f)
 		sd_fact_add(r, json_deep_copy(f));
-	json_array_foreach(j->dr->findings, i, f) {
-		pthread_mutex_lock(&r->lock);
-		json_array_append_new(r->findings, json_deep_copy(f));
-		pthread_mutex_unlock(&r->lock);
-	}
-	json_t *v = j->dr->verdict;
-	if (v)
-		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, "
-		    "s:b}", "id", "sender_domain", "stage", "domain", "domain",
-		    j->dp.domain, "cause", json_object_get(v, "cause"), "status",
-		    json_object_get(v, "status"), "summary", json_object_get(v,
-		    "summary"), "fix", json_object_get(v, "fix"), "quiet", 1));
+	sd_check_merge_domain(r, j->dr, j->dp.domain);
 }
 
 /* This machine's public address on the IP blocklists (in parallel with the
@@ -425,6 +414,25 @@ static void decide_alternatives(sd_probe *probes, int np, sd_probe *main_probe,
 		atomic_store(&probes[i].decision, &probes[i] == best ? 1 : 2);
 	if (main_probe->finished)
 		atomic_store(&run->cancel, 1);
+}
+
+void sd_check_merge_domain(sd_report *r, const sd_report *dr,
+    const char *domain)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(dr->findings, i, f) {
+		pthread_mutex_lock(&r->lock);
+		json_array_append_new(r->findings, json_deep_copy(f));
+		pthread_mutex_unlock(&r->lock);
+	}
+	json_t *v = dr->verdict;
+	if (v)
+		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, "
+		    "s:b}", "id", "sender_domain", "stage", "domain", "domain",
+		    domain, "cause", json_object_get(v, "cause"), "status",
+		    json_object_get(v, "status"), "summary", json_object_get(v,
+		    "summary"), "fix", json_object_get(v, "fix"), "quiet", 1));
 }
 
 sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
