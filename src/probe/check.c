@@ -587,6 +587,12 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 				h++;
 			}
 			addr_list ca = { 0 };
+			int lf;
+			/* -4/-6: a literal control of the other family is not
+			 * for this run */
+			if (opt->family > 0 && is_literal(h, &lf) &&
+			    lf != opt->family)
+				continue;
 			resolve_host(r, res, h, opt->family > 0 ? opt->family : 0,
 			    dns_dl, "control", &ca, 1);
 			if (ca.n == 0) {

@@ -378,11 +378,15 @@ static int ehlo(session *s, int after_tls)
 	} else {
 		json_object_set_new(f, "result", json_string(
 		    r == SD_IO_TIMEOUT ? "timeout" : sd_io_name(r)));
-		if (r == SD_IO_TIMEOUT)
+		int partial = rep.n_lines > 0 || sd_conn_buffered(s->c) > 0;
+		if (r == SD_IO_TIMEOUT) {
 			json_object_set_new(f, "timeout", json_string(
 			    timeout_kind(s, dl)));
-		snprintf(d, sizeof d, "EHLO %s port %d: no reply (%s)", p->addr,
-		    p->port, sd_io_name(r));
+			json_object_set_new(f, "partial", json_boolean(partial));
+		}
+		snprintf(d, sizeof d, "EHLO %s port %d: %s (%s)", p->addr,
+		    p->port, partial ? "the reply never ended" : "no reply",
+		    sd_io_name(r));
 	}
 	json_object_set_new(f, "ok", json_boolean(ok));
 	json_object_set_new(f, "detail", json_string(d));
@@ -452,9 +456,12 @@ static int command(session *s, stage st, const char *kind, const char *cmd,
 	} else {
 		json_object_set_new(f, "result", json_string(
 		    r == SD_IO_TIMEOUT ? "timeout" : sd_io_name(r)));
-		if (r == SD_IO_TIMEOUT)
+		if (r == SD_IO_TIMEOUT) {
 			json_object_set_new(f, "timeout", json_string(
 			    timeout_kind(s, dl)));
+			json_object_set_new(f, "partial", json_boolean(
+			    rep->n_lines > 0 || sd_conn_buffered(s->c) > 0));
+		}
 		snprintf(d, sizeof d, "%s: no reply (%s)", cmd, sd_io_name(r));
 	}
 	int ok = r == SD_IO_OK && (rep->code / 100 == 2 || rep->code / 100 == 3);

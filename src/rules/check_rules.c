@@ -452,8 +452,10 @@ static int stage_network(ctx *c)
 	working_ports(c, alts, sizeof alts);
 	int verified = 0;
 	if (other_ok) {
-		if (c->port == 25 && ctrl25_n && ctrl_smtp_port25_fail == ctrl25_n &&
-		    timeouts) {
+		/* port 25 fails the same way to the server and to every
+		 * independent host: the path, nearer than the server, blocks
+		 * it (dropped or reset alike) */
+		if (c->port == 25 && ctrl25_n && ctrl_smtp_port25_fail == ctrl25_n) {
 			verified = verified_fix(c);
 			if (!verified && *alts)
 				fixf(c, "use the submission port %s instead of 25",
@@ -641,6 +643,13 @@ static int stage_ehlo_tls(ctx *c)
 		return 0;
 	if (!truth(e, "ok")) {
 		ev(c, e);
+		if (is(e, "result", "timeout") && truth(e, "partial")) {
+			decide(c, "inconclusive", c->server, "the EHLO reply on port "
+			    "%d kept coming without an end before the deadline: the "
+			    "server (or something on the path) is broken or hostile, "
+			    "but it is not a stall", c->port);
+			return 1;
+		}
 		if (is(e, "result", "timeout") && !run_cut(e)) {
 			ev(c, g);
 			fixf(c, "something on the path stops passing data after "
@@ -761,9 +770,6 @@ static int stage_tls(ctx *c)
 		    "handshake on port %d failed: %s", c->port, str(tls, "error"));
 		return 1;
 	}
-	if (truth(tls, "ok"))
-		return 0;
-	/* an invalid certificate: interception or the server's own? */
 	const char *product = NULL;
 	size_t i;
 	json_t *cert;
@@ -772,6 +778,23 @@ static int stage_tls(ctx *c)
 		if (product)
 			break;
 	}
+	if (truth(tls, "ok") && product) {
+		/* a security product's CA this machine trusts: mail goes out,
+		 * but through the product, which reads and may alter it
+		 * (SPEC §5: the issuer on the product list is the evidence) */
+		fixf(c, "%s intercepts the mail connection with a CA installed on "
+		    "this machine: turn off its SSL/TLS (mail) scanning or "
+		    "exclude the mail client, so the client sees the server's "
+		    "own certificate", product);
+		decide(c, "antivirus.tls_interception", c->server, "the certificate "
+		    "on port %d is issued by %s's CA, which this machine trusts: "
+		    "the product, not the server, holds the TLS session", c->port,
+		    product);
+		return 1;
+	}
+	if (truth(tls, "ok"))
+		return 0;
+	/* an invalid certificate: interception or the server's own? */
 	json_t *other = NULL;
 	json_t *f;
 	const char *main_root = str(tls, "root_issuer");
@@ -931,9 +954,10 @@ static int stage_envelope(ctx *c)
 			continue;
 		ev(c, f);
 		if (is(f, "result", "timeout")) {
-			decide(c, run_cut(f) ? "inconclusive" :
-			    "firewall.connection_stalled", c->server, "no answer "
-			    "to %s before the deadline", str(f, "command"));
+			decide(c, run_cut(f) || truth(f, "partial") ?
+			    "inconclusive" : "firewall.connection_stalled", c->server,
+			    "%s to %s before the deadline", truth(f, "partial") ?
+			    "an unfinished answer" : "no answer", str(f, "command"));
 			return 1;
 		}
 		if (num(f, "code") && reply_decide(c, stages[k], f))

@@ -126,7 +126,7 @@ start_middlebox() {
 	case "$dest" in *:*) up="[$dest]:$port" ;; *) up="$dest:$port" ;; esac
 	mkdir -p "$LAB_RUN/logs"
 	nsx proxy setsid "$PY" "$LAB_TOOLS/middlebox" --listen "$PROXY4:$lport" --upstream "$up" \
-		--mode "$mode" --log "$LAB_RUN/logs/middlebox-$lport.log" "$@" </dev/null >/dev/null 2>&1 &
+		--mode "$mode" --log "$LAB_RUN/logs/middlebox-$lport.log" "$@" </dev/null >/dev/null 2>&1 9>&- &
 	wait_tcp proxy "$PROXY4" "$lport" 50 || { echo "middlebox $mode on $lport did not listen" >&2; return 1; }
 	MB_PORT=$lport
 }

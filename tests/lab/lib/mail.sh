@@ -234,7 +234,7 @@ lab_https_stub() {
 	mx2) a4=$MX2_4 a6=$MX2_6 ;;
 	esac
 	nsx "$h" setsid "$PY" "$LAB_DIR/lib/https-stub.py" "$CERTS/$h.crt" "$CERTS/$h.key" "$a4" "$a6" \
-		</dev/null >>"$LAB_RUN/https-$h.log" 2>&1 &
+		</dev/null >>"$LAB_RUN/https-$h.log" 2>&1 9>&- &
 	wait_tcp "$h" "$a4" 443 || { fail_setup "https stub on $h did not listen"; return 1; }
 }
 

@@ -9,10 +9,10 @@ lab_peer() {
 	mkdir -p "$LAB_RUN/logs"
 	nsx mail setsid "$PY" "$LAB_TOOLS/smtp-peer" --listen "$addr" --port 587 --script "$script" \
 		--cert "$CERTS/peers.chain" --key "$CERTS/peers.key" --log "$LAB_RUN/logs/peer-$name-587.log" \
-		</dev/null >/dev/null 2>&1 &
+		</dev/null >/dev/null 2>&1 9>&- &
 	nsx mail setsid "$PY" "$LAB_TOOLS/smtp-peer" --listen "$addr" --port 465 --implicit-tls --script "$script" \
 		--cert "$CERTS/peers.chain" --key "$CERTS/peers.key" --log "$LAB_RUN/logs/peer-$name-465.log" \
-		</dev/null >/dev/null 2>&1 &
+		</dev/null >/dev/null 2>&1 9>&- &
 }
 
 lab_peers() {

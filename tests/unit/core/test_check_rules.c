@@ -189,6 +189,21 @@ static void ports(void **s)
 	tcp(r, "control", 25, "198.51.100.2", "timeout");
 	assert_string_equal(verdict(r), "isp.port25_blocked");
 
+	/* the provider resets 25 to everybody: the path, not the server */
+	r = R(25, "starttls", 0, 0);
+	tcp(r, "main", 25, A4, "refused");
+	tcp(r, "alternative", 587, A4, "connected");
+	tcp(r, "control", 25, "198.51.100.1", "refused");
+	tcp(r, "control", 25, "198.51.100.2", "refused");
+	assert_string_equal(verdict(r), "isp.port25_blocked");
+
+	/* only the server's 25 resets, the controls' answer: its port */
+	r = R(25, "starttls", 0, 0);
+	tcp(r, "main", 25, A4, "refused");
+	tcp(r, "alternative", 587, A4, "connected");
+	tcp(r, "control", 25, "198.51.100.1", "connected");
+	assert_string_equal(verdict(r), "settings.port_closed");
+
 	r = R(587, "starttls", 0, 0);
 	tcp(r, "main", 587, A4, "timeout");
 	tcp(r, "alternative", 465, A4, "timeout");
@@ -245,6 +260,14 @@ static void greetings(void **s)
 	add(r, "ehlo", "ehlo", "main", 587, A4, "{s:s, s:s, s:b}", "result",
 	    "timeout", "timeout", "run", "ok", 0);
 	assert_string_equal(verdict(r), "inconclusive");
+
+	/* an EHLO reply that keeps coming is not a stall */
+	r = R(587, "starttls", 0, 0);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	add(r, "ehlo", "ehlo", "main", 587, A4, "{s:s, s:s, s:b, s:b}", "result",
+	    "timeout", "timeout", "stage", "partial", 1, "ok", 0);
+	assert_string_equal(verdict(r), "inconclusive");
 }
 
 static void starttls_missing(void **s)
@@ -278,6 +301,18 @@ static void certificates(void **s)
 	    "root_issuer", "CN=Avast Web/Mail Shield Root", "chain", "issuer",
 	    "CN=Avast Web/Mail Shield Root", "verify", "ok", 0, "reason",
 	    "unable to get local issuer certificate");
+	assert_string_equal(verdict(r), "antivirus.tls_interception");
+
+	/* the product's CA is trusted on this machine: still interception */
+	r = R(587, "starttls", 1, 1);
+	tcp(r, "main", 587, A4, "connected");
+	greet(r, "main", 587, A4);
+	ehlo(r, "main", 587, A4, 1, 0, 0);
+	add(r, "tls", "tls", "main", 587, A4,
+	    "{s:s, s:s, s:b, s:b, s:b, s:s, s:[{s:s}], s:{s:b}}", "mode",
+	    "starttls", "result", "ok", "ok", 1, "name_match", 1, "expired", 0,
+	    "root_issuer", "CN=ESET SSL Filter CA", "chain", "issuer",
+	    "CN=ESET SSL Filter CA,O=ESET", "verify", "ok", 1);
 	assert_string_equal(verdict(r), "antivirus.tls_interception");
 
 	r = R(587, "starttls", 1, 1);
