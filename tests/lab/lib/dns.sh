@@ -62,6 +62,7 @@ smtp-drip IN A $PEER_DRIP4
 smtp-endless IN A $PEER_ENDLESS4
 smtp-longline IN A $PEER_LONGLINE4
 smtp-silent IN A $PEER_STALL4
+smtp-content IN A $PEER_CONTENT4
 EOF
 }
 
