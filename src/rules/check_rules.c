@@ -159,8 +159,9 @@ static void decide(ctx *c, const char *cause, const char *subject,
 		    "warning" : cd && cd->status == SD_STATUS_WARN ? "warning" :
 		    "error", cd ? cd->category : NULL, subject, buf,
 		    json_deep_copy(c->evidence));
-	sd_verdict_set(c->r, cause, -1, buf, json_incref(c->fix),
-	    json_incref(c->evidence));
+	/* SPEC §4: the fix of an ok verdict is empty */
+	sd_verdict_set(c->r, cause, -1, buf, strcmp(cause, "ok") == 0 ?
+	    json_array() : json_incref(c->fix), json_incref(c->evidence));
 }
 
 /* ---- the way around, verified ------------------------------------------ */
