@@ -321,6 +321,8 @@ sd_dns_status sd_dctx_lookup(sd_dctx *c, sd_resolver *res, const char *name,
     uint16_t type, int64_t deadline, const char *stage, const char *prefix,
     sd_dns_answer *out, char *id_out, size_t id_len)
 {
+	if (id_out && id_len)
+		id_out[0] = '\0';  /* no fact, no id: callers read it always */
 	if (!res)
 		res = c->conf.res;
 	if (!deadline || deadline > c->conf.deadline)
