@@ -52,8 +52,12 @@ static void fact_line(FILE *out, json_t *f, int color)
 		mark = "!!";
 		c = C_RED;
 	}
-	fprintf(out, "  %s%-2s%s %s", col(color, c), mark,
-	    col(color, C_RESET), detail ? detail : id);
+	fprintf(out, "  %s%-2s%s ", col(color, c), mark, col(color, C_RESET));
+	const char *role = json_string_value(json_object_get(f, "role"));
+	if (role && strcmp(role, "fix") == 0)
+		fprintf(out, "(the way around, port %lld) ",
+		    (long long)json_integer_value(json_object_get(f, "port")));
+	fputs(detail ? detail : id, out);
 	json_t *ms = json_object_get(f, "took_ms");
 	if (json_is_integer(ms))
 		fprintf(out, " %s(%lld ms)%s", col(color, C_DIM),
@@ -90,8 +94,11 @@ static void print_facts(FILE *out, const sd_report *r, const char *stage,
 			known |= fr && strcmp(fr, roles[k]) == 0;
 		if (role ? !fr || strcmp(fr, role) != 0 : known)
 			continue;
-		/* a fact with no words for people is for -v and JSON */
-		if (!verbose && !json_object_get(f, "detail"))
+		/* a fact with no words for people is for -v and JSON; so are
+		 * the other paths, summed up by info.ports and a control line */
+		if (!verbose && (!json_object_get(f, "detail") || (fr &&
+		    (strcmp(fr, "alternative") == 0 ||
+		    strncmp(fr, "control", 7) == 0))))
 			continue;
 		if (!*header) {
 			fprintf(out, "%s%s%s\n", col(color, C_BOLD),
@@ -136,6 +143,35 @@ static void print_transcript(FILE *out, const sd_report *r, int color)
 		fputc('\n', out);
 }
 
+/* One line for the control hosts (their facts are for -v). */
+static void print_controls(FILE *out, const sd_report *r, int header)
+{
+	int smtp = 0, smtp_ok = 0, web = 0, web_ok = 0;
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *id = json_string_value(json_object_get(f, "id"));
+		const char *role = json_string_value(json_object_get(f, "role"));
+		if (!id || !role || strncmp(id, "tcp.", 4) != 0)
+			continue;
+		int ok = json_is_true(json_object_get(f, "ok"));
+		if (strcmp(role, "control") == 0) {
+			smtp++;
+			smtp_ok += ok;
+		} else if (strcmp(role, "control_nonsmtp") == 0) {
+			web++;
+			web_ok += ok;
+		}
+	}
+	if (!smtp && !web)
+		return;
+	if (!header)
+		fprintf(out, "Network (TCP)\n");
+	fprintf(out, "  -  controls: %d of %d mail ports of independent hosts and "
+	    "%d of %d web ports connected (-v for each)\n", smtp_ok, smtp,
+	    web_ok, web);
+}
+
 void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 {
 	int color = flags & SD_TEXT_COLOR;
@@ -150,6 +186,9 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 		for (size_t ro = 0; ro < sizeof roles / sizeof roles[0]; ro++)
 			print_facts(out, r, stages[s], roles[ro], &header, color,
 			    flags & SD_TEXT_VERBOSE);
+		if (strcmp(stages[s], "network") == 0 &&
+		    !(flags & SD_TEXT_VERBOSE))
+			print_controls(out, r, header);
 		if (header)
 			fputc('\n', out);
 	}
@@ -178,7 +217,14 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 	int header = 0;
 	json_array_foreach(r->findings, i, f) {
 		const char *sev = json_string_value(json_object_get(f, "severity"));
-		if (!sev)
+		const char *code = json_string_value(json_object_get(f, "code"));
+		if (!sev || !code)
+			continue;
+		/* a check's passing details are for -v (a domain audit lists
+		 * what passed: that is its point) */
+		if (!(flags & SD_TEXT_VERBOSE) && strcmp(sev, "info") == 0 &&
+		    strcmp(r->command, "check") == 0 &&
+		    strcmp(code, "info.ports") != 0)
 			continue;
 		const char *c = strcmp(sev, "error") == 0 ? C_RED :
 		    strcmp(sev, "warning") == 0 ? C_YELLOW : C_DIM;
