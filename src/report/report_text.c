@@ -215,10 +215,13 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 	size_t i;
 	json_t *f;
 	int header = 0;
+	/* errors first, then warnings, then the rest */
+	static const char *const order[] = { "error", "warning", "info", NULL };
+	for (size_t o = 0; order[o]; o++)
 	json_array_foreach(r->findings, i, f) {
 		const char *sev = json_string_value(json_object_get(f, "severity"));
 		const char *code = json_string_value(json_object_get(f, "code"));
-		if (!sev || !code)
+		if (!sev || !code || strcmp(sev, order[o]) != 0)
 			continue;
 		/* a check's passing details are for -v (a domain audit lists
 		 * what passed: that is its point) */
