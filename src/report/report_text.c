@@ -227,7 +227,8 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 		 * what passed: that is its point) */
 		if (!(flags & SD_TEXT_VERBOSE) && strcmp(sev, "info") == 0 &&
 		    strcmp(r->command, "check") == 0 &&
-		    strcmp(code, "info.ports") != 0)
+		    strcmp(code, "info.ports") != 0 &&
+		    strcmp(code, "info.auth_not_tried") != 0)
 			continue;
 		const char *c = strcmp(sev, "error") == 0 ? C_RED :
 		    strcmp(sev, "warning") == 0 ? C_YELLOW : C_DIM;

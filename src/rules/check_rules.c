@@ -853,8 +853,10 @@ static int stage_auth(ctx *c)
 	if (strcmp(res, "ok") == 0)
 		return 0;
 	if (strcmp(res, "no_secret") == 0) {
-		finding(c, "auth.required", "info", c->server, ids(a, NULL),
-		    "AUTH was not tried: no password was given");
+		finding(c, "info.auth_not_tried", "info", c->server, ids(a, NULL),
+		    "AUTH was not tried: no password was given (no "
+		    "--password-file, --password-env or --password-cmd, and no "
+		    "terminal to ask on)");
 		return 0;
 	}
 	if (strcmp(res, "not_offered") == 0) {
