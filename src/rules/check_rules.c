@@ -300,7 +300,7 @@ static int reply_decide(ctx *c, const char *stage, const json_t *f)
 			cause = "isp.relay_denied";
 		else if (!offered && (mx || only25))
 			cause = "settings.wrong_server";
-		else if (offered && !c->user)
+		else if (offered && (!c->user || !c->password))
 			cause = "auth.required";
 		else
 			cause = "isp.relay_denied";

@@ -410,6 +410,16 @@ static void envelope(void **s)
 	    "5.7.1 <x@other.example>: Relay access denied");
 	assert_string_equal(verdict(r), "isp.relay_denied");
 
+	/* a user but no password: AUTH skipped, so relaying needs it */
+	r = R(587, "starttls", 1, 0);
+	healthy_to_auth(r);
+	add(r, "auth", "auth", "main", 587, A4, "{s:s}", "result", "no_secret");
+	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
+	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
+	    0, "code", 554, "enhanced", "5.7.1", "text",
+	    "5.7.1 <x@other.example>: Relay access denied");
+	assert_string_equal(verdict(r), "auth.required");
+
 	r = R(587, "starttls", 1, 1);
 	healthy_to_auth(r);
 	auth_ok(r);
