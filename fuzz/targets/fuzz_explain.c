@@ -31,6 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_array_foreach(facts, i, f)
 			if (json_is_object(f))
 				sd_fact_add(r, json_deep_copy(f));
+		json_t *cfg = json_object_get(doc, "config");
+		if (json_is_object(cfg))
+			sd_report_set_extra(r, "config", json_deep_copy(cfg));
 		if (pass)
 			sd_domain_rules(r);
 		else

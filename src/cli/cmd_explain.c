@@ -107,6 +107,9 @@ int sd_cmd_explain(sd_cli *cli)
 	json_array_foreach(facts, i, x)
 		if (json_is_object(x))
 			sd_fact_add(r, json_deep_copy(x));
+	json_t *cfg = json_object_get(doc, "config");
+	if (json_is_object(cfg))
+		sd_report_set_extra(r, "config", json_deep_copy(cfg));
 	json_t *tr = json_object_get(doc, "transcript");
 	if (json_is_array(tr))
 		json_array_extend(r->transcript, tr);

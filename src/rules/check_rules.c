@@ -1053,7 +1053,7 @@ void sd_rules_check(sd_report *r)
 	ctx c = { 0 };
 	c.r = r;
 	c.facts = r->facts;
-	c.cfg = sd_fact_get(r->facts, "config");
+	c.cfg = json_object_get(r->extra, "config");
 	if (!c.cfg) {
 		sd_verdict_set(r, "inconclusive", -1, "no configuration", NULL,
 		    NULL);

@@ -20,9 +20,9 @@
 static sd_report *R(int port, const char *tls, int user, int pw)
 {
 	sd_report *r = sd_report_new("check");
-	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:i, s:s, s:b, s:b}", "id",
-	    "config", "stage", "inputs", "server", "smtp.example.com", "port",
-	    port, "tls", tls, "user", user, "password", pw));
+	sd_report_set_extra(r, "config", json_pack("{s:s, s:i, s:s, s:b, s:b}",
+	    "server", "smtp.example.com", "port", port, "tls", tls, "user", user,
+	    "password", pw));
 	return r;
 }
 
