@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,63 +335,74 @@ static void url_escape(sd_spfi_buf *b, const char *s, size_t n)
 	}
 }
 
-/* Applies the transformers of t to value, appending to b. */
-static int transform(sd_spfi_buf *b, const char *value, const macro_tok *t)
+/* Appends s[0..n) to b, URL-escaped when `upper`. */
+static void put(sd_spfi_buf *b, const char *s, size_t n, int upper)
 {
-	size_t vlen = strlen(value);
-	/* Split on the delimiters (default "."); empty parts are kept. */
-	size_t n_parts = 1;
-	for (size_t i = 0; i < vlen; i++) {
-		if (t->n_delims ? memchr(t->delims, value[i], t->n_delims) != NULL
-		    : value[i] == '.')
-			n_parts++;
-	}
-	struct part { const char *p; size_t n; } *parts =
-	    calloc(n_parts, sizeof *parts);
-	if (!parts)
-		return -2;
-	size_t k = 0, start = 0;
-	for (size_t i = 0; i <= vlen; i++) {
-		int split = i == vlen || (t->n_delims ?
-		    memchr(t->delims, value[i], t->n_delims) != NULL :
-		    value[i] == '.');
-		if (split) {
-			parts[k].p = value + start;
-			parts[k].n = i - start;
-			k++;
-			start = i + 1;
-		}
-	}
-	if (t->reverse) {
-		for (size_t i = 0; i < n_parts / 2; i++) {
-			struct part tmp = parts[i];
-			parts[i] = parts[n_parts - 1 - i];
-			parts[n_parts - 1 - i] = tmp;
-		}
-	}
-	size_t first = 0;
-	if (t->digits > 0 && (size_t)t->digits < n_parts)
-		first = n_parts - (size_t)t->digits;
-	sd_spfi_buf tmp = { .max = b->max ? b->max : SD_SPF_EXPAND_MAX };
-	for (size_t i = first; i < n_parts; i++) {
-		if (i > first)
-			sd_spfi_buf_addc(&tmp, '.');
-		sd_spfi_buf_add(&tmp, parts[i].p, parts[i].n);
-	}
-	free(parts);
-	if (tmp.oom) {
-		sd_spfi_buf_free(&tmp);
-		return -2;
-	}
-	if (t->upper)
-		url_escape(b, tmp.p ? tmp.p : "", tmp.len);
+	if (upper)
+		url_escape(b, s, n);
 	else
-		sd_spfi_buf_add(b, tmp.p ? tmp.p : "", tmp.len);
-	int overflow = tmp.overflow;
-	sd_spfi_buf_free(&tmp);
-	if (overflow)
-		b->overflow = 1;
-	return 0;
+		sd_spfi_buf_add(b, s, n);
+}
+
+/*
+ * Applies the transformers of t to value[0..vlen), appending to b: split on
+ * the delimiters (default "."; empty parts are kept), reverse if asked,
+ * keep the last `digits` parts, join with ".".
+ *
+ * The work is proportional to what is appended, never to the whole value:
+ * a record of many "%{l1}" over a long local-part must not cost
+ * macros x value length.  The value is scanned only as far as the parts
+ * kept reach, and the expansion stops at the first overflow of b.
+ */
+static void transform(sd_spfi_buf *b, const char *value, size_t vlen,
+    const macro_tok *t)
+{
+	unsigned char delim[256] = { 0 };
+	if (t->n_delims) {
+		for (size_t i = 0; i < t->n_delims; i++)
+			delim[(unsigned char)t->delims[i]] = 1;
+	} else {
+		delim['.'] = 1;
+	}
+#define IS_DELIM(c) (delim[(unsigned char)(c)])
+	size_t keep = t->digits > 0 ? (size_t)t->digits : SIZE_MAX;
+	if (!t->reverse) {
+		/* the last `keep` parts: start after the keep-th delimiter
+		 * counted from the end, then copy forward */
+		size_t start = vlen, seen = 0;
+		while (start > 0 && !(IS_DELIM(value[start - 1]) &&
+		    ++seen == keep))
+			start--;
+		size_t i = start;
+		while (i <= vlen && !b->overflow && !b->oom) {
+			size_t j = i;
+			while (j < vlen && !IS_DELIM(value[j]))
+				j++;
+			if (i > start)
+				sd_spfi_buf_addc(b, '.');
+			put(b, value + i, j - i, t->upper);
+			i = j + 1;
+		}
+	} else {
+		/* reversed, the last `keep` parts are the first `keep` of the
+		 * value, last one first: find where they end, copy backward */
+		size_t end = 0, seen = 0;
+		while (end < vlen && !(IS_DELIM(value[end]) && ++seen == keep))
+			end++;
+		size_t hi = end;
+		for (int first = 1; !b->overflow && !b->oom; first = 0) {
+			size_t lo = hi;
+			while (lo > 0 && !IS_DELIM(value[lo - 1]))
+				lo--;
+			if (!first)
+				sd_spfi_buf_addc(b, '.');
+			put(b, value + lo, hi - lo, t->upper);
+			if (lo == 0)
+				break;
+			hi = lo - 1;
+		}
+	}
+#undef IS_DELIM
 }
 
 static const char *macro_value(const macro_tok *t, const sd_spf_macro_ctx *c,
@@ -427,6 +439,11 @@ int sd_spf_macro_expand(const char *s, size_t len, const sd_spf_macro_ctx *ctx,
 	if (sd_spfi_macro_scan(s, len, exp_text, err, errlen) < 0)
 		return -1;
 	sd_spfi_buf b = { .max = SD_SPF_EXPAND_MAX };
+	/* Each letter's value and length, looked up once: a string of many
+	 * macros must not measure a long value again for every one. */
+	const char *val[26] = { 0 };
+	size_t vlen[26] = { 0 };
+	char tbuf[32];
 	size_t i = 0;
 	while (i < len && !b.oom && !b.overflow) {
 		if (s[i] != '%') {
@@ -455,10 +472,12 @@ int sd_spf_macro_expand(const char *s, size_t len, const sd_spf_macro_ctx *ctx,
 				sd_spfi_buf_free(&b);
 				return -1;
 			}
-			char tbuf[32];
-			const char *v = macro_value(&t, ctx, tbuf, sizeof tbuf);
-			if (transform(&b, v, &t) != 0)
-				b.oom = 1;
+			int k = t.letter - 'a';   /* parse_macro: one of a-z */
+			if (!val[k]) {
+				val[k] = macro_value(&t, ctx, tbuf, sizeof tbuf);
+				vlen[k] = strlen(val[k]);
+			}
+			transform(&b, val[k], vlen[k], &t);
 			i = (size_t)next;
 		}
 	}

@@ -38,8 +38,54 @@ typedef struct session {
 	char key[96];       /* "PORT.ADDR" suffix of fact ids */
 	sd_caps caps;
 	int have_caps;
+	int broken;          /* a half-sent exchange: close, no QUIT */
+	int64_t tls_dl;      /* the deadline the last TLS handshake had */
+	/* what the AUTH exchange sent (the password, the base64 lines): a
+	 * server that echoes them must not put them in any output */
+	char *secrets[8];
+	int n_secrets;
 	char line[SD_LINE_MAX + 1];
 } session;
+
+/* Remembers a string to mask in what the server says back. */
+static void add_secret(session *s, const char *v)
+{
+	if (v && strlen(v) >= 3 && s->n_secrets < 8)
+		s->secrets[s->n_secrets++] = strdup(v);
+}
+
+static void drop_secrets(session *s)
+{
+	for (int i = 0; i < s->n_secrets; i++) {
+		if (s->secrets[i]) {
+			sd_wipe(s->secrets[i], strlen(s->secrets[i]));
+			free(s->secrets[i]);
+		}
+	}
+	s->n_secrets = 0;
+}
+
+/* Replaces every remembered secret in s->line by "<redacted>". */
+static size_t redact_line(session *s, size_t len)
+{
+	for (int k = 0; k < s->n_secrets; k++) {
+		const char *sec = s->secrets[k];
+		size_t sl = sec ? strlen(sec) : 0;
+		char *hit;
+		while (sl && (hit = strstr(s->line, sec))) {
+			static const char mask[] = "<redacted>";
+			size_t ml = sizeof mask - 1, off = (size_t)(hit - s->line);
+			size_t tail = len - off - sl;
+			if (off + ml + tail > SD_LINE_MAX)
+				tail = SD_LINE_MAX - off - ml;
+			memmove(s->line + off + ml, hit + sl, tail);
+			memcpy(s->line + off, mask, ml);
+			len = off + ml + tail;
+			s->line[len] = '\0';
+		}
+	}
+	return len;
+}
 
 const char *sd_role_name(sd_role r)
 {
@@ -108,16 +154,26 @@ static const char *timeout_kind(session *s, int64_t deadline)
 	return deadline >= s->run->deadline_ms ? "run" : "stage";
 }
 
+/* Longest command line we send: RFC 4954 §4 lets an AUTH line carry up to
+ * 12288 octets (OAuth2 tokens are long). */
+#define SEND_LINE_MAX 12288
+
 static int send_line(session *s, const char *line, const char *shown)
 {
-	char buf[1100];
-	int n = snprintf(buf, sizeof buf, "%s\r\n", line);
-	if (n < 0 || (size_t)n >= sizeof buf)
+	size_t len = strlen(line);
+	if (len > SEND_LINE_MAX)
 		return 0;
+	char *buf = malloc(len + 3);
+	if (!buf)
+		return 0;
+	memcpy(buf, line, len);
+	memcpy(buf + len, "\r\n", 3);
 	sd_transcript_add(s->run->report, s->p->conn_id, 'C',
 	    shown ? shown : line, strlen(shown ? shown : line));
-	sd_io r = sd_conn_write(s->c, buf, (size_t)n, stage_deadline(s));
-	sd_wipe(buf, sizeof buf);
+	sd_io r = sd_conn_write(s->c, buf, len + 2, stage_deadline(s));
+	/* the line may carry the secret */
+	sd_wipe(buf, len + 2);
+	free(buf);
 	return r == SD_IO_OK;
 }
 
@@ -134,6 +190,8 @@ static sd_io read_reply(session *s, sd_reply *rep, int64_t deadline,
 		    deadline);
 		if (r != SD_IO_OK)
 			return r;
+		if (redact)
+			len = redact_line(s, len);
 		if (redact && len >= 4 && strncmp(s->line, "334", 3) == 0)
 			sd_transcript_add(s->run->report, s->p->conn_id, 'S',
 			    "334 <redacted>", 14);
@@ -154,7 +212,11 @@ static void set_reply(json_t *f, const sd_reply *rep)
 {
 	json_object_set_new(f, "code", json_integer(rep->code));
 	json_object_set_new(f, "enhanced", json_string(rep->enhanced));
-	json_object_set_new(f, "text", json_stringn(rep->text, rep->text_len));
+	/* servers send Latin-1 and escape sequences: keep valid UTF-8 and
+	 * line breaks, replace the rest */
+	char *clean = sd_sanitize_text(rep->text, rep->text_len);
+	json_object_set_new(f, "text", json_string(clean ? clean : ""));
+	free(clean);
 }
 
 /* What a non-SMTP greeting line looks like. */
@@ -201,9 +263,18 @@ static int tls_fact(session *s, const char *mode, sd_io r, json_t *extra)
 		size_t n;
 		const unsigned char *first = sd_conn_first_bytes(s->c, &n);
 		int plain = n >= 3 && memcmp(first, "220", 3) == 0;
+		/* after a silent wait, an SMTP reply is a greeting that came
+		 * late (a greeting delay), not a plaintext port answering */
+		int late = json_is_true(json_object_get(f, "after_silence")) &&
+		    n >= 3 && first[0] >= '2' && first[0] <= '5' &&
+		    first[1] >= '0' && first[1] <= '9' && first[2] >= '0' &&
+		    first[2] <= '9';
+		if (late)
+			plain = 0;
 		const char *why = sd_conn_tls_error(s->c);
-		json_object_set_new(f, "result", json_string(plain ?
-		    "plaintext_answer" : r == SD_IO_TIMEOUT ? "timeout" :
+		json_object_set_new(f, "result", json_string(late ?
+		    "late_greeting" : plain ? "plaintext_answer" :
+		    r == SD_IO_TIMEOUT ? "timeout" :
 		    r == SD_IO_CANCELLED ? "cancelled" : "handshake_failed"));
 		json_object_set_new(f, "error", json_string(why));
 		if (n) {
@@ -214,10 +285,11 @@ static int tls_fact(session *s, const char *mode, sd_io r, json_t *extra)
 		}
 		if (r == SD_IO_TIMEOUT)
 			json_object_set_new(f, "timeout", json_string(
-			    timeout_kind(s, stage_deadline(s))));
+			    timeout_kind(s, s->tls_dl)));
 		json_object_set_new(f, "ok", json_false());
 		char d[512];
 		snprintf(d, sizeof d, "%s %s port %d: %s", mode, p->addr, p->port,
+		    late ? "the server's greeting came late, after our TLS hello" :
 		    plain ? "the server answered in plaintext SMTP (\"220 ...\") "
 		    "where a TLS handshake was expected" : why);
 		json_object_set_new(f, "detail", json_string(d));
@@ -425,7 +497,8 @@ static int starttls(session *s)
 	json_t *extra = NULL;
 	if (sd_conn_buffered(s->c))
 		extra = json_pack("{s:b}", "pipelined_after_starttls", 1);
-	sd_io tr = sd_conn_tls(s->c, s->run->tls, s->p->host, stage_deadline(s));
+	s->tls_dl = stage_deadline(s);
+	sd_io tr = sd_conn_tls(s->c, s->run->tls, s->p->host, s->tls_dl);
 	int ok = tls_fact(s, "starttls", tr, extra);
 	json_decref(extra);
 	return ok;
@@ -507,11 +580,21 @@ static int auth(session *s)
 		json_object_set_new(f, "mech", json_string(cp->auth_mech));
 		snprintf(d, sizeof d, "AUTH %s is not offered on port %d",
 		    cp->auth_mech, p->port);
-	} else if (!p->tls_ok && !cp->allow_plaintext_auth) {
+	} else if (!p->tls_ok && (!cp->allow_plaintext_auth ||
+	    cp->tls != SD_TLS_NONE)) {
+		/* --allow-plaintext-auth is for a client set to no encryption;
+		 * a missing STARTTLS where TLS is configured is what a
+		 * stripping middlebox looks like: never send then */
 		result = "plaintext_refused";
 		snprintf(d, sizeof d, "AUTH not tried: the connection on port "
-		    "%d is not encrypted and --allow-plaintext-auth was not "
-		    "given", p->port);
+		    "%d is not encrypted and %s", p->port,
+		    cp->allow_plaintext_auth ? "the client is set to use TLS" :
+		    "--allow-plaintext-auth was not given");
+	} else if (sd_remaining_ms(run->deadline_ms) < 2000) {
+		/* the password must not leave when its answer cannot be read */
+		result = "no_time";
+		snprintf(d, sizeof d, "AUTH not tried on port %d: too little "
+		    "time left before --timeout to read its answer", p->port);
 	} else if (atomic_exchange(&run->auth_attempted, 1)) {
 		/* SPEC §6: one run, at most one login */
 		result = "skipped_once";
@@ -535,6 +618,7 @@ static int auth(session *s)
 		sd_reply rep;
 		sd_reply_rc bad;
 		int has_initial = 0, n = -1, step = 0;
+		int64_t dl = 0;
 		sd_io r = SD_IO_ERROR;
 		if (resp && cmd)
 			n = mech->step(&cr, 0, NULL, 0, resp, 16384, &has_initial);
@@ -548,11 +632,13 @@ static int auth(session *s)
 			snprintf(cmd, 24000, "AUTH %s%s%s", mech->name,
 			    has_initial ? " " : "", has_initial ?
 			    (n ? (b64 ? b64 : "") : "=") : "");
+			add_secret(s, cp->password);
 			if (b64) {
+				add_secret(s, b64);
 				sd_wipe(b64, strlen(b64));
 				free(b64);
 			}
-			int64_t dl = stage_deadline(s);
+			dl = stage_deadline(s);
 			r = send_line(s, cmd, shown) ?
 			    read_reply(s, &rep, dl, &bad, 1) : SD_IO_ERROR;
 			while (r == SD_IO_OK && rep.code == 334 && ++step < 4) {
@@ -562,18 +648,28 @@ static int auth(session *s)
 				n = mech->step(&cr, step, ch ? ch : (unsigned char *)"",
 				    ch ? clen : 0, resp, 16384, &has_initial);
 				free(ch);
+				int sent;
 				if (n < 0) {
-					send_line(s, "*", NULL);
+					sent = send_line(s, "*", NULL);
 				} else {
 					char *e = sd_base64_encode(resp, (size_t)n);
 					snprintf(cmd, 24000, "%s", e ? e : "");
 					if (e) {
+						add_secret(s, e);
 						sd_wipe(e, strlen(e));
 						free(e);
 					}
-					send_line(s, cmd, "<redacted>");
+					sent = send_line(s, cmd, "<redacted>");
 				}
-				r = read_reply(s, &rep, stage_deadline(s), &bad, 1);
+				if (!sent) {
+					/* half an exchange: the next line would be
+					 * taken as the answer; hang up instead */
+					s->broken = 1;
+					r = SD_IO_ERROR;
+					break;
+				}
+				dl = stage_deadline(s);
+				r = read_reply(s, &rep, dl, &bad, 1);
 			}
 		}
 		if (resp) {
@@ -597,9 +693,16 @@ static int auth(session *s)
 			free(clean);
 		} else {
 			result = r == SD_IO_TIMEOUT ? "timeout" : "error";
+			if (r == SD_IO_TIMEOUT) {
+				json_object_set_new(f, "timeout", json_string(
+				    timeout_kind(s, dl)));
+				json_object_set_new(f, "partial", json_boolean(
+				    sd_conn_buffered(s->c) > 0));
+			}
 			snprintf(d, sizeof d, "AUTH %s: no reply (%s)",
 			    mech->name, sd_io_name(r));
 		}
+		drop_secrets(s);
 	}
 	json_object_set_new(f, "result", json_string(result));
 	if (cp->password)
@@ -692,6 +795,8 @@ static void quit(session *s)
 {
 	sd_reply rep;
 	sd_reply_rc bad;
+	if (s->broken)
+		return;
 	set_stage(s, ST_QUIT);
 	/* a short, polite goodbye: its reply does not matter */
 	if (send_line(s, "QUIT", NULL))
@@ -764,7 +869,8 @@ void sd_probe_run(sd_probe *p)
 	int silent = 0;
 	if (p->mode == SD_MODE_IMPLICIT) {
 		set_stage(&s, ST_TLS_IMPLICIT);
-		sd_io r = sd_conn_tls(s.c, run->tls, p->host, stage_deadline(&s));
+		s.tls_dl = stage_deadline(&s);
+		sd_io r = sd_conn_tls(s.c, run->tls, p->host, s.tls_dl);
 		if (!tls_fact(&s, "implicit", r, NULL))
 			goto out;
 		int64_t gdl = stage_deadline(&s);
@@ -779,14 +885,19 @@ void sd_probe_run(sd_probe *p)
 				goto out;
 			/* silent: an implicit-TLS port waits for our hello */
 			note(&s, "no greeting: trying a TLS handshake");
-			sd_io r = sd_conn_tls(s.c, run->tls, p->host,
-			    stage_deadline(&s));
+			s.tls_dl = stage_deadline(&s);
+			sd_io r = sd_conn_tls(s.c, run->tls, p->host, s.tls_dl);
 			json_t *x = json_pack("{s:b}", "after_silence", 1);
 			int ok = tls_fact(&s, "implicit", r, x);
 			json_decref(x);
-			if (ok)
+			/* implicit TLS only if SMTP greets inside it (an HTTPS
+			 * port typed as the SMTP port does TLS too) */
+			int64_t g2 = stage_deadline(&s);
+			if (!ok)
+				goto out;
+			if (greeting(&s, g2, g2, &silent))
 				p->implicit_detected = 1;
-			goto out;
+			goto bye;
 		}
 	}
 	if (p->role == SD_ROLE_CONTROL && !p->starttls)

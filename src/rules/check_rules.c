@@ -537,7 +537,8 @@ static int stage_greeting(ctx *c)
 {
 	json_t *tls = first(c->facts, (q){ "tls", "main", 0, NULL });
 	json_t *g = first(c->facts, (q){ "greeting", "main", 0, NULL });
-	if (tls && is(tls, "result", "plaintext_answer")) {
+	if (tls && is(tls, "result", "plaintext_answer") &&
+	    strcmp(c->tls, "implicit") == 0) {
 		ev(c, tls);
 		if (!verified_fix(c))
 			fixf(c, "set the security of port %d to STARTTLS in the "
@@ -574,7 +575,34 @@ static int stage_greeting(ctx *c)
 	}
 	if (is(g, "result", "none")) {
 		json_t *t2 = tls && truth(tls, "after_silence") ? tls : NULL;
-		if (t2 && is(t2, "result", "ok")) {
+		/* the greeting inside the TLS session (a second greeting fact) */
+		json_t *g2 = NULL;
+		size_t gi;
+		json_t *gf;
+		EACH(c->facts, gi, gf)
+			if (kind_is(gf, "greeting") && is(gf, "role", "main") &&
+			    truth(gf, "tls"))
+				g2 = gf;
+		if (t2 && is(t2, "result", "late_greeting")) {
+			ev(c, t2);
+			decide(c, "inconclusive", c->server, "the server on port %d "
+			    "greeted only after more than %s of silence (a greeting "
+			    "delay?), too late for smtpdoctor to tell a slow SMTP "
+			    "server from an implicit-TLS port; it answered \"%s\"",
+			    c->port, "the wait", str(t2, "peer_sent"));
+			return 1;
+		}
+		if (t2 && is(t2, "result", "ok") && g2 && !truth(g2, "ok") &&
+		    is(g2, "result", "not_smtp")) {
+			ev(c, g2);
+			fixf(c, "port %d of %s speaks TLS but not SMTP inside it: use "
+			    "the outgoing server's port", c->port, c->server);
+			decide(c, "settings.not_smtp", c->server, "port %d answers a "
+			    "TLS handshake, but what speaks inside is not SMTP (%s)",
+			    c->port, str(g2, "proto"));
+			return 1;
+		}
+		if (t2 && is(t2, "result", "ok") && g2 && truth(g2, "ok")) {
 			ev(c, t2);
 			if (!verified_fix(c))
 				fixf(c, "set the security of port %d to SSL/TLS "

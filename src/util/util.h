@@ -21,6 +21,9 @@ int64_t sd_deadline_min(int64_t a, int64_t b);
  */
 char *sd_sanitize(const char *in, size_t len, size_t max);
 
+/* The same for multi-line text: keeps '\n', no length cap beyond len. */
+char *sd_sanitize_text(const char *in, size_t len);
+
 /* Base64 (RFC 4648).  Returns malloc'd memory or NULL.  decode returns NULL
  * on invalid input; *outlen gets the decoded length. */
 char *sd_base64_encode(const unsigned char *in, size_t len);

@@ -239,7 +239,30 @@ static void greetings(void **s)
 	    "result", "none", "timeout", "stage", "ok", 0);
 	add(r, "tls", "tls", "main", 465, A4, "{s:s, s:s, s:b, s:b}", "mode",
 	    "implicit", "result", "ok", "ok", 1, "after_silence", 1);
+	add(r, "greeting", "greeting", "main", 465, A4, "{s:s, s:i, s:b, s:b}",
+	    "result", "smtp", "code", 220, "ok", 1, "tls", 1);
 	assert_string_equal(verdict(r), "settings.tls_required_on_connect");
+
+	/* TLS, but no SMTP inside: an HTTPS port typed as the SMTP port */
+	r = R(443, "starttls", 0, 0);
+	tcp(r, "main", 443, A4, "connected");
+	add(r, "greeting", "greeting", "main", 443, A4, "{s:s, s:s, s:b}",
+	    "result", "none", "timeout", "stage", "ok", 0);
+	add(r, "tls", "tls", "main", 443, A4, "{s:s, s:s, s:b, s:b}", "mode",
+	    "implicit", "result", "ok", "ok", 1, "after_silence", 1);
+	add(r, "greeting", "greeting", "main", 443, A4, "{s:s, s:s, s:b, s:b}",
+	    "result", "not_smtp", "proto", "http", "ok", 0, "tls", 1);
+	assert_string_equal(verdict(r), "settings.not_smtp");
+
+	/* a greeting delay: the 220 came after our TLS hello */
+	r = R(25, "starttls", 0, 0);
+	tcp(r, "main", 25, A4, "connected");
+	add(r, "greeting", "greeting", "main", 25, A4, "{s:s, s:s, s:b}",
+	    "result", "none", "timeout", "stage", "ok", 0);
+	add(r, "tls", "tls", "main", 25, A4, "{s:s, s:s, s:b, s:b, s:s}", "mode",
+	    "implicit", "result", "late_greeting", "ok", 0, "after_silence", 1,
+	    "peer_sent", "220 slow.example ESMTP");
+	assert_string_equal(verdict(r), "inconclusive");
 
 	r = R(587, "implicit", 0, 0);
 	tcp(r, "main", 587, A4, "connected");
