@@ -39,6 +39,16 @@ int sd_cmd_check(sd_cli *cli)
 		return sd_cli_usage_error(cli, "--server: invalid host name");
 	if (cp->auth_mech && strlen(cp->auth_mech) > 20)
 		return sd_cli_usage_error(cli, "--auth: invalid mechanism");
+	/* RFC 5321 §4.5.3.1: 254 octets of path, 255 of domain */
+	if ((cp->from && strlen(cp->from) > 254) || (cp->to &&
+	    strlen(cp->to) > 254))
+		return sd_cli_usage_error(cli, "--from/--to: an address is at "
+		    "most 254 characters");
+	if (cp->ehlo && (strlen(cp->ehlo) > 255 || !*cp->ehlo))
+		return sd_cli_usage_error(cli, "--ehlo: a name of 1 to 255 "
+		    "characters");
+	if (cp->user && strlen(cp->user) > 512)
+		return sd_cli_usage_error(cli, "--user: too long");
 	if (!cp->to)
 		cp->to = cp->from;
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "cli/cli.h"
 #include "cli/secret.h"
 #include "report/report.h"
@@ -148,6 +150,8 @@ int main(int argc, char **argv)
 	char seen[O_MESSAGE - O_JSON + 1] = { 0 };
 	int c;
 
+	/* before any thread: libcurl's global state (MTA-STS fetches) */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_options_init(&cli.opt);
 	cli.opt.resolvers = cli.resolvers;
 	cli.opt.dnsbl = cli.dnsbl;

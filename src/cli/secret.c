@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -21,15 +23,27 @@ void sd_secret_free(char *s)
 	}
 }
 
-/* Reads at most SD_SECRET_MAX bytes from fd; keeps the first line. */
-static char *read_line_fd(int fd, int *too_long)
+/* Reads at most SD_SECRET_MAX bytes from fd; keeps the first line.  With
+ * deadline_ms > 0, gives up then (*timed_out = 1). */
+static char *read_line_fd_until(int fd, int *too_long, int64_t deadline_ms,
+    int *timed_out)
 {
 	char *buf = malloc(SD_SECRET_MAX + 2);
 	size_t n = 0;
 	if (!buf)
 		return NULL;
 	*too_long = 0;
+	if (timed_out)
+		*timed_out = 0;
 	for (;;) {
+		if (deadline_ms > 0) {
+			int64_t left = sd_remaining_ms(deadline_ms);
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			if (left == 0 || poll(&p, 1, (int)left) == 0) {
+				*timed_out = 1;
+				break;
+			}
+		}
 		ssize_t r = read(fd, buf + n, SD_SECRET_MAX + 1 - n);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -45,7 +59,15 @@ static char *read_line_fd(int fd, int *too_long)
 		*nl = '\0';
 	else if (n > SD_SECRET_MAX)
 		*too_long = 1;
+	/* later lines of a file are not the secret, but wipe them too */
+	size_t keep = strlen(buf);
+	sd_wipe(buf + keep, n - keep);
 	return buf;
+}
+
+static char *read_line_fd(int fd, int *too_long)
+{
+	return read_line_fd_until(fd, too_long, 0, NULL);
 }
 
 static char *from_cmd(const char *cmd, char *err, size_t errlen)
@@ -70,12 +92,32 @@ static char *from_cmd(const char *cmd, char *err, size_t errlen)
 		_exit(127);
 	}
 	close(pfd[1]);
-	int too_long;
-	char *s = read_line_fd(pfd[0], &too_long);
+	int too_long, timed_out;
+	char *s = read_line_fd_until(pfd[0], &too_long,
+	    sd_now_ms() + SD_SECRET_CMD_MS, &timed_out);
 	close(pfd[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	int status = 0;
+	/* the first line is all we want: a command that lingers is ended */
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		int64_t until = sd_now_ms() + 1000;
+		while (waitpid(pid, &status, WNOHANG) == 0 && sd_now_ms() < until) {
+			struct timespec ts = { 0, 20 * 1000000 };
+			nanosleep(&ts, NULL);
+		}
+		if (waitpid(pid, &status, WNOHANG) == 0) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			if (!timed_out && s && *s)
+				status = 0;  /* it printed the line, then lingered */
+		}
+	}
+	if (timed_out) {
+		snprintf(err, errlen, "--password-cmd: no line within %d s",
+		    SD_SECRET_CMD_MS / 1000);
+		sd_secret_free(s);
+		return NULL;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		snprintf(err, errlen, "--password-cmd: the command failed "
 		    "(exit status %d)", WIFEXITED(status) ?
@@ -171,6 +213,13 @@ sd_secret_rc sd_secret_read(const char *file, const char *env, const char *cmd,
 	}
 	if (!*out) {
 		snprintf(err, errlen, "out of memory");
+		return SD_SECRET_ERROR;
+	}
+	if (!**out) {
+		/* the one login of a run must not be spent on nothing */
+		sd_secret_free(*out);
+		*out = NULL;
+		snprintf(err, errlen, "the password is empty");
 		return SD_SECRET_ERROR;
 	}
 	return SD_SECRET_OK;

@@ -7,6 +7,9 @@
 
 /* Longest secret accepted (an OAuth token can be a few KiB). */
 #define SD_SECRET_MAX 8192
+/* How long --password-cmd may take to print its line (a keyring may ask
+ * the user to unlock it). */
+#define SD_SECRET_CMD_MS 30000
 
 typedef enum sd_secret_rc {
 	SD_SECRET_OK,        /* *out holds the secret */

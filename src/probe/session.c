@@ -754,6 +754,8 @@ static void envelope(session *s)
 		    "smtpdoctor to check that this account can send mail.\r\n"
 		    "You can delete it.\r\n.\r\n", date, (long long)now,
 		    (int)getpid(), host, from, to);
+		if (n < 0 || (size_t)n >= sizeof msg)
+			return;  /* cannot happen with the CLI's bounds */
 		sd_transcript_add(s->run->report, s->p->conn_id, 'C',
 		    "<message: headers and 2 lines of text>", 38);
 		sd_reply_rc bad;
@@ -961,8 +963,12 @@ int sd_probe_start(sd_probe *p)
 	int rc = pthread_create(&p->thread, &a, probe_thread, p);
 	pthread_attr_destroy(&a);
 	p->started = rc == 0;
-	if (!p->started)
+	if (!p->started) {
+		/* run here, and never park: only this thread could decide */
+		p->park = 0;
 		sd_probe_run(p);
+		atomic_store(&p->done, 1);
+	}
 	return rc == 0;
 }
 

@@ -117,13 +117,21 @@ const char *sd_fact_add(sd_report *r, json_t *fact)
 	}
 	pthread_mutex_lock(&r->lock);
 	if (sd_fact_get(r->facts, id)) {
-		char buf[512];
+		/* sized from the id: a truncated "#n" would never be unique */
+		size_t cap = strlen(id) + 16;
+		char *buf = malloc(cap);
+		if (!buf) {
+			pthread_mutex_unlock(&r->lock);
+			json_decref(fact);
+			return NULL;
+		}
 		for (int n = 2;; n++) {
-			snprintf(buf, sizeof buf, "%s#%d", id, n);
+			snprintf(buf, cap, "%s#%d", id, n);
 			if (!sd_fact_get(r->facts, buf))
 				break;
 		}
 		json_object_set_new(fact, "id", json_string(buf));
+		free(buf);
 	}
 	if (!json_object_get(fact, "elapsed_ms"))
 		json_object_set_new(fact, "elapsed_ms",

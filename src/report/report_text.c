@@ -134,10 +134,13 @@ static void print_transcript(FILE *out, const sd_report *r, int color)
 			header = 1;
 		}
 		const char *dir = json_string_value(json_object_get(t, "dir"));
+		const char *line = json_string_value(json_object_get(t, "line"));
+		if (!dir)
+			dir = "I";
 		fprintf(out, "  %6lld %s %s\n",
 		    (long long)json_integer_value(json_object_get(t, "t_ms")),
 		    strcmp(dir, "C") == 0 ? "->" : strcmp(dir, "S") == 0 ? "<-" :
-		    "  ", json_string_value(json_object_get(t, "line")));
+		    "  ", line ? line : "");
 	}
 	if (header)
 		fputc('\n', out);
@@ -155,6 +158,9 @@ static void print_controls(FILE *out, const sd_report *r, int header)
 		if (!id || !role || strncmp(id, "tcp.", 4) != 0)
 			continue;
 		int ok = json_is_true(json_object_get(f, "ok"));
+		const char *res = json_string_value(json_object_get(f, "result"));
+		if (res && strcmp(res, "cancelled") == 0)
+			continue;  /* cut short after the path worked */
 		if (strcmp(role, "control") == 0) {
 			smtp++;
 			smtp_ok += ok;
@@ -163,13 +169,20 @@ static void print_controls(FILE *out, const sd_report *r, int header)
 			web_ok += ok;
 		}
 	}
-	if (!smtp && !web)
-		return;
+	if (!smtp)
+		return;  /* no control hosts: the server's own 443 is a detail */
 	if (!header)
 		fprintf(out, "Network (TCP)\n");
 	fprintf(out, "  -  controls: %d of %d mail ports of independent hosts and "
 	    "%d of %d web ports connected (-v for each)\n", smtp_ok, smtp,
 	    web_ok, web);
+}
+
+/* A member's string, or "" (a saved report given to explain may lack it). */
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
 }
 
 void sd_report_write_text(const sd_report *r, FILE *out, int flags)
@@ -237,29 +250,28 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 			    col(color, C_RESET));
 			header = 1;
 		}
-		const char *subject = json_string_value(json_object_get(f, "subject"));
+		const char *subject = jstr(f, "subject");
 		fprintf(out, "  %s%-7s%s %s%s%s%s: %s\n", col(color, c), sev,
 		    col(color, C_RESET),
-		    json_string_value(json_object_get(f, "code")),
+		    jstr(f, "code"),
 		    subject && *subject ? " [" : "", subject ? subject : "",
 		    subject && *subject ? "]" : "",
-		    json_string_value(json_object_get(f, "summary")));
+		    jstr(f, "summary"));
 	}
 	if (header)
 		fputc('\n', out);
 
 	json_t *v = r->verdict;
 	const char *status = v ?
-	    json_string_value(json_object_get(v, "status")) : "inconclusive";
+	    jstr(v, "status") : "inconclusive";
 	const char *c = strcmp(status, "ok") == 0 ? C_GREEN :
 	    strcmp(status, "warn") == 0 ? C_YELLOW :
 	    strcmp(status, "fail") == 0 ? C_RED : C_YELLOW;
 	fprintf(out, "%sVerdict: %s%s%s (%s)\n", col(color, C_BOLD),
 	    col(color, c), status, col(color, C_RESET),
-	    v ? json_string_value(json_object_get(v, "cause")) : "inconclusive");
+	    v ? jstr(v, "cause") : "inconclusive");
 	if (v) {
-		fprintf(out, "  %s\n", json_string_value(json_object_get(v,
-		    "summary")));
+		fprintf(out, "  %s\n", jstr(v, "summary"));
 		json_t *fix = json_object_get(v, "fix");
 		if (json_array_size(fix)) {
 			fprintf(out, "%sFix%s\n", col(color, C_BOLD),

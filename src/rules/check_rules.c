@@ -933,8 +933,8 @@ static int stage_auth(ctx *c)
 		json_t *m;
 		json_array_foreach(off, i, m) {
 			strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-			strncat(list, json_string_value(m),
-			    sizeof list - strlen(list) - 1);
+			strncat(list, json_is_string(m) ? json_string_value(m) :
+			    "?", sizeof list - strlen(list) - 1);
 		}
 		fixf(c, "set the authentication method to one the server offers: "
 		    "%s", *list ? list : "(none)");

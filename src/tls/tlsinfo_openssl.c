@@ -45,7 +45,9 @@ static json_t *sans(X509 *x)
 			char buf[INET6_ADDRSTRLEN];
 			int l = ASN1_STRING_length(g->d.iPAddress);
 			const unsigned char *d = ASN1_STRING_get0_data(g->d.iPAddress);
-			if (inet_ntop(l == 4 ? AF_INET : AF_INET6, d, buf, sizeof buf))
+			/* from the peer, before verification: only 4 or 16 */
+			if ((l == 4 || l == 16) && inet_ntop(l == 4 ? AF_INET :
+			    AF_INET6, d, buf, sizeof buf))
 				json_array_append_new(a, json_string(buf));
 		}
 	}
@@ -74,7 +76,9 @@ int sd_tls_describe(SSL *ssl, const char *host, json_t *fact)
 		json_object_set_new(c, "not_after", time_str(X509_get0_notAfter(x)));
 		json_object_set_new(c, "self_signed", json_boolean(
 		    X509_check_issued(x, x) == X509_V_OK));
-		if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+		/* the server's own certificate: an unused expired extra in
+		 * the chain is not why it fails */
+		if (x == leaf && X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
 			expired = 1;
 		json_array_append_new(arr, c);
 	}
