@@ -108,6 +108,9 @@ int sd_cmd_explain(sd_cli *cli)
 		if (json_is_object(x))
 			sd_fact_add(r, json_deep_copy(x));
 	json_t *cfg = json_object_get(doc, "config");
+	/* reports of smtpdoctor 0.1 before its release kept it as a fact */
+	if (!json_is_object(cfg))
+		cfg = sd_fact_get(facts, "config");
 	if (json_is_object(cfg))
 		sd_report_set_extra(r, "config", json_deep_copy(cfg));
 	json_t *tr = json_object_get(doc, "transcript");

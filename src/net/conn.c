@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -44,6 +45,7 @@ const char *sd_connect_result_name(sd_connect_result r)
 	case SD_CONN_TIMEOUT: return "timeout";
 	case SD_CONN_HOST_UNREACH: return "host_unreachable";
 	case SD_CONN_NET_UNREACH: return "network_unreachable";
+	case SD_CONN_NO_ROUTE: return "no_route";
 	case SD_CONN_LOCAL_DENIED: return "local_denied";
 	case SD_CONN_PROHIBITED: return "prohibited";
 	case SD_CONN_CANCELLED: return "cancelled";
@@ -127,6 +129,9 @@ sd_conn *sd_conn_connect(const struct sockaddr *sa, socklen_t salen,
 	if (connect(fd, sa, salen) != 0 && errno != EINPROGRESS) {
 		*err = errno;
 		*result = classify_errno(errno);
+		/* refused before any packet left: this machine has no route */
+		if (*result == SD_CONN_NET_UNREACH)
+			*result = SD_CONN_NO_ROUTE;
 		goto fail;
 	}
 	sd_io why;
@@ -411,8 +416,14 @@ SSL_CTX *sd_tls_client_ctx(const char *ca_file)
 	if (!ctx)
 		return NULL;
 	/* the hashed directory is read lazily, certificate by certificate;
-	 * the bundle file costs ~40 ms of parsing at every start */
-	if (SSL_CTX_set_default_verify_dir(ctx) != 1)
+	 * the bundle file costs ~40 ms of parsing at every start.  Where the
+	 * user points OpenSSL elsewhere (SSL_CERT_FILE/DIR) or there is no
+	 * such directory, the default paths, bundle included */
+	struct stat st;
+	const char *dir = X509_get_default_cert_dir();
+	if (getenv("SSL_CERT_FILE") || getenv("SSL_CERT_DIR") || !dir ||
+	    stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    SSL_CTX_set_default_verify_dir(ctx) != 1)
 		SSL_CTX_set_default_verify_paths(ctx);
 	if (ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
 		SSL_CTX_free(ctx);

@@ -18,7 +18,9 @@ typedef enum sd_connect_result {
 	SD_CONN_REFUSED,         /* RST: nothing listens, or REJECT tcp-reset */
 	SD_CONN_TIMEOUT,         /* no answer: filtered on the path */
 	SD_CONN_HOST_UNREACH,    /* ICMP host unreachable / prohibited */
-	SD_CONN_NET_UNREACH,     /* ICMP network unreachable, no route */
+	SD_CONN_NET_UNREACH,     /* ICMP network unreachable from the path */
+	SD_CONN_NO_ROUTE,        /* ENETUNREACH at once: this machine has no
+	                            route (no IPv6 here, no network) */
 	SD_CONN_LOCAL_DENIED,    /* EPERM/EACCES at once: this machine's own
 	                            policy (a prohibit route, a local rule) */
 	SD_CONN_PROHIBITED,      /* EACCES later: ICMP "administratively

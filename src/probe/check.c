@@ -227,7 +227,8 @@ static void mx_facts(sd_report *r, sd_resolver *res, const char *host,
 				host_is_mx = 1;
 		}
 		char id[300];
-		snprintf(id, sizeof id, "dns.MX.%s", domains[i]);
+		/* its own id: the sender domain's audit asks MX too */
+		snprintf(id, sizeof id, "server_mx.%s", domains[i]);
 		char d[400];
 		snprintf(d, sizeof d, "MX %s: %s%s", domains[i],
 		    a.status == SD_DNS_OK ? "" : sd_dns_status_name(a.status),

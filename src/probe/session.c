@@ -826,7 +826,8 @@ static void connect_fact(session *s, sd_connect_result cr, int err,
 		[SD_CONN_TIMEOUT] = "no answer (filtered on the path, or the "
 		    "host is down)",
 		[SD_CONN_HOST_UNREACH] = "host unreachable (ICMP)",
-		[SD_CONN_NET_UNREACH] = "network unreachable",
+		[SD_CONN_NET_UNREACH] = "network unreachable (ICMP)",
+		[SD_CONN_NO_ROUTE] = "no route from this machine",
 		[SD_CONN_LOCAL_DENIED] = "refused by this machine's own policy",
 		[SD_CONN_PROHIBITED] = "administratively prohibited (ICMP from "
 		    "a firewall on the path)",

@@ -90,12 +90,20 @@ typedef struct ctx {
 	json_t *fix;            /* array being built */
 	json_t *evidence;
 	int decided;
+	int cert_finding;        /* --insecure: an invalid certificate seen */
+	char cert_summary[600];
 } ctx;
 
 static void ev(ctx *c, const json_t *f)
 {
-	if (f)
-		json_array_append_new(c->evidence, json_string(str(f, "id")));
+	if (!f)
+		return;
+	size_t i;
+	json_t *e;
+	json_array_foreach(c->evidence, i, e)
+		if (strcmp(json_string_value(e), str(f, "id")) == 0)
+			return;
+	json_array_append_new(c->evidence, json_string(str(f, "id")));
 }
 
 static void fixf(ctx *c, const char *fmt, ...)
@@ -269,7 +277,7 @@ static void inbound_signs(ctx *c, int *mx, int *only25)
 	*mx = 0;
 	*only25 = 1;
 	EACH(c->facts, i, f) {
-		if (kind_is(f, "dns") && truth(f, "host_is_mx"))
+		if (kind_is(f, "server_mx") && truth(f, "host_is_mx"))
 			*mx = 1;
 		if (kind_is(f, "greeting") && truth(f, "ok") &&
 		    num(f, "port") != 25 && !is(f, "role", "control"))
@@ -373,8 +381,14 @@ static int stage_dns(ctx *c)
 	fixf(c, "check the spelling of the outgoing server name '%s' in the "
 	    "mail client; the provider's help pages list the right one",
 	    c->server);
-	decide(c, "settings.host_not_found", c->server, "the outgoing server "
-	    "name %s does not exist in DNS", c->server);
+	int fam = num(c->cfg, "family");
+	if (fam == 4 || fam == 6)
+		decide(c, "settings.host_not_found", c->server, "the outgoing "
+		    "server name %s has no IPv%d address (-%d)", c->server, fam,
+		    fam);
+	else
+		decide(c, "settings.host_not_found", c->server, "the outgoing "
+		    "server name %s does not exist in DNS", c->server);
 	return 1;
 }
 
@@ -385,7 +399,7 @@ static int stage_network(ctx *c)
 	int cfg_ok = 0, cfg_n = 0, other_ok = 0, any_server_ok = 0;
 	int ctrl_n = 0, ctrl_ok = 0, ctrl_smtp_port25_fail = 0, ctrl25_n = 0;
 	int web_ok = 0, local = 0, refused = 0, timeouts = 0, icmp = 0;
-	int v4_ok = 0, v6_fail = 0;
+	int v4_ok = 0, v6_fail = 0, no_v6 = 0;
 	json_t *main_tcp = first(c->facts, (q){ "tcp", "main", 0, NULL });
 	json_t *v6_bad = NULL, *local_f = NULL;
 	EACH(c->facts, i, f) {
@@ -414,6 +428,13 @@ static int stage_network(ctx *c)
 		cfg_ok |= ok;
 		if (ok && num(f, "family") == 4)
 			v4_ok = 1;
+		/* no IPv6 route here at all (ENETUNREACH at once) is a machine
+		 * without IPv6, not a broken path: clients then use IPv4 */
+		if (num(f, "family") == 6 && is(f, "result", "no_route")) {
+			cfg_n--;
+			no_v6 = 1;
+			continue;
+		}
 		if (!ok && num(f, "family") == 6 && !is(f, "result", "cancelled")) {
 			v6_fail = 1;
 			v6_bad = f;
@@ -426,8 +447,13 @@ static int stage_network(ctx *c)
 		timeouts += is(f, "result", "timeout");
 		icmp += is(f, "result", "host_unreachable") ||
 		    is(f, "result", "network_unreachable") ||
+		    is(f, "result", "no_route") ||
 		    is(f, "result", "prohibited");
 	}
+	if (no_v6)
+		finding(c, "info.no_ipv6", "info", c->server, NULL, "this machine "
+		    "has no IPv6 route: the server's IPv6 addresses were not "
+		    "judged");
 	if (v4_ok && v6_fail) {
 		finding(c, "network.ipv6_broken", "warning", str(v6_bad, "addr"),
 		    ids(v6_bad, NULL), "port %d answers over IPv4 but not over "
@@ -481,15 +507,18 @@ static int stage_network(ctx *c)
 			    "configured port", c->port, c->server);
 			return 1;
 		}
-		if (ctrl_n == 0 || ctrl_ok || web_ok || 1) {
+		if (timeouts || icmp) {
 			decide(c, "network.port_blocked", c->server, "port %d of %s "
 			    "does not answer (%s) while other ports of the same "
 			    "server do: a firewall on the path blocks it",
 			    c->port, c->server, timeouts ? "timeout" :
-			    icmp ? "ICMP unreachable or prohibited" :
-			    "no connection");
+			    "ICMP unreachable or prohibited");
 			return 1;
 		}
+		decide(c, "inconclusive", c->server, "port %d of %s failed in a way "
+		    "that names no cause (%s) while other ports of the same server "
+		    "answer", c->port, c->server, str(main_tcp, "errno"));
+		return 1;
 	}
 	if (any_server_ok) {
 		/* only 443 or other addresses: treated below as unreachable */
@@ -764,6 +793,27 @@ static int issuer_unknown(const json_t *tls)
 	return code == 2 || code == 18 || code == 19 || code == 20 || code == 21;
 }
 
+/* The EHLO after STARTTLS, on the configured path. */
+static int stage_ehlo_after_tls(ctx *c)
+{
+	json_t *e = first(c->facts, (q){ "ehlo_tls", "main", 0, NULL });
+	if (!e || truth(e, "ok"))
+		return 0;
+	ev(c, e);
+	if (is(e, "result", "timeout") && !run_cut(e) && !truth(e, "partial")) {
+		fixf(c, "something on the path stops passing data inside the "
+		    "TLS session: check firewalls and security software");
+		decide(c, "firewall.connection_stalled", c->server, "no answer to "
+		    "EHLO inside TLS on port %d before the deadline", c->port);
+		return 1;
+	}
+	if (num(e, "code") && reply_decide(c, "ehlo", e))
+		return 1;
+	decide(c, "inconclusive", c->server, "EHLO after STARTTLS failed on port "
+	    "%d (%s)", c->port, str(e, "result"));
+	return 1;
+}
+
 static int stage_tls(ctx *c)
 {
 	json_t *tls = first(c->facts, (q){ "tls", "main", 0, NULL });
@@ -792,11 +842,22 @@ static int stage_tls(ctx *c)
 		return 1;
 	}
 	if (strcmp(res, "ok") != 0) {
+		const char *err = str(tls, "error");
+		/* a reset or a close mid-handshake, or bytes before it, is not
+		 * a version or cipher problem (SPEC §5): name both suspects */
+		if (sd_strcasestr(err, "reset") || sd_strcasestr(err, "closed") ||
+		    sd_strcasestr(err, "before the TLS") || strcmp(res,
+		    "cancelled") == 0) {
+			decide(c, "inconclusive", c->server, "the TLS handshake on "
+			    "port %d broke off (%s): the server's TLS or a device on "
+			    "the path ended it", c->port, err);
+			return 1;
+		}
 		fixf(c, "the server and this client share no TLS version or "
 		    "cipher: the server may accept only old TLS (1.0/1.1); ask "
 		    "its administrator to enable TLS 1.2 or later");
 		decide(c, "settings.tls_handshake_failed", c->server, "the TLS "
-		    "handshake on port %d failed: %s", c->port, str(tls, "error"));
+		    "handshake on port %d failed: %s", c->port, err);
 		return 1;
 	}
 	const char *product = NULL;
@@ -865,6 +926,16 @@ static int stage_tls(ctx *c)
 	fixf(c, "the server's certificate is invalid (%s): tell its "
 	    "administrator; if you trust this server, use the name its "
 	    "certificate is issued for", why);
+	if (truth(c->cfg, "insecure")) {
+		/* SPEC §6: reported, and the diagnosis goes on past it */
+		snprintf(c->cert_summary, sizeof c->cert_summary, "the server's "
+		    "certificate on port %d is invalid: %s (smtpdoctor went on "
+		    "past it: --insecure)", c->port, why);
+		finding(c, "settings.certificate_invalid", "error", c->server,
+		    ids(tls, NULL), "%s", c->cert_summary);
+		c->cert_finding = 1;
+		return 0;
+	}
 	decide(c, "settings.certificate_invalid", c->server, "the server's "
 	    "certificate on port %d is invalid: %s", c->port, why);
 	return 1;
@@ -1098,9 +1169,17 @@ void sd_rules_check(sd_report *r)
 	reputation(&c);
 
 	if (stage_dns(&c) || stage_network(&c) || stage_greeting(&c) ||
-	    stage_ehlo_tls(&c) || stage_tls(&c) || stage_auth(&c) ||
-	    stage_envelope(&c))
+	    stage_ehlo_tls(&c) || stage_tls(&c) || stage_ehlo_after_tls(&c) ||
+	    stage_auth(&c) || stage_envelope(&c))
 		goto out;
+	/* --insecure went past an invalid certificate: with everything
+	 * after it working, the certificate is still what stops a client */
+	if (c.cert_finding) {
+		c.decided = 1;
+		sd_verdict_set(r, "settings.certificate_invalid", -1,
+		    c.cert_summary, json_incref(c.fix), json_incref(c.evidence));
+		goto out;
+	}
 
 	json_t *main_tcp = first(c.facts, (q){ "tcp", "main", 0, NULL });
 	json_t *done = first(c.facts, (q){ "rset", "main", 0, NULL });

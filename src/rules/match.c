@@ -55,10 +55,12 @@ const char *sd_rules_proxy_product(const char *text)
 	return NULL;
 }
 
+/* Whole words or phrases only: "rate" must not match "corporate", nor
+ * "locked" "blocked". */
 static int any(const char *text, const char *const *words)
 {
 	for (; *words; words++)
-		if (sd_strcasestr(text, *words))
+		if (has_phrase(text, *words))
 			return 1;
 	return 0;
 }
@@ -67,14 +69,16 @@ static int any(const char *text, const char *const *words)
 const char *sd_rules_generic_cause(const char *stage, int code,
     const char *enhanced, const char *text)
 {
-	static const char *const rate[] = { "rate", "limit", "quota",
-	    "too many", "exceeded", "throttl", NULL };
+	static const char *const rate[] = { "rate", "rate limit", "limit",
+	    "limits", "limited", "quota", "too many", "exceeded", "throttled",
+	    "throttling", NULL };
 	static const char *const lock[] = { "too many login", "too many auth",
-	    "locked", "web browser", "log in via", NULL };
+	    "locked", "locked out", "web browser", "log in via", NULL };
 	static const char *const bl[] = { "blocklist", "blacklist",
-	    "block list", "black list", "listed", "spamhaus", "dnsbl", "rbl",
-	    "blocked using", NULL };
-	static const char *const relay[] = { "relay", NULL };
+	    "blocklisted", "blacklisted", "block list", "black list",
+	    "is listed", "listed on", "listed at", "spamhaus",
+	    "dnsbl", "rbl", "blocked using", NULL };
+	static const char *const relay[] = { "relay", "relaying", NULL };
 	static const char *const sender[] = { "sender", "send as", "send-as",
 	    "not owned", "from address", NULL };
 	static const char *const tlsw[] = { "starttls", "encryption",

@@ -382,7 +382,7 @@ static void authentication(void **s)
 	tls_ok(r, "main", 25, A4, "starttls");
 	ehlo(r, "main", 25, A4, 0, 0, 1);
 	add(r, "auth", "auth", "main", 25, A4, "{s:s}", "result", "not_offered");
-	add(r, "dns", "dns", "mx", 0, "MX.example.com", "{s:b}", "host_is_mx", 1);
+	add(r, "server_mx", "dns", "mx", 0, "example.com", "{s:b}", "host_is_mx", 1);
 	assert_string_equal(verdict(r), "settings.wrong_server");
 
 	r = R(587, "starttls", 1, 1);
@@ -524,6 +524,23 @@ static void sender_domain_decides_a_working_path(void **s)
 	assert_string_equal(with_sender_domain("ok", "ok"), "ok");
 }
 
+static void generic_words(void **s)
+{
+	(void)s;
+	const char *prov, *expl, *hint;
+	/* whole words: "not listed" is no listing, "corporate" no rate */
+	const char *c = sd_rules_reply_cause("rcpt", 550, "5.7.1",
+	    "5.7.1 Recipient not listed in directory", &prov, &expl, &hint);
+	assert_true(c == NULL || strcmp(c, "reputation.ip_listed") != 0);
+	c = sd_rules_reply_cause("mail", 550, "5.7.1",
+	    "5.7.1 Rejected by corporate rules", &prov, &expl, &hint);
+	assert_true(c == NULL || strcmp(c, "isp.rate_limited") != 0);
+	c = sd_rules_reply_cause("rcpt", 554, "5.7.1", "5.7.1 Service "
+	    "unavailable; Client host [192.0.2.1] blocked using zen.example",
+	    &prov, &expl, &hint);
+	assert_string_equal(c, "reputation.ip_listed");
+}
+
 static void interception_list(void **s)
 {
 	(void)s;
@@ -549,6 +566,7 @@ int main(void)
 		cmocka_unit_test(envelope),
 		cmocka_unit_test(provider_replies),
 		cmocka_unit_test(sender_domain_decides_a_working_path),
+		cmocka_unit_test(generic_words),
 		cmocka_unit_test(interception_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
