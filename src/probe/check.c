@@ -368,7 +368,7 @@ static void decide_alternatives(sd_probe *probes, int np, sd_probe *main_probe,
 	int64_t t_main = sd_now_ms();
 	int64_t until = sd_deadline_min(deadline, t_main +
 	    (main_probe->finished ? run->connect_ms + 500 :
-	    run->connect_ms + run->reply_ms * 3));
+	    run->connect_ms + run->reply_ms + 500));
 	/* wait until every probe has ended or parked; when the configured
 	 * path worked, only the configured port's other addresses (IPv6
 	 * evidence) get more than a short grace */
