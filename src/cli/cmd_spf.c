@@ -19,18 +19,6 @@
 /* Lookups from which the count is worth a warning (the limit is 10). */
 #define SPF_LOOKUPS_WARN 8
 
-static const char *type_name(uint16_t t)
-{
-	switch (t) {
-	case SD_DNS_A: return "A";
-	case SD_DNS_AAAA: return "AAAA";
-	case SD_DNS_MX: return "MX";
-	case SD_DNS_PTR: return "PTR";
-	case SD_DNS_TXT: return "TXT";
-	default: return "?";
-	}
-}
-
 static json_t *str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -55,7 +43,7 @@ static char *add_query_facts(sd_report *r, const sd_spf_result *res)
 		const sd_spf_dns_query *q = &res->dns[i];
 		char id[400], detail[600];
 		char lower[8];
-		const char *tn = type_name(q->type);
+		const char *tn = sd_dns_type_name(q->type);
 		size_t k;
 		for (k = 0; tn[k] && k + 1 < sizeof lower; k++)
 			lower[k] = sd_tolower(tn[k]);

@@ -24,6 +24,26 @@ const char *sd_dns_status_name(sd_dns_status s)
 	return "error";
 }
 
+const char *sd_dns_type_name(uint16_t type)
+{
+	switch (type) {
+	case SD_DNS_A: return "A";
+	case SD_DNS_NS: return "NS";
+	case SD_DNS_CNAME: return "CNAME";
+	case SD_DNS_SOA: return "SOA";
+	case SD_DNS_PTR: return "PTR";
+	case SD_DNS_MX: return "MX";
+	case SD_DNS_TXT: return "TXT";
+	case SD_DNS_AAAA: return "AAAA";
+	case SD_DNS_SRV: return "SRV";
+	case SD_DNS_DS: return "DS";
+	case SD_DNS_DNSKEY: return "DNSKEY";
+	case SD_DNS_TLSA: return "TLSA";
+	case SD_DNS_SPF: return "SPF";
+	}
+	return "TYPE";
+}
+
 int sd_dns_status_is_failure(sd_dns_status s)
 {
 	return s == SD_DNS_SERVFAIL || s == SD_DNS_TIMEOUT ||

@@ -30,6 +30,8 @@ typedef enum sd_dns_status {
 } sd_dns_status;
 
 const char *sd_dns_status_name(sd_dns_status s);
+/* "A", "MX", ... for a record type ("TYPE" for others). */
+const char *sd_dns_type_name(uint16_t type);
 /* Non-zero for the statuses that mean the lookup failed. */
 int sd_dns_status_is_failure(sd_dns_status s);
 

@@ -155,18 +155,6 @@ static void set_problem(ev *e, const char *fmt, ...)
 	make_printable(e->problem);
 }
 
-static const char *type_name(uint16_t t)
-{
-	switch (t) {
-	case SD_DNS_A: return "A";
-	case SD_DNS_AAAA: return "AAAA";
-	case SD_DNS_MX: return "MX";
-	case SD_DNS_PTR: return "PTR";
-	case SD_DNS_TXT: return "TXT";
-	default: return "?";
-	}
-}
-
 static const char *status_text(sd_dns_status s)
 {
 	switch (s) {
@@ -272,11 +260,11 @@ static sd_dns_status query(ev *e, const char *name, uint16_t type,
 	if (e->queries >= SPF_MAX_QUERIES) {
 		a->status = SD_DNS_ERROR;
 		trace(e, "not querying %s %s: over %d queries in one "
-		    "evaluation", type_name(type), name, SPF_MAX_QUERIES);
+		    "evaluation", sd_dns_type_name(type), name, SPF_MAX_QUERIES);
 	} else if (t0 >= e->deadline) {
 		a->status = SD_DNS_TIMEOUT;
 		trace(e, "not querying %s %s: the deadline has passed",
-		    type_name(type), name);
+		    sd_dns_type_name(type), name);
 	} else {
 		e->queries++;
 		a->status = sd_dns_query(e->res, name, type, e->deadline, a);
@@ -523,7 +511,7 @@ static void find_validated(ev *e)
 		if (is_failure(st))
 			trace(e, "PTR name %s: %s lookup failed (%s): skipped "
 			    "(RFC 7208 section 5.5)", clean ? clean : "?",
-			    type_name(type), status_text(st));
+			    sd_dns_type_name(type), status_text(st));
 		else
 			trace(e, "PTR name %s: %s", clean ? clean : "?",
 			    ok ? "its addresses include the client: validated"
@@ -671,10 +659,10 @@ static mres lookup_failed(ev *e, const sd_spf_term *t, const char *domain,
     const char *name, uint16_t type, sd_dns_status st)
 {
 	set_problem(e, "the %s lookup of %s failed (%s), needed by \"%s\" in "
-	    "the record of %s", type_name(type), name, status_text(st),
+	    "the record of %s", sd_dns_type_name(type), name, status_text(st),
 	    t->text, domain);
 	trace(e, "%s: %s %s: lookup failed (%s) -> temperror", t->text,
-	    type_name(type), name, status_text(st));
+	    sd_dns_type_name(type), name, status_text(st));
 	return M_TEMPERROR;
 }
 
@@ -710,7 +698,7 @@ static sd_dns_status match_addrs(ev *e, const sd_spf_term *t, const char *name,
 		sd_spfi_buf_printf(&list, " (+%zu more)", shown - 8);
 	if (st == SD_DNS_OK && *count) {
 		char *clean = sd_spfi_clean(name, strlen(name), 200);
-		trace(e, "%s %s -> %s%s", type_name(type), clean ? clean : "?",
+		trace(e, "%s %s -> %s%s", sd_dns_type_name(type), clean ? clean : "?",
 		    list.p ? list.p : "", *matched ? "  (includes the client)"
 		    : "");
 		if (*matched && bits != (e->ip.v6 ? 128 : 32))
@@ -733,9 +721,9 @@ static mres mech_a(ev *e, const sd_spf_term *t, const char *domain,
 		return lookup_failed(e, t, domain, name, type, st);
 	if (n == 0) {
 		trace(e, "%s: no %s records for %s (%s): no match", t->text,
-		    type_name(type), name, status_text(st));
+		    sd_dns_type_name(type), name, status_text(st));
 		char what[300];
-		snprintf(what, sizeof what, "%s %s", type_name(type), name);
+		snprintf(what, sizeof what, "%s %s", sd_dns_type_name(type), name);
 		return count_void(e, what) ? M_PERMERROR : M_NOMATCH;
 	}
 	return matched ? M_MATCH : M_NOMATCH;

@@ -227,26 +227,6 @@ static void *worker(void *arg)
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
 
-const char *sd_dns_type_name(uint16_t type)
-{
-	switch (type) {
-	case SD_DNS_A: return "A";
-	case SD_DNS_NS: return "NS";
-	case SD_DNS_CNAME: return "CNAME";
-	case SD_DNS_SOA: return "SOA";
-	case SD_DNS_PTR: return "PTR";
-	case SD_DNS_MX: return "MX";
-	case SD_DNS_TXT: return "TXT";
-	case SD_DNS_AAAA: return "AAAA";
-	case SD_DNS_SRV: return "SRV";
-	case SD_DNS_DS: return "DS";
-	case SD_DNS_DNSKEY: return "DNSKEY";
-	case SD_DNS_TLSA: return "TLSA";
-	case SD_DNS_SPF: return "SPF";
-	}
-	return "TYPE";
-}
-
 int sd_name_eq(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

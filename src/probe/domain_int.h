@@ -60,7 +60,6 @@ sd_dns_status sd_dctx_lookup(sd_dctx *c, sd_resolver *res, const char *name,
 json_t *sd_evidence_add(json_t *arr, const char *id);
 
 /* "A", "MX", "TXT", ... */
-const char *sd_dns_type_name(uint16_t type);
 
 /* Non-zero when `a` and `b` are the same name: no case, no trailing dot. */
 int sd_name_eq(const char *a, const char *b);
