@@ -97,43 +97,67 @@ int sd_mtasts_record_is_sts(const char *txt, size_t len)
 	return starts_with_tag(txt, len, "v=STSv1");
 }
 
+/*
+ * The shape MTA-STS (RFC 8461 §3.1) and TLS-RPT (RFC 8460 §3) records
+ * share: a version tag, then "; name=value" fields.  record_begin() checks
+ * the start and returns the cursor after the version, or NULL (error set).
+ * next_field() moves to the next field: 1 with its name and the cursor
+ * after '=', 0 at the end, -1 on a syntax error (error set).
+ */
+static const char *record_begin(const char *txt, size_t len,
+    const char *version, int (*is_version)(const char *, size_t),
+    char *error)
+{
+	if (memchr(txt, '\0', len)) {
+		set_error(error, "the record holds a NUL byte");
+		return NULL;
+	}
+	if (!is_version(txt, len)) {
+		set_error(error, "the record does not start with %s", version);
+		return NULL;
+	}
+	return txt + strlen(version);
+}
+
+static int next_field(const char **pp, const char *end, const char **name,
+    size_t *nlen, char *error)
+{
+	char q[64];
+	const char *p = skip_wsp(*pp, end);
+	if (p == end)
+		return 0;
+	if (*p != ';') {
+		quote(q, sizeof q, p, (size_t)(end - p));
+		set_error(error, "expected ';' before '%s'", q);
+		return -1;
+	}
+	p = skip_wsp(p + 1, end);
+	if (p == end)
+		return 0;   /* a trailing delimiter is allowed */
+	*name = p;
+	p = scan_ext_name(p, end);
+	*nlen = (size_t)(p - *name);
+	if (*nlen == 0 || p == end || *p != '=') {
+		quote(q, sizeof q, *name, (size_t)(end - *name));
+		set_error(error, "field '%s' is not name=value", q);
+		return -1;
+	}
+	*pp = p + 1;
+	return 1;
+}
+
 int sd_mtasts_record_parse(const char *txt, size_t len, sd_mtasts_record *out)
 {
 	memset(out, 0, sizeof *out);
-	const char *p = txt, *end = txt + len;
-	char q[64];
-	int fields = 0;
-
-	if (memchr(txt, '\0', len)) {
-		set_error(out->error, "the record holds a NUL byte");
+	const char *end = txt + len, *name = NULL;
+	size_t nlen = 0;
+	int fields = 0, more;
+	const char *p = record_begin(txt, len, "v=STSv1",
+	    sd_mtasts_record_is_sts, out->error);
+	if (!p)
 		return -1;
-	}
-	if (!sd_mtasts_record_is_sts(txt, len)) {
-		set_error(out->error, "the record does not start with v=STSv1");
-		return -1;
-	}
-	p += strlen("v=STSv1");
-	for (;;) {
-		p = skip_wsp(p, end);
-		if (p == end)
-			break;
-		if (*p != ';') {
-			quote(q, sizeof q, p, (size_t)(end - p));
-			set_error(out->error, "expected ';' before '%s'", q);
-			return -1;
-		}
-		p = skip_wsp(p + 1, end);
-		if (p == end)
-			break;   /* a trailing delimiter is allowed */
-		const char *name = p;
-		p = scan_ext_name(p, end);
-		size_t nlen = (size_t)(p - name);
-		if (nlen == 0 || p == end || *p != '=') {
-			quote(q, sizeof q, name, (size_t)(end - name));
-			set_error(out->error, "field '%s' is not name=value", q);
-			return -1;
-		}
-		const char *val = ++p;
+	while ((more = next_field(&p, end, &name, &nlen, out->error)) > 0) {
+		const char *val = p;
 		while (p < end && *p != ';' && !is_wsp((unsigned char)*p))
 			p++;
 		size_t vlen = (size_t)(p - val);
@@ -170,6 +194,8 @@ int sd_mtasts_record_parse(const char *txt, size_t len, sd_mtasts_record *out)
 			out->id[vlen] = '\0';
 		}
 	}
+	if (more < 0)
+		return -1;
 	if (!out->id[0]) {
 		set_error(out->error, "the record has no id= field");
 		return -1;
@@ -399,41 +425,14 @@ static int check_rua_uri(const char *u, size_t n, char *error)
 int sd_tlsrpt_parse(const char *txt, size_t len, sd_tlsrpt_record *out)
 {
 	memset(out, 0, sizeof *out);
-	const char *p = txt, *end = txt + len;
-	int have_rua = 0;
-	char q[64];
-
-	if (memchr(txt, '\0', len)) {
-		set_error(out->error, "the record holds a NUL byte");
+	const char *end = txt + len, *name = NULL;
+	size_t nlen = 0;
+	int have_rua = 0, more;
+	const char *p = record_begin(txt, len, "v=TLSRPTv1",
+	    sd_tlsrpt_is_record, out->error);
+	if (!p)
 		return -1;
-	}
-	if (!sd_tlsrpt_is_record(txt, len)) {
-		set_error(out->error, "the record does not start with "
-		    "v=TLSRPTv1");
-		return -1;
-	}
-	p += strlen("v=TLSRPTv1");
-	for (;;) {
-		p = skip_wsp(p, end);
-		if (p == end)
-			break;
-		if (*p != ';') {
-			quote(q, sizeof q, p, (size_t)(end - p));
-			set_error(out->error, "expected ';' before '%s'", q);
-			return -1;
-		}
-		p = skip_wsp(p + 1, end);
-		if (p == end)
-			break;
-		const char *name = p;
-		p = scan_ext_name(p, end);
-		size_t nlen = (size_t)(p - name);
-		if (nlen == 0 || p == end || *p != '=') {
-			quote(q, sizeof q, name, (size_t)(end - name));
-			set_error(out->error, "field '%s' is not name=value", q);
-			return -1;
-		}
-		p++;
+	while ((more = next_field(&p, end, &name, &nlen, out->error)) > 0) {
 		if (nlen == 3 && memcmp(name, "rua", 3) == 0) {
 			if (have_rua) {
 				set_error(out->error, "rua= is given twice");
@@ -487,6 +486,8 @@ int sd_tlsrpt_parse(const char *txt, size_t len, sd_tlsrpt_record *out)
 				return -1;
 			}
 	}
+	if (more < 0)
+		return -1;
 	if (!have_rua) {
 		set_error(out->error, "the record has no rua= field (where "
 		    "reports are sent)");
