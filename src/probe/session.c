@@ -504,17 +504,13 @@ static int starttls(session *s)
 	return ok;
 }
 
-/* One command and its reply as an envelope/content fact. */
-static int command(session *s, stage st, const char *kind, const char *cmd,
-    const char *stage_name, sd_reply *rep)
+/* Records the answer to one step (a command, or the end of the message)
+ * as a fact of `kind`; `label` names the step for people. */
+static void reply_fact(session *s, const char *kind, const char *stage_name,
+    const char *label, sd_io r, const sd_reply *rep, int64_t dl, int64_t t0)
 {
-	sd_reply_rc bad;
-	set_stage(s, st);
-	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
-	sd_io r = send_line(s, cmd, NULL) ? read_reply(s, rep, dl, &bad, 0) :
-	    SD_IO_ERROR;
 	json_t *f = fact_new(s, kind, stage_name);
-	json_object_set_new(f, "command", json_string(cmd));
+	json_object_set_new(f, "command", json_string(label));
 	json_object_set_new(f, "took_ms", json_integer(sd_now_ms() - t0));
 	char d[700];
 	if (r == SD_IO_OK) {
@@ -523,7 +519,7 @@ static int command(session *s, stage st, const char *kind, const char *cmd,
 		    rep->code / 100 == 2 || rep->code / 100 == 3 ? "accepted" :
 		    rep->code / 100 == 4 ? "temporary" : "rejected"));
 		char *clean = sd_sanitize(rep->text, rep->text_len, 300);
-		snprintf(d, sizeof d, "%s: %d %s", cmd, rep->code,
+		snprintf(d, sizeof d, "%s: %d %s", label, rep->code,
 		    clean ? clean : "");
 		free(clean);
 	} else {
@@ -535,12 +531,25 @@ static int command(session *s, stage st, const char *kind, const char *cmd,
 			json_object_set_new(f, "partial", json_boolean(
 			    rep->n_lines > 0 || sd_conn_buffered(s->c) > 0));
 		}
-		snprintf(d, sizeof d, "%s: no reply (%s)", cmd, sd_io_name(r));
+		snprintf(d, sizeof d, "%s: no reply (%s)", label, sd_io_name(r));
 	}
 	int ok = r == SD_IO_OK && (rep->code / 100 == 2 || rep->code / 100 == 3);
 	json_object_set_new(f, "ok", json_boolean(ok));
 	json_object_set_new(f, "detail", json_string(d));
 	fact_add(s, f);
+}
+
+/* One command and its reply as an envelope/content fact. */
+static int command(session *s, stage st, const char *kind, const char *cmd,
+    const char *stage_name, sd_reply *rep)
+{
+	sd_reply_rc bad;
+	set_stage(s, st);
+	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
+	sd_reply_init(rep);
+	sd_io r = send_line(s, cmd, NULL) ? read_reply(s, rep, dl, &bad, 0) :
+	    SD_IO_ERROR;
+	reply_fact(s, kind, stage_name, cmd, r, rep, dl, t0);
 	return r == SD_IO_OK ? rep->code : -1;
 }
 
@@ -760,30 +769,13 @@ static void envelope(session *s)
 		    "<message: headers and 2 lines of text>", 38);
 		sd_reply_rc bad;
 		int64_t dl = stage_deadline(s);
+		int64_t t0 = sd_now_ms();
+		sd_reply_init(&rep);
 		sd_io r = sd_conn_write(s->c, msg, (size_t)n, dl);
 		if (r == SD_IO_OK)
 			r = read_reply(s, &rep, dl, &bad, 0);
-		json_t *f = fact_new(s, "data_end", "content");
-		char d[500];
-		if (r == SD_IO_OK) {
-			set_reply(f, &rep);
-			json_object_set_new(f, "ok", json_boolean(rep.code / 100 == 2));
-			json_object_set_new(f, "result", json_string(
-			    rep.code / 100 == 2 ? "accepted" : rep.code / 100 == 4 ?
-			    "temporary" : "rejected"));
-			char *clean = sd_sanitize(rep.text, rep.text_len, 300);
-			snprintf(d, sizeof d, "end of message: %d %s", rep.code,
-			    clean ? clean : "");
-			free(clean);
-		} else {
-			json_object_set_new(f, "ok", json_false());
-			json_object_set_new(f, "result", json_string(
-			    r == SD_IO_TIMEOUT ? "timeout" : sd_io_name(r)));
-			snprintf(d, sizeof d, "end of message: no reply (%s)",
-			    sd_io_name(r));
-		}
-		json_object_set_new(f, "detail", json_string(d));
-		fact_add(s, f);
+		reply_fact(s, "data_end", "content", "end of message", r, &rep,
+		    dl, t0);
 		if (r == SD_IO_OK && rep.code / 100 == 2)
 			s->p->finished = 1;
 		return;
