@@ -169,7 +169,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 	case SD_SPF_PASS:
 		snprintf(sum, sizeof sum, "SPF pass: %s authorizes %s (%s)", d,
 		    ip, by);
-		sd_finding_add(r, "spf.pass", "info", "dns", d, sum,
+		sd_finding_add(r, "spf.pass", "info", d, sum,
 		    evidence(fact_ids));
 		sd_verdict_set(r, "ok", -1, sum, NULL, evidence(fact_ids));
 		break;
@@ -185,7 +185,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 		    res->explanation ? res->explanation : "",
 		    res->explanation ? "\"" : "");
 		sd_finding_add(r, "dns.spf_fail", res->result == SD_SPF_FAIL ?
-		    "error" : "warning", "dns", d, sum, evidence(fact_ids));
+		    "error" : "warning", d, sum, evidence(fact_ids));
 		json_t *fx = json_array();
 		snprintf(fix, sizeof fix, "if %s should send for %s, add "
 		    "\"%s:%s\" (or the include: its provider documents) to the "
@@ -201,7 +201,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 	case SD_SPF_NONE:
 		snprintf(sum, sizeof sum, "SPF none: %s", res->problem ?
 		    res->problem : "no SPF record");
-		sd_finding_add(r, "dns.spf_missing", "error", "dns", d, sum,
+		sd_finding_add(r, "dns.spf_missing", "error", d, sum,
 		    evidence(fact_ids));
 		snprintf(fix, sizeof fix, "publish one TXT record at %s listing "
 		    "every server that sends its mail, for example \"v=spf1 "
@@ -212,7 +212,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 	case SD_SPF_PERMERROR:
 		snprintf(sum, sizeof sum, "SPF permerror: the SPF policy of %s "
 		    "is broken: %s", d, res->problem ? res->problem : "?");
-		sd_finding_add(r, "dns.spf_permerror", "error", "dns", d, sum,
+		sd_finding_add(r, "dns.spf_permerror", "error", d, sum,
 		    evidence(fact_ids));
 		sd_verdict_set(r, "dns.spf_permerror", SD_STATUS_WARN, sum,
 		    permerror_fix(res), evidence(fact_ids));
@@ -221,7 +221,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 		snprintf(sum, sizeof sum, "SPF temperror: a DNS lookup failed, "
 		    "so the result is unknown: %s", res->problem ?
 		    res->problem : "?");
-		sd_finding_add(r, "dns.resolution_failed", "warning", "dns", d,
+		sd_finding_add(r, "dns.resolution_failed", "warning", d,
 		    sum, evidence(fact_ids));
 		sd_verdict_set(r, "inconclusive", SD_STATUS_INCONCLUSIVE, sum,
 		    fix1("run again later; if it persists, check that the name "
@@ -236,7 +236,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 		snprintf(sum, sizeof sum, "this evaluation used %u of the 10 "
 		    "DNS lookups SPF allows; a sender matched later in the "
 		    "record, or one more include, gives permerror", res->lookups);
-		sd_finding_add(r, "spf.lookups_near_limit", "warning", "dns", d,
+		sd_finding_add(r, "spf.lookups_near_limit", "warning", d,
 		    sum, evidence(fact_ids));
 	}
 	if (res->result != SD_SPF_PERMERROR &&
@@ -244,12 +244,12 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 		snprintf(sum, sizeof sum, "%u lookups found nothing; one more "
 		    "gives permerror (RFC 7208 section 4.6.4)",
 		    res->void_lookups);
-		sd_finding_add(r, "spf.void_lookups_at_limit", "warning", "dns",
+		sd_finding_add(r, "spf.void_lookups_at_limit", "warning",
 		    d, sum, evidence(fact_ids));
 	}
 	for (size_t i = 0; i < res->n_dns; i++) {
 		if (strcmp(res->dns[i].purpose, "ptr") == 0) {
-			sd_finding_add(r, "spf.ptr_used", "warning", "dns", d,
+			sd_finding_add(r, "spf.ptr_used", "warning", d,
 			    "the policy needed the client's PTR names (a ptr "
 			    "mechanism or %{p} macro): RFC 7208 says not to use "
 			    "them, and large receivers may skip them",
@@ -266,7 +266,7 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 			    "authorizes every address on the Internet to send "
 			    "as %s", res->mechanism, res->mechanism_domain ?
 			    res->mechanism_domain : d, d);
-			sd_finding_add(r, "spf.allows_all", "warning", "dns", d,
+			sd_finding_add(r, "spf.allows_all", "warning", d,
 			    sum, evidence(fact_ids));
 		}
 	}
@@ -304,7 +304,7 @@ int sd_cmd_spf(sd_cli *cli)
 		json_t *f = json_pack("{s:s, s:s, s:b, s:s}", "id",
 		    "dns.resolver", "stage", "dns", "ok", 0, "detail", msg);
 		const char *ids[2] = { sd_fact_add(r, f), NULL };
-		sd_finding_add(r, "dns.resolution_failed", "error", "dns", NULL,
+		sd_finding_add(r, "dns.resolution_failed", "error", NULL,
 		    msg, evidence(ids));
 		sd_verdict_set(r, "inconclusive", SD_STATUS_INCONCLUSIVE, msg,
 		    fix1("check --resolver and --trust-anchor, or the system's "

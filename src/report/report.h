@@ -54,16 +54,17 @@ void sd_transcript_add(sd_report *r, const char *conn, char dir,
 
 /*
  * Adds a finding.  Steals `evidence` (a JSON array of fact ids, or NULL).
- * `severity` is "error", "warning" or "info".
+ * `severity` is "error", "warning" or "info"; the category comes from the
+ * code registry (data/codes.def), which must allow the severity.
  */
 void sd_finding_add(sd_report *r, const char *code, const char *severity,
-    const char *category, const char *subject, const char *summary,
-    json_t *evidence);
+    const char *subject, const char *summary, json_t *evidence);
 
 /*
  * Sets the verdict.  Steals `fix` and `evidence` (arrays of strings, or
- * NULL for empty).  The category and status come from the code table.
- * `status_override` < 0 keeps the table's status.
+ * NULL for empty).  The category and the default status come from the
+ * code registry; `status_override` < 0 keeps the default, any other must
+ * be one the registry allows for the code.
  */
 void sd_verdict_set(sd_report *r, const char *cause, int status_override,
     const char *summary, json_t *fix, json_t *evidence);
@@ -71,14 +72,18 @@ void sd_verdict_set(sd_report *r, const char *cause, int status_override,
 /* Sets a top-level member of the report ("spf", "domain", ...); steals v. */
 void sd_report_set_extra(sd_report *r, const char *key, json_t *v);
 
-/* Verdict code table (SPEC §5). */
+/* A row of the code registry, data/codes.def (see there). */
 typedef struct sd_code {
 	const char *code;
-	const char *category;   /* NULL for ok / inconclusive */
-	sd_status status;
+	const char *category;   /* NULL: the JSON category is null */
+	const char *variants;   /* allowed statuses, the default first */
 } sd_code;
 
+/* The registry's row for a code, or NULL. */
 const sd_code *sd_code_lookup(const char *code);
+
+/* A code's default status as a verdict (inconclusive for info codes). */
+sd_status sd_code_default(const sd_code *c);
 const char *sd_status_name(sd_status s);
 
 #endif

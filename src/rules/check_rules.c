@@ -131,9 +131,7 @@ static void finding(ctx *c, const char *code, const char *sev,
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	const sd_code *cd = sd_code_lookup(code);
-	sd_finding_add(c->r, code, sev, cd ? cd->category : NULL, subject, buf,
-	    evidence);
+	sd_finding_add(c->r, code, sev, subject, buf, evidence);
 }
 
 static json_t *ids(const json_t *a, const json_t *b)
@@ -164,8 +162,8 @@ static void decide(ctx *c, const char *cause, const char *subject,
 	const sd_code *cd = sd_code_lookup(cause);
 	if (strcmp(cause, "ok") != 0)
 		sd_finding_add(c->r, cause, strcmp(cause, "inconclusive") == 0 ?
-		    "warning" : cd && cd->status == SD_STATUS_WARN ? "warning" :
-		    "error", cd ? cd->category : NULL, subject, buf,
+		    "warning" : sd_code_default(cd) == SD_STATUS_WARN ? "warning" :
+		    "error", subject, buf,
 		    json_deep_copy(c->evidence));
 	/* SPEC §4: the fix of an ok verdict is empty */
 	sd_verdict_set(c->r, cause, -1, buf, strcmp(cause, "ok") == 0 ?

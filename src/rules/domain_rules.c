@@ -14,6 +14,7 @@
 
 #include "mailauth/dmarc.h"
 #include "probe/domain_records.h"
+#include "rules/judge.h"
 #include "util/util.h"
 
 const char *const sd_domain_verdict_order[] = {
@@ -39,23 +40,9 @@ const char *const sd_domain_verdict_order[] = {
 	NULL,
 };
 
-enum { SEV_INFO = 0, SEV_WARN = 1, SEV_ERROR = 2 };
-
-typedef struct cand {
-	char code[64];
-	char category[32];
-	int sev;
-	char subject[320];
-	char *summary;
-	json_t *evidence;
-	json_t *fix;
-	size_t seq;
-} cand;
-
 typedef struct judge {
 	sd_report *r;
-	cand *c;
-	size_t n, cap;
+	sd_judge k;           /* the candidates */
 	json_t *unfinished;   /* checks the deadline cut short */
 	const char *domain;
 	int resolver_dead;    /* no lookup answered at all */
@@ -163,64 +150,8 @@ static void join(char *out, size_t len, const json_t *arr, const char *none)
 		snprintf(out, len, "%s", none);
 }
 
-static void add(judge *j, const char *code, int sev, const char *subject,
-    json_t *evidence, json_t *fix, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-
-/* Adds a candidate finding; a second one with the same code and subject
- * is dropped (one problem, one finding).  Steals evidence and fix. */
-static void add(judge *j, const char *code, int sev, const char *subject,
-    json_t *evidence, json_t *fix, const char *fmt, ...)
-{
-	for (size_t i = 0; i < j->n; i++)
-		if (strcmp(j->c[i].code, code) == 0 &&
-		    strcmp(j->c[i].subject, subject ? subject : "") == 0) {
-			if (sev > j->c[i].sev)
-				j->c[i].sev = sev;
-			json_decref(evidence);
-			json_decref(fix);
-			return;
-		}
-	if (j->n == j->cap) {
-		size_t cap = j->cap ? j->cap * 2 : 32;
-		cand *nc = realloc(j->c, cap * sizeof *nc);
-		if (!nc) {
-			json_decref(evidence);
-			json_decref(fix);
-			return;
-		}
-		j->c = nc;
-		j->cap = cap;
-	}
-	cand *c = &j->c[j->n];
-	memset(c, 0, sizeof *c);
-	snprintf(c->code, sizeof c->code, "%s", code);
-	c->sev = sev;
-	snprintf(c->subject, sizeof c->subject, "%s", subject ? subject : "");
-	const sd_code *t = sd_code_lookup(code);
-	snprintf(c->category, sizeof c->category, "%s", t && t->category ?
-	    t->category : has_prefix(code, "reputation.") ? "spam_reputation" :
-	    "dns");
-	char buf[1500];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	c->summary = strdup(buf);
-	c->evidence = evidence ? evidence : json_array();
-	c->fix = fix;
-	c->seq = j->n;
-	j->n++;
-}
-
-/* Information about the category of info codes from list checks. */
-static void info_list(judge *j, const char *code, const char *subject,
-    json_t *ev, const char *fmt, const char *a, const char *b)
-{
-	add(j, code, SEV_INFO, subject, ev, NULL, fmt, a, b);
-	snprintf(j->c[j->n - 1].category, sizeof j->c[0].category,
-	    "spam_reputation");
-}
+/* Proposes a candidate finding (sd_judge_add). */
+#define add(j, ...) sd_judge_add(&(j)->k, __VA_ARGS__)
 
 #define FOREACH_CHECK(j, name, f) \
 	for (size_t _i = 0; _i < json_array_size((j)->r->facts); _i++) \
@@ -244,7 +175,7 @@ static void rule_lookups(judge *j)
 		if (answered(st)) {
 			ok++;
 		} else if (strcmp(st, "bogus") == 0) {
-			add(j, "dns.resolution_failed", SEV_ERROR, subject,
+			add(j, "dns.resolution_failed", SD_SEV_ERROR, subject,
 			    ev_of(f), fixes("re-sign the zone or correct the DS "
 			    "record at the parent zone; until then, validating "
 			    "receivers cannot resolve these names", NULL),
@@ -256,7 +187,7 @@ static void rule_lookups(judge *j)
 		} else if (strcmp(st, "timeout") == 0) {
 			timeouts++;
 		} else {
-			add(j, "dns.resolution_failed", SEV_ERROR, subject,
+			add(j, "dns.resolution_failed", SD_SEV_ERROR, subject,
 			    ev_of(f), fixes("check the domain's authoritative "
 			    "servers: each must answer for the name (look for "
 			    "lame delegation or a broken zone)", NULL),
@@ -269,7 +200,7 @@ static void rule_lookups(judge *j)
 		return;
 	if (ok == 0) {
 		j->resolver_dead = 1;
-		add(j, "dns.resolution_failed", SEV_ERROR, "resolver",
+		add(j, "dns.resolution_failed", SD_SEV_ERROR, "resolver",
 		    json_array(), fixes("check the resolver: is it reachable "
 		    "over UDP and TCP port 53 (see --resolver, or "
 		    "/etc/resolv.conf)?", NULL),
@@ -295,7 +226,7 @@ static void rule_mx(judge *j)
 	if (strcmp(st, "ok") != 0) {
 		json_t *fb = json_object_get(mx, "fallback");
 		if (json_array_size(json_object_get(fb, "addresses"))) {
-			add(j, "info.mx_implicit", SEV_INFO, j->domain, ev_of(mx),
+			add(j, "info.mx_implicit", SD_SEV_INFO, j->domain, ev_of(mx),
 			    NULL, "%s has no MX record: mail for it goes to its "
 			    "own address (implicit MX, RFC 5321 section 5.1)",
 			    j->domain);
@@ -306,7 +237,7 @@ static void rule_mx(judge *j)
 		snprintf(fix, sizeof fix, "publish an MX record for %s naming "
 		    "the host that receives its mail (for example "
 		    "'%s. MX 10 mail.%s.')", j->domain, j->domain, j->domain);
-		add(j, "dns.mx_missing", SEV_ERROR, j->domain, ev_of(mx),
+		add(j, "dns.mx_missing", SD_SEV_ERROR, j->domain, ev_of(mx),
 		    fixes(fix, NULL), nx ? "%s does not exist in DNS: receivers "
 		    "refuse mail from a domain that does not resolve" :
 		    "%s has no MX record and no address: it cannot receive "
@@ -318,7 +249,7 @@ static void rule_mx(judge *j)
 		char fix[300];
 		snprintf(fix, sizeof fix, "remove the null MX ('0 .') of %s and "
 		    "publish the hosts that receive its mail", j->domain);
-		add(j, "dns.mx_missing", SEV_ERROR, j->domain, ev_of(mx),
+		add(j, "dns.mx_missing", SD_SEV_ERROR, j->domain, ev_of(mx),
 		    fixes(fix, NULL), "%s publishes a null MX (RFC 7505): it "
 		    "says it accepts no mail, and receivers refuse mail from "
 		    "it", j->domain);
@@ -380,16 +311,16 @@ static void rule_mx(judge *j)
 		    "with its own A/AAAA records (not a CNAME, not an "
 		    "address)", j->domain);
 		if (all_bad)
-			add(j, "dns.mx_missing", SEV_ERROR, str(h, "host"), ev,
+			add(j, "dns.mx_missing", SD_SEV_ERROR, str(h, "host"), ev,
 			    fixes(fix, NULL), "%s has no usable MX: %s",
 			    j->domain, why[i]);
 		else
-			add(j, "dns.mx_host_unusable", SEV_WARN, str(h, "host"),
+			add(j, "dns.mx_host_unusable", SD_SEV_WARN, str(h, "host"),
 			    ev, fixes(fix, NULL), "%s", why[i]);
 		free(why[i]);
 	}
 	if (usable && usable == n)
-		add(j, "info.mx_ok", SEV_INFO, j->domain, ev_of(mx), NULL,
+		add(j, "info.mx_ok", SD_SEV_INFO, j->domain, ev_of(mx), NULL,
 		    "%s has %zu MX host%s, each with an address", j->domain,
 		    usable, usable == 1 ? "" : "s");
 }
@@ -485,7 +416,7 @@ static void rule_spf(judge *j)
 			    "for you, then tighten ~all to -all)", j->domain,
 			    prop ? prop : "v=spf1 mx ~all");
 			free(prop);
-			add(j, "dns.spf_missing", SEV_ERROR, j->domain, ev_of(t),
+			add(j, "dns.spf_missing", SD_SEV_ERROR, j->domain, ev_of(t),
 			    fixes(fix, NULL), "%s has no SPF record: receivers "
 			    "cannot tell which servers may send its mail, and "
 			    "many refuse or junk it", j->domain);
@@ -493,7 +424,7 @@ static void rule_spf(judge *j)
 		    json_object_get(t, "syntax_error")) {
 			const char *why = problem[0] ? problem :
 			    str(t, "syntax_error");
-			add(j, "dns.spf_permerror", SEV_ERROR, j->domain,
+			add(j, "dns.spf_permerror", SD_SEV_ERROR, j->domain,
 			    ev_of(t), fixes("correct the SPF record so that "
 			    "receivers can evaluate it (one record, valid "
 			    "terms, every include: publishing a record)", NULL),
@@ -504,7 +435,7 @@ static void rule_spf(judge *j)
 			    strstr(problem, "deadline"))
 				unfinished(j, "SPF record");
 			else
-				add(j, "dns.resolution_failed", SEV_ERROR,
+				add(j, "dns.resolution_failed", SD_SEV_ERROR,
 				    j->domain, ev_of(t), NULL, "the SPF record "
 				    "of %s could not be fetched: %s", j->domain,
 				    problem);
@@ -521,14 +452,14 @@ static void rule_spf(judge *j)
 				    "\"%s\" (keep the include: of every service "
 				    "that still sends for you)", prop);
 			free(prop);
-			add(j, "dns.spf_permerror", SEV_ERROR, j->domain,
+			add(j, "dns.spf_permerror", SD_SEV_ERROR, j->domain,
 			    ev_of(t), fixes(fix, alt[0] ? alt : NULL),
 			    "the SPF record of %s needs %lld "
 			    "DNS lookups; RFC 7208 allows 10, so receivers "
 			    "answer permerror for every sender matched after "
 			    "the tenth", j->domain, terms);
 		} else if (strcmp(st, "pass") == 0) {
-			add(j, "info.spf_record", SEV_INFO, j->domain, ev_of(t),
+			add(j, "info.spf_record", SD_SEV_INFO, j->domain, ev_of(t),
 			    NULL, "%s publishes one SPF record needing %lld of "
 			    "10 DNS lookups", j->domain, terms);
 		}
@@ -543,7 +474,7 @@ static void rule_spf(judge *j)
 		if (!dom[0])
 			dom = j->domain;
 		if (strcmp(res, "pass") == 0) {
-			add(j, "info.spf_pass", SEV_INFO, ip, ev_of(f), NULL,
+			add(j, "info.spf_pass", SD_SEV_INFO, ip, ev_of(f), NULL,
 			    "SPF passes for %s%s (%s)", ip, who,
 			    str(f, "mechanism"));
 		} else if (strcmp(res, "fail") == 0 ||
@@ -561,7 +492,7 @@ static void rule_spf(judge *j)
 				    "record of %s", term, dom);
 			free(nr);
 			int hard = strcmp(res, "fail") == 0;
-			add(j, "dns.spf_fail", hard ? SEV_ERROR : SEV_WARN, ip,
+			add(j, "dns.spf_fail", hard ? SD_SEV_ERROR : SD_SEV_WARN, ip,
 			    ev_of(f), fixes(fix, "or send through a server the "
 			    "record already authorizes"), "SPF gives %s for "
 			    "%s%s sending as %s: %s", res, ip, who, dom, hard ?
@@ -575,12 +506,12 @@ static void rule_spf(judge *j)
 				    "at %s: \"%s\"", dom,
 				    prop ? prop : "v=spf1 mx ~all");
 				free(prop);
-				add(j, "dns.spf_missing", SEV_ERROR, dom, ev_of(f),
+				add(j, "dns.spf_missing", SD_SEV_ERROR, dom, ev_of(f),
 				    fixes(fix, NULL), "%s has no SPF record "
 				    "(checked for %s)", dom, ip);
 			}
 		} else if (strcmp(res, "permerror") == 0) {
-			add(j, "dns.spf_permerror", SEV_ERROR, ip, ev_of(f),
+			add(j, "dns.spf_permerror", SD_SEV_ERROR, ip, ev_of(f),
 			    fixes("correct the SPF record so that receivers can "
 			    "evaluate it", NULL), "SPF evaluation for %s ends "
 			    "in permerror: %s", ip, str(f, "problem"));
@@ -589,7 +520,7 @@ static void rule_spf(judge *j)
 			if (strstr(p, "timeout") || strstr(p, "deadline"))
 				unfinished(j, "SPF evaluation");
 			else
-				add(j, "dns.resolution_failed", SEV_ERROR, ip,
+				add(j, "dns.resolution_failed", SD_SEV_ERROR, ip,
 				    ev_of(f), NULL, "SPF evaluation for %s hit a "
 				    "failed lookup (temperror): %s", ip, p);
 		}
@@ -628,7 +559,7 @@ static void rule_dkim(judge *j)
 			    "key as a TXT record at %s (\"v=DKIM1; k=rsa; "
 			    "p=...\"), or sign with a selector that has one",
 			    str(f, "name"));
-			add(j, "dns.dkim_missing", SEV_ERROR, subject, ev_of(f),
+			add(j, "dns.dkim_missing", SD_SEV_ERROR, subject, ev_of(f),
 			    fixes(fix, NULL), "no DKIM key at %s: %s",
 			    str(f, "name"), str(f, "reason"));
 			continue;
@@ -637,7 +568,7 @@ static void rule_dkim(judge *j)
 			if (is(f, "dns_status", "timeout"))
 				unfinished(j, "DKIM keys");
 			else
-				add(j, "dns.resolution_failed", SEV_ERROR,
+				add(j, "dns.resolution_failed", SD_SEV_ERROR,
 				    str(f, "name"), ev_of(f), NULL, "the lookup of "
 				    "the DKIM key %s failed (%s)", str(f, "name"),
 				    str(f, "dns_status"));
@@ -647,16 +578,16 @@ static void rule_dkim(judge *j)
 		json_t *key = json_object_get(f, "key");
 		const char *ks = str(key, "status");
 		if (strcmp(lookup, "multiple") == 0) {
-			add(j, "dns.dkim_invalid", guess ? SEV_WARN : SEV_ERROR,
+			add(j, "dns.dkim_invalid", guess ? SD_SEV_WARN : SD_SEV_ERROR,
 			    subject, ev_of(f), fixes("keep exactly one TXT record "
 			    "at the selector name", NULL), "%s holds several TXT "
 			    "records: receivers cannot tell which key to use",
 			    str(f, "name"));
 		} else if (strcmp(ks, "ok") == 0) {
-			add(j, "info.dkim_key", SEV_INFO, subject, ev_of(f), NULL,
+			add(j, "info.dkim_key", SD_SEV_INFO, subject, ev_of(f), NULL,
 			    "DKIM key %s: %s", str(f, "name"), str(key, "reason"));
 		} else if (strcmp(ks, "revoked") == 0 && guess) {
-			add(j, "info.dkim_key_revoked", SEV_INFO, subject,
+			add(j, "info.dkim_key_revoked", SD_SEV_INFO, subject,
 			    ev_of(f), NULL, "the DKIM key at %s is revoked (p= "
 			    "empty): fine if nothing signs with it any more",
 			    str(f, "name"));
@@ -664,7 +595,7 @@ static void rule_dkim(judge *j)
 			snprintf(fix, sizeof fix, "publish a valid key at %s "
 			    "(RSA of 2048 bits, or ed25519 beside it) and sign "
 			    "with it", str(f, "name"));
-			add(j, "dns.dkim_invalid", guess ? SEV_WARN : SEV_ERROR,
+			add(j, "dns.dkim_invalid", guess ? SD_SEV_WARN : SD_SEV_ERROR,
 			    subject, ev_of(f), fixes(fix, NULL), "the DKIM key "
 			    "at %s is %s: %s", str(f, "name"),
 			    strcmp(ks, "too_short") == 0 ? "too short" : ks,
@@ -673,7 +604,7 @@ static void rule_dkim(judge *j)
 	}
 	json_t *in = fact_of(j, "domain.inputs");
 	if (guessed && !found && !json_object_get(in, "message"))
-		add(j, "info.dkim_not_found", SEV_INFO, j->domain,
+		add(j, "info.dkim_not_found", SD_SEV_INFO, j->domain,
 		    ev_of(in), NULL, "none of the %zu common DKIM selectors "
 		    "has a key at %s; name yours with --selector, or give a "
 		    "signed message with --message", guessed, j->domain);
@@ -684,13 +615,13 @@ static void rule_dkim(judge *j)
 	size_t i;
 	json_t *s;
 	if (!yes(m, "readable")) {
-		add(j, "info.message_unreadable", SEV_INFO, str(m, "file"),
+		add(j, "info.message_unreadable", SD_SEV_INFO, str(m, "file"),
 		    ev_of(m), NULL, "the message could not be read: %s",
 		    str(m, "reason"));
 		return;
 	}
 	if (json_array_size(json_object_get(m, "signatures")) == 0)
-		add(j, "info.message_unsigned", SEV_INFO, str(m, "file"),
+		add(j, "info.message_unsigned", SD_SEV_INFO, str(m, "file"),
 		    ev_of(m), NULL, "the message carries no DKIM signature");
 	json_array_foreach(json_object_get(m, "signatures"), i, s) {
 		char subject[320];
@@ -698,11 +629,11 @@ static void rule_dkim(judge *j)
 		    j->domain);
 		const char *res = str(s, "result"), *why = str(s, "why");
 		if (strcmp(res, "pass") == 0) {
-			add(j, "info.dkim_pass", SEV_INFO, subject, ev_of(m), NULL,
+			add(j, "info.dkim_pass", SD_SEV_INFO, subject, ev_of(m), NULL,
 			    "the DKIM signature d=%s s=%s verifies", str(s, "d"),
 			    str(s, "s"));
 		} else if (strcmp(why, "key_missing") == 0) {
-			add(j, "dns.dkim_missing", SEV_ERROR, subject, ev_of(m),
+			add(j, "dns.dkim_missing", SD_SEV_ERROR, subject, ev_of(m),
 			    fixes("publish the public key of the selector the "
 			    "message is signed with", NULL), "the message is "
 			    "signed with selector %s of %s, which has no key: %s",
@@ -710,7 +641,7 @@ static void rule_dkim(judge *j)
 		} else if (strcmp(res, "temperror") == 0) {
 			unfinished(j, "DKIM signature check");
 		} else {
-			add(j, "dns.dkim_invalid", SEV_ERROR, subject, ev_of(m),
+			add(j, "dns.dkim_invalid", SD_SEV_ERROR, subject, ev_of(m),
 			    fixes("check what changes the message after signing "
 			    "(a footer, a relay rewriting headers), or the key "
 			    "published for the selector", NULL),
@@ -728,34 +659,34 @@ static void rule_dmarc_record(judge *j, json_t *f)
 	char *prop = sd_dmarc_propose_fix(dom);
 	if (strcmp(found, "not_found") == 0) {
 		if (yes(f, "looks_like_dmarc"))
-			add(j, "dns.dmarc_invalid", SEV_ERROR, dom, ev_of(f),
+			add(j, "dns.dmarc_invalid", SD_SEV_ERROR, dom, ev_of(f),
 			    fixes(prop, NULL), "the TXT record at _dmarc.%s is "
 			    "almost a DMARC record, and receivers ignore it: "
 			    "\"%s\"", dom, str(f, "record"));
 		else
-			add(j, "dns.dmarc_missing", SEV_WARN, dom, ev_of(f),
+			add(j, "dns.dmarc_missing", SD_SEV_WARN, dom, ev_of(f),
 			    fixes(prop, NULL), "%s has no DMARC record: large "
 			    "receivers (Gmail, Yahoo) require one from bulk "
 			    "senders, and nobody reports abuse of the domain",
 			    dom);
 	} else if (strcmp(found, "multiple") == 0) {
-		add(j, "dns.dmarc_invalid", SEV_ERROR, dom, ev_of(f),
+		add(j, "dns.dmarc_invalid", SD_SEV_ERROR, dom, ev_of(f),
 		    fixes("keep exactly one v=DMARC1 TXT record at the _dmarc "
 		    "name", NULL), "%s: %s", dom, str(f, "reason"));
 	} else if (strcmp(found, "lookup_failed") == 0) {
 		unfinished(j, "DMARC");
 	} else if (!yes(f, "valid")) {
-		add(j, "dns.dmarc_invalid", SEV_ERROR, dom, ev_of(f),
+		add(j, "dns.dmarc_invalid", SD_SEV_ERROR, dom, ev_of(f),
 		    fixes(prop, NULL), "receivers ignore the DMARC record of "
 		    "%s: %s", dom, str(f, "record_error"));
 	} else if (yes(f, "acts_as_none")) {
-		add(j, "dns.dmarc_invalid", SEV_WARN, dom, ev_of(f),
+		add(j, "dns.dmarc_invalid", SD_SEV_WARN, dom, ev_of(f),
 		    fixes("correct p= (none, quarantine or reject)", NULL),
 		    "the DMARC policy of %s is not valid, so receivers act as "
 		    "if it said p=none: %s", dom, str(f, "record_error"));
 	} else {
 		json_t *p = json_object_get(f, "policy");
-		add(j, "info.dmarc", SEV_INFO, dom, ev_of(f), NULL,
+		add(j, "info.dmarc", SD_SEV_INFO, dom, ev_of(f), NULL,
 		    "DMARC policy of %s: p=%s, pct=%lld (at _dmarc.%s)%s%s",
 		    dom, str(p, "p"), num(p, "pct"), str(f, "record_domain"),
 		    json_object_get(f, "warnings") ? "; " : "",
@@ -770,7 +701,7 @@ static void rule_dmarc_message(judge *j, json_t *m)
 {
 	const char *from = str(m, "from_domain");
 	if (!from[0]) {
-		add(j, "info.message_problem", SEV_INFO, str(m, "file"),
+		add(j, "info.message_problem", SD_SEV_INFO, str(m, "file"),
 		    ev_of(m), NULL, "DMARC not judged for the message: %s",
 		    json_object_get(m, "from_problem") ?
 		    str(m, "from_problem") : "no From domain");
@@ -817,7 +748,7 @@ static void rule_dmarc_message(judge *j, json_t *m)
 		ev_join(e, ev_of(f));
 		ev_join(e, ev_of(pf));
 		if (ev.result == SD_DMARC_RESULT_PASS) {
-			add(j, "info.dmarc_pass", SEV_INFO, ip, e, NULL, "DMARC "
+			add(j, "info.dmarc_pass", SD_SEV_INFO, ip, e, NULL, "DMARC "
 			    "passes for the message sent from %s (%s aligned)",
 			    ip, ev.dkim_aligned ? "DKIM" : "SPF");
 		} else if (ev.result == SD_DMARC_RESULT_FAIL &&
@@ -828,7 +759,7 @@ static void rule_dmarc_message(judge *j, json_t *m)
 			snprintf(fix2, sizeof fix2, "or authorize %s in the SPF "
 			    "record of %s and send with a Return-Path in %s",
 			    ip, from, from);
-			add(j, "dns.dmarc_reject_unaligned", SEV_ERROR, ip, e,
+			add(j, "dns.dmarc_reject_unaligned", SD_SEV_ERROR, ip, e,
 			    fixes(fix1, fix2), "%s=%s for %s: mail from %s fails "
 			    "DMARC (SPF %s for %s, %s; no DKIM signature aligned "
 			    "with %s), so receivers %s it%s", ev.policy_tag,
@@ -839,7 +770,7 @@ static void rule_dmarc_message(judge *j, json_t *m)
 			    "quarantine", ev.pct < 100 ? " (pct below 100: some "
 			    "of it)" : "");
 		} else if (ev.result == SD_DMARC_RESULT_FAIL) {
-			add(j, "info.dmarc_fail_not_enforced", SEV_INFO, ip, e,
+			add(j, "info.dmarc_fail_not_enforced", SD_SEV_INFO, ip, e,
 			    NULL, "DMARC fails for mail from %s, but the policy "
 			    "is p=none: it is delivered and reported", ip);
 		} else {
@@ -848,7 +779,7 @@ static void rule_dmarc_message(judge *j, json_t *m)
 		sd_dmarc_eval_clear(&ev);
 	}
 	if (!any_ip)
-		add(j, "info.dmarc_unjudged", SEV_INFO, from, ev_of(m), NULL,
+		add(j, "info.dmarc_unjudged", SD_SEV_INFO, from, ev_of(m), NULL,
 		    "DMARC alignment of the message needs the sending address "
 		    "(--ip) for its SPF half%s", nd ? "" :
 		    "; no DKIM signature passed");
@@ -885,7 +816,7 @@ static void rule_ptr(judge *j)
 			    "or hosting provider) to set its reverse name (PTR) "
 			    "to a name that resolves back to it, such as "
 			    "mail.%s", ip, j->domain);
-			add(j, "dns.ptr_missing", SEV_ERROR, ip, ev_of(f),
+			add(j, "dns.ptr_missing", SD_SEV_ERROR, ip, ev_of(f),
 			    fixes(fix, NULL), "%s%s has no reverse name (PTR): "
 			    "many receivers refuse mail from such addresses",
 			    ip, who);
@@ -894,7 +825,7 @@ static void rule_ptr(judge *j)
 			join(names, sizeof names, json_object_get(f, "names"),
 			    "(none)");
 			if (yes(f, "confirmed")) {
-				add(j, "info.fcrdns_ok", SEV_INFO, ip, ev_of(f),
+				add(j, "info.fcrdns_ok", SD_SEV_INFO, ip, ev_of(f),
 				    NULL, "%s has reverse name %s, which resolves "
 				    "back to it", ip, names);
 				continue;
@@ -912,7 +843,7 @@ static void rule_ptr(judge *j)
 			snprintf(fix, sizeof fix, "make the reverse name of %s "
 			    "resolve back to %s (an A/AAAA record for %s), or "
 			    "change the PTR to a name that does", ip, ip, names);
-			add(j, "dns.fcrdns_mismatch", SEV_ERROR, ip, ev_of(f),
+			add(j, "dns.fcrdns_mismatch", SD_SEV_ERROR, ip, ev_of(f),
 			    fixes(fix, NULL), "the reverse name of %s%s (%s) "
 			    "does not resolve back to it: receivers treat the "
 			    "address as unidentified", ip, who, names);
@@ -958,13 +889,13 @@ static void rule_ns(judge *j)
 		for (size_t i = 0; i < n; i++)
 			other |= strcmp(str(servers[i], "ns"), str(f, "ns")) == 0;
 		if (other) {
-			add(j, "info.ns_unreachable", SEV_INFO, label, ev_of(f),
+			add(j, "info.ns_unreachable", SD_SEV_INFO, label, ev_of(f),
 			    NULL, "%s could not be asked from here (%s), while "
 			    "another address of the same server answered", label,
 			    why);
 			continue;
 		}
-		add(j, "dns.inconsistent", SEV_WARN, label, ev_of(f),
+		add(j, "dns.inconsistent", SD_SEV_WARN, label, ev_of(f),
 		    fixes("fix or remove the server from the NS records: "
 		    "resolvers that pick it get no answer", NULL),
 		    "authoritative server %s does not answer for %s (%s)",
@@ -974,7 +905,7 @@ static void rule_ns(judge *j)
 		unfinished(j, "authoritative servers");
 	if (n < 2) {
 		if (n == 1)
-			add(j, "info.ns_single", SEV_INFO, j->domain, ev_of(ns),
+			add(j, "info.ns_single", SD_SEV_INFO, j->domain, ev_of(ns),
 			    NULL, "one authoritative server address answered "
 			    "for %s", str(ns, "zone"));
 		return;
@@ -1009,7 +940,7 @@ static void rule_ns(judge *j)
 		ev_join(ev, ev_of(servers[diff]));
 		char subject[400];
 		snprintf(subject, sizeof subject, "%s %s", j->domain, keys[k]);
-		add(j, "dns.inconsistent", SEV_WARN, subject, ev,
+		add(j, "dns.inconsistent", SD_SEV_WARN, subject, ev,
 		    fixes("wait for the change to reach every server (or fix "
 		    "zone transfers to the one that lags); until then "
 		    "receivers see either version", NULL), "the authoritative "
@@ -1017,7 +948,7 @@ static void rule_ns(judge *j)
 		    str(ns, "zone"), what[k], la, a, lb, b);
 	}
 	if (agree)
-		add(j, "info.ns_consistent", SEV_INFO, j->domain, ev_of(ns),
+		add(j, "info.ns_consistent", SD_SEV_INFO, j->domain, ev_of(ns),
 		    NULL, "the %zu authoritative server addresses of %s agree "
 		    "(serial, MX, SPF, DMARC)", n, str(ns, "zone"));
 }
@@ -1034,7 +965,7 @@ static void rule_mtasts(judge *j)
 	size_t nrec = json_array_size(json_object_get(f, "records"));
 	if (nrec == 0) {
 		if (answered(str(f, "status")))
-			add(j, "info.mta_sts_none", SEV_INFO, j->domain, ev_of(f),
+			add(j, "info.mta_sts_none", SD_SEV_INFO, j->domain, ev_of(f),
 			    NULL, "%s publishes no MTA-STS policy", j->domain);
 		return;
 	}
@@ -1043,7 +974,7 @@ static void rule_mtasts(judge *j)
 	    "(version: STSv1, mode, mx: lines for every MX, max_age)";
 	int bad = 0;
 	if (json_object_get(f, "record_error")) {
-		add(j, "dns.mta_sts_invalid", SEV_WARN, str(f, "name"), ev_of(f),
+		add(j, "dns.mta_sts_invalid", SD_SEV_WARN, str(f, "name"), ev_of(f),
 		    fixes(fix, NULL), "the MTA-STS record of %s is broken: %s",
 		    j->domain, str(f, "record_error"));
 		bad = 1;
@@ -1053,14 +984,14 @@ static void rule_mtasts(judge *j)
 		return;
 	}
 	if (json_object_get(f, "fetch_error")) {
-		add(j, "dns.mta_sts_invalid", SEV_WARN, str(f, "url"), ev_of(f),
+		add(j, "dns.mta_sts_invalid", SD_SEV_WARN, str(f, "url"), ev_of(f),
 		    fixes(fix, NULL), "the MTA-STS policy of %s cannot be "
 		    "fetched from %s: %s", j->domain, str(f, "url"),
 		    str(f, "fetch_error"));
 		return;
 	}
 	if (json_object_get(f, "content_type_error")) {
-		add(j, "dns.mta_sts_invalid", SEV_WARN, str(f, "url"), ev_of(f),
+		add(j, "dns.mta_sts_invalid", SD_SEV_WARN, str(f, "url"), ev_of(f),
 		    fixes("serve the policy as Content-Type: text/plain", NULL),
 		    "%s (it is '%s')", str(f, "content_type_error"),
 		    str(f, "content_type"));
@@ -1068,7 +999,7 @@ static void rule_mtasts(judge *j)
 	}
 	json_t *pol = json_object_get(f, "policy");
 	if (json_object_get(f, "policy_error")) {
-		add(j, "dns.mta_sts_invalid", SEV_WARN, str(f, "url"), ev_of(f),
+		add(j, "dns.mta_sts_invalid", SD_SEV_WARN, str(f, "url"), ev_of(f),
 		    fixes(fix, NULL), "the MTA-STS policy of %s is broken: %s",
 		    j->domain, str(f, "policy_error"));
 		return;
@@ -1096,7 +1027,7 @@ static void rule_mtasts(judge *j)
 			    "change the id= of the _mta-sts record", host);
 			json_t *ev = ev_of(f);
 			ev_join(ev, ev_of(mx));
-			add(j, "dns.mta_sts_invalid", SEV_WARN, host, ev,
+			add(j, "dns.mta_sts_invalid", SD_SEV_WARN, host, ev,
 			    fixes(fx, NULL), "MX host %s is not in the MTA-STS "
 			    "policy of %s (mx: %s): in mode %s, senders %s", host,
 			    j->domain, pats, mode, strcmp(mode, "enforce") == 0 ?
@@ -1105,7 +1036,7 @@ static void rule_mtasts(judge *j)
 		}
 	}
 	if (!bad)
-		add(j, "info.mta_sts", SEV_INFO, j->domain, ev_of(f), NULL,
+		add(j, "info.mta_sts", SD_SEV_INFO, j->domain, ev_of(f), NULL,
 		    "MTA-STS policy of %s: mode %s, max_age %lld, covering "
 		    "every MX", j->domain, mode, num(pol, "max_age"));
 }
@@ -1119,7 +1050,7 @@ static void rule_tlsrpt(judge *j)
 	}
 	size_t n = json_array_size(json_object_get(f, "records"));
 	if (json_object_get(f, "error")) {
-		add(j, "dns.tlsrpt_invalid", SEV_WARN, str(f, "name"), ev_of(f),
+		add(j, "dns.tlsrpt_invalid", SD_SEV_WARN, str(f, "name"), ev_of(f),
 		    fixes("publish one TXT record \"v=TLSRPTv1; "
 		    "rua=mailto:tls-reports@<domain>\" at _smtp._tls", NULL),
 		    "the TLS-RPT record of %s is broken: %s", j->domain,
@@ -1127,10 +1058,10 @@ static void rule_tlsrpt(judge *j)
 	} else if (n == 1) {
 		char rua[600];
 		join(rua, sizeof rua, json_object_get(f, "rua"), "nowhere");
-		add(j, "info.tlsrpt", SEV_INFO, j->domain, ev_of(f), NULL,
+		add(j, "info.tlsrpt", SD_SEV_INFO, j->domain, ev_of(f), NULL,
 		    "TLS reports for %s go to %s", j->domain, rua);
 	} else if (answered(str(f, "status"))) {
-		add(j, "info.tlsrpt_none", SEV_INFO, j->domain, ev_of(f), NULL,
+		add(j, "info.tlsrpt_none", SD_SEV_INFO, j->domain, ev_of(f), NULL,
 		    "%s publishes no TLS-RPT record", j->domain);
 	}
 }
@@ -1146,20 +1077,20 @@ static void rule_dane(judge *j)
 			continue;
 		if (!yes(f, "secure")) {
 			if (!j->validating)
-				add(j, "info.dane_unvalidated", SEV_INFO, host,
+				add(j, "info.dane_unvalidated", SD_SEV_INFO, host,
 				    ev_of(f), NULL, "%s has TLSA records, but "
 				    "no DNSSEC trust anchor was given "
 				    "(--trust-anchor), so DANE was not judged",
 				    str(f, "name"));
 			else
-				add(j, "info.dane_insecure", SEV_INFO, host,
+				add(j, "info.dane_insecure", SD_SEV_INFO, host,
 				    ev_of(f), NULL, "%s has TLSA records that "
 				    "are not DNSSEC-validated: senders ignore "
 				    "them", str(f, "name"));
 			continue;
 		}
 		if (num(f, "usable") == 0) {
-			add(j, "info.dane_unusable", SEV_INFO, host, ev_of(f),
+			add(j, "info.dane_unusable", SD_SEV_INFO, host, ev_of(f),
 			    NULL, "none of the TLSA records at %s can be used "
 			    "for SMTP (RFC 7672: usages 2 and 3 only)",
 			    str(f, "name"));
@@ -1179,7 +1110,7 @@ static void rule_dane(judge *j)
 			    str(f, "name"), host);
 		if (yes(f, "checked") && !yes(f, "matched")) {
 			json_t *recs = json_object_get(f, "records");
-			add(j, "dns.dane_mismatch", SEV_ERROR, host, ev_of(f),
+			add(j, "dns.dane_mismatch", SD_SEV_ERROR, host, ev_of(f),
 			    fixes(fix, NULL), "none of the %zu TLSA records at "
 			    "%s matches the certificate chain %s presents: "
 			    "senders that use DANE will not deliver to it",
@@ -1193,7 +1124,7 @@ static void rule_dane(judge *j)
 			if (json_is_false(json_object_get(a, "starttls_offered")))
 				no_tls = 1;
 		if (!yes(f, "checked") && no_tls) {
-			add(j, "dns.dane_mismatch", SEV_ERROR, host, ev_of(f),
+			add(j, "dns.dane_mismatch", SD_SEV_ERROR, host, ev_of(f),
 			    fixes("enable STARTTLS on the MX, with a certificate "
 			    "matching its TLSA records", NULL), "%s publishes "
 			    "TLSA records but does not offer STARTTLS: senders "
@@ -1207,13 +1138,13 @@ static void rule_dane(judge *j)
 				    json_object_get(a, "error") ? str(a, "error") :
 				    str(a, "connect"));
 			}
-			add(j, "info.dane_unchecked", SEV_INFO, host, ev_of(f),
+			add(j, "info.dane_unchecked", SD_SEV_INFO, host, ev_of(f),
 			    NULL, "the TLSA records of %s could not be compared "
 			    "with its certificate: no TLS session on port 25 "
 			    "(%s); port 25 is often blocked outbound", host,
 			    errs[0] ? errs : "no address");
 		} else {
-			add(j, "info.dane_ok", SEV_INFO, host, ev_of(f), NULL,
+			add(j, "info.dane_ok", SD_SEV_INFO, host, ev_of(f), NULL,
 			    "the certificate of %s matches its DNSSEC-signed "
 			    "TLSA records", host);
 		}
@@ -1226,14 +1157,14 @@ static void rule_dnssec(judge *j)
 	if (!f || !answered(str(f, "status")))
 		return;
 	if (yes(f, "secure"))
-		add(j, "info.dnssec_signed", SEV_INFO, j->domain, ev_of(f), NULL,
+		add(j, "info.dnssec_signed", SD_SEV_INFO, j->domain, ev_of(f), NULL,
 		    "%s is DNSSEC-signed and validates", j->domain);
 	else if (j->validating)
-		add(j, "info.dnssec_unsigned", SEV_INFO, j->domain, ev_of(f),
+		add(j, "info.dnssec_unsigned", SD_SEV_INFO, j->domain, ev_of(f),
 		    NULL, "%s is not DNSSEC-validated (unsigned, or no trust "
 		    "anchor covers it)", j->domain);
 	else
-		add(j, "info.dnssec_unvalidated", SEV_INFO, j->domain,
+		add(j, "info.dnssec_unvalidated", SD_SEV_INFO, j->domain,
 		    ev_of(f), NULL, "DNSSEC was not validated (no "
 		    "--trust-anchor given)");
 }
@@ -1253,7 +1184,7 @@ static void rule_lists(judge *j)
 			char subject[400];
 			snprintf(subject, sizeof subject, "%s", who);
 			if (strcmp(st, "skipped") == 0) {
-				info_list(j, "info.dnsbl_skipped", zone, ev_of(f),
+				add(j, "info.dnsbl_skipped", SD_SEV_INFO, zone, ev_of(f), NULL,
 				    "%s not asked about %s: this list does not "
 				    "answer for IPv6", zone, who);
 				continue;
@@ -1279,7 +1210,7 @@ static void rule_lists(judge *j)
 				if (j->resolver_dead)
 					continue;   /* the same cause, said once */
 				snprintf(subject, sizeof subject, "%s", zone);
-				add(j, "reputation.dnsbl_refused", SEV_WARN,
+				add(j, "reputation.dnsbl_refused", SD_SEV_WARN,
 				    subject, ev_of(f), fixes("query the list "
 				    "through a resolver it accepts (your own, "
 				    "not a public one), or check it later",
@@ -1316,21 +1247,21 @@ static void rule_lists(judge *j)
 				    "cause, then ask %s for removal", zone);
 			if (listed || (policy && !yes(f, "own") && !dl)) {
 				add(j, dl ? "reputation.domain_listed" :
-				    "reputation.ip_listed", SEV_ERROR, subject,
+				    "reputation.ip_listed", SD_SEV_ERROR, subject,
 				    ev_of(f), fixes(fix, policy && !listed ?
 				    "or send through your provider's submission "
 				    "server (port 587 with AUTH)" : NULL),
 				    "%s is listed on %s: %s%s%s", who, zone,
 				    meaning, txt[0] ? " - " : "", txt);
 			} else if (policy) {
-				info_list(j, "info.ip_policy_listed", who,
-				    ev_of(f), "%s (this machine) is on a policy "
+				add(j, "info.ip_policy_listed", SD_SEV_INFO,
+				    who, ev_of(f), NULL, "%s (this machine) is on a policy "
 				    "list: %s; fine when it sends through a "
 				    "provider's submission server with AUTH",
 				    who, meaning);
 			} else if (error) {
 				snprintf(subject, sizeof subject, "%s", zone);
-				add(j, "reputation.dnsbl_refused", SEV_WARN,
+				add(j, "reputation.dnsbl_refused", SD_SEV_WARN,
 				    subject, ev_of(f), fixes("query the list "
 				    "through a resolver it accepts (your own "
 				    "recursive resolver, not a public one), or "
@@ -1344,26 +1275,26 @@ static void rule_lists(judge *j)
 	for (size_t k = 0; k < n_clean; k++) {
 		char count[32];
 		snprintf(count, sizeof count, "%zu", clean_n[k]);
-		info_list(j, "info.not_listed", clean_ip[k], NULL,
+		add(j, "info.not_listed", SD_SEV_INFO, clean_ip[k], NULL, NULL,
 		    "%s is not on the %s IP blocklists that answered about it",
 		    clean_ip[k], count);
 	}
 	if (clean_dom)
-		info_list(j, "info.domain_not_listed", j->domain, NULL,
-		    "%s is on none of the domain blocklists asked%s",
-		    j->domain, "");
+		add(j, "info.domain_not_listed", SD_SEV_INFO, j->domain, NULL,
+		    NULL, "%s is on none of the domain blocklists asked",
+		    j->domain);
 }
 
 static void rule_inputs(judge *j)
 {
 	json_t *in = fact_of(j, "domain.inputs");
 	if (in && json_array_size(json_object_get(in, "ips")) == 0)
-		add(j, "info.no_sending_ip", SEV_INFO, j->domain, ev_of(in),
+		add(j, "info.no_sending_ip", SD_SEV_INFO, j->domain, ev_of(in),
 		    NULL, "no sending address given (--ip or --public-ip): "
 		    "SPF evaluation, reverse DNS and IP blocklists were not "
 		    "checked");
 	if (in && json_object_get(in, "message_problem"))
-		add(j, "info.message_problem", SEV_INFO, str(in, "message"),
+		add(j, "info.message_problem", SD_SEV_INFO, str(in, "message"),
 		    ev_of(in), NULL, "the message could not be read: %s",
 		    str(in, "message_problem"));
 	if (fact_of(j, "domain.deadline"))
@@ -1371,31 +1302,6 @@ static void rule_inputs(judge *j)
 }
 
 /* ---- the verdict ---- */
-
-static size_t rank(const char *code)
-{
-	for (size_t i = 0; sd_domain_verdict_order[i]; i++)
-		if (strcmp(sd_domain_verdict_order[i], code) == 0)
-			return i;
-	return 1000;
-}
-
-static int cmp_cand(const void *a, const void *b)
-{
-	const cand *x = a, *y = b;
-	if (x->sev != y->sev)
-		return y->sev - x->sev;
-	size_t rx = rank(x->code), ry = rank(y->code);
-	if (rx != ry)
-		return rx < ry ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static const char *sev_name(int sev)
-{
-	return sev == SEV_ERROR ? "error" : sev == SEV_WARN ? "warning" :
-	    "info";
-}
 
 void sd_domain_rules(sd_report *r)
 {
@@ -1413,7 +1319,7 @@ void sd_domain_rules(sd_report *r)
 
 	json_t *res = sd_fact_get(r->facts, "domain.resolver");
 	if (res) {
-		add(&j, "dns.resolution_failed", SEV_ERROR, "resolver",
+		add(&j, "dns.resolution_failed", SD_SEV_ERROR, "resolver",
 		    ev_of(res), fixes("check --resolver and --trust-anchor, "
 		    "or the system's /etc/resolv.conf", NULL),
 		    "no DNS resolver could be set up: %s", str(res, "error"));
@@ -1433,26 +1339,21 @@ void sd_domain_rules(sd_report *r)
 		rule_lists(&j);
 	}
 
-	if (j.n)
-		qsort(j.c, j.n, sizeof *j.c, cmp_cand);
+	sd_judge_rank(&j.k, sd_domain_verdict_order);
 	size_t errors = 0, warnings = 0;
-	for (size_t i = 0; i < j.n; i++) {
-		errors += j.c[i].sev == SEV_ERROR;
-		warnings += j.c[i].sev == SEV_WARN;
+	for (size_t i = 0; i < j.k.n; i++) {
+		errors += j.k.c[i].sev == SD_SEV_ERROR;
+		warnings += j.k.c[i].sev == SD_SEV_WARN;
 	}
-	const cand *top = NULL;
-	for (size_t i = 0; i < j.n && !top; i++)
-		if (j.c[i].sev >= SEV_WARN && rank(j.c[i].code) < 1000)
-			top = &j.c[i];
+	const sd_cand *top = sd_judge_top(&j.k, sd_domain_verdict_order,
+	    SD_SEV_WARN);
 	char what[600];
 	join(what, sizeof what, j.unfinished, "");
-	if (top && top->sev == SEV_ERROR) {
+	if (top && top->sev == SD_SEV_ERROR) {
 		char summary[1800];
 		snprintf(summary, sizeof summary, "%s%s", top->summary,
 		    errors > 1 ? " (more problems below)" : "");
-		sd_verdict_set(r, top->code, SD_STATUS_FAIL, summary,
-		    top->fix ? json_deep_copy(top->fix) : NULL,
-		    json_deep_copy(top->evidence));
+		sd_judge_verdict(r, top, SD_STATUS_FAIL, summary);
 	} else if (json_array_size(j.unfinished)) {
 		char summary[1200];
 		snprintf(summary, sizeof summary, "the deadline came first: %s "
@@ -1464,22 +1365,13 @@ void sd_domain_rules(sd_report *r)
 		char summary[1800];
 		snprintf(summary, sizeof summary, "%s%s", top->summary,
 		    warnings > 1 ? " (more warnings below)" : "");
-		sd_verdict_set(r, top->code, SD_STATUS_WARN, summary,
-		    top->fix ? json_deep_copy(top->fix) : NULL,
-		    json_deep_copy(top->evidence));
+		sd_judge_verdict(r, top, SD_STATUS_WARN, summary);
 	} else {
 		char summary[600];
 		snprintf(summary, sizeof summary, "nothing found that would "
 		    "stop mail from %s", j.domain);
 		sd_verdict_set(r, "ok", -1, summary, NULL, NULL);
 	}
-	for (size_t i = 0; i < j.n; i++) {
-		cand *c = &j.c[i];
-		sd_finding_add(r, c->code, sev_name(c->sev), c->category,
-		    c->subject, c->summary, c->evidence);
-		free(c->summary);
-		json_decref(c->fix);
-	}
-	free(j.c);
+	sd_judge_finish(&j.k, r);
 	json_decref(j.unfinished);
 }
