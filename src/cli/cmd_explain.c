@@ -10,10 +10,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "probe/check.h"
 #include "report/report.h"
-#include "rules/check_rules.h"
-#include "rules/domain_rules.h"
+#include "rules/rules.h"
 
 /* A saved report bigger than this is not one of ours. */
 #define EXPLAIN_MAX_BYTES (64u << 20)
@@ -46,24 +44,6 @@ static char *slurp(FILE *f, size_t *len)
 	return buf;
 }
 
-/* The facts of one stage set, as a report of their own. */
-static sd_report *subset(json_t *facts, const char *command)
-{
-	sd_report *dr = sd_report_new(command);
-	size_t i;
-	json_t *f;
-	json_array_foreach(facts, i, f) {
-		const char *st = json_string_value(json_object_get(f, "stage"));
-		const char *id = json_string_value(json_object_get(f, "id"));
-		if (!dr || !st || !id || strcmp(id, "sender_domain") == 0)
-			continue;
-		if (strcmp(st, "domain") == 0 || (strcmp(st, "reputation") == 0 &&
-		    strncmp(id, "dnsbl.", 6) != 0))
-			json_array_append(dr->facts, f);
-	}
-	return dr;
-}
-
 int sd_cmd_explain(sd_cli *cli)
 {
 	if (cli->n_positional > 1)
@@ -91,10 +71,11 @@ int sd_cmd_explain(sd_cli *cli)
 		    path, doc ? "no smtpdoctor/1 schema, command or facts" :
 		    jerr.text);
 	}
-	if (strcmp(command, "check") != 0 && strcmp(command, "domain") != 0) {
+	if (strcmp(command, "check") != 0 && strcmp(command, "domain") != 0 &&
+	    strcmp(command, "spf") != 0) {
 		json_decref(doc);
-		return sd_cli_usage_error(cli, "%s: explain judges check and "
-		    "domain reports, not %s", path, command);
+		return sd_cli_usage_error(cli, "%s: explain judges check, domain "
+		    "and spf reports, not %s", path, command);
 	}
 	sd_report *r = sd_report_new(command);
 	if (!r) {
@@ -113,39 +94,15 @@ int sd_cmd_explain(sd_cli *cli)
 		cfg = sd_fact_get(facts, "config");
 	if (json_is_object(cfg))
 		sd_report_set_extra(r, "config", json_deep_copy(cfg));
+	json_t *spf = json_object_get(doc, "spf");
+	if (json_is_object(spf))
+		sd_report_set_extra(r, "spf", json_deep_copy(spf));
 	json_t *tr = json_object_get(doc, "transcript");
 	if (json_is_array(tr))
 		json_array_extend(r->transcript, tr);
 	json_t *el = json_object_get(doc, "elapsed_ms");
 	r->elapsed_ms = json_is_integer(el) ? (int64_t)json_integer_value(el) : 0;
-	if (strcmp(command, "domain") == 0) {
-		sd_domain_rules(r);
-	} else {
-		/* the sender's domain is judged first, as check does */
-		sd_report *dr = subset(r->facts, "domain");
-		json_t *sd = json_object_get(doc, "facts");
-		const char *domain = NULL;
-		json_array_foreach(sd, i, x) {
-			const char *id = json_string_value(json_object_get(x, "id"));
-			if (id && strcmp(id, "sender_domain") == 0)
-				domain = json_string_value(json_object_get(x, "domain"));
-		}
-		if (dr && domain && json_array_size(dr->facts)) {
-			/* drop the saved judgement: it is judged again */
-			json_array_foreach(r->facts, i, x) {
-				const char *id = json_string_value(json_object_get(x,
-				    "id"));
-				if (id && strcmp(id, "sender_domain") == 0) {
-					json_array_remove(r->facts, i);
-					break;
-				}
-			}
-			sd_domain_rules(dr);
-			sd_check_merge_domain(r, dr, domain);
-		}
-		sd_report_free(dr);
-		sd_rules_check(r);
-	}
+	sd_rules_judge(r);
 	json_decref(doc);
 	int rc = sd_cli_render(cli, r);
 	sd_report_free(r);

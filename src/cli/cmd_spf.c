@@ -2,9 +2,10 @@
  * smtpdoctor spf IP DOMAIN_OR_SENDER [--helo NAME]
  *
  * Runs check_host() through the tool's own resolver and reports the
- * result with its trace: the "spf" member of SPEC §4, one fact per DNS
- * query (stage "domain"), a finding per problem, and a verdict.  Exit 0 for
- * every definite result (scripts read spf.result), 3 for temperror.
+ * result with its trace: the "spf" member (docs/json.md), one fact per DNS
+ * query (stage "domain"); the rules (rules/spf_rules.c) add a finding per
+ * problem and the verdict.  Exit 0 for every definite result (scripts read
+ * spf.result), 3 for temperror.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -14,10 +15,8 @@
 #include "dns/dns.h"
 #include "mailauth/spf.h"
 #include "report/report.h"
+#include "rules/rules.h"
 #include "util/util.h"
-
-/* Lookups from which the count is worth a warning (the limit is 10). */
-#define SPF_LOOKUPS_WARN 8
 
 static json_t *str_or_null(const char *s)
 {
@@ -32,13 +31,9 @@ static json_t *string_array(char **v, size_t n)
 	return a;
 }
 
-/*
- * One fact per DNS query; quiet in text (the trace tells the same).
- * Returns the id of the checked domain's record lookup (malloc'd) or NULL.
- */
-static char *add_query_facts(sd_report *r, const sd_spf_result *res)
+/* One fact per DNS query; quiet in text (the trace tells the same). */
+static void add_query_facts(sd_report *r, const sd_spf_result *res)
 {
-	char *record_id = NULL;
 	for (size_t i = 0; i < res->n_dns; i++) {
 		const sd_spf_dns_query *q = &res->dns[i];
 		char id[400], detail[600];
@@ -68,11 +63,8 @@ static char *add_query_facts(sd_report *r, const sd_spf_result *res)
 		json_object_set_new(f, "took_ms", json_integer(q->elapsed_ms));
 		json_object_set_new(f, "detail", json_string(detail));
 		json_object_set_new(f, "quiet", json_true());
-		const char *fid = sd_fact_add(r, f);
-		if (i == 0 && fid && strcmp(q->purpose, "record") == 0)
-			record_id = strdup(fid);
+		sd_fact_add(r, f);
 	}
-	return record_id;
 }
 
 static json_t *spf_object(const sd_spf_result *res)
@@ -97,179 +89,6 @@ static json_t *spf_object(const sd_spf_result *res)
 	    str_or_null(res->mechanism_domain));
 	json_object_set_new(o, "problem", str_or_null(res->problem));
 	return o;
-}
-
-/* "\"-all\" in the record of example.com", or the default. */
-static void decided_by(const sd_spf_result *res, char *buf, size_t n)
-{
-	if (res->mechanism)
-		snprintf(buf, n, "\"%s\" in the record of %s", res->mechanism,
-		    res->mechanism_domain ? res->mechanism_domain : "?");
-	else
-		snprintf(buf, n, "no mechanism matched (the default)");
-}
-
-/* A JSON array of the fact ids given (NULL entries skipped). */
-static json_t *evidence(const char *const ids[2])
-{
-	json_t *a = json_array();
-	for (int i = 0; i < 2; i++)
-		if (ids[i])
-			json_array_append_new(a, json_string(ids[i]));
-	return a;
-}
-
-static json_t *fix1(const char *s)
-{
-	json_t *a = json_array();
-	json_array_append_new(a, json_string(s));
-	return a;
-}
-
-/* The fix for a permerror, from what the evaluator said is wrong. */
-static json_t *permerror_fix(const sd_spf_result *res)
-{
-	const char *p = res->problem ? res->problem : "";
-	const char *d = res->domain ? res->domain : "the domain";
-	char buf[700];
-	if (strstr(p, "too many DNS lookups"))
-		snprintf(buf, sizeof buf, "cut the DNS lookups of the SPF record "
-		    "of %s to 10 or fewer: drop includes of services no longer "
-		    "used, replace a and mx with ip4:/ip6: where the addresses "
-		    "are stable", d);
-	else if (strstr(p, "void lookups"))
-		snprintf(buf, sizeof buf, "remove the terms of the SPF record of "
-		    "%s that point at names that do not exist", d);
-	else if (strstr(p, "SPF records; exactly one"))
-		snprintf(buf, sizeof buf, "merge the SPF records of %s into one "
-		    "TXT record starting with \"v=spf1\"", d);
-	else if (strstr(p, "loop"))
-		snprintf(buf, sizeof buf, "break the include/redirect loop: %s",
-		    p);
-	else if (strstr(p, "which has no SPF record"))
-		snprintf(buf, sizeof buf, "remove or correct the include or "
-		    "redirect that points at a domain without an SPF record: %s",
-		    p);
-	else
-		snprintf(buf, sizeof buf, "correct the SPF record: %s", p);
-	return fix1(buf);
-}
-
-/* fact_ids: the spf.DOMAIN fact and the record lookup's fact. */
-static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
-    const char *const fact_ids[2])
-{
-	const char *d = res->domain ? res->domain : "?";
-	const char *ip = res->ip ? res->ip : "?";
-	char by[700], sum[1400], fix[900];
-	decided_by(res, by, sizeof by);
-	const char *net = strchr(ip, ':') ? "ip6" : "ip4";
-
-	switch (res->result) {
-	case SD_SPF_PASS:
-		snprintf(sum, sizeof sum, "SPF pass: %s authorizes %s (%s)", d,
-		    ip, by);
-		sd_finding_add(r, "spf.pass", "info", d, sum,
-		    evidence(fact_ids));
-		sd_verdict_set(r, "ok", -1, sum, NULL, evidence(fact_ids));
-		break;
-	case SD_SPF_FAIL:
-	case SD_SPF_SOFTFAIL:
-	case SD_SPF_NEUTRAL: {
-		const char *how = res->result == SD_SPF_FAIL ?
-		    "does not authorize" : res->result == SD_SPF_SOFTFAIL ?
-		    "probably does not authorize" : "makes no statement about";
-		snprintf(sum, sizeof sum, "SPF %s: %s %s %s (%s)%s%s%s",
-		    sd_spf_code_name(res->result), d, how, ip, by,
-		    res->explanation ? "; its explanation: \"" : "",
-		    res->explanation ? res->explanation : "",
-		    res->explanation ? "\"" : "");
-		sd_finding_add(r, "dns.spf_fail", res->result == SD_SPF_FAIL ?
-		    "error" : "warning", d, sum, evidence(fact_ids));
-		json_t *fx = json_array();
-		snprintf(fix, sizeof fix, "if %s should send for %s, add "
-		    "\"%s:%s\" (or the include: its provider documents) to the "
-		    "SPF record of %s", ip, d, net, ip, d);
-		json_array_append_new(fx, json_string(fix));
-		snprintf(fix, sizeof fix, "otherwise send through a server "
-		    "the SPF record of %s already authorizes", d);
-		json_array_append_new(fx, json_string(fix));
-		sd_verdict_set(r, "dns.spf_fail", SD_STATUS_WARN, sum, fx,
-		    evidence(fact_ids));
-		break;
-	}
-	case SD_SPF_NONE:
-		snprintf(sum, sizeof sum, "SPF none: %s", res->problem ?
-		    res->problem : "no SPF record");
-		sd_finding_add(r, "dns.spf_missing", "error", d, sum,
-		    evidence(fact_ids));
-		snprintf(fix, sizeof fix, "publish one TXT record at %s listing "
-		    "every server that sends its mail, for example \"v=spf1 "
-		    "%s:%s ~all\"", d, net, ip);
-		sd_verdict_set(r, "dns.spf_missing", SD_STATUS_WARN, sum,
-		    fix1(fix), evidence(fact_ids));
-		break;
-	case SD_SPF_PERMERROR:
-		snprintf(sum, sizeof sum, "SPF permerror: the SPF policy of %s "
-		    "is broken: %s", d, res->problem ? res->problem : "?");
-		sd_finding_add(r, "dns.spf_permerror", "error", d, sum,
-		    evidence(fact_ids));
-		sd_verdict_set(r, "dns.spf_permerror", SD_STATUS_WARN, sum,
-		    permerror_fix(res), evidence(fact_ids));
-		break;
-	case SD_SPF_TEMPERROR:
-		snprintf(sum, sizeof sum, "SPF temperror: a DNS lookup failed, "
-		    "so the result is unknown: %s", res->problem ?
-		    res->problem : "?");
-		sd_finding_add(r, "dns.resolution_failed", "warning", d,
-		    sum, evidence(fact_ids));
-		sd_verdict_set(r, "inconclusive", SD_STATUS_INCONCLUSIVE, sum,
-		    fix1("run again later; if it persists, check that the name "
-		    "servers of the domains in the trace answer"),
-		    evidence(fact_ids));
-		break;
-	}
-
-	/* what endangers a result that is not broken yet */
-	if (res->result != SD_SPF_PERMERROR &&
-	    res->lookups >= SPF_LOOKUPS_WARN) {
-		snprintf(sum, sizeof sum, "this evaluation used %u of the 10 "
-		    "DNS lookups SPF allows; a sender matched later in the "
-		    "record, or one more include, gives permerror", res->lookups);
-		sd_finding_add(r, "spf.lookups_near_limit", "warning", d,
-		    sum, evidence(fact_ids));
-	}
-	if (res->result != SD_SPF_PERMERROR &&
-	    res->void_lookups == SD_SPF_MAX_VOID_LOOKUPS) {
-		snprintf(sum, sizeof sum, "%u lookups found nothing; one more "
-		    "gives permerror (RFC 7208 section 4.6.4)",
-		    res->void_lookups);
-		sd_finding_add(r, "spf.void_lookups_at_limit", "warning",
-		    d, sum, evidence(fact_ids));
-	}
-	for (size_t i = 0; i < res->n_dns; i++) {
-		if (strcmp(res->dns[i].purpose, "ptr") == 0) {
-			sd_finding_add(r, "spf.ptr_used", "warning", d,
-			    "the policy needed the client's PTR names (a ptr "
-			    "mechanism or %{p} macro): RFC 7208 says not to use "
-			    "them, and large receivers may skip them",
-			    evidence(fact_ids));
-			break;
-		}
-	}
-	if (res->result == SD_SPF_PASS && res->mechanism) {
-		const char *m = res->mechanism;
-		if (m[0] == '+')
-			m++;
-		if (sd_strcaseeq(m, "all")) {
-			snprintf(sum, sizeof sum, "\"%s\" in the record of %s "
-			    "authorizes every address on the Internet to send "
-			    "as %s", res->mechanism, res->mechanism_domain ?
-			    res->mechanism_domain : d, d);
-			sd_finding_add(r, "spf.allows_all", "warning", d,
-			    sum, evidence(fact_ids));
-		}
-	}
 }
 
 int sd_cmd_spf(sd_cli *cli)
@@ -301,14 +120,9 @@ int sd_cmd_spf(sd_cli *cli)
 		char msg[300];
 		snprintf(msg, sizeof msg, "the DNS resolver could not be set "
 		    "up: %s", err ? err : "unknown error");
-		json_t *f = json_pack("{s:s, s:s, s:b, s:s}", "id",
-		    "dns.resolver", "stage", "dns", "ok", 0, "detail", msg);
-		const char *ids[2] = { sd_fact_add(r, f), NULL };
-		sd_finding_add(r, "dns.resolution_failed", "error", NULL,
-		    msg, evidence(ids));
-		sd_verdict_set(r, "inconclusive", SD_STATUS_INCONCLUSIVE, msg,
-		    fix1("check --resolver and --trust-anchor, or the system's "
-		    "resolver configuration"), evidence(ids));
+		sd_fact_add(r, json_pack("{s:s, s:s, s:b, s:s}", "id",
+		    "dns.resolver", "stage", "dns", "ok", 0, "detail", msg));
+		sd_rules_judge(r);
 		int code = sd_cli_render(cli, r);
 		sd_report_free(r);
 		return code;
@@ -327,14 +141,17 @@ int sd_cmd_spf(sd_cli *cli)
 		    ip);
 	}
 
-	char *record_id = add_query_facts(r, &out);
+	add_query_facts(r, &out);
 	char id[400], detail[900], by[700];
 	snprintf(id, sizeof id, "spf.%s", out.domain ? out.domain : "?");
-	decided_by(&out, by, sizeof by);
+	if (out.mechanism)
+		snprintf(by, sizeof by, "\"%s\" in the record of %s",
+		    out.mechanism, out.mechanism_domain ? out.mechanism_domain :
+		    "?");
 	snprintf(detail, sizeof detail, "SPF of %s for %s: %s (%s)",
 	    out.domain ? out.domain : "?", out.ip ? out.ip : ip,
-	    sd_spf_code_name(out.result), out.mechanism ? by :
-	    out.problem ? out.problem : by);
+	    sd_spf_code_name(out.result), out.mechanism ? by : out.problem ?
+	    out.problem : "no mechanism matched (the default)");
 	json_t *f = json_object();
 	json_object_set_new(f, "id", json_string(id));
 	json_object_set_new(f, "stage", json_string("domain"));
@@ -348,15 +165,10 @@ int sd_cmd_spf(sd_cli *cli)
 	json_object_set_new(f, "mechanism", str_or_null(out.mechanism));
 	json_object_set_new(f, "lookups", json_integer(out.lookups));
 	json_object_set_new(f, "void_lookups", json_integer(out.void_lookups));
-	const char *fid = sd_fact_add(r, f);
-	char *fid_copy = fid ? strdup(fid) : NULL;
-
+	sd_fact_add(r, f);
 	sd_report_set_extra(r, "spf", spf_object(&out));
-	const char *ids[2] = { fid_copy, record_id };
-	verdict_and_findings(r, &out, ids);
-	free(record_id);
-	free(fid_copy);
 	sd_spf_result_clear(&out);
+	sd_rules_judge(r);
 
 	int code = sd_cli_render(cli, r);
 	sd_report_free(r);

@@ -35,6 +35,7 @@ struct sd_conn {
 	unsigned char first[FIRST_BYTES];
 	size_t first_len;
 	char tls_err[256];
+	sd_tls_failure tls_fail;
 };
 
 const char *sd_connect_result_name(sd_connect_result r)
@@ -327,11 +328,14 @@ sd_io sd_conn_tls(sd_conn *c, SSL_CTX *ctx, const char *host,
 		/* bytes after STARTTLS's 220 would be injected plaintext */
 		snprintf(c->tls_err, sizeof c->tls_err,
 		    "the server sent data before the TLS handshake");
+		c->tls_fail = SD_TLS_FAIL_EARLY_DATA;
 		return SD_IO_TLS;
 	}
 	c->ssl = SSL_new(ctx);
-	if (!c->ssl)
+	if (!c->ssl) {
+		c->tls_fail = SD_TLS_FAIL_LOCAL;
 		return SD_IO_ERROR;
+	}
 	SSL_set_fd(c->ssl, c->fd);
 	unsigned char tmp[16];
 	if (host && inet_pton_any(host, tmp) == 0)
@@ -353,15 +357,19 @@ sd_io sd_conn_tls(sd_conn *c, SSL_CTX *ctx, const char *host,
 			ev = POLLOUT;
 		else {
 			unsigned long le = ERR_peek_last_error();
-			if (le)
+			if (le) {
 				ERR_error_string_n(le, c->tls_err,
 				    sizeof c->tls_err);
-			else if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET)
+				c->tls_fail = SD_TLS_FAIL_PROTOCOL;
+			} else if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET) {
 				snprintf(c->tls_err, sizeof c->tls_err,
 				    "connection reset during the TLS handshake");
-			else
+				c->tls_fail = SD_TLS_FAIL_RESET;
+			} else {
 				snprintf(c->tls_err, sizeof c->tls_err,
 				    "connection closed during the TLS handshake");
+				c->tls_fail = SD_TLS_FAIL_CLOSED;
+			}
 			BIO_set_callback_ex(rb, NULL);
 			return SD_IO_TLS;
 		}
@@ -370,6 +378,8 @@ sd_io sd_conn_tls(sd_conn *c, SSL_CTX *ctx, const char *host,
 			BIO_set_callback_ex(rb, NULL);
 			snprintf(c->tls_err, sizeof c->tls_err,
 			    "the TLS handshake did not finish in time");
+			c->tls_fail = why == SD_IO_TIMEOUT ? SD_TLS_FAIL_TIMEOUT :
+			    SD_TLS_FAIL_LOCAL;
 			return why;
 		}
 	}
@@ -385,6 +395,25 @@ SSL *sd_conn_ssl(sd_conn *c)
 const char *sd_conn_tls_error(const sd_conn *c)
 {
 	return c->tls_err;
+}
+
+sd_tls_failure sd_conn_tls_failure(const sd_conn *c)
+{
+	return c->tls_fail;
+}
+
+const char *sd_tls_failure_name(sd_tls_failure f)
+{
+	switch (f) {
+	case SD_TLS_FAIL_NONE: return NULL;
+	case SD_TLS_FAIL_PROTOCOL: return "protocol";
+	case SD_TLS_FAIL_RESET: return "reset";
+	case SD_TLS_FAIL_CLOSED: return "closed";
+	case SD_TLS_FAIL_EARLY_DATA: return "early_data";
+	case SD_TLS_FAIL_TIMEOUT: return "timeout";
+	case SD_TLS_FAIL_LOCAL: return "local";
+	}
+	return NULL;
 }
 
 const unsigned char *sd_conn_first_bytes(const sd_conn *c, size_t *len)

@@ -78,8 +78,26 @@ sd_io sd_conn_write(sd_conn *c, const char *data, size_t len,
 sd_io sd_conn_tls(sd_conn *c, SSL_CTX *ctx, const char *host,
     int64_t deadline_ms);
 
+/* Why a TLS handshake failed, as a class rules can read (the fact member
+ * "failure"); sd_conn_tls_error() has the words for people. */
+typedef enum sd_tls_failure {
+	SD_TLS_FAIL_NONE = 0,
+	SD_TLS_FAIL_PROTOCOL,    /* an alert or a protocol error: no common
+	                          * version or cipher, a bad record */
+	SD_TLS_FAIL_RESET,       /* the peer reset mid-handshake */
+	SD_TLS_FAIL_CLOSED,      /* the peer closed mid-handshake */
+	SD_TLS_FAIL_EARLY_DATA,  /* bytes arrived before the handshake began */
+	SD_TLS_FAIL_TIMEOUT,     /* no answer before the deadline */
+	SD_TLS_FAIL_LOCAL,       /* this side could not start one */
+} sd_tls_failure;
+
+/* "protocol", "reset", "closed", "early_data", "timeout", "local", or
+ * NULL for SD_TLS_FAIL_NONE. */
+const char *sd_tls_failure_name(sd_tls_failure f);
+
 SSL *sd_conn_ssl(sd_conn *c);
 const char *sd_conn_tls_error(const sd_conn *c);
+sd_tls_failure sd_conn_tls_failure(const sd_conn *c);
 const unsigned char *sd_conn_first_bytes(const sd_conn *c, size_t *len);
 /* Bytes already buffered but not yet consumed (pipelining detection). */
 size_t sd_conn_buffered(const sd_conn *c);

@@ -13,12 +13,10 @@
 
 #include "dns/dns.h"
 #include "net/conn.h"
-#include "probe/check.h"
 #include "probe/domain.h"
 #include "probe/domain_dnsbl.h"
-#include "rules/domain_rules.h"
 #include "probe/session.h"
-#include "rules/check_rules.h"
+#include "rules/rules.h"
 #include "settings/server.h"
 #include "util/util.h"
 
@@ -264,19 +262,17 @@ static void *sender_thread(void *arg)
 	sender_job *j = arg;
 	j->abandoned = sd_domain_probe(j->dr, j->res, j->opt, &j->dp,
 	    j->deadline);
-	sd_domain_rules(j->dr);
 	return NULL;
 }
 
-/* Copies the sender domain's facts and findings into the check report,
- * and its verdict as the fact "sender_domain" for the rules. */
+/* Copies the sender domain's facts into the check report; the rules
+ * judge them (sd_rules_judge). */
 static void merge_sender(sd_report *r, sender_job *j)
 {
 	size_t i;
 	json_t *f;
 	json_array_foreach(j->dr->facts, i, f)
 		sd_fact_add(r, json_deep_copy(f));
-	sd_check_merge_domain(r, j->dr, j->dp.domain);
 }
 
 /* This machine's public address on the IP blocklists (in parallel with the
@@ -412,25 +408,6 @@ static void decide_alternatives(sd_probe *probes, int np, sd_probe *main_probe,
 		atomic_store(&run->cancel, 1);
 }
 
-void sd_check_merge_domain(sd_report *r, const sd_report *dr,
-    const char *domain)
-{
-	size_t i;
-	json_t *f;
-	json_array_foreach(dr->findings, i, f) {
-		pthread_mutex_lock(&r->lock);
-		json_array_append_new(r->findings, json_deep_copy(f));
-		pthread_mutex_unlock(&r->lock);
-	}
-	json_t *v = dr->verdict;
-	if (v)
-		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, "
-		    "s:b}", "id", "sender_domain", "stage", "domain", "domain",
-		    domain, "cause", json_object_get(v, "cause"), "status",
-		    json_object_get(v, "status"), "summary", json_object_get(v,
-		    "summary"), "fix", json_object_get(v, "fix"), "quiet", 1));
-}
-
 sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 {
 	sd_report *r = sd_report_new("check");
@@ -461,6 +438,8 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	    opt->no_control, "controls", controls, "family", opt->family,
 	    "connect_timeout", opt->connect_timeout, "timeout", opt->timeout));
 
+	/* per run, so that two checks can run at once in one process */
+	sd_probe *probes = NULL;
 	sd_run run = { 0 };
 	run.report = r;
 	run.params = cp;
@@ -520,10 +499,9 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	resolve_host(r, res, cp->server, opt->family > 0 ? opt->family : 0,
 	    dns_dl, "main", &server, 1);
 
-	static sd_probe probes[MAX_PROBES];
+	probes = calloc(MAX_PROBES, sizeof *probes);
 	int np = 0;
-	memset(probes, 0, sizeof probes);
-	if (server.n) {
+	if (probes && server.n) {
 		int ports[6];
 		int nports = 0;
 		ports[nports++] = port;
@@ -665,8 +643,9 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	/* abandoned domain checks still hold the resolver: leave it */
 	if (!sj.abandoned)
 		sd_resolver_free(res);
-	sd_rules_check(r);
+	sd_rules_judge(r);
 done:
+	free(probes);
 	json_decref(controls);
 	if (run.tls)
 		SSL_CTX_free(run.tls);

@@ -25,7 +25,7 @@
 #include "probe/domain_dnsbl.h"
 #include "probe/domain_int.h"
 #include "probe/domain_records.h"
-#include "rules/domain_rules.h"
+#include "rules/rules.h"
 #include "util/util.h"
 
 /* Worker threads, started as jobs wait for one: lookups wait on the
@@ -1474,7 +1474,7 @@ sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
 		    "domain.resolver", "stage", "domain", "check", "resolver",
 		    "error", err ? err : "could not make a resolver");
 		sd_fact_add(r, f);
-		sd_domain_rules(r);
+		sd_rules_judge(r);
 		return r;
 	}
 	/* libcurl must be initialised before threads use it */
@@ -1486,7 +1486,7 @@ sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
 		    "abandoned", 1);
 		sd_fact_add(r, f);
 	}
-	sd_domain_rules(r);
+	sd_rules_judge(r);
 	/* checks still running keep the resolver; the process ends soon */
 	if (!abandoned)
 		sd_resolver_free(res);

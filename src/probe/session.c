@@ -277,6 +277,10 @@ static int tls_fact(session *s, const char *mode, sd_io r, json_t *extra)
 		    r == SD_IO_TIMEOUT ? "timeout" :
 		    r == SD_IO_CANCELLED ? "cancelled" : "handshake_failed"));
 		json_object_set_new(f, "error", json_string(why));
+		const char *failure = sd_tls_failure_name(
+		    sd_conn_tls_failure(s->c));
+		if (failure)
+			json_object_set_new(f, "failure", json_string(failure));
 		if (n) {
 			char *clean = sd_sanitize((const char *)first, n, n);
 			json_object_set_new(f, "peer_sent", json_string(clean ?

@@ -1,10 +1,16 @@
 /*
  * The rules of `check`; see check_rules.h.
  *
- * Walk the stages of SPEC §1 along the configured path; the verdict is the
- * first stage that stops sending, and within it the most specific code the
- * facts prove, nearest to the client first (this machine, the path, the
- * server).  Everything else that was seen becomes a finding.
+ * Precedence is data: `verdict_rules` below is an ordered table of small
+ * named rules, each reading facts and proposing one candidate verdict
+ * (code, summary, fix, evidence) or nothing.  The first rule that
+ * proposes decides.  The order walks the stages of the outbound path
+ * along the configured path (docs/verdicts.md, "Precedence of check"):
+ * the first stage that stops sending decides, and within a stage the
+ * most specific code the facts prove, nearest to the client first (this
+ * machine, the path, the server).  `finding_rules` add what else was seen
+ * and never decide.  tests/unit/core/test_check_rules.c holds the table's
+ * order against docs/verdicts.md.
  */
 #include "rules/check_rules.h"
 
@@ -13,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/judge.h"
 #include "rules/replies_glue.h"
 #include "util/util.h"
 
@@ -75,23 +82,40 @@ static json_t *first(const json_t *facts, q want)
 	return NULL;
 }
 
+/* The last fact of a kind and role whose member `flag` is true. */
+static json_t *last_with(const json_t *facts, const char *kind,
+    const char *role, const char *flag)
+{
+	size_t i;
+	json_t *f, *found = NULL;
+	json_array_foreach(facts, i, f)
+		if (kind_is(f, kind) && is(f, "role", role) && truth(f, flag))
+			found = f;
+	return found;
+}
+
 #define EACH(facts, i, f) json_array_foreach((facts), (i), (f))
 
-/* ---- verdict building ------------------------------------------------- */
+/* ---- the rule in hand ------------------------------------------------- */
 
 typedef struct ctx {
 	sd_report *r;
+	sd_judge *j;
 	json_t *facts;
 	json_t *cfg;
 	int port;
 	const char *tls;        /* "starttls", "implicit", "none" */
 	int user, password;
 	const char *server;
-	json_t *fix;            /* array being built */
+	/* the facts of the configured path */
+	json_t *tcp, *greeting, *ehlo, *tls_f, *ehlo_tls, *auth;
+	/* what the rule in hand proposes */
+	json_t *fix;
 	json_t *evidence;
-	int decided;
-	int cert_finding;        /* --insecure: an invalid certificate seen */
-	char cert_summary[600];
+	const char *cause;      /* NULL until a rule proposes */
+	int has_finding;        /* its finding is in the report already */
+	char subject[320];
+	char summary[1200];
 } ctx;
 
 static void ev(ctx *c, const json_t *f)
@@ -119,21 +143,6 @@ static void fixf(ctx *c, const char *fmt, ...)
 	json_array_append_new(c->fix, json_string(buf));
 }
 
-static void finding(ctx *c, const char *code, const char *sev,
-    const char *subject, json_t *evidence, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static void finding(ctx *c, const char *code, const char *sev,
-    const char *subject, json_t *evidence, const char *fmt, ...)
-{
-	char buf[1000];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	sd_finding_add(c->r, code, sev, subject, buf, evidence);
-}
-
 static json_t *ids(const json_t *a, const json_t *b)
 {
 	json_t *arr = json_array();
@@ -144,30 +153,31 @@ static json_t *ids(const json_t *a, const json_t *b)
 	return arr;
 }
 
-/* Sets the verdict once, with a finding of the same code. */
-static void decide(ctx *c, const char *cause, const char *subject,
+/* A finding that does not decide (info, or a warning beside the verdict). */
+#define finding(c, code, sev, subject, evidence, ...) \
+	sd_judge_add((c)->j, (code), (sev), (subject), (evidence), NULL, \
+	    __VA_ARGS__)
+
+/* The rule in hand proposes `cause` as the verdict, with the fix and the
+ * evidence it gathered; returns 1 so that a rule can end with it. */
+static int propose(ctx *c, const char *cause, const char *subject,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void decide(ctx *c, const char *cause, const char *subject,
+static int propose(ctx *c, const char *cause, const char *subject,
     const char *fmt, ...)
 {
-	if (c->decided)
-		return;
-	char buf[1200];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	vsnprintf(c->summary, sizeof c->summary, fmt, ap);
 	va_end(ap);
-	c->decided = 1;
-	const sd_code *cd = sd_code_lookup(cause);
-	if (strcmp(cause, "ok") != 0)
-		sd_finding_add(c->r, cause, strcmp(cause, "inconclusive") == 0 ?
-		    "warning" : sd_code_default(cd) == SD_STATUS_WARN ? "warning" :
-		    "error", subject, buf,
-		    json_deep_copy(c->evidence));
-	/* SPEC §4: the fix of an ok verdict is empty */
-	sd_verdict_set(c->r, cause, -1, buf, strcmp(cause, "ok") == 0 ?
-	    json_array() : json_incref(c->fix), json_incref(c->evidence));
+	snprintf(c->subject, sizeof c->subject, "%s", subject ? subject : "");
+	c->cause = cause;
+	return 1;
+}
+
+static int run_cut(const json_t *f)
+{
+	return is(f, "timeout", "run");
 }
 
 /* ---- the way around, verified ------------------------------------------ */
@@ -224,8 +234,6 @@ static void working_ports(ctx *c, char *out, size_t outlen)
 	size_t i;
 	json_t *f;
 	out[0] = '\0';
-	int seen[70000 / 8 + 1] = { 0 };
-	(void)seen;
 	int done[8] = { 0 }, nd = 0;
 	EACH(c->facts, i, f) {
 		if (!kind_is(f, "greeting") || !truth(f, "ok") ||
@@ -244,12 +252,11 @@ static void working_ports(ctx *c, char *out, size_t outlen)
 	}
 }
 
-static int any_auth_offered(ctx *c, int port, int tls_only, int *plain_only)
+static int any_auth_offered(ctx *c, int port, int tls_only)
 {
 	size_t i;
 	json_t *f;
 	int found = 0;
-	*plain_only = 0;
 	EACH(c->facts, i, f) {
 		if (!(kind_is(f, "ehlo") || kind_is(f, "ehlo_tls")))
 			continue;
@@ -285,32 +292,33 @@ static void inbound_signs(ctx *c, int *mx, int *only25)
 
 /* ---- replies ----------------------------------------------------------- */
 
-static int reply_decide(ctx *c, const char *stage, const json_t *f)
+/* Relaying refused: who has to act depends on AUTH (docs/verdicts.md). */
+static const char *relay_cause(ctx *c)
+{
+	int mx, only25;
+	int offered = any_auth_offered(c, 0, 0);
+	inbound_signs(c, &mx, &only25);
+	if (c->auth && is(c->auth, "result", "ok"))
+		return "isp.relay_denied";
+	if (!offered && (mx || only25))
+		return "settings.wrong_server";
+	if (offered && (!c->user || !c->password))
+		return "auth.required";
+	return "isp.relay_denied";
+}
+
+/* What a refusal `f` at `stage` means, proposed; 0 when no rule of the
+ * reply table or the generic ones names a cause. */
+static int reply_rule(ctx *c, const char *stage, const json_t *f)
 {
 	const char *provider = NULL, *explain = NULL, *hint = NULL;
 	const char *cause = sd_rules_reply_cause(stage, num(f, "code"),
 	    str(f, "enhanced"), str(f, "text"), &provider, &explain, &hint);
 	if (!cause)
 		return 0;
-	/* relaying refused: who needs to act depends on AUTH (SPEC §5) */
 	if (strcmp(cause, "isp.relay_denied") == 0 || strcmp(cause,
-	    "auth.required") == 0) {
-		int dummy, mx, only25;
-		int offered = any_auth_offered(c, 0, 0, &dummy);
-		inbound_signs(c, &mx, &only25);
-		int authed = 0;
-		json_t *a = first(c->facts, (q){ "auth", "main", 0, NULL });
-		if (a && is(a, "result", "ok"))
-			authed = 1;
-		if (authed)
-			cause = "isp.relay_denied";
-		else if (!offered && (mx || only25))
-			cause = "settings.wrong_server";
-		else if (offered && (!c->user || !c->password))
-			cause = "auth.required";
-		else
-			cause = "isp.relay_denied";
-	}
+	    "auth.required") == 0)
+		cause = relay_cause(c);
 	ev(c, f);
 	if (hint)
 		fixf(c, "%s", hint);
@@ -326,53 +334,70 @@ static int reply_decide(ctx *c, const char *stage, const json_t *f)
 		    "administrator");
 	char *text = sd_sanitize(str(f, "text"), strlen(str(f, "text")), 300);
 	if (explain)
-		decide(c, cause, str(f, "addr"), "%s%s%s%s: the server answered "
+		propose(c, cause, str(f, "addr"), "%s%s%s%s: the server answered "
 		    "%d %s", explain, provider ? " (" : "", provider ? provider : "",
 		    provider ? ")" : "", num(f, "code"), text ? text : "");
 	else
-		decide(c, cause, str(f, "addr"), "the server refused at %s: %d %s",
+		propose(c, cause, str(f, "addr"), "the server refused at %s: %d %s",
 		    stage, num(f, "code"), text ? text : "");
 	free(text);
 	return 1;
 }
 
-/* ---- the stages -------------------------------------------------------- */
+/* ---- DNS --------------------------------------------------------------- */
 
-static int stage_dns(ctx *c)
+static int rule_resolver_broken(ctx *c)
+{
+	json_t *rf = sd_fact_get(c->facts, "dns.resolver");
+	if (!rf)
+		return 0;
+	ev(c, rf);
+	return propose(c, "dns.resolution_failed", c->server, "the DNS resolver "
+	    "could not be set up: %s", str(rf, "error"));
+}
+
+/* The lookups of the server's name: 1 when one gave an address. */
+static int server_resolved(ctx *c, int *n, json_t **failed)
 {
 	size_t i;
 	json_t *f;
-	int any_addr = 0, failed = 0, n = 0;
-	json_t *bad = NULL;
+	int any = 0;
+	*n = 0;
+	*failed = NULL;
 	EACH(c->facts, i, f) {
 		if (!kind_is(f, "dns") || !is(f, "role", "main"))
 			continue;
-		n++;
+		(*n)++;
 		if (is(f, "status", "ok"))
-			any_addr = 1;
-		else if (!is(f, "status", "nxdomain") && !is(f, "status", "nodata")) {
-			failed = 1;
-			bad = f;
-		}
+			any = 1;
+		else if (!is(f, "status", "nxdomain") && !is(f, "status", "nodata"))
+			*failed = f;
 	}
-	json_t *rf = sd_fact_get(c->facts, "dns.resolver");
-	if (rf) {
-		ev(c, rf);
-		decide(c, "dns.resolution_failed", c->server, "the DNS resolver "
-		    "could not be set up: %s", str(rf, "error"));
-		return 1;
-	}
-	if (n == 0 || any_addr)
+	return any;
+}
+
+static int rule_lookup_failed(ctx *c)
+{
+	int n;
+	json_t *bad;
+	if (server_resolved(c, &n, &bad) || !n || !bad)
 		return 0;
-	if (failed) {
-		ev(c, bad);
-		fixf(c, "check the DNS resolver this machine uses (or pass "
-		    "--resolver); try again in a few minutes");
-		decide(c, "dns.resolution_failed", c->server, "the address of %s "
-		    "could not be looked up: the resolver answered %s",
-		    c->server, str(bad, "status"));
-		return 1;
-	}
+	ev(c, bad);
+	fixf(c, "check the DNS resolver this machine uses (or pass "
+	    "--resolver); try again in a few minutes");
+	return propose(c, "dns.resolution_failed", c->server, "the address of "
+	    "%s could not be looked up: the resolver answered %s", c->server,
+	    str(bad, "status"));
+}
+
+static int rule_host_not_found(ctx *c)
+{
+	int n;
+	json_t *bad;
+	if (server_resolved(c, &n, &bad) || !n)
+		return 0;
+	size_t i;
+	json_t *f;
 	EACH(c->facts, i, f)
 		if (kind_is(f, "dns") && is(f, "role", "main"))
 			ev(c, f);
@@ -381,696 +406,974 @@ static int stage_dns(ctx *c)
 	    c->server);
 	int fam = num(c->cfg, "family");
 	if (fam == 4 || fam == 6)
-		decide(c, "settings.host_not_found", c->server, "the outgoing "
-		    "server name %s has no IPv%d address (-%d)", c->server, fam,
-		    fam);
-	else
-		decide(c, "settings.host_not_found", c->server, "the outgoing "
-		    "server name %s does not exist in DNS", c->server);
-	return 1;
+		return propose(c, "settings.host_not_found", c->server, "the "
+		    "outgoing server name %s has no IPv%d address (-%d)",
+		    c->server, fam, fam);
+	return propose(c, "settings.host_not_found", c->server, "the outgoing "
+	    "server name %s does not exist in DNS", c->server);
 }
 
-static int stage_network(ctx *c)
+/* ---- network ----------------------------------------------------------- */
+
+/* The TCP connections, counted. */
+typedef struct net {
+	int cfg_ok, cfg_n, other_ok;
+	int ctrl_n, ctrl_ok, ctrl25_n, ctrl25_fail, web_ok;
+	int refused, timeouts, icmp;
+	int v4_ok, no_v6;
+	json_t *v6_bad, *local;
+} net;
+
+/* Adds one connection to the configured port of the server. */
+static void net_configured(net *t, const json_t *f)
 {
+	int ok = truth(f, "ok");
+	/* no IPv6 route here at all (ENETUNREACH at once) is a machine
+	 * without IPv6, not a broken path: clients then use IPv4 */
+	if (num(f, "family") == 6 && is(f, "result", "no_route")) {
+		t->no_v6 = 1;
+		return;
+	}
+	t->cfg_n++;
+	t->cfg_ok |= ok;
+	if (ok && num(f, "family") == 4)
+		t->v4_ok = 1;
+	if (!ok && num(f, "family") == 6 && !is(f, "result", "cancelled"))
+		t->v6_bad = (json_t *)f;
+	if (is(f, "result", "local_denied"))
+		t->local = (json_t *)f;
+	t->refused += is(f, "result", "refused");
+	t->timeouts += is(f, "result", "timeout");
+	t->icmp += is(f, "result", "host_unreachable") ||
+	    is(f, "result", "network_unreachable") ||
+	    is(f, "result", "no_route") || is(f, "result", "prohibited");
+}
+
+static net net_count(ctx *c)
+{
+	net t = { 0 };
 	size_t i;
 	json_t *f;
-	int cfg_ok = 0, cfg_n = 0, other_ok = 0, any_server_ok = 0;
-	int ctrl_n = 0, ctrl_ok = 0, ctrl_smtp_port25_fail = 0, ctrl25_n = 0;
-	int web_ok = 0, local = 0, refused = 0, timeouts = 0, icmp = 0;
-	int v4_ok = 0, v6_fail = 0, no_v6 = 0;
-	json_t *main_tcp = first(c->facts, (q){ "tcp", "main", 0, NULL });
-	json_t *v6_bad = NULL, *local_f = NULL;
 	EACH(c->facts, i, f) {
 		if (!kind_is(f, "tcp") || is(f, "role", "fix"))
 			continue;
 		int ok = truth(f, "ok");
 		if (is(f, "role", "control")) {
-			ctrl_n++;
-			ctrl_ok += ok;
-			if (num(f, "port") == 25) {
-				ctrl25_n++;
-				ctrl_smtp_port25_fail += !ok;
-			}
-			continue;
+			t.ctrl_n++;
+			t.ctrl_ok += ok;
+			t.ctrl25_n += num(f, "port") == 25;
+			t.ctrl25_fail += num(f, "port") == 25 && !ok;
+		} else if (is(f, "role", "control_nonsmtp")) {
+			t.web_ok |= ok;
+		} else if (num(f, "port") != c->port) {
+			t.other_ok |= ok;
+		} else {
+			net_configured(&t, f);
 		}
-		if (is(f, "role", "control_nonsmtp")) {
-			web_ok |= ok;
-			continue;
-		}
-		any_server_ok |= ok;
-		if (num(f, "port") != c->port) {
-			other_ok |= ok;
-			continue;
-		}
-		cfg_n++;
-		cfg_ok |= ok;
-		if (ok && num(f, "family") == 4)
-			v4_ok = 1;
-		/* no IPv6 route here at all (ENETUNREACH at once) is a machine
-		 * without IPv6, not a broken path: clients then use IPv4 */
-		if (num(f, "family") == 6 && is(f, "result", "no_route")) {
-			cfg_n--;
-			no_v6 = 1;
-			continue;
-		}
-		if (!ok && num(f, "family") == 6 && !is(f, "result", "cancelled")) {
-			v6_fail = 1;
-			v6_bad = f;
-		}
-		if (is(f, "result", "local_denied")) {
-			local = 1;
-			local_f = f;
-		}
-		refused += is(f, "result", "refused");
-		timeouts += is(f, "result", "timeout");
-		icmp += is(f, "result", "host_unreachable") ||
-		    is(f, "result", "network_unreachable") ||
-		    is(f, "result", "no_route") ||
-		    is(f, "result", "prohibited");
 	}
-	if (no_v6)
-		finding(c, "info.no_ipv6", "info", c->server, NULL, "this machine "
-		    "has no IPv6 route: the server's IPv6 addresses were not "
-		    "judged");
-	if (v4_ok && v6_fail) {
-		finding(c, "network.ipv6_broken", "warning", str(v6_bad, "addr"),
-		    ids(v6_bad, NULL), "port %d answers over IPv4 but not over "
-		    "IPv6 (%s): most clients try IPv6 first (RFC 6724), so they "
-		    "wait for it to fail before falling back, or give up",
-		    c->port, str(v6_bad, "result"));
-	}
-	if (cfg_ok)
+	return t;
+}
+
+/* The configured port failed while another port of the server answered;
+ * the way around goes into the fix. */
+static int other_port_answers(ctx *c, net *t)
+{
+	*t = net_count(c);
+	if (t->cfg_ok || !t->other_ok || t->local)
 		return 0;
-	ev(c, main_tcp);
-	if (local) {
-		ev(c, local_f);
-		fixf(c, "this computer's own firewall or security software blocks "
-		    "outgoing connections to port %d: allow the mail client "
-		    "through it", c->port);
-		decide(c, "network.local_firewall", str(local_f, "addr"),
-		    "this machine refused to open the connection to port %d "
-		    "itself (%s): a local firewall or policy blocks it", c->port,
-		    str(local_f, "errno"));
-		return 1;
-	}
+	ev(c, c->tcp);
+	return 1;
+}
+
+/* The fix for a configured port that fails: a verified way around, or
+ * the ports that answer. */
+static void fix_other_port(ctx *c, const char *fmt)
+{
 	char alts[200];
 	working_ports(c, alts, sizeof alts);
-	int verified = 0;
-	if (other_ok) {
-		/* port 25 fails the same way to the server and to every
-		 * independent host: the path, nearer than the server, blocks
-		 * it (dropped or reset alike) */
-		if (c->port == 25 && ctrl25_n && ctrl_smtp_port25_fail == ctrl25_n) {
-			verified = verified_fix(c);
-			if (!verified && *alts)
-				fixf(c, "use the submission port %s instead of 25",
-				    alts);
-			fixf(c, "port 25 is for servers; mail clients submit on "
-			    "587 (STARTTLS) or 465 (implicit TLS)");
-			decide(c, "isp.port25_blocked", c->server, "port 25 is "
-			    "blocked to every host (the server and %d independent "
-			    "control hosts), while other ports of the server "
-			    "answer: the internet provider blocks outgoing port 25",
-			    ctrl25_n);
-			return 1;
-		}
-		verified = verified_fix(c);
-		if (!verified && *alts)
-			fixf(c, "the server answers on port(s) %s: configure one of "
-			    "them", alts);
-		if (refused == cfg_n) {
-			decide(c, "settings.port_closed", c->server, "port %d of %s "
-			    "refuses connections (reset) while other submission "
-			    "ports of the server accept: nothing listens on the "
-			    "configured port", c->port, c->server);
-			return 1;
-		}
-		if (timeouts || icmp) {
-			decide(c, "network.port_blocked", c->server, "port %d of %s "
-			    "does not answer (%s) while other ports of the same "
-			    "server do: a firewall on the path blocks it",
-			    c->port, c->server, timeouts ? "timeout" :
-			    "ICMP unreachable or prohibited");
-			return 1;
-		}
-		decide(c, "inconclusive", c->server, "port %d of %s failed in a way "
-		    "that names no cause (%s) while other ports of the same server "
-		    "answer", c->port, c->server, str(main_tcp, "errno"));
-		return 1;
-	}
-	if (any_server_ok) {
-		/* only 443 or other addresses: treated below as unreachable */
-	}
-	/* no SMTP port of the server accepts */
-	if (ctrl_ok) {
-		fixf(c, "check the server name and address (%s); the server may "
-		    "be down: ask its administrator or the provider's status "
-		    "page", c->server);
-		decide(c, "settings.host_unreachable", c->server, "no SMTP port of "
-		    "%s accepts a connection, while independent control hosts "
-		    "do: the server is down or the address is wrong", c->server);
-		return 1;
-	}
-	if (ctrl_n && web_ok) {
-		fixf(c, "the network blocks all outgoing mail ports: ask the "
-		    "network's administrator or provider, or use the "
-		    "provider's webmail or HTTPS API");
-		decide(c, "network.smtp_blocked", c->server, "every SMTP port to "
-		    "every host fails (the server and %d control hosts), while "
-		    "other traffic (HTTPS) flows: this network blocks mail",
-		    ctrl_n);
-		return 1;
-	}
-	if (ctrl_n == 0)
-		decide(c, "inconclusive", c->server, "no SMTP port of %s accepts a "
-		    "connection; %s, so smtpdoctor cannot tell "
+	if (!verified_fix(c) && *alts)
+		fixf(c, fmt, alts);
+}
+
+static int rule_local_firewall(ctx *c)
+{
+	net t = net_count(c);
+	if (t.cfg_ok || !t.local)
+		return 0;
+	ev(c, c->tcp);
+	ev(c, t.local);
+	fixf(c, "this computer's own firewall or security software blocks "
+	    "outgoing connections to port %d: allow the mail client through "
+	    "it", c->port);
+	return propose(c, "network.local_firewall", str(t.local, "addr"),
+	    "this machine refused to open the connection to port %d itself "
+	    "(%s): a local firewall or policy blocks it", c->port,
+	    str(t.local, "errno"));
+}
+
+static int rule_port25_blocked(ctx *c)
+{
+	net t;
+	/* port 25 fails the same way to the server and to every independent
+	 * host: the path, nearer than the server, blocks it (dropped or
+	 * reset alike) */
+	if (c->port != 25 || !other_port_answers(c, &t) || !t.ctrl25_n ||
+	    t.ctrl25_fail != t.ctrl25_n)
+		return 0;
+	fix_other_port(c, "use the submission port %s instead of 25");
+	fixf(c, "port 25 is for servers; mail clients submit on 587 "
+	    "(STARTTLS) or 465 (implicit TLS)");
+	return propose(c, "isp.port25_blocked", c->server, "port 25 is blocked "
+	    "to every host (the server and %d independent control hosts), "
+	    "while other ports of the server answer: the internet provider "
+	    "blocks outgoing port 25", t.ctrl25_n);
+}
+
+static int rule_port_closed(ctx *c)
+{
+	net t;
+	if (!other_port_answers(c, &t) || t.refused != t.cfg_n)
+		return 0;
+	fix_other_port(c, "the server answers on port(s) %s: configure one of "
+	    "them");
+	return propose(c, "settings.port_closed", c->server, "port %d of %s "
+	    "refuses connections (reset) while other submission ports of the "
+	    "server accept: nothing listens on the configured port", c->port,
+	    c->server);
+}
+
+static int rule_port_blocked(ctx *c)
+{
+	net t;
+	if (!other_port_answers(c, &t) || !(t.timeouts || t.icmp))
+		return 0;
+	fix_other_port(c, "the server answers on port(s) %s: configure one of "
+	    "them");
+	return propose(c, "network.port_blocked", c->server, "port %d of %s "
+	    "does not answer (%s) while other ports of the same server do: a "
+	    "firewall on the path blocks it", c->port, c->server, t.timeouts ?
+	    "timeout" : "ICMP unreachable or prohibited");
+}
+
+static int rule_port_failed(ctx *c)
+{
+	net t;
+	if (!other_port_answers(c, &t))
+		return 0;
+	fix_other_port(c, "the server answers on port(s) %s: configure one of "
+	    "them");
+	return propose(c, "inconclusive", c->server, "port %d of %s failed in "
+	    "a way that names no cause (%s) while other ports of the same "
+	    "server answer", c->port, c->server, str(c->tcp, "errno"));
+}
+
+/* No SMTP port of the server accepts (other addresses or 443 alone do
+ * not count). */
+static int no_port_answers(ctx *c, net *t)
+{
+	*t = net_count(c);
+	if (t->cfg_ok || t->other_ok || t->local)
+		return 0;
+	ev(c, c->tcp);
+	return 1;
+}
+
+static int rule_host_unreachable(ctx *c)
+{
+	net t;
+	if (!no_port_answers(c, &t) || !t.ctrl_ok)
+		return 0;
+	fixf(c, "check the server name and address (%s); the server may be "
+	    "down: ask its administrator or the provider's status page",
+	    c->server);
+	return propose(c, "settings.host_unreachable", c->server, "no SMTP "
+	    "port of %s accepts a connection, while independent control hosts "
+	    "do: the server is down or the address is wrong", c->server);
+}
+
+static int rule_smtp_blocked(ctx *c)
+{
+	net t;
+	if (!no_port_answers(c, &t) || !t.ctrl_n || !t.web_ok)
+		return 0;
+	fixf(c, "the network blocks all outgoing mail ports: ask the "
+	    "network's administrator or provider, or use the provider's "
+	    "webmail or HTTPS API");
+	return propose(c, "network.smtp_blocked", c->server, "every SMTP port "
+	    "to every host fails (the server and %d control hosts), while "
+	    "other traffic (HTTPS) flows: this network blocks mail", t.ctrl_n);
+}
+
+static int rule_no_network(ctx *c)
+{
+	net t;
+	if (!no_port_answers(c, &t))
+		return 0;
+	if (t.ctrl_n == 0)
+		return propose(c, "inconclusive", c->server, "no SMTP port of %s "
+		    "accepts a connection; %s, so smtpdoctor cannot tell "
 		    "settings.host_unreachable (server down) from "
 		    "network.smtp_blocked (this network blocks mail)", c->server,
 		    truth(c->cfg, "no_control") ? "control hosts are off "
 		    "(--no-control)" : "no control host could be resolved");
-	else
-		decide(c, "inconclusive", c->server, "no connection succeeds to "
-		    "any host, mail or web: this machine seems to have no "
-		    "working network at all");
+	return propose(c, "inconclusive", c->server, "no connection succeeds "
+	    "to any host, mail or web: this machine seems to have no working "
+	    "network at all");
+}
+
+/* ---- greeting ---------------------------------------------------------- */
+
+static int rule_starttls_expected(ctx *c)
+{
+	if (!c->tls_f || !is(c->tls_f, "result", "plaintext_answer") ||
+	    strcmp(c->tls, "implicit") != 0)
+		return 0;
+	ev(c, c->tls_f);
+	if (!verified_fix(c))
+		fixf(c, "set the security of port %d to STARTTLS in the mail "
+		    "client (or use port 465 with SSL/TLS)", c->port);
+	return propose(c, "settings.starttls_expected", c->server, "the client "
+	    "is set to SSL/TLS on connect, but port %d answers in plaintext "
+	    "(\"220 ...\") and expects STARTTLS", c->port);
+}
+
+static int rule_not_smtp(ctx *c)
+{
+	json_t *g = c->greeting;
+	if (!g || !is(g, "result", "not_smtp"))
+		return 0;
+	ev(c, g);
+	fixf(c, "port %d of %s speaks %s, not SMTP: this looks like the "
+	    "incoming (POP3/IMAP) server or port; use the outgoing server's "
+	    "name and port", c->port, c->server, str(g, "proto"));
+	return propose(c, "settings.not_smtp", c->server, "something answered "
+	    "on port %d, but not in SMTP (%s: \"%s\")", c->port, str(g, "proto"),
+	    str(g, "text"));
+}
+
+static int rule_smtp_proxy(ctx *c)
+{
+	if (!c->greeting)
+		return 0;
+	const char *proxy = sd_rules_proxy_product(str(c->greeting, "text"));
+	if (!proxy && c->ehlo)
+		proxy = sd_rules_proxy_product(str(c->ehlo, "text"));
+	if (!proxy)
+		return 0;
+	ev(c, c->greeting);
+	fixf(c, "turn off the mail scanning of %s (or exclude the mail client "
+	    "from it), then check again", proxy);
+	return propose(c, "antivirus.smtp_proxy", c->server, "%s answers "
+	    "instead of the server: its greeting or EHLO names it", proxy);
+}
+
+/* No greeting arrived: the TLS handshake tried after the silence, and the
+ * greeting inside it (a second greeting fact), or NULL. */
+static int silent(ctx *c, json_t **tls, json_t **inside)
+{
+	*tls = *inside = NULL;
+	if (!c->greeting || !is(c->greeting, "result", "none"))
+		return 0;
+	ev(c, c->greeting);
+	if (c->tls_f && truth(c->tls_f, "after_silence"))
+		*tls = c->tls_f;
+	*inside = last_with(c->facts, "greeting", "main", "tls");
 	return 1;
 }
 
-static int run_cut(const json_t *f)
+static int rule_late_greeting(ctx *c)
 {
-	return is(f, "timeout", "run");
+	json_t *t, *g2;
+	if (!silent(c, &t, &g2) || !t || !is(t, "result", "late_greeting"))
+		return 0;
+	ev(c, t);
+	return propose(c, "inconclusive", c->server, "the server on port %d "
+	    "greeted only after more than the wait of silence (a greeting "
+	    "delay?), too late for smtpdoctor to tell a slow SMTP server from "
+	    "an implicit-TLS port; it answered \"%s\"", c->port,
+	    str(t, "peer_sent"));
 }
 
-static int stage_greeting(ctx *c)
+static int rule_tls_not_smtp(ctx *c)
 {
-	json_t *tls = first(c->facts, (q){ "tls", "main", 0, NULL });
-	json_t *g = first(c->facts, (q){ "greeting", "main", 0, NULL });
-	if (tls && is(tls, "result", "plaintext_answer") &&
-	    strcmp(c->tls, "implicit") == 0) {
-		ev(c, tls);
-		if (!verified_fix(c))
-			fixf(c, "set the security of port %d to STARTTLS in the "
-			    "mail client (or use port 465 with SSL/TLS)", c->port);
-		decide(c, "settings.starttls_expected", c->server, "the client is "
-		    "set to SSL/TLS on connect, but port %d answers in plaintext "
-		    "(\"220 ...\") and expects STARTTLS", c->port);
-		return 1;
-	}
-	if (!g)
+	json_t *t, *g2;
+	if (!silent(c, &t, &g2) || !t || !is(t, "result", "ok") || !g2 ||
+	    truth(g2, "ok") || !is(g2, "result", "not_smtp"))
+		return 0;
+	ev(c, g2);
+	fixf(c, "port %d of %s speaks TLS but not SMTP inside it: use the "
+	    "outgoing server's port", c->port, c->server);
+	return propose(c, "settings.not_smtp", c->server, "port %d answers a "
+	    "TLS handshake, but what speaks inside is not SMTP (%s)", c->port,
+	    str(g2, "proto"));
+}
+
+static int rule_tls_required_on_connect(ctx *c)
+{
+	json_t *t, *g2;
+	if (!silent(c, &t, &g2) || !t || !is(t, "result", "ok") || !g2 ||
+	    !truth(g2, "ok"))
+		return 0;
+	ev(c, t);
+	if (!verified_fix(c))
+		fixf(c, "set the security of port %d to SSL/TLS (implicit TLS) in "
+		    "the mail client", c->port);
+	return propose(c, "settings.tls_required_on_connect", c->server, "port "
+	    "%d expects TLS at once: it sent no greeting, and a TLS handshake "
+	    "then succeeded", c->port);
+}
+
+static int rule_greeting_cut(ctx *c)
+{
+	json_t *t, *g2;
+	if (!silent(c, &t, &g2) || !(run_cut(c->greeting) ||
+	    truth(c->greeting, "partial")))
+		return 0;
+	return propose(c, "inconclusive", c->server, "%s on port %d",
+	    truth(c->greeting, "partial") ? "the greeting came too slowly to "
+	    "finish before the deadline (slow progress, not a stall)" :
+	    "the --timeout deadline came while waiting for the greeting",
+	    c->port);
+}
+
+static int rule_greeting_stalled(ctx *c)
+{
+	json_t *t, *g2;
+	if (!silent(c, &t, &g2))
+		return 0;
+	fixf(c, "something on the path holds the connection open without "
+	    "passing data: check firewalls and security software that inspect "
+	    "mail");
+	return propose(c, "firewall.connection_stalled", c->server, "the "
+	    "connection to port %d opened, but no byte arrived before the "
+	    "deadline (no greeting, and no TLS answer)", c->port);
+}
+
+static int rule_greeting_refused(ctx *c)
+{
+	json_t *g = c->greeting;
+	if (!g || truth(g, "ok") || !is(g, "result", "smtp"))
 		return 0;
 	ev(c, g);
-	if (is(g, "result", "not_smtp")) {
-		fixf(c, "port %d of %s speaks %s, not SMTP: this looks like the "
-		    "incoming (POP3/IMAP) server or port; use the outgoing "
-		    "server's name and port", c->port, c->server, str(g, "proto"));
-		decide(c, "settings.not_smtp", c->server, "something answered on "
-		    "port %d, but not in SMTP (%s: \"%s\")", c->port,
-		    str(g, "proto"), str(g, "text"));
-		return 1;
-	}
-	const char *proxy = sd_rules_proxy_product(str(g, "text"));
-	if (!proxy) {
-		json_t *e = first(c->facts, (q){ "ehlo", "main", 0, NULL });
-		if (e)
-			proxy = sd_rules_proxy_product(str(e, "text"));
-	}
-	if (proxy) {
-		fixf(c, "turn off the mail scanning of %s (or exclude the mail "
-		    "client from it), then check again", proxy);
-		decide(c, "antivirus.smtp_proxy", c->server, "%s answers instead "
-		    "of the server: its greeting or EHLO names it", proxy);
-		return 1;
-	}
-	if (is(g, "result", "none")) {
-		json_t *t2 = tls && truth(tls, "after_silence") ? tls : NULL;
-		/* the greeting inside the TLS session (a second greeting fact) */
-		json_t *g2 = NULL;
-		size_t gi;
-		json_t *gf;
-		EACH(c->facts, gi, gf)
-			if (kind_is(gf, "greeting") && is(gf, "role", "main") &&
-			    truth(gf, "tls"))
-				g2 = gf;
-		if (t2 && is(t2, "result", "late_greeting")) {
-			ev(c, t2);
-			decide(c, "inconclusive", c->server, "the server on port %d "
-			    "greeted only after more than %s of silence (a greeting "
-			    "delay?), too late for smtpdoctor to tell a slow SMTP "
-			    "server from an implicit-TLS port; it answered \"%s\"",
-			    c->port, "the wait", str(t2, "peer_sent"));
-			return 1;
-		}
-		if (t2 && is(t2, "result", "ok") && g2 && !truth(g2, "ok") &&
-		    is(g2, "result", "not_smtp")) {
-			ev(c, g2);
-			fixf(c, "port %d of %s speaks TLS but not SMTP inside it: use "
-			    "the outgoing server's port", c->port, c->server);
-			decide(c, "settings.not_smtp", c->server, "port %d answers a "
-			    "TLS handshake, but what speaks inside is not SMTP (%s)",
-			    c->port, str(g2, "proto"));
-			return 1;
-		}
-		if (t2 && is(t2, "result", "ok") && g2 && truth(g2, "ok")) {
-			ev(c, t2);
-			if (!verified_fix(c))
-				fixf(c, "set the security of port %d to SSL/TLS "
-				    "(implicit TLS) in the mail client", c->port);
-			decide(c, "settings.tls_required_on_connect", c->server,
-			    "port %d expects TLS at once: it sent no greeting, and "
-			    "a TLS handshake then succeeded", c->port);
-			return 1;
-		}
-		if (run_cut(g) || truth(g, "partial")) {
-			decide(c, "inconclusive", c->server, "%s on port %d",
-			    truth(g, "partial") ? "the greeting came too slowly to "
-			    "finish before the deadline (slow progress, not a "
-			    "stall)" : "the --timeout deadline came while waiting "
-			    "for the greeting", c->port);
-			return 1;
-		}
-		fixf(c, "something on the path holds the connection open "
-		    "without passing data: check firewalls and security "
-		    "software that inspect mail");
-		decide(c, "firewall.connection_stalled", c->server, "the "
-		    "connection to port %d opened, but no byte arrived before the "
-		    "deadline (no greeting, and no TLS answer)", c->port);
-		return 1;
-	}
-	if (!truth(g, "ok")) {
-		if (is(g, "result", "smtp") && reply_decide(c, "connect", g))
-			return 1;
-		if (is(g, "result", "malformed") || is(g, "result",
-		    "line_too_long")) {
-			decide(c, "inconclusive", c->server, "the greeting on port "
-			    "%d is broken (%s): whatever answers there does not "
-			    "speak SMTP properly", c->port, is(g, "result",
-			    "malformed") ? str(g, "syntax") : "a line longer than "
-			    "smtpdoctor accepts");
-			return 1;
-		}
-		decide(c, "inconclusive", c->server, "the greeting on port %d "
-		    "failed (%s)", c->port, str(g, "result"));
-		return 1;
-	}
-	return 0;
+	return reply_rule(c, "connect", g);
 }
 
-static int masked_anywhere(ctx *c, json_t **which)
+static int rule_greeting_broken(ctx *c)
 {
-	json_t *g = first(c->facts, (q){ "greeting", "main", 0, NULL });
-	json_t *e = first(c->facts, (q){ "ehlo", "main", 0, NULL });
-	if (g && truth(g, "masked")) {
-		*which = g;
-		return 1;
-	}
-	if (e && truth(e, "masked")) {
-		*which = e;
-		return 1;
-	}
-	return 0;
-}
-
-static int stage_ehlo_tls(ctx *c)
-{
-	json_t *e = first(c->facts, (q){ "ehlo", "main", 0, NULL });
-	json_t *g = first(c->facts, (q){ "greeting", "main", 0, NULL });
-	json_t *m = NULL;
-	int masked = masked_anywhere(c, &m);
-	if (!e)
+	json_t *g = c->greeting;
+	if (!g || truth(g, "ok"))
 		return 0;
-	if (!truth(e, "ok")) {
-		ev(c, e);
-		if (is(e, "result", "timeout") && truth(e, "partial")) {
-			decide(c, "inconclusive", c->server, "the EHLO reply on port "
-			    "%d kept coming without an end before the deadline: the "
-			    "server (or something on the path) is broken or hostile, "
-			    "but it is not a stall", c->port);
-			return 1;
-		}
-		if (is(e, "result", "timeout") && !run_cut(e)) {
-			ev(c, g);
-			fixf(c, "something on the path stops passing data after "
-			    "the greeting: check firewalls and security software "
-			    "that inspect mail");
-			decide(c, "firewall.connection_stalled", c->server, "the "
-			    "server greeted, then no byte arrived after EHLO "
-			    "before the deadline: the session stalls on the path");
-			return 1;
-		}
-		if (is(e, "result", "timeout")) {
-			decide(c, "inconclusive", c->server, "the --timeout "
-			    "deadline came while waiting for the EHLO reply");
-			return 1;
-		}
-		if (num(e, "code") && reply_decide(c, "ehlo", e))
-			return 1;
-		decide(c, "inconclusive", c->server, "EHLO failed on port %d (%s)",
-		    c->port, str(e, "result"));
-		return 1;
-	}
-	if (masked && (strcmp(c->tls, "starttls") != 0 || truth(e, "starttls"))) {
-		/* the session is rewritten, STARTTLS survived or is not needed */
-		ev(c, m);
-		fixf(c, "a firewall or security device on the path inspects and "
-		    "rewrites SMTP (Cisco ASA's ESMTP inspection does by default): "
-		    "turn its SMTP inspection off for this traffic");
-		decide(c, "firewall.smtp_inspection", str(m, "addr"), "a device "
-		    "on the path rewrites the SMTP session: %s",
-		    kind_is(m, "greeting") ? "the server's banner is masked with "
-		    "asterisks" : "EHLO keywords are masked (XXXXXXXA)");
-		return 1;
-	}
-	if (strcmp(c->tls, "starttls") != 0)
-		return 0;
-	json_t *tls = first(c->facts, (q){ "tls", "main", 0, NULL });
-	if (!truth(e, "starttls") && !tls) {
-		ev(c, e);
-		/* the same server offers it elsewhere? */
-		size_t i;
-		json_t *f, *other = NULL;
-		EACH(c->facts, i, f)
-			if (kind_is(f, "ehlo") && is(f, "role", "alternative") &&
-			    truth(f, "starttls"))
-				other = f;
-		if (other || m) {
-			ev(c, other ? other : m);
-			fixf(c, "a firewall or security device on the path removes "
-			    "STARTTLS (Cisco ASA's ESMTP inspection does by "
-			    "default): turn its SMTP inspection off, or use port "
-			    "465 with SSL/TLS");
-			decide(c, "firewall.smtp_inspection", c->server, "the server "
-			    "does not offer STARTTLS on port %d%s%s, so a device on "
-			    "the path rewrites the session", c->port, other ?
-			    " while it does on port " : "", other ? "another port "
-			    "or address" : " and the session shows masked "
-			    "keywords");
-			return 1;
-		}
-		char alts[200];
-		working_ports(c, alts, sizeof alts);
-		if (!verified_fix(c) && *alts)
-			fixf(c, "ports that answer: %s", alts);
-		fixf(c, "ask the provider for the right port and security "
-		    "setting; never send the password unencrypted");
-		decide(c, "settings.starttls_unavailable", c->server, "the client "
-		    "requires STARTTLS, but the server offers it on port %d and "
-		    "on no other port or address", c->port);
-		return 1;
-	}
-	return 0;
+	ev(c, g);
+	if (is(g, "result", "malformed") || is(g, "result", "line_too_long"))
+		return propose(c, "inconclusive", c->server, "the greeting on "
+		    "port %d is broken (%s): whatever answers there does not "
+		    "speak SMTP properly", c->port, is(g, "result", "malformed") ?
+		    str(g, "syntax") : "a line longer than smtpdoctor accepts");
+	return propose(c, "inconclusive", c->server, "the greeting on port %d "
+	    "failed (%s)", c->port, str(g, "result"));
 }
 
-/* The chain does not verify because its issuer is unknown or
- * self-signed (not for its dates or name): OpenSSL's X509_V_ERR_* 2, 18,
- * 19, 20, 21. */
-static int issuer_unknown(const json_t *tls)
+/* ---- EHLO -------------------------------------------------------------- */
+
+static int rule_ehlo_endless(ctx *c)
 {
-	json_t *v = json_object_get(tls, "verify");
-	if (!v || truth(v, "ok"))
+	json_t *e = c->ehlo;
+	if (!e || truth(e, "ok") || !is(e, "result", "timeout") ||
+	    !truth(e, "partial"))
 		return 0;
-	int code = num(v, "code");
-	return code == 2 || code == 18 || code == 19 || code == 20 || code == 21;
+	ev(c, e);
+	return propose(c, "inconclusive", c->server, "the EHLO reply on port "
+	    "%d kept coming without an end before the deadline: the server (or "
+	    "something on the path) is broken or hostile, but it is not a "
+	    "stall", c->port);
 }
 
-/* The EHLO after STARTTLS, on the configured path. */
-static int stage_ehlo_after_tls(ctx *c)
+static int rule_ehlo_stalled(ctx *c)
 {
-	json_t *e = first(c->facts, (q){ "ehlo_tls", "main", 0, NULL });
+	json_t *e = c->ehlo;
+	if (!e || truth(e, "ok") || !is(e, "result", "timeout"))
+		return 0;
+	ev(c, e);
+	if (run_cut(e))
+		return propose(c, "inconclusive", c->server, "the --timeout "
+		    "deadline came while waiting for the EHLO reply");
+	ev(c, c->greeting);
+	fixf(c, "something on the path stops passing data after the greeting: "
+	    "check firewalls and security software that inspect mail");
+	return propose(c, "firewall.connection_stalled", c->server, "the "
+	    "server greeted, then no byte arrived after EHLO before the "
+	    "deadline: the session stalls on the path");
+}
+
+/* A refused EHLO (the one in TLS too): its reply's cause, or what failed. */
+static int ehlo_failed(ctx *c, json_t *e, const char *what)
+{
 	if (!e || truth(e, "ok"))
 		return 0;
 	ev(c, e);
-	if (is(e, "result", "timeout") && !run_cut(e) && !truth(e, "partial")) {
-		fixf(c, "something on the path stops passing data inside the "
-		    "TLS session: check firewalls and security software");
-		decide(c, "firewall.connection_stalled", c->server, "no answer to "
-		    "EHLO inside TLS on port %d before the deadline", c->port);
+	if (num(e, "code") && reply_rule(c, "ehlo", e))
 		return 1;
-	}
-	if (num(e, "code") && reply_decide(c, "ehlo", e))
-		return 1;
-	decide(c, "inconclusive", c->server, "EHLO after STARTTLS failed on port "
-	    "%d (%s)", c->port, str(e, "result"));
+	return propose(c, "inconclusive", c->server, "%s failed on port %d "
+	    "(%s)", what, c->port, str(e, "result"));
+}
+
+static int rule_ehlo_refused(ctx *c)
+{
+	return ehlo_failed(c, c->ehlo, "EHLO");
+}
+
+/* The greeting or EHLO reply with masked text, or NULL. */
+static json_t *masked(ctx *c)
+{
+	if (c->greeting && truth(c->greeting, "masked"))
+		return c->greeting;
+	if (c->ehlo && truth(c->ehlo, "masked"))
+		return c->ehlo;
+	return NULL;
+}
+
+static int rule_smtp_inspection(ctx *c)
+{
+	json_t *m = masked(c);
+	/* the session is rewritten; STARTTLS survived or is not needed */
+	if (!c->ehlo || !m || (strcmp(c->tls, "starttls") == 0 &&
+	    !truth(c->ehlo, "starttls")))
+		return 0;
+	ev(c, m);
+	fixf(c, "a firewall or security device on the path inspects and "
+	    "rewrites SMTP (Cisco ASA's ESMTP inspection does by default): "
+	    "turn its SMTP inspection off for this traffic");
+	return propose(c, "firewall.smtp_inspection", str(m, "addr"), "a device "
+	    "on the path rewrites the SMTP session: %s", kind_is(m, "greeting") ?
+	    "the server's banner is masked with asterisks" : "EHLO keywords are "
+	    "masked (XXXXXXXA)");
+}
+
+/* STARTTLS is configured and missing from the EHLO of the configured
+ * path, with no TLS attempt; *other: an EHLO elsewhere that offers it. */
+static int starttls_missing(ctx *c, json_t **other)
+{
+	*other = NULL;
+	if (strcmp(c->tls, "starttls") != 0 || !c->ehlo || c->tls_f ||
+	    truth(c->ehlo, "starttls"))
+		return 0;
+	ev(c, c->ehlo);
+	*other = last_with(c->facts, "ehlo", "alternative", "starttls");
 	return 1;
 }
 
-static int stage_tls(ctx *c)
+static int rule_starttls_stripped(ctx *c)
 {
-	json_t *tls = first(c->facts, (q){ "tls", "main", 0, NULL });
-	if (!tls || strcmp(c->tls, "none") == 0)
+	json_t *other, *m = masked(c);
+	if (!starttls_missing(c, &other) || !(other || m))
 		return 0;
-	ev(c, tls);
-	const char *res = str(tls, "result");
-	if (strcmp(res, "starttls_refused") == 0) {
-		fixf(c, "the server's TLS is broken: tell its administrator");
-		decide(c, "settings.tls_handshake_failed", c->server, "the server "
-		    "refused STARTTLS on port %d: %d %s", c->port,
-		    num(tls, "code"), str(tls, "text"));
-		return 1;
-	}
-	if (strcmp(res, "timeout") == 0) {
-		if (run_cut(tls)) {
-			decide(c, "inconclusive", c->server, "the --timeout "
-			    "deadline came during the TLS handshake");
-			return 1;
-		}
-		fixf(c, "something on the path stops passing data during the TLS "
-		    "handshake: check firewalls and security software");
-		decide(c, "firewall.connection_stalled", c->server, "the TLS "
-		    "handshake on port %d got no answer before the deadline",
-		    c->port);
-		return 1;
-	}
-	if (strcmp(res, "ok") != 0) {
-		const char *err = str(tls, "error");
-		/* a reset or a close mid-handshake, or bytes before it, is not
-		 * a version or cipher problem (SPEC §5): name both suspects */
-		if (sd_strcasestr(err, "reset") || sd_strcasestr(err, "closed") ||
-		    sd_strcasestr(err, "before the TLS") || strcmp(res,
-		    "cancelled") == 0) {
-			decide(c, "inconclusive", c->server, "the TLS handshake on "
-			    "port %d broke off (%s): the server's TLS or a device on "
-			    "the path ended it", c->port, err);
-			return 1;
-		}
-		fixf(c, "the server and this client share no TLS version or "
-		    "cipher: the server may accept only old TLS (1.0/1.1); ask "
-		    "its administrator to enable TLS 1.2 or later");
-		decide(c, "settings.tls_handshake_failed", c->server, "the TLS "
-		    "handshake on port %d failed: %s", c->port, err);
-		return 1;
-	}
-	const char *product = NULL;
+	ev(c, other ? other : m);
+	fixf(c, "a firewall or security device on the path removes STARTTLS "
+	    "(Cisco ASA's ESMTP inspection does by default): turn its SMTP "
+	    "inspection off, or use port 465 with SSL/TLS");
+	return propose(c, "firewall.smtp_inspection", c->server, "the server "
+	    "does not offer STARTTLS on port %d%s%s, so a device on the path "
+	    "rewrites the session", c->port, other ? " while it does on port " :
+	    "", other ? "another port or address" : " and the session shows "
+	    "masked keywords");
+}
+
+static int rule_starttls_unavailable(ctx *c)
+{
+	json_t *other;
+	if (!starttls_missing(c, &other))
+		return 0;
+	fix_other_port(c, "ports that answer: %s");
+	fixf(c, "ask the provider for the right port and security setting; "
+	    "never send the password unencrypted");
+	return propose(c, "settings.starttls_unavailable", c->server, "the "
+	    "client requires STARTTLS, but the server offers it on port %d and "
+	    "on no other port or address", c->port);
+}
+
+/* ---- TLS --------------------------------------------------------------- */
+
+/* The configured path's TLS fact, when TLS is configured. */
+static json_t *tls_of(ctx *c)
+{
+	if (!c->tls_f || strcmp(c->tls, "none") == 0)
+		return NULL;
+	ev(c, c->tls_f);
+	return c->tls_f;
+}
+
+static int rule_starttls_refused(ctx *c)
+{
+	json_t *t = tls_of(c);
+	if (!t || !is(t, "result", "starttls_refused"))
+		return 0;
+	fixf(c, "the server's TLS is broken: tell its administrator");
+	return propose(c, "settings.tls_handshake_failed", c->server, "the "
+	    "server refused STARTTLS on port %d: %d %s", c->port, num(t, "code"),
+	    str(t, "text"));
+}
+
+static int rule_tls_stalled(ctx *c)
+{
+	json_t *t = tls_of(c);
+	if (!t || !is(t, "result", "timeout"))
+		return 0;
+	if (run_cut(t))
+		return propose(c, "inconclusive", c->server, "the --timeout "
+		    "deadline came during the TLS handshake");
+	fixf(c, "something on the path stops passing data during the TLS "
+	    "handshake: check firewalls and security software");
+	return propose(c, "firewall.connection_stalled", c->server, "the TLS "
+	    "handshake on port %d got no answer before the deadline", c->port);
+}
+
+/* A handshake that did not complete. */
+static json_t *tls_broken(ctx *c)
+{
+	json_t *t = tls_of(c);
+	return t && !is(t, "result", "ok") ? t : NULL;
+}
+
+static int rule_tls_broke_off(ctx *c)
+{
+	json_t *t = tls_broken(c);
+	/* a reset or a close mid-handshake, or bytes before it, is not a
+	 * version or cipher problem: name both suspects */
+	if (!t || !(is(t, "failure", "reset") || is(t, "failure", "closed") ||
+	    is(t, "failure", "unexpected_data") || is(t, "result", "cancelled")))
+		return 0;
+	return propose(c, "inconclusive", c->server, "the TLS handshake on "
+	    "port %d broke off (%s): the server's TLS or a device on the path "
+	    "ended it", c->port, str(t, "error"));
+}
+
+static int rule_tls_handshake_failed(ctx *c)
+{
+	json_t *t = tls_broken(c);
+	if (!t)
+		return 0;
+	fixf(c, "the server and this client share no TLS version or cipher: "
+	    "the server may accept only old TLS (1.0/1.1); ask its "
+	    "administrator to enable TLS 1.2 or later");
+	return propose(c, "settings.tls_handshake_failed", c->server, "the TLS "
+	    "handshake on port %d failed: %s", c->port, str(t, "error"));
+}
+
+/* The security product whose CA issued a certificate of the chain. */
+static const char *chain_product(const json_t *t)
+{
 	size_t i;
 	json_t *cert;
-	json_array_foreach(json_object_get(tls, "chain"), i, cert) {
-		product = sd_rules_interception_product(str(cert, "issuer"));
-		if (product)
-			break;
+	json_array_foreach(json_object_get(t, "chain"), i, cert) {
+		const char *p = sd_rules_interception_product(str(cert, "issuer"));
+		if (p)
+			return p;
 	}
-	if (truth(tls, "ok") && product) {
-		/* a security product's CA this machine trusts: mail goes out,
-		 * but through the product, which reads and may alter it
-		 * (SPEC §5: the issuer on the product list is the evidence) */
-		fixf(c, "%s intercepts the mail connection with a CA installed on "
-		    "this machine: turn off its SSL/TLS (mail) scanning or "
-		    "exclude the mail client, so the client sees the server's "
-		    "own certificate", product);
-		decide(c, "antivirus.tls_interception", c->server, "the certificate "
-		    "on port %d is issued by %s's CA, which this machine trusts: "
-		    "the product, not the server, holds the TLS session", c->port,
-		    product);
-		return 1;
-	}
-	if (truth(tls, "ok"))
+	return NULL;
+}
+
+static int rule_tls_interception_trusted(ctx *c)
+{
+	json_t *t = tls_of(c);
+	const char *product = t && truth(t, "ok") ? chain_product(t) : NULL;
+	if (!product)
 		return 0;
-	/* an invalid certificate: interception or the server's own? */
-	json_t *other = NULL;
-	json_t *f;
-	const char *main_root = str(tls, "root_issuer");
-	json_t *ctrl = NULL;
+	/* a security product's CA this machine trusts: mail goes out, but
+	 * through the product, which reads and may alter it (the issuer on
+	 * the product list is the evidence) */
+	fixf(c, "%s intercepts the mail connection with a CA installed on this "
+	    "machine: turn off its SSL/TLS (mail) scanning or exclude the mail "
+	    "client, so the client sees the server's own certificate",
+	    product);
+	return propose(c, "antivirus.tls_interception", c->server, "the "
+	    "certificate on port %d is issued by %s's CA, which this machine "
+	    "trusts: the product, not the server, holds the TLS session",
+	    c->port, product);
+}
+
+/* The handshake completed and the certificate did not verify. */
+static json_t *cert_rejected(ctx *c)
+{
+	json_t *t = c->tls_f;
+	return t && strcmp(c->tls, "none") != 0 && is(t, "result", "ok") &&
+	    !truth(t, "ok") ? t : NULL;
+}
+
+/* Evidence that someone between signs in the server's place: another
+ * path to the server shows a different valid chain, or independent hosts
+ * show the same unknown issuer.  *by_controls tells which. */
+static json_t *foreign_signer(ctx *c, json_t *t, int *by_controls)
+{
+	json_t *other = NULL, *ctrl = NULL, *f;
+	size_t i;
+	const char *root = str(t, "root_issuer");
+	int unknown = is(json_object_get(t, "verify"), "class", "untrusted") ||
+	    is(json_object_get(t, "verify"), "class", "self_signed");
 	EACH(c->facts, i, f) {
-		if (kind_is(f, "tls") && is(f, "role", "alternative") &&
-		    truth(f, "ok") && !is(f, "root_issuer", main_root))
+		if (!kind_is(f, "tls"))
+			continue;
+		if (is(f, "role", "alternative") && truth(f, "ok") &&
+		    !is(f, "root_issuer", root))
 			other = f;
-		/* independent hosts signed by the same unknown issuer: someone
-		 * on this side of the path signs everything */
-		if (kind_is(f, "tls") && is(f, "role", "control") &&
-		    is(f, "result", "ok") && issuer_unknown(f) &&
-		    issuer_unknown(tls) && *main_root &&
-		    is(f, "root_issuer", main_root))
+		json_t *v = json_object_get(f, "verify");
+		if (is(f, "role", "control") && is(f, "result", "ok") && unknown &&
+		    *root && is(f, "root_issuer", root) && (is(v, "class",
+		    "untrusted") || is(v, "class", "self_signed")))
 			ctrl = f;
 	}
-	if (!other)
-		other = ctrl;
-	if (product || other) {
-		ev(c, other);
-		fixf(c, "%s intercepts the mail connection and replaces the "
-		    "server's certificate: turn off its SSL/TLS (mail) scanning "
-		    "or exclude the mail client", product ? product :
-		    "security software or a network device");
-		decide(c, "antivirus.tls_interception", c->server, "the certificate "
-		    "on port %d is issued by %s, not by the server's CA%s",
-		    c->port, product ? product : str(tls, "root_issuer"),
-		    other == ctrl && ctrl ? "; independent control hosts show the "
-		    "same foreign issuer" : other ? "; another path to the same "
-		    "server shows a different, valid chain" : "");
-		return 1;
-	}
-	const char *why = truth(tls, "expired") ? "it has expired" :
-	    !truth(tls, "name_match") ? "it does not name the server" :
-	    str(json_object_get(tls, "verify"), "reason");
-	if (!truth(tls, "name_match") && truth(json_object_get(tls, "verify"),
-	    "ok"))
-		why = "it does not name the server";
+	*by_controls = !other && ctrl;
+	return other ? other : ctrl;
+}
+
+static int rule_tls_interception(ctx *c)
+{
+	json_t *t = cert_rejected(c);
+	if (!t)
+		return 0;
+	int by_controls;
+	const char *product = chain_product(t);
+	json_t *other = foreign_signer(c, t, &by_controls);
+	if (!product && !other)
+		return 0;
+	ev(c, t);
+	ev(c, other);
+	fixf(c, "%s intercepts the mail connection and replaces the server's "
+	    "certificate: turn off its SSL/TLS (mail) scanning or exclude the "
+	    "mail client", product ? product : "security software or a network "
+	    "device");
+	return propose(c, "antivirus.tls_interception", c->server, "the "
+	    "certificate on port %d is issued by %s, not by the server's CA%s",
+	    c->port, product ? product : str(t, "root_issuer"), by_controls ?
+	    "; independent control hosts show the same foreign issuer" :
+	    other ? "; another path to the same server shows a different, "
+	    "valid chain" : "");
+}
+
+/* Why the server's own certificate is invalid, for people. */
+static const char *cert_why(const json_t *t)
+{
+	static const struct {
+		const char *class, *words;
+	} why[] = {
+		{ "expired", "it has expired" },
+		{ "not_yet_valid", "it is not valid yet" },
+		{ "name", "it does not name the server" },
+		{ "self_signed", "it is self-signed" },
+		{ "untrusted", "it is not issued by a trusted authority" },
+		{ "revoked", "it has been revoked" },
+	};
+	const json_t *v = json_object_get(t, "verify");
+	for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
+		if (is(v, "class", why[i].class))
+			return why[i].words;
+	return *str(v, "reason") ? str(v, "reason") : "it does not verify";
+}
+
+/* The server's own certificate is invalid: no sign of interception. */
+static json_t *cert_invalid(ctx *c, char *summary, size_t len)
+{
+	json_t *t = cert_rejected(c);
+	int by_controls;
+	if (!t || chain_product(t) || foreign_signer(c, t, &by_controls))
+		return NULL;
+	snprintf(summary, len, "the server's certificate on port %d is "
+	    "invalid: %s%s", c->port, cert_why(t), truth(c->cfg, "insecure") ?
+	    " (smtpdoctor went on past it: --insecure)" : "");
+	ev(c, t);
 	fixf(c, "the server's certificate is invalid (%s): tell its "
 	    "administrator; if you trust this server, use the name its "
-	    "certificate is issued for", why);
-	if (truth(c->cfg, "insecure")) {
-		/* SPEC §6: reported, and the diagnosis goes on past it */
-		snprintf(c->cert_summary, sizeof c->cert_summary, "the server's "
-		    "certificate on port %d is invalid: %s (smtpdoctor went on "
-		    "past it: --insecure)", c->port, why);
-		finding(c, "settings.certificate_invalid", "error", c->server,
-		    ids(tls, NULL), "%s", c->cert_summary);
-		c->cert_finding = 1;
-		return 0;
-	}
-	decide(c, "settings.certificate_invalid", c->server, "the server's "
-	    "certificate on port %d is invalid: %s", c->port, why);
-	return 1;
+	    "certificate is issued for", cert_why(t));
+	return t;
 }
 
-static int stage_auth(ctx *c)
+static int rule_certificate_invalid(ctx *c)
 {
-	json_t *a = first(c->facts, (q){ "auth", "main", 0, NULL });
-	if (!c->user || !a)
+	char sum[600];
+	/* with --insecure the diagnosis goes on past it (a finding, then
+	 * rule_certificate_went_past) */
+	if (truth(c->cfg, "insecure") || !cert_invalid(c, sum, sizeof sum))
+		return 0;
+	return propose(c, "settings.certificate_invalid", c->server, "%s", sum);
+}
+
+static int rule_ehlo_tls_stalled(ctx *c)
+{
+	json_t *e = c->ehlo_tls;
+	if (!e || truth(e, "ok") || !is(e, "result", "timeout") ||
+	    run_cut(e) || truth(e, "partial"))
+		return 0;
+	ev(c, e);
+	fixf(c, "something on the path stops passing data inside the TLS "
+	    "session: check firewalls and security software");
+	return propose(c, "firewall.connection_stalled", c->server, "no answer "
+	    "to EHLO inside TLS on port %d before the deadline", c->port);
+}
+
+static int rule_ehlo_tls_refused(ctx *c)
+{
+	return ehlo_failed(c, c->ehlo_tls, "EHLO after STARTTLS");
+}
+
+/* ---- AUTH -------------------------------------------------------------- */
+
+/* The AUTH attempt of the configured path, when a user is configured and
+ * it did not succeed. */
+static json_t *auth_failed(ctx *c, const char *result)
+{
+	json_t *a = c->auth;
+	if (!c->user || !a || !is(a, "result", result))
+		return NULL;
+	ev(c, a);
+	return a;
+}
+
+static int rule_auth_encryption_required(ctx *c)
+{
+	if (!auth_failed(c, "not_offered") || strcmp(c->tls, "none") != 0 ||
+	    !any_auth_offered(c, c->port, 1))
+		return 0;
+	fixf(c, "set the security of port %d to STARTTLS in the mail client",
+	    c->port);
+	return propose(c, "auth.encryption_required", c->server, "the server "
+	    "offers AUTH on port %d only after STARTTLS, and the client is set "
+	    "to no encryption", c->port);
+}
+
+static int rule_wrong_server(ctx *c)
+{
+	int mx, only25;
+	if (!auth_failed(c, "not_offered") || any_auth_offered(c, 0, 0))
+		return 0;
+	inbound_signs(c, &mx, &only25);
+	if (!mx && !only25)
+		return 0;
+	fixf(c, "%s is an inbound mail server (MX): use the provider's "
+	    "submission server for sending", c->server);
+	return propose(c, "settings.wrong_server", c->server, "%s offers no "
+	    "AUTH on any port%s: it receives mail, it is not a submission "
+	    "server", c->server, mx ? " and is a domain's MX" :
+	    " and only port 25 answers");
+}
+
+static int rule_auth_offered_nowhere(ctx *c)
+{
+	if (!auth_failed(c, "not_offered") || any_auth_offered(c, 0, 0))
+		return 0;
+	fixf(c, "the server offers no authentication: ask the provider whether "
+	    "it relays by IP address (then remove the user name) or which "
+	    "server to use");
+	return propose(c, "auth.not_offered", c->server, "credentials are "
+	    "configured, but %s offers AUTH neither before nor after TLS on "
+	    "any port", c->server);
+}
+
+static int rule_auth_not_offered_here(ctx *c)
+{
+	if (!auth_failed(c, "not_offered"))
+		return 0;
+	if (!verified_fix(c))
+		fixf(c, "use a port where the server offers AUTH");
+	return propose(c, "auth.not_offered", c->server, "the server offers no "
+	    "AUTH on port %d", c->port);
+}
+
+static int rule_mechanism_unsupported(ctx *c)
+{
+	json_t *a = auth_failed(c, "mechanism_unsupported");
+	if (!a)
+		return 0;
+	char list[200] = "";
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(a, "offered"), i, m) {
+		strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+		strncat(list, json_is_string(m) ? json_string_value(m) : "?",
+		    sizeof list - strlen(list) - 1);
+	}
+	fixf(c, "set the authentication method to one the server offers: %s",
+	    *list ? list : "(none)");
+	return propose(c, "auth.mechanism_unsupported", c->server, "the "
+	    "configured mechanism %s is not offered; the server offers %s",
+	    str(a, "mech"), *list ? list : "no mechanism we speak");
+}
+
+static int rule_plaintext_refused(ctx *c)
+{
+	if (!auth_failed(c, "plaintext_refused"))
+		return 0;
+	if (any_auth_offered(c, c->port, 1) ||
+	    first(c->facts, (q){ "tls", NULL, c->port, NULL }))
+		fixf(c, "set the security of port %d to STARTTLS", c->port);
+	fixf(c, "or, only if you accept the risk, pass --allow-plaintext-auth "
+	    "to test it");
+	return propose(c, "auth.plaintext_refused", c->server, "smtpdoctor did "
+	    "not send the password: the connection on port %d is not "
+	    "encrypted", c->port);
+}
+
+static int rule_auth_rejected(ctx *c)
+{
+	json_t *a = auth_failed(c, "rejected");
+	if (!a)
+		return 0;
+	if (reply_rule(c, "auth", a))
+		return 1;
+	fixf(c, "check the user name and password");
+	return propose(c, "auth.bad_credentials", c->server, "the server "
+	    "rejected the login: %d %s", num(a, "code"), str(a, "text"));
+}
+
+static int rule_auth_unanswered(ctx *c)
+{
+	json_t *a = auth_failed(c, "timeout");
+	if (!a)
+		return 0;
+	return propose(c, run_cut(a) ? "inconclusive" :
+	    "firewall.connection_stalled", c->server, "no answer to AUTH before "
+	    "the deadline");
+}
+
+static int rule_auth_failed(ctx *c)
+{
+	json_t *a = c->auth;
+	if (!c->user || !a || is(a, "result", "ok") || is(a, "result",
+	    "no_secret"))
 		return 0;
 	ev(c, a);
-	const char *res = str(a, "result");
-	int dummy;
-	if (strcmp(res, "ok") == 0)
-		return 0;
-	if (strcmp(res, "no_secret") == 0) {
-		finding(c, "info.auth_not_tried", "info", c->server, ids(a, NULL),
-		    "AUTH was not tried: no password was given (no "
-		    "--password-file, --password-env or --password-cmd, and no "
-		    "terminal to ask on)");
-		return 0;
-	}
-	if (strcmp(res, "not_offered") == 0) {
-		if (strcmp(c->tls, "none") == 0 &&
-		    any_auth_offered(c, c->port, 1, &dummy)) {
-			fixf(c, "set the security of port %d to STARTTLS in the "
-			    "mail client", c->port);
-			decide(c, "auth.encryption_required", c->server, "the server "
-			    "offers AUTH on port %d only after STARTTLS, and the "
-			    "client is set to no encryption", c->port);
-			return 1;
-		}
-		if (!any_auth_offered(c, 0, 0, &dummy)) {
-			int mx, only25;
-			inbound_signs(c, &mx, &only25);
-			if (mx || only25) {
-				fixf(c, "%s is an inbound mail server (MX): use the "
-				    "provider's submission server for sending",
-				    c->server);
-				decide(c, "settings.wrong_server", c->server, "%s offers "
-				    "no AUTH on any port%s: it receives mail, it is not "
-				    "a submission server", c->server, mx ?
-				    " and is a domain's MX" : " and only port 25 answers");
-				return 1;
-			}
-			fixf(c, "the server offers no authentication: ask the "
-			    "provider whether it relays by IP address (then remove "
-			    "the user name) or which server to use");
-			decide(c, "auth.not_offered", c->server, "credentials are "
-			    "configured, but %s offers AUTH neither before nor after "
-			    "TLS on any port", c->server);
-			return 1;
-		}
-		char alts[200];
-		working_ports(c, alts, sizeof alts);
-		if (!verified_fix(c))
-			fixf(c, "use a port where the server offers AUTH");
-		decide(c, "auth.not_offered", c->server, "the server offers no AUTH "
-		    "on port %d", c->port);
-		return 1;
-	}
-	if (strcmp(res, "mechanism_unsupported") == 0) {
-		json_t *off = json_object_get(a, "offered");
-		char list[200] = "";
-		size_t i;
-		json_t *m;
-		json_array_foreach(off, i, m) {
-			strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
-			strncat(list, json_is_string(m) ? json_string_value(m) :
-			    "?", sizeof list - strlen(list) - 1);
-		}
-		fixf(c, "set the authentication method to one the server offers: "
-		    "%s", *list ? list : "(none)");
-		decide(c, "auth.mechanism_unsupported", c->server, "the configured "
-		    "mechanism %s is not offered; the server offers %s",
-		    str(a, "mech"), *list ? list : "no mechanism we speak");
-		return 1;
-	}
-	if (strcmp(res, "plaintext_refused") == 0) {
-		if (any_auth_offered(c, c->port, 1, &dummy) ||
-		    first(c->facts, (q){ "tls", NULL, c->port, NULL }))
-			fixf(c, "set the security of port %d to STARTTLS", c->port);
-		fixf(c, "or, only if you accept the risk, pass "
-		    "--allow-plaintext-auth to test it");
-		decide(c, "auth.plaintext_refused", c->server, "smtpdoctor did not "
-		    "send the password: the connection on port %d is not "
-		    "encrypted", c->port);
-		return 1;
-	}
-	if (strcmp(res, "rejected") == 0) {
-		if (reply_decide(c, "auth", a))
-			return 1;
-		fixf(c, "check the user name and password");
-		decide(c, "auth.bad_credentials", c->server, "the server rejected "
-		    "the login: %d %s", num(a, "code"), str(a, "text"));
-		return 1;
-	}
-	if (strcmp(res, "timeout") == 0) {
-		decide(c, run_cut(a) ? "inconclusive" : "firewall.connection_stalled",
-		    c->server, "no answer to AUTH before the deadline");
-		return 1;
-	}
-	decide(c, "inconclusive", c->server, "AUTH ended with %s", res);
-	return 1;
+	return propose(c, "inconclusive", c->server, "AUTH ended with %s",
+	    str(a, "result"));
 }
 
-static int stage_envelope(ctx *c)
+/* ---- envelope and content ---------------------------------------------- */
+
+/* The first step of the transaction on the configured path that failed;
+ * *kind: its fact kind, which is also the reply table's stage. */
+static json_t *step_failed(ctx *c, const char **kind)
 {
-	static const char *const kinds[] = { "mail", "rcpt", "data", "data_end",
-	    "rset", NULL };
-	static const char *const stages[] = { "mail", "rcpt", "data", "data_end",
-	    "rset" };
+	static const char *const kinds[] = { "mail", "rcpt", "data",
+	    "data_end", "rset", NULL };
 	for (int k = 0; kinds[k]; k++) {
 		json_t *f = first(c->facts, (q){ kinds[k], "main", 0, NULL });
-		if (!f)
-			continue;
-		if (truth(f, "ok"))
-			continue;
-		ev(c, f);
-		if (is(f, "result", "timeout")) {
-			decide(c, run_cut(f) || truth(f, "partial") ?
-			    "inconclusive" : "firewall.connection_stalled", c->server,
-			    "%s to %s before the deadline", truth(f, "partial") ?
-			    "an unfinished answer" : "no answer", str(f, "command"));
-			return 1;
+		if (f && !truth(f, "ok")) {
+			ev(c, f);
+			*kind = kinds[k];
+			return f;
 		}
-		if (num(f, "code") && reply_decide(c, stages[k], f))
-			return 1;
-		decide(c, "inconclusive", c->server, "%s failed (%s)",
-		    str(f, "command"), str(f, "result"));
-		return 1;
 	}
-	return 0;
+	return NULL;
+}
+
+static int rule_step_unanswered(ctx *c)
+{
+	const char *stage;
+	json_t *f = step_failed(c, &stage);
+	if (!f || !is(f, "result", "timeout"))
+		return 0;
+	return propose(c, run_cut(f) || truth(f, "partial") ? "inconclusive" :
+	    "firewall.connection_stalled", c->server, "%s to %s before the "
+	    "deadline", truth(f, "partial") ? "an unfinished answer" :
+	    "no answer", str(f, "command"));
+}
+
+static int rule_step_refused(ctx *c)
+{
+	const char *stage;
+	json_t *f = step_failed(c, &stage);
+	return f && num(f, "code") && reply_rule(c, stage, f);
+}
+
+static int rule_step_failed(ctx *c)
+{
+	const char *stage;
+	json_t *f = step_failed(c, &stage);
+	if (!f)
+		return 0;
+	return propose(c, "inconclusive", c->server, "%s failed (%s)",
+	    str(f, "command"), str(f, "result"));
+}
+
+/* ---- the path works ---------------------------------------------------- */
+
+/* The end of the transaction on the configured path, or NULL. */
+static json_t *transaction_done(ctx *c)
+{
+	json_t *done = first(c->facts, (q){ "rset", "main", 0, NULL });
+	if (!done)
+		done = first(c->facts, (q){ "data_end", "main", 0, NULL });
+	return done;
+}
+
+static int rule_unfinished(ctx *c)
+{
+	if (transaction_done(c))
+		return 0;
+	return propose(c, "inconclusive", c->server, "the check did not reach "
+	    "the end of the transaction");
+}
+
+/* With everything after it working, an invalid certificate --insecure
+ * went past is still what stops a client. */
+static int rule_certificate_went_past(ctx *c)
+{
+	char sum[600];
+	if (!truth(c->cfg, "insecure") || !cert_invalid(c, sum, sizeof sum))
+		return 0;
+	return propose(c, "settings.certificate_invalid", c->server, "%s", sum);
+}
+
+static int rule_ipv6_broken(ctx *c)
+{
+	net t = net_count(c);
+	if (!t.v4_ok || !t.v6_bad)
+		return 0;
+	ev(c, c->tcp);
+	ev(c, transaction_done(c));
+	ev(c, t.v6_bad);
+	fixf(c, "fix IPv6 routing on this network, or configure the client to "
+	    "use IPv4");
+	return propose(c, "network.ipv6_broken", str(t.v6_bad, "addr"), "port "
+	    "%d answers over IPv4 but not over IPv6 (%s): most clients try IPv6 "
+	    "first (RFC 6724), so they wait for it to fail before falling "
+	    "back, or give up", c->port, str(t.v6_bad, "result"));
+}
+
+/* The path works: what the sender's domain says can still stop its mail
+ * (not dns.spf_fail: the submission server's outbound address is
+ * unknown; nor a lookup that failed). */
+static int rule_sender_domain(ctx *c)
+{
+	json_t *sd = sd_fact_get(c->facts, "sender_domain");
+	const char *sc = sd ? str(sd, "cause") : "";
+	if (!sd || strncmp(sc, "dns.", 4) != 0 || strcmp(sc, "dns.spf_fail") ==
+	    0 || strcmp(sc, "dns.resolution_failed") == 0 ||
+	    !(is(sd, "status", "fail") || is(sd, "status", "warn")))
+		return 0;
+	size_t k;
+	json_t *x;
+	json_array_foreach(json_object_get(sd, "fix"), k, x)
+		json_array_append(c->fix, x);
+	ev(c, c->tcp);
+	ev(c, transaction_done(c));
+	ev(c, sd);
+	/* the domain's audit wrote its findings into the report */
+	c->has_finding = 1;
+	return propose(c, sc, str(sd, "domain"), "sending works on port %d, "
+	    "but mail from %s may be refused by its recipients: %s", c->port,
+	    str(sd, "domain"), str(sd, "summary"));
+}
+
+static int rule_ok(ctx *c)
+{
+	ev(c, c->tcp);
+	ev(c, transaction_done(c));
+	return propose(c, "ok", c->server, "sending works on port %d with "
+	    "%s%s%s", c->port, mode_words(c->tls), c->auth && is(c->auth,
+	    "result", "ok") ? ", authenticated" : "", truth(c->cfg, "send") ?
+	    "; the test message was accepted" : "");
 }
 
 /* An info finding per address of the server: which ports answer SMTP. */
-static void port_summary(ctx *c)
+static void finding_ports(ctx *c)
 {
 	size_t i, k;
 	json_t *f, *g;
@@ -1111,7 +1414,7 @@ static void port_summary(ctx *c)
 			}
 			json_array_append_new(evd, json_string(str(g, "id")));
 		}
-		finding(c, "info.ports", "info", addr, evd, "%s: SMTP answers on "
+		finding(c, "info.ports", SD_SEV_INFO, addr, evd, "%s: SMTP answers on "
 		    "%s%s%s", addr, *works ? works : "no port", *fails ?
 		    "; fails on " : "", fails);
 	}
@@ -1119,7 +1422,7 @@ static void port_summary(ctx *c)
 
 /* This machine's address on blocklists: findings, not the verdict, unless
  * a server's reply names the list (reply rules). */
-static void reputation(ctx *c)
+static void finding_reputation(ctx *c)
 {
 	size_t i;
 	json_t *f;
@@ -1127,109 +1430,206 @@ static void reputation(ctx *c)
 		if (!kind_is(f, "dnsbl"))
 			continue;
 		if (is(f, "result", "listed"))
-			finding(c, "reputation.ip_listed", "warning", str(f, "ip"),
+			finding(c, "reputation.ip_listed", SD_SEV_WARN, str(f, "ip"),
 			    ids(f, NULL), "this machine's address %s is listed on %s "
 			    "(%s): servers that check it refuse its mail; submission "
 			    "with AUTH on 587/465 usually still works", str(f, "ip"),
 			    str(f, "zone"), str(f, "meaning"));
 		else if (is(f, "result", "policy"))
-			finding(c, "reputation.ip_listed", "info", str(f, "ip"),
+			finding(c, "reputation.ip_listed", SD_SEV_INFO, str(f, "ip"),
 			    ids(f, NULL), "%s is on the policy list %s (%s): normal "
 			    "for an end-user address that submits with AUTH",
 			    str(f, "ip"), str(f, "zone"), str(f, "meaning"));
 		else if (is(f, "result", "refused"))
-			finding(c, "reputation.dnsbl_refused", "warning",
+			finding(c, "reputation.dnsbl_refused", SD_SEV_WARN,
 			    str(f, "zone"), ids(f, NULL), "%s answered with an error "
 			    "code (%s): the check did not happen", str(f, "zone"),
 			    str(f, "meaning"));
 	}
 }
 
+static void finding_ipv6(ctx *c)
+{
+	net t = net_count(c);
+	if (t.no_v6)
+		finding(c, "info.no_ipv6", SD_SEV_INFO, c->server, NULL, "this "
+		    "machine has no IPv6 route: the server's IPv6 addresses were "
+		    "not judged");
+	if (t.v4_ok && t.v6_bad)
+		finding(c, "network.ipv6_broken", SD_SEV_WARN, str(t.v6_bad,
+		    "addr"), ids(t.v6_bad, NULL), "port %d answers over IPv4 but "
+		    "not over IPv6 (%s): most clients try IPv6 first (RFC 6724), "
+		    "so they wait for it to fail before falling back, or give up",
+		    c->port, str(t.v6_bad, "result"));
+}
+
+static void finding_auth_not_tried(ctx *c)
+{
+	if (c->user && c->auth && is(c->auth, "result", "no_secret"))
+		finding(c, "info.auth_not_tried", SD_SEV_INFO, c->server,
+		    ids(c->auth, NULL), "AUTH was not tried: no password was given "
+		    "(no --password-file, --password-env or --password-cmd, and no "
+		    "terminal to ask on)");
+}
+
+/* --insecure: the invalid certificate is reported and the diagnosis goes
+ * on past it. */
+static void finding_certificate_past(ctx *c)
+{
+	char sum[600];
+	if (truth(c->cfg, "insecure") && cert_invalid(c, sum, sizeof sum))
+		finding(c, "settings.certificate_invalid", SD_SEV_ERROR, c->server,
+		    ids(c->tls_f, NULL), "%s", sum);
+}
+
+/* ---- the tables -------------------------------------------------------- */
+
+typedef struct check_rule {
+	const char *name;
+	int (*propose)(ctx *c);     /* 1: c->cause and the rest are set */
+} check_rule;
+
+#define RULE(fn) { #fn, rule_##fn }
+
+/* The precedence of check: the first rule that proposes decides.  The
+ * same order, by name, is the list in docs/verdicts.md. */
+static const check_rule verdict_rules[] = {
+	/* DNS: the server's name */
+	RULE(resolver_broken),
+	RULE(lookup_failed),
+	RULE(host_not_found),
+	/* network: this machine, then the path, then the server */
+	RULE(local_firewall),
+	RULE(port25_blocked),
+	RULE(port_closed),
+	RULE(port_blocked),
+	RULE(port_failed),
+	RULE(host_unreachable),
+	RULE(smtp_blocked),
+	RULE(no_network),
+	/* greeting */
+	RULE(starttls_expected),
+	RULE(not_smtp),
+	RULE(smtp_proxy),
+	RULE(late_greeting),
+	RULE(tls_not_smtp),
+	RULE(tls_required_on_connect),
+	RULE(greeting_cut),
+	RULE(greeting_stalled),
+	RULE(greeting_refused),
+	RULE(greeting_broken),
+	/* EHLO, and what it says about STARTTLS */
+	RULE(ehlo_endless),
+	RULE(ehlo_stalled),
+	RULE(ehlo_refused),
+	RULE(smtp_inspection),
+	RULE(starttls_stripped),
+	RULE(starttls_unavailable),
+	/* TLS */
+	RULE(starttls_refused),
+	RULE(tls_stalled),
+	RULE(tls_broke_off),
+	RULE(tls_handshake_failed),
+	RULE(tls_interception_trusted),
+	RULE(tls_interception),
+	RULE(certificate_invalid),
+	RULE(ehlo_tls_stalled),
+	RULE(ehlo_tls_refused),
+	/* AUTH */
+	RULE(auth_encryption_required),
+	RULE(wrong_server),
+	RULE(auth_offered_nowhere),
+	RULE(auth_not_offered_here),
+	RULE(mechanism_unsupported),
+	RULE(plaintext_refused),
+	RULE(auth_rejected),
+	RULE(auth_unanswered),
+	RULE(auth_failed),
+	/* envelope and content */
+	RULE(step_unanswered),
+	RULE(step_refused),
+	RULE(step_failed),
+	/* the path works: what still endangers sending */
+	RULE(unfinished),
+	RULE(certificate_went_past),
+	RULE(ipv6_broken),
+	RULE(sender_domain),
+	RULE(ok),
+};
+
+/* What else was seen: findings that never decide. */
+static void (*const finding_rules[])(ctx *c) = {
+	finding_ports,
+	finding_reputation,
+	finding_ipv6,
+	finding_auth_not_tried,
+	finding_certificate_past,
+};
+
+const char *sd_check_rule_name(size_t i)
+{
+	return i < sizeof verdict_rules / sizeof verdict_rules[0] ?
+	    verdict_rules[i].name : NULL;
+}
+
+/* A rule starts with no fix and no evidence of its own. */
+static void rule_start(ctx *c)
+{
+	json_array_clear(c->fix);
+	json_array_clear(c->evidence);
+}
+
+static void ctx_init(ctx *c, sd_report *r, sd_judge *j, json_t *cfg)
+{
+	memset(c, 0, sizeof *c);
+	c->r = r;
+	c->j = j;
+	c->facts = r->facts;
+	c->cfg = cfg;
+	c->port = num(cfg, "port");
+	c->tls = str(cfg, "tls");
+	c->user = truth(cfg, "user");
+	c->password = truth(cfg, "password");
+	c->server = str(cfg, "server");
+	c->tcp = first(c->facts, (q){ "tcp", "main", 0, NULL });
+	c->greeting = first(c->facts, (q){ "greeting", "main", 0, NULL });
+	c->ehlo = first(c->facts, (q){ "ehlo", "main", 0, NULL });
+	c->tls_f = first(c->facts, (q){ "tls", "main", 0, NULL });
+	c->ehlo_tls = first(c->facts, (q){ "ehlo_tls", "main", 0, NULL });
+	c->auth = first(c->facts, (q){ "auth", "main", 0, NULL });
+	c->fix = json_array();
+	c->evidence = json_array();
+}
+
 void sd_rules_check(sd_report *r)
 {
-	ctx c = { 0 };
-	c.r = r;
-	c.facts = r->facts;
-	c.cfg = json_object_get(r->extra, "config");
-	if (!c.cfg) {
+	json_t *cfg = json_object_get(r->extra, "config");
+	if (!cfg) {
 		sd_verdict_set(r, "inconclusive", -1, "no configuration", NULL,
 		    NULL);
 		return;
 	}
-	c.port = num(c.cfg, "port");
-	c.tls = str(c.cfg, "tls");
-	c.user = truth(c.cfg, "user");
-	c.password = truth(c.cfg, "password");
-	c.server = str(c.cfg, "server");
-	c.fix = json_array();
-	c.evidence = json_array();
-	port_summary(&c);
-	reputation(&c);
-
-	if (stage_dns(&c) || stage_network(&c) || stage_greeting(&c) ||
-	    stage_ehlo_tls(&c) || stage_tls(&c) || stage_ehlo_after_tls(&c) ||
-	    stage_auth(&c) || stage_envelope(&c))
-		goto out;
-	/* --insecure went past an invalid certificate: with everything
-	 * after it working, the certificate is still what stops a client */
-	if (c.cert_finding) {
-		c.decided = 1;
-		sd_verdict_set(r, "settings.certificate_invalid", -1,
-		    c.cert_summary, json_incref(c.fix), json_incref(c.evidence));
-		goto out;
+	sd_judge j = SD_JUDGE_INIT;
+	ctx c;
+	ctx_init(&c, r, &j, cfg);
+	for (size_t i = 0; i < sizeof finding_rules / sizeof finding_rules[0];
+	    i++) {
+		rule_start(&c);
+		finding_rules[i](&c);
 	}
-
-	json_t *main_tcp = first(c.facts, (q){ "tcp", "main", 0, NULL });
-	json_t *done = first(c.facts, (q){ "rset", "main", 0, NULL });
-	if (!done)
-		done = first(c.facts, (q){ "data_end", "main", 0, NULL });
-	if (!done) {
-		decide(&c, "inconclusive", c.server, "the check did not reach "
-		    "the end of the transaction");
-		goto out;
+	for (size_t i = 0; !c.cause; i++) {
+		rule_start(&c);
+		verdict_rules[i].propose(&c);
 	}
-	ev(&c, main_tcp);
-	ev(&c, done);
-	json_t *a = first(c.facts, (q){ "auth", "main", 0, NULL });
-	json_t *v6 = NULL;
-	size_t i;
-	json_t *f;
-	json_array_foreach(r->findings, i, f)
-		if (is(f, "code", "network.ipv6_broken"))
-			v6 = f;
-	if (v6) {
-		fixf(&c, "fix IPv6 routing on this network, or configure the "
-		    "client to use IPv4");
-		c.decided = 1;
-		sd_verdict_set(r, "network.ipv6_broken", -1, str(v6, "summary"),
-		    json_incref(c.fix), json_incref(c.evidence));
-		goto out;
-	}
-	/* the path works: what the sender's domain says decides (SPEC §5) */
-	json_t *sd = sd_fact_get(c.facts, "sender_domain");
-	const char *sc = sd ? str(sd, "cause") : "";
-	if (sd && strncmp(sc, "dns.", 4) == 0 && strcmp(sc, "dns.spf_fail") != 0 &&
-	    strcmp(sc, "dns.resolution_failed") != 0 &&
-	    (is(sd, "status", "fail") || is(sd, "status", "warn"))) {
-		size_t k;
-		json_t *x;
-		json_array_foreach(json_object_get(sd, "fix"), k, x)
-			json_array_append(c.fix, x);
-		ev(&c, sd);
-		c.decided = 1;
-		char sum[1200];
-		snprintf(sum, sizeof sum, "sending works on port %d, but mail from "
-		    "%s may be refused by its recipients: %s", c.port,
-		    str(sd, "domain"), str(sd, "summary"));
-		sd_verdict_set(r, sc, -1, sum, json_incref(c.fix),
-		    json_incref(c.evidence));
-		goto out;
-	}
-	decide(&c, "ok", c.server, "sending works on port %d with %s%s%s",
-	    c.port, mode_words(c.tls), a && is(a, "result", "ok") ?
-	    ", authenticated" : "", truth(c.cfg, "send") ?
-	    "; the test message was accepted" : "");
-out:
+	int ok = strcmp(c.cause, "ok") == 0;
+	if (!ok && !c.has_finding)
+		finding(&c, c.cause, sd_code_default(sd_code_lookup(c.cause)) ==
+		    SD_STATUS_FAIL ? SD_SEV_ERROR : SD_SEV_WARN, c.subject,
+		    json_deep_copy(c.evidence), "%s", c.summary);
+	/* an ok verdict carries an empty fix */
+	sd_verdict_set(r, c.cause, -1, c.summary, ok ? json_array() :
+	    json_incref(c.fix), json_incref(c.evidence));
+	sd_judge_finish(&j, r);
 	json_decref(c.fix);
 	json_decref(c.evidence);
 }

@@ -8,8 +8,11 @@
 
 /*
  * Adds to `fact`: version, cipher, chain [{subject, issuer, sans,
- * not_before, not_after, self_signed}], verify {ok, code, reason},
- * name_match, root_issuer, expired.  Returns 1 when the chain verifies
+ * not_before, not_after, self_signed}], verify {ok, class, code, reason},
+ * name_match, root_issuer, expired.  verify.class is what rules read:
+ * "ok", "expired", "not_yet_valid", "name", "self_signed", "untrusted",
+ * "revoked", "other", "no_certificate"; code and reason are OpenSSL's,
+ * for people.  Returns 1 when the chain verifies
  * and the name matches.
  */
 int sd_tls_describe(SSL *ssl, const char *host, json_t *fact);

@@ -55,6 +55,31 @@ static json_t *sans(X509 *x)
 	return a;
 }
 
+/* Why a certificate does not verify, as the class rules read: the
+ * chain's own problem first (an untrusted chain is untrusted whatever
+ * name it carries), then the name. */
+static const char *verify_class(long vr, int expired, int name_ok)
+{
+	if (expired || vr == X509_V_ERR_CERT_HAS_EXPIRED)
+		return "expired";
+	switch (vr) {
+	case X509_V_OK:
+		return name_ok ? "ok" : "name";
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "not_yet_valid";
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		return "self_signed";
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		return "untrusted";
+	case X509_V_ERR_CERT_REVOKED:
+		return "revoked";
+	}
+	return "other";
+}
+
 int sd_tls_describe(SSL *ssl, const char *host, json_t *fact)
 {
 	json_object_set_new(fact, "version", json_string(SSL_get_version(ssl)));
@@ -89,10 +114,6 @@ int sd_tls_describe(SSL *ssl, const char *host, json_t *fact)
 
 	long vr = SSL_get_verify_result(ssl);
 	int chain_ok = leaf && vr == X509_V_OK;
-	json_object_set_new(fact, "verify", json_pack("{s:b, s:I, s:s}",
-	    "ok", chain_ok, "code", (json_int_t)vr, "reason",
-	    leaf ? X509_verify_cert_error_string(vr) : "no certificate"));
-
 	int name_ok = 0;
 	if (leaf && host) {
 		unsigned char buf[16];
@@ -103,5 +124,10 @@ int sd_tls_describe(SSL *ssl, const char *host, json_t *fact)
 			name_ok = X509_check_host(leaf, host, 0, 0, NULL) == 1;
 	}
 	json_object_set_new(fact, "name_match", json_boolean(name_ok));
+	json_object_set_new(fact, "verify", json_pack("{s:b, s:s, s:I, s:s}",
+	    "ok", chain_ok, "class", !leaf ? "no_certificate" :
+	    verify_class(vr, expired, name_ok), "code", (json_int_t)vr,
+	    "reason", leaf ? X509_verify_cert_error_string(vr) :
+	    "no certificate"));
 	return chain_ok && name_ok;
 }

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -552,9 +553,40 @@ static void interception_list(void **s)
 	assert_null(sd_rules_proxy_product("2.0.0 RESET ok"));
 }
 
+/* The precedence table, rule by rule, is the numbered list under
+ * "Precedence of check" in docs/verdicts.md. */
+static void table_order_is_documented(void **state)
+{
+	(void)state;
+	FILE *f = fopen("docs/verdicts.md", "r");
+	assert_non_null(f);
+	char line[1024];
+	int in_list = 0;
+	size_t n = 0;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "## ", 3) == 0)
+			in_list = strcmp(line, "## Precedence of check\n") == 0;
+		unsigned num;
+		char name[64];
+		if (!in_list || sscanf(line, "%u. `%63[a-z0-9_]`", &num, name) != 2)
+			continue;
+		assert_int_equal(num, n + 1);
+		const char *rule = sd_check_rule_name(n);
+		if (!rule || strcmp(rule, name) != 0)
+			fail_msg("docs/verdicts.md lists %s at %u, the table has %s",
+			    name, num, rule ? rule : "(end)");
+		n++;
+	}
+	fclose(f);
+	assert_true(n > 40);
+	if (sd_check_rule_name(n))
+		fail_msg("rule %s is not in docs/verdicts.md", sd_check_rule_name(n));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(table_order_is_documented),
 		cmocka_unit_test(healthy),
 		cmocka_unit_test(ipv6_broken_is_a_warning),
 		cmocka_unit_test(dns_answers),

@@ -1,0 +1,79 @@
+/* Judging a report; see rules.h. */
+#include "rules/rules.h"
+
+#include <string.h>
+
+#include "rules/check_rules.h"
+#include "rules/domain_rules.h"
+#include "rules/spf_rules.h"
+
+static const char *id_of(const json_t *f)
+{
+	const char *id = json_string_value(json_object_get(f, "id"));
+	return id ? id : "";
+}
+
+/* The sender domain's facts of a check report, as a domain report. */
+static sd_report *sender_domain(const sd_report *r)
+{
+	sd_report *dr = sd_report_new("domain");
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *st = json_string_value(json_object_get(f, "stage"));
+		if (!dr || !st || strcmp(id_of(f), "sender_domain") == 0)
+			continue;
+		if (strcmp(st, "domain") == 0 || (strcmp(st, "reputation") == 0 &&
+		    strncmp(id_of(f), "dnsbl.", 6) != 0))
+			json_array_append(dr->facts, f);
+	}
+	return dr;
+}
+
+/* The sender domain's findings go into r, and its verdict becomes the
+ * fact "sender_domain". */
+static void merge_sender_domain(sd_report *r, const sd_report *dr)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f)
+		if (strcmp(id_of(f), "sender_domain") == 0) {
+			json_array_remove(r->facts, i);
+			break;
+		}
+	json_array_foreach(dr->findings, i, f) {
+		pthread_mutex_lock(&r->lock);
+		json_array_append_new(r->findings, json_deep_copy(f));
+		pthread_mutex_unlock(&r->lock);
+	}
+	const json_t *in = sd_fact_get(dr->facts, "domain.inputs");
+	const char *domain = json_string_value(json_object_get(in, "domain"));
+	json_t *v = dr->verdict;
+	if (v && domain)
+		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, "
+		    "s:b}", "id", "sender_domain", "stage", "domain", "domain",
+		    domain, "cause", json_object_get(v, "cause"), "status",
+		    json_object_get(v, "status"), "summary", json_object_get(v,
+		    "summary"), "fix", json_object_get(v, "fix"), "quiet", 1));
+}
+
+int sd_rules_judge(sd_report *r)
+{
+	if (strcmp(r->command, "domain") == 0) {
+		sd_domain_rules(r);
+	} else if (strcmp(r->command, "spf") == 0) {
+		sd_spf_rules(r);
+	} else if (strcmp(r->command, "check") == 0) {
+		sd_report *dr = sender_domain(r);
+		if (dr && json_array_size(dr->facts) &&
+		    sd_fact_get(dr->facts, "domain.inputs")) {
+			sd_domain_rules(dr);
+			merge_sender_domain(r, dr);
+		}
+		sd_report_free(dr);
+		sd_rules_check(r);
+	} else {
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,23 @@
+/*
+ * Judging a report: the one call that turns a report's facts into its
+ * findings and verdict, for every command.  sd_check(), sd_domain() and
+ * the spf command call it after probing; `explain` calls it on a saved
+ * report.  The rules read the facts (and the report's "config" and "spf"
+ * members) and nothing else.
+ */
+#ifndef SD_RULES_H
+#define SD_RULES_H
+
+#include "report/report.h"
+
+/*
+ * Adds the findings and sets the verdict of r by its command ("check",
+ * "domain", "spf").  For check, the sender domain's facts (stage
+ * "domain", and "reputation" but for this machine's "dnsbl.*") are judged
+ * first by the domain rules, and that verdict becomes the fact
+ * "sender_domain" the check rules read (replacing one a saved report
+ * had).  Returns 0, or -1 for a command without rules.
+ */
+int sd_rules_judge(sd_report *r);
+
+#endif

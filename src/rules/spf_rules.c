@@ -1,0 +1,255 @@
+/* The rules of `spf`; see spf_rules.h. */
+#include "rules/spf_rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mailauth/spf.h"
+#include "rules/judge.h"
+#include "util/util.h"
+
+typedef struct spf_view {
+	const json_t *spf;      /* the report's "spf" member */
+	const char *result, *domain, *ip, *problem, *mechanism, *mdomain;
+	const char *net;        /* "ip4" or "ip6", for a term of a fix */
+	char by[700];           /* what decided, for people */
+	json_t *facts;
+	const char *ids[2];     /* the spf.DOMAIN fact, the record lookup */
+} spf_view;
+
+static const char *get(const json_t *o, const char *k, const char *none)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : none;
+}
+
+static json_t *evidence(const spf_view *v)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < 2; i++)
+		if (v->ids[i])
+			json_array_append_new(a, json_string(v->ids[i]));
+	return a;
+}
+
+static json_t *fixes(const char *a, const char *b)
+{
+	json_t *arr = json_array();
+	json_array_append_new(arr, json_string(a));
+	if (b)
+		json_array_append_new(arr, json_string(b));
+	return arr;
+}
+
+static void view_init(spf_view *v, sd_report *r)
+{
+	memset(v, 0, sizeof *v);
+	v->spf = json_object_get(r->extra, "spf");
+	v->facts = r->facts;
+	v->result = get(v->spf, "result", "");
+	v->domain = get(v->spf, "domain", "?");
+	v->ip = get(v->spf, "ip", "?");
+	v->problem = get(v->spf, "problem", NULL);
+	v->mechanism = get(v->spf, "mechanism", NULL);
+	v->mdomain = get(v->spf, "mechanism_domain", "?");
+	v->net = strchr(v->ip, ':') ? "ip6" : "ip4";
+	if (v->mechanism)
+		snprintf(v->by, sizeof v->by, "\"%s\" in the record of %s",
+		    v->mechanism, v->mdomain);
+	else
+		snprintf(v->by, sizeof v->by, "no mechanism matched (the "
+		    "default)");
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *id = get(f, "id", "");
+		if (strncmp(id, "spf.", 4) == 0 && !v->ids[0])
+			v->ids[0] = id;
+		/* the first query is the checked domain's record */
+		if (i == 0 && strcmp(get(f, "purpose", ""), "record") == 0)
+			v->ids[1] = id;
+	}
+}
+
+/* The fix for a permerror, from what the evaluator said is wrong. */
+static json_t *permerror_fix(const spf_view *v)
+{
+	const char *p = v->problem ? v->problem : "";
+	char buf[700];
+	if (strstr(p, "too many DNS lookups"))
+		snprintf(buf, sizeof buf, "cut the DNS lookups of the SPF record "
+		    "of %s to 10 or fewer: drop includes of services no longer "
+		    "used, replace a and mx with ip4:/ip6: where the addresses "
+		    "are stable", v->domain);
+	else if (strstr(p, "void lookups"))
+		snprintf(buf, sizeof buf, "remove the terms of the SPF record of "
+		    "%s that point at names that do not exist", v->domain);
+	else if (strstr(p, "SPF records; exactly one"))
+		snprintf(buf, sizeof buf, "merge the SPF records of %s into one "
+		    "TXT record starting with \"v=spf1\"", v->domain);
+	else if (strstr(p, "loop"))
+		snprintf(buf, sizeof buf, "break the include/redirect loop: %s",
+		    p);
+	else if (strstr(p, "which has no SPF record"))
+		snprintf(buf, sizeof buf, "remove or correct the include or "
+		    "redirect that points at a domain without an SPF record: %s",
+		    p);
+	else
+		snprintf(buf, sizeof buf, "correct the SPF record: %s", p);
+	return fixes(buf, NULL);
+}
+
+/* ---- one rule per result: the candidate that is the verdict ---- */
+
+static sd_cand *rule_pass(sd_judge *j, const spf_view *v)
+{
+	return sd_judge_add(j, "spf.pass", SD_SEV_INFO, v->domain, evidence(v),
+	    NULL, "SPF pass: %s authorizes %s (%s)", v->domain, v->ip, v->by);
+}
+
+static sd_cand *rule_not_authorized(sd_judge *j, const spf_view *v)
+{
+	int hard = strcmp(v->result, "fail") == 0;
+	const char *how = hard ? "does not authorize" :
+	    strcmp(v->result, "softfail") == 0 ? "probably does not authorize" :
+	    "makes no statement about";
+	const char *exp = get(v->spf, "explanation", NULL);
+	char a[900], b[900];
+	snprintf(a, sizeof a, "if %s should send for %s, add \"%s:%s\" (or the "
+	    "include: its provider documents) to the SPF record of %s", v->ip,
+	    v->domain, v->net, v->ip, v->domain);
+	snprintf(b, sizeof b, "otherwise send through a server the SPF record "
+	    "of %s already authorizes", v->domain);
+	return sd_judge_add(j, "dns.spf_fail", hard ? SD_SEV_ERROR :
+	    SD_SEV_WARN, v->domain, evidence(v), fixes(a, b), "SPF %s: %s %s %s "
+	    "(%s)%s%s%s", v->result, v->domain, how, v->ip, v->by, exp ?
+	    "; its explanation: \"" : "", exp ? exp : "", exp ? "\"" : "");
+}
+
+static sd_cand *rule_none(sd_judge *j, const spf_view *v)
+{
+	char fix[900];
+	snprintf(fix, sizeof fix, "publish one TXT record at %s listing every "
+	    "server that sends its mail, for example \"v=spf1 %s:%s ~all\"",
+	    v->domain, v->net, v->ip);
+	return sd_judge_add(j, "dns.spf_missing", SD_SEV_ERROR, v->domain,
+	    evidence(v), fixes(fix, NULL), "SPF none: %s", v->problem ?
+	    v->problem : "no SPF record");
+}
+
+static sd_cand *rule_permerror(sd_judge *j, const spf_view *v)
+{
+	return sd_judge_add(j, "dns.spf_permerror", SD_SEV_ERROR, v->domain,
+	    evidence(v), permerror_fix(v), "SPF permerror: the SPF policy of %s "
+	    "is broken: %s", v->domain, v->problem ? v->problem : "?");
+}
+
+static sd_cand *rule_temperror(sd_judge *j, const spf_view *v)
+{
+	return sd_judge_add(j, "dns.resolution_failed", SD_SEV_WARN, v->domain,
+	    evidence(v), fixes("run again later; if it persists, check that "
+	    "the name servers of the domains in the trace answer", NULL),
+	    "SPF temperror: a DNS lookup failed, so the result is unknown: %s",
+	    v->problem ? v->problem : "?");
+}
+
+/* Each result, its rule, and the verdict it gives: `spf` exits 0 for
+ * every definite result (scripts read spf.result), so a result that
+ * endangers mail is a warning, and temperror is inconclusive. */
+static const struct {
+	const char *result;
+	sd_cand *(*rule)(sd_judge *j, const spf_view *v);
+	const char *verdict;    /* NULL: the candidate's code */
+	sd_status status;
+} results[] = {
+	{ "pass", rule_pass, "ok", SD_STATUS_OK },
+	{ "fail", rule_not_authorized, NULL, SD_STATUS_WARN },
+	{ "softfail", rule_not_authorized, NULL, SD_STATUS_WARN },
+	{ "neutral", rule_not_authorized, NULL, SD_STATUS_WARN },
+	{ "none", rule_none, NULL, SD_STATUS_WARN },
+	{ "permerror", rule_permerror, NULL, SD_STATUS_WARN },
+	{ "temperror", rule_temperror, "inconclusive", SD_STATUS_INCONCLUSIVE },
+};
+
+/* ---- what endangers a result that is not broken yet ---- */
+
+static void rule_warnings(sd_judge *j, const spf_view *v)
+{
+	int broken = strcmp(v->result, "permerror") == 0;
+	long long lookups = json_integer_value(json_object_get(v->spf,
+	    "lookups"));
+	long long voids = json_integer_value(json_object_get(v->spf,
+	    "void_lookups"));
+	if (!broken && lookups >= SD_SPF_LOOKUPS_WARN)
+		sd_judge_add(j, "spf.lookups_near_limit", SD_SEV_WARN, v->domain,
+		    evidence(v), NULL, "this evaluation used %lld of the 10 DNS "
+		    "lookups SPF allows; a sender matched later in the record, or "
+		    "one more include, gives permerror", lookups);
+	if (!broken && voids == SD_SPF_MAX_VOID_LOOKUPS)
+		sd_judge_add(j, "spf.void_lookups_at_limit", SD_SEV_WARN,
+		    v->domain, evidence(v), NULL, "%lld lookups found nothing; one "
+		    "more gives permerror (RFC 7208 section 4.6.4)", voids);
+	size_t i;
+	json_t *f;
+	json_array_foreach(v->facts, i, f)
+		if (strcmp(get(f, "purpose", ""), "ptr") == 0) {
+			sd_judge_add(j, "spf.ptr_used", SD_SEV_WARN, v->domain,
+			    evidence(v), NULL, "the policy needed the client's PTR "
+			    "names (a ptr mechanism or %%{p} macro): RFC 7208 says "
+			    "not to use them, and large receivers may skip them");
+			break;
+		}
+	const char *m = v->mechanism;
+	if (m && m[0] == '+')
+		m++;
+	if (strcmp(v->result, "pass") == 0 && m && sd_strcaseeq(m, "all"))
+		sd_judge_add(j, "spf.allows_all", SD_SEV_WARN, v->domain,
+		    evidence(v), NULL, "\"%s\" in the record of %s authorizes "
+		    "every address on the Internet to send as %s", v->mechanism,
+		    v->mdomain, v->domain);
+}
+
+/* No resolver could be set up: nothing was evaluated. */
+static int rule_no_resolver(sd_report *r)
+{
+	json_t *f = sd_fact_get(r->facts, "dns.resolver");
+	if (!f)
+		return 0;
+	sd_judge j = SD_JUDGE_INIT;
+	const char *id = get(f, "id", "");
+	json_t *ev = json_pack("[s]", id);
+	sd_cand *c = sd_judge_add(&j, "dns.resolution_failed", SD_SEV_ERROR,
+	    NULL, ev, fixes("check --resolver and --trust-anchor, or the "
+	    "system's resolver configuration", NULL), "%s", get(f, "detail",
+	    "the DNS resolver could not be set up"));
+	sd_verdict_set(r, "inconclusive", SD_STATUS_INCONCLUSIVE, c ?
+	    c->summary : "", c && c->fix ? json_deep_copy(c->fix) : NULL,
+	    json_pack("[s]", id));
+	sd_judge_finish(&j, r);
+	return 1;
+}
+
+void sd_spf_rules(sd_report *r)
+{
+	if (rule_no_resolver(r))
+		return;
+	spf_view v;
+	view_init(&v, r);
+	sd_judge j = SD_JUDGE_INIT;
+	for (size_t i = 0; i < sizeof results / sizeof results[0]; i++) {
+		if (strcmp(results[i].result, v.result) != 0)
+			continue;
+		const sd_cand *c = results[i].rule(&j, &v);
+		if (!c)
+			break;
+		sd_verdict_set(r, results[i].verdict ? results[i].verdict :
+		    c->code, (int)results[i].status, c->summary, c->fix ?
+		    json_deep_copy(c->fix) : NULL, json_deep_copy(c->evidence));
+		break;
+	}
+	rule_warnings(&j, &v);
+	if (!r->verdict)
+		sd_verdict_set(r, "inconclusive", -1, "no SPF result to judge",
+		    NULL, NULL);
+	sd_judge_finish(&j, r);
+}
