@@ -27,6 +27,8 @@ enum {
 	O_HELO,
 	/* domain */
 	O_IP, O_SELECTOR, O_MESSAGE,
+	/* bounce */
+	O_RECHECK,
 };
 
 static const struct option longopts[] = {
@@ -63,6 +65,7 @@ static const struct option longopts[] = {
 	{ "ip", required_argument, NULL, O_IP },
 	{ "selector", required_argument, NULL, O_SELECTOR },
 	{ "message", required_argument, NULL, O_MESSAGE },
+	{ "recheck", no_argument, NULL, O_RECHECK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -74,7 +77,7 @@ static const char usage_text[] =
 "       smtpdoctor domain DOMAIN [--ip ADDR]... [--selector NAME]... [--message FILE]\n"
 "       smtpdoctor spf IP DOMAIN_OR_SENDER [--helo NAME]\n"
 "       smtpdoctor explain [FILE|-]          judge a saved --json report again\n"
-"       smtpdoctor bounce [FILE|-]           (not implemented yet)\n"
+"       smtpdoctor bounce [FILE|-] [--recheck]  explain a bounce (DSN or NDR)\n"
 "\n"
 "global options: --json --timeout S --connect-timeout S --resolver ADDR[:PORT]\n"
 "  --trust-anchor FILE --dnsbl ZONE --dbl ZONE --control HOST:PORT --no-control\n"
@@ -123,6 +126,54 @@ int sd_cli_render(const sd_cli *cli, sd_report *r)
 	return sd_report_exit_code(r);
 }
 
+static char *slurp(FILE *f, size_t max, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+		if (n == cap) {
+			if (cap > max) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			char *more = realloc(buf, cap * 2 + 1);
+			if (!more) {
+				free(buf);
+				return NULL;
+			}
+			buf = more;
+			cap *= 2;
+		}
+	}
+	if (buf && n > max) {
+		free(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+char *sd_cli_read(const char *path, size_t max, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *text = slurp(f, max, len);
+	int err = errno;
+	if (f != stdin)
+		fclose(f);
+	errno = err;
+	return text;
+}
+
 static int parse_seconds(const char *s, double *out)
 {
 	char *end;
@@ -147,7 +198,7 @@ static int add_list(const char **arr, size_t *n, const char *v)
 int main(int argc, char **argv)
 {
 	static sd_cli cli;
-	char seen[O_MESSAGE - O_JSON + 1] = { 0 };
+	char seen[O_RECHECK - O_JSON + 1] = { 0 };
 	int c;
 
 	/* before any thread: libcurl's global state (MTA-STS fetches) */
@@ -166,7 +217,7 @@ int main(int argc, char **argv)
 	/* the command is the first argument that is not an option */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":46qvh", longopts, NULL)) != -1) {
-		if (c >= O_JSON && c <= O_MESSAGE)
+		if (c >= O_JSON && c <= O_RECHECK)
 			seen[c - O_JSON] = 1;
 		switch (c) {
 		case O_JSON: cli.json = 1; break;
@@ -261,6 +312,7 @@ int main(int argc, char **argv)
 				return sd_cli_usage_error(&cli, "too many --selector");
 			break;
 		case O_MESSAGE: cli.message_file = optarg; break;
+		case O_RECHECK: cli.recheck = 1; break;
 		case ':':
 			return sd_cli_usage_error(&cli, "option '%s' needs a value",
 			    argv[optind - 1]);
@@ -288,9 +340,11 @@ int main(int argc, char **argv)
 	    O_ALLOW_PLAIN, O_INSECURE, O_CONFIG, 0 };
 	static const int domain_only[] = { O_IP, O_SELECTOR, O_MESSAGE, 0 };
 	static const int spf_only[] = { O_HELO, 0 };
-	const int *groups[] = { check_only, domain_only, spf_only };
-	const char *owners[] = { "check", "domain", "spf" };
-	for (size_t g = 0; g < 3; g++) {
+	static const int bounce_only[] = { O_RECHECK, 0 };
+	const int *groups[] = { check_only, domain_only, spf_only,
+	    bounce_only };
+	const char *owners[] = { "check", "domain", "spf", "bounce" };
+	for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
 		if (strcmp(cli.command, owners[g]) == 0)
 			continue;
 		for (const int *o = groups[g]; *o; o++)
@@ -309,10 +363,8 @@ int main(int argc, char **argv)
 		return sd_cmd_spf(&cli);
 	if (strcmp(cli.command, "explain") == 0)
 		return sd_cmd_explain(&cli);
-	if (strcmp(cli.command, "bounce") == 0) {
-		fprintf(stderr, "smtpdoctor: bounce: not implemented yet\n");
-		return 2;
-	}
+	if (strcmp(cli.command, "bounce") == 0)
+		return sd_cmd_bounce(&cli);
 	return sd_cli_usage_error(&cli, "unknown command '%s'", cli.command);
 }
 
