@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,10 @@ int main(int argc, char **argv)
 	char seen[O_MESSAGE - O_JSON + 1] = { 0 };
 	int c;
 
+	/* the library never raises SIGPIPE itself; this is for stdout: a
+	 * reader that went away (smtpdoctor | head) ends the output, not the
+	 * process, whose exit status still tells the verdict */
+	signal(SIGPIPE, SIG_IGN);
 	/* before any thread: libcurl's global state (MTA-STS fetches) */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_options_init(&cli.opt);
