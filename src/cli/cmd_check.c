@@ -6,6 +6,7 @@
 #include "cli/secret.h"
 #include "report/report.h"
 #include "smtp/sasl.h"
+#include "settings/server.h"
 
 static int reserved(const char *what)
 {
@@ -18,6 +19,17 @@ int sd_cmd_check(sd_cli *cli)
 	sd_check_params *cp = &cli->check;
 	if (cli->config)
 		return reserved("--config");
+	/* the forms people type (HOST:PORT, URLs) are read here, so that
+	 * none of them reaches DNS as a "name" */
+	if (cp->server) {
+		static sd_server_spec spec;
+		char serr[300];
+		if (sd_server_parse(cp->server, &spec, serr, sizeof serr) != 0 ||
+		    sd_server_merge(&spec, &cp->port, &cp->tls, &cp->user, serr,
+		    sizeof serr) != 0)
+			return sd_cli_usage_error(cli, "%s", serr);
+		cp->server = spec.host;
+	}
 	if (cli->n_positional > 1)
 		return sd_cli_usage_error(cli, "check takes at most one ADDRESS");
 	if (cli->n_positional == 1) {
@@ -36,8 +48,6 @@ int sd_cmd_check(sd_cli *cli)
 	if (!cp->server)
 		return sd_cli_usage_error(cli, "check needs an ADDRESS or "
 		    "--server HOST");
-	if (!*cp->server || strlen(cp->server) > 253)
-		return sd_cli_usage_error(cli, "--server: invalid host name");
 	if (cp->auth_mech && !sd_sasl_find(cp->auth_mech))
 		return sd_cli_usage_error(cli, "--auth: unknown mechanism '%.40s' "
 		    "(smtpdoctor speaks PLAIN, LOGIN, CRAM-MD5, XOAUTH2 and "

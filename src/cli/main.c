@@ -16,6 +16,7 @@
 #include "cli/options.h"
 #include "cli/secret.h"
 #include "report/report.h"
+#include "settings/server.h"
 
 int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 {
@@ -195,10 +196,11 @@ static int command_option(sd_cli *cli, int c, const char *arg)
 		break;
 	}
 	case O_TLS:
-		cp->tls = sd_cli_tls_mode(arg);
+		cp->tls = sd_tls_mode_parse(arg);
 		if (cp->tls == SD_TLS_UNSET)
-			return sd_cli_usage_error(cli, "--tls: expected %s, "
-			    "got '%s'", sd_cli_tls_words, arg);
+			return sd_cli_usage_error(cli, "--tls: expected starttls "
+			    "(or tls), implicit (or ssl, ssl/tls, smtps) or none, "
+			    "got '%s'", arg);
 		break;
 	case O_USER: cp->user = arg; break;
 	case O_PW_FILE: cli->password_file = arg; break;

@@ -53,7 +53,7 @@ const sd_cli_option sd_cli_options[] = {
 	{ "version", 0, NULL, O_VERSION, ALL, "print the version and exit" },
 	{ "help", 'h', NULL, O_HELP, ALL, "this help (smtpdoctor help COMMAND for one command)" },
 	/* check */
-	{ "server", 0, "HOST", O_SERVER, CHECK, "the outgoing server: a name or an address" },
+	{ "server", 0, "HOST", O_SERVER, CHECK, "the outgoing server: a name, an address, HOST:PORT, or an smtp://, smtps:// or submission:// URL" },
 	{ "port", 0, "N", O_PORT, CHECK, "the port your mail program uses (default 587; 465 with implicit TLS)" },
 	{ "tls", 0, "MODE", O_TLS, CHECK, "how your mail program secures the session: starttls (or tls), implicit (or ssl, ssl/tls, smtps), none" },
 	{ "user", 0, "NAME", O_USER, CHECK, "login name; without it no login is configured" },
@@ -252,26 +252,6 @@ const char *sd_cli_suggest(const char *arg, char *buf, size_t len)
 	if (best && n >= 3 && best_d <= allowed)
 		snprintf(buf, len, "did you mean '--%s'?", best);
 	return buf;
-}
-
-const char sd_cli_tls_words[] =
-    "starttls, tls, implicit, ssl, ssl/tls, smtps or none";
-
-sd_tls_mode sd_cli_tls_mode(const char *value)
-{
-	static const struct { const char *word; sd_tls_mode mode; } words[] = {
-		/* "tls" is STARTTLS as git send-email's smtpEncryption means
-		 * it; "ssl" is TLS from the first byte, as mail programs
-		 * label it */
-		{ "starttls", SD_TLS_STARTTLS }, { "tls", SD_TLS_STARTTLS },
-		{ "implicit", SD_TLS_IMPLICIT }, { "ssl", SD_TLS_IMPLICIT },
-		{ "ssl/tls", SD_TLS_IMPLICIT }, { "smtps", SD_TLS_IMPLICIT },
-		{ "none", SD_TLS_NONE },
-	};
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (sd_strcaseeq(value, words[i].word))
-			return words[i].mode;
-	return SD_TLS_UNSET;
 }
 
 /* "  --server HOST" padded, then the help line. */

@@ -82,14 +82,6 @@ const sd_cli_command *sd_cli_command_by_name(const char *name);
  */
 const char *sd_cli_suggest(const char *arg, char *buf, size_t len);
 
-/*
- * --tls VALUE, case-insensitive: starttls, tls (STARTTLS), implicit, ssl,
- * ssl/tls, smtps (implicit TLS), none.  Returns SD_TLS_UNSET when unknown.
- */
-sd_tls_mode sd_cli_tls_mode(const char *value);
-/* "starttls, tls, implicit, ssl, ssl/tls, smtps or none" */
-extern const char sd_cli_tls_words[];
-
 /* `smtpdoctor help [COMMAND]`: the general help, or one command's. */
 void sd_cli_help(FILE *out, const sd_cli_command *cmd);
 
