@@ -296,11 +296,7 @@ static int dispatch(sd_cli *cli, const sd_cli_command *cmd)
 	case SD_CMD_EXPLAIN: return sd_cmd_explain(cli);
 	}
 	/* a command named in the table whose code has not landed yet */
-	if (cli->json)
-		return sd_cli_usage_error(cli, "%s: not implemented yet",
-		    cmd->name);
-	fprintf(stderr, "smtpdoctor: %s: not implemented yet\n", cmd->name);
-	return 2;
+	return sd_cli_usage_error(cli, "%s: not implemented yet", cmd->name);
 }
 
 /* --json (or --format json) decides how even an early usage error is
