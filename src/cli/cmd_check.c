@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/secret.h"
 #include "report/report.h"
+#include "settings/server.h"
 
 static int reserved(const char *what)
 {
@@ -17,6 +18,17 @@ int sd_cmd_check(sd_cli *cli)
 	sd_check_params *cp = &cli->check;
 	if (cli->config)
 		return reserved("--config");
+	/* the forms people type (HOST:PORT, URLs) are read here, so that
+	 * none of them reaches DNS as a "name" */
+	if (cp->server) {
+		static sd_server_spec spec;
+		char serr[300];
+		if (sd_server_parse(cp->server, &spec, serr, sizeof serr) != 0 ||
+		    sd_server_merge(&spec, &cp->port, &cp->tls, &cp->user, serr,
+		    sizeof serr) != 0)
+			return sd_cli_usage_error(cli, "%s", serr);
+		cp->server = spec.host;
+	}
 	if (cli->n_positional > 1)
 		return sd_cli_usage_error(cli, "check takes at most one ADDRESS");
 	if (cli->n_positional == 1) {
@@ -35,8 +47,6 @@ int sd_cmd_check(sd_cli *cli)
 	if (!cp->server)
 		return sd_cli_usage_error(cli, "check needs an ADDRESS or "
 		    "--server HOST");
-	if (!*cp->server || strlen(cp->server) > 253)
-		return sd_cli_usage_error(cli, "--server: invalid host name");
 	if (cp->auth_mech && strlen(cp->auth_mech) > 20)
 		return sd_cli_usage_error(cli, "--auth: invalid mechanism");
 	/* RFC 5321 §4.5.3.1: 254 octets of path, 255 of domain */

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/secret.h"
 #include "report/report.h"
+#include "settings/server.h"
 
 enum {
 	O_JSON = 256, O_TIMEOUT, O_CONNECT_TIMEOUT, O_RESOLVER, O_TRUST_ANCHOR,
@@ -67,7 +68,8 @@ static const struct option longopts[] = {
 };
 
 static const char usage_text[] =
-"usage: smtpdoctor check [ADDRESS] --server HOST [--port N] [--tls starttls|implicit|none]\n"
+"usage: smtpdoctor check [ADDRESS] [--server HOST[:PORT]|URL] [--port N] [--tls starttls|implicit|none]\n"
+"                        [--config FILE[:ACCOUNT]]\n"
 "                        [--user NAME (--password-file F | --password-env VAR | --password-cmd CMD)]\n"
 "                        [--auth MECH] [--from ADDR] [--to ADDR] [--ehlo NAME] [--send]\n"
 "                        [--allow-plaintext-auth] [--insecure]\n"
@@ -229,15 +231,11 @@ int main(int argc, char **argv)
 			break;
 		}
 		case O_TLS:
-			if (strcmp(optarg, "starttls") == 0)
-				cli.check.tls = SD_TLS_STARTTLS;
-			else if (strcmp(optarg, "implicit") == 0)
-				cli.check.tls = SD_TLS_IMPLICIT;
-			else if (strcmp(optarg, "none") == 0)
-				cli.check.tls = SD_TLS_NONE;
-			else
+			cli.check.tls = sd_tls_mode_parse(optarg);
+			if (!cli.check.tls)
 				return sd_cli_usage_error(&cli, "--tls: expected "
-				    "starttls, implicit or none, got '%s'", optarg);
+				    "starttls (or tls), implicit (or ssl, ssl/tls, "
+				    "smtps) or none, got '%s'", optarg);
 			break;
 		case O_USER: cli.check.user = optarg; break;
 		case O_PW_FILE: cli.password_file = optarg; break;

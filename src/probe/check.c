@@ -19,6 +19,7 @@
 #include "rules/domain_rules.h"
 #include "probe/session.h"
 #include "rules/check_rules.h"
+#include "settings/server.h"
 #include "smtp/sasl.h"
 #include "util/redact.h"
 #include "util/util.h"
@@ -197,12 +198,6 @@ static sd_tls_mode default_mode(int port)
 {
 	return port == 465 ? SD_TLS_IMPLICIT : port == 25 ? SD_TLS_STARTTLS :
 	    SD_TLS_STARTTLS;
-}
-
-static const char *mode_name(sd_tls_mode m)
-{
-	return m == SD_TLS_IMPLICIT ? "implicit" : m == SD_TLS_NONE ? "none" :
-	    "starttls";
 }
 
 /* MX of the domains around the server name (is it someone's MX?). */
@@ -461,7 +456,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	sd_report_set_extra(r, "config", json_pack("{s:s, s:i, s:s, s:b, s:b, "
 	    "s:s?, s:s?, s:s?, s:b, s:b, s:b, s:b, s:O, s:i, s:f, s:f}",
 	    "server", cp->server, "port", port,
-	    "tls", mode_name(tls), "user", cp->user != NULL, "password",
+	    "tls", sd_tls_mode_name(tls), "user", cp->user != NULL, "password",
 	    cp->password != NULL, "mech", cp->auth_mech, "from", cp->from, "to",
 	    cp->to, "send", cp->send, "allow_plaintext_auth",
 	    cp->allow_plaintext_auth, "insecure", cp->insecure, "no_control",
