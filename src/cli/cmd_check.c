@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/secret.h"
 #include "report/report.h"
+#include "smtp/sasl.h"
 #include "settings/server.h"
 
 static int reserved(const char *what)
@@ -47,8 +48,10 @@ int sd_cmd_check(sd_cli *cli)
 	if (!cp->server)
 		return sd_cli_usage_error(cli, "check needs an ADDRESS or "
 		    "--server HOST");
-	if (cp->auth_mech && strlen(cp->auth_mech) > 20)
-		return sd_cli_usage_error(cli, "--auth: invalid mechanism");
+	if (cp->auth_mech && !sd_sasl_find(cp->auth_mech))
+		return sd_cli_usage_error(cli, "--auth: unknown mechanism '%.40s' "
+		    "(smtpdoctor speaks PLAIN, LOGIN, CRAM-MD5, XOAUTH2 and "
+		    "OAUTHBEARER)", cp->auth_mech);
 	/* RFC 5321 §4.5.3.1: 254 octets of path, 255 of domain */
 	if ((cp->from && strlen(cp->from) > 254) || (cp->to &&
 	    strlen(cp->to) > 254))
