@@ -28,6 +28,9 @@ struct sd_report {
 	json_t *extra;      /* object: more top-level members ("spf", ...) */
 	json_t *error;      /* usage error object, or NULL */
 	int64_t elapsed_ms;
+	/* the run's secrets while it lasts (borrowed, NULL without one):
+	 * every text that enters the report passes through sd_redact() */
+	const struct sd_secrets *secrets;
 };
 
 sd_report *sd_report_new(const char *command);
