@@ -20,6 +20,8 @@
 #include "probe/session.h"
 #include "rules/check_rules.h"
 #include "settings/server.h"
+#include "smtp/sasl.h"
+#include "util/redact.h"
 #include "util/util.h"
 
 /* The submission ports probed beside the configured one (SPEC §2). */
@@ -461,7 +463,18 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	    opt->no_control, "controls", controls, "family", opt->family,
 	    "connect_timeout", opt->connect_timeout, "timeout", opt->timeout));
 
+	/* every form the secret can take, before the first connection: a
+	 * server may echo it on any connection of the run, even one that
+	 * started before AUTH */
+	sd_secrets *secrets = NULL;
+	if (cp->password && *cp->password && (secrets = sd_secrets_new())) {
+		sd_sasl_creds cr = { cp->user ? cp->user : "", cp->password,
+		    cp->server, port };
+		sd_sasl_secret_forms(&cr, secrets);
+	}
+	r->secrets = secrets;
 	sd_run run = { 0 };
+	run.secrets = secrets;
 	run.report = r;
 	run.params = cp;
 	run.opt = opt;
@@ -476,6 +489,11 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		sd_verdict_set(r, "inconclusive", -1, opt->ca_file ?
 		    "could not load the --ca-file certificates" :
 		    "could not set up TLS", NULL, NULL);
+		goto done;
+	}
+	if (cp->password && *cp->password && !secrets) {
+		/* no way to keep the secret out of the report: no run */
+		sd_verdict_set(r, "inconclusive", -1, "out of memory", NULL, NULL);
 		goto done;
 	}
 
@@ -667,6 +685,9 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		sd_resolver_free(res);
 	sd_rules_check(r);
 done:
+	/* nothing enters the report after the run: the forms go */
+	r->secrets = NULL;
+	sd_secrets_free(secrets);
 	json_decref(controls);
 	if (run.tls)
 		SSL_CTX_free(run.tls);

@@ -17,6 +17,7 @@
 #include "net/conn.h"
 #include "smtp/sasl.h"
 #include "tls/tlsinfo.h"
+#include "util/redact.h"
 #include "util/util.h"
 
 typedef enum stage {
@@ -40,51 +41,22 @@ typedef struct session {
 	int have_caps;
 	int broken;          /* a half-sent exchange: close, no QUIT */
 	int64_t tls_dl;      /* the deadline the last TLS handshake had */
-	/* what the AUTH exchange sent (the password, the base64 lines): a
-	 * server that echoes them must not put them in any output */
-	char *secrets[8];
-	int n_secrets;
 	char line[SD_LINE_MAX + 1];
+	char shown[SD_LINE_MAX + 1];  /* the line with the secrets masked */
 } session;
 
-/* Remembers a string to mask in what the server says back. */
-static void add_secret(session *s, const char *v)
+/* The line just read with the run's secrets masked in its text (after the
+ * reply code, which the parser needs), whole, before any cap or join: a
+ * server may echo what any connection of the run sent. */
+static size_t mask_line(session *s, size_t len)
 {
-	if (v && strlen(v) >= 3 && s->n_secrets < 8)
-		s->secrets[s->n_secrets++] = strdup(v);
-}
-
-static void drop_secrets(session *s)
-{
-	for (int i = 0; i < s->n_secrets; i++) {
-		if (s->secrets[i]) {
-			sd_wipe(s->secrets[i], strlen(s->secrets[i]));
-			free(s->secrets[i]);
-		}
-	}
-	s->n_secrets = 0;
-}
-
-/* Replaces every remembered secret in s->line by "<redacted>". */
-static size_t redact_line(session *s, size_t len)
-{
-	for (int k = 0; k < s->n_secrets; k++) {
-		const char *sec = s->secrets[k];
-		size_t sl = sec ? strlen(sec) : 0;
-		char *hit;
-		while (sl && (hit = strstr(s->line, sec))) {
-			static const char mask[] = "<redacted>";
-			size_t ml = sizeof mask - 1, off = (size_t)(hit - s->line);
-			size_t tail = len - off - sl;
-			if (off + ml + tail > SD_LINE_MAX)
-				tail = SD_LINE_MAX - off - ml;
-			memmove(s->line + off + ml, hit + sl, tail);
-			memcpy(s->line + off, mask, ml);
-			len = off + ml + tail;
-			s->line[len] = '\0';
-		}
-	}
-	return len;
+	size_t keep = len < 4 ? len : 4;
+	memcpy(s->shown, s->line, keep);
+	size_t n = sd_redact(s->run->secrets, s->line + keep, len - keep,
+	    s->shown + keep, sizeof s->shown - keep);
+	if (n > sizeof s->shown - keep - 1)
+		n = sizeof s->shown - keep - 1;  /* cut among masks: safe */
+	return keep + n;
 }
 
 const char *sd_role_name(sd_role r)
@@ -192,15 +164,14 @@ static sd_io read_reply(session *s, sd_reply *rep, int64_t deadline,
 		    deadline);
 		if (r != SD_IO_OK)
 			return r;
-		if (redact)
-			len = redact_line(s, len);
-		if (redact && len >= 4 && strncmp(s->line, "334", 3) == 0)
+		len = mask_line(s, len);
+		if (redact && len >= 4 && strncmp(s->shown, "334", 3) == 0)
 			sd_transcript_add(s->run->report, s->p->conn_id, 'S',
-			    "334 <redacted>", 14);
+			    "334 " SD_REDACT_MASK, 14);
 		else
 			sd_transcript_add(s->run->report, s->p->conn_id, 'S',
-			    s->line, len);
-		sd_reply_rc rc = sd_reply_feed(rep, s->line, len);
+			    s->shown, len);
+		sd_reply_rc rc = sd_reply_feed(rep, s->shown, len);
 		if (rc == SD_REPLY_DONE)
 			return SD_IO_OK;
 		if (rc != SD_REPLY_MORE) {
@@ -347,8 +318,8 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 		    p->addr, p->port, sd_reply_rc_text(bad));
 	} else if (r == SD_IO_ERROR && bad != SD_REPLY_MORE) {
 		json_object_set_new(f, "result", json_string("not_smtp"));
-		json_object_set_new(f, "proto", json_string(not_smtp_kind(s->line)));
-		char *clean = sd_sanitize(s->line, strlen(s->line), 200);
+		json_object_set_new(f, "proto", json_string(not_smtp_kind(s->shown)));
+		char *clean = sd_sanitize(s->shown, strlen(s->shown), 200);
 		json_object_set_new(f, "text", json_string(clean ? clean : ""));
 		json_object_set_new(f, "syntax", json_string(sd_reply_rc_text(bad)));
 		json_object_set_new(f, "ok", json_false());
@@ -648,9 +619,7 @@ static int auth(session *s)
 			snprintf(cmd, 24000, "AUTH %s%s%s", mech->name,
 			    has_initial ? " " : "", has_initial ?
 			    (n ? (b64 ? b64 : "") : "=") : "");
-			add_secret(s, cp->password);
 			if (b64) {
-				add_secret(s, b64);
 				sd_wipe(b64, strlen(b64));
 				free(b64);
 			}
@@ -672,7 +641,6 @@ static int auth(session *s)
 					char *e = sd_base64_encode(resp, (size_t)n);
 					snprintf(cmd, 24000, "%s", e ? e : "");
 					if (e) {
-						add_secret(s, e);
 						sd_wipe(e, strlen(e));
 						free(e);
 					}
@@ -720,7 +688,6 @@ static int auth(session *s)
 			snprintf(d, sizeof d, "AUTH %s: no reply (%s)",
 			    mech->name, sd_io_name(r));
 		}
-		drop_secrets(s);
 	}
 	json_object_set_new(f, "result", json_string(result));
 	if (cp->password)
