@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "mailauth/dkim.h"
 #include "probe/domain.h"
 #include "probe/domain_records.h"
@@ -125,7 +126,10 @@ int sd_cmd_domain(sd_cli *cli)
 	if (cli->opt.verbose > 0)
 		fprintf(stderr, "smtpdoctor: checking %s (deadline %.1f s)\n",
 		    domain, cli->opt.timeout);
+	sd_cli_progress *progress = sd_cli_progress_start(&cli->opt,
+	    cli->json);
 	sd_report *r = sd_domain_run(&cli->opt, &p);
+	sd_cli_progress_stop(progress, &cli->opt);
 	free(message);
 	int rc = sd_cli_render(cli, r);
 	int abandoned = r && sd_fact_get(r->facts, "domain.deadline");
