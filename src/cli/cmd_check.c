@@ -3,21 +3,23 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "cli/secret.h"
 #include "report/report.h"
+#include "smtp/sasl.h"
 #include "settings/server.h"
 
-static int reserved(const char *what)
+/* A reserved form: exit 2, with the JSON error document under --json. */
+static int reserved(const sd_cli *cli, const char *what)
 {
-	fprintf(stderr, "smtpdoctor: %s: not implemented yet\n", what);
-	return 2;
+	return sd_cli_usage_error(cli, "%s: not implemented yet", what);
 }
 
 int sd_cmd_check(sd_cli *cli)
 {
 	sd_check_params *cp = &cli->check;
 	if (cli->config)
-		return reserved("--config");
+		return reserved(cli, "--config");
 	/* the forms people type (HOST:PORT, URLs) are read here, so that
 	 * none of them reaches DNS as a "name" */
 	if (cp->server) {
@@ -37,7 +39,7 @@ int sd_cmd_check(sd_cli *cli)
 			return sd_cli_usage_error(cli, "'%s' is not an e-mail "
 			    "address", cp->address);
 		if (!cp->server)
-			return reserved("check ADDRESS without --server "
+			return reserved(cli, "check ADDRESS without --server "
 			    "(settings discovered from the address)");
 		if (!cp->from)
 			cp->from = cp->address;
@@ -47,8 +49,10 @@ int sd_cmd_check(sd_cli *cli)
 	if (!cp->server)
 		return sd_cli_usage_error(cli, "check needs an ADDRESS or "
 		    "--server HOST");
-	if (cp->auth_mech && strlen(cp->auth_mech) > 20)
-		return sd_cli_usage_error(cli, "--auth: invalid mechanism");
+	if (cp->auth_mech && !sd_sasl_find(cp->auth_mech))
+		return sd_cli_usage_error(cli, "--auth: unknown mechanism '%.40s' "
+		    "(smtpdoctor speaks PLAIN, LOGIN, CRAM-MD5, XOAUTH2 and "
+		    "OAUTHBEARER)", cp->auth_mech);
 	/* RFC 5321 §4.5.3.1: 254 octets of path, 255 of domain */
 	if ((cp->from && strlen(cp->from) > 254) || (cp->to &&
 	    strlen(cp->to) > 254))
@@ -81,7 +85,10 @@ int sd_cmd_check(sd_cli *cli)
 		}
 	}
 	cp->password = secret;
+	sd_cli_progress *progress = sd_cli_progress_start(&cli->opt,
+	    cli->json);
 	sd_report *r = sd_check(&cli->opt, cp);
+	sd_cli_progress_stop(progress, &cli->opt);
 	cp->password = NULL;
 	sd_secret_free(secret);
 	int rc = sd_cli_render(cli, r);

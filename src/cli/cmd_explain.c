@@ -16,32 +16,17 @@
 /* A saved report bigger than this is not one of ours. */
 #define EXPLAIN_MAX_BYTES (64u << 20)
 
-static char *slurp(FILE *f, size_t *len)
+/* "2026-12-06T16:30:44Z" and nothing else: it is shown in the header */
+static int rfc3339_utc(const char *s)
 {
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-		if (n == cap) {
-			if (cap >= EXPLAIN_MAX_BYTES) {
-				free(buf);
-				errno = EFBIG;
-				return NULL;
-			}
-			char *more = realloc(buf, cap * 2);
-			if (!more) {
-				free(buf);
-				return NULL;
-			}
-			buf = more;
-			cap *= 2;
-		}
-	}
-	*len = n;
-	return buf;
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	if (!s || strlen(s) != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') :
+		    s[i] != shape[i])
+			return 0;
+	return 1;
 }
 
 int sd_cmd_explain(sd_cli *cli)
@@ -49,13 +34,8 @@ int sd_cmd_explain(sd_cli *cli)
 	if (cli->n_positional > 1)
 		return sd_cli_usage_error(cli, "explain takes one FILE (or -)");
 	const char *path = cli->n_positional ? cli->positional[0] : "-";
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f)
-		return sd_cli_usage_error(cli, "%s: %s", path, strerror(errno));
 	size_t len = 0;
-	char *text = slurp(f, &len);
-	if (f != stdin)
-		fclose(f);
+	char *text = sd_cli_read(path, EXPLAIN_MAX_BYTES, &len);
 	if (!text)
 		return sd_cli_usage_error(cli, "%s: %s", path, strerror(errno));
 	json_error_t jerr;
@@ -72,10 +52,10 @@ int sd_cmd_explain(sd_cli *cli)
 		    jerr.text);
 	}
 	if (strcmp(command, "check") != 0 && strcmp(command, "domain") != 0 &&
-	    strcmp(command, "spf") != 0) {
+	    strcmp(command, "spf") != 0 && strcmp(command, "bounce") != 0) {
 		json_decref(doc);
-		return sd_cli_usage_error(cli, "%s: explain judges check, domain "
-		    "and spf reports, not %s", path, command);
+		return sd_cli_usage_error(cli, "%s: explain judges check, domain, "
+		    "spf and bounce reports, not %s", path, command);
 	}
 	sd_report *r = sd_report_new(command);
 	if (!r) {
@@ -100,6 +80,10 @@ int sd_cmd_explain(sd_cli *cli)
 	json_t *tr = json_object_get(doc, "transcript");
 	if (json_is_array(tr))
 		json_array_extend(r->transcript, tr);
+	/* the time of the run judged, not of this reading */
+	json_t *at = json_object_get(doc, "started_at");
+	if (rfc3339_utc(json_string_value(at)))
+		sd_report_set_extra(r, "started_at", json_copy(at));
 	json_t *el = json_object_get(doc, "elapsed_ms");
 	r->elapsed_ms = json_is_integer(el) ? (int64_t)json_integer_value(el) : 0;
 	sd_rules_judge(r);

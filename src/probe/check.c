@@ -18,6 +18,8 @@
 #include "probe/session.h"
 #include "rules/rules.h"
 #include "settings/server.h"
+#include "smtp/sasl.h"
+#include "util/redact.h"
 #include "util/util.h"
 
 /* The submission ports probed beside the configured one (SPEC §2). */
@@ -90,6 +92,8 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 		{ res, host, SD_DNS_AAAA, deadline, { 0 }, 0 },
 	};
 	int started[2] = { 0, 0 };
+	sd_report_waiting(r, host, "DNS lookup", strcmp(role, "main") == 0,
+	    (double)sd_remaining_ms(deadline) / 1000.0);
 	for (int i = 0; i < 2; i++) {
 		if (family_only && family_only != (i == 0 ? 4 : 6))
 			continue;
@@ -148,6 +152,7 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 		}
 		sd_dns_answer_clear(a);
 	}
+	sd_report_waiting(r, host, NULL, 0, 0);
 }
 
 static int fill_sa(sd_probe *p, const char *addr, int family, int port)
@@ -413,6 +418,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	sd_report *r = sd_report_new("check");
 	if (!r)
 		return NULL;
+	sd_report_watch(r, opt);
 	int64_t t0 = sd_now_ms();
 	/* leave room for rules and rendering inside --timeout */
 	int64_t deadline = t0 + (int64_t)(opt->timeout * 1000) - 150;
@@ -440,7 +446,18 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 
 	/* per run, so that two checks can run at once in one process */
 	sd_probe *probes = NULL;
+	/* every form the secret can take, before the first connection: a
+	 * server may echo it on any connection of the run, even one that
+	 * started before AUTH */
+	sd_secrets *secrets = NULL;
+	if (cp->password && *cp->password && (secrets = sd_secrets_new())) {
+		sd_sasl_creds cr = { cp->user ? cp->user : "", cp->password,
+		    cp->server, port };
+		sd_sasl_secret_forms(&cr, secrets);
+	}
+	r->secrets = secrets;
 	sd_run run = { 0 };
+	run.secrets = secrets;
 	run.report = r;
 	run.params = cp;
 	run.opt = opt;
@@ -455,6 +472,11 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		sd_verdict_set(r, "inconclusive", -1, opt->ca_file ?
 		    "could not load the --ca-file certificates" :
 		    "could not set up TLS", NULL, NULL);
+		goto done;
+	}
+	if (cp->password && *cp->password && !secrets) {
+		/* no way to keep the secret out of the report: no run */
+		sd_verdict_set(r, "inconclusive", -1, "out of memory", NULL, NULL);
 		goto done;
 	}
 
@@ -646,6 +668,9 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	sd_rules_judge(r);
 done:
 	free(probes);
+	/* nothing enters the report after the run: the forms go */
+	r->secrets = NULL;
+	sd_secrets_free(secrets);
 	json_decref(controls);
 	if (run.tls)
 		SSL_CTX_free(run.tls);

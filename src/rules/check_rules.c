@@ -1233,6 +1233,18 @@ static int rule_auth_unanswered(ctx *c)
 	    "the deadline");
 }
 
+static int rule_auth_hung_up(ctx *c)
+{
+	json_t *a = auth_failed(c, "closed");
+	if (!a)
+		a = auth_failed(c, "reset");
+	if (!a)
+		return 0;
+	return propose(c, "inconclusive", c->server, "the server hung up at "
+	    "AUTH on port %d: the connection was %s before any answer", c->port,
+	    str(a, "result"));
+}
+
 static int rule_auth_failed(ctx *c)
 {
 	json_t *a = c->auth;
@@ -1544,6 +1556,7 @@ static const check_rule verdict_rules[] = {
 	RULE(plaintext_refused),
 	RULE(auth_rejected),
 	RULE(auth_unanswered),
+	RULE(auth_hung_up),
 	RULE(auth_failed),
 	/* envelope and content */
 	RULE(step_unanswered),

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "rules/bounce_rules.h"
 #include "rules/check_rules.h"
 #include "rules/domain_rules.h"
 #include "rules/spf_rules.h"
@@ -63,6 +64,8 @@ int sd_rules_judge(sd_report *r)
 		sd_domain_rules(r);
 	} else if (strcmp(r->command, "spf") == 0) {
 		sd_spf_rules(r);
+	} else if (strcmp(r->command, "bounce") == 0) {
+		sd_bounce_rules(r);
 	} else if (strcmp(r->command, "check") == 0) {
 		sd_report *dr = sender_domain(r);
 		if (dr && json_array_size(dr->facts) &&
