@@ -1,8 +1,9 @@
 /*
  * Fuzzes `explain`'s input: a saved report is user input, and the rules
  * must judge any facts (missing members, wrong types, odd ids) without a
- * crash.  The input is parsed as JSON; its "facts" go through the check
- * rules and the domain rules.
+ * crash.  The input is parsed as JSON; its "facts", held to the schema
+ * as explain holds them, are judged as a check, domain, spf and bounce
+ * report.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,8 +11,8 @@
 
 #include "fuzz_render.h"
 #include "report/report.h"
-#include "rules/check_rules.h"
-#include "rules/domain_rules.h"
+#include "report/facts.h"
+#include "rules/rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,22 +24,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(doc);
 		return 0;
 	}
-	for (int pass = 0; pass < 2; pass++) {
-		sd_report *r = sd_report_new(pass ? "domain" : "check");
+	static const char *const commands[] = { "check", "domain", "spf",
+	    "bounce" };
+	for (size_t pass = 0; pass < sizeof commands / sizeof commands[0];
+	    pass++) {
+		sd_report *r = sd_report_new(commands[pass]);
 		if (!r)
 			break;
 		size_t i;
 		json_t *f;
 		json_array_foreach(facts, i, f)
 			if (json_is_object(f))
-				sd_fact_add(r, json_deep_copy(f));
+				sd_fact_add_saved(r, f, NULL, 0);
 		json_t *cfg = json_object_get(doc, "config");
 		if (json_is_object(cfg))
 			sd_report_set_extra(r, "config", json_deep_copy(cfg));
-		if (pass)
-			sd_domain_rules(r);
-		else
-			sd_rules_check(r);
+		json_t *spf = json_object_get(doc, "spf");
+		if (json_is_object(spf))
+			sd_report_set_extra(r, "spf", json_deep_copy(spf));
+		sd_rules_judge(r);
 		fuzz_render(r);
 		sd_report_free(r);
 	}

@@ -22,7 +22,8 @@ extern "C" {
 
 #define SD_SCHEMA "smtpdoctor/1"
 
-/* Verdict status, SPEC §3. */
+/* Verdict status: the exit status follows it (0 ok/warn, 1 fail, 3
+ * inconclusive). */
 typedef enum sd_status {
 	SD_STATUS_OK = 0,
 	SD_STATUS_WARN,
@@ -75,7 +76,7 @@ typedef struct sd_progress {
 
 typedef void (*sd_progress_fn)(void *arg, const sd_progress *event);
 
-/* Options shared by every command (SPEC §2, "global options"). */
+/* Options shared by every command (docs/smtpdoctor.md). */
 typedef struct sd_options {
 	double timeout;            /* whole run, seconds (default 30) */
 	double connect_timeout;    /* one TCP connect, seconds (default 5) */
@@ -135,7 +136,8 @@ sd_report *sd_report_usage_error(const char *command, const char *message);
 sd_status sd_report_status(const sd_report *r);
 /* The verdict cause ("ok", "auth.bad_credentials", ...), owned by r. */
 const char *sd_report_cause(const sd_report *r);
-/* Exit status per SPEC §3 for this report. */
+/* The exit status for this report: 0 ok or warn, 1 fail, 2 usage error,
+ * 3 inconclusive. */
 int sd_report_exit_code(const sd_report *r);
 
 /* The report as one JSON document; malloc'd, caller frees. */

@@ -247,7 +247,9 @@ static json_t *message_fact(const sd_bounce *b)
 	json_t *f = json_object();
 	json_object_set_new(f, "id", json_string("bounce.message"));
 	json_object_set_new(f, "stage", json_string("content"));
-	json_object_set_new(f, "kind", json_string(
+	/* "kind" is the fact's kind (data/facts.def): what was read is its
+	 * "message" member */
+	json_object_set_new(f, "message", json_string(
 	    b->kind == SD_BOUNCE_REPORT ? "report" :
 	    b->kind == SD_BOUNCE_MESSAGE ? "message" : "not_message"));
 	set_str(f, "format", b->format);
@@ -296,11 +298,11 @@ static json_t *message_fact(const sd_bounce *b)
 
 void sd_bounce_facts(sd_report *r, const sd_bounce *b)
 {
-	sd_fact_add(r, message_fact(b));
+	sd_fact_add(r, "bounce_message", message_fact(b));
 	size_t n = b->n_rcpts < SD_BOUNCE_MAX_RCPT_FACTS ? b->n_rcpts :
 	    SD_BOUNCE_MAX_RCPT_FACTS;
 	for (size_t i = 0; i < n; i++)
-		sd_fact_add(r, rcpt_fact(&b->rcpts[i], i));
+		sd_fact_add(r, "bounce_rcpt", rcpt_fact(&b->rcpts[i], i));
 	char ip[46] = "";
 	const char *source = NULL;
 	/* the first failed recipient's reply names the address it refused */
@@ -320,7 +322,7 @@ void sd_bounce_facts(sd_report *r, const sd_bounce *b)
 		    from ? " from " : "", from ? from : "",
 		    b->returned_headers_only ? " (headers only)" : "");
 		json_object_set_new(f, "detail", json_string(detail));
-		sd_fact_add(r, f);
+		sd_fact_add(r, "bounce_returned", f);
 		if (!*ip && *rip) {
 			strcpy(ip, rip);
 			source = "received";
@@ -337,6 +339,6 @@ void sd_bounce_facts(sd_report *r, const sd_bounce *b)
 		    ip, strcmp(source, "diagnostic") == 0 ?
 		    "remote server's reply" : "returned message's Received field");
 		json_object_set_new(f, "detail", json_string(detail));
-		sd_fact_add(r, f);
+		sd_fact_add(r, "bounce_sending_ip", f);
 	}
 }

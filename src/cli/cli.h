@@ -50,7 +50,7 @@ typedef struct sd_cli {
 
 /*
  * Each command: runs, renders (text or JSON on stdout, progress and
- * errors on stderr) and returns the exit status of SPEC §3.
+ * errors on stderr) and returns the exit status (docs/smtpdoctor.md).
  */
 int sd_cmd_check(sd_cli *cli);
 int sd_cmd_domain(sd_cli *cli);

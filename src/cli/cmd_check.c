@@ -1,4 +1,4 @@
-/* `smtpdoctor check`: build the inputs, run, render (SPEC §2). */
+/* `smtpdoctor check`: build the inputs, run, render (docs/smtpdoctor.md). */
 #include <stdio.h>
 #include <string.h>
 

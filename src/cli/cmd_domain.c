@@ -1,6 +1,6 @@
 /*
  * `smtpdoctor domain DOMAIN`: check the inputs, run the domain audit,
- * render, exit per SPEC §3.
+ * render, exit as docs/smtpdoctor.md says.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "report/facts.h"
 #include "report/report.h"
 #include "rules/rules.h"
+#include "util/util.h"
 
 /* A saved report bigger than this is not one of ours. */
 #define EXPLAIN_MAX_BYTES (64u << 20)
@@ -27,6 +29,19 @@ static int rfc3339_utc(const char *s)
 		    s[i] != shape[i])
 			return 0;
 	return 1;
+}
+
+/* A fact of a saved report; one that does not fit the schema is left out
+ * with a warning, so the rules never read a member of the wrong type. */
+static void add_saved_fact(sd_report *r, const json_t *saved)
+{
+	char why[400];
+	if (sd_fact_add_saved(r, saved, why, sizeof why) == 0)
+		return;
+	char *shown = sd_sanitize(why, strlen(why), sizeof why);
+	fprintf(stderr, "smtpdoctor: explain: a saved fact is left out: %s\n",
+	    shown ? shown : "?");
+	free(shown);
 }
 
 int sd_cmd_explain(sd_cli *cli)
@@ -64,10 +79,8 @@ int sd_cmd_explain(sd_cli *cli)
 	}
 	size_t i;
 	json_t *x;
-	/* the facts as they were recorded (a malformed one is dropped) */
 	json_array_foreach(facts, i, x)
-		if (json_is_object(x))
-			sd_fact_add(r, json_deep_copy(x));
+		add_saved_fact(r, x);
 	json_t *cfg = json_object_get(doc, "config");
 	/* reports of smtpdoctor 0.1 before its release kept it as a fact */
 	if (!json_is_object(cfg))

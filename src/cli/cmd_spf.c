@@ -63,7 +63,7 @@ static void add_query_facts(sd_report *r, const sd_spf_result *res)
 		json_object_set_new(f, "took_ms", json_integer(q->elapsed_ms));
 		json_object_set_new(f, "detail", json_string(detail));
 		json_object_set_new(f, "quiet", json_true());
-		sd_fact_add(r, f);
+		sd_fact_add(r, "spf_query", f);
 	}
 }
 
@@ -120,7 +120,7 @@ int sd_cmd_spf(sd_cli *cli)
 		char msg[300];
 		snprintf(msg, sizeof msg, "the DNS resolver could not be set "
 		    "up: %s", err ? err : "unknown error");
-		sd_fact_add(r, json_pack("{s:s, s:s, s:b, s:s}", "id",
+		sd_fact_add(r, "resolver", json_pack("{s:s, s:s, s:b, s:s}", "id",
 		    "dns.resolver", "stage", "dns", "ok", 0, "detail", msg));
 		sd_rules_judge(r);
 		int code = sd_cli_render(cli, r);
@@ -165,7 +165,7 @@ int sd_cmd_spf(sd_cli *cli)
 	json_object_set_new(f, "mechanism", str_or_null(out.mechanism));
 	json_object_set_new(f, "lookups", json_integer(out.lookups));
 	json_object_set_new(f, "void_lookups", json_integer(out.void_lookups));
-	sd_fact_add(r, f);
+	sd_fact_add(r, "spf_result", f);
 	sd_report_set_extra(r, "spf", spf_object(&out));
 	sd_spf_result_clear(&out);
 	sd_rules_judge(r);

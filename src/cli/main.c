@@ -1,6 +1,6 @@
 /*
  * smtpdoctor's command line: parse options, build the inputs, run the
- * command, render, map the verdict to an exit status (SPEC §2, §3).
+ * command, render, map the verdict to an exit status (docs/smtpdoctor.md).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
@@ -376,8 +375,6 @@ int main(int argc, char **argv)
 	 * reader that went away (smtpdoctor | head) ends the output, not the
 	 * process, whose exit status still tells the verdict */
 	signal(SIGPIPE, SIG_IGN);
-	/* before any thread: libcurl's global state (MTA-STS fetches) */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_options_init(&cli.opt);
 	cli.opt.resolvers = cli.resolvers;
 	cli.opt.dnsbl = cli.dnsbl;
@@ -434,7 +431,8 @@ int main(int argc, char **argv)
 	return dispatch(&cli, cmd);
 }
 
-/* Until a command's own file is linked in, it is reserved (SPEC §2). */
+/* Until a command's own file is linked in, it is reserved: it exits 2
+ * with "not implemented yet" so that nobody takes the name. */
 __attribute__((weak)) int sd_cmd_spf(sd_cli *cli)
 {
 	return sd_cli_usage_error(cli, "spf: not implemented yet");

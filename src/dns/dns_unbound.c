@@ -421,7 +421,7 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 		}
 	} else if (!n_servers && access(ROOT_ANCHOR, R_OK) == 0 &&
 	    ub_ctx_add_ta_file(b->ctx, ROOT_ANCHOR) == 0) {
-		/* the root's anchor by default (SPEC: --trust-anchor replaces
+		/* the root's anchor by default (--trust-anchor replaces
 		 * it); with --resolver and no anchor, answers are not
 		 * validated (a lab or private resolver has no chain to it) */
 		ub_ctx_set_option(b->ctx, "val-permissive-mode:", "yes");

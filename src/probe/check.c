@@ -22,7 +22,7 @@
 #include "util/redact.h"
 #include "util/util.h"
 
-/* The submission ports probed beside the configured one (SPEC §2). */
+/* The submission ports probed beside the configured one (docs/smtpdoctor.md). */
 static const int submission_ports[] = { 587, 465, 25, 2525 };
 /* At most this many addresses of one host are probed. */
 #define MAX_ADDRS 8
@@ -143,7 +143,7 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 			if (strcmp(role, "main") != 0 && a->status != SD_DNS_OK)
 				json_object_set_new(f, "quiet", json_true());
 			json_object_set_new(f, "detail", json_string(d));
-			sd_fact_add(r, f);
+			sd_fact_add(r, "dns", f);
 		}
 		for (size_t k = 0; k < a->n_rr && out->n < MAX_ADDRS; k++) {
 			snprintf(out->addr[out->n], sizeof out->addr[0], "%s",
@@ -232,8 +232,8 @@ static void mx_facts(sd_report *r, sd_resolver *res, const char *host,
 		    a.status == SD_DNS_OK ? "" : sd_dns_status_name(a.status),
 		    host_is_mx ? "the server is one of them" :
 		    a.status == SD_DNS_OK ? "the server is not among them" : "");
-		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:s, s:b}",
-		    "id", id, "stage", "dns", "domain", domains[i], "status",
+		sd_fact_add(r, "server_mx", json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, "
+		    "s:s, s:b}", "id", id, "stage", "dns", "domain", domains[i], "status",
 		    sd_dns_status_name(a.status), "mx", mx, "host_is_mx",
 		    host_is_mx, "detail", d, "quiet", !host_is_mx));
 		sd_dns_answer_clear(&a);
@@ -277,7 +277,7 @@ static void merge_sender(sd_report *r, sender_job *j)
 	size_t i;
 	json_t *f;
 	json_array_foreach(j->dr->facts, i, f)
-		sd_fact_add(r, json_deep_copy(f));
+		sd_fact_add(r, NULL, json_deep_copy(f));
 }
 
 /* This machine's public address on the IP blocklists (in parallel with the
@@ -319,7 +319,8 @@ static void *dnsbl_thread(void *arg)
 		char d[600];
 		snprintf(d, sizeof d, "%s on %s: %s%s%s", j->opt->public_ip, zone,
 		    result, *meaning ? " - " : "", meaning);
-		sd_fact_add(j->r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
+		sd_fact_add(j->r, "dnsbl_self", json_pack("{s:s, s:s, s:s, s:s, s:s, "
+		    "s:s, s:s, "
 		    "s:s, s:b}", "id", id, "stage", "reputation", "ip",
 		    j->opt->public_ip, "zone", zone, "result", result, "answer",
 		    ans.n_rr ? ans.rr[0].text : "", "meaning", meaning, "detail", d,
@@ -413,6 +414,215 @@ static void decide_alternatives(sd_probe *probes, int np, sd_probe *main_probe,
 		atomic_store(&run->cancel, 1);
 }
 
+/* The sender domain's audit, in a thread beside the probes. */
+static void start_sender(sender_job *sj, sd_resolver *res,
+    const sd_options *opt, const sd_check_params *cp, int64_t deadline)
+{
+	const char *sender = cp->from ? cp->from :
+	    (cp->user && strchr(cp->user, '@')) ? cp->user : NULL;
+	const char *at = sender ? strchr(sender, '@') : NULL;
+	if (!at || !at[1] || !(sj->dr = sd_report_new("domain")))
+		return;
+	sj->res = res;
+	sj->opt = opt;
+	sj->dp.domain = at + 1;
+	/* secondary to the path: it may not hold the verdict long */
+	sj->deadline = sd_deadline_min(deadline, sd_now_ms() + 4000);
+	sj->started = pthread_create(&sj->th, NULL, sender_thread, sj) == 0;
+}
+
+/* The state the probes of one run share, and their waits. */
+static void run_init(sd_run *run, sd_report *r, const sd_options *opt,
+    const sd_check_params *cp, char *ehlo_name, int64_t deadline)
+{
+	run->report = r;
+	run->params = cp;
+	run->opt = opt;
+	run->ehlo_name = ehlo_name;
+	run->deadline_ms = deadline;
+	run->connect_ms = (int64_t)(opt->connect_timeout * 1000);
+	run->reply_ms = run->connect_ms * 2 > 4000 ? run->connect_ms * 2 : 4000;
+	run->sniff_ms = run->connect_ms < 1500 ? 1500 : run->connect_ms > 4000 ?
+	    4000 : run->connect_ms;
+	run->tls = sd_tls_client_ctx(opt->ca_file);
+}
+
+/* The settings judged: a top-level member of the report (members may be
+ * added; facts keep to the stages of docs/json.md). */
+static json_t *check_config(const sd_options *opt, const sd_check_params *cp,
+    int port, sd_tls_mode tls, json_t *controls)
+{
+	return json_pack("{s:s, s:i, s:s, s:b, s:b, s:s?, s:s?, s:s?, s:b, s:b, "
+	    "s:b, s:b, s:O, s:i, s:f, s:f}",
+	    "server", cp->server, "port", port,
+	    "tls", sd_tls_mode_name(tls), "user", cp->user != NULL, "password",
+	    cp->password != NULL, "mech", cp->auth_mech, "from", cp->from, "to",
+	    cp->to, "send", cp->send, "allow_plaintext_auth",
+	    cp->allow_plaintext_auth, "insecure", cp->insecure, "no_control",
+	    opt->no_control, "controls", controls, "family", opt->family,
+	    "connect_timeout", opt->connect_timeout, "timeout", opt->timeout);
+}
+
+/* The probes of the server: every address on the configured port and the
+ * other submission ports, and its web port.  Returns the new count. */
+static int plan_server(sd_probe *probes, int np, sd_run *run,
+    const addr_list *server, int port, sd_tls_mode tls)
+{
+	const sd_check_params *cp = run->params;
+	int ports[6];
+	int nports = 0;
+	ports[nports++] = port;
+	for (size_t i = 0; i < sizeof submission_ports / sizeof submission_ports[0]; i++)
+		if (submission_ports[i] != port)
+			ports[nports++] = submission_ports[i];
+	/* the configured path: first address of the preferred family */
+	int primary = 0;
+	for (int a = 0; a < server->n; a++)
+		if (server->family[a] == 4) {
+			primary = a;
+			break;
+		}
+	for (int a = 0; a < server->n; a++) {
+		for (int k = 0; k < nports; k++) {
+			int pt = ports[k];
+			sd_tls_mode m = pt == port ? tls : default_mode(pt);
+			sd_role role = (a == primary && pt == port) ?
+			    SD_ROLE_MAIN : SD_ROLE_ALT;
+			sd_mode mode = m == SD_TLS_IMPLICIT ? SD_MODE_IMPLICIT :
+			    role == SD_ROLE_MAIN ? SD_MODE_PLAIN_SNIFF :
+			    SD_MODE_PLAIN;
+			sd_probe *p = add_probe(probes, &np, run, role,
+			    cp->server, server->addr[a], server->family[a], pt,
+			    mode, m != SD_TLS_NONE || role != SD_ROLE_MAIN);
+			if (p && role == SD_ROLE_ALT)
+				p->park = 1;
+			/* no TLS configured: does the same port offer AUTH
+			 * after STARTTLS?  (auth.encryption_required) */
+			if (role == SD_ROLE_MAIN && m == SD_TLS_NONE) {
+				p = add_probe(probes, &np, run, SD_ROLE_ALT,
+				    cp->server, server->addr[a],
+				    server->family[a], pt, SD_MODE_PLAIN, 1);
+				if (p)
+					p->park = 1;
+			}
+		}
+	}
+	/* a non-SMTP control on the same host */
+	add_probe(probes, &np, run, SD_ROLE_NONSMTP, cp->server,
+	    server->addr[primary], server->family[primary], 443,
+	    SD_MODE_PLAIN, 0);
+	return np;
+}
+
+/* The probes of the independent control hosts.  Returns the new count. */
+static int plan_controls(sd_probe *probes, int np, sd_run *run,
+    json_t *controls, sd_resolver *res, int64_t dns_dl)
+{
+	const sd_options *opt = run->opt;
+	sd_report *r = run->report;
+	for (size_t i = 0; i < json_array_size(controls); i++) {
+		const char *spec = json_string_value(json_array_get(controls, i));
+		char host[256];
+		const char *colon = strrchr(spec, ':');
+		if (!colon || (size_t)(colon - spec) >= sizeof host)
+			continue;
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
+		int cport = atoi(colon + 1);
+		if (cport < 1 || cport > 65535)
+			continue;
+		char *h = host;
+		if (h[0] == '[' && h[strlen(h) - 1] == ']') {
+			h[strlen(h) - 1] = '\0';
+			h++;
+		}
+		addr_list ca = { 0 };
+		int lf;
+		/* -4/-6: a literal control of the other family is not
+		 * for this run */
+		if (opt->family > 0 && is_literal(h, &lf) &&
+		    lf != opt->family)
+			continue;
+		resolve_host(r, res, h, opt->family > 0 ? opt->family : 0,
+		    dns_dl, "control", &ca, 1);
+		if (ca.n == 0) {
+			char id[300];
+			snprintf(id, sizeof id, "control.%s", spec);
+			sd_fact_add(r, "control", json_pack("{s:s, s:s, s:s, s:s, s:b, "
+			    "s:s}", "id", id, "stage", "network", "role", "control",
+			    "result", "unresolved", "ok", 0, "detail",
+			    "a control host did not resolve"));
+			continue;
+		}
+		/* a web port is the non-SMTP control: connect only */
+		if (cport == 443 || cport == 80) {
+			add_probe(probes, &np, run, SD_ROLE_NONSMTP, h,
+			    ca.addr[0], ca.family[0], cport, SD_MODE_PLAIN, 0);
+			continue;
+		}
+		add_probe(probes, &np, run, SD_ROLE_CONTROL, h, ca.addr[0],
+		    ca.family[0], cport, cport == 465 ? SD_MODE_IMPLICIT :
+		    SD_MODE_PLAIN, 1);
+		if (!web_probed(probes, np, ca.addr[0]))
+			add_probe(probes, &np, run, SD_ROLE_NONSMTP, h,
+			    ca.addr[0], ca.family[0], 443, SD_MODE_PLAIN, 0);
+	}
+	return np;
+}
+
+/* The configured port speaks the other TLS mode: verify it with a new
+ * connection in that mode (the way around of the verdict's fix). */
+static void verify_way_around(sd_probe *main_probe, sd_run *run,
+    int64_t deadline)
+{
+	if (!(main_probe->implicit_detected || main_probe->plaintext_answer) ||
+	    atomic_load(&run->auth_rejected) || sd_remaining_ms(deadline) <= 500)
+		return;
+	sd_probe fix = *main_probe;
+	memset(&fix.thread, 0, sizeof fix.thread);
+	fix.started = 0;
+	fix.role = SD_ROLE_FIX;
+	fix.connected = fix.greeted = fix.tls_ok = fix.cert_ok = 0;
+	fix.auth_offered = fix.auth_ok = fix.finished = 0;
+	fix.plaintext_answer = fix.implicit_detected = 0;
+	fix.reached_auth = fix.park = 0;
+	fix.mode = main_probe->implicit_detected ? SD_MODE_IMPLICIT :
+	    SD_MODE_PLAIN;
+	fix.starttls = 1;
+	sd_probe_run(&fix);
+}
+
+/* Phase 1: every probe at once; the alternatives wait while the
+ * configured path decides whether they are needed.  Phase 2: the way
+ * around, verified. */
+static void run_probes(sd_probe *probes, int np, sd_run *run,
+    sd_resolver *res, int has_server, int port, sd_tls_mode tls)
+{
+	for (int i = 0; i < np; i++)
+		sd_probe_start(&probes[i]);
+	const sd_check_params *cp = run->params;
+	/* is the server someone's MX?  Asked while the probes run */
+	if (has_server)
+		mx_facts(run->report, res, cp->server, cp->from ? cp->from :
+		    cp->user, sd_deadline_min(run->deadline_ms, sd_now_ms() +
+		    3000));
+	sd_probe *main_probe = NULL;
+	for (int i = 0; i < np; i++)
+		if (probes[i].role == SD_ROLE_MAIN)
+			main_probe = &probes[i];
+	if (main_probe) {
+		sd_probe_join(main_probe);
+		decide_alternatives(probes, np, main_probe, run, cp, tls, port,
+		    run->deadline_ms);
+	}
+	for (int i = 0; i < np; i++)
+		sd_probe_join(&probes[i]);
+	atomic_store(&run->cancel, 0);
+
+	if (main_probe && !fix_ran(probes, np))
+		verify_way_around(main_probe, run, run->deadline_ms);
+}
+
 sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 {
 	sd_report *r = sd_report_new("check");
@@ -432,17 +642,8 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	for (size_t i = 0; i < n_controls; i++)
 		json_array_append_new(controls, json_string(opt->control_set ?
 		    opt->control[i] : default_controls[i]));
-	/* the settings judged: a top-level member of the report (SPEC §4
-	 * lets members be added; facts keep to its stages) */
-	sd_report_set_extra(r, "config", json_pack("{s:s, s:i, s:s, s:b, s:b, "
-	    "s:s?, s:s?, s:s?, s:b, s:b, s:b, s:b, s:O, s:i, s:f, s:f}",
-	    "server", cp->server, "port", port,
-	    "tls", sd_tls_mode_name(tls), "user", cp->user != NULL, "password",
-	    cp->password != NULL, "mech", cp->auth_mech, "from", cp->from, "to",
-	    cp->to, "send", cp->send, "allow_plaintext_auth",
-	    cp->allow_plaintext_auth, "insecure", cp->insecure, "no_control",
-	    opt->no_control, "controls", controls, "family", opt->family,
-	    "connect_timeout", opt->connect_timeout, "timeout", opt->timeout));
+	sd_report_set_extra(r, "config", check_config(opt, cp, port, tls,
+	    controls));
 
 	/* per run, so that two checks can run at once in one process */
 	sd_probe *probes = NULL;
@@ -457,17 +658,8 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	}
 	r->secrets = secrets;
 	sd_run run = { 0 };
+	run_init(&run, r, opt, cp, ehlo_name, deadline);
 	run.secrets = secrets;
-	run.report = r;
-	run.params = cp;
-	run.opt = opt;
-	run.ehlo_name = ehlo_name;
-	run.deadline_ms = deadline;
-	run.connect_ms = (int64_t)(opt->connect_timeout * 1000);
-	run.reply_ms = run.connect_ms * 2 > 4000 ? run.connect_ms * 2 : 4000;
-	run.sniff_ms = run.connect_ms < 1500 ? 1500 : run.connect_ms > 4000 ?
-	    4000 : run.connect_ms;
-	run.tls = sd_tls_client_ctx(opt->ca_file);
 	if (!run.tls) {
 		sd_verdict_set(r, "inconclusive", -1, opt->ca_file ?
 		    "could not load the --ca-file certificates" :
@@ -489,7 +681,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		res = sd_resolver_new_unbound(opt->resolvers, opt->n_resolvers,
 		    opt->trust_anchor, &err);
 		if (!res && is_literal(cp->server, &fam) == 0) {
-			sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:b, s:s}",
+			sd_fact_add(r, "resolver", json_pack("{s:s, s:s, s:s, s:b, s:s}",
 			    "id", "dns.resolver", "stage", "dns", "error", err,
 			    "ok", 0, "detail", err));
 		}
@@ -500,17 +692,8 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
 		dj.started = pthread_create(&dj.th, NULL, dnsbl_thread, &dj) == 0;
 	sender_job sj = { 0 };
-	const char *sender = cp->from ? cp->from :
-	    (cp->user && strchr(cp->user, '@')) ? cp->user : NULL;
-	if (res && sender && strchr(sender, '@') && strchr(sender, '@')[1] &&
-	    (sj.dr = sd_report_new("domain"))) {
-		sj.res = res;
-		sj.opt = opt;
-		sj.dp.domain = strchr(sender, '@') + 1;
-		/* secondary to the path: it may not hold the verdict long */
-		sj.deadline = sd_deadline_min(deadline, sd_now_ms() + 4000);
-		sj.started = pthread_create(&sj.th, NULL, sender_thread, &sj) == 0;
-	}
+	if (res)
+		start_sender(&sj, res, opt, cp, deadline);
 
 	addr_list server = { 0 };
 	/* a resolver that has not answered in twice a connect timeout (3 to
@@ -524,137 +707,11 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	probes = calloc(MAX_PROBES, sizeof *probes);
 	int np = 0;
 	if (probes && server.n) {
-		int ports[6];
-		int nports = 0;
-		ports[nports++] = port;
-		for (size_t i = 0; i < sizeof submission_ports / sizeof submission_ports[0]; i++)
-			if (submission_ports[i] != port)
-				ports[nports++] = submission_ports[i];
-		/* the configured path: first address of the preferred family */
-		int primary = 0;
-		for (int a = 0; a < server.n; a++)
-			if (server.family[a] == 4) {
-				primary = a;
-				break;
-			}
-		for (int a = 0; a < server.n; a++) {
-			for (int k = 0; k < nports; k++) {
-				int pt = ports[k];
-				sd_tls_mode m = pt == port ? tls : default_mode(pt);
-				sd_role role = (a == primary && pt == port) ?
-				    SD_ROLE_MAIN : SD_ROLE_ALT;
-				sd_mode mode = m == SD_TLS_IMPLICIT ? SD_MODE_IMPLICIT :
-				    role == SD_ROLE_MAIN ? SD_MODE_PLAIN_SNIFF :
-				    SD_MODE_PLAIN;
-				sd_probe *p = add_probe(probes, &np, &run, role,
-				    cp->server, server.addr[a], server.family[a], pt,
-				    mode, m != SD_TLS_NONE || role != SD_ROLE_MAIN);
-				if (p && role == SD_ROLE_ALT)
-					p->park = 1;
-				/* no TLS configured: does the same port offer AUTH
-				 * after STARTTLS?  (auth.encryption_required) */
-				if (role == SD_ROLE_MAIN && m == SD_TLS_NONE) {
-					p = add_probe(probes, &np, &run, SD_ROLE_ALT,
-					    cp->server, server.addr[a],
-					    server.family[a], pt, SD_MODE_PLAIN, 1);
-					if (p)
-						p->park = 1;
-				}
-			}
-		}
-		/* a non-SMTP control on the same host */
-		add_probe(probes, &np, &run, SD_ROLE_NONSMTP, cp->server,
-		    server.addr[primary], server.family[primary], 443,
-		    SD_MODE_PLAIN, 0);
-		/* independent hosts */
-		for (size_t i = 0; i < n_controls; i++) {
-			const char *spec = json_string_value(json_array_get(controls, i));
-			char host[256];
-			const char *colon = strrchr(spec, ':');
-			if (!colon || (size_t)(colon - spec) >= sizeof host)
-				continue;
-			memcpy(host, spec, (size_t)(colon - spec));
-			host[colon - spec] = '\0';
-			int cport = atoi(colon + 1);
-			if (cport < 1 || cport > 65535)
-				continue;
-			char *h = host;
-			if (h[0] == '[' && h[strlen(h) - 1] == ']') {
-				h[strlen(h) - 1] = '\0';
-				h++;
-			}
-			addr_list ca = { 0 };
-			int lf;
-			/* -4/-6: a literal control of the other family is not
-			 * for this run */
-			if (opt->family > 0 && is_literal(h, &lf) &&
-			    lf != opt->family)
-				continue;
-			resolve_host(r, res, h, opt->family > 0 ? opt->family : 0,
-			    dns_dl, "control", &ca, 1);
-			if (ca.n == 0) {
-				char id[300];
-				snprintf(id, sizeof id, "control.%s", spec);
-				sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}",
-				    "id", id, "stage", "network", "role", "control",
-				    "result", "unresolved", "ok", 0, "detail",
-				    "a control host did not resolve"));
-				continue;
-			}
-			/* a web port is the non-SMTP control: connect only */
-			if (cport == 443 || cport == 80) {
-				add_probe(probes, &np, &run, SD_ROLE_NONSMTP, h,
-				    ca.addr[0], ca.family[0], cport, SD_MODE_PLAIN, 0);
-				continue;
-			}
-			add_probe(probes, &np, &run, SD_ROLE_CONTROL, h, ca.addr[0],
-			    ca.family[0], cport, cport == 465 ? SD_MODE_IMPLICIT :
-			    SD_MODE_PLAIN, 1);
-			if (!web_probed(probes, np, ca.addr[0]))
-				add_probe(probes, &np, &run, SD_ROLE_NONSMTP, h,
-				    ca.addr[0], ca.family[0], 443, SD_MODE_PLAIN, 0);
-		}
+		np = plan_server(probes, np, &run, &server, port, tls);
+		np = plan_controls(probes, np, &run, controls, res, dns_dl);
 	}
 
-
-	/* phase 1: everything at once */
-	for (int i = 0; i < np; i++)
-		sd_probe_start(&probes[i]);
-	/* is the server someone's MX?  Asked while the probes run */
-	if (server.n)
-		mx_facts(r, res, cp->server, cp->from ? cp->from : cp->user,
-		    sd_deadline_min(deadline, sd_now_ms() + 3000));
-	sd_probe *main_probe = NULL;
-	for (int i = 0; i < np; i++)
-		if (probes[i].role == SD_ROLE_MAIN)
-			main_probe = &probes[i];
-	if (main_probe) {
-		sd_probe_join(main_probe);
-		decide_alternatives(probes, np, main_probe, &run, cp, tls, port,
-		    deadline);
-	}
-	for (int i = 0; i < np; i++)
-		sd_probe_join(&probes[i]);
-	atomic_store(&run.cancel, 0);
-
-	/* the configured port speaks the other TLS mode: verify it with a new
-	 * connection in that mode */
-	if (main_probe && (main_probe->implicit_detected ||
-	    main_probe->plaintext_answer) && !atomic_load(&run.auth_rejected) &&
-	    !fix_ran(probes, np) && sd_remaining_ms(deadline) > 500) {
-		sd_probe fix = *main_probe;
-		memset(&fix.thread, 0, sizeof fix.thread);
-		fix.started = 0;
-		fix.role = SD_ROLE_FIX;
-		fix.connected = fix.greeted = fix.tls_ok = fix.cert_ok = 0;
-		fix.auth_offered = fix.auth_ok = fix.finished = 0;
-		fix.plaintext_answer = fix.implicit_detected = 0;
-		fix.reached_auth = fix.park = 0;
-		fix.mode = main_probe->implicit_detected ? SD_MODE_IMPLICIT :
-		    SD_MODE_PLAIN;
-		fix.starttls = 1;
-		sd_probe_run(&fix);
-	}
+	run_probes(probes, np, &run, res, server.n > 0, port, tls);
 	if (dj.started)
 		pthread_join(dj.th, NULL);
 	if (sj.started) {

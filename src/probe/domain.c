@@ -12,7 +12,6 @@
 #include "probe/domain.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +131,9 @@ int sd_dctx_fact(sd_dctx *c, json_t *fact, char *id_out, size_t id_len)
 		json_decref(fact);
 		return -1;
 	}
-	const char *id = sd_fact_add(c->r, fact);
+	/* a domain fact's kind is its check */
+	const char *id = sd_fact_add(c->r, json_string_value(json_object_get(
+	    fact, "check")), fact);
 	if (id && id_out)
 		snprintf(id_out, id_len, "%s", id);
 	pthread_mutex_unlock(&c->lock);
@@ -1324,6 +1325,7 @@ static sd_dctx *dctx_new(sd_report *r, sd_resolver *res,
 int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
     const sd_domain_params *p, int64_t deadline_ms)
 {
+	sd_domain_https_init();
 	sd_dctx *c = dctx_new(r, res, opt, p, deadline_ms);
 	if (!c)
 		return 0;
@@ -1474,12 +1476,10 @@ sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
 		json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "id",
 		    "domain.resolver", "stage", "domain", "check", "resolver",
 		    "error", err ? err : "could not make a resolver");
-		sd_fact_add(r, f);
+		sd_fact_add(r, "resolver", f);
 		sd_rules_judge(r);
 		return r;
 	}
-	/* libcurl must be initialised before threads use it */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_report_waiting(r, p->domain, "DNS lookups", 1,
 	    (double)sd_remaining_ms(deadline) / 1000.0);
 	int abandoned = sd_domain_probe(r, res, opt, p, deadline);
@@ -1488,7 +1488,7 @@ sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
 		json_t *f = json_pack("{s:s, s:s, s:s, s:b}", "id",
 		    "domain.deadline", "stage", "domain", "check", "deadline",
 		    "abandoned", 1);
-		sd_fact_add(r, f);
+		sd_fact_add(r, "deadline", f);
 	}
 	sd_rules_judge(r);
 	/* checks still running keep the resolver; the process ends soon */

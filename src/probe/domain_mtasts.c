@@ -9,6 +9,7 @@
  * capped at 64 KiB, and every wait ends by the run's deadline.
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -19,6 +20,18 @@
 #include "probe/domain_records.h"
 #include "sd_config.h"
 #include "util/util.h"
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void sd_domain_https_init(void)
+{
+	pthread_once(&curl_once, curl_init);
+}
 
 /* Addresses of the policy host handed to libcurl, per family. */
 #define MTASTS_ADDRS_MAX 4

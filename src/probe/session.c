@@ -123,8 +123,8 @@ static json_t *fact_new(session *s, const char *kind, const char *stage_name)
 		snprintf(id, sizeof id, "fix.%s.%s", kind, s->key);
 	else
 		snprintf(id, sizeof id, "%s.%s", kind, s->key);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "id", id,
-	    "stage", stage_name, "role", sd_role_name(p->role), "host", p->host,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "id", id,
+	    "kind", kind, "stage", stage_name, "role", sd_role_name(p->role), "host", p->host,
 	    "addr", p->addr, "family", p->family, "port", p->port);
 }
 
@@ -132,7 +132,7 @@ static const char *fact_add(session *s, json_t *f)
 {
 	if (s->c || json_object_get(f, "conn") == NULL)
 		json_object_set_new(f, "conn", json_string(s->p->conn_id));
-	return sd_fact_add(s->run->report, f);
+	return sd_fact_add(s->run->report, NULL, f);
 }
 
 static int64_t stage_deadline(session *s)
@@ -609,7 +609,7 @@ static int auth(session *s)
 		snprintf(d, sizeof d, "AUTH not tried on port %d: too little "
 		    "time left before --timeout to read its answer", p->port);
 	} else if (atomic_exchange(&run->auth_attempted, 1)) {
-		/* SPEC §6: one run, at most one login */
+		/* one run, at most one login (docs/smtpdoctor.md, "Safety") */
 		result = "skipped_once";
 		snprintf(d, sizeof d, "AUTH not tried again on port %d: one "
 		    "login per run", p->port);
@@ -840,7 +840,7 @@ static void connect_fact(session *s, sd_connect_result cr, int err,
 		snprintf(d, sizeof d, "%s [%s] port %d (%s): %s", p->host,
 		    p->addr, p->port, roles[p->role], words[cr]);
 	json_object_set_new(f, "detail", json_string(d));
-	const char *id = sd_fact_add(s->run->report, f);
+	const char *id = sd_fact_add(s->run->report, NULL, f);
 	snprintf(p->conn_id, sizeof p->conn_id, "%s", id ? id : "?");
 }
 

@@ -22,7 +22,7 @@ struct sd_report {
 	int64_t t0_ms;      /* monotonic start of the run */
 	time_t started;     /* wall-clock start of the run (started_at) */
 	json_t *facts;      /* array of objects, each with "id" and "stage" */
-	json_t *findings;   /* array of objects (SPEC §4) */
+	json_t *findings;   /* array of objects (docs/json.md) */
 	json_t *transcript; /* array of {conn, dir, t_ms, line} */
 	json_t *verdict;    /* object, or NULL until decided */
 	json_t *extra;      /* object: more top-level members ("spf", ...) */
@@ -58,12 +58,14 @@ void sd_report_waiting(const sd_report *r, const char *target,
 int64_t sd_report_t_ms(const sd_report *r);
 
 /*
- * Adds a fact; steals `fact`.  It must have string members "id" and
- * "stage"; "elapsed_ms" is added when missing.  Returns the id (owned by
+ * Adds a fact of `kind` (data/facts.def; NULL: the fact's own "kind"
+ * member, for a copied fact); steals `fact`.  It must have string members
+ * "id" and "stage"; "elapsed_ms" is added when missing.  Test builds
+ * abort when the fact does not fit the schema.  Returns the id (owned by
  * the report) or NULL when the fact was malformed.  A duplicate id gets a
  * "#2", "#3" suffix so that ids stay unique.
  */
-const char *sd_fact_add(sd_report *r, json_t *fact);
+const char *sd_fact_add(sd_report *r, const char *kind, json_t *fact);
 
 /* The fact with this id, borrowed, or NULL. */
 json_t *sd_fact_get(const json_t *facts, const char *id);

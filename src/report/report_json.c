@@ -1,4 +1,4 @@
-/* The JSON renderer (SPEC §4). */
+/* The JSON renderer (docs/json.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -220,7 +220,7 @@ static void verdict_for(sd_report *r, const json_t *msg, const judged *top)
 	json_t *ev = json_array(), *fix = json_array();
 	json_array_append_new(ev, json_string("bounce.message"));
 	char summary[1200], q[SUMMARY_DIAG_MAX + 16];
-	const char *kind = jstr(msg, "kind");
+	const char *kind = jstr(msg, "message");
 	if (!top) {
 		sd_verdict_set(r, "inconclusive", -1, kind &&
 		    strcmp(kind, "report") == 0 ? "the report names no "

@@ -46,15 +46,10 @@ static int truth(const json_t *f, const char *k)
 	return json_is_true(json_object_get(f, k));
 }
 
-/* The kind of a fact: the id up to its first dot ("tcp", "greeting"...),
- * with the "fix." prefix removed. */
+/* The kind of a fact (data/facts.def): "tcp", "greeting", ... */
 static int kind_is(const json_t *f, const char *kind)
 {
-	const char *id = str(f, "id");
-	if (strncmp(id, "fix.", 4) == 0)
-		id += 4;
-	size_t n = strlen(kind);
-	return strncmp(id, kind, n) == 0 && id[n] == '.';
+	return is(f, "kind", kind);
 }
 
 typedef struct q {
@@ -1439,7 +1434,7 @@ static void finding_reputation(ctx *c)
 	size_t i;
 	json_t *f;
 	EACH(c->facts, i, f) {
-		if (!kind_is(f, "dnsbl"))
+		if (!kind_is(f, "dnsbl_self"))
 			continue;
 		if (is(f, "result", "listed"))
 			finding(c, "reputation.ip_listed", SD_SEV_WARN, str(f, "ip"),

@@ -72,7 +72,7 @@ typedef struct sd_reply_rule {
 	 * (NULL = none).  "a|b" means either; an alternative written "~word"
 	 * must stand as a whole word (not inside a longer one). */
 	const char *fragments[SD_REPLY_MAX_FRAGMENTS];
-	const char *cause;      /* a verdict code of SPEC §5 */
+	const char *cause;      /* a verdict code (data/codes.def) */
 	unsigned flags;         /* SD_REPLY_GENERIC, SD_REPLY_UNCONFIRMED */
 	int generic;            /* flags & SD_REPLY_GENERIC, for convenience */
 	const char *explain;    /* for people: what the reply means */

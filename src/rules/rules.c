@@ -51,7 +51,7 @@ static void merge_sender_domain(sd_report *r, const sd_report *dr)
 	const char *domain = json_string_value(json_object_get(in, "domain"));
 	json_t *v = dr->verdict;
 	if (v && domain)
-		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, "
+		sd_fact_add(r, "sender_domain", json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, "
 		    "s:b}", "id", "sender_domain", "stage", "domain", "domain",
 		    domain, "cause", json_object_get(v, "cause"), "status",
 		    json_object_get(v, "status"), "summary", json_object_get(v,

@@ -139,3 +139,14 @@ void sd_wipe(void *p, size_t n)
 	if (p)
 		explicit_bzero(p, n);
 }
+
+int sd_word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	if (!n)
+		return 0;
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}

@@ -51,6 +51,9 @@ int sd_strncaseeq(const char *a, const char *b, size_t n);
 const char *sd_strcasestr(const char *hay, const char *needle);
 char sd_tolower(char c);
 
+/* `word` is one of the space-separated words of `list`. */
+int sd_word_in(const char *list, const char *word);
+
 /* Wipes memory in a way the compiler cannot drop. */
 void sd_wipe(void *p, size_t n);
 

@@ -14,7 +14,7 @@
 
 SMTPDOCTOR=${SMTPDOCTOR:-$REPO_DIR/build/smtpdoctor}
 
-# The flags that point smtpdoctor at the lab and nothing else (SPEC §2).
+# The flags that point smtpdoctor at the lab and nothing else (docs/lab.md).
 lab_flags() {
 	LAB_FLAGS=(--resolver "$DNS_RESOLVER4:53" --dnsbl "$LAB_DNSBL" --dbl "$LAB_DBL"
 		--control "$MX1_4:25" --control "$MX2_4:25"

@@ -44,7 +44,18 @@ static void add(sd_report *r, const char *kind, const char *stage,
 	assert_non_null(extra);
 	json_object_update(f, extra);
 	json_decref(extra);
-	sd_fact_add(r, f);
+	sd_fact_add(r, kind, f);
+}
+
+/* The lookup of the server's name, as check.c records it. */
+static void dns(sd_report *r, const char *type, const char *status)
+{
+	char id[100];
+	snprintf(id, sizeof id, "dns.%s.smtp.example.com", type);
+	sd_fact_add(r, "dns", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[], "
+	    "s:b, s:i}", "id", id, "stage", "dns", "role", "main", "host",
+	    "smtp.example.com", "type", type, "status", status, "addresses",
+	    "ok", strcmp(status, "ok") == 0, "took_ms", 1));
 }
 
 static void tcp(sd_report *r, const char *role, int port, const char *addr,
@@ -156,12 +167,12 @@ static void dns_answers(void **s)
 {
 	(void)s;
 	sd_report *r = R(587, "starttls", 0, 0);
-	add(r, "dns", "dns", "main", 0, "A", "{s:s}", "status", "nxdomain");
-	add(r, "dns", "dns", "main", 0, "AAAA", "{s:s}", "status", "nxdomain");
+	dns(r, "A", "nxdomain");
+	dns(r, "AAAA", "nxdomain");
 	assert_string_equal(verdict(r), "settings.host_not_found");
 	r = R(587, "starttls", 0, 0);
-	add(r, "dns", "dns", "main", 0, "A", "{s:s}", "status", "servfail");
-	add(r, "dns", "dns", "main", 0, "AAAA", "{s:s}", "status", "nxdomain");
+	dns(r, "A", "servfail");
+	dns(r, "AAAA", "nxdomain");
 	assert_string_equal(verdict(r), "dns.resolution_failed");
 }
 
@@ -383,7 +394,9 @@ static void authentication(void **s)
 	tls_ok(r, "main", 25, A4, "starttls");
 	ehlo(r, "main", 25, A4, 0, 0, 1);
 	add(r, "auth", "auth", "main", 25, A4, "{s:s}", "result", "not_offered");
-	add(r, "server_mx", "dns", "mx", 0, "example.com", "{s:b}", "host_is_mx", 1);
+	sd_fact_add(r, "server_mx", json_pack("{s:s, s:s, s:s, s:s, s:[], s:b}",
+	    "id", "server_mx.example.com", "stage", "dns", "domain", "example.com",
+	    "status", "ok", "mx", "host_is_mx", 1));
 	assert_string_equal(verdict(r), "settings.wrong_server");
 
 	r = R(587, "starttls", 1, 1);
@@ -506,7 +519,8 @@ static const char *with_sender_domain(const char *cause, const char *status)
 	healthy_to_auth(r);
 	auth_ok(r);
 	env_ok(r);
-	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[s]}", "id",
+	sd_fact_add(r, "sender_domain", json_pack("{s:s, s:s, s:s, s:s, s:s, "
+	    "s:s, s:[s]}", "id",
 	    "sender_domain", "stage", "domain", "domain", "example.com", "cause",
 	    cause, "status", status, "summary", "no DMARC record", "fix",
 	    "publish v=DMARC1; p=none"));

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "probe/domain.h"
 #include "report/report.h"
 #include "util/util.h"
 
@@ -481,6 +482,77 @@ static void echo_after_auth_and_on_another_connection(void **s)
 	sd_report_free(r);
 }
 
+/* ---- the library runs twice at once (run under ThreadSanitizer by
+ * tests/check-hard) ---- */
+
+typedef struct run_arg {
+	peer *p;
+	sd_report *r;
+} run_arg;
+
+static void *check_thread(void *arg)
+{
+	run_arg *a = arg;
+	a->r = run_check(a->p, SD_TLS_NONE, 1, 10);
+	return NULL;
+}
+
+static void *domain_thread(void *arg)
+{
+	sd_report **out = arg;
+	sd_options opt;
+	sd_options_init(&opt);
+	/* nothing answers there: the checks end at the deadline */
+	static const char *const resolvers[] = { "127.0.0.1:9" };
+	opt.resolvers = (const char **)resolvers;
+	opt.n_resolvers = 1;
+	opt.timeout = 2;
+	sd_domain_params p = { .domain = "example.com" };
+	*out = sd_domain_run(&opt, &p);
+	return NULL;
+}
+
+/* Two checks and a domain audit at once in one process: each report
+ * holds its own run's facts and verdict, nothing of the other's. */
+static void two_checks_and_a_domain_at_once(void **s)
+{
+	(void)s;
+	peer p1, p2;
+	peer_start(&p1, B_NORMAL, "235 2.7.0 Authentication successful\r\n");
+	peer_start(&p2, B_NORMAL, "535 5.7.8 Error: authentication failed\r\n");
+	run_arg a1 = { &p1, NULL }, a2 = { &p2, NULL };
+	sd_report *dr = NULL;
+	pthread_t t1, t2, t3;
+	assert_int_equal(pthread_create(&t1, NULL, check_thread, &a1), 0);
+	assert_int_equal(pthread_create(&t2, NULL, check_thread, &a2), 0);
+	assert_int_equal(pthread_create(&t3, NULL, domain_thread, &dr), 0);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	pthread_join(t3, NULL);
+	peer_stop(&p1);
+	peer_stop(&p2);
+	assert_string_equal(sd_report_cause(a1.r), "ok");
+	assert_string_equal(sd_report_cause(a2.r), "auth.bad_credentials");
+	assert_non_null(dr);
+	assert_string_equal(dr->command, "domain");
+	/* the configured path's facts of each run are its own peer's */
+	run_arg *runs[] = { &a1, &a2 };
+	for (int k = 0; k < 2; k++) {
+		size_t i;
+		json_t *f;
+		json_array_foreach(runs[k]->r->facts, i, f) {
+			const char *role = json_string_value(json_object_get(f,
+			    "role"));
+			if (role && strcmp(role, "main") == 0)
+				assert_int_equal(json_integer_value(
+				    json_object_get(f, "port")), runs[k]->p->port);
+		}
+	}
+	sd_report_free(a1.r);
+	sd_report_free(a2.r);
+	sd_report_free(dr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +564,7 @@ int main(void)
 		cmocka_unit_test(long_line_is_bounded),
 		cmocka_unit_test(echo_of_a_refused_auth),
 		cmocka_unit_test(echo_after_auth_and_on_another_connection),
+		cmocka_unit_test(two_checks_and_a_domain_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,163 @@
+/* The fact schema; see facts.h and data/facts.def. */
+#include "report/facts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "util/util.h"
+
+typedef struct kind_row {
+	const char *kind, *stages, *what;
+} kind_row;
+
+static const kind_row kinds[] = {
+#define FACT(k, stages, what) { k, stages, what },
+#define MEMBER(k, m, types, values)
+#include "../../data/facts.def"
+#undef FACT
+#undef MEMBER
+};
+
+static const sd_fact_row members[] = {
+#define FACT(k, stages, what)
+#define MEMBER(k, m, types, values) { k, m, types, values },
+#include "../../data/facts.def"
+#undef FACT
+#undef MEMBER
+};
+
+const sd_fact_row *sd_fact_rows(size_t *n)
+{
+	*n = sizeof members / sizeof members[0];
+	return members;
+}
+
+static const kind_row *kind_row_of(const char *kind)
+{
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+static const sd_fact_row *member_row(const char *kind, const char *member)
+{
+	for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
+		if (strcmp(members[i].member, member) == 0 &&
+		    (strcmp(members[i].kind, kind) == 0 ||
+		    strcmp(members[i].kind, "*") == 0))
+			return &members[i];
+	return NULL;
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "object";
+	case JSON_ARRAY: return "array";
+	case JSON_STRING: return "string";
+	case JSON_INTEGER: return "int";
+	case JSON_REAL: return "number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "bool";
+	case JSON_NULL: return "null";
+	}
+	return "null";
+}
+
+static int misfit(char *why, size_t len, const char *fmt, const char *a,
+    const char *b, const char *c)
+{
+	if (why)
+		snprintf(why, len, fmt, a, b, c);
+	return -1;
+}
+
+int sd_fact_check(const json_t *fact, char *why, size_t len)
+{
+	const char *kind = json_string_value(json_object_get(fact, "kind"));
+	const char *id = json_string_value(json_object_get(fact, "id"));
+	if (!id)
+		id = "(no id)";
+	const kind_row *k = kind ? kind_row_of(kind) : NULL;
+	if (!k)
+		return misfit(why, len, "%s: kind %s is not in data/facts.def%s",
+		    id, kind ? kind : "(none)", "");
+	const char *stage = json_string_value(json_object_get(fact, "stage"));
+	if (!stage || (*k->stages && !sd_word_in(k->stages, stage)))
+		return misfit(why, len, "%s: stage %s is not one of kind %s",
+		    id, stage ? stage : "(none)", kind);
+	const char *m;
+	json_t *v;
+	json_object_foreach((json_t *)fact, m, v) {
+		const sd_fact_row *row = member_row(kind, m);
+		if (!row)
+			return misfit(why, len, "%s: member %s is not declared for "
+			    "kind %s", id, m, kind);
+		if (!sd_word_in(row->types, type_name(v)))
+			return misfit(why, len, "%s: member %s is not of type %s",
+			    id, m, row->types);
+		if (*row->values && json_is_string(v) &&
+		    !sd_word_in(row->values, json_string_value(v)))
+			return misfit(why, len, "%s: %s is not a value of member "
+			    "%s", id, json_string_value(v), m);
+	}
+	return 0;
+}
+
+int sd_fact_add_saved(sd_report *r, const json_t *saved, char *why,
+    size_t len)
+{
+	if (!json_is_object(saved))
+		return misfit(why, len, "%s%s%s", "a fact that is not an object",
+		    "", "");
+	json_t *f = json_deep_copy(saved);
+	if (!json_is_string(json_object_get(f, "kind"))) {
+		const char *kind = sd_fact_kind_of_id(f);
+		if (kind)
+			json_object_set_new(f, "kind", json_string(kind));
+	}
+	if (sd_fact_check(f, why, len) != 0) {
+		json_decref(f);
+		return -1;
+	}
+	return sd_fact_add(r, NULL, f) ? 0 : misfit(why, len, "%s%s%s",
+	    "a fact without id or stage", "", "");
+}
+
+const char *sd_fact_kind_of_id(const json_t *fact)
+{
+	const char *check = json_string_value(json_object_get(fact, "check"));
+	if (check)
+		return kind_row_of(check) ? kind_row_of(check)->kind : NULL;
+	const char *id = json_string_value(json_object_get(fact, "id"));
+	if (!id)
+		return NULL;
+	if (strncmp(id, "fix.", 4) == 0)
+		id += 4;
+	static const struct {
+		const char *prefix, *kind;
+	} special[] = {
+		{ "dns.resolver", "resolver" },
+		{ "bounce.message", "bounce_message" },
+		{ "bounce.rcpt.", "bounce_rcpt" },
+		{ "bounce.returned", "bounce_returned" },
+		{ "bounce.sending_ip", "bounce_sending_ip" },
+		{ "spf.", "spf_result" },
+		{ "dnsbl.", "dnsbl_self" },
+	};
+	for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+		if (strncmp(id, special[i].prefix, strlen(special[i].prefix)) == 0)
+			return special[i].kind;
+	if (strncmp(id, "dns.", 4) == 0 && json_object_get(fact, "purpose"))
+		return "spf_query";
+	char first[32];
+	size_t n = strcspn(id, ".");
+	if (n >= sizeof first)
+		return NULL;
+	memcpy(first, id, n);
+	first[n] = '\0';
+	const kind_row *k = kind_row_of(first);
+	return k ? k->kind : NULL;
+}

@@ -1,0 +1,40 @@
+/*
+ * The fact schema (data/facts.def): every kind of fact, its members,
+ * their JSON types and the values allowed.  sd_fact_add() holds every fact
+ * to it in test builds; `explain` holds the facts of a saved report to it.
+ */
+#ifndef SD_FACTS_H
+#define SD_FACTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "smtpdoctor/smtpdoctor.h"
+
+/*
+ * 0 when `fact` fits the schema: it has a known "kind", a stage of that
+ * kind, and every member is declared for the kind (or for every fact)
+ * with a declared type and an allowed value.  Otherwise -1 and `why`
+ * (may be NULL) says what does not fit.
+ */
+int sd_fact_check(const json_t *fact, char *why, size_t len);
+
+/* The kind of a fact from its id, for reports written before facts
+ * carried one ("tcp.587.192.0.2.1" -> "tcp"); NULL when unknown. */
+const char *sd_fact_kind_of_id(const json_t *fact);
+
+/*
+ * Adds a fact of a saved report to r when it fits the schema (a copy; a
+ * report written before facts carried their kind gets it from the id).
+ * 0, or -1 with `why` when it was left out.
+ */
+int sd_fact_add_saved(sd_report *r, const json_t *saved, char *why,
+    size_t len);
+
+/* The schema as rows, for the test that holds docs/json.md to it. */
+typedef struct sd_fact_row {
+	const char *kind, *member, *types, *values;
+} sd_fact_row;
+const sd_fact_row *sd_fact_rows(size_t *n);
+
+#endif
