@@ -5,18 +5,31 @@
 #include "cli/cli.h"
 #include "cli/secret.h"
 #include "report/report.h"
+#include "smtp/sasl.h"
+#include "settings/server.h"
 
-static int reserved(const char *what)
+/* A reserved form: exit 2, with the JSON error document under --json. */
+static int reserved(const sd_cli *cli, const char *what)
 {
-	fprintf(stderr, "smtpdoctor: %s: not implemented yet\n", what);
-	return 2;
+	return sd_cli_usage_error(cli, "%s: not implemented yet", what);
 }
 
 int sd_cmd_check(sd_cli *cli)
 {
 	sd_check_params *cp = &cli->check;
 	if (cli->config)
-		return reserved("--config");
+		return reserved(cli, "--config");
+	/* the forms people type (HOST:PORT, URLs) are read here, so that
+	 * none of them reaches DNS as a "name" */
+	if (cp->server) {
+		static sd_server_spec spec;
+		char serr[300];
+		if (sd_server_parse(cp->server, &spec, serr, sizeof serr) != 0 ||
+		    sd_server_merge(&spec, &cp->port, &cp->tls, &cp->user, serr,
+		    sizeof serr) != 0)
+			return sd_cli_usage_error(cli, "%s", serr);
+		cp->server = spec.host;
+	}
 	if (cli->n_positional > 1)
 		return sd_cli_usage_error(cli, "check takes at most one ADDRESS");
 	if (cli->n_positional == 1) {
@@ -25,7 +38,7 @@ int sd_cmd_check(sd_cli *cli)
 			return sd_cli_usage_error(cli, "'%s' is not an e-mail "
 			    "address", cp->address);
 		if (!cp->server)
-			return reserved("check ADDRESS without --server "
+			return reserved(cli, "check ADDRESS without --server "
 			    "(settings discovered from the address)");
 		if (!cp->from)
 			cp->from = cp->address;
@@ -35,10 +48,10 @@ int sd_cmd_check(sd_cli *cli)
 	if (!cp->server)
 		return sd_cli_usage_error(cli, "check needs an ADDRESS or "
 		    "--server HOST");
-	if (!*cp->server || strlen(cp->server) > 253)
-		return sd_cli_usage_error(cli, "--server: invalid host name");
-	if (cp->auth_mech && strlen(cp->auth_mech) > 20)
-		return sd_cli_usage_error(cli, "--auth: invalid mechanism");
+	if (cp->auth_mech && !sd_sasl_find(cp->auth_mech))
+		return sd_cli_usage_error(cli, "--auth: unknown mechanism '%.40s' "
+		    "(smtpdoctor speaks PLAIN, LOGIN, CRAM-MD5, XOAUTH2 and "
+		    "OAUTHBEARER)", cp->auth_mech);
 	/* RFC 5321 §4.5.3.1: 254 octets of path, 255 of domain */
 	if ((cp->from && strlen(cp->from) > 254) || (cp->to &&
 	    strlen(cp->to) > 254))

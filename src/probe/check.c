@@ -19,6 +19,9 @@
 #include "rules/domain_rules.h"
 #include "probe/session.h"
 #include "rules/check_rules.h"
+#include "settings/server.h"
+#include "smtp/sasl.h"
+#include "util/redact.h"
 #include "util/util.h"
 
 /* The submission ports probed beside the configured one (SPEC §2). */
@@ -195,12 +198,6 @@ static sd_tls_mode default_mode(int port)
 {
 	return port == 465 ? SD_TLS_IMPLICIT : port == 25 ? SD_TLS_STARTTLS :
 	    SD_TLS_STARTTLS;
-}
-
-static const char *mode_name(sd_tls_mode m)
-{
-	return m == SD_TLS_IMPLICIT ? "implicit" : m == SD_TLS_NONE ? "none" :
-	    "starttls";
 }
 
 /* MX of the domains around the server name (is it someone's MX?). */
@@ -459,14 +456,25 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	sd_report_set_extra(r, "config", json_pack("{s:s, s:i, s:s, s:b, s:b, "
 	    "s:s?, s:s?, s:s?, s:b, s:b, s:b, s:b, s:O, s:i, s:f, s:f}",
 	    "server", cp->server, "port", port,
-	    "tls", mode_name(tls), "user", cp->user != NULL, "password",
+	    "tls", sd_tls_mode_name(tls), "user", cp->user != NULL, "password",
 	    cp->password != NULL, "mech", cp->auth_mech, "from", cp->from, "to",
 	    cp->to, "send", cp->send, "allow_plaintext_auth",
 	    cp->allow_plaintext_auth, "insecure", cp->insecure, "no_control",
 	    opt->no_control, "controls", controls, "family", opt->family,
 	    "connect_timeout", opt->connect_timeout, "timeout", opt->timeout));
 
+	/* every form the secret can take, before the first connection: a
+	 * server may echo it on any connection of the run, even one that
+	 * started before AUTH */
+	sd_secrets *secrets = NULL;
+	if (cp->password && *cp->password && (secrets = sd_secrets_new())) {
+		sd_sasl_creds cr = { cp->user ? cp->user : "", cp->password,
+		    cp->server, port };
+		sd_sasl_secret_forms(&cr, secrets);
+	}
+	r->secrets = secrets;
 	sd_run run = { 0 };
+	run.secrets = secrets;
 	run.report = r;
 	run.params = cp;
 	run.opt = opt;
@@ -481,6 +489,11 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		sd_verdict_set(r, "inconclusive", -1, opt->ca_file ?
 		    "could not load the --ca-file certificates" :
 		    "could not set up TLS", NULL, NULL);
+		goto done;
+	}
+	if (cp->password && *cp->password && !secrets) {
+		/* no way to keep the secret out of the report: no run */
+		sd_verdict_set(r, "inconclusive", -1, "out of memory", NULL, NULL);
 		goto done;
 	}
 
@@ -673,6 +686,9 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	sd_report_sort_facts(r);
 	sd_rules_check(r);
 done:
+	/* nothing enters the report after the run: the forms go */
+	r->secrets = NULL;
+	sd_secrets_free(secrets);
 	json_decref(controls);
 	if (run.tls)
 		SSL_CTX_free(run.tls);

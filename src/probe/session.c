@@ -17,6 +17,7 @@
 #include "net/conn.h"
 #include "smtp/sasl.h"
 #include "tls/tlsinfo.h"
+#include "util/redact.h"
 #include "util/util.h"
 
 typedef enum stage {
@@ -40,51 +41,22 @@ typedef struct session {
 	int have_caps;
 	int broken;          /* a half-sent exchange: close, no QUIT */
 	int64_t tls_dl;      /* the deadline the last TLS handshake had */
-	/* what the AUTH exchange sent (the password, the base64 lines): a
-	 * server that echoes them must not put them in any output */
-	char *secrets[8];
-	int n_secrets;
 	char line[SD_LINE_MAX + 1];
+	char shown[SD_LINE_MAX + 1];  /* the line with the secrets masked */
 } session;
 
-/* Remembers a string to mask in what the server says back. */
-static void add_secret(session *s, const char *v)
+/* The line just read with the run's secrets masked in its text (after the
+ * reply code, which the parser needs), whole, before any cap or join: a
+ * server may echo what any connection of the run sent. */
+static size_t mask_line(session *s, size_t len)
 {
-	if (v && strlen(v) >= 3 && s->n_secrets < 8)
-		s->secrets[s->n_secrets++] = strdup(v);
-}
-
-static void drop_secrets(session *s)
-{
-	for (int i = 0; i < s->n_secrets; i++) {
-		if (s->secrets[i]) {
-			sd_wipe(s->secrets[i], strlen(s->secrets[i]));
-			free(s->secrets[i]);
-		}
-	}
-	s->n_secrets = 0;
-}
-
-/* Replaces every remembered secret in s->line by "<redacted>". */
-static size_t redact_line(session *s, size_t len)
-{
-	for (int k = 0; k < s->n_secrets; k++) {
-		const char *sec = s->secrets[k];
-		size_t sl = sec ? strlen(sec) : 0;
-		char *hit;
-		while (sl && (hit = strstr(s->line, sec))) {
-			static const char mask[] = "<redacted>";
-			size_t ml = sizeof mask - 1, off = (size_t)(hit - s->line);
-			size_t tail = len - off - sl;
-			if (off + ml + tail > SD_LINE_MAX)
-				tail = SD_LINE_MAX - off - ml;
-			memmove(s->line + off + ml, hit + sl, tail);
-			memcpy(s->line + off, mask, ml);
-			len = off + ml + tail;
-			s->line[len] = '\0';
-		}
-	}
-	return len;
+	size_t keep = len < 4 ? len : 4;
+	memcpy(s->shown, s->line, keep);
+	size_t n = sd_redact(s->run->secrets, s->line + keep, len - keep,
+	    s->shown + keep, sizeof s->shown - keep);
+	if (n > sizeof s->shown - keep - 1)
+		n = sizeof s->shown - keep - 1;  /* cut among masks: safe */
+	return keep + n;
 }
 
 const char *sd_role_name(sd_role r)
@@ -158,14 +130,16 @@ static const char *timeout_kind(session *s, int64_t deadline)
  * 12288 octets (OAuth2 tokens are long). */
 #define SEND_LINE_MAX 12288
 
-static int send_line(session *s, const char *line, const char *shown)
+/* Sends one command line; SD_IO_OK, or how the connection ended (a peer
+ * that hung up is "closed" or "reset", which the facts keep). */
+static sd_io send_line(session *s, const char *line, const char *shown)
 {
 	size_t len = strlen(line);
 	if (len > SEND_LINE_MAX)
-		return 0;
+		return SD_IO_ERROR;
 	char *buf = malloc(len + 3);
 	if (!buf)
-		return 0;
+		return SD_IO_ERROR;
 	memcpy(buf, line, len);
 	memcpy(buf + len, "\r\n", 3);
 	sd_transcript_add(s->run->report, s->p->conn_id, 'C',
@@ -174,7 +148,7 @@ static int send_line(session *s, const char *line, const char *shown)
 	/* the line may carry the secret */
 	sd_wipe(buf, len + 2);
 	free(buf);
-	return r == SD_IO_OK;
+	return r;
 }
 
 /* Reads one reply.  Returns SD_IO_OK with *rep filled, or why not;
@@ -190,15 +164,14 @@ static sd_io read_reply(session *s, sd_reply *rep, int64_t deadline,
 		    deadline);
 		if (r != SD_IO_OK)
 			return r;
-		if (redact)
-			len = redact_line(s, len);
-		if (redact && len >= 4 && strncmp(s->line, "334", 3) == 0)
+		len = mask_line(s, len);
+		if (redact && len >= 4 && strncmp(s->shown, "334", 3) == 0)
 			sd_transcript_add(s->run->report, s->p->conn_id, 'S',
-			    "334 <redacted>", 14);
+			    "334 " SD_REDACT_MASK, 14);
 		else
 			sd_transcript_add(s->run->report, s->p->conn_id, 'S',
-			    s->line, len);
-		sd_reply_rc rc = sd_reply_feed(rep, s->line, len);
+			    s->shown, len);
+		sd_reply_rc rc = sd_reply_feed(rep, s->shown, len);
 		if (rc == SD_REPLY_DONE)
 			return SD_IO_OK;
 		if (rc != SD_REPLY_MORE) {
@@ -345,8 +318,8 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 		    p->addr, p->port, sd_reply_rc_text(bad));
 	} else if (r == SD_IO_ERROR && bad != SD_REPLY_MORE) {
 		json_object_set_new(f, "result", json_string("not_smtp"));
-		json_object_set_new(f, "proto", json_string(not_smtp_kind(s->line)));
-		char *clean = sd_sanitize(s->line, strlen(s->line), 200);
+		json_object_set_new(f, "proto", json_string(not_smtp_kind(s->shown)));
+		char *clean = sd_sanitize(s->shown, strlen(s->shown), 200);
 		json_object_set_new(f, "text", json_string(clean ? clean : ""));
 		json_object_set_new(f, "syntax", json_string(sd_reply_rc_text(bad)));
 		json_object_set_new(f, "ok", json_false());
@@ -394,16 +367,18 @@ static int ehlo(session *s, int after_tls)
 	set_stage(s, after_tls ? ST_EHLO_TLS : ST_EHLO);
 	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
 	snprintf(cmd, sizeof cmd, "EHLO %s", s->run->ehlo_name);
-	if (!send_line(s, cmd, NULL))
-		return 0;
-	sd_io r = read_reply(s, &rep, dl, &bad, 0);
+	sd_reply_init(&rep);
+	/* a peer that hung up after its greeting is recorded here too */
+	sd_io r = send_line(s, cmd, NULL);
+	if (r == SD_IO_OK)
+		r = read_reply(s, &rep, dl, &bad, 0);
 	int used_helo = 0;
 	if (r == SD_IO_OK && rep.code / 100 == 5 && !after_tls) {
 		snprintf(cmd, sizeof cmd, "HELO %s", s->run->ehlo_name);
-		if (send_line(s, cmd, NULL)) {
-			used_helo = 1;
+		used_helo = 1;
+		r = send_line(s, cmd, NULL);
+		if (r == SD_IO_OK)
 			r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
-		}
 	}
 	json_t *f = fact_new(s, after_tls ? "ehlo_tls" : "ehlo", "ehlo");
 	json_object_set_new(f, "tls", json_boolean(after_tls || p->tls_ok));
@@ -473,9 +448,10 @@ static int starttls(session *s)
 	sd_reply rep;
 	sd_reply_rc bad;
 	set_stage(s, ST_STARTTLS);
-	if (!send_line(s, "STARTTLS", NULL))
-		return 0;
-	sd_io r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
+	sd_reply_init(&rep);
+	sd_io r = send_line(s, "STARTTLS", NULL);
+	if (r == SD_IO_OK)
+		r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
 	if (r != SD_IO_OK || rep.code != 220) {
 		json_t *f = fact_new(s, "tls", "tls");
 		json_object_set_new(f, "mode", json_string("starttls"));
@@ -486,9 +462,10 @@ static int starttls(session *s)
 			set_reply(f, &rep);
 		json_object_set_new(f, "ok", json_false());
 		char d[400];
-		snprintf(d, sizeof d, "STARTTLS %s port %d: %s", s->p->addr,
+		snprintf(d, sizeof d, "STARTTLS %s port %d: %s%s%s", s->p->addr,
 		    s->p->port, r == SD_IO_OK ? "refused by the server" :
-		    "no answer");
+		    "no answer", r == SD_IO_OK ? "" : " ",
+		    r == SD_IO_OK ? "" : sd_io_name(r));
 		json_object_set_new(f, "detail", json_string(d));
 		fact_add(s, f);
 		return 0;
@@ -547,8 +524,9 @@ static int command(session *s, stage st, const char *kind, const char *cmd,
 	set_stage(s, st);
 	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
 	sd_reply_init(rep);
-	sd_io r = send_line(s, cmd, NULL) ? read_reply(s, rep, dl, &bad, 0) :
-	    SD_IO_ERROR;
+	sd_io r = send_line(s, cmd, NULL);
+	if (r == SD_IO_OK)
+		r = read_reply(s, rep, dl, &bad, 0);
 	reply_fact(s, kind, stage_name, cmd, r, rep, dl, t0);
 	return r == SD_IO_OK ? rep->code : -1;
 }
@@ -641,15 +619,14 @@ static int auth(session *s)
 			snprintf(cmd, 24000, "AUTH %s%s%s", mech->name,
 			    has_initial ? " " : "", has_initial ?
 			    (n ? (b64 ? b64 : "") : "=") : "");
-			add_secret(s, cp->password);
 			if (b64) {
-				add_secret(s, b64);
 				sd_wipe(b64, strlen(b64));
 				free(b64);
 			}
 			dl = stage_deadline(s);
-			r = send_line(s, cmd, shown) ?
-			    read_reply(s, &rep, dl, &bad, 1) : SD_IO_ERROR;
+			r = send_line(s, cmd, shown);
+			if (r == SD_IO_OK)
+				r = read_reply(s, &rep, dl, &bad, 1);
 			while (r == SD_IO_OK && rep.code == 334 && ++step < 4) {
 				size_t clen = 0;
 				unsigned char *ch = sd_base64_decode(rep.text,
@@ -657,24 +634,23 @@ static int auth(session *s)
 				n = mech->step(&cr, step, ch ? ch : (unsigned char *)"",
 				    ch ? clen : 0, resp, 16384, &has_initial);
 				free(ch);
-				int sent;
+				sd_io sent;
 				if (n < 0) {
 					sent = send_line(s, "*", NULL);
 				} else {
 					char *e = sd_base64_encode(resp, (size_t)n);
 					snprintf(cmd, 24000, "%s", e ? e : "");
 					if (e) {
-						add_secret(s, e);
 						sd_wipe(e, strlen(e));
 						free(e);
 					}
 					sent = send_line(s, cmd, "<redacted>");
 				}
-				if (!sent) {
+				if (sent != SD_IO_OK) {
 					/* half an exchange: the next line would be
 					 * taken as the answer; hang up instead */
 					s->broken = 1;
-					r = SD_IO_ERROR;
+					r = sent;
 					break;
 				}
 				dl = stage_deadline(s);
@@ -701,7 +677,8 @@ static int auth(session *s)
 			    cp->user, rep.code, clean ? clean : "");
 			free(clean);
 		} else {
-			result = r == SD_IO_TIMEOUT ? "timeout" : "error";
+			/* "closed" and "reset" say the server hung up */
+			result = sd_io_name(r);
 			if (r == SD_IO_TIMEOUT) {
 				json_object_set_new(f, "timeout", json_string(
 				    timeout_kind(s, dl)));
@@ -711,7 +688,6 @@ static int auth(session *s)
 			snprintf(d, sizeof d, "AUTH %s: no reply (%s)",
 			    mech->name, sd_io_name(r));
 		}
-		drop_secrets(s);
 	}
 	json_object_set_new(f, "result", json_string(result));
 	if (cp->password)
@@ -793,7 +769,7 @@ static void quit(session *s)
 		return;
 	set_stage(s, ST_QUIT);
 	/* a short, polite goodbye: its reply does not matter */
-	if (send_line(s, "QUIT", NULL))
+	if (send_line(s, "QUIT", NULL) == SD_IO_OK)
 		read_reply(s, &rep, sd_deadline_min(stage_deadline(s),
 		    sd_now_ms() + 1000), &bad, 0);
 }

@@ -40,6 +40,9 @@ typedef struct sd_run {
 	const sd_options *opt;
 	SSL_CTX *tls;
 	const char *ehlo_name;
+	/* the forms of the secret, built before the first connection and
+	 * kept for the whole run: any connection may hear one echoed */
+	const struct sd_secrets *secrets;
 	int64_t deadline_ms;        /* whole run */
 	int64_t connect_ms;         /* --connect-timeout */
 	int64_t reply_ms;           /* one reply's deadline (stage deadline) */

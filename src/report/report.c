@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sd_config.h"
+#include "util/redact.h"
 #include "util/util.h"
 
 static const sd_code codes[] = {
@@ -64,6 +65,7 @@ sd_report *sd_report_new(const char *command)
 	pthread_mutex_init(&r->lock, NULL);
 	r->command = strdup(command);
 	r->t0_ms = sd_now_ms();
+	r->started = time(NULL);
 	r->facts = json_array();
 	r->findings = json_array();
 	r->transcript = json_array();
@@ -91,6 +93,19 @@ void sd_report_free(sd_report *r)
 	free(r);
 }
 
+const char *sd_report_started_at(const sd_report *r, char *buf, size_t len)
+{
+	const char *saved = json_string_value(json_object_get(r->extra,
+	    "started_at"));
+	struct tm tm;
+	if (saved)
+		snprintf(buf, len, "%s", saved);
+	else if (!gmtime_r(&r->started, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "unknown");
+	return buf;
+}
+
 int64_t sd_report_t_ms(const sd_report *r)
 {
 	return sd_now_ms() - r->t0_ms;
@@ -108,6 +123,72 @@ json_t *sd_fact_get(const json_t *facts, const char *id)
 	return NULL;
 }
 
+/* Members that hold the tool's own identifiers and words, never a peer's
+ * text: evidence points at ids and the rules branch on these words, so a
+ * password that happens to be "ok" must not change the diagnosis. */
+static const char *const own_members[] = {
+	"id", "stage", "role", "conn", "result", "status", "mode", "timeout",
+	"proto", "syntax", "type", "errno", "host", "addr", "code", "severity",
+	"category", "cause", "evidence", NULL,
+};
+
+static int own_member(const char *key)
+{
+	for (size_t i = 0; key && own_members[i]; i++)
+		if (strcmp(key, own_members[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The string v with the run's secrets masked, or NULL when nothing
+ * changed. */
+static json_t *redacted(const sd_secrets *sec, const json_t *v)
+{
+	const char *in = json_string_value(v);
+	size_t len = json_string_length(v), n;
+	char *out = in ? sd_redact_dup(sec, in, len, &n) : NULL;
+	if (!out || (n == len && memcmp(out, in, len) == 0)) {
+		free(out);
+		return NULL;
+	}
+	json_t *j = json_stringn(out, n);
+	if (!j) {
+		/* a mask inside a character: show the rest escaped */
+		char *e = sd_sanitize(out, n, n);
+		j = json_string(e ? e : SD_REDACT_MASK);
+		free(e);
+	}
+	free(out);
+	return j;
+}
+
+/* Masks the secrets in every string inside v (an object or array). */
+static void redact_json(const sd_secrets *sec, json_t *v)
+{
+	const char *key;
+	json_t *x, *tmp;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, key, x) {
+			if (own_member(key))
+				continue;
+			json_t *red = json_is_string(x) ? redacted(sec, x) : NULL;
+			if (red)
+				json_object_set_new(v, key, red);
+			else
+				redact_json(sec, x);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			json_t *red = json_is_string(x) ? redacted(sec, x) : NULL;
+			if (red)
+				json_array_set_new(v, i, red);
+			else
+				redact_json(sec, x);
+		}
+	}
+}
+
 const char *sd_fact_add(sd_report *r, json_t *fact)
 {
 	const char *id = json_string_value(json_object_get(fact, "id"));
@@ -115,6 +196,8 @@ const char *sd_fact_add(sd_report *r, json_t *fact)
 		json_decref(fact);
 		return NULL;
 	}
+	if (sd_secrets_active(r->secrets))
+		redact_json(r->secrets, fact);
 	pthread_mutex_lock(&r->lock);
 	if (sd_fact_get(r->facts, id)) {
 		/* sized from the id: a truncated "#n" would never be unique */
@@ -171,10 +254,17 @@ void sd_report_sort_facts(sd_report *r)
 void sd_transcript_add(sd_report *r, const char *conn, char dir,
     const char *line, size_t len)
 {
-	char *clean = sd_sanitize(line, len, SD_TRANSCRIPT_LINE_MAX);
+	/* masked before the cap: a cut must not leave half a secret */
+	size_t rlen = len;
+	char *red = sd_secrets_active(r->secrets) ?
+	    sd_redact_dup(r->secrets, line, len, &rlen) : NULL;
+	if (red)
+		line = red;
+	char *clean = sd_sanitize(line, rlen, SD_TRANSCRIPT_LINE_MAX);
+	free(red);
 	if (!clean)
 		return;
-	if (len > SD_TRANSCRIPT_LINE_MAX) {
+	if (rlen > SD_TRANSCRIPT_LINE_MAX) {
 		char *longer = realloc(clean, strlen(clean) + 40);
 		if (longer) {
 			clean = longer;
@@ -205,6 +295,8 @@ void sd_finding_add(sd_report *r, const char *code, const char *severity,
 	json_object_set_new(f, "subject", json_string(subject ? subject : ""));
 	json_object_set_new(f, "summary", json_string(summary ? summary : ""));
 	json_object_set_new(f, "evidence", evidence ? evidence : json_array());
+	if (sd_secrets_active(r->secrets))
+		redact_json(r->secrets, f);
 	pthread_mutex_lock(&r->lock);
 	json_array_append_new(r->findings, f);
 	pthread_mutex_unlock(&r->lock);
@@ -228,6 +320,8 @@ void sd_verdict_set(sd_report *r, const char *cause, int status_override,
 	json_object_set_new(v, "summary", json_string(summary ? summary : ""));
 	json_object_set_new(v, "fix", fix ? fix : json_array());
 	json_object_set_new(v, "evidence", evidence ? evidence : json_array());
+	if (sd_secrets_active(r->secrets))
+		redact_json(r->secrets, v);
 	pthread_mutex_lock(&r->lock);
 	json_decref(r->verdict);
 	r->verdict = v;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "smtpdoctor/smtpdoctor.h"
 
@@ -19,6 +20,7 @@ struct sd_report {
 	pthread_mutex_t lock;
 	char *command;      /* "check", "domain", "spf" */
 	int64_t t0_ms;      /* monotonic start of the run */
+	time_t started;     /* wall-clock start of the run (started_at) */
 	json_t *facts;      /* array of objects, each with "id" and "stage" */
 	json_t *findings;   /* array of objects (SPEC §4) */
 	json_t *transcript; /* array of {conn, dir, t_ms, line} */
@@ -26,9 +28,19 @@ struct sd_report {
 	json_t *extra;      /* object: more top-level members ("spf", ...) */
 	json_t *error;      /* usage error object, or NULL */
 	int64_t elapsed_ms;
+	/* the run's secrets while it lasts (borrowed, NULL without one):
+	 * every text that enters the report passes through sd_redact() */
+	const struct sd_secrets *secrets;
 };
 
 sd_report *sd_report_new(const char *command);
+
+/*
+ * When the run started, RFC 3339 UTC ("2026-12-06T16:30:44Z") into buf (at
+ * least 21 bytes): a saved report's own time when the report was read back
+ * (extra member "started_at"), else this run's.
+ */
+const char *sd_report_started_at(const sd_report *r, char *buf, size_t len);
 
 /* Milliseconds since the run started. */
 int64_t sd_report_t_ms(const sd_report *r);
