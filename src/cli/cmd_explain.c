@@ -18,34 +18,6 @@
 /* A saved report bigger than this is not one of ours. */
 #define EXPLAIN_MAX_BYTES (64u << 20)
 
-static char *slurp(FILE *f, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-		if (n == cap) {
-			if (cap >= EXPLAIN_MAX_BYTES) {
-				free(buf);
-				errno = EFBIG;
-				return NULL;
-			}
-			char *more = realloc(buf, cap * 2);
-			if (!more) {
-				free(buf);
-				return NULL;
-			}
-			buf = more;
-			cap *= 2;
-		}
-	}
-	*len = n;
-	return buf;
-}
-
 /* The facts of one stage set, as a report of their own. */
 static sd_report *subset(json_t *facts, const char *command)
 {
@@ -82,13 +54,8 @@ int sd_cmd_explain(sd_cli *cli)
 	if (cli->n_positional > 1)
 		return sd_cli_usage_error(cli, "explain takes one FILE (or -)");
 	const char *path = cli->n_positional ? cli->positional[0] : "-";
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f)
-		return sd_cli_usage_error(cli, "%s: %s", path, strerror(errno));
 	size_t len = 0;
-	char *text = slurp(f, &len);
-	if (f != stdin)
-		fclose(f);
+	char *text = sd_cli_read(path, EXPLAIN_MAX_BYTES, &len);
 	if (!text)
 		return sd_cli_usage_error(cli, "%s: %s", path, strerror(errno));
 	json_error_t jerr;
