@@ -261,6 +261,32 @@ const char *sd_fact_add(sd_report *r, json_t *fact)
 	return id;
 }
 
+static int fact_id_cmp(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a,
+	    "id"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b,
+	    "id"));
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+void sd_report_sort_facts(sd_report *r)
+{
+	pthread_mutex_lock(&r->lock);
+	size_t n = json_array_size(r->facts);
+	json_t **v = n ? malloc(n * sizeof *v) : NULL;
+	if (v) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_incref(json_array_get(r->facts, i));
+		qsort(v, n, sizeof *v, fact_id_cmp);
+		json_array_clear(r->facts);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(r->facts, v[i]);
+		free(v);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
 void sd_transcript_add(sd_report *r, const char *conn, char dir,
     const char *line, size_t len)
 {

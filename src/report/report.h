@@ -65,6 +65,13 @@ int64_t sd_report_t_ms(const sd_report *r);
  */
 const char *sd_fact_add(sd_report *r, json_t *fact);
 
+/*
+ * Orders the facts by id.  Probes add facts from several threads, so their
+ * order says which answer came first; sorting before the rules read them
+ * keeps the verdict and the report independent of that race.
+ */
+void sd_report_sort_facts(sd_report *r);
+
 /* The fact with this id, borrowed, or NULL. */
 json_t *sd_fact_get(const json_t *facts, const char *id);
 
