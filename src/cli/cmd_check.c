@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "cli/secret.h"
 #include "report/report.h"
 #include "smtp/sasl.h"
@@ -84,7 +85,10 @@ int sd_cmd_check(sd_cli *cli)
 		}
 	}
 	cp->password = secret;
+	sd_cli_progress *progress = sd_cli_progress_start(&cli->opt,
+	    cli->json);
 	sd_report *r = sd_check(&cli->opt, cp);
+	sd_cli_progress_stop(progress, &cli->opt);
 	cp->password = NULL;
 	sd_secret_free(secret);
 	int rc = sd_cli_render(cli, r);

@@ -34,7 +34,8 @@ enum {
 	O_HELO,
 	/* domain */
 	O_IP, O_SELECTOR, O_MESSAGE,
-	/* bounce: its options go here */
+	/* bounce */
+	O_RECHECK,
 	O_LAST_,
 };
 

@@ -85,11 +85,33 @@ static void note(session *s, const char *fmt, ...)
 }
 
 /* The one door between stages. */
+/* "192.0.2.10:587", "[2001:db8::5]:587": what a progress line waits on */
+static void probe_target(const sd_probe *p, char *buf, size_t len)
+{
+	snprintf(buf, len, p->family == 6 ? "[%s]:%d" : "%s:%d", p->addr,
+	    p->port);
+}
+
+/* Tells the run's progress hook what this probe now waits for (NULL:
+ * nothing more), and how long it may take. */
+static void waiting(session *s, const char *what, int64_t deadline)
+{
+	char target[80];
+	probe_target(s->p, target, sizeof target);
+	sd_report_waiting(s->run->report, target, what, s->p->role ==
+	    SD_ROLE_MAIN || s->p->role == SD_ROLE_FIX,
+	    (double)sd_remaining_ms(deadline) / 1000.0);
+}
+
+static int64_t stage_deadline(session *s);
+
 static void set_stage(session *s, stage next)
 {
 	if (s->st != next && s->run->opt->verbose > 0)
 		note(s, "%s -> %s", stage_names[s->st], stage_names[next]);
 	s->st = next;
+	waiting(s, next == ST_DONE ? NULL : stage_names[next],
+	    stage_deadline(s));
 }
 
 /* A fact with the common members of this probe. */
@@ -850,11 +872,14 @@ void sd_probe_run(sd_probe *p)
 	int64_t took;
 	int64_t cdl = sd_deadline_min(run->deadline_ms,
 	    sd_now_ms() + run->connect_ms);
+	waiting(&s, stage_names[ST_CONNECT], cdl);
 	s.c = sd_conn_connect((struct sockaddr *)&p->sa, p->salen, cdl,
 	    &run->cancel, &cr, &err, &took);
 	connect_fact(&s, cr, err, took);
-	if (!s.c)
+	if (!s.c) {
+		waiting(&s, NULL, 0);
 		return;
+	}
 	p->connected = 1;
 	if (p->role == SD_ROLE_NONSMTP)
 		goto out;

@@ -94,6 +94,29 @@ void sd_report_free(sd_report *r)
 	free(r);
 }
 
+void sd_report_watch(sd_report *r, const sd_options *opt)
+{
+	r->progress = opt ? opt->progress : NULL;
+	r->progress_arg = opt ? opt->progress_arg : NULL;
+}
+
+void sd_report_progress(const sd_report *r, const sd_progress *ev)
+{
+	if (r && r->progress)
+		r->progress(r->progress_arg, ev);
+}
+
+void sd_report_waiting(const sd_report *r, const char *target,
+    const char *what, int main_path, double limit_s)
+{
+	sd_progress ev = {
+		.kind = what ? SD_PROGRESS_WAIT : SD_PROGRESS_DONE,
+		.target = target, .what = what, .main_path = main_path,
+		.limit_s = limit_s,
+	};
+	sd_report_progress(r, &ev);
+}
+
 const char *sd_report_started_at(const sd_report *r, char *buf, size_t len)
 {
 	const char *saved = json_string_value(json_object_get(r->extra,
@@ -259,12 +282,51 @@ const char *sd_fact_add(sd_report *r, json_t *fact)
 		    json_integer(sd_report_t_ms(r)));
 	json_array_append_new(r->facts, fact);
 	r->ids_cover++;
+	/* a stage's result as it ends (for -v), when it has words for people;
+	 * under the lock: another thread may change the fact once it is out */
+	const char *detail = json_string_value(json_object_get(fact, "detail"));
+	if (r->progress && detail &&
+	    !json_is_true(json_object_get(fact, "quiet"))) {
+		json_t *ok = json_object_get(fact, "ok");
+		sd_progress ev = {
+			.kind = SD_PROGRESS_STEP, .detail = detail,
+			.what = json_string_value(json_object_get(fact, "stage")),
+			.ok = json_is_boolean(ok) ? json_is_true(ok) : -1,
+		};
+		sd_report_progress(r, &ev);
+	}
 	pthread_mutex_unlock(&r->lock);
 	return id;
 oom:
 	pthread_mutex_unlock(&r->lock);
 	json_decref(fact);
 	return NULL;
+}
+
+static int fact_id_cmp(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a,
+	    "id"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b,
+	    "id"));
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+void sd_report_sort_facts(sd_report *r)
+{
+	pthread_mutex_lock(&r->lock);
+	size_t n = json_array_size(r->facts);
+	json_t **v = n ? malloc(n * sizeof *v) : NULL;
+	if (v) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_incref(json_array_get(r->facts, i));
+		qsort(v, n, sizeof *v, fact_id_cmp);
+		json_array_clear(r->facts);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(r->facts, v[i]);
+		free(v);
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 void sd_transcript_add(sd_report *r, const char *conn, char dir,

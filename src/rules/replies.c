@@ -7,10 +7,7 @@
 #include <string.h>
 
 static const sd_reply_rule rules[] = {
-#define REPLY(id, provider, stages, lo, hi, enh, f1, f2, f3, cause, flags, \
-    explain, hint, sample, source) \
-	{ id, provider, stages, lo, hi, enh, { f1, f2, f3 }, cause, flags, \
-	  ((flags) & SD_REPLY_GENERIC) != 0, explain, hint, sample, source },
+#define REPLY SD_REPLY_ROW
 #include "../../data/replies.def"
 #undef REPLY
 };
@@ -160,14 +157,15 @@ int sd_reply_rule_matches(const sd_reply_rule *rule, sd_smtp_stage stage,
 	return matches(rule, stage, code, enhanced, text, len);
 }
 
-const sd_reply_rule *sd_reply_classify_ex(sd_smtp_stage stage, int code,
-    const char *enhanced, const char *text, unsigned options)
+const sd_reply_rule *sd_reply_classify_in(const sd_reply_rule *table,
+    size_t n, sd_smtp_stage stage, int code, const char *enhanced,
+    const char *text, unsigned options)
 {
 	char buf[16], low[SD_REPLY_SCAN_MAX];
 	size_t len;
 	prepare(&enhanced, &text, &len, buf, low);
-	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-		const sd_reply_rule *r = &rules[i];
+	for (size_t i = 0; i < n; i++) {
+		const sd_reply_rule *r = &table[i];
 		if ((r->flags & SD_REPLY_UNCONFIRMED) &&
 		    !(options & SD_REPLY_WITH_UNCONFIRMED))
 			continue;
@@ -175,6 +173,13 @@ const sd_reply_rule *sd_reply_classify_ex(sd_smtp_stage stage, int code,
 			return r;
 	}
 	return NULL;
+}
+
+const sd_reply_rule *sd_reply_classify_ex(sd_smtp_stage stage, int code,
+    const char *enhanced, const char *text, unsigned options)
+{
+	return sd_reply_classify_in(rules, sizeof rules / sizeof rules[0],
+	    stage, code, enhanced, text, options);
 }
 
 const sd_reply_rule *sd_reply_classify(sd_smtp_stage stage, int code,

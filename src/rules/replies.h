@@ -83,6 +83,13 @@ typedef struct sd_reply_rule {
 	const char *source;     /* where the wording comes from */
 } sd_reply_rule;
 
+/* One row of a table in the data/replies.def form, for an X-macro
+ * include: #define REPLY SD_REPLY_ROW. */
+#define SD_REPLY_ROW(id, provider, stages, lo, hi, enh, f1, f2, f3, cause, \
+    flags, explain, hint, sample, source) \
+	{ id, provider, stages, lo, hi, enh, { f1, f2, f3 }, cause, flags, \
+	  ((flags) & SD_REPLY_GENERIC) != 0, explain, hint, sample, source },
+
 /*
  * The first confirmed row that matches, or NULL.
  *
@@ -99,6 +106,14 @@ const sd_reply_rule *sd_reply_classify(sd_smtp_stage stage, int code,
  * flagged unconfirmed. */
 const sd_reply_rule *sd_reply_classify_ex(sd_smtp_stage stage, int code,
     const char *enhanced, const char *text, unsigned options);
+
+/*
+ * As sd_reply_classify_ex(), over another table of rows in the same form
+ * (the bounce wordings of data/bounces.def share this matcher).
+ */
+const sd_reply_rule *sd_reply_classify_in(const sd_reply_rule *table,
+    size_t n, sd_smtp_stage stage, int code, const char *enhanced,
+    const char *text, unsigned options);
 
 /* Whether one row matches, flags aside (for tests and tools). */
 int sd_reply_rule_matches(const sd_reply_rule *rule, sd_smtp_stage stage,
