@@ -71,7 +71,7 @@ const sd_cli_option sd_cli_options[] = {
 	/* spf */
 	{ "helo", 0, "NAME", O_HELO, SPF, "the HELO name, checked when the sender is empty" },
 	/* domain */
-	{ "ip", 0, "ADDR", O_IP, DOMAIN, "a sending address to judge SPF, reverse DNS and blocklists for (repeatable)" },
+	{ "ip", 0, "ADDR", O_IP, DOMAIN | SD_CMD_BOUNCE, "a sending address to judge SPF, reverse DNS and blocklists for (repeatable; bounce --recheck: instead of the one the bounce names)" },
 	{ "selector", 0, "NAME", O_SELECTOR, DOMAIN, "a DKIM selector to check (repeatable)" },
 	{ "message", 0, "FILE", O_MESSAGE, DOMAIN, "a message whose DKIM signature and DMARC alignment are checked" },
 	/* bounce */
