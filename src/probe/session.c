@@ -411,7 +411,9 @@ static int ehlo(session *s, int after_tls)
 	if (r == SD_IO_OK) {
 		set_reply(f, &rep);
 		if (ok && !used_helo) {
-			sd_caps_parse(&s->caps, rep.text);
+			/* read from every line as it came, not from the
+			 * text kept of the reply */
+			s->caps = rep.caps;
 			s->have_caps = 1;
 		} else {
 			memset(&s->caps, 0, sizeof s->caps);
@@ -430,6 +432,14 @@ static int ehlo(session *s, int after_tls)
 		json_object_set_new(f, "smtputf8",
 		    json_boolean(s->caps.flags & SD_CAP_SMTPUTF8));
 		json_object_set_new(f, "size", json_integer(s->caps.size));
+		/* caps hit: what was not kept is said, so that no rule reads
+		 * its absence as the server's answer */
+		if (rep.text_dropped)
+			json_object_set_new(f, "text_dropped",
+			    json_integer((json_int_t)rep.text_dropped));
+		if (s->caps.mechs_dropped)
+			json_object_set_new(f, "auth_dropped",
+			    json_integer(s->caps.mechs_dropped));
 		json_object_set_new(f, "result", json_string(ok ? "ok" : "refused"));
 		char mechbuf[300] = "";
 		for (int i = 0; i < s->caps.n_mechs; i++) {
@@ -584,7 +594,10 @@ static int auth(session *s)
 		result = "not_offered";
 		snprintf(d, sizeof d, "AUTH is not offered on port %d%s",
 		    p->port, p->tls_ok ? " (after TLS)" : " (without TLS)");
-	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech)) {
+	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech) &&
+	    !s->caps.mechs_dropped) {
+		/* (with mechanisms dropped, the configured one may be among
+		 * them: it is tried, and the server's own answer decides) */
 		result = "mechanism_unsupported";
 		json_object_set_new(f, "mech", json_string(cp->auth_mech));
 		snprintf(d, sizeof d, "AUTH %s is not offered on port %d",
@@ -613,7 +626,16 @@ static int auth(session *s)
 		mech = cp->auth_mech ? sd_sasl_find(cp->auth_mech) :
 		    sd_sasl_choose((const char (*)[24])s->caps.mechs,
 		        s->caps.n_mechs);
-		if (!mech) {
+		if (!mech && !cp->auth_mech && s->caps.mechs_dropped) {
+			/* one it speaks may be among those not kept */
+			result = "offer_cut";
+			snprintf(d, sizeof d, "AUTH not tried on port %d: the "
+			    "server offers more mechanisms than smtpdoctor keeps "
+			    "(%d not kept), and none of the %d kept is one it "
+			    "speaks", p->port, s->caps.mechs_dropped,
+			    s->caps.n_mechs);
+			atomic_store(&run->auth_attempted, 0);
+		} else if (!mech) {
 			result = "mechanism_unsupported";
 			snprintf(d, sizeof d, "none of the offered mechanisms "
 			    "is one smtpdoctor speaks");

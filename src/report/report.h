@@ -22,6 +22,12 @@ struct sd_report {
 	int64_t t0_ms;      /* monotonic start of the run */
 	time_t started;     /* wall-clock start of the run (started_at) */
 	json_t *facts;      /* array of objects, each with "id" and "stage" */
+	/* sd_fact_add's index of the ids in facts (id -> the next "#n" to
+	 * try), so that adding stays linear however many ids repeat; it covers
+	 * the first ids_cover facts and is rebuilt when facts changed behind
+	 * its back (a saved report's facts removed or appended directly) */
+	json_t *ids;
+	size_t ids_cover;
 	json_t *findings;   /* array of objects (SPEC §4) */
 	json_t *transcript; /* array of {conn, dir, t_ms, line} */
 	json_t *verdict;    /* object, or NULL until decided */

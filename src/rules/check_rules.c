@@ -1038,6 +1038,10 @@ static int stage_auth(ctx *c)
 		    c->server, "no answer to AUTH before the deadline");
 		return 1;
 	}
+	if (strcmp(res, "offer_cut") == 0) {
+		decide(c, "inconclusive", c->server, "%s", str(a, "detail"));
+		return 1;
+	}
 	if (strcmp(res, "closed") == 0 || strcmp(res, "reset") == 0) {
 		decide(c, "inconclusive", c->server, "the server hung up at AUTH "
 		    "on port %d: the connection was %s before any answer",
