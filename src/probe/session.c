@@ -741,6 +741,30 @@ static int auth(session *s)
 	return go_on;
 }
 
+int sd_check_test_message(char *out, size_t cap, const char *ehlo,
+    const char *from, const char *to)
+{
+	char date[64], host[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (ehlo)
+		snprintf(host, sizeof host, "%s", ehlo);
+	else if (gethostname(host, sizeof host) != 0 || !*host)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	int n = snprintf(out, cap,
+	    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
+	    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=us-ascii\r\n\r\nThis is a test message sent by "
+	    "smtpdoctor to check that this account can send mail.\r\n"
+	    "You can delete it.\r\n", date, (long long)now, (int)getpid(),
+	    host, from, to);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 static void envelope(session *s)
 {
 	const sd_check_params *cp = s->run->params;
@@ -769,22 +793,13 @@ static void envelope(session *s)
 		code = command(s, ST_DATA, "data", "DATA", "content", &rep);
 		if (code != 354)
 			return;
-		char msg[2048], date[64], host[256];
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-		snprintf(host, sizeof host, "%s", s->run->ehlo_name);
-		int n = snprintf(msg, sizeof msg,
-		    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
-		    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
-		    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
-		    "charset=us-ascii\r\n\r\nThis is a test message sent by "
-		    "smtpdoctor to check that this account can send mail.\r\n"
-		    "You can delete it.\r\n.\r\n", date, (long long)now,
-		    (int)getpid(), host, from, to);
-		if (n < 0 || (size_t)n >= sizeof msg)
+		char msg[2048];
+		int n = sd_check_test_message(msg, sizeof msg - 3,
+		    s->run->ehlo_name, from, to);
+		if (n < 0)
 			return;  /* cannot happen with the CLI's bounds */
+		memcpy(msg + n, ".\r\n", 4);
+		n += 3;
 		sd_transcript_add(s->run->report, s->p->conn_id, 'C',
 		    "<message: headers and 2 lines of text>", 38);
 		sd_reply_rc bad;
