@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *f;
 		json_array_foreach(facts, i, f)
 			if (json_is_object(f))
-				sd_fact_add_saved(r, f, NULL, 0);
+				sd_fact_add_saved(r, json_deep_copy(f), NULL, 0);
 		json_t *cfg = json_object_get(doc, "config");
 		if (json_is_object(cfg))
 			sd_report_set_extra(r, "config", json_deep_copy(cfg));

@@ -10,10 +10,71 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "bounce/bounce.h"
 #include "cli/cli.h"
+#include "probe/domain.h"
 #include "report/report.h"
+#include "rules/bounce_rules.h"
 #include "rules/rules.h"
+
+/*
+ * --recheck: audits the domain the cause is about (the sender's for SPF,
+ * DKIM, DMARC, reverse DNS and blocklists, with the sending address and
+ * the returned message; the recipient's for a TLS requirement) as
+ * `domain` does, and adds its facts and a "bounce.recheck" fact saying
+ * what was probed.  Returns 1 when lookups were cut off by the deadline
+ * (they still hold the resolver: the process must leave with _exit).
+ */
+static int run_recheck(sd_cli *cli, sd_report *r, const sd_bounce *b)
+{
+	sd_bounce_plan plan;
+	sd_bounce_recheck_plan(r->facts, &plan);
+	const char *ips[1] = { plan.ip };
+	/* an address the user gives wins over the one the bounce names */
+	if (cli->n_ips)
+		plan.ip = cli->ips[0], ips[0] = plan.ip;
+	json_t *f = json_pack("{s:s, s:s, s:b}", "id", "bounce.recheck",
+	    "stage", "content", "ran", plan.target != NULL);
+	if (plan.cause)
+		json_object_set_new(f, "cause", json_string(plan.cause));
+	if (!plan.target) {
+		json_object_set_new(f, "why", json_string(plan.why));
+		json_object_set_new(f, "detail", json_string(plan.why));
+		sd_fact_add(r, "bounce_recheck", f);
+		return 0;
+	}
+	sd_domain_params p = {
+		.domain = plan.domain,
+		.ips = ips, .n_ips = plan.ip ? 1 : 0,
+		.selectors = cli->selectors, .n_selectors = cli->n_selectors,
+		.message = plan.with_message ? b->returned : NULL,
+		.message_len = plan.with_message ? b->returned_len : 0,
+		.message_name = plan.with_message ? "the returned message" : NULL,
+	};
+	if (cli->opt.verbose > 0)
+		fprintf(stderr, "smtpdoctor: rechecking %s (%s)\n", plan.domain,
+		    plan.cause);
+	sd_report *dr = sd_domain_run(&cli->opt, &p);
+	int abandoned = dr && sd_fact_get(dr->facts, "domain.deadline");
+	size_t i;
+	json_t *x;
+	if (dr)
+		json_array_foreach(dr->facts, i, x)
+			sd_fact_add(r, NULL, json_deep_copy(x));
+	json_object_set_new(f, "target", json_string(plan.target));
+	json_object_set_new(f, "domain", json_string(plan.domain));
+	if (plan.ip)
+		json_object_set_new(f, "ip", json_string(plan.ip));
+	char detail[400];
+	snprintf(detail, sizeof detail, "rechecked %s%s%s for %s", plan.domain,
+	    plan.ip ? " and " : "", plan.ip ? plan.ip : "", plan.cause);
+	json_object_set_new(f, "detail", json_string(detail));
+	sd_fact_add(r, "bounce_recheck", f);
+	sd_report_free(dr);
+	return abandoned;
+}
 
 int sd_cmd_bounce(sd_cli *cli)
 {
@@ -38,8 +99,11 @@ int sd_cmd_bounce(sd_cli *cli)
 		    "no mail header fields and no delivery report in it");
 	}
 	sd_report *r = rc == 0 ? sd_report_new("bounce") : NULL;
+	int abandoned = 0;
 	if (r) {
 		sd_bounce_facts(r, &b);
+		if (cli->recheck)
+			abandoned = run_recheck(cli, r, &b);
 		sd_rules_judge(r);
 		r->elapsed_ms = sd_report_t_ms(r);
 	}
@@ -47,5 +111,11 @@ int sd_cmd_bounce(sd_cli *cli)
 	free(text);
 	int ex = sd_cli_render(cli, r);
 	sd_report_free(r);
+	if (abandoned) {
+		/* lookups cut off by the deadline still hold the resolver */
+		fflush(stdout);
+		fflush(stderr);
+		_exit(ex);
+	}
 	return ex;
 }

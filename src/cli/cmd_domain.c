@@ -13,6 +13,7 @@
 #include "cli/progress.h"
 #include "mailauth/dkim.h"
 #include "probe/domain.h"
+#include "probe/score.h"
 #include "probe/domain_records.h"
 #include "report/report.h"
 #include "util/util.h"
@@ -106,6 +107,13 @@ int sd_cmd_domain(sd_cli *cli)
 		return sd_cli_usage_error(cli, "--ca-file: cannot read '%s'",
 		    cli->opt.ca_file);
 
+	sd_scorer scorer;
+	int named_scorer = 0;
+	if (cli->score && !cli->message_file)
+		return sd_cli_usage_error(cli, "--score needs --message FILE "
+		    "(the message to score)");
+	if (sd_cli_score_check(cli, &scorer, &named_scorer))
+		return 2;
 	char *message = NULL;
 	size_t message_len = 0;
 	if (cli->message_file) {
@@ -130,6 +138,9 @@ int sd_cmd_domain(sd_cli *cli)
 	    cli->json);
 	sd_report *r = sd_domain_run(&cli->opt, &p);
 	sd_cli_progress_stop(progress, &cli->opt);
+	if (cli->score)
+		sd_cli_score(cli, named_scorer ? &scorer : NULL, r, message,
+		    message_len);
 	free(message);
 	int rc = sd_cli_render(cli, r);
 	int abandoned = r && sd_fact_get(r->facts, "domain.deadline");

@@ -225,6 +225,8 @@ static int command_option(sd_cli *cli, int c, const char *arg)
 		break;
 	case O_MESSAGE: cli->message_file = arg; break;
 	case O_RECHECK: cli->recheck = 1; break;
+	case O_SCORE: cli->score = 1; break;
+	case O_SCORER: cli->scorer = arg; cli->score = 1; break;
 	}
 	return -1;
 }

@@ -36,6 +36,8 @@ enum {
 	O_IP, O_SELECTOR, O_MESSAGE,
 	/* bounce */
 	O_RECHECK,
+	/* check --send and domain --message: content scoring */
+	O_SCORE, O_SCORER,
 	O_LAST_,
 };
 

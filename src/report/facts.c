@@ -106,13 +106,13 @@ int sd_fact_check(const json_t *fact, char *why, size_t len)
 	return 0;
 }
 
-int sd_fact_add_saved(sd_report *r, const json_t *saved, char *why,
-    size_t len)
+int sd_fact_add_saved(sd_report *r, json_t *f, char *why, size_t len)
 {
-	if (!json_is_object(saved))
+	if (!json_is_object(f)) {
+		json_decref(f);
 		return misfit(why, len, "%s%s%s", "a fact that is not an object",
 		    "", "");
-	json_t *f = json_deep_copy(saved);
+	}
 	if (!json_is_string(json_object_get(f, "kind"))) {
 		const char *kind = sd_fact_kind_of_id(f);
 		if (kind)

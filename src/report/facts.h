@@ -24,12 +24,11 @@ int sd_fact_check(const json_t *fact, char *why, size_t len);
 const char *sd_fact_kind_of_id(const json_t *fact);
 
 /*
- * Adds a fact of a saved report to r when it fits the schema (a copy; a
- * report written before facts carried their kind gets it from the id).
- * 0, or -1 with `why` when it was left out.
+ * Adds a fact of a saved report to r when it fits the schema (a report
+ * written before facts carried their kind gets it from the id).  Steals
+ * `fact`.  0, or -1 with `why` (may be NULL) when it was left out.
  */
-int sd_fact_add_saved(sd_report *r, const json_t *saved, char *why,
-    size_t len);
+int sd_fact_add_saved(sd_report *r, json_t *fact, char *why, size_t len);
 
 /* The schema as rows, for the test that holds docs/json.md to it. */
 typedef struct sd_fact_row {

@@ -1,10 +1,12 @@
 /* The rules of `bounce`; see bounce_rules.h. */
 #include "rules/bounce_rules.h"
+#include "rules/rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules/domain_rules.h"
 #include "util/util.h"
 
 static const sd_reply_rule rows[] = {
@@ -272,24 +274,24 @@ static void verdict_for(sd_report *r, const json_t *msg, const judged *top)
 	}
 }
 
-void sd_bounce_rules(sd_report *r)
+/* Every recipient of the facts, judged (no findings yet); *n the count. */
+static judged *judge_all(const json_t *facts, size_t *n)
 {
-	json_t *msg = sd_fact_get(r->facts, "bounce.message");
-	size_t n = 0, i;
+	size_t i, k = 0;
 	json_t *f;
-	json_array_foreach(r->facts, i, f) {
+	json_array_foreach(facts, i, f) {
 		const char *id = jstr(f, "id");
-		n += id && strncmp(id, "bounce.rcpt.", 12) == 0;
+		k += id && strncmp(id, "bounce.rcpt.", 12) == 0;
 	}
-	judged *js = calloc(n ? n : 1, sizeof *js);
+	judged *js = calloc(k ? k : 1, sizeof *js);
 	if (!js)
-		return;
-	n = 0;
-	json_array_foreach(r->facts, i, f) {
+		return NULL;
+	k = 0;
+	json_array_foreach(facts, i, f) {
 		const char *id = jstr(f, "id");
 		if (!id || strncmp(id, "bounce.rcpt.", 12) != 0)
 			continue;
-		judged *j = &js[n++];
+		judged *j = &js[k++];
 		j->fact = f;
 		j->id = id;
 		j->action = jstr(f, "action");
@@ -300,10 +302,263 @@ void sd_bounce_rules(sd_report *r)
 		    json_is_integer(code) ? (int)json_integer_value(code) : 0,
 		    jstr(f, "status"), jstr(f, "diagnostic"));
 		j->cause = j->row ? j->row->cause : NULL;
-		add_finding(r, j);
 	}
+	*n = k;
+	return js;
+}
+
+/* ---- --recheck ---------------------------------------------------------- */
+
+/* The domain checks that can confirm a cause: the domain rules' codes
+ * that mean it still holds, and whether the sending address is needed. */
+typedef struct confirm {
+	const char *cause;
+	const char *codes[4];
+	int needs_ip, needs_message;
+} confirm;
+
+static const confirm confirms[] = {
+	{ "dns.spf_fail", { "dns.spf_fail", "dns.spf_missing",
+	    "dns.spf_permerror", NULL }, 1, 0 },
+	{ "dns.spf_permerror", { "dns.spf_permerror", NULL }, 0, 0 },
+	{ "dns.spf_missing", { "dns.spf_missing", NULL }, 0, 0 },
+	{ "dns.dkim_invalid", { "dns.dkim_invalid", "dns.dkim_missing", NULL },
+	    0, 1 },
+	{ "dns.dmarc_reject_unaligned", { "dns.dmarc_reject_unaligned", NULL },
+	    0, 0 },
+	{ "dns.ptr_missing", { "dns.ptr_missing", "dns.fcrdns_mismatch", NULL },
+	    1, 0 },
+	{ "reputation.ip_listed", { "reputation.ip_listed", NULL }, 1, 0 },
+	{ "reputation.domain_listed", { "reputation.domain_listed", NULL },
+	    0, 0 },
+	{ "dns.mx_missing", { "dns.mx_missing", NULL }, 0, 0 },
+	{ "dns.resolution_failed", { "dns.resolution_failed", NULL }, 0, 0 },
+	{ "recipient.tls_required", { NULL }, 0, 0 },
+};
+
+static const confirm *confirm_of(const char *cause)
+{
+	for (size_t i = 0; cause && i < sizeof confirms / sizeof confirms[0];
+	    i++)
+		if (strcmp(confirms[i].cause, cause) == 0)
+			return &confirms[i];
+	return NULL;
+}
+
+/* The domain part of an address ("<a@b>" too), into out. */
+static int domain_of(const char *addr, char *out, size_t max)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+	if (!at || !at[1])
+		return 0;
+	size_t n = strcspn(at + 1, "> ");
+	if (n == 0 || n >= max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = sd_tolower(at[1 + i]);
+	out[n] = '\0';
+	return 1;
+}
+
+void sd_bounce_recheck_plan(const json_t *facts, sd_bounce_plan *p)
+{
+	memset(p, 0, sizeof *p);
+	size_t n = 0;
+	judged *js = judge_all(facts, &n);
+	const judged *top = js ? pick(js, n) : NULL;
+	p->cause = top ? top->cause : NULL;
+	const confirm *c = confirm_of(p->cause);
+	if (!c) {
+		p->why = p->cause ? "no probe from here can confirm this cause: "
+		    "it is the receiving side's own state" :
+		    "the bounce names no cause to confirm";
+		free(js);
+		return;
+	}
+	json_t *ret = sd_fact_get(facts, "bounce.returned");
+	json_t *msg = sd_fact_get(facts, "bounce.message");
+	json_t *ip = sd_fact_get(facts, "bounce.sending_ip");
+	if (strcmp(c->cause, "recipient.tls_required") == 0) {
+		p->target = "recipient";
+		if (!domain_of(jstr(top->fact, "recipient"), p->domain_buf,
+		    sizeof p->domain_buf))
+			p->target = NULL, p->why = "the recipient's domain is not known";
+	} else {
+		/* SPF judges the envelope sender; then the author, then the
+		 * address the report went back to */
+		p->target = "sender";
+		const char *env = jstr(ret, "envelope_domain");
+		const char *from = jstr(ret, "from_domain");
+		if (env || from)
+			snprintf(p->domain_buf, sizeof p->domain_buf, "%s",
+			    env ? env : from);
+		else if (!domain_of(jstr(msg, "to"), p->domain_buf,
+		    sizeof p->domain_buf))
+			p->target = NULL, p->why = "the sender's domain is not known";
+		p->ip = jstr(ip, "ip");
+		p->with_message = ret && !json_is_true(json_object_get(ret,
+		    "headers_only"));
+	}
+	if (p->target)
+		p->domain = p->domain_buf;
+	free(js);
+}
+
+/* For a TLS-required bounce: the recipient domain's MTA-STS in enforce
+ * mode or DNSSEC-secure TLSA records prove the requirement; their absence
+ * proves nothing (a server may insist on STARTTLS without publishing). */
+static int tls_required_holds(const json_t *facts, json_t *ev)
+{
+	size_t i;
+	json_t *f;
+	int found = 0;
+	json_array_foreach(facts, i, f) {
+		const char *id = jstr(f, "id");
+		if (!id)
+			continue;
+		const char *mode = jstr(json_object_get(f, "policy"), "mode");
+		if (strcmp(id, "domain.mta_sts") == 0 && mode &&
+		    strcmp(mode, "enforce") == 0) {
+			json_array_append_new(ev, json_string(id));
+			found = 1;
+		}
+		if (strncmp(id, "domain.dane.", 12) == 0 &&
+		    json_is_true(json_object_get(f, "secure")) &&
+		    json_array_size(json_object_get(f, "records"))) {
+			json_array_append_new(ev, json_string(id));
+			found = 1;
+		}
+	}
+	return found;
+}
+
+/*
+ * Whether the cause still holds: 1, 0, or -1 (cannot tell).  Fills the
+ * evidence (fact ids) and a sentence for people.
+ */
+static int recheck_holds(sd_report *r, const json_t *rc, const char *cause,
+    json_t *ev, json_t *fix, char *why, size_t why_max)
+{
+	const confirm *c = confirm_of(cause);
+	if (!c || !json_is_true(json_object_get(rc, "ran"))) {
+		snprintf(why, why_max, "%s", jstr(rc, "why") ? jstr(rc, "why") :
+		    "nothing was probed");
+		return -1;
+	}
+	if (strcmp(cause, "recipient.tls_required") == 0) {
+		if (tls_required_holds(r->facts, ev)) {
+			snprintf(why, why_max, "the recipient's domain publishes "
+			    "a TLS requirement (MTA-STS in enforce mode or DANE)");
+			return 1;
+		}
+		snprintf(why, why_max, "the recipient's domain publishes no "
+		    "MTA-STS policy in enforce mode and no DANE records: its "
+		    "server's own TLS requirement does not show in DNS");
+		return -1;
+	}
+	if (c->needs_ip && !jstr(rc, "ip")) {
+		snprintf(why, why_max, "the bounce names no sending address to "
+		    "check (give it with --ip)");
+		return -1;
+	}
+	/* the domain and reputation facts the recheck added, judged as
+	 * `domain` would */
+	sd_report *dr = sd_rules_judge_domain(r);
+	if (!dr)
+		return -1;
+	int holds = 0, failed_lookup = 0;
+	size_t i;
+	json_t *f;
+	json_array_foreach(dr->findings, i, f) {
+		const char *code = jstr(f, "code");
+		const char *sev = jstr(f, "severity");
+		if (!code || !sev || strcmp(sev, "info") == 0)
+			continue;
+		failed_lookup |= strcmp(code, "dns.resolution_failed") == 0;
+		for (size_t k = 0; c->codes[k]; k++)
+			if (strcmp(code, c->codes[k]) == 0 && !holds) {
+				holds = 1;
+				json_array_extend(ev, json_object_get(f, "evidence"));
+				snprintf(why, why_max, "%s", jstr(f, "summary") ?
+				    jstr(f, "summary") : code);
+			}
+	}
+	/* the audit's own fix is concrete (the SPF record with the address
+	 * added, the list's removal page) */
+	json_t *dfix = dr->verdict ? json_object_get(dr->verdict, "fix") : NULL;
+	if (holds && json_is_array(dfix))
+		json_array_extend(fix, dfix);
+	if (!holds && failed_lookup) {
+		snprintf(why, why_max, "lookups failed, so the cause could not be "
+		    "checked again");
+		holds = -1;
+	} else if (!holds) {
+		/* what was checked and passed */
+		json_array_foreach(r->facts, i, f) {
+			const char *st = jstr(f, "stage");
+			if (st && (strcmp(st, "domain") == 0 ||
+			    strcmp(st, "reputation") == 0) &&
+			    json_array_size(ev) < 16)
+				json_array_append_new(ev, json_string(jstr(f,
+				    "id")));
+		}
+		snprintf(why, why_max, "checked again now, %s no longer shows: "
+		    "it was fixed since, or the receiver saw something else "
+		    "(another sending address, a record since changed)", cause);
+	}
+	sd_report_free(dr);
+	return holds;
+}
+
+/* Fills the bounce member's "recheck" and adds its finding. */
+static void recheck(sd_report *r, json_t *bounce, const char *cause)
+{
+	json_t *rc = sd_fact_get(r->facts, "bounce.recheck");
+	if (!rc)
+		return;
+	json_t *ev = json_array(), *dfix = json_array();
+	char why[600];
+	int holds = recheck_holds(r, rc, cause, ev, dfix, why, sizeof why);
+	json_t *o = json_object_get(bounce, "recheck");
+	json_object_set_new(o, "ran", json_boolean(json_is_true(
+	    json_object_get(rc, "ran"))));
+	json_object_set_new(o, "holds", holds < 0 ? json_null() :
+	    json_boolean(holds));
+	json_object_set_new(o, "evidence", ev);
+	json_object_set_new(o, "summary", json_string(why));
+	const char *d = jstr(rc, "domain"), *ip = jstr(rc, "ip");
+	json_object_set_new(o, "domain", d ? json_string(d) : json_null());
+	json_object_set_new(o, "ip", ip ? json_string(ip) : json_null());
+	char summary[800];
+	snprintf(summary, sizeof summary, "%s: %s", holds > 0 ?
+	    "the cause still holds" : holds == 0 ? "the cause no longer holds" :
+	    "the recheck could not tell", why);
+	json_t *fev = json_array();
+	json_array_append_new(fev, json_string("bounce.recheck"));
+	sd_finding_add(r, "info.recheck", "info", d ? d : "", summary, fev);
+	/* the verdict tells what happened; the fix says what to do now */
+	json_t *fix = r->verdict ? json_object_get(r->verdict, "fix") : NULL;
+	if (holds == 0 && json_is_array(fix))
+		json_array_append_new(fix, json_string("the cause no longer "
+		    "shows now: send the message again"));
+	if (holds > 0 && json_is_array(fix))
+		json_array_extend(fix, dfix);
+	json_decref(dfix);
+}
+
+void sd_bounce_rules(sd_report *r)
+{
+	json_t *msg = sd_fact_get(r->facts, "bounce.message");
+	size_t n = 0;
+	judged *js = judge_all(r->facts, &n);
+	if (!js)
+		return;
+	for (size_t i = 0; i < n; i++)
+		add_finding(r, &js[i]);
 	const judged *top = pick(js, n);
 	verdict_for(r, msg, top);
-	sd_report_set_extra(r, "bounce", bounce_member(msg, js, n, top));
+	json_t *b = bounce_member(msg, js, n, top);
+	recheck(r, b, top ? top->cause : NULL);
+	sd_report_set_extra(r, "bounce", b);
 	free(js);
 }

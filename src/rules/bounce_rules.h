@@ -35,7 +35,31 @@ const sd_reply_rule *sd_bounce_table(size_t *n);
 /* Whether a cause lies on the sender's side (not recipient.*). */
 int sd_bounce_sender_side(const char *cause);
 
-/* Adds findings, the verdict and the "bounce" member from the facts. */
+/*
+ * What --recheck probes, decided from the facts a bounce was read into:
+ * the domain to audit and, for a cause on the sender's side, the sending
+ * address and the returned message.  `target` is "sender" or
+ * "recipient", or NULL when no probe can confirm the cause (`why` says
+ * why).  Strings point into the facts (borrowed).
+ */
+typedef struct sd_bounce_plan {
+	const char *cause;    /* the verdict's cause, or NULL */
+	const char *target;   /* "sender", "recipient" or NULL */
+	const char *domain;   /* the domain to audit */
+	const char *ip;       /* the sending address, or NULL */
+	int with_message;     /* the returned message is whole: check DKIM */
+	const char *why;      /* when target is NULL */
+	char domain_buf[256];
+} sd_bounce_plan;
+
+void sd_bounce_recheck_plan(const json_t *facts, sd_bounce_plan *p);
+
+/*
+ * Adds findings, the verdict and the "bounce" member from the facts.
+ * When a "bounce.recheck" fact is present, the domain and reputation
+ * facts the recheck added are judged again (rules/domain_rules.h) to say
+ * whether the cause still holds.
+ */
 void sd_bounce_rules(sd_report *r);
 
 #endif

@@ -109,6 +109,7 @@ typedef struct ctx {
 	json_t *evidence;
 	const char *cause;      /* NULL until a rule proposes */
 	int has_finding;        /* its finding is in the report already */
+	int status;             /* the verdict's status; < 0: the code's */
 	char subject[320];
 	char summary[1200];
 } ctx;
@@ -1228,6 +1229,14 @@ static int rule_auth_unanswered(ctx *c)
 	    "the deadline");
 }
 
+static int rule_auth_offer_cut(ctx *c)
+{
+	json_t *a = auth_failed(c, "offer_cut");
+	if (!a)
+		return 0;
+	return propose(c, "inconclusive", c->server, "%s", str(a, "detail"));
+}
+
 static int rule_auth_hung_up(ctx *c)
 {
 	json_t *a = auth_failed(c, "closed");
@@ -1344,16 +1353,24 @@ static int rule_ipv6_broken(ctx *c)
 	    "back, or give up", c->port, str(t.v6_bad, "result"));
 }
 
-/* The path works: what the sender's domain says can still stop its mail
- * (not dns.spf_fail: the submission server's outbound address is
- * unknown; nor a lookup that failed). */
-static int rule_sender_domain(ctx *c)
+/* The path works: the sender domain's own verdict, when it is a dns.*
+ * code that concerns the message (not SPF for this machine, which does
+ * not send it on, nor a resolver failure) and has this status. */
+static json_t *sender_domain_cause(ctx *c, const char *status)
 {
 	json_t *sd = sd_fact_get(c->facts, "sender_domain");
 	const char *sc = sd ? str(sd, "cause") : "";
 	if (!sd || strncmp(sc, "dns.", 4) != 0 || strcmp(sc, "dns.spf_fail") ==
-	    0 || strcmp(sc, "dns.resolution_failed") == 0 ||
-	    !(is(sd, "status", "fail") || is(sd, "status", "warn")))
+	    0 || strcmp(sc, "dns.resolution_failed") == 0 || !is(sd, "status",
+	    status))
+		return NULL;
+	return sd;
+}
+
+static int sender_domain_verdict(ctx *c, const char *status, sd_status st)
+{
+	json_t *sd = sender_domain_cause(c, status);
+	if (!sd)
 		return 0;
 	size_t k;
 	json_t *x;
@@ -1364,9 +1381,70 @@ static int rule_sender_domain(ctx *c)
 	ev(c, sd);
 	/* the domain's audit wrote its findings into the report */
 	c->has_finding = 1;
-	return propose(c, sc, str(sd, "domain"), "sending works on port %d, "
-	    "but mail from %s may be refused by its recipients: %s", c->port,
-	    str(sd, "domain"), str(sd, "summary"));
+	c->status = (int)st;
+	return propose(c, str(sd, "cause"), str(sd, "domain"), "sending works "
+	    "on port %d, but mail from %s may be refused by its recipients: %s",
+	    c->port, str(sd, "domain"), str(sd, "summary"));
+}
+
+/* Its mail will be rejected downstream: fail, though the path works. */
+static int rule_sender_domain_fails(ctx *c)
+{
+	return sender_domain_verdict(c, "fail", SD_STATUS_FAIL);
+}
+
+static int rule_sender_domain_warns(ctx *c)
+{
+	return sender_domain_verdict(c, "warn", SD_STATUS_WARN);
+}
+
+/* This machine's address on a list that is not a policy list: the path
+ * works, but servers that check the list refuse its mail. */
+static int rule_ip_listed(ctx *c)
+{
+	json_t *f, *listed = NULL;
+	size_t i;
+	EACH(c->facts, i, f)
+		if (!listed && kind_is(f, "dnsbl_self") && is(f, "result", "listed"))
+			listed = f;
+	if (!(f = listed))
+		return 0;
+	ev(c, f);
+	fixf(c, "ask the list named above to delist this address (its removal "
+	    "page says how), and keep submitting with authentication on 587 "
+	    "or 465");
+	c->status = SD_STATUS_WARN;
+	return propose(c, "reputation.ip_listed", str(f, "ip"), "sending works "
+	    "on port %d, but this machine's address %s is listed on %s (%s): "
+	    "servers that check it refuse its mail", c->port, str(f, "ip"),
+	    str(f, "zone"), str(f, "meaning"));
+}
+
+/* A finding that probes or the discovery wrote into the report. */
+static const json_t *standing(ctx *c, const char *code)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(c->r->findings, i, f)
+		if (is(f, "code", code))
+			return f;
+	return NULL;
+}
+
+/* The settings work, but the provider publishes others. */
+static int rule_differs_from_published(ctx *c)
+{
+	const json_t *f = standing(c, "settings.differs_from_published");
+	if (!f)
+		return 0;
+	size_t k;
+	json_t *x;
+	json_array_foreach(json_object_get(f, "evidence"), k, x)
+		json_array_append(c->evidence, x);
+	c->has_finding = 1;
+	c->status = SD_STATUS_WARN;
+	return propose(c, "settings.differs_from_published", str(f, "subject"),
+	    "sending works on port %d, but %s", c->port, str(f, "summary"));
 }
 
 static int rule_ok(ctx *c)
@@ -1551,6 +1629,7 @@ static const check_rule verdict_rules[] = {
 	RULE(plaintext_refused),
 	RULE(auth_rejected),
 	RULE(auth_unanswered),
+	RULE(auth_offer_cut),
 	RULE(auth_hung_up),
 	RULE(auth_failed),
 	/* envelope and content */
@@ -1560,8 +1639,11 @@ static const check_rule verdict_rules[] = {
 	/* the path works: what still endangers sending */
 	RULE(unfinished),
 	RULE(certificate_went_past),
+	RULE(sender_domain_fails),
+	RULE(ip_listed),
 	RULE(ipv6_broken),
-	RULE(sender_domain),
+	RULE(sender_domain_warns),
+	RULE(differs_from_published),
 	RULE(ok),
 };
 
@@ -1585,6 +1667,7 @@ static void rule_start(ctx *c)
 {
 	json_array_clear(c->fix);
 	json_array_clear(c->evidence);
+	c->status = -1;
 }
 
 static void ctx_init(ctx *c, sd_report *r, sd_judge *j, json_t *cfg)
@@ -1630,12 +1713,14 @@ void sd_rules_check(sd_report *r)
 		verdict_rules[i].propose(&c);
 	}
 	int ok = strcmp(c.cause, "ok") == 0;
+	sd_status st = c.status >= 0 ? (sd_status)c.status :
+	    sd_code_default(sd_code_lookup(c.cause));
 	if (!ok && !c.has_finding)
-		finding(&c, c.cause, sd_code_default(sd_code_lookup(c.cause)) ==
-		    SD_STATUS_FAIL ? SD_SEV_ERROR : SD_SEV_WARN, c.subject,
-		    json_deep_copy(c.evidence), "%s", c.summary);
+		finding(&c, c.cause, st == SD_STATUS_FAIL ? SD_SEV_ERROR :
+		    SD_SEV_WARN, c.subject, json_deep_copy(c.evidence), "%s",
+		    c.summary);
 	/* an ok verdict carries an empty fix */
-	sd_verdict_set(r, c.cause, -1, c.summary, ok ? json_array() :
+	sd_verdict_set(r, c.cause, (int)st, c.summary, ok ? json_array() :
 	    json_incref(c.fix), json_incref(c.evidence));
 	sd_judge_finish(&j, r);
 	json_decref(c.fix);

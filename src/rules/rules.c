@@ -6,6 +6,7 @@
 #include "rules/bounce_rules.h"
 #include "rules/check_rules.h"
 #include "rules/domain_rules.h"
+#include "rules/score_rules.h"
 #include "rules/spf_rules.h"
 
 static const char *id_of(const json_t *f)
@@ -14,20 +15,24 @@ static const char *id_of(const json_t *f)
 	return id ? id : "";
 }
 
-/* The sender domain's facts of a check report, as a domain report. */
-static sd_report *sender_domain(const sd_report *r)
+sd_report *sd_rules_judge_domain(const sd_report *r)
 {
+	if (!sd_fact_get(r->facts, "domain.inputs"))
+		return NULL;
 	sd_report *dr = sd_report_new("domain");
 	size_t i;
 	json_t *f;
 	json_array_foreach(r->facts, i, f) {
 		const char *st = json_string_value(json_object_get(f, "stage"));
-		if (!dr || !st || strcmp(id_of(f), "sender_domain") == 0)
+		const char *kind = json_string_value(json_object_get(f, "kind"));
+		if (!dr || !st || !kind || strcmp(kind, "sender_domain") == 0 ||
+		    strcmp(kind, "dnsbl_self") == 0)
 			continue;
-		if (strcmp(st, "domain") == 0 || (strcmp(st, "reputation") == 0 &&
-		    strncmp(id_of(f), "dnsbl.", 6) != 0))
+		if (strcmp(st, "domain") == 0 || strcmp(st, "reputation") == 0)
 			json_array_append(dr->facts, f);
 	}
+	if (dr)
+		sd_domain_rules(dr);
 	return dr;
 }
 
@@ -62,19 +67,18 @@ int sd_rules_judge(sd_report *r)
 {
 	if (strcmp(r->command, "domain") == 0) {
 		sd_domain_rules(r);
+		sd_score_rules(r);
 	} else if (strcmp(r->command, "spf") == 0) {
 		sd_spf_rules(r);
 	} else if (strcmp(r->command, "bounce") == 0) {
 		sd_bounce_rules(r);
 	} else if (strcmp(r->command, "check") == 0) {
-		sd_report *dr = sender_domain(r);
-		if (dr && json_array_size(dr->facts) &&
-		    sd_fact_get(dr->facts, "domain.inputs")) {
-			sd_domain_rules(dr);
+		sd_report *dr = sd_rules_judge_domain(r);
+		if (dr)
 			merge_sender_domain(r, dr);
-		}
 		sd_report_free(dr);
 		sd_rules_check(r);
+		sd_score_rules(r);
 	} else {
 		return -1;
 	}

@@ -42,7 +42,7 @@ static int replay(const char *name)
 	size_t i;
 	json_t *f;
 	json_array_foreach(json_object_get(doc, "facts"), i, f)
-		assert_int_equal(sd_fact_add_saved(r, f, NULL, 0), 0);
+		assert_int_equal(sd_fact_add_saved(r, json_deep_copy(f), NULL, 0), 0);
 	if (json_is_object(json_object_get(doc, "config")))
 		sd_report_set_extra(r, "config", json_deep_copy(
 		    json_object_get(doc, "config")));

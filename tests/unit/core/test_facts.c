@@ -106,11 +106,11 @@ static void saved_facts(void **state)
 	    "greeting.587.192.0.2.1", "stage", "greeting", "result", "smtp",
 	    "ok", 1);
 	char why[400];
-	assert_int_equal(sd_fact_add_saved(r, old, why, sizeof why), 0);
+	assert_int_equal(sd_fact_add_saved(r, json_incref(old), why, sizeof why), 0);
 	json_t *bad = json_pack("{s:s, s:s, s:s, s:i}", "id",
 	    "greeting.25.192.0.2.1", "stage", "greeting", "result", "smtp",
 	    "ok", 7);
-	assert_int_equal(sd_fact_add_saved(r, bad, why, sizeof why), -1);
+	assert_int_equal(sd_fact_add_saved(r, json_incref(bad), why, sizeof why), -1);
 	assert_int_equal(json_array_size(r->facts), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
 	    r->facts, 0), "kind")), "greeting");

@@ -40,7 +40,7 @@ static sd_report *judge(const json_t *facts)
 	size_t i;
 	json_t *f;
 	json_array_foreach(facts, i, f)
-		assert_int_equal(sd_fact_add_saved(r, f, NULL, 0), 0);
+		assert_int_equal(sd_fact_add_saved(r, json_deep_copy(f), NULL, 0), 0);
 	sd_domain_rules(r);
 	assert_non_null(r->verdict);
 	return r;
