@@ -88,6 +88,8 @@ static json_t *spf_object(const sd_spf_result *res)
 	json_object_set_new(o, "mechanism_domain",
 	    str_or_null(res->mechanism_domain));
 	json_object_set_new(o, "problem", str_or_null(res->problem));
+	json_object_set_new(o, "problem_class",
+	    str_or_null(res->problem_class));
 	return o;
 }
 

@@ -56,6 +56,7 @@ typedef struct ev {
 	size_t n_validated;
 	char *p_value;
 	char *problem;
+	const char *problem_class;   /* sd_spf_result.problem_class */
 	sd_spf_result *out;
 	size_t trace_cap, dns_cap;
 	int trace_full, force_trace;
@@ -140,9 +141,11 @@ static void trace(ev *e, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void set_problem(ev *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_problem(ev *e, const char *fmt, ...)
+static void set_problem(ev *e, const char *class, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_problem(ev *e, const char *class, const char *fmt, ...)
 {
+	e->problem_class = class;
 	sd_spfi_buf b = { .max = 1000 };
 	va_list ap;
 	va_start(ap, fmt);
@@ -587,7 +590,8 @@ static int target_name(ev *e, const sd_spf_term *t, const char *domain,
 	if (rc == -2)
 		return -2;
 	if (rc != 0) {
-		set_problem(e, "%s: \"%s\": %s", domain, t->text, err);
+		set_problem(e, "bad_term",
+		    "%s: \"%s\": %s", domain, t->text, err);
 		trace(e, "%s: %s", t->text, err);
 		return -1;
 	}
@@ -624,7 +628,8 @@ static int count_lookup(ev *e, const sd_spf_term *t, const char *domain)
 {
 	e->lookups++;
 	if (e->lookups > SD_SPF_MAX_LOOKUP_TERMS) {
-		set_problem(e, "too many DNS lookups: \"%s\" in the record of "
+		set_problem(e, "lookup_limit",
+		    "too many DNS lookups: \"%s\" in the record of "
 		    "%s is DNS-querying term number %u, over the limit of %d "
 		    "(RFC 7208 section 4.6.4)", t->text, domain, e->lookups,
 		    SD_SPF_MAX_LOOKUP_TERMS);
@@ -643,7 +648,8 @@ static int count_void(ev *e, const char *what)
 {
 	e->voids++;
 	if (e->voids > SD_SPF_MAX_VOID_LOOKUPS) {
-		set_problem(e, "too many void lookups: %s is lookup number %u "
+		set_problem(e, "void_limit",
+		    "too many void lookups: %s is lookup number %u "
 		    "that found nothing, over the limit of %d (RFC 7208 "
 		    "section 4.6.4)", what, e->voids, SD_SPF_MAX_VOID_LOOKUPS);
 		trace(e, "void lookup %u (%s): over the limit of %d -> "
@@ -658,7 +664,9 @@ static int count_void(ev *e, const char *what)
 static mres lookup_failed(ev *e, const sd_spf_term *t, const char *domain,
     const char *name, uint16_t type, sd_dns_status st)
 {
-	set_problem(e, "the %s lookup of %s failed (%s), needed by \"%s\" in "
+	/* a lookup the deadline cut is unfinished, not a broken domain */
+	set_problem(e, st == SD_DNS_TIMEOUT ? "lookup_timeout" : "lookup_failed",
+	    "the %s lookup of %s failed (%s), needed by \"%s\" in "
 	    "the record of %s", sd_dns_type_name(type), name, status_text(st),
 	    t->text, domain);
 	trace(e, "%s: %s %s: lookup failed (%s) -> temperror", t->text,
@@ -750,7 +758,8 @@ static mres mech_mx(ev *e, const sd_spf_term *t, const char *domain,
 	}
 	if (n > SD_SPF_MAX_MX_NAMES) {
 		sd_dns_answer_clear(&a);
-		set_problem(e, "%s has %zu MX records; an mx mechanism may "
+		set_problem(e, "mx_limit",
+		    "%s has %zu MX records; an mx mechanism may "
 		    "look up at most %d (RFC 7208 section 4.6.4), \"%s\" in "
 		    "the record of %s", name, n, SD_SPF_MAX_MX_NAMES, t->text,
 		    domain);
@@ -876,7 +885,8 @@ static mres mech_include(ev *e, const sd_spf_term *t, const char *domain,
 		trace(e, "%s: %s gives temperror -> temperror", t->text, name);
 		return M_TEMPERROR;
 	case SD_SPF_NONE:
-		set_problem(e, "\"%s\" in the record of %s points at %s, which "
+		set_problem(e, "include_none",
+		    "\"%s\" in the record of %s points at %s, which "
 		    "has no SPF record (%s)", t->text, domain, name,
 		    e->problem ? e->problem : "none");
 		trace(e, "%s: %s has no SPF record -> permerror (RFC 7208 "
@@ -915,14 +925,15 @@ static mres eval_mech(ev *e, const sd_spf_term *t, const char *domain)
 	int rc = target_name(e, t, domain, &name);
 	if (rc == -2) {
 		e->oom = 1;
-		set_problem(e, "out of memory");
+		set_problem(e, "no_memory", "out of memory");
 		return M_TEMPERROR;
 	}
 	if (rc == -1)
 		return M_PERMERROR;
 	if (rc == 1) {
 		if (t->kind == SD_SPF_INCLUDE) {
-			set_problem(e, "\"%s\" in the record of %s does not "
+			set_problem(e, "bad_term",
+			    "\"%s\" in the record of %s does not "
 			    "expand to a usable domain name", t->text, domain);
 			return M_PERMERROR;
 		}
@@ -1041,7 +1052,8 @@ static sd_spf_code fetch_record(ev *e, const char *domain, int top,
 	sd_dns_status st = query(e, domain, SD_DNS_TXT, "record", &a);
 	if (is_failure(st)) {
 		sd_dns_answer_clear(&a);
-		set_problem(e, "the TXT lookup of %s failed (%s)", domain,
+		set_problem(e, "lookup_failed",
+		    "the TXT lookup of %s failed (%s)", domain,
 		    status_text(st));
 		trace(e, "TXT %s: lookup failed (%s) -> temperror", domain,
 		    status_text(st));
@@ -1060,12 +1072,14 @@ static sd_spf_code fetch_record(ev *e, const char *domain, int top,
 	if (n_spf == 0) {
 		sd_dns_answer_clear(&a);
 		if (n_txt == 0) {
-			set_problem(e, "%s has no SPF record (no TXT records: "
+			set_problem(e, "no_record",
+			    "%s has no SPF record (no TXT records: "
 			    "%s)", domain, status_text(st));
 			trace(e, "TXT %s: none (%s) -> no SPF record", domain,
 			    status_text(st));
 		} else {
-			set_problem(e, "%s has no SPF record (%zu TXT "
+			set_problem(e, "no_record",
+			    "%s has no SPF record (%zu TXT "
 			    "record%s, none starting with \"v=spf1\")", domain,
 			    n_txt, n_txt == 1 ? "" : "s");
 			trace(e, "TXT %s: %zu record%s, none is SPF (\"v=spf1\" "
@@ -1076,7 +1090,8 @@ static sd_spf_code fetch_record(ev *e, const char *domain, int top,
 	}
 	if (n_spf > 1) {
 		sd_dns_answer_clear(&a);
-		set_problem(e, "%s has %zu SPF records; exactly one is allowed "
+		set_problem(e, "multiple_records",
+		    "%s has %zu SPF records; exactly one is allowed "
 		    "(RFC 7208 section 4.5)", domain, n_spf);
 		trace(e, "TXT %s: %zu SPF records -> permerror", domain, n_spf);
 		return SD_SPF_PERMERROR;
@@ -1095,11 +1110,12 @@ static sd_spf_code fetch_record(ev *e, const char *domain, int top,
 	sd_dns_answer_clear(&a);
 	if (rc == -2) {
 		e->oom = 1;
-		set_problem(e, "out of memory");
+		set_problem(e, "no_memory", "out of memory");
 		return SD_SPF_TEMPERROR;
 	}
 	if (rc != 0) {
-		set_problem(e, "the SPF record of %s has a syntax error: %s",
+		set_problem(e, "syntax",
+		    "the SPF record of %s has a syntax error: %s",
 		    domain, err);
 		trace(e, "syntax error: %s -> permerror", err);
 		return SD_SPF_PERMERROR;
@@ -1111,7 +1127,8 @@ static sd_spf_code check_host(ev *e, const char *domain, int chain,
     char **exp_out)
 {
 	if (e->depth > SPF_MAX_DEPTH) {
-		set_problem(e, "records nested deeper than %d", SPF_MAX_DEPTH);
+		set_problem(e, "depth",
+		    "records nested deeper than %d", SPF_MAX_DEPTH);
 		trace(e, "nested deeper than %d -> permerror", SPF_MAX_DEPTH);
 		return SD_SPF_PERMERROR;
 	}
@@ -1126,7 +1143,8 @@ static sd_spf_code check_host(ev *e, const char *domain, int chain,
 		for (int j = i; j < e->n_path; j++)
 			sd_spfi_buf_printf(&b, "%s -> ", e->path[j]);
 		sd_spfi_buf_adds(&b, domain);
-		set_problem(e, "a loop of include/redirect: %s", b.p ? b.p :
+		set_problem(e, "loop",
+		    "a loop of include/redirect: %s", b.p ? b.p :
 		    domain);
 		trace(e, "%s is already being evaluated (%s): a loop -> "
 		    "permerror", domain, b.p ? b.p : "");
@@ -1192,7 +1210,8 @@ static sd_spf_code eval_record(ev *e, const sd_spf_record *rec,
 			} else if (rc == -1) {
 				r = SD_SPF_PERMERROR;
 			} else if (rc == 1) {
-				set_problem(e, "\"%s\" in the record of %s does "
+				set_problem(e, "bad_term",
+				    "\"%s\" in the record of %s does "
 				    "not give a usable domain name", t->text,
 				    domain);
 				r = SD_SPF_PERMERROR;
@@ -1203,7 +1222,8 @@ static sd_spf_code eval_record(ev *e, const sd_spf_record *rec,
 				r = check_host(e, name, chain, exp_out);
 				e->depth--;
 				if (r == SD_SPF_NONE) {
-					set_problem(e, "\"%s\" in the record of "
+					set_problem(e, "include_none",
+					    "\"%s\" in the record of "
 					    "%s points at %s, which has no SPF "
 					    "record", t->text, domain, name);
 					trace(e, "%s: %s has no SPF record -> "
@@ -1370,7 +1390,7 @@ sd_error sd_spf_check(sd_resolver *res, const sd_spf_params *p,
 		r = SD_SPF_TEMPERROR;
 		free(exp);
 		exp = NULL;
-		set_problem(&e, "out of memory");
+		set_problem(&e, "no_memory", "out of memory");
 	}
 	out->result = r;
 	out->lookups = e.lookups;
@@ -1384,6 +1404,7 @@ sd_error sd_spf_check(sd_resolver *res, const sd_spf_params *p,
 	if (r == SD_SPF_NONE || r == SD_SPF_TEMPERROR ||
 	    r == SD_SPF_PERMERROR) {
 		out->problem = e.problem;
+		out->problem_class = e.problem_class;
 		e.problem = NULL;
 	}
 	e.force_trace = 1;
@@ -1493,6 +1514,7 @@ static void tree_visit(tree_walk *w, const char *domain, const char *via)
 		return;
 	}
 	if (sd_now_ms() >= w->deadline) {
+		w->out->timed_out = 1;
 		tree_fail(w, SD_SPF_TEMPERROR, "the deadline passed before "
 		    "%s was looked up", domain);
 		return;
@@ -1502,6 +1524,7 @@ static void tree_visit(tree_walk *w, const char *domain, const char *via)
 	sd_dns_status st = sd_dns_query(w->res, domain, SD_DNS_TXT,
 	    w->deadline, &a);
 	if (is_failure(st)) {
+		w->out->timed_out = st == SD_DNS_TIMEOUT;
 		tree_fail(w, SD_SPF_TEMPERROR, "the TXT lookup of %s failed "
 		    "(%s)", domain, status_text(st));
 		tree_trace(w, "TXT %s: lookup failed (%s)", domain,

@@ -192,6 +192,14 @@ typedef struct sd_spf_result {
 	/* For none, permerror and temperror: what is wrong, one sentence. */
 	char *problem;
 	/*
+	 * The same as a class rules can read (static): "no_record",
+	 * "multiple_records", "syntax", "bad_term", "lookup_limit",
+	 * "void_limit", "mx_limit", "include_none", "loop", "depth",
+	 * "lookup_failed", "lookup_timeout" (the deadline cut it),
+	 * "no_memory"; NULL when there is no problem.
+	 */
+	const char *problem_class;
+	/*
 	 * The term that decided, as written ("-all", "include:_spf.example"),
 	 * in the chain of records followed from the checked domain through
 	 * redirects (a match inside an include shows as the include); NULL
@@ -257,6 +265,8 @@ typedef struct sd_spf_tree {
 	                            a lookup failed; pass: counted */
 	char *problem;           /* why, when status is not pass; names the
 	                            bad term when a record has a syntax error */
+	int timed_out;           /* temperror because the deadline cut a
+	                            lookup (not a failing name server) */
 	char *record;            /* the domain's own record for display (as
 	                            in sd_spf_result), or NULL */
 	/*

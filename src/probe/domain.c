@@ -547,6 +547,7 @@ static void job_spf_tree(sd_dctx *c, const sd_job *j)
 	if (f) {
 		json_object_set_new(f, "problem", jstr_sanitized(t.problem,
 		    600));
+		json_object_set_new(f, "timed_out", json_boolean(t.timed_out));
 		json_object_set_new(f, "record", jstr_sanitized(t.record,
 		    SD_DOMAIN_TXT_MAX));
 		if (t.record) {
@@ -597,6 +598,9 @@ static void job_spf_ip(sd_dctx *c, const sd_job *j)
 	json_object_set_new(f, "explanation", jstr_sanitized(res.explanation,
 	    600));
 	json_object_set_new(f, "problem", jstr_sanitized(res.problem, 600));
+	if (res.problem_class)
+		json_object_set_new(f, "problem_class",
+		    json_string(res.problem_class));
 	json_object_set_new(f, "trace", string_array(res.trace, res.n_trace,
 	    SPF_TRACE_KEEP, 600));
 	json_t *dns = json_array();

@@ -431,8 +431,7 @@ static void rule_spf(judge *j)
 			    "the SPF record of %s is broken: %s", j->domain,
 			    why[0] ? why : "permerror");
 		} else if (strcmp(st, "temperror") == 0) {
-			if (strstr(problem, "timeout") ||
-			    strstr(problem, "deadline"))
+			if (yes(t, "timed_out"))
 				unfinished(j, "SPF record");
 			else
 				add(j, "dns.resolution_failed", SD_SEV_ERROR,
@@ -517,7 +516,7 @@ static void rule_spf(judge *j)
 			    "in permerror: %s", ip, str(f, "problem"));
 		} else if (strcmp(res, "temperror") == 0) {
 			const char *p = str(f, "problem");
-			if (strstr(p, "timeout") || strstr(p, "deadline"))
+			if (is(f, "problem_class", "lookup_timeout"))
 				unfinished(j, "SPF evaluation");
 			else
 				add(j, "dns.resolution_failed", SD_SEV_ERROR, ip,

@@ -71,31 +71,39 @@ static void view_init(spf_view *v, sd_report *r)
 	}
 }
 
-/* The fix for a permerror, from what the evaluator said is wrong. */
+/* The fix for a permerror, by the class of what is wrong.  A fix that
+ * names the domain takes it; one that needs the evaluator's words (which
+ * terms loop, which include) ends with them. */
 static json_t *permerror_fix(const spf_view *v)
 {
-	const char *p = v->problem ? v->problem : "";
-	char buf[700];
-	if (strstr(p, "too many DNS lookups"))
-		snprintf(buf, sizeof buf, "cut the DNS lookups of the SPF record "
-		    "of %s to 10 or fewer: drop includes of services no longer "
-		    "used, replace a and mx with ip4:/ip6: where the addresses "
-		    "are stable", v->domain);
-	else if (strstr(p, "void lookups"))
-		snprintf(buf, sizeof buf, "remove the terms of the SPF record of "
-		    "%s that point at names that do not exist", v->domain);
-	else if (strstr(p, "SPF records; exactly one"))
-		snprintf(buf, sizeof buf, "merge the SPF records of %s into one "
-		    "TXT record starting with \"v=spf1\"", v->domain);
-	else if (strstr(p, "loop"))
-		snprintf(buf, sizeof buf, "break the include/redirect loop: %s",
-		    p);
-	else if (strstr(p, "which has no SPF record"))
-		snprintf(buf, sizeof buf, "remove or correct the include or "
-		    "redirect that points at a domain without an SPF record: %s",
-		    p);
-	else
-		snprintf(buf, sizeof buf, "correct the SPF record: %s", p);
+	static const struct {
+		const char *class, *words;
+		int with_problem;
+	} fixes_of[] = {
+		{ "lookup_limit", "cut the DNS lookups of the SPF record of %s to "
+		    "10 or fewer: drop includes of services no longer used, "
+		    "replace a and mx with ip4:/ip6: where the addresses are "
+		    "stable", 0 },
+		{ "void_limit", "remove the terms of the SPF record of %s that "
+		    "point at names that do not exist", 0 },
+		{ "multiple_records", "merge the SPF records of %s into one TXT "
+		    "record starting with \"v=spf1\"", 0 },
+		{ "loop", "break the include/redirect loop", 1 },
+		{ "include_none", "remove or correct the include or redirect "
+		    "that points at a domain without an SPF record", 1 },
+	};
+	const char *class = get(v->spf, "problem_class", "");
+	const char *problem = v->problem ? v->problem : "";
+	char words[500], buf[1100];
+	snprintf(buf, sizeof buf, "correct the SPF record: %s", problem);
+	for (size_t i = 0; i < sizeof fixes_of / sizeof fixes_of[0]; i++) {
+		if (strcmp(class, fixes_of[i].class) != 0)
+			continue;
+		snprintf(words, sizeof words, fixes_of[i].words, v->domain);
+		snprintf(buf, sizeof buf, "%s%s%s", words,
+		    fixes_of[i].with_problem ? ": " : "",
+		    fixes_of[i].with_problem ? problem : "");
+	}
 	return fixes(buf, NULL);
 }
 
