@@ -399,131 +399,141 @@ static char *proposed_spf(judge *j)
 	return strdup(rec);
 }
 
-static void rule_spf(judge *j)
+/* The domain's own SPF record: missing, broken, over the lookup limit. */
+static void rule_spf_record(judge *j, json_t *t)
 {
-	json_t *t = fact_of(j, "domain.spf");
 	char fix[1600];
 	if (!t) {
 		unfinished(j, "SPF record");
-	} else {
-		const char *st = str(t, "status");
-		const char *problem = str(t, "problem");
-		long long terms = num(t, "lookup_terms");
-		if (strcmp(st, "none") == 0) {
+		return;
+	}
+	const char *st = str(t, "status");
+	const char *problem = str(t, "problem");
+	long long terms = num(t, "lookup_terms");
+	if (strcmp(st, "none") == 0) {
+		char *prop = proposed_spf(j);
+		snprintf(fix, sizeof fix, "publish a TXT record at %s: "
+		    "\"%s\" (add the include: of any service that sends "
+		    "for you, then tighten ~all to -all)", j->domain,
+		    prop ? prop : "v=spf1 mx ~all");
+		free(prop);
+		add(j, "dns.spf_missing", SD_SEV_ERROR, j->domain, ev_of(t),
+		    fixes(fix, NULL), "%s has no SPF record: receivers "
+		    "cannot tell which servers may send its mail, and "
+		    "many refuse or junk it", j->domain);
+	} else if (strcmp(st, "permerror") == 0 ||
+	    json_object_get(t, "syntax_error")) {
+		const char *why = problem[0] ? problem :
+		    str(t, "syntax_error");
+		add(j, "dns.spf_permerror", SD_SEV_ERROR, j->domain,
+		    ev_of(t), fixes("correct the SPF record so that "
+		    "receivers can evaluate it (one record, valid "
+		    "terms, every include: publishing a record)", NULL),
+		    "the SPF record of %s is broken: %s", j->domain,
+		    why[0] ? why : "permerror");
+	} else if (strcmp(st, "temperror") == 0) {
+		if (yes(t, "timed_out"))
+			unfinished(j, "SPF record");
+		else
+			add(j, "dns.resolution_failed", SD_SEV_ERROR,
+			    j->domain, ev_of(t), NULL, "the SPF record "
+			    "of %s could not be fetched: %s", j->domain,
+			    problem);
+	} else if (terms > 10) {
+		snprintf(fix, sizeof fix, "bring the lookups down to 10: "
+		    "replace include: of services with the ip4:/ip6: "
+		    "ranges they publish, and remove services you no "
+		    "longer use");
+		char *prop = proposed_spf(j);
+		char alt[1400] = "";
+		if (prop && strstr(prop, "ip"))
+			snprintf(alt, sizeof alt, "the addresses checked "
+			    "here alone fit in a record with no lookups: "
+			    "\"%s\" (keep the include: of every service "
+			    "that still sends for you)", prop);
+		free(prop);
+		add(j, "dns.spf_permerror", SD_SEV_ERROR, j->domain,
+		    ev_of(t), fixes(fix, alt[0] ? alt : NULL),
+		    "the SPF record of %s needs %lld "
+		    "DNS lookups; RFC 7208 allows 10, so receivers "
+		    "answer permerror for every sender matched after "
+		    "the tenth", j->domain, terms);
+	} else if (strcmp(st, "pass") == 0) {
+		add(j, "info.spf_record", SD_SEV_INFO, j->domain, ev_of(t),
+		    NULL, "%s publishes one SPF record needing %lld of "
+		    "10 DNS lookups", j->domain, terms);
+	}
+}
+
+/* The SPF result for one sending address. */
+static void rule_spf_result(judge *j, const json_t *t, json_t *f)
+{
+	char fix[1600];
+	const char *ip = str(f, "ip"), *res = str(f, "result");
+	const char *dom = str(f, "domain");
+	const char *who = yes(f, "own") ? " (this machine's address)" :
+	    "";
+	if (!dom[0])
+		dom = j->domain;
+	if (strcmp(res, "pass") == 0) {
+		add(j, "info.spf_pass", SD_SEV_INFO, ip, ev_of(f), NULL,
+		    "SPF passes for %s%s (%s)", ip, who,
+		    str(f, "mechanism"));
+	} else if (strcmp(res, "fail") == 0 ||
+	    strcmp(res, "softfail") == 0 ||
+	    strcmp(res, "neutral") == 0) {
+		char term[80];
+		snprintf(term, sizeof term, "%s%s", ip_term_prefix(ip),
+		    ip);
+		char *nr = sd_domain_spf_add_term(str(f, "record"), term);
+		if (nr)
+			snprintf(fix, sizeof fix, "authorize %s in the "
+			    "SPF record of %s: \"%s\"", ip, dom, nr);
+		else
+			snprintf(fix, sizeof fix, "add %s to the SPF "
+			    "record of %s", term, dom);
+		free(nr);
+		int hard = strcmp(res, "fail") == 0;
+		add(j, "dns.spf_fail", hard ? SD_SEV_ERROR : SD_SEV_WARN, ip,
+		    ev_of(f), fixes(fix, "or send through a server the "
+		    "record already authorizes"), "SPF gives %s for "
+		    "%s%s sending as %s: %s", res, ip, who, dom, hard ?
+		    "receivers refuse or junk its mail" :
+		    "receivers treat its mail with suspicion");
+	} else if (strcmp(res, "none") == 0) {
+		if (!t || !is(t, "status", "none") ||
+		    strcmp(dom, j->domain) != 0) {
 			char *prop = proposed_spf(j);
-			snprintf(fix, sizeof fix, "publish a TXT record at %s: "
-			    "\"%s\" (add the include: of any service that sends "
-			    "for you, then tighten ~all to -all)", j->domain,
+			snprintf(fix, sizeof fix, "publish a TXT record "
+			    "at %s: \"%s\"", dom,
 			    prop ? prop : "v=spf1 mx ~all");
 			free(prop);
-			add(j, "dns.spf_missing", SD_SEV_ERROR, j->domain, ev_of(t),
-			    fixes(fix, NULL), "%s has no SPF record: receivers "
-			    "cannot tell which servers may send its mail, and "
-			    "many refuse or junk it", j->domain);
-		} else if (strcmp(st, "permerror") == 0 ||
-		    json_object_get(t, "syntax_error")) {
-			const char *why = problem[0] ? problem :
-			    str(t, "syntax_error");
-			add(j, "dns.spf_permerror", SD_SEV_ERROR, j->domain,
-			    ev_of(t), fixes("correct the SPF record so that "
-			    "receivers can evaluate it (one record, valid "
-			    "terms, every include: publishing a record)", NULL),
-			    "the SPF record of %s is broken: %s", j->domain,
-			    why[0] ? why : "permerror");
-		} else if (strcmp(st, "temperror") == 0) {
-			if (yes(t, "timed_out"))
-				unfinished(j, "SPF record");
-			else
-				add(j, "dns.resolution_failed", SD_SEV_ERROR,
-				    j->domain, ev_of(t), NULL, "the SPF record "
-				    "of %s could not be fetched: %s", j->domain,
-				    problem);
-		} else if (terms > 10) {
-			snprintf(fix, sizeof fix, "bring the lookups down to 10: "
-			    "replace include: of services with the ip4:/ip6: "
-			    "ranges they publish, and remove services you no "
-			    "longer use");
-			char *prop = proposed_spf(j);
-			char alt[1400] = "";
-			if (prop && strstr(prop, "ip"))
-				snprintf(alt, sizeof alt, "the addresses checked "
-				    "here alone fit in a record with no lookups: "
-				    "\"%s\" (keep the include: of every service "
-				    "that still sends for you)", prop);
-			free(prop);
-			add(j, "dns.spf_permerror", SD_SEV_ERROR, j->domain,
-			    ev_of(t), fixes(fix, alt[0] ? alt : NULL),
-			    "the SPF record of %s needs %lld "
-			    "DNS lookups; RFC 7208 allows 10, so receivers "
-			    "answer permerror for every sender matched after "
-			    "the tenth", j->domain, terms);
-		} else if (strcmp(st, "pass") == 0) {
-			add(j, "info.spf_record", SD_SEV_INFO, j->domain, ev_of(t),
-			    NULL, "%s publishes one SPF record needing %lld of "
-			    "10 DNS lookups", j->domain, terms);
+			add(j, "dns.spf_missing", SD_SEV_ERROR, dom, ev_of(f),
+			    fixes(fix, NULL), "%s has no SPF record "
+			    "(checked for %s)", dom, ip);
 		}
+	} else if (strcmp(res, "permerror") == 0) {
+		add(j, "dns.spf_permerror", SD_SEV_ERROR, ip, ev_of(f),
+		    fixes("correct the SPF record so that receivers can "
+		    "evaluate it", NULL), "SPF evaluation for %s ends "
+		    "in permerror: %s", ip, str(f, "problem"));
+	} else if (strcmp(res, "temperror") == 0) {
+		const char *p = str(f, "problem");
+		if (is(f, "problem_class", "lookup_timeout"))
+			unfinished(j, "SPF evaluation");
+		else
+			add(j, "dns.resolution_failed", SD_SEV_ERROR, ip,
+			    ev_of(f), NULL, "SPF evaluation for %s hit a "
+			    "failed lookup (temperror): %s", ip, p);
 	}
+}
 
-	json_t *f;
-	FOREACH_CHECK(j, "spf", f) {
-		const char *ip = str(f, "ip"), *res = str(f, "result");
-		const char *dom = str(f, "domain");
-		const char *who = yes(f, "own") ? " (this machine's address)" :
-		    "";
-		if (!dom[0])
-			dom = j->domain;
-		if (strcmp(res, "pass") == 0) {
-			add(j, "info.spf_pass", SD_SEV_INFO, ip, ev_of(f), NULL,
-			    "SPF passes for %s%s (%s)", ip, who,
-			    str(f, "mechanism"));
-		} else if (strcmp(res, "fail") == 0 ||
-		    strcmp(res, "softfail") == 0 ||
-		    strcmp(res, "neutral") == 0) {
-			char term[80];
-			snprintf(term, sizeof term, "%s%s", ip_term_prefix(ip),
-			    ip);
-			char *nr = sd_domain_spf_add_term(str(f, "record"), term);
-			if (nr)
-				snprintf(fix, sizeof fix, "authorize %s in the "
-				    "SPF record of %s: \"%s\"", ip, dom, nr);
-			else
-				snprintf(fix, sizeof fix, "add %s to the SPF "
-				    "record of %s", term, dom);
-			free(nr);
-			int hard = strcmp(res, "fail") == 0;
-			add(j, "dns.spf_fail", hard ? SD_SEV_ERROR : SD_SEV_WARN, ip,
-			    ev_of(f), fixes(fix, "or send through a server the "
-			    "record already authorizes"), "SPF gives %s for "
-			    "%s%s sending as %s: %s", res, ip, who, dom, hard ?
-			    "receivers refuse or junk its mail" :
-			    "receivers treat its mail with suspicion");
-		} else if (strcmp(res, "none") == 0) {
-			if (!t || !is(t, "status", "none") ||
-			    strcmp(dom, j->domain) != 0) {
-				char *prop = proposed_spf(j);
-				snprintf(fix, sizeof fix, "publish a TXT record "
-				    "at %s: \"%s\"", dom,
-				    prop ? prop : "v=spf1 mx ~all");
-				free(prop);
-				add(j, "dns.spf_missing", SD_SEV_ERROR, dom, ev_of(f),
-				    fixes(fix, NULL), "%s has no SPF record "
-				    "(checked for %s)", dom, ip);
-			}
-		} else if (strcmp(res, "permerror") == 0) {
-			add(j, "dns.spf_permerror", SD_SEV_ERROR, ip, ev_of(f),
-			    fixes("correct the SPF record so that receivers can "
-			    "evaluate it", NULL), "SPF evaluation for %s ends "
-			    "in permerror: %s", ip, str(f, "problem"));
-		} else if (strcmp(res, "temperror") == 0) {
-			const char *p = str(f, "problem");
-			if (is(f, "problem_class", "lookup_timeout"))
-				unfinished(j, "SPF evaluation");
-			else
-				add(j, "dns.resolution_failed", SD_SEV_ERROR, ip,
-				    ev_of(f), NULL, "SPF evaluation for %s hit a "
-				    "failed lookup (temperror): %s", ip, p);
-		}
-	}
+static void rule_spf(judge *j)
+{
+	json_t *t = fact_of(j, "domain.spf"), *f;
+	rule_spf_record(j, t);
+	FOREACH_CHECK(j, "spf", f)
+		rule_spf_result(j, t, f);
 }
 
 /* ---- DKIM ---- */
