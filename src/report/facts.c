@@ -2,9 +2,11 @@
 #include "report/facts.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/report.h"
+#include "sd_config.h"
 #include "util/util.h"
 
 typedef struct kind_row {
@@ -72,6 +74,60 @@ static int misfit(char *why, size_t len, const char *fmt, const char *a,
 	if (why)
 		snprintf(why, len, fmt, a, b, c);
 	return -1;
+}
+
+/* A rule reads `member` of `f` as `type` (and compares it with `value`,
+ * when not NULL): in test builds, the schema must allow it. */
+static void read_checked(const json_t *f, const char *member,
+    const char *type, const char *value)
+{
+#ifdef SD_STRICT_CODES
+	const char *kind = json_string_value(json_object_get(f, "kind"));
+	if (!kind)
+		return;
+	const sd_fact_row *row = member_row(kind, member);
+	const char *bad = !row ? "is not declared" :
+	    !sd_word_in(row->types, type) ? "is not of the type read" :
+	    value && *row->values && !sd_word_in(row->values, value) ?
+	    "never takes the value compared" : NULL;
+	if (bad) {
+		fprintf(stderr, "smtpdoctor: internal error: a rule reads %s.%s "
+		    "as %s%s%s: it %s (data/facts.def)\n", kind, member, type,
+		    value ? " = " : "", value ? value : "", bad);
+		abort();
+	}
+#else
+	(void)f;
+	(void)member;
+	(void)type;
+	(void)value;
+#endif
+}
+
+const char *sd_fact_str(const json_t *f, const char *member)
+{
+	read_checked(f, member, "string", NULL);
+	const char *s = json_string_value(json_object_get(f, member));
+	return s ? s : "";
+}
+
+long long sd_fact_int(const json_t *f, const char *member)
+{
+	read_checked(f, member, "int", NULL);
+	return json_integer_value(json_object_get(f, member));
+}
+
+int sd_fact_bool(const json_t *f, const char *member)
+{
+	read_checked(f, member, "bool", NULL);
+	return json_is_true(json_object_get(f, member));
+}
+
+int sd_fact_is(const json_t *f, const char *member, const char *value)
+{
+	read_checked(f, member, "string", value);
+	const char *s = json_string_value(json_object_get(f, member));
+	return s && strcmp(s, value) == 0;
 }
 
 int sd_fact_check(const json_t *fact, char *why, size_t len)

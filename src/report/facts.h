@@ -19,6 +19,19 @@
  */
 int sd_fact_check(const json_t *fact, char *why, size_t len);
 
+/*
+ * Reading a member of a fact: what a rule does instead of json_object_get.
+ * A member read as a type the schema does not declare for the fact's kind
+ * (an undeclared member, a string read as a number, a comparison with a
+ * value the member never takes) is a bug of the rule: test builds abort.
+ * An absent member reads as "", 0 or false.  An object without a "kind"
+ * (the report's config, a certificate of a chain) is read unchecked.
+ */
+const char *sd_fact_str(const json_t *f, const char *member);
+long long sd_fact_int(const json_t *f, const char *member);
+int sd_fact_bool(const json_t *f, const char *member);
+int sd_fact_is(const json_t *f, const char *member, const char *value);
+
 /* The kind of a fact from its id, for reports written before facts
  * carried one ("tcp.587.192.0.2.1" -> "tcp"); NULL when unknown. */
 const char *sd_fact_kind_of_id(const json_t *fact);

@@ -19,31 +19,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/facts.h"
 #include "rules/judge.h"
 #include "rules/replies_glue.h"
 #include "util/util.h"
 
 /* ---- reading facts ---------------------------------------------------- */
 
-static const char *str(const json_t *f, const char *k)
-{
-	const char *s = json_string_value(json_object_get(f, k));
-	return s ? s : "";
-}
+/* Typed reads, checked against the schema in test builds (facts.h). */
+#define str sd_fact_str
+#define is sd_fact_is
+#define truth sd_fact_bool
 
 static int num(const json_t *f, const char *k)
 {
-	return (int)json_integer_value(json_object_get(f, k));
-}
-
-static int is(const json_t *f, const char *k, const char *v)
-{
-	return strcmp(str(f, k), v) == 0;
-}
-
-static int truth(const json_t *f, const char *k)
-{
-	return json_is_true(json_object_get(f, k));
+	return (int)sd_fact_int(f, k);
 }
 
 /* The kind of a fact (data/facts.def): "tcp", "greeting", ... */
@@ -191,11 +181,10 @@ static int verified_fix(ctx *c)
 	json_t *f;
 	json_t *auth = NULL, *done = NULL;
 	EACH(c->facts, i, f) {
-		if (!is(f, "role", "fix"))
-			continue;
-		if (kind_is(f, "auth"))
+		if (kind_is(f, "auth") && is(f, "role", "fix"))
 			auth = f;
-		else if (kind_is(f, "rset") || kind_is(f, "data_end"))
+		else if ((kind_is(f, "rset") || kind_is(f, "data_end")) &&
+		    is(f, "role", "fix"))
 			done = f;
 	}
 	if (!done || !truth(done, "ok"))
@@ -205,11 +194,13 @@ static int verified_fix(ctx *c)
 	/* the connection may have started as an alternative, or as a fix */
 	json_t *tls = NULL, *tcp = NULL;
 	EACH(c->facts, i, f) {
-		if (num(f, "port") != port || !is(f, "addr", addr))
+		if (!(kind_is(f, "tls") || kind_is(f, "tcp")) ||
+		    num(f, "port") != port || !is(f, "addr", addr) ||
+		    !truth(f, "ok"))
 			continue;
-		if (kind_is(f, "tls") && truth(f, "ok"))
+		if (kind_is(f, "tls"))
 			tls = f;
-		if (kind_is(f, "tcp") && truth(f, "ok"))
+		else
 			tcp = f;
 	}
 	const char *mode = tls ? str(tls, "mode") : "none";
@@ -936,7 +927,7 @@ static int rule_tls_broke_off(ctx *c)
 	/* a reset or a close mid-handshake, or bytes before it, is not a
 	 * version or cipher problem: name both suspects */
 	if (!t || !(is(t, "failure", "reset") || is(t, "failure", "closed") ||
-	    is(t, "failure", "unexpected_data") || is(t, "result", "cancelled")))
+	    is(t, "failure", "early_data") || is(t, "result", "cancelled")))
 		return 0;
 	return propose(c, "inconclusive", c->server, "the TLS handshake on "
 	    "port %d broke off (%s): the server's TLS or a device on the path "

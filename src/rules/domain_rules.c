@@ -14,6 +14,7 @@
 
 #include "mailauth/dmarc.h"
 #include "probe/domain_records.h"
+#include "report/facts.h"
 #include "rules/judge.h"
 #include "util/util.h"
 
@@ -51,26 +52,11 @@ typedef struct judge {
 
 /* ---- fact access ---- */
 
-static const char *str(const json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
-
-static int is(const json_t *o, const char *k, const char *v)
-{
-	return strcmp(str(o, k), v) == 0;
-}
-
-static int yes(const json_t *o, const char *k)
-{
-	return json_is_true(json_object_get(o, k));
-}
-
-static long long num(const json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
+/* Typed reads, checked against the schema in test builds (facts.h). */
+#define str sd_fact_str
+#define is sd_fact_is
+#define yes sd_fact_bool
+#define num sd_fact_int
 
 static int has_prefix(const char *s, const char *p)
 {
@@ -156,7 +142,7 @@ static void join(char *out, size_t len, const json_t *arr, const char *none)
 #define FOREACH_CHECK(j, name, f) \
 	for (size_t _i = 0; _i < json_array_size((j)->r->facts); _i++) \
 		if (((f) = json_array_get((j)->r->facts, _i)) && \
-		    is((f), "check", (name)))
+		    is((f), "kind", (name)))
 
 /* ---- lookups: failures of the resolver itself ---- */
 
@@ -1322,8 +1308,9 @@ void sd_domain_rules(sd_report *r)
 	    json_is_string(json_object_get(in, "trust_anchor"));
 	size_t fi;
 	json_t *ff;
-	json_array_foreach(r->facts, fi, ff)   /* a validated answer shows it */
-		if (yes(ff, "secure"))
+	/* a validated answer shows it, in a fact of any kind */
+	json_array_foreach(r->facts, fi, ff)
+		if (json_is_true(json_object_get(ff, "secure")))
 			j.validating = 1;
 
 	json_t *res = sd_fact_get(r->facts, "domain.resolver");
