@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
 #include "sd_config.h"
 #include "util/util.h"
 
@@ -160,26 +159,6 @@ int sd_fact_check(const json_t *fact, char *why, size_t len)
 			    "%s", id, json_string_value(v), m);
 	}
 	return 0;
-}
-
-int sd_fact_add_saved(sd_report *r, json_t *f, char *why, size_t len)
-{
-	if (!json_is_object(f)) {
-		json_decref(f);
-		return misfit(why, len, "%s%s%s", "a fact that is not an object",
-		    "", "");
-	}
-	if (!json_is_string(json_object_get(f, "kind"))) {
-		const char *kind = sd_fact_kind_of_id(f);
-		if (kind)
-			json_object_set_new(f, "kind", json_string(kind));
-	}
-	if (sd_fact_check(f, why, len) != 0) {
-		json_decref(f);
-		return -1;
-	}
-	return sd_fact_add(r, NULL, f) ? 0 : misfit(why, len, "%s%s%s",
-	    "a fact without id or stage", "", "");
 }
 
 const char *sd_fact_kind_of_id(const json_t *fact)

@@ -9,8 +9,6 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "smtpdoctor/smtpdoctor.h"
-
 /*
  * 0 when `fact` fits the schema: it has a known "kind", a stage of that
  * kind, and every member is declared for the kind (or for every fact)
@@ -36,12 +34,6 @@ int sd_fact_is(const json_t *f, const char *member, const char *value);
  * carried one ("tcp.587.192.0.2.1" -> "tcp"); NULL when unknown. */
 const char *sd_fact_kind_of_id(const json_t *fact);
 
-/*
- * Adds a fact of a saved report to r when it fits the schema (a report
- * written before facts carried their kind gets it from the id).  Steals
- * `fact`.  0, or -1 with `why` (may be NULL) when it was left out.
- */
-int sd_fact_add_saved(sd_report *r, json_t *fact, char *why, size_t len);
 
 /* The schema as rows, for the test that holds docs/json.md to it. */
 typedef struct sd_fact_row {

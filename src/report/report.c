@@ -305,6 +305,30 @@ static void fact_checked(const json_t *fact)
 #endif
 }
 
+int sd_fact_add_saved(sd_report *r, json_t *f, char *why, size_t len)
+{
+	if (!json_is_object(f)) {
+		json_decref(f);
+		if (why)
+			snprintf(why, len, "a fact that is not an object");
+		return -1;
+	}
+	if (!json_is_string(json_object_get(f, "kind"))) {
+		const char *kind = sd_fact_kind_of_id(f);
+		if (kind)
+			json_object_set_new(f, "kind", json_string(kind));
+	}
+	if (sd_fact_check(f, why, len) != 0) {
+		json_decref(f);
+		return -1;
+	}
+	if (sd_fact_add(r, NULL, f))
+		return 0;
+	if (why)
+		snprintf(why, len, "a fact without id or stage");
+	return -1;
+}
+
 const char *sd_fact_add(sd_report *r, const char *kind, json_t *fact)
 {
 	if (kind && fact)

@@ -80,6 +80,13 @@ const char *sd_fact_add(sd_report *r, const char *kind, json_t *fact);
  */
 void sd_report_sort_facts(sd_report *r);
 
+/*
+ * Adds a fact of a saved report to r when it fits the schema (a report
+ * written before facts carried their kind gets it from the id).  Steals
+ * `fact`.  0, or -1 with `why` (may be NULL) when it was left out.
+ */
+int sd_fact_add_saved(sd_report *r, json_t *fact, char *why, size_t len);
+
 /* The fact with this id, borrowed, or NULL. */
 json_t *sd_fact_get(const json_t *facts, const char *id);
 

@@ -1,6 +1,5 @@
 /* The rules of `bounce`; see bounce_rules.h. */
 #include "rules/bounce_rules.h"
-#include "rules/rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,7 +462,7 @@ static int recheck_holds(sd_report *r, const json_t *rc, const char *cause,
 	}
 	/* the domain and reputation facts the recheck added, judged as
 	 * `domain` would */
-	sd_report *dr = sd_rules_judge_domain(r);
+	sd_report *dr = sd_domain_rules_of(r);
 	if (!dr)
 		return -1;
 	int holds = 0, failed_lookup = 0;

@@ -1371,3 +1371,24 @@ void sd_domain_rules(sd_report *r)
 	sd_judge_finish(&j.k, r);
 	json_decref(j.unfinished);
 }
+
+sd_report *sd_domain_rules_of(const sd_report *r)
+{
+	if (!sd_fact_get(r->facts, "domain.inputs"))
+		return NULL;
+	sd_report *dr = sd_report_new("domain");
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *st = json_string_value(json_object_get(f, "stage"));
+		const char *kind = json_string_value(json_object_get(f, "kind"));
+		if (!dr || !st || !kind || strcmp(kind, "sender_domain") == 0 ||
+		    strcmp(kind, "dnsbl_self") == 0)
+			continue;
+		if (strcmp(st, "domain") == 0 || strcmp(st, "reputation") == 0)
+			json_array_append(dr->facts, f);
+	}
+	if (dr)
+		sd_domain_rules(dr);
+	return dr;
+}

@@ -22,6 +22,16 @@ extern const char *const sd_domain_verdict_order[];
 void sd_domain_rules(sd_report *r);
 
 /*
+ * The domain audit among r's facts (stage "domain", and "reputation" but
+ * for this machine's own blocklist facts), as a domain report judged by
+ * the domain rules; NULL when r holds none (no "domain.inputs").  The
+ * caller frees it.  check judges its sender domain with it, bounce its
+ * recheck.
+ */
+sd_report *sd_domain_rules_of(const sd_report *r);
+
+
+/*
  * An SPF record with `term` ("ip4:192.0.2.1") added before its "all"
  * mechanism (or its end, or before redirect=), for a fix.  malloc'd, or
  * NULL when `record` is not an SPF record.

@@ -15,27 +15,6 @@ static const char *id_of(const json_t *f)
 	return id ? id : "";
 }
 
-sd_report *sd_rules_judge_domain(const sd_report *r)
-{
-	if (!sd_fact_get(r->facts, "domain.inputs"))
-		return NULL;
-	sd_report *dr = sd_report_new("domain");
-	size_t i;
-	json_t *f;
-	json_array_foreach(r->facts, i, f) {
-		const char *st = json_string_value(json_object_get(f, "stage"));
-		const char *kind = json_string_value(json_object_get(f, "kind"));
-		if (!dr || !st || !kind || strcmp(kind, "sender_domain") == 0 ||
-		    strcmp(kind, "dnsbl_self") == 0)
-			continue;
-		if (strcmp(st, "domain") == 0 || strcmp(st, "reputation") == 0)
-			json_array_append(dr->facts, f);
-	}
-	if (dr)
-		sd_domain_rules(dr);
-	return dr;
-}
-
 /* The sender domain's findings go into r, and its verdict becomes the
  * fact "sender_domain". */
 static void merge_sender_domain(sd_report *r, const sd_report *dr)
@@ -73,7 +52,7 @@ int sd_rules_judge(sd_report *r)
 	} else if (strcmp(r->command, "bounce") == 0) {
 		sd_bounce_rules(r);
 	} else if (strcmp(r->command, "check") == 0) {
-		sd_report *dr = sd_rules_judge_domain(r);
+		sd_report *dr = sd_domain_rules_of(r);
 		if (dr)
 			merge_sender_domain(r, dr);
 		sd_report_free(dr);

@@ -20,13 +20,4 @@
  */
 int sd_rules_judge(sd_report *r);
 
-/*
- * The domain audit among r's facts (stage "domain", and "reputation" but
- * for this machine's own blocklist facts), as a domain report judged by
- * the domain rules; NULL when r holds none (no "domain.inputs").  The
- * caller frees it.  check judges its sender domain with it, bounce its
- * recheck.
- */
-sd_report *sd_rules_judge_domain(const sd_report *r);
-
 #endif
