@@ -36,17 +36,14 @@ int sd_cmd_check(sd_cli *cli)
 		if (!strchr(cp->address, '@'))
 			return sd_cli_usage_error(cli, "'%s' is not an e-mail "
 			    "address", cp->address);
-		if (!cp->server)
-			return reserved("check ADDRESS without --server "
-			    "(settings discovered from the address)");
 		if (!cp->from)
 			cp->from = cp->address;
 		if (!cp->user)
 			cp->user = cp->address;
 	}
-	if (!cp->server)
-		return sd_cli_usage_error(cli, "check needs an ADDRESS or "
-		    "--server HOST");
+	if (!cp->server && !cp->address)
+		return sd_cli_usage_error(cli, "check needs an ADDRESS, "
+		    "--server HOST or --config FILE");
 	if (cp->auth_mech && strlen(cp->auth_mech) > 20)
 		return sd_cli_usage_error(cli, "--auth: invalid mechanism");
 	/* RFC 5321 §4.5.3.1: 254 octets of path, 255 of domain */

@@ -84,6 +84,10 @@ typedef struct sd_probe {
 	atomic_int decision;
 } sd_probe;
 
+/* Sets the probe's address (a literal of `family` 4 or 6) and port;
+ * 0 when addr is not such a literal. */
+int sd_probe_set_addr(sd_probe *p, const char *addr, int family, int port);
+
 /* Runs the probe (blocking); fills its results and adds facts. */
 void sd_probe_run(sd_probe *p);
 
