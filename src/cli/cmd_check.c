@@ -3,21 +3,32 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "cli/secret.h"
+#include "probe/score.h"
+#include "probe/session.h"
 #include "report/report.h"
+#include "smtp/sasl.h"
 #include "settings/server.h"
 
-static int reserved(const char *what)
+/* A reserved form: exit 2, with the JSON error document under --json. */
+static int reserved(const sd_cli *cli, const char *what)
 {
-	fprintf(stderr, "smtpdoctor: %s: not implemented yet\n", what);
-	return 2;
+	return sd_cli_usage_error(cli, "%s: not implemented yet", what);
 }
 
 int sd_cmd_check(sd_cli *cli)
 {
+	sd_scorer scorer;
+	int named_scorer = 0;
+	if (cli->score && !cli->check.send)
+		return sd_cli_usage_error(cli, "--score needs --send (the test "
+		    "message is what gets scored)");
+	if (sd_cli_score_check(cli, &scorer, &named_scorer))
+		return 2;
 	sd_check_params *cp = &cli->check;
 	if (cli->config)
-		return reserved("--config");
+		return reserved(cli, "--config");
 	/* the forms people type (HOST:PORT, URLs) are read here, so that
 	 * none of them reaches DNS as a "name" */
 	if (cp->server) {
@@ -44,8 +55,10 @@ int sd_cmd_check(sd_cli *cli)
 	if (!cp->server && !cp->address)
 		return sd_cli_usage_error(cli, "check needs an ADDRESS, "
 		    "--server HOST or --config FILE");
-	if (cp->auth_mech && strlen(cp->auth_mech) > 20)
-		return sd_cli_usage_error(cli, "--auth: invalid mechanism");
+	if (cp->auth_mech && !sd_sasl_find(cp->auth_mech))
+		return sd_cli_usage_error(cli, "--auth: unknown mechanism '%.40s' "
+		    "(smtpdoctor speaks PLAIN, LOGIN, CRAM-MD5, XOAUTH2 and "
+		    "OAUTHBEARER)", cp->auth_mech);
 	/* RFC 5321 §4.5.3.1: 254 octets of path, 255 of domain */
 	if ((cp->from && strlen(cp->from) > 254) || (cp->to &&
 	    strlen(cp->to) > 254))
@@ -78,9 +91,23 @@ int sd_cmd_check(sd_cli *cli)
 		}
 	}
 	cp->password = secret;
+	sd_cli_progress *progress = sd_cli_progress_start(&cli->opt,
+	    cli->json);
 	sd_report *r = sd_check(&cli->opt, cp);
+	sd_cli_progress_stop(progress, &cli->opt);
 	cp->password = NULL;
 	sd_secret_free(secret);
+	if (cli->score) {
+		/* the message the run sent (or would have sent) */
+		const char *from = cp->from ? cp->from : cp->address;
+		const char *to = cp->to ? cp->to : from;
+		char msg[2048];
+		int n = from ? sd_check_test_message(msg, sizeof msg, cp->ehlo,
+		    from, to) : -1;
+		if (n > 0)
+			sd_cli_score(cli, named_scorer ? &scorer : NULL, r, msg,
+			    (size_t)n);
+	}
 	int rc = sd_cli_render(cli, r);
 	sd_report_free(r);
 	return rc;

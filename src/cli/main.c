@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,77 +14,10 @@
 #include <curl/curl.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "cli/secret.h"
 #include "report/report.h"
 #include "settings/server.h"
-
-enum {
-	O_JSON = 256, O_TIMEOUT, O_CONNECT_TIMEOUT, O_RESOLVER, O_TRUST_ANCHOR,
-	O_DNSBL, O_DBL, O_CONTROL, O_NO_CONTROL, O_PUBLIC_IP, O_CA_FILE,
-	O_NO_COLOR, O_VERSION, O_HELP,
-	/* check */
-	O_SERVER, O_PORT, O_TLS, O_USER, O_PW_FILE, O_PW_ENV, O_PW_CMD, O_AUTH,
-	O_FROM, O_TO, O_EHLO, O_SEND, O_ALLOW_PLAIN, O_INSECURE, O_CONFIG,
-	/* spf */
-	O_HELO,
-	/* domain */
-	O_IP, O_SELECTOR, O_MESSAGE,
-};
-
-static const struct option longopts[] = {
-	{ "json", no_argument, NULL, O_JSON },
-	{ "timeout", required_argument, NULL, O_TIMEOUT },
-	{ "connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT },
-	{ "resolver", required_argument, NULL, O_RESOLVER },
-	{ "trust-anchor", required_argument, NULL, O_TRUST_ANCHOR },
-	{ "dnsbl", required_argument, NULL, O_DNSBL },
-	{ "dbl", required_argument, NULL, O_DBL },
-	{ "control", required_argument, NULL, O_CONTROL },
-	{ "no-control", no_argument, NULL, O_NO_CONTROL },
-	{ "public-ip", required_argument, NULL, O_PUBLIC_IP },
-	{ "ca-file", required_argument, NULL, O_CA_FILE },
-	{ "no-color", no_argument, NULL, O_NO_COLOR },
-	{ "version", no_argument, NULL, O_VERSION },
-	{ "help", no_argument, NULL, O_HELP },
-	{ "server", required_argument, NULL, O_SERVER },
-	{ "port", required_argument, NULL, O_PORT },
-	{ "tls", required_argument, NULL, O_TLS },
-	{ "user", required_argument, NULL, O_USER },
-	{ "password-file", required_argument, NULL, O_PW_FILE },
-	{ "password-env", required_argument, NULL, O_PW_ENV },
-	{ "password-cmd", required_argument, NULL, O_PW_CMD },
-	{ "auth", required_argument, NULL, O_AUTH },
-	{ "from", required_argument, NULL, O_FROM },
-	{ "to", required_argument, NULL, O_TO },
-	{ "ehlo", required_argument, NULL, O_EHLO },
-	{ "send", no_argument, NULL, O_SEND },
-	{ "allow-plaintext-auth", no_argument, NULL, O_ALLOW_PLAIN },
-	{ "insecure", no_argument, NULL, O_INSECURE },
-	{ "config", required_argument, NULL, O_CONFIG },
-	{ "helo", required_argument, NULL, O_HELO },
-	{ "ip", required_argument, NULL, O_IP },
-	{ "selector", required_argument, NULL, O_SELECTOR },
-	{ "message", required_argument, NULL, O_MESSAGE },
-	{ NULL, 0, NULL, 0 },
-};
-
-static const char usage_text[] =
-"usage: smtpdoctor check [ADDRESS] [--server HOST[:PORT]|URL] [--port N] [--tls starttls|implicit|none]\n"
-"                        [--config FILE[:ACCOUNT]]\n"
-"                        [--user NAME (--password-file F | --password-env VAR | --password-cmd CMD)]\n"
-"                        [--auth MECH] [--from ADDR] [--to ADDR] [--ehlo NAME] [--send]\n"
-"                        [--allow-plaintext-auth] [--insecure]\n"
-"       smtpdoctor domain DOMAIN [--ip ADDR]... [--selector NAME]... [--message FILE]\n"
-"       smtpdoctor spf IP DOMAIN_OR_SENDER [--helo NAME]\n"
-"       smtpdoctor explain [FILE|-]          judge a saved --json report again\n"
-"       smtpdoctor bounce [FILE|-]           (not implemented yet)\n"
-"\n"
-"global options: --json --timeout S --connect-timeout S --resolver ADDR[:PORT]\n"
-"  --trust-anchor FILE --dnsbl ZONE --dbl ZONE --control HOST:PORT --no-control\n"
-"  --public-ip ADDR --ca-file FILE -4 -6 --no-color -q -v --version --help\n"
-"\n"
-"exit status: 0 ok or warn, 1 fail, 2 usage error, 3 inconclusive\n"
-"See docs/smtpdoctor.1.md and docs/verdicts.md.\n";
 
 int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 {
@@ -101,8 +35,12 @@ int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 		sd_report_free(r);
 	}
 	fprintf(stderr, "smtpdoctor: %s\n", msg);
-	if (!cli || !cli->json)
-		fprintf(stderr, "Try 'smtpdoctor --help'.\n");
+	if (!cli || !cli->json) {
+		const char *c = cli ? cli->command : "";
+		int known = sd_cli_command_by_name(c) != NULL;
+		fprintf(stderr, "Try 'smtpdoctor help%s%s'.\n", known ? " " : "",
+		    known ? c : "");
+	}
 	return 2;
 }
 
@@ -112,15 +50,25 @@ int sd_cli_render(const sd_cli *cli, sd_report *r)
 		fprintf(stderr, "smtpdoctor: out of memory\n");
 		return 3;
 	}
-	if (cli->json) {
+	FILE *out = stdout;
+	if (cli->output && !(out = fopen(cli->output, "w"))) {
+		int code = sd_cli_usage_error(cli, "--output: cannot write "
+		    "'%s': %s", cli->output, strerror(errno));
+		return code;
+	}
+	if (cli->format == SD_FORMAT_JSON) {
 		char *s = sd_report_to_json(r);
 		if (s)
-			printf("%s\n", s);
+			fprintf(out, "%s\n", s);
 		free(s);
-	} else if (cli->opt.verbose >= 0 || sd_report_status(r) != SD_STATUS_OK) {
-		sd_report_write_text(r, stdout, (cli->color ? SD_TEXT_COLOR : 0) |
+	} else if (cli->opt.verbose >= 0 || sd_report_status(r) != SD_STATUS_OK ||
+	    cli->output) {
+		sd_report_write_text(r, out, (cli->color ? SD_TEXT_COLOR : 0) |
 		    (cli->opt.verbose > 0 ? SD_TEXT_VERBOSE : 0));
 	}
+	if (out != stdout && fclose(out) != 0)
+		return sd_cli_usage_error(cli, "--output: cannot write '%s': %s",
+		    cli->output, strerror(errno));
 	fflush(stdout);
 	return sd_report_exit_code(r);
 }
@@ -144,14 +92,292 @@ static int add_list(const char **arr, size_t *n, const char *v)
 	return 1;
 }
 
-#define SEEN(o) (seen[(o) - O_JSON])
+static int parse_format(sd_cli *cli, const char *v)
+{
+	static const char *const names[] = { "text", "json", "markdown",
+	    "html" };
+	for (int i = 0; i < 4; i++)
+		if (strcasecmp(v, names[i]) == 0) {
+			cli->format = (sd_cli_format)i;
+			cli->json = cli->format == SD_FORMAT_JSON;
+			return -1;
+		}
+	return sd_cli_usage_error(cli, "--format: expected text, json, "
+	    "markdown or html, got '%s'", v);
+}
+
+/* --output's folder must take the file before a run of many seconds. */
+static int check_output(const sd_cli *cli, const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (!*path)
+		return sd_cli_usage_error(cli, "--output: an empty file name");
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 :
+		    (int)(slash - path), path);
+	if (access(dir, W_OK) != 0 || (access(path, F_OK) == 0 &&
+	    access(path, W_OK) != 0))
+		return sd_cli_usage_error(cli, "--output: cannot write '%s': %s",
+		    path, strerror(errno));
+	return -1;
+}
+
+/* The global options; -1 when taken, 0 when not one of them, or an exit. */
+static int global_option(sd_cli *cli, int c, const char *arg)
+{
+	switch (c) {
+	case O_JSON: cli->json = 1; cli->format = SD_FORMAT_JSON; return -1;
+	case O_FORMAT: return parse_format(cli, arg);
+	case O_OUTPUT: cli->output = arg; return check_output(cli, arg);
+	case O_TIMEOUT:
+		if (!parse_seconds(arg, &cli->opt.timeout))
+			return sd_cli_usage_error(cli, "--timeout: expected a "
+			    "number of seconds > 0, got '%s'", arg);
+		return -1;
+	case O_CONNECT_TIMEOUT:
+		if (!parse_seconds(arg, &cli->opt.connect_timeout))
+			return sd_cli_usage_error(cli, "--connect-timeout: "
+			    "expected a number of seconds > 0, got '%s'", arg);
+		return -1;
+	case O_RESOLVER:
+		if (!add_list(cli->resolvers, &cli->opt.n_resolvers, arg))
+			return sd_cli_usage_error(cli, "too many --resolver");
+		return -1;
+	case O_TRUST_ANCHOR: cli->opt.trust_anchor = arg; return -1;
+	case O_DNSBL:
+		cli->opt.dnsbl_set = 1;
+		if (strcmp(arg, "none") != 0 &&
+		    !add_list(cli->dnsbl, &cli->opt.n_dnsbl, arg))
+			return sd_cli_usage_error(cli, "too many --dnsbl");
+		return -1;
+	case O_DBL:
+		cli->opt.dbl_set = 1;
+		if (strcmp(arg, "none") != 0 &&
+		    !add_list(cli->dbl, &cli->opt.n_dbl, arg))
+			return sd_cli_usage_error(cli, "too many --dbl");
+		return -1;
+	case O_CONTROL:
+		cli->opt.control_set = 1;
+		if (!strchr(arg, ':'))
+			return sd_cli_usage_error(cli, "--control: expected "
+			    "HOST:PORT, got '%s'", arg);
+		if (!add_list(cli->control, &cli->opt.n_control, arg))
+			return sd_cli_usage_error(cli, "too many --control");
+		return -1;
+	case O_NO_CONTROL: cli->opt.no_control = 1; return -1;
+	case O_PUBLIC_IP: cli->opt.public_ip = arg; return -1;
+	case O_CA_FILE: cli->opt.ca_file = arg; return -1;
+	case O_NO_COLOR: cli->color = -1; return -1;
+	case '4': cli->opt.family = cli->opt.family == 6 ? -1 : 4; return -1;
+	case '6': cli->opt.family = cli->opt.family == 4 ? -1 : 6; return -1;
+	case 'q': cli->opt.verbose = -1; return -1;
+	case 'v': cli->opt.verbose = 1; return -1;
+	case 'h': case O_HELP: cli->help = 1; return -1;
+	case O_VERSION: printf("smtpdoctor %s\n", sd_version()); return 0;
+	}
+	return -2;
+}
+
+/* The options of one command; -1 when taken, or an exit status. */
+static int command_option(sd_cli *cli, int c, const char *arg)
+{
+	sd_check_params *cp = &cli->check;
+	switch (c) {
+	case O_SERVER: cp->server = arg; break;
+	case O_PORT: {
+		char *end;
+		long p = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end || p < 1 || p > 65535)
+			return sd_cli_usage_error(cli, "--port: expected 1 to "
+			    "65535, got '%s'", arg);
+		cp->port = (int)p;
+		break;
+	}
+	case O_TLS:
+		cp->tls = sd_tls_mode_parse(arg);
+		if (cp->tls == SD_TLS_UNSET)
+			return sd_cli_usage_error(cli, "--tls: expected starttls "
+			    "(or tls), implicit (or ssl, ssl/tls, smtps) or none, "
+			    "got '%s'", arg);
+		break;
+	case O_USER: cp->user = arg; break;
+	case O_PW_FILE: cli->password_file = arg; break;
+	case O_PW_ENV: cli->password_env = arg; break;
+	case O_PW_CMD: cli->password_cmd = arg; break;
+	case O_AUTH: cp->auth_mech = arg; break;
+	case O_FROM: cp->from = arg; break;
+	case O_TO: cp->to = arg; break;
+	case O_EHLO: cp->ehlo = arg; break;
+	case O_SEND: cp->send = 1; break;
+	case O_ALLOW_PLAIN: cp->allow_plaintext_auth = 1; break;
+	case O_INSECURE: cp->insecure = 1; break;
+	case O_CONFIG: cli->config = arg; break;
+	case O_HELO: cli->helo = arg; break;
+	case O_IP:
+		if (!add_list(cli->ips, &cli->n_ips, arg))
+			return sd_cli_usage_error(cli, "too many --ip");
+		break;
+	case O_SELECTOR:
+		if (!add_list(cli->selectors, &cli->n_selectors, arg))
+			return sd_cli_usage_error(cli, "too many --selector");
+		break;
+	case O_MESSAGE: cli->message_file = arg; break;
+	case O_RECHECK: cli->recheck = 1; break;
+	case O_SCORE: cli->score = 1; break;
+	case O_SCORER: cli->scorer = arg; cli->score = 1; break;
+	}
+	return -1;
+}
+
+static char *slurp(FILE *f, size_t max, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+		if (n == cap) {
+			if (cap > max) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			char *more = realloc(buf, cap * 2 + 1);
+			if (!more) {
+				free(buf);
+				return NULL;
+			}
+			buf = more;
+			cap *= 2;
+		}
+	}
+	if (buf && n > max) {
+		free(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+char *sd_cli_read(const char *path, size_t max, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *text = slurp(f, max, len);
+	int err = errno;
+	if (f != stdin)
+		fclose(f);
+	errno = err;
+	return text;
+}
+
+/* An option getopt did not know, with the nearest one or a word on
+ * passwords. */
+static int unknown_option(const sd_cli *cli, const char *arg)
+{
+	char hint[400];
+	sd_cli_suggest(arg, hint, sizeof hint);
+	char name[80];
+	snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+	return sd_cli_usage_error(cli, "unknown option '%s'%s%s", name,
+	    *hint ? ": " : "", hint);
+}
+
+/* An option given to a command it does not belong to. */
+static int misplaced_option(const sd_cli *cli, const sd_cli_command *cmd,
+    const char *seen)
+{
+	for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
+		if (o->commands == SD_CMD_ALL || !o->name ||
+		    !seen[o->id - O_JSON] || (cmd && (o->commands & cmd->bit)))
+			continue;
+		const char *owner = "?";
+		for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+			if (c->bit & o->commands)
+				owner = c->name;
+		return sd_cli_usage_error(cli, "option --%s belongs to '%s', "
+		    "not '%s'", o->name, owner, cli->command);
+	}
+	return -1;
+}
+
+/* help [COMMAND] and completion SHELL */
+static int builtin_command(sd_cli *cli, const sd_cli_command *cmd)
+{
+	if (strcmp(cmd->name, "help") == 0) {
+		const sd_cli_command *about = NULL;
+		if (cli->n_positional > 1)
+			return sd_cli_usage_error(cli, "help takes one COMMAND");
+		if (cli->n_positional &&
+		    !(about = sd_cli_command_by_name(cli->positional[0])))
+			return sd_cli_usage_error(cli, "help: unknown command "
+			    "'%s'", cli->positional[0]);
+		sd_cli_help(stdout, about);
+		return 0;
+	}
+	if (cli->n_positional != 1 ||
+	    sd_cli_completion(stdout, cli->positional[0]) != 0)
+		return sd_cli_usage_error(cli, "completion: expected bash, zsh "
+		    "or fish");
+	return 0;
+}
+
+static int dispatch(sd_cli *cli, const sd_cli_command *cmd)
+{
+	if (!cmd)
+		return sd_cli_usage_error(cli, "unknown command '%s'",
+		    cli->command);
+	if (!cmd->bit)
+		return builtin_command(cli, cmd);
+	if (cli->format == SD_FORMAT_MARKDOWN || cli->format == SD_FORMAT_HTML)
+		return sd_cli_usage_error(cli, "--format %s: not implemented "
+		    "yet", cli->format == SD_FORMAT_HTML ? "html" : "markdown");
+	switch (cmd->bit) {
+	case SD_CMD_CHECK: return sd_cmd_check(cli);
+	case SD_CMD_DOMAIN: return sd_cmd_domain(cli);
+	case SD_CMD_SPF: return sd_cmd_spf(cli);
+	case SD_CMD_EXPLAIN: return sd_cmd_explain(cli);
+	case SD_CMD_BOUNCE: return sd_cmd_bounce(cli);
+	}
+	/* a command named in the table whose code has not landed yet */
+	return sd_cli_usage_error(cli, "%s: not implemented yet", cmd->name);
+}
+
+/* --json (or --format json) decides how even an early usage error is
+ * printed, so it is looked for before parsing. */
+static void prescan_json(sd_cli *cli, int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *v = NULL;
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+			v = argv[i + 1];
+		else if (strncmp(argv[i], "--format=", 9) == 0)
+			v = argv[i] + 9;
+		if (strcmp(argv[i], "--json") == 0 || (v && strcasecmp(v,
+		    "json") == 0))
+			cli->json = 1;
+	}
+}
 
 int main(int argc, char **argv)
 {
 	static sd_cli cli;
-	char seen[O_MESSAGE - O_JSON + 1] = { 0 };
+	char seen[O_LAST_ - O_JSON] = { 0 };
 	int c;
 
+	/* the library never raises SIGPIPE itself; this is for stdout: a
+	 * reader that went away (smtpdoctor | head) ends the output, not the
+	 * process, whose exit status still tells the verdict */
+	signal(SIGPIPE, SIG_IGN);
 	/* before any thread: libcurl's global state (MTA-STS fetches) */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_options_init(&cli.opt);
@@ -160,171 +386,63 @@ int main(int argc, char **argv)
 	cli.opt.dbl = cli.dbl;
 	cli.opt.control = cli.control;
 	cli.command = "";
-	/* --json decides how even an early usage error is printed */
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			cli.json = 1;
+	prescan_json(&cli, argc, argv);
+	/* named in early errors ("Try 'smtpdoctor help check'") */
+	for (int i = 1; i < argc && !*cli.command; i++)
+		if (sd_cli_command_by_name(argv[i]))
+			cli.command = argv[i];
 
-	/* the command is the first argument that is not an option */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46qvh", longopts, NULL)) != -1) {
-		if (c >= O_JSON && c <= O_MESSAGE)
+	while ((c = getopt_long(argc, argv, sd_cli_shortopts(),
+	    sd_cli_longopts(), NULL)) != -1) {
+		if (c >= O_JSON && c < O_LAST_)
 			seen[c - O_JSON] = 1;
-		switch (c) {
-		case O_JSON: cli.json = 1; break;
-		case O_TIMEOUT:
-			if (!parse_seconds(optarg, &cli.opt.timeout))
-				return sd_cli_usage_error(&cli, "--timeout: "
-				    "expected a number of seconds > 0, got '%s'",
-				    optarg);
-			break;
-		case O_CONNECT_TIMEOUT:
-			if (!parse_seconds(optarg, &cli.opt.connect_timeout))
-				return sd_cli_usage_error(&cli, "--connect-timeout:"
-				    " expected a number of seconds > 0, got '%s'",
-				    optarg);
-			break;
-		case O_RESOLVER:
-			if (!add_list(cli.resolvers, &cli.opt.n_resolvers, optarg))
-				return sd_cli_usage_error(&cli, "too many --resolver");
-			break;
-		case O_TRUST_ANCHOR: cli.opt.trust_anchor = optarg; break;
-		case O_DNSBL:
-			cli.opt.dnsbl_set = 1;
-			if (strcmp(optarg, "none") != 0 &&
-			    !add_list(cli.dnsbl, &cli.opt.n_dnsbl, optarg))
-				return sd_cli_usage_error(&cli, "too many --dnsbl");
-			break;
-		case O_DBL:
-			cli.opt.dbl_set = 1;
-			if (strcmp(optarg, "none") != 0 &&
-			    !add_list(cli.dbl, &cli.opt.n_dbl, optarg))
-				return sd_cli_usage_error(&cli, "too many --dbl");
-			break;
-		case O_CONTROL:
-			cli.opt.control_set = 1;
-			if (!strchr(optarg, ':'))
-				return sd_cli_usage_error(&cli, "--control: "
-				    "expected HOST:PORT, got '%s'", optarg);
-			if (!add_list(cli.control, &cli.opt.n_control, optarg))
-				return sd_cli_usage_error(&cli, "too many --control");
-			break;
-		case O_NO_CONTROL: cli.opt.no_control = 1; break;
-		case O_PUBLIC_IP: cli.opt.public_ip = optarg; break;
-		case O_CA_FILE: cli.opt.ca_file = optarg; break;
-		case O_NO_COLOR: cli.color = -1; break;
-		case '4': cli.opt.family = cli.opt.family == 6 ? -1 : 4; break;
-		case '6': cli.opt.family = cli.opt.family == 4 ? -1 : 6; break;
-		case 'q': cli.opt.verbose = -1; break;
-		case 'v': cli.opt.verbose = 1; break;
-		case 'h':
-		case O_HELP: fputs(usage_text, stdout); return 0;
-		case O_VERSION: printf("smtpdoctor %s\n", sd_version()); return 0;
-		case O_SERVER: cli.check.server = optarg; break;
-		case O_PORT: {
-			char *end;
-			long p = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || p < 1 || p > 65535)
-				return sd_cli_usage_error(&cli, "--port: expected "
-				    "1 to 65535, got '%s'", optarg);
-			cli.check.port = (int)p;
-			break;
-		}
-		case O_TLS:
-			cli.check.tls = sd_tls_mode_parse(optarg);
-			if (!cli.check.tls)
-				return sd_cli_usage_error(&cli, "--tls: expected "
-				    "starttls (or tls), implicit (or ssl, ssl/tls, "
-				    "smtps) or none, got '%s'", optarg);
-			break;
-		case O_USER: cli.check.user = optarg; break;
-		case O_PW_FILE: cli.password_file = optarg; break;
-		case O_PW_ENV: cli.password_env = optarg; break;
-		case O_PW_CMD: cli.password_cmd = optarg; break;
-		case O_AUTH: cli.check.auth_mech = optarg; break;
-		case O_FROM: cli.check.from = optarg; break;
-		case O_TO: cli.check.to = optarg; break;
-		case O_EHLO: cli.check.ehlo = optarg; break;
-		case O_SEND: cli.check.send = 1; break;
-		case O_ALLOW_PLAIN: cli.check.allow_plaintext_auth = 1; break;
-		case O_INSECURE: cli.check.insecure = 1; break;
-		case O_CONFIG: cli.config = optarg; break;
-		case O_HELO: cli.helo = optarg; break;
-		case O_IP:
-			if (!add_list(cli.ips, &cli.n_ips, optarg))
-				return sd_cli_usage_error(&cli, "too many --ip");
-			break;
-		case O_SELECTOR:
-			if (!add_list(cli.selectors, &cli.n_selectors, optarg))
-				return sd_cli_usage_error(&cli, "too many --selector");
-			break;
-		case O_MESSAGE: cli.message_file = optarg; break;
-		case ':':
-			return sd_cli_usage_error(&cli, "option '%s' needs a value",
-			    argv[optind - 1]);
-		default:
-			return sd_cli_usage_error(&cli, "unknown option '%s'",
-			    argv[optind - 1]);
-		}
+		if (c == ':')
+			return sd_cli_usage_error(&cli, "option '%s' needs a "
+			    "value", argv[optind - 1]);
+		if (c == '?')
+			return unknown_option(&cli, optopt ?
+			    (char[]){ '-', (char)optopt, 0 } : argv[optind - 1]);
+		int rc = global_option(&cli, c, optarg);
+		if (rc == -2)
+			rc = command_option(&cli, c, optarg);
+		if (rc >= 0)
+			return rc;
 	}
 	if (cli.opt.family == -1)
 		return sd_cli_usage_error(&cli, "-4 and -6 exclude each other");
-	if (optind >= argc)
-		return sd_cli_usage_error(&cli, "no command given (check, "
-		    "domain, spf or bounce)");
-	cli.command = argv[optind++];
+	cli.command = optind < argc ? argv[optind++] : "";
 	for (; optind < argc; optind++) {
 		if (cli.n_positional >= 4)
 			return sd_cli_usage_error(&cli, "too many arguments");
 		cli.positional[cli.n_positional++] = argv[optind];
 	}
-	cli.color = cli.color >= 0 && isatty(STDOUT_FILENO) &&
+	const sd_cli_command *cmd = sd_cli_command_by_name(cli.command);
+	if (cli.help) {
+		sd_cli_help(stdout, cmd);
+		return 0;
+	}
+	if (!*cli.command)
+		return sd_cli_usage_error(&cli, "no command given (check, "
+		    "domain, spf, explain or bounce; smtpdoctor help lists "
+		    "them)");
+	cli.color = cli.color >= 0 && isatty(STDOUT_FILENO) && !cli.output &&
 	    !getenv("NO_COLOR") && !cli.json;
-
-	static const int check_only[] = { O_SERVER, O_PORT, O_TLS, O_USER,
-	    O_PW_FILE, O_PW_ENV, O_PW_CMD, O_AUTH, O_FROM, O_TO, O_EHLO, O_SEND,
-	    O_ALLOW_PLAIN, O_INSECURE, O_CONFIG, 0 };
-	static const int domain_only[] = { O_IP, O_SELECTOR, O_MESSAGE, 0 };
-	static const int spf_only[] = { O_HELO, 0 };
-	const int *groups[] = { check_only, domain_only, spf_only };
-	const char *owners[] = { "check", "domain", "spf" };
-	for (size_t g = 0; g < 3; g++) {
-		if (strcmp(cli.command, owners[g]) == 0)
-			continue;
-		for (const int *o = groups[g]; *o; o++)
-			if (SEEN(*o))
-				return sd_cli_usage_error(&cli, "option --%s "
-				    "belongs to '%s', not '%s'",
-				    longopts[*o - O_JSON].name, owners[g],
-				    cli.command);
+	if (cmd) {
+		int rc = misplaced_option(&cli, cmd, seen);
+		if (rc >= 0)
+			return rc;
 	}
-
-	if (strcmp(cli.command, "check") == 0)
-		return sd_cmd_check(&cli);
-	if (strcmp(cli.command, "domain") == 0)
-		return sd_cmd_domain(&cli);
-	if (strcmp(cli.command, "spf") == 0)
-		return sd_cmd_spf(&cli);
-	if (strcmp(cli.command, "explain") == 0)
-		return sd_cmd_explain(&cli);
-	if (strcmp(cli.command, "bounce") == 0) {
-		fprintf(stderr, "smtpdoctor: bounce: not implemented yet\n");
-		return 2;
-	}
-	return sd_cli_usage_error(&cli, "unknown command '%s'", cli.command);
+	return dispatch(&cli, cmd);
 }
 
 /* Until a command's own file is linked in, it is reserved (SPEC §2). */
 __attribute__((weak)) int sd_cmd_spf(sd_cli *cli)
 {
-	(void)cli;
-	fprintf(stderr, "smtpdoctor: spf: not implemented yet\n");
-	return 2;
+	return sd_cli_usage_error(cli, "spf: not implemented yet");
 }
 
 __attribute__((weak)) int sd_cmd_domain(sd_cli *cli)
 {
-	(void)cli;
-	fprintf(stderr, "smtpdoctor: domain: not implemented yet\n");
-	return 2;
+	return sd_cli_usage_error(cli, "domain: not implemented yet");
 }

@@ -21,6 +21,8 @@
 #include "probe/session.h"
 #include "rules/check_rules.h"
 #include "settings/server.h"
+#include "smtp/sasl.h"
+#include "util/redact.h"
 #include "util/util.h"
 
 /* The submission ports probed beside the configured one (SPEC §2). */
@@ -93,6 +95,8 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 		{ res, host, SD_DNS_AAAA, deadline, { 0 }, 0 },
 	};
 	int started[2] = { 0, 0 };
+	sd_report_waiting(r, host, "DNS lookup", strcmp(role, "main") == 0,
+	    (double)sd_remaining_ms(deadline) / 1000.0);
 	for (int i = 0; i < 2; i++) {
 		if (family_only && family_only != (i == 0 ? 4 : 6))
 			continue;
@@ -151,6 +155,7 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 		}
 		sd_dns_answer_clear(a);
 	}
+	sd_report_waiting(r, host, NULL, 0, 0);
 }
 
 static sd_probe *add_probe(sd_probe *probes, int *n, sd_run *run, sd_role role,
@@ -484,6 +489,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 	sd_report *r = sd_report_new("check");
 	if (!r)
 		return NULL;
+	sd_report_watch(r, opt);
 	/* discovery fills in the server: a copy the run may change */
 	sd_check_params local = *cp_in;
 	sd_check_params *cp = &local;
@@ -498,6 +504,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 		json_array_append_new(controls, json_string(opt->control_set ?
 		    opt->control[i] : default_controls[i]));
 
+	sd_secrets *secrets = NULL;
 	sd_run run = { 0 };
 	run.report = r;
 	run.params = cp;
@@ -539,6 +546,16 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 	}
 	int port = cp->port ? cp->port : cp->tls == SD_TLS_IMPLICIT ? 465 : 587;
 	sd_tls_mode tls = cp->tls ? cp->tls : default_mode(port);
+	/* every form the secret can take, before the first connection that
+	 * carries it (discovery's probes never do): a server may echo it on
+	 * any connection of the run, even one that started before AUTH */
+	if (cp->password && *cp->password && (secrets = sd_secrets_new())) {
+		sd_sasl_creds cr = { cp->user ? cp->user : "", cp->password,
+		    cp->server, port };
+		sd_sasl_secret_forms(&cr, secrets);
+	}
+	r->secrets = secrets;
+	run.secrets = secrets;
 
 	/* the settings judged: a top-level member of the report (SPEC §4
 	 * lets members be added; facts keep to its stages) */
@@ -556,6 +573,12 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 		sd_verdict_set(r, "inconclusive", -1, opt->ca_file ?
 		    "could not load the --ca-file certificates" :
 		    "could not set up TLS", NULL, NULL);
+		sd_resolver_free(res);
+		goto done;
+	}
+	if (cp->password && *cp->password && !secrets) {
+		/* no way to keep the secret out of the report: no run */
+		sd_verdict_set(r, "inconclusive", -1, "out of memory", NULL, NULL);
 		sd_resolver_free(res);
 		goto done;
 	}
@@ -745,8 +768,12 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 	/* abandoned domain checks still hold the resolver: leave it */
 	if (!sj.abandoned)
 		sd_resolver_free(res);
+	sd_report_sort_facts(r);
 	sd_rules_check(r);
 done:
+	/* nothing enters the report after the run: the forms go */
+	r->secrets = NULL;
+	sd_secrets_free(secrets);
 	json_decref(controls);
 	if (run.tls)
 		SSL_CTX_free(run.tls);

@@ -18,6 +18,7 @@
 #include "net/conn.h"
 #include "smtp/sasl.h"
 #include "tls/tlsinfo.h"
+#include "util/redact.h"
 #include "util/util.h"
 
 typedef enum stage {
@@ -41,51 +42,22 @@ typedef struct session {
 	int have_caps;
 	int broken;          /* a half-sent exchange: close, no QUIT */
 	int64_t tls_dl;      /* the deadline the last TLS handshake had */
-	/* what the AUTH exchange sent (the password, the base64 lines): a
-	 * server that echoes them must not put them in any output */
-	char *secrets[8];
-	int n_secrets;
 	char line[SD_LINE_MAX + 1];
+	char shown[SD_LINE_MAX + 1];  /* the line with the secrets masked */
 } session;
 
-/* Remembers a string to mask in what the server says back. */
-static void add_secret(session *s, const char *v)
+/* The line just read with the run's secrets masked in its text (after the
+ * reply code, which the parser needs), whole, before any cap or join: a
+ * server may echo what any connection of the run sent. */
+static size_t mask_line(session *s, size_t len)
 {
-	if (v && strlen(v) >= 3 && s->n_secrets < 8)
-		s->secrets[s->n_secrets++] = strdup(v);
-}
-
-static void drop_secrets(session *s)
-{
-	for (int i = 0; i < s->n_secrets; i++) {
-		if (s->secrets[i]) {
-			sd_wipe(s->secrets[i], strlen(s->secrets[i]));
-			free(s->secrets[i]);
-		}
-	}
-	s->n_secrets = 0;
-}
-
-/* Replaces every remembered secret in s->line by "<redacted>". */
-static size_t redact_line(session *s, size_t len)
-{
-	for (int k = 0; k < s->n_secrets; k++) {
-		const char *sec = s->secrets[k];
-		size_t sl = sec ? strlen(sec) : 0;
-		char *hit;
-		while (sl && (hit = strstr(s->line, sec))) {
-			static const char mask[] = "<redacted>";
-			size_t ml = sizeof mask - 1, off = (size_t)(hit - s->line);
-			size_t tail = len - off - sl;
-			if (off + ml + tail > SD_LINE_MAX)
-				tail = SD_LINE_MAX - off - ml;
-			memmove(s->line + off + ml, hit + sl, tail);
-			memcpy(s->line + off, mask, ml);
-			len = off + ml + tail;
-			s->line[len] = '\0';
-		}
-	}
-	return len;
+	size_t keep = len < 4 ? len : 4;
+	memcpy(s->shown, s->line, keep);
+	size_t n = sd_redact(s->run->secrets, s->line + keep, len - keep,
+	    s->shown + keep, sizeof s->shown - keep);
+	if (n > sizeof s->shown - keep - 1)
+		n = sizeof s->shown - keep - 1;  /* cut among masks: safe */
+	return keep + n;
 }
 
 const char *sd_role_name(sd_role r)
@@ -114,11 +86,33 @@ static void note(session *s, const char *fmt, ...)
 }
 
 /* The one door between stages. */
+/* "192.0.2.10:587", "[2001:db8::5]:587": what a progress line waits on */
+static void probe_target(const sd_probe *p, char *buf, size_t len)
+{
+	snprintf(buf, len, p->family == 6 ? "[%s]:%d" : "%s:%d", p->addr,
+	    p->port);
+}
+
+/* Tells the run's progress hook what this probe now waits for (NULL:
+ * nothing more), and how long it may take. */
+static void waiting(session *s, const char *what, int64_t deadline)
+{
+	char target[80];
+	probe_target(s->p, target, sizeof target);
+	sd_report_waiting(s->run->report, target, what, s->p->role ==
+	    SD_ROLE_MAIN || s->p->role == SD_ROLE_FIX,
+	    (double)sd_remaining_ms(deadline) / 1000.0);
+}
+
+static int64_t stage_deadline(session *s);
+
 static void set_stage(session *s, stage next)
 {
 	if (s->st != next && s->run->opt->verbose > 0)
 		note(s, "%s -> %s", stage_names[s->st], stage_names[next]);
 	s->st = next;
+	waiting(s, next == ST_DONE ? NULL : stage_names[next],
+	    stage_deadline(s));
 }
 
 /* A fact with the common members of this probe. */
@@ -159,14 +153,16 @@ static const char *timeout_kind(session *s, int64_t deadline)
  * 12288 octets (OAuth2 tokens are long). */
 #define SEND_LINE_MAX 12288
 
-static int send_line(session *s, const char *line, const char *shown)
+/* Sends one command line; SD_IO_OK, or how the connection ended (a peer
+ * that hung up is "closed" or "reset", which the facts keep). */
+static sd_io send_line(session *s, const char *line, const char *shown)
 {
 	size_t len = strlen(line);
 	if (len > SEND_LINE_MAX)
-		return 0;
+		return SD_IO_ERROR;
 	char *buf = malloc(len + 3);
 	if (!buf)
-		return 0;
+		return SD_IO_ERROR;
 	memcpy(buf, line, len);
 	memcpy(buf + len, "\r\n", 3);
 	sd_transcript_add(s->run->report, s->p->conn_id, 'C',
@@ -175,7 +171,7 @@ static int send_line(session *s, const char *line, const char *shown)
 	/* the line may carry the secret */
 	sd_wipe(buf, len + 2);
 	free(buf);
-	return r == SD_IO_OK;
+	return r;
 }
 
 /* Reads one reply.  Returns SD_IO_OK with *rep filled, or why not;
@@ -191,15 +187,14 @@ static sd_io read_reply(session *s, sd_reply *rep, int64_t deadline,
 		    deadline);
 		if (r != SD_IO_OK)
 			return r;
-		if (redact)
-			len = redact_line(s, len);
-		if (redact && len >= 4 && strncmp(s->line, "334", 3) == 0)
+		len = mask_line(s, len);
+		if (redact && len >= 4 && strncmp(s->shown, "334", 3) == 0)
 			sd_transcript_add(s->run->report, s->p->conn_id, 'S',
-			    "334 <redacted>", 14);
+			    "334 " SD_REDACT_MASK, 14);
 		else
 			sd_transcript_add(s->run->report, s->p->conn_id, 'S',
-			    s->line, len);
-		sd_reply_rc rc = sd_reply_feed(rep, s->line, len);
+			    s->shown, len);
+		sd_reply_rc rc = sd_reply_feed(rep, s->shown, len);
 		if (rc == SD_REPLY_DONE)
 			return SD_IO_OK;
 		if (rc != SD_REPLY_MORE) {
@@ -346,8 +341,8 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 		    p->addr, p->port, sd_reply_rc_text(bad));
 	} else if (r == SD_IO_ERROR && bad != SD_REPLY_MORE) {
 		json_object_set_new(f, "result", json_string("not_smtp"));
-		json_object_set_new(f, "proto", json_string(not_smtp_kind(s->line)));
-		char *clean = sd_sanitize(s->line, strlen(s->line), 200);
+		json_object_set_new(f, "proto", json_string(not_smtp_kind(s->shown)));
+		char *clean = sd_sanitize(s->shown, strlen(s->shown), 200);
 		json_object_set_new(f, "text", json_string(clean ? clean : ""));
 		json_object_set_new(f, "syntax", json_string(sd_reply_rc_text(bad)));
 		json_object_set_new(f, "ok", json_false());
@@ -395,16 +390,18 @@ static int ehlo(session *s, int after_tls)
 	set_stage(s, after_tls ? ST_EHLO_TLS : ST_EHLO);
 	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
 	snprintf(cmd, sizeof cmd, "EHLO %s", s->run->ehlo_name);
-	if (!send_line(s, cmd, NULL))
-		return 0;
-	sd_io r = read_reply(s, &rep, dl, &bad, 0);
+	sd_reply_init(&rep);
+	/* a peer that hung up after its greeting is recorded here too */
+	sd_io r = send_line(s, cmd, NULL);
+	if (r == SD_IO_OK)
+		r = read_reply(s, &rep, dl, &bad, 0);
 	int used_helo = 0;
 	if (r == SD_IO_OK && rep.code / 100 == 5 && !after_tls) {
 		snprintf(cmd, sizeof cmd, "HELO %s", s->run->ehlo_name);
-		if (send_line(s, cmd, NULL)) {
-			used_helo = 1;
+		used_helo = 1;
+		r = send_line(s, cmd, NULL);
+		if (r == SD_IO_OK)
 			r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
-		}
 	}
 	json_t *f = fact_new(s, after_tls ? "ehlo_tls" : "ehlo", "ehlo");
 	json_object_set_new(f, "tls", json_boolean(after_tls || p->tls_ok));
@@ -415,7 +412,9 @@ static int ehlo(session *s, int after_tls)
 	if (r == SD_IO_OK) {
 		set_reply(f, &rep);
 		if (ok && !used_helo) {
-			sd_caps_parse(&s->caps, rep.text);
+			/* read from every line as it came, not from the
+			 * text kept of the reply */
+			s->caps = rep.caps;
 			s->have_caps = 1;
 		} else {
 			memset(&s->caps, 0, sizeof s->caps);
@@ -434,6 +433,14 @@ static int ehlo(session *s, int after_tls)
 		json_object_set_new(f, "smtputf8",
 		    json_boolean(s->caps.flags & SD_CAP_SMTPUTF8));
 		json_object_set_new(f, "size", json_integer(s->caps.size));
+		/* caps hit: what was not kept is said, so that no rule reads
+		 * its absence as the server's answer */
+		if (rep.text_dropped)
+			json_object_set_new(f, "text_dropped",
+			    json_integer((json_int_t)rep.text_dropped));
+		if (s->caps.mechs_dropped)
+			json_object_set_new(f, "auth_dropped",
+			    json_integer(s->caps.mechs_dropped));
 		json_object_set_new(f, "result", json_string(ok ? "ok" : "refused"));
 		char mechbuf[300] = "";
 		for (int i = 0; i < s->caps.n_mechs; i++) {
@@ -474,9 +481,10 @@ static int starttls(session *s)
 	sd_reply rep;
 	sd_reply_rc bad;
 	set_stage(s, ST_STARTTLS);
-	if (!send_line(s, "STARTTLS", NULL))
-		return 0;
-	sd_io r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
+	sd_reply_init(&rep);
+	sd_io r = send_line(s, "STARTTLS", NULL);
+	if (r == SD_IO_OK)
+		r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
 	if (r != SD_IO_OK || rep.code != 220) {
 		json_t *f = fact_new(s, "tls", "tls");
 		json_object_set_new(f, "mode", json_string("starttls"));
@@ -487,9 +495,10 @@ static int starttls(session *s)
 			set_reply(f, &rep);
 		json_object_set_new(f, "ok", json_false());
 		char d[400];
-		snprintf(d, sizeof d, "STARTTLS %s port %d: %s", s->p->addr,
+		snprintf(d, sizeof d, "STARTTLS %s port %d: %s%s%s", s->p->addr,
 		    s->p->port, r == SD_IO_OK ? "refused by the server" :
-		    "no answer");
+		    "no answer", r == SD_IO_OK ? "" : " ",
+		    r == SD_IO_OK ? "" : sd_io_name(r));
 		json_object_set_new(f, "detail", json_string(d));
 		fact_add(s, f);
 		return 0;
@@ -548,8 +557,9 @@ static int command(session *s, stage st, const char *kind, const char *cmd,
 	set_stage(s, st);
 	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
 	sd_reply_init(rep);
-	sd_io r = send_line(s, cmd, NULL) ? read_reply(s, rep, dl, &bad, 0) :
-	    SD_IO_ERROR;
+	sd_io r = send_line(s, cmd, NULL);
+	if (r == SD_IO_OK)
+		r = read_reply(s, rep, dl, &bad, 0);
 	reply_fact(s, kind, stage_name, cmd, r, rep, dl, t0);
 	return r == SD_IO_OK ? rep->code : -1;
 }
@@ -585,7 +595,10 @@ static int auth(session *s)
 		result = "not_offered";
 		snprintf(d, sizeof d, "AUTH is not offered on port %d%s",
 		    p->port, p->tls_ok ? " (after TLS)" : " (without TLS)");
-	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech)) {
+	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech) &&
+	    !s->caps.mechs_dropped) {
+		/* (with mechanisms dropped, the configured one may be among
+		 * them: it is tried, and the server's own answer decides) */
 		result = "mechanism_unsupported";
 		json_object_set_new(f, "mech", json_string(cp->auth_mech));
 		snprintf(d, sizeof d, "AUTH %s is not offered on port %d",
@@ -614,7 +627,16 @@ static int auth(session *s)
 		mech = cp->auth_mech ? sd_sasl_find(cp->auth_mech) :
 		    sd_sasl_choose((const char (*)[24])s->caps.mechs,
 		        s->caps.n_mechs);
-		if (!mech) {
+		if (!mech && !cp->auth_mech && s->caps.mechs_dropped) {
+			/* one it speaks may be among those not kept */
+			result = "offer_cut";
+			snprintf(d, sizeof d, "AUTH not tried on port %d: the "
+			    "server offers more mechanisms than smtpdoctor keeps "
+			    "(%d not kept), and none of the %d kept is one it "
+			    "speaks", p->port, s->caps.mechs_dropped,
+			    s->caps.n_mechs);
+			atomic_store(&run->auth_attempted, 0);
+		} else if (!mech) {
 			result = "mechanism_unsupported";
 			snprintf(d, sizeof d, "none of the offered mechanisms "
 			    "is one smtpdoctor speaks");
@@ -642,15 +664,14 @@ static int auth(session *s)
 			snprintf(cmd, 24000, "AUTH %s%s%s", mech->name,
 			    has_initial ? " " : "", has_initial ?
 			    (n ? (b64 ? b64 : "") : "=") : "");
-			add_secret(s, cp->password);
 			if (b64) {
-				add_secret(s, b64);
 				sd_wipe(b64, strlen(b64));
 				free(b64);
 			}
 			dl = stage_deadline(s);
-			r = send_line(s, cmd, shown) ?
-			    read_reply(s, &rep, dl, &bad, 1) : SD_IO_ERROR;
+			r = send_line(s, cmd, shown);
+			if (r == SD_IO_OK)
+				r = read_reply(s, &rep, dl, &bad, 1);
 			while (r == SD_IO_OK && rep.code == 334 && ++step < 4) {
 				size_t clen = 0;
 				unsigned char *ch = sd_base64_decode(rep.text,
@@ -658,24 +679,23 @@ static int auth(session *s)
 				n = mech->step(&cr, step, ch ? ch : (unsigned char *)"",
 				    ch ? clen : 0, resp, 16384, &has_initial);
 				free(ch);
-				int sent;
+				sd_io sent;
 				if (n < 0) {
 					sent = send_line(s, "*", NULL);
 				} else {
 					char *e = sd_base64_encode(resp, (size_t)n);
 					snprintf(cmd, 24000, "%s", e ? e : "");
 					if (e) {
-						add_secret(s, e);
 						sd_wipe(e, strlen(e));
 						free(e);
 					}
 					sent = send_line(s, cmd, "<redacted>");
 				}
-				if (!sent) {
+				if (sent != SD_IO_OK) {
 					/* half an exchange: the next line would be
 					 * taken as the answer; hang up instead */
 					s->broken = 1;
-					r = SD_IO_ERROR;
+					r = sent;
 					break;
 				}
 				dl = stage_deadline(s);
@@ -702,7 +722,8 @@ static int auth(session *s)
 			    cp->user, rep.code, clean ? clean : "");
 			free(clean);
 		} else {
-			result = r == SD_IO_TIMEOUT ? "timeout" : "error";
+			/* "closed" and "reset" say the server hung up */
+			result = sd_io_name(r);
 			if (r == SD_IO_TIMEOUT) {
 				json_object_set_new(f, "timeout", json_string(
 				    timeout_kind(s, dl)));
@@ -712,7 +733,6 @@ static int auth(session *s)
 			snprintf(d, sizeof d, "AUTH %s: no reply (%s)",
 			    mech->name, sd_io_name(r));
 		}
-		drop_secrets(s);
 	}
 	json_object_set_new(f, "result", json_string(result));
 	if (cp->password)
@@ -720,6 +740,30 @@ static int auth(session *s)
 	json_object_set_new(f, "detail", json_string(d));
 	fact_add(s, f);
 	return go_on;
+}
+
+int sd_check_test_message(char *out, size_t cap, const char *ehlo,
+    const char *from, const char *to)
+{
+	char date[64], host[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (ehlo)
+		snprintf(host, sizeof host, "%s", ehlo);
+	else if (gethostname(host, sizeof host) != 0 || !*host)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	int n = snprintf(out, cap,
+	    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
+	    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=us-ascii\r\n\r\nThis is a test message sent by "
+	    "smtpdoctor to check that this account can send mail.\r\n"
+	    "You can delete it.\r\n", date, (long long)now, (int)getpid(),
+	    host, from, to);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
 static void envelope(session *s)
@@ -750,22 +794,13 @@ static void envelope(session *s)
 		code = command(s, ST_DATA, "data", "DATA", "content", &rep);
 		if (code != 354)
 			return;
-		char msg[2048], date[64], host[256];
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-		snprintf(host, sizeof host, "%s", s->run->ehlo_name);
-		int n = snprintf(msg, sizeof msg,
-		    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
-		    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
-		    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
-		    "charset=us-ascii\r\n\r\nThis is a test message sent by "
-		    "smtpdoctor to check that this account can send mail.\r\n"
-		    "You can delete it.\r\n.\r\n", date, (long long)now,
-		    (int)getpid(), host, from, to);
-		if (n < 0 || (size_t)n >= sizeof msg)
+		char msg[2048];
+		int n = sd_check_test_message(msg, sizeof msg - 3,
+		    s->run->ehlo_name, from, to);
+		if (n < 0)
 			return;  /* cannot happen with the CLI's bounds */
+		memcpy(msg + n, ".\r\n", 4);
+		n += 3;
 		sd_transcript_add(s->run->report, s->p->conn_id, 'C',
 		    "<message: headers and 2 lines of text>", 38);
 		sd_reply_rc bad;
@@ -794,7 +829,7 @@ static void quit(session *s)
 		return;
 	set_stage(s, ST_QUIT);
 	/* a short, polite goodbye: its reply does not matter */
-	if (send_line(s, "QUIT", NULL))
+	if (send_line(s, "QUIT", NULL) == SD_IO_OK)
 		read_reply(s, &rep, sd_deadline_min(stage_deadline(s),
 		    sd_now_ms() + 1000), &bad, 0);
 }
@@ -853,11 +888,14 @@ void sd_probe_run(sd_probe *p)
 	int64_t took;
 	int64_t cdl = sd_deadline_min(run->deadline_ms,
 	    sd_now_ms() + run->connect_ms);
+	waiting(&s, stage_names[ST_CONNECT], cdl);
 	s.c = sd_conn_connect((struct sockaddr *)&p->sa, p->salen, cdl,
 	    &run->cancel, &cr, &err, &took);
 	connect_fact(&s, cr, err, took);
-	if (!s.c)
+	if (!s.c) {
+		waiting(&s, NULL, 0);
 		return;
+	}
 	p->connected = 1;
 	if (p->role == SD_ROLE_NONSMTP)
 		goto out;

@@ -40,6 +40,9 @@ typedef struct sd_run {
 	const sd_options *opt;
 	SSL_CTX *tls;
 	const char *ehlo_name;
+	/* the forms of the secret, built before the first connection and
+	 * kept for the whole run: any connection may hear one echoed */
+	const struct sd_secrets *secrets;
 	int64_t deadline_ms;        /* whole run */
 	int64_t connect_ms;         /* --connect-timeout */
 	int64_t reply_ms;           /* one reply's deadline (stage deadline) */
@@ -87,6 +90,14 @@ typedef struct sd_probe {
 /* Sets the probe's address (a literal of `family` 4 or 6) and port;
  * 0 when addr is not such a literal. */
 int sd_probe_set_addr(sd_probe *p, const char *addr, int family, int port);
+/*
+ * The test message `check --send` sends (headers and two lines, ending in
+ * CRLF, without the "." that ends DATA), into out; its length, or -1 when
+ * it does not fit.  ehlo NULL: this machine's name.  Also what
+ * `check --send --score` gives the content filter.
+ */
+int sd_check_test_message(char *out, size_t cap, const char *ehlo,
+    const char *from, const char *to);
 
 /* Runs the probe (blocking); fills its results and adds facts. */
 void sd_probe_run(sd_probe *p);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sd_config.h"
+#include "util/redact.h"
 #include "util/util.h"
 
 static const sd_code codes[] = {
@@ -64,6 +65,7 @@ sd_report *sd_report_new(const char *command)
 	pthread_mutex_init(&r->lock, NULL);
 	r->command = strdup(command);
 	r->t0_ms = sd_now_ms();
+	r->started = time(NULL);
 	r->facts = json_array();
 	r->findings = json_array();
 	r->transcript = json_array();
@@ -81,6 +83,7 @@ void sd_report_free(sd_report *r)
 	if (!r)
 		return;
 	json_decref(r->facts);
+	json_decref(r->ids);
 	json_decref(r->findings);
 	json_decref(r->transcript);
 	json_decref(r->verdict);
@@ -89,6 +92,42 @@ void sd_report_free(sd_report *r)
 	pthread_mutex_destroy(&r->lock);
 	free(r->command);
 	free(r);
+}
+
+void sd_report_watch(sd_report *r, const sd_options *opt)
+{
+	r->progress = opt ? opt->progress : NULL;
+	r->progress_arg = opt ? opt->progress_arg : NULL;
+}
+
+void sd_report_progress(const sd_report *r, const sd_progress *ev)
+{
+	if (r && r->progress)
+		r->progress(r->progress_arg, ev);
+}
+
+void sd_report_waiting(const sd_report *r, const char *target,
+    const char *what, int main_path, double limit_s)
+{
+	sd_progress ev = {
+		.kind = what ? SD_PROGRESS_WAIT : SD_PROGRESS_DONE,
+		.target = target, .what = what, .main_path = main_path,
+		.limit_s = limit_s,
+	};
+	sd_report_progress(r, &ev);
+}
+
+const char *sd_report_started_at(const sd_report *r, char *buf, size_t len)
+{
+	const char *saved = json_string_value(json_object_get(r->extra,
+	    "started_at"));
+	struct tm tm;
+	if (saved)
+		snprintf(buf, len, "%s", saved);
+	else if (!gmtime_r(&r->started, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "unknown");
+	return buf;
 }
 
 int64_t sd_report_t_ms(const sd_report *r)
@@ -108,6 +147,114 @@ json_t *sd_fact_get(const json_t *facts, const char *id)
 	return NULL;
 }
 
+/* Members that hold the tool's own identifiers and words, never a peer's
+ * text: evidence points at ids and the rules branch on these words, so a
+ * password that happens to be "ok" must not change the diagnosis. */
+static const char *const own_members[] = {
+	"id", "stage", "role", "conn", "result", "status", "mode", "timeout",
+	"proto", "syntax", "type", "errno", "host", "addr", "code", "severity",
+	"category", "cause", "evidence", NULL,
+};
+
+static int own_member(const char *key)
+{
+	for (size_t i = 0; key && own_members[i]; i++)
+		if (strcmp(key, own_members[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The string v with the run's secrets masked, or NULL when nothing
+ * changed. */
+static json_t *redacted(const sd_secrets *sec, const json_t *v)
+{
+	const char *in = json_string_value(v);
+	size_t len = json_string_length(v), n;
+	char *out = in ? sd_redact_dup(sec, in, len, &n) : NULL;
+	if (!out || (n == len && memcmp(out, in, len) == 0)) {
+		free(out);
+		return NULL;
+	}
+	json_t *j = json_stringn(out, n);
+	if (!j) {
+		/* a mask inside a character: show the rest escaped */
+		char *e = sd_sanitize(out, n, n);
+		j = json_string(e ? e : SD_REDACT_MASK);
+		free(e);
+	}
+	free(out);
+	return j;
+}
+
+/* Masks the secrets in every string inside v (an object or array). */
+static void redact_json(const sd_secrets *sec, json_t *v)
+{
+	const char *key;
+	json_t *x, *tmp;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, key, x) {
+			if (own_member(key))
+				continue;
+			json_t *red = json_is_string(x) ? redacted(sec, x) : NULL;
+			if (red)
+				json_object_set_new(v, key, red);
+			else
+				redact_json(sec, x);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			json_t *red = json_is_string(x) ? redacted(sec, x) : NULL;
+			if (red)
+				json_array_set_new(v, i, red);
+			else
+				redact_json(sec, x);
+		}
+	}
+}
+
+/* Makes r->ids index every fact of r->facts (under r->lock).  0 when out
+ * of memory. */
+static int index_ids(sd_report *r)
+{
+	size_t n = json_array_size(r->facts);
+	if (r->ids && r->ids_cover == n)
+		return 1;
+	json_decref(r->ids);
+	r->ids = json_object();
+	r->ids_cover = 0;
+	if (!r->ids)
+		return 0;
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *id = json_string_value(json_object_get(f, "id"));
+		if (id && !json_object_get(r->ids, id) &&
+		    json_object_set_new(r->ids, id, json_integer(2)) != 0)
+			return 0;
+	}
+	r->ids_cover = n;
+	return 1;
+}
+
+/* A free id for a fact whose id is taken: "ID#n" with the lowest n not
+ * tried before for ID (malloc'd), NULL when out of memory. */
+static char *free_id(sd_report *r, const char *id)
+{
+	json_t *next = json_object_get(r->ids, id);
+	json_int_t n = json_integer_value(next);
+	/* sized from the id: a truncated "#n" would never be unique */
+	size_t cap = strlen(id) + 24;
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	do
+		snprintf(buf, cap, "%s#%lld", id, (long long)n++);
+	while (json_object_get(r->ids, buf));
+	json_integer_set(next, n);
+	return buf;
+}
+
 const char *sd_fact_add(sd_report *r, json_t *fact)
 {
 	const char *id = json_string_value(json_object_get(fact, "id"));
@@ -115,40 +262,87 @@ const char *sd_fact_add(sd_report *r, json_t *fact)
 		json_decref(fact);
 		return NULL;
 	}
+	if (sd_secrets_active(r->secrets))
+		redact_json(r->secrets, fact);
 	pthread_mutex_lock(&r->lock);
-	if (sd_fact_get(r->facts, id)) {
-		/* sized from the id: a truncated "#n" would never be unique */
-		size_t cap = strlen(id) + 16;
-		char *buf = malloc(cap);
-		if (!buf) {
-			pthread_mutex_unlock(&r->lock);
-			json_decref(fact);
-			return NULL;
-		}
-		for (int n = 2;; n++) {
-			snprintf(buf, cap, "%s#%d", id, n);
-			if (!sd_fact_get(r->facts, buf))
-				break;
-		}
+	if (!index_ids(r))
+		goto oom;
+	if (json_object_get(r->ids, id)) {
+		char *buf = free_id(r, id);
+		if (!buf)
+			goto oom;
 		json_object_set_new(fact, "id", json_string(buf));
 		free(buf);
+		id = json_string_value(json_object_get(fact, "id"));
 	}
+	if (!id || json_object_set_new(r->ids, id, json_integer(2)) != 0)
+		goto oom;
 	if (!json_object_get(fact, "elapsed_ms"))
 		json_object_set_new(fact, "elapsed_ms",
 		    json_integer(sd_report_t_ms(r)));
 	json_array_append_new(r->facts, fact);
-	id = json_string_value(json_object_get(fact, "id"));
+	r->ids_cover++;
+	/* a stage's result as it ends (for -v), when it has words for people;
+	 * under the lock: another thread may change the fact once it is out */
+	const char *detail = json_string_value(json_object_get(fact, "detail"));
+	if (r->progress && detail &&
+	    !json_is_true(json_object_get(fact, "quiet"))) {
+		json_t *ok = json_object_get(fact, "ok");
+		sd_progress ev = {
+			.kind = SD_PROGRESS_STEP, .detail = detail,
+			.what = json_string_value(json_object_get(fact, "stage")),
+			.ok = json_is_boolean(ok) ? json_is_true(ok) : -1,
+		};
+		sd_report_progress(r, &ev);
+	}
 	pthread_mutex_unlock(&r->lock);
 	return id;
+oom:
+	pthread_mutex_unlock(&r->lock);
+	json_decref(fact);
+	return NULL;
+}
+
+static int fact_id_cmp(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a,
+	    "id"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b,
+	    "id"));
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+void sd_report_sort_facts(sd_report *r)
+{
+	pthread_mutex_lock(&r->lock);
+	size_t n = json_array_size(r->facts);
+	json_t **v = n ? malloc(n * sizeof *v) : NULL;
+	if (v) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_incref(json_array_get(r->facts, i));
+		qsort(v, n, sizeof *v, fact_id_cmp);
+		json_array_clear(r->facts);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(r->facts, v[i]);
+		free(v);
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 void sd_transcript_add(sd_report *r, const char *conn, char dir,
     const char *line, size_t len)
 {
-	char *clean = sd_sanitize(line, len, SD_TRANSCRIPT_LINE_MAX);
+	/* masked before the cap: a cut must not leave half a secret */
+	size_t rlen = len;
+	char *red = sd_secrets_active(r->secrets) ?
+	    sd_redact_dup(r->secrets, line, len, &rlen) : NULL;
+	if (red)
+		line = red;
+	char *clean = sd_sanitize(line, rlen, SD_TRANSCRIPT_LINE_MAX);
+	free(red);
 	if (!clean)
 		return;
-	if (len > SD_TRANSCRIPT_LINE_MAX) {
+	if (rlen > SD_TRANSCRIPT_LINE_MAX) {
 		char *longer = realloc(clean, strlen(clean) + 40);
 		if (longer) {
 			clean = longer;
@@ -179,6 +373,8 @@ void sd_finding_add(sd_report *r, const char *code, const char *severity,
 	json_object_set_new(f, "subject", json_string(subject ? subject : ""));
 	json_object_set_new(f, "summary", json_string(summary ? summary : ""));
 	json_object_set_new(f, "evidence", evidence ? evidence : json_array());
+	if (sd_secrets_active(r->secrets))
+		redact_json(r->secrets, f);
 	pthread_mutex_lock(&r->lock);
 	json_array_append_new(r->findings, f);
 	pthread_mutex_unlock(&r->lock);
@@ -202,6 +398,8 @@ void sd_verdict_set(sd_report *r, const char *cause, int status_override,
 	json_object_set_new(v, "summary", json_string(summary ? summary : ""));
 	json_object_set_new(v, "fix", fix ? fix : json_array());
 	json_object_set_new(v, "evidence", evidence ? evidence : json_array());
+	if (sd_secrets_active(r->secrets))
+		redact_json(r->secrets, v);
 	pthread_mutex_lock(&r->lock);
 	json_decref(r->verdict);
 	r->verdict = v;

@@ -4,8 +4,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "util/redact.h"
 #include "util/util.h"
 
 static int put(unsigned char *out, size_t cap, size_t *o, const char *s,
@@ -118,6 +120,10 @@ static int oauthbearer_step(const sd_sasl_creds *cr, int step,
 	return -1;
 }
 
+/* The longest client message we build: an AUTH line's payload (RFC 4954
+ * §4, 12288 octets of base64). */
+#define SASL_FORM_MAX 16384
+
 static const sd_sasl_mech mechs[] = {
 	{ "CRAM-MD5", cram_step, 1, 0 },
 	{ "PLAIN", plain_step, 3, 1 },
@@ -146,4 +152,30 @@ const sd_sasl_mech *sd_sasl_choose(const char (*offered)[24], int n)
 			best = m;
 	}
 	return best;
+}
+
+int sd_sasl_secret_forms(const sd_sasl_creds *cr, sd_secrets *s)
+{
+	size_t sl = strlen(cr->secret);
+	int ok = sd_secrets_add_secret(s, cr->secret, sl);
+	unsigned char *buf = malloc(SASL_FORM_MAX);
+	if (!buf)
+		return 0;
+	for (size_t m = 0; m < sizeof mechs / sizeof mechs[0]; m++) {
+		int has_initial;
+		/* an empty challenge at each step: the messages that do not
+		 * depend on the server's (CRAM-MD5 sends only a digest, never
+		 * the secret, so none of its messages holds it) */
+		for (int step = 0; step < 4; step++) {
+			int n = mechs[m].step(cr, step, (const unsigned char *)"", 0,
+			    buf, SASL_FORM_MAX, &has_initial);
+			if (n < 0)
+				break;
+			if (n > 0 && memmem(buf, (size_t)n, cr->secret, sl))
+				ok &= sd_secrets_add(s, buf, (size_t)n);
+		}
+	}
+	sd_wipe(buf, SASL_FORM_MAX);
+	free(buf);
+	return ok;
 }

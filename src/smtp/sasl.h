@@ -32,6 +32,15 @@ typedef struct sd_sasl_mech {
 } sd_sasl_mech;
 
 const sd_sasl_mech *sd_sasl_find(const char *name);
+
+struct sd_secrets;
+/*
+ * Adds to `s` the secret and every message a mechanism of the table would
+ * send that carries it (PLAIN's payload with the user name, LOGIN's
+ * password, the OAuth2 payloads), so that a server echoing any of them, in
+ * any encoding, is redacted.  Returns 0 when out of memory.
+ */
+int sd_sasl_secret_forms(const sd_sasl_creds *cr, struct sd_secrets *s);
 /* The preferred mechanism we implement among those offered, or NULL. */
 const sd_sasl_mech *sd_sasl_choose(const char (*offered)[24], int n);
 

@@ -23,77 +23,6 @@ int64_t sd_deadline_min(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most `left` bytes), or 0.
- * Overlong forms, surrogates and code points past U+10FFFF are invalid
- * (RFC 3629 §4), as jansson holds them. */
-static size_t utf8_len(const unsigned char *p, size_t left)
-{
-	size_t n;
-	unsigned lo = 0x80, hi = 0xbf;  /* range of the second byte */
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0;
-		else if (p[0] == 0xed)
-			hi = 0x9f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90;
-		else if (p[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n > left || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-char *sd_sanitize(const char *in, size_t len, size_t max)
-{
-	if (len > max)
-		len = max;
-	char *out = malloc(len + 1);
-	if (!out)
-		return NULL;
-	const unsigned char *p = (const unsigned char *)in;
-	size_t o = 0;
-	for (size_t i = 0; i < len;) {
-		if (p[i] >= 0x20 && p[i] < 0x7f) {
-			out[o++] = (char)p[i++];
-			continue;
-		}
-		size_t n = p[i] >= 0x80 ? utf8_len(p + i, len - i) : 0;
-		if (n) {
-			memcpy(out + o, p + i, n);
-			o += n;
-			i += n;
-		} else {
-			out[o++] = (p[i] == '\t' || p[i] == '\n') ? ' ' : '?';
-			i++;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-char *sd_sanitize_text(const char *in, size_t len)
-{
-	char *out = sd_sanitize(in, len, len);
-	if (!out)
-		return NULL;
-	/* sd_sanitize made line breaks spaces: put them back */
-	for (size_t i = 0; i < len && out[i]; i++)
-		if (in[i] == '\n' && out[i] == ' ')
-			out[i] = '\n';
-	return out;
-}
-
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -118,7 +47,7 @@ char *sd_base64_encode(const unsigned char *in, size_t len)
 	return out;
 }
 
-static int b64_val(char c)
+int sd_base64_value(char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -149,7 +78,7 @@ unsigned char *sd_base64_decode(const char *in, size_t len, size_t *outlen)
 			pad++;
 			continue;
 		}
-		int v = b64_val(c);
+		int v = sd_base64_value(c);
 		if (v < 0 || pad) {
 			free(out);
 			return NULL;

@@ -15,19 +15,34 @@ int64_t sd_remaining_ms(int64_t deadline_ms);
 int64_t sd_deadline_min(int64_t a, int64_t b);
 
 /*
- * Copies at most `max` bytes of `in` into a new string, replacing control
- * characters and bytes >= 0x7f that are not valid UTF-8 with '?'.
- * Returns malloc'd memory or NULL.
+ * Text that did not come from smtpdoctor (a peer, a certificate, a DNS
+ * record, a file, a saved report) is escaped by one routine, sd_escape():
+ * at most `max` bytes of `in` (never half a character), with C0 controls,
+ * DEL and bytes that are not valid UTF-8 written as \xNN (\n, \r, \t by
+ * name), C1 controls (U+0080-U+009F), bidi controls (U+061C, U+200E,
+ * U+200F, U+202A-U+202E, U+2066-U+2069) and U+2028/U+2029 as \uXXXX.
+ * Backslashes are kept as they are, so escaping escaped text changes
+ * nothing.  Returns malloc'd memory or NULL.
  */
+#define SD_ESC_KEEP_NL 1   /* keep '\n' (a multi-line reply kept as data) */
+#define SD_ESC_QUOTE 2     /* wrap in "..." and write '"' as \" */
+char *sd_escape(const char *in, size_t len, size_t max, int flags);
+
+/* One line, for showing: sd_escape(in, len, max, 0). */
 char *sd_sanitize(const char *in, size_t len, size_t max);
 
-/* The same for multi-line text: keeps '\n', no length cap beyond len. */
+/* Multi-line text kept as data: line breaks stay, no cap beyond len. */
 char *sd_sanitize_text(const char *in, size_t len);
+
+/* Quoted, one line: what a peer said, inside our own words. */
+char *sd_quote(const char *in, size_t len, size_t max);
 
 /* Base64 (RFC 4648).  Returns malloc'd memory or NULL.  decode returns NULL
  * on invalid input; *outlen gets the decoded length. */
 char *sd_base64_encode(const unsigned char *in, size_t len);
 unsigned char *sd_base64_decode(const char *in, size_t len, size_t *outlen);
+/* The value of one base64 character, or -1. */
+int sd_base64_value(char c);
 
 /* ASCII-only case-insensitive compare (no locale: tr_TR dotless i). */
 int sd_strcaseeq(const char *a, const char *b);

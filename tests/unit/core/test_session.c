@@ -30,6 +30,9 @@ typedef enum behaviour {
 	B_DRIP,        /* the greeting one byte every 300 ms */
 	B_ENDLESS,     /* EHLO answered with 250- lines forever */
 	B_LONGLINE,    /* EHLO answered with one 1 MB line */
+	B_ECHO_AUTH,   /* AUTH refused with the payload echoed in every form */
+	B_ECHO_AFTER,  /* AUTH accepted; MAIL and QUIT (on every connection)
+	                  echo the last payload */
 } behaviour;
 
 typedef struct peer {
@@ -41,6 +44,9 @@ typedef struct peer {
 	atomic_int secret_seen_plain; /* the secret arrived unencoded */
 	atomic_int stop;
 	pthread_t th;
+	pthread_mutex_t lock;
+	char payload[256];        /* the last AUTH payload, decoded */
+	size_t payload_len;
 } peer;
 
 static void say(int fd, const char *s)
@@ -67,6 +73,38 @@ static int get_line(int fd, char *buf, size_t cap)
 	}
 	buf[n] = '\0';
 	return 1;
+}
+
+/* A reply of CODE lines that echo the last AUTH payload: raw (NULs and
+ * all), base64, hex in both cases, URL-encoded in both cases. */
+static void say_echo(peer *p, int fd, const char *code)
+{
+	char raw[256], hexl[600], hexu[600], urll[800], urlu[800];
+	pthread_mutex_lock(&p->lock);
+	size_t n = p->payload_len;
+	memcpy(raw, p->payload, n);
+	pthread_mutex_unlock(&p->lock);
+	char *b64 = sd_base64_encode((unsigned char *)raw, n);
+	char *ul = urll, *uu = urlu;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)raw[i];
+		sprintf(hexl + 2 * i, "%02x", c);
+		sprintf(hexu + 2 * i, "%02X", c);
+		ul += sprintf(ul, "%%%02x", c);
+		uu += sprintf(uu, "%%%02X", c);
+	}
+	hexl[2 * n] = hexu[2 * n] = '\0';
+	char buf[4096];
+	int k = snprintf(buf, sizeof buf, "%s-you said: ", code);
+	memcpy(buf + k, raw, n);
+	k += (int)n;
+	k += snprintf(buf + k, sizeof buf - (size_t)k, "\r\n%s-b64 %s\r\n"
+	    "%s-hex %s\r\n%s-HEX %s\r\n%s-url %s\r\n%s-URL %s\r\n"
+	    "%s Verdict: ok (ok)\r\n", code, b64, code, hexl, code, hexu,
+	    code, urll, code, urlu, code);
+	free(b64);
+	if (send(fd, buf, (size_t)k, MSG_NOSIGNAL) < 0)
+		return;
 }
 
 static void serve(peer *p, int fd)
@@ -109,9 +147,29 @@ static void serve(peer *p, int fd)
 			    "250 8BITMIME\r\n");
 		} else if (strncmp(line, "AUTH", 4) == 0) {
 			atomic_fetch_add(&p->auth_seen, 1);
-			say(fd, p->auth_reply);
+			const char *sp = strchr(line + 5, ' ');
+			size_t dn = 0;
+			unsigned char *d = sp ? sd_base64_decode(sp + 1,
+			    strlen(sp + 1), &dn) : NULL;
+			if (d && dn < sizeof p->payload) {
+				pthread_mutex_lock(&p->lock);
+				memcpy(p->payload, d, dn);
+				p->payload_len = dn;
+				pthread_mutex_unlock(&p->lock);
+			}
+			free(d);
+			if (p->b == B_ECHO_AUTH)
+				say_echo(p, fd, "535");
+			else
+				say(fd, p->auth_reply);
+		} else if (strncmp(line, "MAIL", 4) == 0 &&
+		    p->b == B_ECHO_AFTER) {
+			say_echo(p, fd, "250");
 		} else if (strncmp(line, "QUIT", 4) == 0) {
-			say(fd, "221 bye\r\n");
+			if (p->b == B_ECHO_AFTER)
+				say_echo(p, fd, "221");
+			else
+				say(fd, "221 bye\r\n");
 			return;
 		} else {
 			say(fd, "250 2.0.0 Ok\r\n");
@@ -163,6 +221,7 @@ static void *peer_thread(void *arg)
 static void peer_start(peer *p, behaviour b, const char *auth_reply)
 {
 	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->lock, NULL);
 	p->b = b;
 	p->auth_reply = auth_reply;
 	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -204,28 +263,59 @@ static sd_report *run_check(peer *p, sd_tls_mode tls, int allow_plain,
 	return sd_check(&opt, &cp);
 }
 
-static void assert_no_secret(sd_report *r)
+/* The report's outputs: JSON, text, and text with the transcript. */
+static char *outputs(sd_report *r)
 {
 	char *json = sd_report_to_json(r);
 	assert_non_null(json);
-	assert_null(strstr(json, SECRET));
-	/* nor its base64 form in an AUTH PLAIN line */
-	char raw[64];
-	size_t n = (size_t)snprintf(raw, sizeof raw, "%calice%c%s", 0, 0, SECRET);
-	char *b64 = sd_base64_encode((unsigned char *)raw, n);
-	assert_null(strstr(json, b64));
-	free(b64);
 	FILE *mem = tmpfile();
+	fputs(json, mem);
 	sd_report_write_text(r, mem, 0);
+	sd_report_write_text(r, mem, SD_TEXT_VERBOSE);
+	free(json);
 	fseek(mem, 0, SEEK_END);
 	long len = ftell(mem);
 	rewind(mem);
-	char *text = calloc(1, (size_t)len + 1);
-	assert_int_equal(fread(text, 1, (size_t)len, mem), (size_t)len);
+	char *all = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(all, 1, (size_t)len, mem), (size_t)len);
 	fclose(mem);
-	assert_null(strstr(text, SECRET));
-	free(text);
-	free(json);
+	return all;
+}
+
+static void assert_absent(const char *all, const char *what)
+{
+	if (strstr(all, what))
+		fail_msg("\"%s\" is in an output", what);
+}
+
+static void assert_no_secret(sd_report *r)
+{
+	char *all = outputs(r);
+	assert_absent(all, SECRET);
+	/* nor its encodings, nor the PLAIN payload's */
+	char raw[64], enc[200];
+	size_t n = (size_t)snprintf(raw, sizeof raw, "%calice%c%s", 0, 0, SECRET);
+	char *b64 = sd_base64_encode((unsigned char *)raw, n);
+	assert_absent(all, b64);
+	free(b64);
+	b64 = sd_base64_encode((unsigned char *)SECRET, strlen(SECRET));
+	assert_absent(all, b64);
+	free(b64);
+	for (int up = 0; up < 2; up++) {
+		for (size_t i = 0; i < strlen(SECRET); i++)
+			sprintf(enc + 2 * i, up ? "%02X" : "%02x",
+			    (unsigned char)SECRET[i]);
+		assert_absent(all, enc);
+		for (size_t i = 0; i < strlen(SECRET); i++)
+			sprintf(enc + 3 * i, up ? "%%%02X" : "%%%02x",
+			    (unsigned char)SECRET[i]);
+		assert_absent(all, enc);
+	}
+	/* no raw control character reaches the text */
+	for (const char *c = all; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\n' && *c != '\x1b')
+			fail_msg("control 0x%02x in an output", *c);
+	free(all);
 }
 
 static const char *fact_result(sd_report *r, const char *prefix)
@@ -331,6 +421,66 @@ static void long_line_is_bounded(void **s)
 	sd_report_free(r);
 }
 
+/* The text report with no colour holds no escape at all, and no line
+ * from the server starts a line of its own. */
+static void assert_text_clean(sd_report *r)
+{
+	FILE *mem = tmpfile();
+	sd_report_write_text(r, mem, SD_TEXT_VERBOSE);
+	rewind(mem);
+	char line[8192];
+	int verdicts = 0;
+	while (fgets(line, sizeof line, mem)) {
+		for (const char *c = line; *c; c++)
+			assert_false((unsigned char)*c < 0x20 && *c != '\n');
+		verdicts += strncmp(line, "Verdict:", 8) == 0;
+	}
+	fclose(mem);
+	assert_int_equal(verdicts, 1);
+}
+
+static void echo_of_a_refused_auth(void **s)
+{
+	(void)s;
+	peer p;
+	peer_start(&p, B_ECHO_AUTH, NULL);
+	sd_report *r = run_check(&p, SD_TLS_NONE, 1, 10);
+	peer_stop(&p);
+	assert_int_equal(p.auth_seen, 1);
+	assert_string_equal(sd_report_cause(r), "auth.bad_credentials");
+	assert_no_secret(r);
+	assert_text_clean(r);
+	sd_report_free(r);
+}
+
+static void echo_after_auth_and_on_another_connection(void **s)
+{
+	(void)s;
+	peer p;
+	peer_start(&p, B_ECHO_AFTER, "235 2.7.0 Authentication successful\r\n");
+	sd_report *r = run_check(&p, SD_TLS_NONE, 1, 10);
+	peer_stop(&p);
+	assert_int_equal(p.auth_seen, 1);
+	assert_string_equal(sd_report_cause(r), "ok");
+	/* the other connection to the port heard the echo too */
+	size_t i, conns = 0;
+	json_t *t;
+	const char *first = NULL;
+	json_array_foreach(r->transcript, i, t) {
+		const char *line = json_string_value(json_object_get(t, "line"));
+		const char *conn = json_string_value(json_object_get(t, "conn"));
+		if (strncmp(line, "221-you said", 12) == 0) {
+			if (!first || strcmp(first, conn) != 0)
+				conns++;
+			first = conn;
+		}
+	}
+	assert_true(conns >= 2);
+	assert_no_secret(r);
+	assert_text_clean(r);
+	sd_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +490,8 @@ int main(void)
 		cmocka_unit_test(drip_is_cut_by_the_deadline),
 		cmocka_unit_test(endless_reply_is_bounded),
 		cmocka_unit_test(long_line_is_bounded),
+		cmocka_unit_test(echo_of_a_refused_auth),
+		cmocka_unit_test(echo_after_auth_and_on_another_connection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
