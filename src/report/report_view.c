@@ -658,8 +658,7 @@ static json_t *path(const sd_report *r, const json_t **facts, size_t n)
 		json_array_append_new(rows, row);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *f = facts[i];
-		if (strcmp(jstr(f, "role"), "fix") == 0 &&
-		    strcmp(jstr(f, "stage"), "network") == 0) {
+		if (strcmp(jstr(f, "role"), "fix") == 0 && *jstr(f, "host")) {
 			snprintf(label, sizeof label, "working alternative: %s "
 			    "port %lld", jstr(f, "host"), (long long)
 			    json_integer_value(json_object_get(f, "port")));
@@ -713,4 +712,28 @@ json_t *sd_report_view(const sd_report *r, int verbose)
 	}
 	free(facts);
 	return view;
+}
+
+int sd_report_write(const sd_report *r, FILE *out, sd_format format,
+    int flags)
+{
+	char *json;
+	switch (format) {
+	case SD_FORMAT_TEXT:
+		sd_report_write_text(r, out, flags);
+		return 0;
+	case SD_FORMAT_JSON:
+		if (!(json = sd_report_to_json(r)))
+			return -1;
+		fprintf(out, "%s\n", json);
+		free(json);
+		return 0;
+	case SD_FORMAT_MARKDOWN:
+		sd_report_write_markdown(r, out, flags);
+		return 0;
+	case SD_FORMAT_HTML:
+		sd_report_write_html(r, out, flags);
+		return 0;
+	}
+	return -1;
 }
