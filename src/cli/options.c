@@ -71,10 +71,14 @@ const sd_cli_option sd_cli_options[] = {
 	/* spf */
 	{ "helo", 0, "NAME", O_HELO, SPF, "the HELO name, checked when the sender is empty" },
 	/* domain */
-	{ "ip", 0, "ADDR", O_IP, DOMAIN, "a sending address to judge SPF, reverse DNS and blocklists for (repeatable)" },
+	{ "ip", 0, "ADDR", O_IP, DOMAIN | SD_CMD_BOUNCE, "a sending address to judge SPF, reverse DNS and blocklists for (repeatable; bounce --recheck: instead of the one the bounce names)" },
 	{ "selector", 0, "NAME", O_SELECTOR, DOMAIN, "a DKIM selector to check (repeatable)" },
 	{ "message", 0, "FILE", O_MESSAGE, DOMAIN, "a message whose DKIM signature and DMARC alignment are checked" },
-	/* bounce: its options go here, with SD_CMD_BOUNCE */
+	/* content scoring */
+	{ "score", 0, NULL, O_SCORE, CHECK | DOMAIN, "score the message with a content filter (spamd, rspamd): check --send's test message, domain --message's file" },
+	{ "scorer", 0, "URL", O_SCORER, CHECK | DOMAIN, "the filter to ask: spamd://HOST[:783] or rspamd://HOST[:11333] (default: a local spamd, then a local rspamd)" },
+	/* bounce */
+	{ "recheck", 0, NULL, O_RECHECK, SD_CMD_BOUNCE, "run the probes that confirm the cause now (SPF, blocklists, DMARC, DKIM, MX, MTA-STS)" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -102,6 +106,7 @@ static const char *const ex_explain[] = {
 };
 static const char *const ex_bounce[] = {
 	"smtpdoctor bounce returned-message.eml",
+	"smtpdoctor bounce --recheck --json < returned-message.eml",
 	NULL,
 };
 static const char *const ex_help[] = {
@@ -170,6 +175,13 @@ const char *sd_cli_shortopts(void)
 		s[n] = '\0';
 	}
 	return s;
+}
+
+int sd_cli_option_of(const sd_cli_option *o, unsigned bits)
+{
+	if (bits == SD_CMD_ALL)
+		return o->commands == SD_CMD_ALL;
+	return o->commands != SD_CMD_ALL && (o->commands & bits) != 0;
 }
 
 const sd_cli_option *sd_cli_option_by_id(int id)
@@ -275,7 +287,7 @@ static void option_line(FILE *out, const sd_cli_option *o)
 static void options_of(FILE *out, unsigned bits)
 {
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
-		if (o->commands == bits)
+		if (sd_cli_option_of(o, bits))
 			option_line(out, o);
 }
 
@@ -309,7 +321,7 @@ void sd_cli_help(FILE *out, const sd_cli_command *cmd)
 	    cmd->name, cmd->summary, cmd->name, cmd->synopsis);
 	int own = 0;
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
-		own |= cmd->bit && o->commands == cmd->bit;
+		own |= cmd->bit && sd_cli_option_of(o, cmd->bit);
 	if (own) {
 		fprintf(out, "\nOptions of %s:\n", cmd->name);
 		options_of(out, cmd->bit);

@@ -690,6 +690,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	/* abandoned domain checks still hold the resolver: leave it */
 	if (!sj.abandoned)
 		sd_resolver_free(res);
+	sd_report_sort_facts(r);
 	sd_rules_check(r);
 done:
 	/* nothing enters the report after the run: the forms go */

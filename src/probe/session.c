@@ -411,7 +411,9 @@ static int ehlo(session *s, int after_tls)
 	if (r == SD_IO_OK) {
 		set_reply(f, &rep);
 		if (ok && !used_helo) {
-			sd_caps_parse(&s->caps, rep.text);
+			/* read from every line as it came, not from the
+			 * text kept of the reply */
+			s->caps = rep.caps;
 			s->have_caps = 1;
 		} else {
 			memset(&s->caps, 0, sizeof s->caps);
@@ -430,6 +432,14 @@ static int ehlo(session *s, int after_tls)
 		json_object_set_new(f, "smtputf8",
 		    json_boolean(s->caps.flags & SD_CAP_SMTPUTF8));
 		json_object_set_new(f, "size", json_integer(s->caps.size));
+		/* caps hit: what was not kept is said, so that no rule reads
+		 * its absence as the server's answer */
+		if (rep.text_dropped)
+			json_object_set_new(f, "text_dropped",
+			    json_integer((json_int_t)rep.text_dropped));
+		if (s->caps.mechs_dropped)
+			json_object_set_new(f, "auth_dropped",
+			    json_integer(s->caps.mechs_dropped));
 		json_object_set_new(f, "result", json_string(ok ? "ok" : "refused"));
 		char mechbuf[300] = "";
 		for (int i = 0; i < s->caps.n_mechs; i++) {
@@ -584,7 +594,10 @@ static int auth(session *s)
 		result = "not_offered";
 		snprintf(d, sizeof d, "AUTH is not offered on port %d%s",
 		    p->port, p->tls_ok ? " (after TLS)" : " (without TLS)");
-	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech)) {
+	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech) &&
+	    !s->caps.mechs_dropped) {
+		/* (with mechanisms dropped, the configured one may be among
+		 * them: it is tried, and the server's own answer decides) */
 		result = "mechanism_unsupported";
 		json_object_set_new(f, "mech", json_string(cp->auth_mech));
 		snprintf(d, sizeof d, "AUTH %s is not offered on port %d",
@@ -613,7 +626,16 @@ static int auth(session *s)
 		mech = cp->auth_mech ? sd_sasl_find(cp->auth_mech) :
 		    sd_sasl_choose((const char (*)[24])s->caps.mechs,
 		        s->caps.n_mechs);
-		if (!mech) {
+		if (!mech && !cp->auth_mech && s->caps.mechs_dropped) {
+			/* one it speaks may be among those not kept */
+			result = "offer_cut";
+			snprintf(d, sizeof d, "AUTH not tried on port %d: the "
+			    "server offers more mechanisms than smtpdoctor keeps "
+			    "(%d not kept), and none of the %d kept is one it "
+			    "speaks", p->port, s->caps.mechs_dropped,
+			    s->caps.n_mechs);
+			atomic_store(&run->auth_attempted, 0);
+		} else if (!mech) {
 			result = "mechanism_unsupported";
 			snprintf(d, sizeof d, "none of the offered mechanisms "
 			    "is one smtpdoctor speaks");
@@ -719,6 +741,30 @@ static int auth(session *s)
 	return go_on;
 }
 
+int sd_check_test_message(char *out, size_t cap, const char *ehlo,
+    const char *from, const char *to)
+{
+	char date[64], host[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (ehlo)
+		snprintf(host, sizeof host, "%s", ehlo);
+	else if (gethostname(host, sizeof host) != 0 || !*host)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	int n = snprintf(out, cap,
+	    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
+	    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=us-ascii\r\n\r\nThis is a test message sent by "
+	    "smtpdoctor to check that this account can send mail.\r\n"
+	    "You can delete it.\r\n", date, (long long)now, (int)getpid(),
+	    host, from, to);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 static void envelope(session *s)
 {
 	const sd_check_params *cp = s->run->params;
@@ -747,22 +793,13 @@ static void envelope(session *s)
 		code = command(s, ST_DATA, "data", "DATA", "content", &rep);
 		if (code != 354)
 			return;
-		char msg[2048], date[64], host[256];
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-		snprintf(host, sizeof host, "%s", s->run->ehlo_name);
-		int n = snprintf(msg, sizeof msg,
-		    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
-		    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
-		    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
-		    "charset=us-ascii\r\n\r\nThis is a test message sent by "
-		    "smtpdoctor to check that this account can send mail.\r\n"
-		    "You can delete it.\r\n.\r\n", date, (long long)now,
-		    (int)getpid(), host, from, to);
-		if (n < 0 || (size_t)n >= sizeof msg)
+		char msg[2048];
+		int n = sd_check_test_message(msg, sizeof msg - 3,
+		    s->run->ehlo_name, from, to);
+		if (n < 0)
 			return;  /* cannot happen with the CLI's bounds */
+		memcpy(msg + n, ".\r\n", 4);
+		n += 3;
 		sd_transcript_add(s->run->report, s->p->conn_id, 'C',
 		    "<message: headers and 2 lines of text>", 38);
 		sd_reply_rc bad;
