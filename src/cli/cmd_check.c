@@ -8,17 +8,17 @@
 #include "smtp/sasl.h"
 #include "settings/server.h"
 
-static int reserved(const char *what)
+/* A reserved form: exit 2, with the JSON error document under --json. */
+static int reserved(const sd_cli *cli, const char *what)
 {
-	fprintf(stderr, "smtpdoctor: %s: not implemented yet\n", what);
-	return 2;
+	return sd_cli_usage_error(cli, "%s: not implemented yet", what);
 }
 
 int sd_cmd_check(sd_cli *cli)
 {
 	sd_check_params *cp = &cli->check;
 	if (cli->config)
-		return reserved("--config");
+		return reserved(cli, "--config");
 	/* the forms people type (HOST:PORT, URLs) are read here, so that
 	 * none of them reaches DNS as a "name" */
 	if (cp->server) {
@@ -38,7 +38,7 @@ int sd_cmd_check(sd_cli *cli)
 			return sd_cli_usage_error(cli, "'%s' is not an e-mail "
 			    "address", cp->address);
 		if (!cp->server)
-			return reserved("check ADDRESS without --server "
+			return reserved(cli, "check ADDRESS without --server "
 			    "(settings discovered from the address)");
 		if (!cp->from)
 			cp->from = cp->address;

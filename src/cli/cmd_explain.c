@@ -64,6 +64,19 @@ static sd_report *subset(json_t *facts, const char *command)
 	return dr;
 }
 
+/* "2026-12-06T16:30:44Z" and nothing else: it is shown in the header */
+static int rfc3339_utc(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+	if (!s || strlen(s) != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') :
+		    s[i] != shape[i])
+			return 0;
+	return 1;
+}
+
 int sd_cmd_explain(sd_cli *cli)
 {
 	if (cli->n_positional > 1)
@@ -116,6 +129,10 @@ int sd_cmd_explain(sd_cli *cli)
 	json_t *tr = json_object_get(doc, "transcript");
 	if (json_is_array(tr))
 		json_array_extend(r->transcript, tr);
+	/* the time of the run judged, not of this reading */
+	json_t *at = json_object_get(doc, "started_at");
+	if (rfc3339_utc(json_string_value(at)))
+		sd_report_set_extra(r, "started_at", json_copy(at));
 	json_t *el = json_object_get(doc, "elapsed_ms");
 	r->elapsed_ms = json_is_integer(el) ? (int64_t)json_integer_value(el) : 0;
 	if (strcmp(command, "domain") == 0) {

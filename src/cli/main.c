@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,11 +302,7 @@ static int dispatch(sd_cli *cli, const sd_cli_command *cmd)
 	case SD_CMD_EXPLAIN: return sd_cmd_explain(cli);
 	}
 	/* a command named in the table whose code has not landed yet */
-	if (cli->json)
-		return sd_cli_usage_error(cli, "%s: not implemented yet",
-		    cmd->name);
-	fprintf(stderr, "smtpdoctor: %s: not implemented yet\n", cmd->name);
-	return 2;
+	return sd_cli_usage_error(cli, "%s: not implemented yet", cmd->name);
 }
 
 /* --json (or --format json) decides how even an early usage error is
@@ -330,6 +327,10 @@ int main(int argc, char **argv)
 	char seen[O_LAST_ - O_JSON] = { 0 };
 	int c;
 
+	/* the library never raises SIGPIPE itself; this is for stdout: a
+	 * reader that went away (smtpdoctor | head) ends the output, not the
+	 * process, whose exit status still tells the verdict */
+	signal(SIGPIPE, SIG_IGN);
 	/* before any thread: libcurl's global state (MTA-STS fetches) */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_options_init(&cli.opt);

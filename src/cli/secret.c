@@ -85,6 +85,9 @@ static char *from_cmd(const char *cmd, char *err, size_t errlen)
 		return NULL;
 	}
 	if (pid == 0) {
+		/* an ignored signal stays ignored across exec: the command's
+		 * own pipelines (gpg | head) need SIGPIPE back */
+		signal(SIGPIPE, SIG_DFL);
 		dup2(pfd[1], STDOUT_FILENO);
 		close(pfd[0]);
 		close(pfd[1]);

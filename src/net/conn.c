@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,15 @@ fail:
 	return NULL;
 }
 
+/* OpenSSL 3 reports a peer that closed the socket without close_notify as
+ * an SSL error; for the report it is a closed connection like any other. */
+static int tls_eof(int ssl_error)
+{
+	unsigned long le = ERR_peek_last_error();
+	return ssl_error == SSL_ERROR_SSL && ERR_GET_LIB(le) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(le) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
 /* Reads more bytes into c->in; SD_IO_OK when some arrived. */
 static sd_io fill(sd_conn *c, int64_t deadline_ms)
 {
@@ -192,7 +202,7 @@ static sd_io fill(sd_conn *c, int64_t deadline_ms)
 				ev = POLLOUT;
 			else if (e == SSL_ERROR_ZERO_RETURN)
 				return SD_IO_EOF;
-			else if (e == SSL_ERROR_SYSCALL)
+			else if (e == SSL_ERROR_SYSCALL || tls_eof(e))
 				return errno == ECONNRESET ? SD_IO_RESET : SD_IO_EOF;
 			else {
 				ERR_error_string_n(ERR_peek_last_error(),
@@ -276,8 +286,11 @@ sd_io sd_conn_write(sd_conn *c, const char *data, size_t len,
 			int e = SSL_get_error(c->ssl, n);
 			if (e == SSL_ERROR_WANT_READ)
 				ev = POLLIN;
+			else if (e == SSL_ERROR_SYSCALL || tls_eof(e))
+				return errno == EPIPE || tls_eof(e) ? SD_IO_EOF :
+				    SD_IO_RESET;
 			else if (e != SSL_ERROR_WANT_WRITE)
-				return e == SSL_ERROR_SYSCALL ? SD_IO_RESET : SD_IO_TLS;
+				return SD_IO_TLS;
 		} else {
 			ssize_t n = send(c->fd, data + off, len - off,
 			    MSG_NOSIGNAL);
@@ -320,6 +333,65 @@ static long capture_cb(BIO *b, int oper, const char *argp, size_t len,
 	return ret;
 }
 
+/*
+ * OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE when
+ * the peer has closed or reset: a server hanging up after AUTH would kill
+ * the host program.  A library must not touch signal dispositions, so the
+ * TLS layer gets a socket BIO of ours that is OpenSSL's in everything but
+ * the write, which uses send(MSG_NOSIGNAL) and sees EPIPE instead.
+ */
+static int nosig_write(BIO *b, const char *data, int len)
+{
+	int fd = -1;
+	BIO_get_fd(b, &fd);
+	errno = 0;
+	ssize_t n = send(fd, data, (size_t)len, MSG_NOSIGNAL);
+	BIO_clear_retry_flags(b);
+	if (n <= 0 && BIO_sock_should_retry((int)n))
+		BIO_set_retry_write(b);
+	return (int)n;
+}
+
+static int nosig_puts(BIO *b, const char *s)
+{
+	return nosig_write(b, s, (int)strlen(s));
+}
+
+static BIO_METHOD *nosig_method;
+
+static void nosig_method_init(void)
+{
+	const BIO_METHOD *sock = BIO_s_socket();
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK |
+	    BIO_TYPE_DESCRIPTOR, "socket (MSG_NOSIGNAL)");
+	if (!m)
+		return;
+	if (!BIO_meth_set_write(m, nosig_write) ||
+	    !BIO_meth_set_puts(m, nosig_puts) ||
+	    !BIO_meth_set_read(m, BIO_meth_get_read(sock)) ||
+	    !BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(sock)) ||
+	    !BIO_meth_set_create(m, BIO_meth_get_create(sock)) ||
+	    !BIO_meth_set_destroy(m, BIO_meth_get_destroy(sock))) {
+		BIO_meth_free(m);
+		return;
+	}
+	nosig_method = m;
+}
+
+/* A socket BIO on fd (not closing it) whose writes never raise SIGPIPE;
+ * NULL when OpenSSL cannot make one. */
+static BIO *nosig_bio(int fd)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, nosig_method_init);
+	if (!nosig_method)
+		return NULL;
+	BIO *b = BIO_new(nosig_method);
+	if (b)
+		BIO_set_fd(b, fd, BIO_NOCLOSE);
+	return b;
+}
+
 sd_io sd_conn_tls(sd_conn *c, SSL_CTX *ctx, const char *host,
     int64_t deadline_ms)
 {
@@ -329,10 +401,16 @@ sd_io sd_conn_tls(sd_conn *c, SSL_CTX *ctx, const char *host,
 		    "the server sent data before the TLS handshake");
 		return SD_IO_TLS;
 	}
-	c->ssl = SSL_new(ctx);
-	if (!c->ssl)
+	BIO *bio = nosig_bio(c->fd);
+	if (!bio)
 		return SD_IO_ERROR;
-	SSL_set_fd(c->ssl, c->fd);
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl) {
+		BIO_free(bio);
+		return SD_IO_ERROR;
+	}
+	/* one BIO for both directions: the SSL owns it from here */
+	SSL_set_bio(c->ssl, bio, bio);
 	unsigned char tmp[16];
 	if (host && inet_pton_any(host, tmp) == 0)
 		SSL_set_tlsext_host_name(c->ssl, host);

@@ -135,14 +135,16 @@ static const char *timeout_kind(session *s, int64_t deadline)
  * 12288 octets (OAuth2 tokens are long). */
 #define SEND_LINE_MAX 12288
 
-static int send_line(session *s, const char *line, const char *shown)
+/* Sends one command line; SD_IO_OK, or how the connection ended (a peer
+ * that hung up is "closed" or "reset", which the facts keep). */
+static sd_io send_line(session *s, const char *line, const char *shown)
 {
 	size_t len = strlen(line);
 	if (len > SEND_LINE_MAX)
-		return 0;
+		return SD_IO_ERROR;
 	char *buf = malloc(len + 3);
 	if (!buf)
-		return 0;
+		return SD_IO_ERROR;
 	memcpy(buf, line, len);
 	memcpy(buf + len, "\r\n", 3);
 	sd_transcript_add(s->run->report, s->p->conn_id, 'C',
@@ -151,7 +153,7 @@ static int send_line(session *s, const char *line, const char *shown)
 	/* the line may carry the secret */
 	sd_wipe(buf, len + 2);
 	free(buf);
-	return r == SD_IO_OK;
+	return r;
 }
 
 /* Reads one reply.  Returns SD_IO_OK with *rep filled, or why not;
@@ -372,16 +374,18 @@ static int ehlo(session *s, int after_tls)
 	set_stage(s, after_tls ? ST_EHLO_TLS : ST_EHLO);
 	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
 	snprintf(cmd, sizeof cmd, "EHLO %s", s->run->ehlo_name);
-	if (!send_line(s, cmd, NULL))
-		return 0;
-	sd_io r = read_reply(s, &rep, dl, &bad, 0);
+	sd_reply_init(&rep);
+	/* a peer that hung up after its greeting is recorded here too */
+	sd_io r = send_line(s, cmd, NULL);
+	if (r == SD_IO_OK)
+		r = read_reply(s, &rep, dl, &bad, 0);
 	int used_helo = 0;
 	if (r == SD_IO_OK && rep.code / 100 == 5 && !after_tls) {
 		snprintf(cmd, sizeof cmd, "HELO %s", s->run->ehlo_name);
-		if (send_line(s, cmd, NULL)) {
-			used_helo = 1;
+		used_helo = 1;
+		r = send_line(s, cmd, NULL);
+		if (r == SD_IO_OK)
 			r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
-		}
 	}
 	json_t *f = fact_new(s, after_tls ? "ehlo_tls" : "ehlo", "ehlo");
 	json_object_set_new(f, "tls", json_boolean(after_tls || p->tls_ok));
@@ -451,9 +455,10 @@ static int starttls(session *s)
 	sd_reply rep;
 	sd_reply_rc bad;
 	set_stage(s, ST_STARTTLS);
-	if (!send_line(s, "STARTTLS", NULL))
-		return 0;
-	sd_io r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
+	sd_reply_init(&rep);
+	sd_io r = send_line(s, "STARTTLS", NULL);
+	if (r == SD_IO_OK)
+		r = read_reply(s, &rep, stage_deadline(s), &bad, 0);
 	if (r != SD_IO_OK || rep.code != 220) {
 		json_t *f = fact_new(s, "tls", "tls");
 		json_object_set_new(f, "mode", json_string("starttls"));
@@ -464,9 +469,10 @@ static int starttls(session *s)
 			set_reply(f, &rep);
 		json_object_set_new(f, "ok", json_false());
 		char d[400];
-		snprintf(d, sizeof d, "STARTTLS %s port %d: %s", s->p->addr,
+		snprintf(d, sizeof d, "STARTTLS %s port %d: %s%s%s", s->p->addr,
 		    s->p->port, r == SD_IO_OK ? "refused by the server" :
-		    "no answer");
+		    "no answer", r == SD_IO_OK ? "" : " ",
+		    r == SD_IO_OK ? "" : sd_io_name(r));
 		json_object_set_new(f, "detail", json_string(d));
 		fact_add(s, f);
 		return 0;
@@ -524,8 +530,9 @@ static int command(session *s, stage st, const char *kind, const char *cmd,
 	set_stage(s, st);
 	int64_t dl = stage_deadline(s), t0 = sd_now_ms();
 	sd_reply_init(rep);
-	sd_io r = send_line(s, cmd, NULL) ? read_reply(s, rep, dl, &bad, 0) :
-	    SD_IO_ERROR;
+	sd_io r = send_line(s, cmd, NULL);
+	if (r == SD_IO_OK)
+		r = read_reply(s, rep, dl, &bad, 0);
 	reply_fact(s, kind, stage_name, cmd, r, rep, dl, t0);
 	return r == SD_IO_OK ? rep->code : -1;
 }
@@ -623,8 +630,9 @@ static int auth(session *s)
 				free(b64);
 			}
 			dl = stage_deadline(s);
-			r = send_line(s, cmd, shown) ?
-			    read_reply(s, &rep, dl, &bad, 1) : SD_IO_ERROR;
+			r = send_line(s, cmd, shown);
+			if (r == SD_IO_OK)
+				r = read_reply(s, &rep, dl, &bad, 1);
 			while (r == SD_IO_OK && rep.code == 334 && ++step < 4) {
 				size_t clen = 0;
 				unsigned char *ch = sd_base64_decode(rep.text,
@@ -632,7 +640,7 @@ static int auth(session *s)
 				n = mech->step(&cr, step, ch ? ch : (unsigned char *)"",
 				    ch ? clen : 0, resp, 16384, &has_initial);
 				free(ch);
-				int sent;
+				sd_io sent;
 				if (n < 0) {
 					sent = send_line(s, "*", NULL);
 				} else {
@@ -644,11 +652,11 @@ static int auth(session *s)
 					}
 					sent = send_line(s, cmd, "<redacted>");
 				}
-				if (!sent) {
+				if (sent != SD_IO_OK) {
 					/* half an exchange: the next line would be
 					 * taken as the answer; hang up instead */
 					s->broken = 1;
-					r = SD_IO_ERROR;
+					r = sent;
 					break;
 				}
 				dl = stage_deadline(s);
@@ -675,7 +683,8 @@ static int auth(session *s)
 			    cp->user, rep.code, q ? q : "");
 			free(q);
 		} else {
-			result = r == SD_IO_TIMEOUT ? "timeout" : "error";
+			/* "closed" and "reset" say the server hung up */
+			result = sd_io_name(r);
 			if (r == SD_IO_TIMEOUT) {
 				json_object_set_new(f, "timeout", json_string(
 				    timeout_kind(s, dl)));
@@ -766,7 +775,7 @@ static void quit(session *s)
 		return;
 	set_stage(s, ST_QUIT);
 	/* a short, polite goodbye: its reply does not matter */
-	if (send_line(s, "QUIT", NULL))
+	if (send_line(s, "QUIT", NULL) == SD_IO_OK)
 		read_reply(s, &rep, sd_deadline_min(stage_deadline(s),
 		    sd_now_ms() + 1000), &bad, 0);
 }

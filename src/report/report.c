@@ -65,6 +65,7 @@ sd_report *sd_report_new(const char *command)
 	pthread_mutex_init(&r->lock, NULL);
 	r->command = strdup(command);
 	r->t0_ms = sd_now_ms();
+	r->started = time(NULL);
 	r->facts = json_array();
 	r->findings = json_array();
 	r->transcript = json_array();
@@ -90,6 +91,19 @@ void sd_report_free(sd_report *r)
 	pthread_mutex_destroy(&r->lock);
 	free(r->command);
 	free(r);
+}
+
+const char *sd_report_started_at(const sd_report *r, char *buf, size_t len)
+{
+	const char *saved = json_string_value(json_object_get(r->extra,
+	    "started_at"));
+	struct tm tm;
+	if (saved)
+		snprintf(buf, len, "%s", saved);
+	else if (!gmtime_r(&r->started, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "unknown");
+	return buf;
 }
 
 int64_t sd_report_t_ms(const sd_report *r)

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "smtpdoctor/smtpdoctor.h"
 
@@ -19,6 +20,7 @@ struct sd_report {
 	pthread_mutex_t lock;
 	char *command;      /* "check", "domain", "spf" */
 	int64_t t0_ms;      /* monotonic start of the run */
+	time_t started;     /* wall-clock start of the run (started_at) */
 	json_t *facts;      /* array of objects, each with "id" and "stage" */
 	json_t *findings;   /* array of objects (SPEC §4) */
 	json_t *transcript; /* array of {conn, dir, t_ms, line} */
@@ -32,6 +34,13 @@ struct sd_report {
 };
 
 sd_report *sd_report_new(const char *command);
+
+/*
+ * When the run started, RFC 3339 UTC ("2026-12-06T16:30:44Z") into buf (at
+ * least 21 bytes): a saved report's own time when the report was read back
+ * (extra member "started_at"), else this run's.
+ */
+const char *sd_report_started_at(const sd_report *r, char *buf, size_t len);
 
 /* Milliseconds since the run started. */
 int64_t sd_report_t_ms(const sd_report *r);

@@ -17,9 +17,12 @@ char *sd_report_to_json(const sd_report *r)
 		        "inconclusive", "cause", "inconclusive", "category",
 		        "summary", "no verdict was reached", "fix", "evidence");
 		json_error_t jerr;
-		doc = json_pack_ex(&jerr, 0, "{s:s, s:s, s:s, s:o, s:O, s:O, s:O, s:I}",
+		char started[40];
+		sd_report_started_at(r, started, sizeof started);
+		doc = json_pack_ex(&jerr, 0,
+		    "{s:s, s:s, s:s, s:s, s:o, s:O, s:O, s:O, s:I}",
 		    "schema", SD_SCHEMA, "version", sd_version(), "command",
-		    r->command, "verdict", verdict, "findings", r->findings,
+		    r->command, "started_at", started, "verdict", verdict, "findings", r->findings,
 		    "facts", r->facts, "transcript", r->transcript,
 		    "elapsed_ms", (json_int_t)r->elapsed_ms);
 		if (!doc)

@@ -1050,6 +1050,12 @@ static int stage_auth(ctx *c)
 		    c->server, "no answer to AUTH before the deadline");
 		return 1;
 	}
+	if (strcmp(res, "closed") == 0 || strcmp(res, "reset") == 0) {
+		decide(c, "inconclusive", c->server, "the server hung up at AUTH "
+		    "on port %d: the connection was %s before any answer",
+		    c->port, res);
+		return 1;
+	}
 	decide(c, "inconclusive", c->server, "AUTH ended with %s", res);
 	return 1;
 }

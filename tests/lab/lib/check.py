@@ -8,9 +8,23 @@ MAX_SECONDS may be empty; EXPECT_CAUSE "any" accepts every verdict of a
 well-formed report). Prints one line: "pass|fail<TAB>GOT<TAB>reasons" and
 exits 0.
 GOT is the verdict cause, or a short word when there is no usable report.
+
+With "hostile" as the first argument it judges instead what every run
+against a hostile peer must hold, whatever the verdict (docs/lab.md, key
+`hostile`):
+
+check.py hostile SECRETS_DIR RUN_BASE -- ARGV...
+RUN_BASE.{json,text}.{out,err,stat} are the --json and the text run
+(stat: "EXIT MAXRSS_KIB SECONDS" from measure.py), RUN_BASE.explain.*
+the text `explain` of the saved JSON report; ARGV is the command line
+(for --timeout and --user). Prints "pass|fail<TAB>reasons".
 """
+import base64
+import binascii
 import json
+import os
 import sys
+import urllib.parse
 
 MAX_REPORT = 8 * 1024 * 1024     # bytes of a report we are willing to parse
 
@@ -62,5 +76,126 @@ def main():
     print("%s\t%s\t%s" % ("fail" if reasons else "pass", got, "; ".join(reasons)))
 
 
+MAX_RSS_KIB = 64 * 1024          # peak resident set a run may reach
+DEADLINE_SLACK = 1.0             # seconds a run may take beyond --timeout
+DEFAULT_TIMEOUT = 30.0           # smtpdoctor's own default --timeout
+# what a terminal must never get raw: C0 but tab and newline, DEL, C1,
+# and the bidi controls that reorder what a reader sees
+BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
+
+
+def b64_anywhere(secret):
+    """The base64 text that stands for `secret` wherever it sits in an
+    encoded payload: one string for each of the three byte alignments."""
+    forms = []
+    n = len(secret)
+    for k in range(3):
+        enc = base64.b64encode(b"\0" * k + secret).decode()
+        first = -(-8 * k // 6)
+        last = (8 * (k + n)) // 6
+        if last - first >= 4:
+            forms.append(enc[first:last])
+    return forms
+
+
+def secret_forms(secret, users):
+    forms = {"raw": [secret.decode("latin-1")]}
+    forms["base64"] = b64_anywhere(secret)
+    for u in users:
+        for lead in (b"", u):
+            forms["base64"].append(base64.b64encode(lead + b"\0" + u + b"\0" + secret).decode().rstrip("="))
+    forms["hex"] = [binascii.hexlify(secret).decode(), binascii.hexlify(secret).decode().upper()]
+    forms["url"] = [urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)]
+    return forms
+
+
+def json_strings(doc, out):
+    if isinstance(doc, str):
+        out.append(doc)
+    elif isinstance(doc, dict):
+        for k, v in doc.items():
+            out.append(k)
+            json_strings(v, out)
+    elif isinstance(doc, list):
+        for v in doc:
+            json_strings(v, out)
+
+
+def raw_controls(data):
+    """The first raw control character in a text output, or None."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return "a byte that is not UTF-8 at offset %d" % e.start
+    for i, ch in enumerate(text):
+        o = ord(ch)
+        if (o < 0x20 and ch not in "\n\t") or 0x7f <= o <= 0x9f or o in BIDI:
+            return "U+%04X at offset %d" % (o, i)
+    return None
+
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def hostile(argv):
+    secrets_dir, base = argv[0], argv[1]
+    cmd = argv[3:] if len(argv) > 2 and argv[2] == "--" else []
+    timeout = DEFAULT_TIMEOUT
+    users = []
+    for i, a in enumerate(cmd[:-1]):
+        if a == "--timeout":
+            timeout = float(cmd[i + 1])
+        elif a == "--user":
+            users.append(cmd[i + 1].encode())
+    reasons = []
+    for form in ("json", "text", "explain"):
+        stat = read("%s.%s.stat" % (base, form)).split()
+        if len(stat) != 3:
+            reasons.append("%s: not measured" % form)
+            continue
+        code, rss, secs = int(stat[0]), int(stat[1]), float(stat[2])
+        if code < 0 or code in (124, 137) or code >= 128:
+            what = ("killed by the runner at its deadline" if code in (124, 137) else
+                    "died of signal %d" % (-code if code < 0 else code - 128))
+            reasons.append("%s: %s" % (form, what))
+        if rss > MAX_RSS_KIB:
+            reasons.append("%s: peak RSS %.1f MiB over %d MiB" % (form, rss / 1024, MAX_RSS_KIB // 1024))
+        if form != "explain" and secs > timeout + DEADLINE_SLACK:
+            reasons.append("%s: took %.2f s, --timeout %g s + %g" % (form, secs, timeout, DEADLINE_SLACK))
+    outputs = {}
+    for form in ("json", "text", "explain"):
+        for stream in ("out", "err"):
+            outputs["%s %s" % (form, "stdout" if stream == "out" else "stderr")] = \
+                read("%s.%s.%s" % (base, form, stream))
+    try:
+        strings = []
+        json_strings(json.loads(outputs["json stdout"].decode("utf-8")), strings)
+        outputs["json strings"] = "\n".join(strings).encode("utf-8", "surrogatepass")
+    except (ValueError, UnicodeDecodeError):
+        reasons.append("json: stdout is not a JSON document")
+    for name in sorted(os.listdir(secrets_dir)):
+        secret = read(os.path.join(secrets_dir, name)).split(b"\n")[0]
+        if len(secret) < 4:
+            continue
+        for kind, forms in secret_forms(secret, users).items():
+            for where, data in outputs.items():
+                text = data.decode("latin-1")
+                if any(f and f in text for f in forms):
+                    reasons.append("secret '%s' (%s) in %s" % (name, kind, where))
+    for where in ("text stdout", "text stderr", "explain stdout", "explain stderr"):
+        bad = raw_controls(outputs[where])
+        if bad:
+            reasons.append("raw control character in %s: %s" % (where, bad))
+    print("%s\t%s" % ("fail" if reasons else "pass", "; ".join(reasons)))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "hostile":
+        hostile(sys.argv[2:])
+    else:
+        main()

@@ -8,7 +8,7 @@ SCEN_DIR=$LAB_DIR/scenarios
 parse_scenario() {
 	local file=$1 line key val n=0
 	S_DESC="" S_COMMAND="" S_EXPECT="" S_MUST="" S_MUST_NOT="" S_EXIT="" S_STATUS=""
-	S_REQUIRES="" S_SKIP="" S_LABFLAGS="default" S_TIMEOUT="" S_ERROR="" S_MAXSECS=""
+	S_REQUIRES="" S_SKIP="" S_LABFLAGS="default" S_TIMEOUT="" S_ERROR="" S_MAXSECS="" S_HOSTILE=""
 	S_FAULTS=() S_LABFLAG=()
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
@@ -35,6 +35,7 @@ parse_scenario() {
 		lab_flag) S_LABFLAG+=("$val") ;;
 		max_seconds) S_MAXSECS=$val ;;
 		timeout) S_TIMEOUT=$val ;;
+		hostile) S_HOSTILE=$val ;;
 		*) S_ERROR="line $n: unknown key '$key'"; return 1 ;;
 		esac
 	done <"$file"
@@ -43,6 +44,7 @@ parse_scenario() {
 	[ -n "$S_EXPECT" ] || { S_ERROR="no expect"; return 1; }
 	[[ -z $S_EXIT || $S_EXIT =~ ^[0-9]+$ ]] || { S_ERROR="exit is not a number"; return 1; }
 	[[ -z $S_MAXSECS || $S_MAXSECS =~ ^[0-9]+(\.[0-9]+)?$ ]] || { S_ERROR="max_seconds is not a number"; return 1; }
+	[[ -z $S_HOSTILE || $S_HOSTILE =~ ^(yes|no)$ ]] || { S_ERROR="hostile is yes or no"; return 1; }
 	return 0
 }
 

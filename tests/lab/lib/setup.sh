@@ -8,6 +8,7 @@
 . "$LAB_DIR/lib/dns.sh"
 . "$LAB_DIR/lib/mail.sh"
 . "$LAB_DIR/lib/peers.sh"
+. "$LAB_DIR/lib/hostile.sh"
 . "$LAB_DIR/lib/altmta.sh"
 . "$LAB_DIR/lib/faults.sh"
 
@@ -65,6 +66,8 @@ lab_up() {
 	lab_mail || return 1
 	log "scripted peers"
 	lab_peers || return 1
+	log "hostile peers"
+	lab_hostile_peers || return 1
 	log "second MTA"
 	lab_altmta || true     # optional: scenarios that need it are skipped without it
 	lab_flags
