@@ -10,6 +10,9 @@ HOSTILE_SMTP=(
 	"10003 starttls hostile-reset-mid-reply.peer"
 	"10004 starttls hostile-reset-after-auth.peer"
 	"10005 implicit hostile-reset-after-auth.peer"
+	"10021 starttls hostile-echo-auth.peer"
+	"10022 starttls hostile-echo-after-auth.peer"
+	"10023 starttls hostile-escapes.peer"
 )
 
 lab_hostile_peers() {
