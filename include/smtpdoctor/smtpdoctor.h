@@ -49,6 +49,32 @@ typedef enum sd_tls_mode {
 	SD_TLS_NONE,
 } sd_tls_mode;
 
+/*
+ * Progress of a run, for a display of what is being waited for.  The
+ * library never prints: it calls the hook given in sd_options, from the
+ * probing threads (the hook must be thread-safe and return quickly).
+ * Strings are borrowed for the duration of the call; `target` and `what`
+ * are the tool's own words (an address and port, a host name, a stage),
+ * `detail` may quote a peer and is escaped.
+ */
+typedef enum sd_progress_kind {
+	SD_PROGRESS_WAIT,   /* a wait begins: `what` on `target`, at most limit_s */
+	SD_PROGRESS_DONE,   /* nothing more is waited for on `target` */
+	SD_PROGRESS_STEP,   /* a stage ended: `detail` says how, `ok` 1/0/-1 */
+} sd_progress_kind;
+
+typedef struct sd_progress {
+	sd_progress_kind kind;
+	const char *target;    /* "192.0.2.10:587", "smtp.example.com" */
+	const char *what;      /* "connect", "greeting", "tls", "dns", ... */
+	int main_path;         /* 1: the configured path or its verified fix */
+	double limit_s;        /* WAIT: how long it may last */
+	const char *detail;    /* STEP: one line for people */
+	int ok;                /* STEP: 1 worked, 0 failed, -1 neither */
+} sd_progress;
+
+typedef void (*sd_progress_fn)(void *arg, const sd_progress *event);
+
 /* Options shared by every command (SPEC §2, "global options"). */
 typedef struct sd_options {
 	double timeout;            /* whole run, seconds (default 30) */
@@ -70,6 +96,8 @@ typedef struct sd_options {
 	const char *ca_file;
 	int family;                /* 0 = both, 4, 6 */
 	int verbose;               /* -1 quiet, 0 normal, 1 verbose */
+	sd_progress_fn progress;   /* NULL: no progress events */
+	void *progress_arg;
 } sd_options;
 
 void sd_options_init(sd_options *opt);

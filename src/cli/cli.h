@@ -2,6 +2,8 @@
 #ifndef SD_CLI_H
 #define SD_CLI_H
 
+#include <stdio.h>
+
 #include "smtpdoctor/smtpdoctor.h"
 
 #define SD_CLI_MAX_LIST 64   /* repeatable options: at most this many each */
@@ -36,6 +38,13 @@ typedef struct sd_cli {
 	size_t n_selectors;
 	const char *message_file;
 
+	/* bounce */
+	int recheck;
+
+	/* check --send, domain --message: --score, --scorer */
+	int score;
+	const char *scorer;
+
 	/* storage for the repeatable global options */
 	const char *resolvers[SD_CLI_MAX_LIST];
 	const char *dnsbl[SD_CLI_MAX_LIST];
@@ -51,6 +60,21 @@ int sd_cmd_check(sd_cli *cli);
 int sd_cmd_domain(sd_cli *cli);
 int sd_cmd_spf(sd_cli *cli);
 int sd_cmd_explain(sd_cli *cli);
+int sd_cmd_bounce(sd_cli *cli);
+
+/* Reads a whole file ("-" for standard input): malloc'd and
+ * NUL-terminated, *len its length; NULL with errno set (EFBIG beyond
+ * `max` bytes). */
+char *sd_cli_read(const char *path, size_t max, size_t *len);
+
+/* --scorer parsed into *sc (*use = 1 when given); 0, or the usage error's
+ * exit status. */
+struct sd_scorer;
+int sd_cli_score_check(const sd_cli *cli, struct sd_scorer *sc, int *use);
+
+/* Scores msg with sc (NULL: the local defaults) and judges the answer. */
+void sd_cli_score(const sd_cli *cli, const struct sd_scorer *sc,
+    sd_report *r, const char *msg, size_t len);
 
 /* Prints a usage error (JSON on stdout with --json) and returns 2. */
 int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)

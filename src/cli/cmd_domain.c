@@ -10,62 +10,13 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "mailauth/dkim.h"
 #include "probe/domain.h"
+#include "probe/score.h"
 #include "probe/domain_records.h"
 #include "report/report.h"
 #include "util/util.h"
-
-/* Reads a whole file ("-" is stdin) of at most `max` bytes. */
-static char *read_file(const char *path, size_t max, size_t *len,
-    const char **why)
-{
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!fp) {
-		*why = strerror(errno);
-		return NULL;
-	}
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
-		if (n == cap) {
-			if (cap >= max) {
-				*why = "larger than the limit";
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			cap = cap * 2 > max ? max : cap * 2;
-			char *nb = realloc(buf, cap + 1);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				*why = "out of memory";
-				break;
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + n, 1, cap - n, fp);
-		n += got;
-		if (got == 0) {
-			if (ferror(fp)) {
-				*why = strerror(errno ? errno : EIO);
-				free(buf);
-				buf = NULL;
-			}
-			break;
-		}
-	}
-	if (fp != stdin)
-		fclose(fp);
-	if (buf) {
-		buf[n] = '\0';
-		*len = n;
-	} else if (!*why) {
-		*why = "out of memory";
-	}
-	return buf;
-}
 
 static int readable(const char *path)
 {
@@ -156,15 +107,22 @@ int sd_cmd_domain(sd_cli *cli)
 		return sd_cli_usage_error(cli, "--ca-file: cannot read '%s'",
 		    cli->opt.ca_file);
 
+	sd_scorer scorer;
+	int named_scorer = 0;
+	if (cli->score && !cli->message_file)
+		return sd_cli_usage_error(cli, "--score needs --message FILE "
+		    "(the message to score)");
+	if (sd_cli_score_check(cli, &scorer, &named_scorer))
+		return 2;
 	char *message = NULL;
 	size_t message_len = 0;
 	if (cli->message_file) {
-		const char *why = NULL;
-		message = read_file(cli->message_file, SD_DKIM_MESSAGE_MAX,
-		    &message_len, &why);
+		message = sd_cli_read(cli->message_file, SD_DKIM_MESSAGE_MAX,
+		    &message_len);
 		if (!message)
 			return sd_cli_usage_error(cli, "--message: cannot read "
-			    "'%s': %s", cli->message_file, why);
+			    "'%s': %s", cli->message_file, errno == EFBIG ?
+			    "larger than the limit" : strerror(errno));
 	}
 
 	sd_domain_params p = {
@@ -176,7 +134,13 @@ int sd_cmd_domain(sd_cli *cli)
 	if (cli->opt.verbose > 0)
 		fprintf(stderr, "smtpdoctor: checking %s (deadline %.1f s)\n",
 		    domain, cli->opt.timeout);
+	sd_cli_progress *progress = sd_cli_progress_start(&cli->opt,
+	    cli->json);
 	sd_report *r = sd_domain_run(&cli->opt, &p);
+	sd_cli_progress_stop(progress, &cli->opt);
+	if (cli->score)
+		sd_cli_score(cli, named_scorer ? &scorer : NULL, r, message,
+		    message_len);
 	free(message);
 	int rc = sd_cli_render(cli, r);
 	int abandoned = r && sd_fact_get(r->facts, "domain.deadline");

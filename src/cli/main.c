@@ -230,8 +230,59 @@ static int command_option(sd_cli *cli, int c, const char *arg)
 			return sd_cli_usage_error(cli, "too many --selector");
 		break;
 	case O_MESSAGE: cli->message_file = arg; break;
+	case O_RECHECK: cli->recheck = 1; break;
+	case O_SCORE: cli->score = 1; break;
+	case O_SCORER: cli->scorer = arg; cli->score = 1; break;
 	}
 	return -1;
+}
+
+static char *slurp(FILE *f, size_t max, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+		if (n == cap) {
+			if (cap > max) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			char *more = realloc(buf, cap * 2 + 1);
+			if (!more) {
+				free(buf);
+				return NULL;
+			}
+			buf = more;
+			cap *= 2;
+		}
+	}
+	if (buf && n > max) {
+		free(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+char *sd_cli_read(const char *path, size_t max, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *text = slurp(f, max, len);
+	int err = errno;
+	if (f != stdin)
+		fclose(f);
+	errno = err;
+	return text;
 }
 
 /* An option getopt did not know, with the nearest one or a word on
@@ -300,6 +351,7 @@ static int dispatch(sd_cli *cli, const sd_cli_command *cmd)
 	case SD_CMD_DOMAIN: return sd_cmd_domain(cli);
 	case SD_CMD_SPF: return sd_cmd_spf(cli);
 	case SD_CMD_EXPLAIN: return sd_cmd_explain(cli);
+	case SD_CMD_BOUNCE: return sd_cmd_bounce(cli);
 	}
 	/* a command named in the table whose code has not landed yet */
 	return sd_cli_usage_error(cli, "%s: not implemented yet", cmd->name);

@@ -71,10 +71,14 @@ const sd_cli_option sd_cli_options[] = {
 	/* spf */
 	{ "helo", 0, "NAME", O_HELO, SPF, "the HELO name, checked when the sender is empty" },
 	/* domain */
-	{ "ip", 0, "ADDR", O_IP, DOMAIN, "a sending address to judge SPF, reverse DNS and blocklists for (repeatable)" },
+	{ "ip", 0, "ADDR", O_IP, DOMAIN | SD_CMD_BOUNCE, "a sending address to judge SPF, reverse DNS and blocklists for (repeatable; bounce --recheck: instead of the one the bounce names)" },
 	{ "selector", 0, "NAME", O_SELECTOR, DOMAIN, "a DKIM selector to check (repeatable)" },
 	{ "message", 0, "FILE", O_MESSAGE, DOMAIN, "a message whose DKIM signature and DMARC alignment are checked" },
-	/* bounce: its options go here, with SD_CMD_BOUNCE */
+	/* content scoring */
+	{ "score", 0, NULL, O_SCORE, CHECK | DOMAIN, "score the message with a content filter (spamd, rspamd): check --send's test message, domain --message's file" },
+	{ "scorer", 0, "URL", O_SCORER, CHECK | DOMAIN, "the filter to ask: spamd://HOST[:783] or rspamd://HOST[:11333] (default: a local spamd, then a local rspamd)" },
+	/* bounce */
+	{ "recheck", 0, NULL, O_RECHECK, SD_CMD_BOUNCE, "run the probes that confirm the cause now (SPF, blocklists, DMARC, DKIM, MX, MTA-STS)" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -102,6 +106,7 @@ static const char *const ex_explain[] = {
 };
 static const char *const ex_bounce[] = {
 	"smtpdoctor bounce returned-message.eml",
+	"smtpdoctor bounce --recheck --json < returned-message.eml",
 	NULL,
 };
 static const char *const ex_help[] = {

@@ -34,7 +34,10 @@ enum {
 	O_HELO,
 	/* domain */
 	O_IP, O_SELECTOR, O_MESSAGE,
-	/* bounce: its options go here */
+	/* bounce */
+	O_RECHECK,
+	/* check --send and domain --message: content scoring */
+	O_SCORE, O_SCORER,
 	O_LAST_,
 };
 

@@ -94,6 +94,8 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 		{ res, host, SD_DNS_AAAA, deadline, { 0 }, 0 },
 	};
 	int started[2] = { 0, 0 };
+	sd_report_waiting(r, host, "DNS lookup", strcmp(role, "main") == 0,
+	    (double)sd_remaining_ms(deadline) / 1000.0);
 	for (int i = 0; i < 2; i++) {
 		if (family_only && family_only != (i == 0 ? 4 : 6))
 			continue;
@@ -152,6 +154,7 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 		}
 		sd_dns_answer_clear(a);
 	}
+	sd_report_waiting(r, host, NULL, 0, 0);
 }
 
 static int fill_sa(sd_probe *p, const char *addr, int family, int port)
@@ -438,6 +441,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	sd_report *r = sd_report_new("check");
 	if (!r)
 		return NULL;
+	sd_report_watch(r, opt);
 	int64_t t0 = sd_now_ms();
 	/* leave room for rules and rendering inside --timeout */
 	int64_t deadline = t0 + (int64_t)(opt->timeout * 1000) - 150;
@@ -683,6 +687,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	/* abandoned domain checks still hold the resolver: leave it */
 	if (!sj.abandoned)
 		sd_resolver_free(res);
+	sd_report_sort_facts(r);
 	sd_rules_check(r);
 done:
 	/* nothing enters the report after the run: the forms go */

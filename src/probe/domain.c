@@ -1461,6 +1461,7 @@ sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
 	sd_report *r = sd_report_new("domain");
 	if (!r)
 		return NULL;
+	sd_report_watch(r, opt);
 	/* the deadline of every lookup: the run's, less time to judge and
 	 * render */
 	int64_t budget = (int64_t)(opt->timeout * 1000);
@@ -1479,7 +1480,10 @@ sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
 	}
 	/* libcurl must be initialised before threads use it */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	sd_report_waiting(r, p->domain, "DNS lookups", 1,
+	    (double)sd_remaining_ms(deadline) / 1000.0);
 	int abandoned = sd_domain_probe(r, res, opt, p, deadline);
+	sd_report_waiting(r, p->domain, NULL, 0, 0);
 	if (abandoned) {
 		json_t *f = json_pack("{s:s, s:s, s:s, s:b}", "id",
 		    "domain.deadline", "stage", "domain", "check", "deadline",

@@ -281,11 +281,10 @@ static int try_address(sd_dctx *c, const char *host, const char *ip,
 		    problem : "EHLO was not accepted"));
 		goto out;
 	}
-	sd_caps caps;
-	sd_caps_parse(&caps, s.reply->text);
+	/* read from every line as it came, not from the text kept */
 	json_object_set_new(att, "starttls_offered",
-	    json_boolean(caps.flags & SD_CAP_STARTTLS));
-	if (!(caps.flags & SD_CAP_STARTTLS)) {
+	    json_boolean(s.reply->caps.flags & SD_CAP_STARTTLS));
+	if (!(s.reply->caps.flags & SD_CAP_STARTTLS)) {
 		json_object_set_new(att, "error", json_string("the server does "
 		    "not offer STARTTLS"));
 		command(&s, "QUIT", &problem);

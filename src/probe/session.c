@@ -85,11 +85,33 @@ static void note(session *s, const char *fmt, ...)
 }
 
 /* The one door between stages. */
+/* "192.0.2.10:587", "[2001:db8::5]:587": what a progress line waits on */
+static void probe_target(const sd_probe *p, char *buf, size_t len)
+{
+	snprintf(buf, len, p->family == 6 ? "[%s]:%d" : "%s:%d", p->addr,
+	    p->port);
+}
+
+/* Tells the run's progress hook what this probe now waits for (NULL:
+ * nothing more), and how long it may take. */
+static void waiting(session *s, const char *what, int64_t deadline)
+{
+	char target[80];
+	probe_target(s->p, target, sizeof target);
+	sd_report_waiting(s->run->report, target, what, s->p->role ==
+	    SD_ROLE_MAIN || s->p->role == SD_ROLE_FIX,
+	    (double)sd_remaining_ms(deadline) / 1000.0);
+}
+
+static int64_t stage_deadline(session *s);
+
 static void set_stage(session *s, stage next)
 {
 	if (s->st != next && s->run->opt->verbose > 0)
 		note(s, "%s -> %s", stage_names[s->st], stage_names[next]);
 	s->st = next;
+	waiting(s, next == ST_DONE ? NULL : stage_names[next],
+	    stage_deadline(s));
 }
 
 /* A fact with the common members of this probe. */
@@ -396,7 +418,9 @@ static int ehlo(session *s, int after_tls)
 	if (r == SD_IO_OK) {
 		set_reply(f, &rep);
 		if (ok && !used_helo) {
-			sd_caps_parse(&s->caps, rep.text);
+			/* read from every line as it came, not from the
+			 * text kept of the reply */
+			s->caps = rep.caps;
 			s->have_caps = 1;
 		} else {
 			memset(&s->caps, 0, sizeof s->caps);
@@ -415,6 +439,14 @@ static int ehlo(session *s, int after_tls)
 		json_object_set_new(f, "smtputf8",
 		    json_boolean(s->caps.flags & SD_CAP_SMTPUTF8));
 		json_object_set_new(f, "size", json_integer(s->caps.size));
+		/* caps hit: what was not kept is said, so that no rule reads
+		 * its absence as the server's answer */
+		if (rep.text_dropped)
+			json_object_set_new(f, "text_dropped",
+			    json_integer((json_int_t)rep.text_dropped));
+		if (s->caps.mechs_dropped)
+			json_object_set_new(f, "auth_dropped",
+			    json_integer(s->caps.mechs_dropped));
 		json_object_set_new(f, "result", json_string(ok ? "ok" : "refused"));
 		char mechbuf[300] = "";
 		for (int i = 0; i < s->caps.n_mechs; i++) {
@@ -568,7 +600,10 @@ static int auth(session *s)
 		result = "not_offered";
 		snprintf(d, sizeof d, "AUTH is not offered on port %d%s",
 		    p->port, p->tls_ok ? " (after TLS)" : " (without TLS)");
-	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech)) {
+	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech) &&
+	    !s->caps.mechs_dropped) {
+		/* (with mechanisms dropped, the configured one may be among
+		 * them: it is tried, and the server's own answer decides) */
 		result = "mechanism_unsupported";
 		json_object_set_new(f, "mech", json_string(cp->auth_mech));
 		snprintf(d, sizeof d, "AUTH %s is not offered on port %d",
@@ -597,7 +632,16 @@ static int auth(session *s)
 		mech = cp->auth_mech ? sd_sasl_find(cp->auth_mech) :
 		    sd_sasl_choose((const char (*)[24])s->caps.mechs,
 		        s->caps.n_mechs);
-		if (!mech) {
+		if (!mech && !cp->auth_mech && s->caps.mechs_dropped) {
+			/* one it speaks may be among those not kept */
+			result = "offer_cut";
+			snprintf(d, sizeof d, "AUTH not tried on port %d: the "
+			    "server offers more mechanisms than smtpdoctor keeps "
+			    "(%d not kept), and none of the %d kept is one it "
+			    "speaks", p->port, s->caps.mechs_dropped,
+			    s->caps.n_mechs);
+			atomic_store(&run->auth_attempted, 0);
+		} else if (!mech) {
 			result = "mechanism_unsupported";
 			snprintf(d, sizeof d, "none of the offered mechanisms "
 			    "is one smtpdoctor speaks");
@@ -703,6 +747,30 @@ static int auth(session *s)
 	return go_on;
 }
 
+int sd_check_test_message(char *out, size_t cap, const char *ehlo,
+    const char *from, const char *to)
+{
+	char date[64], host[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (ehlo)
+		snprintf(host, sizeof host, "%s", ehlo);
+	else if (gethostname(host, sizeof host) != 0 || !*host)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	int n = snprintf(out, cap,
+	    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
+	    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=us-ascii\r\n\r\nThis is a test message sent by "
+	    "smtpdoctor to check that this account can send mail.\r\n"
+	    "You can delete it.\r\n", date, (long long)now, (int)getpid(),
+	    host, from, to);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
 static void envelope(session *s)
 {
 	const sd_check_params *cp = s->run->params;
@@ -731,22 +799,13 @@ static void envelope(session *s)
 		code = command(s, ST_DATA, "data", "DATA", "content", &rep);
 		if (code != 354)
 			return;
-		char msg[2048], date[64], host[256];
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-		snprintf(host, sizeof host, "%s", s->run->ehlo_name);
-		int n = snprintf(msg, sizeof msg,
-		    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
-		    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
-		    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
-		    "charset=us-ascii\r\n\r\nThis is a test message sent by "
-		    "smtpdoctor to check that this account can send mail.\r\n"
-		    "You can delete it.\r\n.\r\n", date, (long long)now,
-		    (int)getpid(), host, from, to);
-		if (n < 0 || (size_t)n >= sizeof msg)
+		char msg[2048];
+		int n = sd_check_test_message(msg, sizeof msg - 3,
+		    s->run->ehlo_name, from, to);
+		if (n < 0)
 			return;  /* cannot happen with the CLI's bounds */
+		memcpy(msg + n, ".\r\n", 4);
+		n += 3;
 		sd_transcript_add(s->run->report, s->p->conn_id, 'C',
 		    "<message: headers and 2 lines of text>", 38);
 		sd_reply_rc bad;
@@ -834,11 +893,14 @@ void sd_probe_run(sd_probe *p)
 	int64_t took;
 	int64_t cdl = sd_deadline_min(run->deadline_ms,
 	    sd_now_ms() + run->connect_ms);
+	waiting(&s, stage_names[ST_CONNECT], cdl);
 	s.c = sd_conn_connect((struct sockaddr *)&p->sa, p->salen, cdl,
 	    &run->cancel, &cr, &err, &took);
 	connect_fact(&s, cr, err, took);
-	if (!s.c)
+	if (!s.c) {
+		waiting(&s, NULL, 0);
 		return;
+	}
 	p->connected = 1;
 	if (p->role == SD_ROLE_NONSMTP)
 		goto out;

@@ -83,6 +83,7 @@ void sd_report_free(sd_report *r)
 	if (!r)
 		return;
 	json_decref(r->facts);
+	json_decref(r->ids);
 	json_decref(r->findings);
 	json_decref(r->transcript);
 	json_decref(r->verdict);
@@ -91,6 +92,29 @@ void sd_report_free(sd_report *r)
 	pthread_mutex_destroy(&r->lock);
 	free(r->command);
 	free(r);
+}
+
+void sd_report_watch(sd_report *r, const sd_options *opt)
+{
+	r->progress = opt ? opt->progress : NULL;
+	r->progress_arg = opt ? opt->progress_arg : NULL;
+}
+
+void sd_report_progress(const sd_report *r, const sd_progress *ev)
+{
+	if (r && r->progress)
+		r->progress(r->progress_arg, ev);
+}
+
+void sd_report_waiting(const sd_report *r, const char *target,
+    const char *what, int main_path, double limit_s)
+{
+	sd_progress ev = {
+		.kind = what ? SD_PROGRESS_WAIT : SD_PROGRESS_DONE,
+		.target = target, .what = what, .main_path = main_path,
+		.limit_s = limit_s,
+	};
+	sd_report_progress(r, &ev);
 }
 
 const char *sd_report_started_at(const sd_report *r, char *buf, size_t len)
@@ -195,6 +219,48 @@ static void clean_json(const sd_secrets *sec, json_t *v)
 	}
 }
 
+/* Makes r->ids index every fact of r->facts (under r->lock).  0 when out
+ * of memory. */
+static int index_ids(sd_report *r)
+{
+	size_t n = json_array_size(r->facts);
+	if (r->ids && r->ids_cover == n)
+		return 1;
+	json_decref(r->ids);
+	r->ids = json_object();
+	r->ids_cover = 0;
+	if (!r->ids)
+		return 0;
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *id = json_string_value(json_object_get(f, "id"));
+		if (id && !json_object_get(r->ids, id) &&
+		    json_object_set_new(r->ids, id, json_integer(2)) != 0)
+			return 0;
+	}
+	r->ids_cover = n;
+	return 1;
+}
+
+/* A free id for a fact whose id is taken: "ID#n" with the lowest n not
+ * tried before for ID (malloc'd), NULL when out of memory. */
+static char *free_id(sd_report *r, const char *id)
+{
+	json_t *next = json_object_get(r->ids, id);
+	json_int_t n = json_integer_value(next);
+	/* sized from the id: a truncated "#n" would never be unique */
+	size_t cap = strlen(id) + 24;
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	do
+		snprintf(buf, cap, "%s#%lld", id, (long long)n++);
+	while (json_object_get(r->ids, buf));
+	json_integer_set(next, n);
+	return buf;
+}
+
 const char *sd_fact_add(sd_report *r, json_t *fact)
 {
 	clean_json(r->secrets, fact);
@@ -204,30 +270,68 @@ const char *sd_fact_add(sd_report *r, json_t *fact)
 		return NULL;
 	}
 	pthread_mutex_lock(&r->lock);
-	if (sd_fact_get(r->facts, id)) {
-		/* sized from the id: a truncated "#n" would never be unique */
-		size_t cap = strlen(id) + 16;
-		char *buf = malloc(cap);
-		if (!buf) {
-			pthread_mutex_unlock(&r->lock);
-			json_decref(fact);
-			return NULL;
-		}
-		for (int n = 2;; n++) {
-			snprintf(buf, cap, "%s#%d", id, n);
-			if (!sd_fact_get(r->facts, buf))
-				break;
-		}
+	if (!index_ids(r))
+		goto oom;
+	if (json_object_get(r->ids, id)) {
+		char *buf = free_id(r, id);
+		if (!buf)
+			goto oom;
 		json_object_set_new(fact, "id", json_string(buf));
 		free(buf);
+		id = json_string_value(json_object_get(fact, "id"));
 	}
+	if (!id || json_object_set_new(r->ids, id, json_integer(2)) != 0)
+		goto oom;
 	if (!json_object_get(fact, "elapsed_ms"))
 		json_object_set_new(fact, "elapsed_ms",
 		    json_integer(sd_report_t_ms(r)));
 	json_array_append_new(r->facts, fact);
-	id = json_string_value(json_object_get(fact, "id"));
+	r->ids_cover++;
+	/* a stage's result as it ends (for -v), when it has words for people;
+	 * under the lock: another thread may change the fact once it is out */
+	const char *detail = json_string_value(json_object_get(fact, "detail"));
+	if (r->progress && detail &&
+	    !json_is_true(json_object_get(fact, "quiet"))) {
+		json_t *ok = json_object_get(fact, "ok");
+		sd_progress ev = {
+			.kind = SD_PROGRESS_STEP, .detail = detail,
+			.what = json_string_value(json_object_get(fact, "stage")),
+			.ok = json_is_boolean(ok) ? json_is_true(ok) : -1,
+		};
+		sd_report_progress(r, &ev);
+	}
 	pthread_mutex_unlock(&r->lock);
 	return id;
+oom:
+	pthread_mutex_unlock(&r->lock);
+	json_decref(fact);
+	return NULL;
+}
+
+static int fact_id_cmp(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a,
+	    "id"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b,
+	    "id"));
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+void sd_report_sort_facts(sd_report *r)
+{
+	pthread_mutex_lock(&r->lock);
+	size_t n = json_array_size(r->facts);
+	json_t **v = n ? malloc(n * sizeof *v) : NULL;
+	if (v) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = json_incref(json_array_get(r->facts, i));
+		qsort(v, n, sizeof *v, fact_id_cmp);
+		json_array_clear(r->facts);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(r->facts, v[i]);
+		free(v);
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 void sd_transcript_add(sd_report *r, const char *conn, char dir,

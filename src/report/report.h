@@ -22,6 +22,12 @@ struct sd_report {
 	int64_t t0_ms;      /* monotonic start of the run */
 	time_t started;     /* wall-clock start of the run (started_at) */
 	json_t *facts;      /* array of objects, each with "id" and "stage" */
+	/* sd_fact_add's index of the ids in facts (id -> the next "#n" to
+	 * try), so that adding stays linear however many ids repeat; it covers
+	 * the first ids_cover facts and is rebuilt when facts changed behind
+	 * its back (a saved report's facts removed or appended directly) */
+	json_t *ids;
+	size_t ids_cover;
 	json_t *findings;   /* array of objects (SPEC §4) */
 	json_t *transcript; /* array of {conn, dir, t_ms, line} */
 	json_t *verdict;    /* object, or NULL until decided */
@@ -31,6 +37,8 @@ struct sd_report {
 	/* the run's secrets while it lasts (borrowed, NULL without one):
 	 * every text that enters the report passes through sd_redact() */
 	const struct sd_secrets *secrets;
+	sd_progress_fn progress;  /* from the run's options, or NULL */
+	void *progress_arg;
 };
 
 sd_report *sd_report_new(const char *command);
@@ -42,6 +50,16 @@ sd_report *sd_report_new(const char *command);
  */
 const char *sd_report_started_at(const sd_report *r, char *buf, size_t len);
 
+/*
+ * Hands a progress event to the run's hook, if any (sd_report_watch sets
+ * it).  sd_fact_add sends a STEP for each fact that has words for people.
+ */
+void sd_report_watch(sd_report *r, const sd_options *opt);
+void sd_report_progress(const sd_report *r, const sd_progress *ev);
+/* WAIT / DONE in one call: a NULL `what` is DONE. */
+void sd_report_waiting(const sd_report *r, const char *target,
+    const char *what, int main_path, double limit_s);
+
 /* Milliseconds since the run started. */
 int64_t sd_report_t_ms(const sd_report *r);
 
@@ -52,6 +70,13 @@ int64_t sd_report_t_ms(const sd_report *r);
  * "#2", "#3" suffix so that ids stay unique.
  */
 const char *sd_fact_add(sd_report *r, json_t *fact);
+
+/*
+ * Orders the facts by id.  Probes add facts from several threads, so their
+ * order says which answer came first; sorting before the rules read them
+ * keeps the verdict and the report independent of that race.
+ */
+void sd_report_sort_facts(sd_report *r);
 
 /* The fact with this id, borrowed, or NULL. */
 json_t *sd_fact_get(const json_t *facts, const char *id);

@@ -1050,6 +1050,10 @@ static int stage_auth(ctx *c)
 		    c->server, "no answer to AUTH before the deadline");
 		return 1;
 	}
+	if (strcmp(res, "offer_cut") == 0) {
+		decide(c, "inconclusive", c->server, "%s", str(a, "detail"));
+		return 1;
+	}
 	if (strcmp(res, "closed") == 0 || strcmp(res, "reset") == 0) {
 		decide(c, "inconclusive", c->server, "the server hung up at AUTH "
 		    "on port %d: the connection was %s before any answer",
@@ -1165,6 +1169,109 @@ static void reputation(ctx *c)
 	}
 }
 
+/* ---- the configured path works ------------------------------------------ */
+
+/* The first finding of this code (and severity, when given), or NULL. */
+static json_t *standing(ctx *c, const char *code, const char *severity)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(c->r->findings, i, f)
+		if (is(f, "code", code) && (!severity || is(f, "severity",
+		    severity)))
+			return f;
+	return NULL;
+}
+
+/* The sender domain's own verdict, when it is a dns.* code that concerns
+ * the message (not SPF for this machine, which does not send it on, nor a
+ * resolver failure) and has this status. */
+static json_t *sender_domain_cause(ctx *c, const char *status)
+{
+	json_t *sd = sd_fact_get(c->facts, "sender_domain");
+	const char *sc = sd ? str(sd, "cause") : "";
+	if (sd && strncmp(sc, "dns.", 4) == 0 &&
+	    strcmp(sc, "dns.spf_fail") != 0 &&
+	    strcmp(sc, "dns.resolution_failed") != 0 && is(sd, "status", status))
+		return sd;
+	return NULL;
+}
+
+static void verdict_from_sender_domain(ctx *c, json_t *sd, sd_status st)
+{
+	size_t k;
+	json_t *x;
+	json_array_foreach(json_object_get(sd, "fix"), k, x)
+		json_array_append(c->fix, x);
+	ev(c, sd);
+	c->decided = 1;
+	char sum[1200];
+	snprintf(sum, sizeof sum, "sending works on port %d, but mail from "
+	    "%s may be refused by its recipients: %s", c->port,
+	    str(sd, "domain"), str(sd, "summary"));
+	sd_verdict_set(c->r, str(sd, "cause"), (int)st, sum, json_incref(c->fix),
+	    json_incref(c->evidence));
+}
+
+static void verdict_from_finding(ctx *c, json_t *f, const char *fix)
+{
+	size_t k;
+	json_t *x;
+	json_array_foreach(json_object_get(f, "evidence"), k, x)
+		json_array_append(c->evidence, x);
+	if (fix)
+		fixf(c, "%s", fix);
+	c->decided = 1;
+	char sum[1200];
+	snprintf(sum, sizeof sum, "sending works on port %d, but %s", c->port,
+	    str(f, "summary"));
+	sd_verdict_set(c->r, str(f, "code"), SD_STATUS_WARN, sum,
+	    json_incref(c->fix), json_incref(c->evidence));
+}
+
+/*
+ * The configured path works.  A dns.* failure of the sender's domain still
+ * fails (its mail will be rejected); otherwise the first standing warning of
+ * this list makes the verdict warn, never ok (docs/verdicts.md, "When the
+ * configured path works").  Returns 1 when it set the verdict.
+ */
+static int path_works_but(ctx *c)
+{
+	static const struct {
+		const char *code, *severity, *fix;
+	} warns[] = {
+		/* "warning" keeps out a policy list (info) */
+		{ "reputation.ip_listed", "warning", "ask the list named above "
+		    "to delist this address (its removal page says how), and "
+		    "keep submitting with authentication on 587 or 465" },
+		{ "network.ipv6_broken", NULL, "fix IPv6 routing on this "
+		    "network, or configure the client to use IPv4" },
+		{ "dns.*", NULL, NULL },
+		{ "settings.differs_from_published", NULL, NULL },
+		{ "content.spam_score", NULL, NULL },
+	};
+	json_t *sd = sender_domain_cause(c, "fail");
+	if (sd) {
+		verdict_from_sender_domain(c, sd, SD_STATUS_FAIL);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof warns / sizeof warns[0]; i++) {
+		if (strcmp(warns[i].code, "dns.*") == 0) {
+			if ((sd = sender_domain_cause(c, "warn"))) {
+				verdict_from_sender_domain(c, sd, SD_STATUS_WARN);
+				return 1;
+			}
+			continue;
+		}
+		json_t *f = standing(c, warns[i].code, warns[i].severity);
+		if (f) {
+			verdict_from_finding(c, f, warns[i].fix);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void sd_rules_check(sd_report *r)
 {
 	ctx c = { 0 };
@@ -1210,41 +1317,9 @@ void sd_rules_check(sd_report *r)
 	}
 	ev(&c, main_tcp);
 	ev(&c, done);
+	if (path_works_but(&c))
+		goto out;
 	json_t *a = first(c.facts, (q){ "auth", "main", 0, NULL });
-	json_t *v6 = NULL;
-	size_t i;
-	json_t *f;
-	json_array_foreach(r->findings, i, f)
-		if (is(f, "code", "network.ipv6_broken"))
-			v6 = f;
-	if (v6) {
-		fixf(&c, "fix IPv6 routing on this network, or configure the "
-		    "client to use IPv4");
-		c.decided = 1;
-		sd_verdict_set(r, "network.ipv6_broken", -1, str(v6, "summary"),
-		    json_incref(c.fix), json_incref(c.evidence));
-		goto out;
-	}
-	/* the path works: what the sender's domain says decides (SPEC §5) */
-	json_t *sd = sd_fact_get(c.facts, "sender_domain");
-	const char *sc = sd ? str(sd, "cause") : "";
-	if (sd && strncmp(sc, "dns.", 4) == 0 && strcmp(sc, "dns.spf_fail") != 0 &&
-	    strcmp(sc, "dns.resolution_failed") != 0 &&
-	    (is(sd, "status", "fail") || is(sd, "status", "warn"))) {
-		size_t k;
-		json_t *x;
-		json_array_foreach(json_object_get(sd, "fix"), k, x)
-			json_array_append(c.fix, x);
-		ev(&c, sd);
-		c.decided = 1;
-		char sum[1200];
-		snprintf(sum, sizeof sum, "sending works on port %d, but mail from "
-		    "%s may be refused by its recipients: %s", c.port,
-		    str(sd, "domain"), str(sd, "summary"));
-		sd_verdict_set(r, sc, -1, sum, json_incref(c.fix),
-		    json_incref(c.evidence));
-		goto out;
-	}
 	decide(&c, "ok", c.server, "sending works on port %d with %s%s%s",
 	    c.port, mode_words(c.tls), a && is(a, "result", "ok") ?
 	    ", authenticated" : "", truth(c.cfg, "send") ?

@@ -83,6 +83,13 @@ typedef struct sd_reply_rule {
 	const char *source;     /* where the wording comes from */
 } sd_reply_rule;
 
+/* One row of a table in the data/replies.def form, for an X-macro
+ * include: #define REPLY SD_REPLY_ROW. */
+#define SD_REPLY_ROW(id, provider, stages, lo, hi, enh, f1, f2, f3, cause, \
+    flags, explain, hint, sample, source) \
+	{ id, provider, stages, lo, hi, enh, { f1, f2, f3 }, cause, flags, \
+	  ((flags) & SD_REPLY_GENERIC) != 0, explain, hint, sample, source },
+
 /*
  * The first confirmed row that matches, or NULL.
  *
@@ -100,7 +107,24 @@ const sd_reply_rule *sd_reply_classify(sd_smtp_stage stage, int code,
 const sd_reply_rule *sd_reply_classify_ex(sd_smtp_stage stage, int code,
     const char *enhanced, const char *text, unsigned options);
 
+/*
+ * As sd_reply_classify_ex(), over another table of rows in the same form
+ * (the bounce wordings of data/bounces.def share this matcher).
+ */
+const sd_reply_rule *sd_reply_classify_in(const sd_reply_rule *table,
+    size_t n, sd_smtp_stage stage, int code, const char *enhanced,
+    const char *text, unsigned options);
+
 /* Whether one row matches, flags aside (for tests and tools). */
+/*
+ * The text of a multi-line reply as one line for matching: the lines joined
+ * by one space, each continuation line without the enhanced status code
+ * that RFC 2034 has servers repeat on every line (Exim, Microsoft), so that
+ * "... is\n5.7.139 disabled ..." reads "... is disabled ...".  Writes at
+ * most cap - 1 bytes and a NUL to out; returns the length.
+ */
+size_t sd_reply_text_normalize(const char *text, char *out, size_t cap);
+
 int sd_reply_rule_matches(const sd_reply_rule *rule, sd_smtp_stage stage,
     int code, const char *enhanced, const char *text);
 

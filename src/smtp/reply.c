@@ -73,11 +73,14 @@ sd_reply_rc sd_reply_feed(sd_reply *r, const char *line, size_t len)
 	size_t tl = len > 4 ? len - 4 : 0;
 	if (r->n_lines == 1 && !r->enhanced[0])
 		sd_parse_enhanced(t, tl, r->enhanced);
+	sd_caps_feed(&r->caps, t, tl, r->n_lines == 1);
 	if (r->text_len && r->text_len + 1 < sizeof r->text)
 		r->text[r->text_len++] = '\n';
 	size_t room = sizeof r->text - 1 - r->text_len;
-	if (tl > room)
+	if (tl > room) {
+		r->text_dropped += tl - room;
 		tl = room;
+	}
 	memcpy(r->text + r->text_len, t, tl);
 	r->text_len += tl;
 	r->text[r->text_len] = '\0';
@@ -96,23 +99,33 @@ int sd_caps_has_mech(const sd_caps *caps, const char *mech)
 	return 0;
 }
 
-static void add_mechs(sd_caps *caps, const char *p)
+/* The mechanisms of an AUTH line's argument (p, len). */
+static void add_mechs(sd_caps *caps, const char *p, size_t len)
 {
-	while (*p) {
-		while (*p == ' ' || *p == '=')
+	const char *end = p + len;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '='))
 			p++;
 		const char *s = p;
-		while (*p && *p != ' ' && *p != '\n')
+		while (p < end && *p != ' ')
 			p++;
 		size_t l = (size_t)(p - s);
-		if (l == 0 || l >= sizeof caps->mechs[0])
+		if (l == 0)
 			continue;
+		if (l >= sizeof caps->mechs[0]) {
+			caps->mechs_dropped++;
+			continue;
+		}
 		char m[sizeof caps->mechs[0]];
 		for (size_t i = 0; i < l; i++)
 			m[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
 		m[l] = '\0';
-		if (!sd_caps_has_mech(caps, m) && caps->n_mechs < SD_MAX_MECHS)
+		if (sd_caps_has_mech(caps, m))
+			continue;
+		if (caps->n_mechs < SD_MAX_MECHS)
 			strcpy(caps->mechs[caps->n_mechs++], m);
+		else
+			caps->mechs_dropped++;
 	}
 }
 
@@ -126,55 +139,66 @@ static int is_masked(const char *kw, size_t l)
 	return l >= 4 && x >= l - 1;
 }
 
+/* EHLO keywords that are a flag and nothing more. */
+static const struct {
+	const char *kw;
+	unsigned flag;
+} flag_kws[] = {
+	{ "STARTTLS", SD_CAP_STARTTLS }, { "PIPELINING", SD_CAP_PIPELINING },
+	{ "8BITMIME", SD_CAP_8BITMIME }, { "SMTPUTF8", SD_CAP_SMTPUTF8 },
+	{ "ENHANCEDSTATUSCODES", SD_CAP_ENHANCED },
+	{ "CHUNKING", SD_CAP_CHUNKING }, { "DSN", SD_CAP_DSN },
+};
+
+void sd_caps_feed(sd_caps *caps, const char *t, size_t len, int first)
+{
+	if (first) {
+		size_t n = 0;
+		while (n < len && t[n] != ' ' && n + 1 < sizeof caps->greeting_name)
+			n++;
+		memcpy(caps->greeting_name, t, n);
+		caps->greeting_name[n] = '\0';
+		return;
+	}
+	size_t kl = 0;
+	while (kl < len && t[kl] != ' ' && t[kl] != '=')
+		kl++;
+	const char *arg = kl < len ? t + kl + 1 : t + len;
+	size_t al = kl < len ? len - kl - 1 : 0;
+	for (size_t i = 0; i < sizeof flag_kws / sizeof flag_kws[0]; i++)
+		if (kl == strlen(flag_kws[i].kw) &&
+		    sd_strncaseeq(t, flag_kws[i].kw, kl)) {
+			caps->flags |= flag_kws[i].flag;
+			return;
+		}
+	if (kl == 4 && sd_strncaseeq(t, "AUTH", 4)) {
+		caps->flags |= SD_CAP_AUTH;
+		add_mechs(caps, arg, al);
+	} else if (kl == 4 && sd_strncaseeq(t, "SIZE", 4)) {
+		caps->flags |= SD_CAP_SIZE;
+		long v = 0;
+		while (al && *arg == ' ') {
+			arg++;
+			al--;
+		}
+		/* digits only, and no overflow: the argument is the server's */
+		for (size_t i = 0; i < al && arg[i] >= '0' && arg[i] <= '9' &&
+		    v < 100000000000L; i++)
+			v = v * 10 + (arg[i] - '0');
+		caps->size = v;
+	} else if (is_masked(t, kl)) {
+		caps->flags |= SD_CAP_MASKED;
+	}
+}
+
 void sd_caps_parse(sd_caps *caps, const char *text)
 {
 	memset(caps, 0, sizeof *caps);
 	const char *line = text;
-	int first = 1;
-	while (*line) {
+	for (int first = 1;; first = 0) {
 		const char *end = strchr(line, '\n');
 		size_t l = end ? (size_t)(end - line) : strlen(line);
-		char buf[1024];
-		if (l >= sizeof buf)
-			l = sizeof buf - 1;
-		memcpy(buf, line, l);
-		buf[l] = '\0';
-		if (first) {
-			size_t n = strcspn(buf, " ");
-			if (n >= sizeof caps->greeting_name)
-				n = sizeof caps->greeting_name - 1;
-			memcpy(caps->greeting_name, buf, n);
-			caps->greeting_name[n] = '\0';
-			first = 0;
-		} else {
-			size_t kl = strcspn(buf, " =");
-			const char *arg = buf[kl] ? buf + kl + 1 : "";
-			if (kl == 8 && sd_strncaseeq(buf, "STARTTLS", 8))
-				caps->flags |= SD_CAP_STARTTLS;
-			else if (kl == 4 && sd_strncaseeq(buf, "AUTH", 4)) {
-				caps->flags |= SD_CAP_AUTH;
-				add_mechs(caps, arg);
-			} else if (kl == 4 && sd_strncaseeq(buf, "SIZE", 4)) {
-				caps->flags |= SD_CAP_SIZE;
-				caps->size = strtol(arg, NULL, 10);
-				if (caps->size < 0)
-					caps->size = 0;
-			} else if (kl == 10 && sd_strncaseeq(buf, "PIPELINING", 10))
-				caps->flags |= SD_CAP_PIPELINING;
-			else if (kl == 8 && sd_strncaseeq(buf, "8BITMIME", 8))
-				caps->flags |= SD_CAP_8BITMIME;
-			else if (kl == 8 && sd_strncaseeq(buf, "SMTPUTF8", 8))
-				caps->flags |= SD_CAP_SMTPUTF8;
-			else if (kl == 19 && sd_strncaseeq(buf,
-			    "ENHANCEDSTATUSCODES", 19))
-				caps->flags |= SD_CAP_ENHANCED;
-			else if (kl == 8 && sd_strncaseeq(buf, "CHUNKING", 8))
-				caps->flags |= SD_CAP_CHUNKING;
-			else if (kl == 3 && sd_strncaseeq(buf, "DSN", 3))
-				caps->flags |= SD_CAP_DSN;
-			else if (is_masked(buf, kl))
-				caps->flags |= SD_CAP_MASKED;
-		}
+		sd_caps_feed(caps, line, l, first);
 		if (!end)
 			break;
 		line = end + 1;

@@ -47,7 +47,7 @@ char *sd_base64_encode(const unsigned char *in, size_t len)
 	return out;
 }
 
-static int b64_val(char c)
+int sd_base64_value(char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -78,7 +78,7 @@ unsigned char *sd_base64_decode(const char *in, size_t len, size_t *outlen)
 			pad++;
 			continue;
 		}
-		int v = b64_val(c);
+		int v = sd_base64_value(c);
 		if (v < 0 || pad) {
 			free(out);
 			return NULL;

@@ -41,6 +41,8 @@ char *sd_quote(const char *in, size_t len, size_t max);
  * on invalid input; *outlen gets the decoded length. */
 char *sd_base64_encode(const unsigned char *in, size_t len);
 unsigned char *sd_base64_decode(const char *in, size_t len, size_t *outlen);
+/* The value of one base64 character, or -1. */
+int sd_base64_value(char c);
 
 /* ASCII-only case-insensitive compare (no locale: tr_TR dotless i). */
 int sd_strcaseeq(const char *a, const char *b);

@@ -63,6 +63,7 @@ smtp-endless IN A $PEER_ENDLESS4
 smtp-longline IN A $PEER_LONGLINE4
 smtp-silent IN A $PEER_STALL4
 smtp-content IN A $PEER_CONTENT4
+smtp-m365-multiline IN A $PEER_MULTILINE4
 smtp-hostile IN A $PEER_HOSTILE4
 EOF
 }
@@ -233,6 +234,8 @@ rbl_write_data() {
 		local ip
 		for ip in $1; do printf '%s\n' "$ip"; done
 	} >"$RBLDIR/bl.ip4.new" && mv "$RBLDIR/bl.ip4.new" "$RBLDIR/bl.ip4"
+	rbl_previous=${rbl_listed:-}
+	rbl_listed=$1
 	# rbldnsd reloads a file only when its mtime changed: make every version
 	# of it one second newer than the last
 	rbl_generation=$((${rbl_generation:-0} + 1))
@@ -246,9 +249,34 @@ rbl_write_data() {
 	chmod 644 "$RBLDIR"/bl.ip4 "$RBLDIR"/dbl.dn
 }
 
+# rbl_reload: rbldnsd rereads its data, and the call returns only once the
+# change is visible both at rbldnsd and through the lab's resolver (which
+# Postfix's reject_rbl_client and smtpdoctor both ask): a scenario must not
+# race the reload (a fixed sleep did, now and then).
 rbl_reload() {
-	local pid
+	local pid ip
 	pid=$(cat "$RBLDIR/rbldnsd.pid" 2>/dev/null) || return 1
 	kill -HUP "$pid"
-	sleep 0.3
+	for ip in $rbl_listed; do
+		rbl_wait_answer "$ip" listed || return 1
+	done
+	for ip in $rbl_previous; do
+		[[ " $rbl_listed " == *" $ip "* ]] || rbl_wait_answer "$ip" clean || return 1
+	done
+}
+
+# rbl_wait_answer IP listed|clean: waits (at most 5 s) until rbldnsd and the
+# resolver give that answer for IP
+rbl_wait_answer() {
+	local q i server a
+	q=$(awk -F. '{print $4"."$3"."$2"."$1}' <<<"$1").$LAB_DNSBL
+	for server in "$RBL4" "$DNS_RESOLVER4"; do
+		for ((i = 0; i < 50; i++)); do
+			a=$(nsx client dig +time=1 +tries=1 +short "@$server" "$q" A 2>/dev/null)
+			if [ "$2" = listed ]; then [ "$a" = 127.0.0.2 ] && break
+			else [ -z "$a" ] && break; fi
+			sleep 0.1
+		done
+		[ "$i" -lt 50 ] || { echo "rbldnsd: $1 not $2 at $server after 5 s" >&2; return 1; }
+	done
 }

@@ -524,6 +524,62 @@ static void sender_domain_decides_a_working_path(void **s)
 	assert_string_equal(with_sender_domain("ok", "ok"), "ok");
 }
 
+/* A working path with what endangers it: the order of docs/verdicts.md
+ * ("When the configured path works"), and never ok while one stands. */
+static sd_report *working_with(const char *dnsbl_result, int v6_broken,
+    const char *domain_cause, const char *domain_status)
+{
+	sd_report *r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	auth_ok(r);
+	env_ok(r);
+	if (dnsbl_result)
+		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+		    "dnsbl.bl.example.org.192.0.2.200", "stage", "reputation",
+		    "ip", "192.0.2.200", "zone", "bl.example.org", "result",
+		    dnsbl_result, "meaning", "listed"));
+	if (v6_broken)
+		tcp(r, "alternative", 587, A6, "timeout");
+	if (domain_cause)
+		sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:[]}",
+		    "id", "sender_domain", "stage", "domain", "domain",
+		    "example.com", "cause", domain_cause, "status",
+		    domain_status, "summary", "the domain's problem", "fix"));
+	sd_rules_check(r);
+	return r;
+}
+
+static void working_path_warns_in_order(void **s)
+{
+	(void)s;
+	struct {
+		const char *dnsbl; int v6; const char *dc, *ds;
+		const char *cause; sd_status st;
+	} cases[] = {
+		{ "listed", 0, NULL, NULL, "reputation.ip_listed", SD_STATUS_WARN },
+		/* a policy list (PBL) with AUTH on 587 is only info */
+		{ "policy", 0, NULL, NULL, "ok", SD_STATUS_OK },
+		{ "listed", 1, "dns.dmarc_missing", "warn", "reputation.ip_listed",
+		    SD_STATUS_WARN },
+		{ "policy", 1, "dns.dmarc_missing", "warn", "network.ipv6_broken",
+		    SD_STATUS_WARN },
+		{ NULL, 0, "dns.dmarc_missing", "warn", "dns.dmarc_missing",
+		    SD_STATUS_WARN },
+		/* a dns.* failure still fails, before any warning */
+		{ "listed", 1, "dns.spf_permerror", "fail", "dns.spf_permerror",
+		    SD_STATUS_FAIL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		sd_report *r = working_with(cases[i].dnsbl, cases[i].v6,
+		    cases[i].dc, cases[i].ds);
+		assert_string_equal(sd_report_cause(r), cases[i].cause);
+		assert_int_equal(sd_report_status(r), cases[i].st);
+		assert_int_equal(sd_report_exit_code(r),
+		    cases[i].st == SD_STATUS_FAIL ? 1 : 0);
+		sd_report_free(r);
+	}
+}
+
 static void generic_words(void **s)
 {
 	(void)s;
@@ -566,6 +622,7 @@ int main(void)
 		cmocka_unit_test(envelope),
 		cmocka_unit_test(provider_replies),
 		cmocka_unit_test(sender_domain_decides_a_working_path),
+		cmocka_unit_test(working_path_warns_in_order),
 		cmocka_unit_test(generic_words),
 		cmocka_unit_test(interception_list),
 	};

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -133,6 +134,49 @@ static void ehlo_masked(void **state)
 	assert_false(c.flags & SD_CAP_STARTTLS);
 }
 
+/* A 40 KB EHLO reply, STARTTLS and AUTH after the first 16 KB: the text
+ * kept is cut (and says by how much), the capabilities are not. */
+static void ehlo_caps_beyond_kept_text(void **state)
+{
+	(void)state;
+	sd_reply *r = malloc(sizeof *r);
+	char line[400];
+	sd_reply_init(r);
+	assert_int_equal(sd_reply_feed(r, "250-big.example", 15), SD_REPLY_MORE);
+	for (int i = 0; i < 100; i++) {
+		int n = snprintf(line, sizeof line, "250-X-FILLER-%03d %0380d",
+		    i, 0);
+		assert_int_equal(sd_reply_feed(r, line, (size_t)n),
+		    SD_REPLY_MORE);
+	}
+	assert_int_equal(sd_reply_feed(r, "250-STARTTLS", 12), SD_REPLY_MORE);
+	assert_int_equal(sd_reply_feed(r, "250 AUTH LOGIN PLAIN", 20),
+	    SD_REPLY_DONE);
+	assert_true(r->text_dropped > 0);
+	assert_null(strstr(r->text, "STARTTLS"));
+	assert_true(r->caps.flags & SD_CAP_STARTTLS);
+	assert_true(sd_caps_has_mech(&r->caps, "PLAIN"));
+	assert_int_equal(r->caps.mechs_dropped, 0);
+	assert_string_equal(r->caps.greeting_name, "big.example");
+	free(r);
+}
+
+/* More mechanisms than are kept: the cut is counted, never silent. */
+static void ehlo_mechs_over_the_cap(void **state)
+{
+	(void)state;
+	char text[2048] = "mx.example\nAUTH";
+	for (int i = 0; i < SD_MAX_MECHS + 4; i++)
+		snprintf(text + strlen(text), sizeof text - strlen(text),
+		    " X-MECH-%d", i);
+	strcat(text, " PLAIN X-A-MECHANISM-NAME-OF-40-BYTES-LONG");
+	sd_caps c;
+	sd_caps_parse(&c, text);
+	assert_int_equal(c.n_mechs, SD_MAX_MECHS);
+	assert_false(sd_caps_has_mech(&c, "PLAIN"));
+	assert_int_equal(c.mechs_dropped, 4 + 1 + 1);
+}
+
 static void sasl_plain(void **state)
 {
 	(void)state;
@@ -222,6 +266,8 @@ int main(void)
 		cmocka_unit_test(sasl_plain),
 		cmocka_unit_test(sasl_cram_md5),
 		cmocka_unit_test(sasl_choose),
+		cmocka_unit_test(ehlo_caps_beyond_kept_text),
+		cmocka_unit_test(ehlo_mechs_over_the_cap),
 		cmocka_unit_test(base64_roundtrip),
 		cmocka_unit_test(sanitize),
 		cmocka_unit_test(ascii_case),
