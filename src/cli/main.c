@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #include "cli/cli.h"
 #include "cli/options.h"
@@ -383,8 +382,6 @@ int main(int argc, char **argv)
 	 * reader that went away (smtpdoctor | head) ends the output, not the
 	 * process, whose exit status still tells the verdict */
 	signal(SIGPIPE, SIG_IGN);
-	/* before any thread: libcurl's global state (MTA-STS fetches) */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_options_init(&cli.opt);
 	cli.opt.resolvers = cli.resolvers;
 	cli.opt.dnsbl = cli.dnsbl;

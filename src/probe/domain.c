@@ -1478,8 +1478,6 @@ sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
 		sd_domain_rules(r);
 		return r;
 	}
-	/* libcurl must be initialised before threads use it */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_report_waiting(r, p->domain, "DNS lookups", 1,
 	    (double)sd_remaining_ms(deadline) / 1000.0);
 	int abandoned = sd_domain_probe(r, res, opt, p, deadline);

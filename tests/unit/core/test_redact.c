@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "net/conn.h"
+#include "report/report.h"
 #include "smtp/sasl.h"
 #include "util/redact.h"
 #include "util/util.h"
@@ -365,10 +366,39 @@ static void verdict_lookalike_stays_quoted(void **state)
 	free(q);
 }
 
+/* The run's secrets mask what enters the report on any connection, in
+ * any fact member, in findings and the verdict. */
+static void every_connection_of_the_run(void **state)
+{
+	(void)state;
+	sd_secrets *sec = sd_secrets_new();
+	assert_int_equal(sd_secrets_add_secret(sec, "hunter2", 7), 1);
+	sd_report *r = sd_report_new("check");
+	r->secrets = sec;
+	sd_transcript_add(r, "tcp.587.192.0.2.10", 'S', "250 you said hunter2", 20);
+	sd_transcript_add(r, "tcp.465.192.0.2.10", 'S', "221 hunter2 bye", 15);
+	sd_transcript_add(r, "tcp.25.2001:db8::10", 'S', "220 aHVudGVyMg==", 16);
+	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:{s:s}}", "id",
+	    "greeting.25.192.0.2.10", "stage", "greeting", "text",
+	    "220 hunter2", "nested", "deep", "x hunter2 x"));
+	sd_finding_add(r, "info.ports", "info", NULL, "hunter2",
+	    "seen hunter2", NULL);
+	char *json = sd_report_to_json(r);
+	assert_non_null(json);
+	assert_null(strstr(json, "hunter2"));
+	assert_null(strstr(json, "aHVudGVyMg"));
+	assert_non_null(strstr(json, MASK));
+	free(json);
+	r->secrets = NULL;
+	sd_report_free(r);
+	sd_secrets_free(sec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(many_echoes_of_short_secrets),
+		cmocka_unit_test(every_connection_of_the_run),
 		cmocka_unit_test(echo_at_the_end_of_long_lines),
 		cmocka_unit_test(secrets_inside_the_mask),
 		cmocka_unit_test(secret_inside_the_user_name),
