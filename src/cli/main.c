@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "cli/secret.h"
@@ -133,8 +134,11 @@ static int check_output(const sd_cli *cli, const char *path)
 static int global_option(sd_cli *cli, int c, const char *arg)
 {
 	switch (c) {
-	case O_JSON: cli->json = 1; cli->format = SD_FORMAT_JSON; return -1;
-	case O_FORMAT: return parse_format(cli, arg);
+	case O_JSON:
+		cli->json = cli->format_set = 1;
+		cli->format = SD_FORMAT_JSON;
+		return -1;
+	case O_FORMAT: cli->format_set = 1; return parse_format(cli, arg);
 	case O_OUTPUT: cli->output = arg; return check_output(cli, arg);
 	case O_TIMEOUT:
 		if (!parse_seconds(arg, &cli->opt.timeout))
@@ -232,6 +236,26 @@ static int command_option(sd_cli *cli, int c, const char *arg)
 	case O_RECHECK: cli->recheck = 1; break;
 	case O_SCORE: cli->score = 1; break;
 	case O_SCORER: cli->scorer = arg; cli->score = 1; break;
+	case O_BATCH: cli->batch = arg; break;
+	case O_CONCURRENCY: {
+		char *end;
+		unsigned long n = strtoul(arg, &end, 10);
+		if (end == arg || *end || arg[0] == '-' || n < 1 ||
+		    n > SD_BATCH_CONCURRENCY_MAX)
+			return sd_cli_usage_error(cli, "--concurrency: expected "
+			    "a number from 1 to %d, got '%s'",
+			    SD_BATCH_CONCURRENCY_MAX, arg);
+		cli->concurrency = (unsigned)n;
+		break;
+	}
+	case O_SHARD: {
+		unsigned i, n;
+		if (!sd_cli_shard_parse(arg, &i, &n))
+			return sd_cli_usage_error(cli, "--shard: expected I/N "
+			    "with 0 <= I < N, got '%s'", arg);
+		cli->shard = arg;
+		break;
+	}
 	}
 	return -1;
 }
