@@ -18,6 +18,7 @@
 #include "cli/secret.h"
 #include "report/report.h"
 #include "settings/server.h"
+#include "util/util.h"
 
 int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 {
@@ -26,15 +27,19 @@ int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* it may quote an argument or a file (explain's input): escaped */
+	char *shown = sd_sanitize(msg, strlen(msg), sizeof msg);
+	const char *text = shown ? shown : "invalid input";
 	if (cli && cli->json) {
-		sd_report *r = sd_report_usage_error(cli->command, msg);
+		sd_report *r = sd_report_usage_error(cli->command, text);
 		char *s = r ? sd_report_to_json(r) : NULL;
 		if (s)
 			printf("%s\n", s);
 		free(s);
 		sd_report_free(r);
 	}
-	fprintf(stderr, "smtpdoctor: %s\n", msg);
+	fprintf(stderr, "smtpdoctor: %s\n", text);
+	free(shown);
 	if (!cli || !cli->json) {
 		const char *c = cli ? cli->command : "";
 		int known = sd_cli_command_by_name(c) != NULL;
