@@ -422,8 +422,16 @@ void sd_verdict_set(sd_report *r, const char *cause, int status_override,
 	pthread_mutex_unlock(&r->lock);
 }
 
+void sd_report_clean(const sd_report *r, json_t *v)
+{
+	clean_json(r->secrets, v);
+}
+
 void sd_report_set_extra(sd_report *r, const char *key, json_t *v)
 {
+	/* a bounce's diagnostic, an SPF explanation, a file's line: cleaned
+	 * as facts are */
+	clean_json(r->secrets, v);
 	pthread_mutex_lock(&r->lock);
 	json_object_set_new(r->extra, key, v);
 	pthread_mutex_unlock(&r->lock);
