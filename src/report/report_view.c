@@ -384,6 +384,14 @@ static json_t *record_line(const json_t *f)
 		record = json_string_value(json_array_get(recs, 0));
 	if (!record)
 		record = "";
+	/* a failed lookup says nothing about the record */
+	static const char *const failed[] = { "timeout", "servfail", "bogus",
+	    "temperror", "lookup_failed", "failed", "error", NULL };
+	int unknown = 0;
+	for (size_t i = 0; failed[i]; i++)
+		unknown |= strcmp(jstr(f, "status"), failed[i]) == 0 ||
+		    strcmp(jstr(f, "found"), failed[i]) == 0 ||
+		    strcmp(jstr(f, "lookup"), failed[i]) == 0;
 	/* common selectors tried on a guess are news only when found */
 	if (!*record && strcmp(jstr(f, "source"), "common") == 0)
 		return json_null();
@@ -391,9 +399,11 @@ static json_t *record_line(const json_t *f)
 	    *jstr(f, "record_domain") ? jstr(f, "record_domain") :
 	    jstr(f, "domain");
 	json_t *line = json_pack("{s:s, s:o, s:s, s:[]}", "mark",
-	    *record ? "ok" : "info", "text", *record ? escf("%s at %s: \"%s\"",
-	    kind, name, record) : escf("%s at %s: none found", kind, name),
-	    "id", jstr(f, "id"), "detail");
+	    *record ? "ok" : unknown ? "fail" : "info", "text", *record ?
+	    escf("%s at %s: \"%s\"", kind, name, record) : unknown ?
+	    escf("%s at %s: not known, the lookup failed", kind, name) :
+	    escf("%s at %s: none found", kind, name), "id", jstr(f, "id"),
+	    "detail");
 	json_t *detail = json_object_get(line, "detail");
 	if (*record) {
 		char tags[VIEW_LINE_MAX];
