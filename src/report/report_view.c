@@ -616,9 +616,22 @@ static json_t *transcript(const sd_report *r, const json_t **facts, size_t n)
 	    lines);
 }
 
+/* Whether f belongs to the session of `role`: the verified alternative
+ * began as one of the other ports probed (its connection, greeting and
+ * TLS) and went on as "fix" (login, envelope). */
+static int in_session(const json_t *f, const char *role, const json_t *fix)
+{
+	if (strcmp(jstr(f, "role"), role) == 0)
+		return 1;
+	return fix && strcmp(jstr(f, "role"), "alternative") == 0 &&
+	    strcmp(jstr(f, "addr"), jstr(fix, "addr")) == 0 &&
+	    json_integer_value(json_object_get(f, "port")) ==
+	    json_integer_value(json_object_get(fix, "port"));
+}
+
 /* One row of the drawn path: each stage of one role's session. */
 static json_t *path_row(const json_t **facts, size_t n, const char *role,
-    const char *label)
+    const json_t *fix, const char *label, const char *server)
 {
 	static const char *const path_stages[] = { "dns", "network",
 	    "greeting", "ehlo", "tls", "auth", "envelope", "content", NULL };
@@ -628,7 +641,7 @@ static json_t *path_row(const json_t **facts, size_t n, const char *role,
 		const json_t *bad = NULL, *good = NULL;
 		for (size_t i = 0; i < n; i++) {
 			const json_t *f = facts[i];
-			if (strcmp(jstr(f, "role"), role) != 0 ||
+			if (!in_session(f, role, fix) ||
 			    strcmp(jstr(f, "stage"), path_stages[s]) != 0)
 				continue;
 			const json_t *ok = json_object_get(f, "ok");
@@ -651,19 +664,22 @@ static json_t *path_row(const json_t **facts, size_t n, const char *role,
 		json_decref(stages);
 		return NULL;
 	}
-	return json_pack("{s:s, s:o, s:o, s:b}", "role", role, "label",
-	    esc(label), "stages", stages, "failed", failed);
+	return json_pack("{s:s, s:o, s:o, s:o, s:b}", "role", role, "label",
+	    esc(label), "server", esc(server), "stages", stages, "failed",
+	    failed);
 }
 
 static json_t *path(const sd_report *r, const json_t **facts, size_t n)
 {
 	json_t *rows = json_array();
 	const json_t *cfg = json_object_get(r->extra, "config");
-	char label[400];
+	char label[400], server[320];
 	snprintf(label, sizeof label, "your settings: %s port %lld, %s",
 	    jstr(cfg, "server"), (long long)json_integer_value(
 	    json_object_get(cfg, "port")), tls_words(jstr(cfg, "tls")));
-	json_t *row = path_row(facts, n, "main", label);
+	snprintf(server, sizeof server, "%s port %lld", jstr(cfg, "server"),
+	    (long long)json_integer_value(json_object_get(cfg, "port")));
+	json_t *row = path_row(facts, n, "main", NULL, label, server);
 	if (row)
 		json_array_append_new(rows, row);
 	for (size_t i = 0; i < n; i++) {
@@ -672,7 +688,10 @@ static json_t *path(const sd_report *r, const json_t **facts, size_t n)
 			snprintf(label, sizeof label, "working alternative: %s "
 			    "port %lld", jstr(f, "host"), (long long)
 			    json_integer_value(json_object_get(f, "port")));
-			if ((row = path_row(facts, n, "fix", label)))
+			snprintf(server, sizeof server, "%s port %lld",
+			    jstr(f, "host"), (long long)json_integer_value(
+			    json_object_get(f, "port")));
+			if ((row = path_row(facts, n, "fix", f, label, server)))
 				json_array_append_new(rows, row);
 			break;
 		}
