@@ -17,6 +17,7 @@ typedef struct sd_cli {
 	sd_options opt;
 	int json;                 /* format is JSON: usage errors too */
 	sd_cli_format format;
+	int format_set;           /* --format or --json given */
 	const char *output;       /* --output FILE, or NULL for stdout */
 	int help;                 /* --help: print the command's help */
 	int color;                /* resolved: TTY and no NO_COLOR/--no-color */
@@ -38,6 +39,10 @@ typedef struct sd_cli {
 	size_t n_selectors;
 	const char *message_file;
 
+	/* spf --batch, domain --batch */
+	const char *batch;        /* FILE or "-" */
+	unsigned concurrency;     /* lines in flight; 0: the default */
+	const char *shard;        /* "I/N" */
 	/* bounce */
 	int recheck;
 

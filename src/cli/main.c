@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "cli/secret.h"
 #include "report/report.h"
 #include "settings/server.h"
+#include "util/util.h"
 
 int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 {
@@ -25,15 +27,19 @@ int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* it may quote an argument or a file (explain's input): escaped */
+	char *shown = sd_sanitize(msg, strlen(msg), sizeof msg);
+	const char *text = shown ? shown : "invalid input";
 	if (cli && cli->json) {
-		sd_report *r = sd_report_usage_error(cli->command, msg);
+		sd_report *r = sd_report_usage_error(cli->command, text);
 		char *s = r ? sd_report_to_json(r) : NULL;
 		if (s)
 			printf("%s\n", s);
 		free(s);
 		sd_report_free(r);
 	}
-	fprintf(stderr, "smtpdoctor: %s\n", msg);
+	fprintf(stderr, "smtpdoctor: %s\n", text);
+	free(shown);
 	if (!cli || !cli->json) {
 		const char *c = cli ? cli->command : "";
 		int known = sd_cli_command_by_name(c) != NULL;
@@ -128,8 +134,11 @@ static int check_output(const sd_cli *cli, const char *path)
 static int global_option(sd_cli *cli, int c, const char *arg)
 {
 	switch (c) {
-	case O_JSON: cli->json = 1; cli->format = SD_FORMAT_JSON; return -1;
-	case O_FORMAT: return parse_format(cli, arg);
+	case O_JSON:
+		cli->json = cli->format_set = 1;
+		cli->format = SD_FORMAT_JSON;
+		return -1;
+	case O_FORMAT: cli->format_set = 1; return parse_format(cli, arg);
 	case O_OUTPUT: cli->output = arg; return check_output(cli, arg);
 	case O_TIMEOUT:
 		if (!parse_seconds(arg, &cli->opt.timeout))
@@ -227,6 +236,26 @@ static int command_option(sd_cli *cli, int c, const char *arg)
 	case O_RECHECK: cli->recheck = 1; break;
 	case O_SCORE: cli->score = 1; break;
 	case O_SCORER: cli->scorer = arg; cli->score = 1; break;
+	case O_BATCH: cli->batch = arg; break;
+	case O_CONCURRENCY: {
+		char *end;
+		unsigned long n = strtoul(arg, &end, 10);
+		if (end == arg || *end || arg[0] == '-' || n < 1 ||
+		    n > SD_BATCH_CONCURRENCY_MAX)
+			return sd_cli_usage_error(cli, "--concurrency: expected "
+			    "a number from 1 to %d, got '%s'",
+			    SD_BATCH_CONCURRENCY_MAX, arg);
+		cli->concurrency = (unsigned)n;
+		break;
+	}
+	case O_SHARD: {
+		unsigned i, n;
+		if (!sd_cli_shard_parse(arg, &i, &n))
+			return sd_cli_usage_error(cli, "--shard: expected I/N "
+			    "with 0 <= I < N, got '%s'", arg);
+		cli->shard = arg;
+		break;
+	}
 	}
 	return -1;
 }

@@ -77,6 +77,10 @@ const sd_cli_option sd_cli_options[] = {
 	/* content scoring */
 	{ "score", 0, NULL, O_SCORE, CHECK | DOMAIN, "score the message with a content filter (spamd, rspamd): check --send's test message, domain --message's file" },
 	{ "scorer", 0, "URL", O_SCORER, CHECK | DOMAIN, "the filter to ask: spamd://HOST[:783] or rspamd://HOST[:11333] (default: a local spamd, then a local rspamd)" },
+	/* batches */
+	{ "batch", 0, "FILE", O_BATCH, SPF | DOMAIN, "one evaluation a line of FILE (- for standard input), JSON Lines out in input order" },
+	{ "concurrency", 0, "N", O_CONCURRENCY, SPF | DOMAIN, "with --batch: lines evaluated at once (default 64)" },
+	{ "shard", 0, "I/N", O_SHARD, SPF | DOMAIN, "with --batch: only the lines whose 0-based number modulo N is I" },
 	/* bounce */
 	{ "recheck", 0, NULL, O_RECHECK, SD_CMD_BOUNCE, "run the probes that confirm the cause now (SPF, blocklists, DMARC, DKIM, MX, MTA-STS)" },
 	{ NULL, 0, NULL, 0, 0, NULL },

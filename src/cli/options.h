@@ -38,6 +38,8 @@ enum {
 	O_RECHECK,
 	/* check --send and domain --message: content scoring */
 	O_SCORE, O_SCORER,
+	/* spf and domain: batches */
+	O_BATCH, O_CONCURRENCY, O_SHARD,
 	O_LAST_,
 };
 

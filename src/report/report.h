@@ -107,6 +107,10 @@ void sd_verdict_set(sd_report *r, const char *cause, int status_override,
 
 /* Sets a top-level member of the report ("spf", "domain", ...); steals v. */
 void sd_report_set_extra(sd_report *r, const char *key, json_t *v);
+/* The report's whole JSON document (what sd_report_to_json() prints), for
+ * a caller that adds members or prints it on one line; NULL when out of
+ * memory. */
+json_t *sd_report_json_doc(const sd_report *r);
 
 /* Verdict code table (SPEC §5). */
 typedef struct sd_code {

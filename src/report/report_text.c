@@ -2,9 +2,11 @@
  * The text renderer: what a person reads.  One section per stage with
  * what worked and what failed, the findings, then the verdict last.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/report.h"
+#include "util/util.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -39,6 +41,19 @@ static const char *col(int color, const char *c)
 	return color ? c : "";
 }
 
+/* Every string of a report goes out through here: a fact or a summary may
+ * quote a server, and a saved report given to explain may hold anything,
+ * so each is written on one line with its controls escaped (a line of
+ * ours cannot be forged). */
+static void put(FILE *out, const char *s)
+{
+	if (!s)
+		return;
+	char *e = sd_sanitize(s, strlen(s), strlen(s));
+	fputs(e ? e : "?", out);
+	free(e);
+}
+
 static void fact_line(FILE *out, json_t *f, int color)
 {
 	const char *detail = json_string_value(json_object_get(f, "detail"));
@@ -57,7 +72,7 @@ static void fact_line(FILE *out, json_t *f, int color)
 	if (role && strcmp(role, "fix") == 0)
 		fprintf(out, "(the way around, port %lld) ",
 		    (long long)json_integer_value(json_object_get(f, "port")));
-	fputs(detail ? detail : id, out);
+	put(out, detail ? detail : id);
 	json_t *ms = json_object_get(f, "took_ms");
 	if (json_is_integer(ms))
 		fprintf(out, " %s(%lld ms)%s", col(color, C_DIM),
@@ -70,8 +85,11 @@ static void print_list(FILE *out, json_t *arr, const char *prefix)
 	size_t i;
 	json_t *s;
 	json_array_foreach(arr, i, s)
-		if (json_is_string(s))
-			fprintf(out, "%s%s\n", prefix, json_string_value(s));
+		if (json_is_string(s)) {
+			fputs(prefix, out);
+			put(out, json_string_value(s));
+			fputc('\n', out);
+		}
 }
 
 static const char *const roles[] = { "main", "fix", "alternative",
@@ -129,18 +147,22 @@ static void print_transcript(FILE *out, const sd_report *r, int color)
 		if (!conn || !main_conn || strcmp(conn, main_conn) != 0)
 			continue;
 		if (!header) {
-			fprintf(out, "%sTranscript (%s)%s\n", col(color, C_BOLD),
-			    main_conn, col(color, C_RESET));
+			fprintf(out, "%sTranscript (", col(color, C_BOLD));
+			put(out, main_conn);
+			fprintf(out, ")%s\n", col(color, C_RESET));
 			header = 1;
 		}
 		const char *dir = json_string_value(json_object_get(t, "dir"));
 		const char *line = json_string_value(json_object_get(t, "line"));
 		if (!dir)
 			dir = "I";
-		fprintf(out, "  %6lld %s %s\n",
+		/* the arrow marks the peer's lines as quoted */
+		fprintf(out, "  %6lld %s ",
 		    (long long)json_integer_value(json_object_get(t, "t_ms")),
 		    strcmp(dir, "C") == 0 ? "->" : strcmp(dir, "S") == 0 ? "<-" :
-		    "  ", line ? line : "");
+		    "  ");
+		put(out, line);
+		fputc('\n', out);
 	}
 	if (header)
 		fputc('\n', out);
@@ -189,8 +211,9 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 {
 	int color = flags & SD_TEXT_COLOR;
 	if (r->error) {
-		fprintf(out, "smtpdoctor: %s\n", json_string_value(
-		    json_object_get(r->error, "message")));
+		fputs("smtpdoctor: ", out);
+		put(out, json_string_value(json_object_get(r->error, "message")));
+		fputc('\n', out);
 		return;
 	}
 	for (size_t s = 0; stages[s]; s++) {
@@ -220,8 +243,11 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 		        "void_lookups")));
 		const char *exp = json_string_value(json_object_get(spf,
 		    "explanation"));
-		if (exp)
-			fprintf(out, "  explanation: %s\n", exp);
+		if (exp) {
+			fputs("  explanation: ", out);
+			put(out, exp);
+			fputc('\n', out);
+		}
 		fputc('\n', out);
 	}
 
@@ -251,12 +277,17 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 			header = 1;
 		}
 		const char *subject = jstr(f, "subject");
-		fprintf(out, "  %s%-7s%s %s%s%s%s: %s\n", col(color, c), sev,
-		    col(color, C_RESET),
-		    jstr(f, "code"),
-		    subject && *subject ? " [" : "", subject ? subject : "",
-		    subject && *subject ? "]" : "",
-		    jstr(f, "summary"));
+		fprintf(out, "  %s%-7s%s ", col(color, c), sev,
+		    col(color, C_RESET));
+		put(out, jstr(f, "code"));
+		if (*subject) {
+			fputs(" [", out);
+			put(out, subject);
+			fputc(']', out);
+		}
+		fputs(": ", out);
+		put(out, jstr(f, "summary"));
+		fputc('\n', out);
 	}
 	if (header)
 		fputc('\n', out);
@@ -267,11 +298,15 @@ void sd_report_write_text(const sd_report *r, FILE *out, int flags)
 	const char *c = strcmp(status, "ok") == 0 ? C_GREEN :
 	    strcmp(status, "warn") == 0 ? C_YELLOW :
 	    strcmp(status, "fail") == 0 ? C_RED : C_YELLOW;
-	fprintf(out, "%sVerdict: %s%s%s (%s)\n", col(color, C_BOLD),
-	    col(color, c), status, col(color, C_RESET),
-	    v ? jstr(v, "cause") : "inconclusive");
+	fprintf(out, "%sVerdict: %s", col(color, C_BOLD), col(color, c));
+	put(out, status);
+	fprintf(out, "%s (", col(color, C_RESET));
+	put(out, v ? jstr(v, "cause") : "inconclusive");
+	fputs(")\n", out);
 	if (v) {
-		fprintf(out, "  %s\n", jstr(v, "summary"));
+		fputs("  ", out);
+		put(out, jstr(v, "summary"));
+		fputc('\n', out);
 		json_t *fix = json_object_get(v, "fix");
 		if (json_array_size(fix)) {
 			fprintf(out, "%sFix%s\n", col(color, C_BOLD),

@@ -326,7 +326,7 @@ static int reply_decide(ctx *c, const char *stage, const json_t *f)
 	if (strcmp(cause, "settings.temporary_failure") == 0 && !hint)
 		fixf(c, "retry later; if it persists, ask the server's "
 		    "administrator");
-	char *text = sd_sanitize(str(f, "text"), strlen(str(f, "text")), 300);
+	char *text = sd_quote(str(f, "text"), strlen(str(f, "text")), 300);
 	if (explain)
 		decide(c, cause, str(f, "addr"), "%s%s%s%s: the server answered "
 		    "%d %s", explain, provider ? " (" : "", provider ? provider : "",
@@ -584,9 +584,12 @@ static int stage_greeting(ctx *c)
 		fixf(c, "port %d of %s speaks %s, not SMTP: this looks like the "
 		    "incoming (POP3/IMAP) server or port; use the outgoing "
 		    "server's name and port", c->port, c->server, str(g, "proto"));
+		char *said = sd_quote(str(g, "text"),
+		    strlen(str(g, "text")), 200);
 		decide(c, "settings.not_smtp", c->server, "something answered on "
-		    "port %d, but not in SMTP (%s: \"%s\")", c->port,
-		    str(g, "proto"), str(g, "text"));
+		    "port %d, but not in SMTP (%s: %s)", c->port,
+		    str(g, "proto"), said ? said : "");
+		free(said);
 		return 1;
 	}
 	const char *proxy = sd_rules_proxy_product(str(g, "text"));
@@ -614,11 +617,14 @@ static int stage_greeting(ctx *c)
 				g2 = gf;
 		if (t2 && is(t2, "result", "late_greeting")) {
 			ev(c, t2);
+			char *said = sd_quote(str(t2, "peer_sent"),
+			    strlen(str(t2, "peer_sent")), 200);
 			decide(c, "inconclusive", c->server, "the server on port %d "
 			    "greeted only after more than %s of silence (a greeting "
 			    "delay?), too late for smtpdoctor to tell a slow SMTP "
-			    "server from an implicit-TLS port; it answered \"%s\"",
-			    c->port, "the wait", str(t2, "peer_sent"));
+			    "server from an implicit-TLS port; it answered %s",
+			    c->port, "the wait", said ? said : "");
+			free(said);
 			return 1;
 		}
 		if (t2 && is(t2, "result", "ok") && g2 && !truth(g2, "ok") &&
@@ -823,9 +829,12 @@ static int stage_tls(ctx *c)
 	const char *res = str(tls, "result");
 	if (strcmp(res, "starttls_refused") == 0) {
 		fixf(c, "the server's TLS is broken: tell its administrator");
+		char *said = sd_quote(str(tls, "text"),
+		    strlen(str(tls, "text")), 300);
 		decide(c, "settings.tls_handshake_failed", c->server, "the server "
 		    "refused STARTTLS on port %d: %d %s", c->port,
-		    num(tls, "code"), str(tls, "text"));
+		    num(tls, "code"), said ? said : "");
+		free(said);
 		return 1;
 	}
 	if (strcmp(res, "timeout") == 0) {
@@ -1029,8 +1038,11 @@ static int stage_auth(ctx *c)
 		if (reply_decide(c, "auth", a))
 			return 1;
 		fixf(c, "check the user name and password");
+		char *said = sd_quote(str(a, "text"),
+		    strlen(str(a, "text")), 300);
 		decide(c, "auth.bad_credentials", c->server, "the server rejected "
-		    "the login: %d %s", num(a, "code"), str(a, "text"));
+		    "the login: %d %s", num(a, "code"), said ? said : "");
+		free(said);
 		return 1;
 	}
 	if (strcmp(res, "timeout") == 0) {
