@@ -868,9 +868,10 @@ static void connect_fact(session *s, sd_connect_result cr, int err,
 		[SD_CONN_ERROR] = "failed",
 	};
 	static const char *const roles[] = {
-		[SD_ROLE_MAIN] = "configured", [SD_ROLE_ALT] = "probed beside",
-		[SD_ROLE_CONTROL] = "control host", [SD_ROLE_NONSMTP] =
-		    "non-mail control", [SD_ROLE_FIX] = "way around",
+		[SD_ROLE_MAIN] = "your settings", [SD_ROLE_ALT] =
+		    "another port of the server", [SD_ROLE_CONTROL] =
+		    "independent host", [SD_ROLE_NONSMTP] = "web port, for "
+		    "comparison", [SD_ROLE_FIX] = "working alternative",
 	};
 	if (strcmp(p->host, p->addr) == 0)
 		snprintf(d, sizeof d, "%s port %d (%s): %s", p->addr, p->port,
@@ -964,7 +965,7 @@ void sd_probe_run(sd_probe *p)
 		}
 		if (atomic_load(&p->decision) == 1) {
 			note(&s, "the configured path failed: going on here to "
-			    "verify the way around");
+			    "verify the working alternative");
 			p->role = SD_ROLE_FIX;
 		}
 	}

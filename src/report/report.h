@@ -112,6 +112,10 @@ void sd_report_set_extra(sd_report *r, const char *key, json_t *v);
  * memory. */
 json_t *sd_report_json_doc(const sd_report *r);
 
+/* The renderers beside sd_report_write_text (flags: SD_TEXT_VERBOSE). */
+void sd_report_write_markdown(const sd_report *r, FILE *out, int flags);
+void sd_report_write_html(const sd_report *r, FILE *out, int flags);
+
 /* Verdict code table (SPEC §5). */
 typedef struct sd_code {
 	const char *code;
