@@ -13,6 +13,7 @@
 
 #include "dns/dns.h"
 #include "net/conn.h"
+#include "probe/discover.h"
 #include "probe/domain.h"
 #include "probe/domain_dnsbl.h"
 #include "probe/session.h"
@@ -22,7 +23,7 @@
 #include "util/redact.h"
 #include "util/util.h"
 
-/* The submission ports probed beside the configured one (docs/smtpdoctor.md). */
+/* The submission ports probed beside the configured one (SPEC §2). */
 static const int submission_ports[] = { 587, 465, 25, 2525 };
 /* At most this many addresses of one host are probed. */
 #define MAX_ADDRS 8
@@ -155,26 +156,6 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 	sd_report_waiting(r, host, NULL, 0, 0);
 }
 
-static int fill_sa(sd_probe *p, const char *addr, int family, int port)
-{
-	memset(&p->sa, 0, sizeof p->sa);
-	snprintf(p->addr, sizeof p->addr, "%s", addr);
-	p->family = family;
-	p->port = port;
-	if (family == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&p->sa;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		p->salen = sizeof *s4;
-		return inet_pton(AF_INET, addr, &s4->sin_addr) == 1;
-	}
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->sa;
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons((uint16_t)port);
-	p->salen = sizeof *s6;
-	return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1;
-}
-
 static sd_probe *add_probe(sd_probe *probes, int *n, sd_run *run, sd_role role,
     const char *host, const char *addr, int family, int port, sd_mode mode,
     int starttls)
@@ -188,7 +169,7 @@ static sd_probe *add_probe(sd_probe *probes, int *n, sd_run *run, sd_role role,
 	snprintf(p->host, sizeof p->host, "%s", host);
 	p->mode = mode;
 	p->starttls = starttls;
-	if (!fill_sa(p, addr, family, port))
+	if (!sd_probe_set_addr(p, addr, family, port))
 		return NULL;
 	(*n)++;
 	return p;
@@ -232,8 +213,9 @@ static void mx_facts(sd_report *r, sd_resolver *res, const char *host,
 		    a.status == SD_DNS_OK ? "" : sd_dns_status_name(a.status),
 		    host_is_mx ? "the server is one of them" :
 		    a.status == SD_DNS_OK ? "the server is not among them" : "");
-		sd_fact_add(r, "server_mx", json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, "
-		    "s:s, s:b}", "id", id, "stage", "dns", "domain", domains[i], "status",
+		sd_fact_add(r, "server_mx", json_pack("{s:s, s:s, s:s, s:s, s:o, "
+		    "s:b, s:s, s:b}",
+		    "id", id, "stage", "dns", "domain", domains[i], "status",
 		    sd_dns_status_name(a.status), "mx", mx, "host_is_mx",
 		    host_is_mx, "detail", d, "quiet", !host_is_mx));
 		sd_dns_answer_clear(&a);
@@ -318,9 +300,12 @@ static void *dnsbl_thread(void *arg)
 		snprintf(id, sizeof id, "dnsbl.%s.%s", zone, j->opt->public_ip);
 		char d[600];
 		snprintf(d, sizeof d, "%s on %s: %s%s%s", j->opt->public_ip, zone,
-		    result, *meaning ? " - " : "", meaning);
-		sd_fact_add(j->r, "dnsbl_self", json_pack("{s:s, s:s, s:s, s:s, s:s, "
-		    "s:s, s:s, "
+		    strcmp(result, "not_listed") == 0 ? "not listed" :
+		    strcmp(result, "lookup_failed") == 0 ? "the lookup failed" :
+		    strcmp(result, "refused") == 0 ? "the list refused to "
+		    "answer" : result, *meaning ? " - " : "", meaning);
+		sd_fact_add(j->r, "dnsbl_self", json_pack("{s:s, s:s, s:s, s:s, "
+		    "s:s, s:s, s:s, "
 		    "s:s, s:b}", "id", id, "stage", "reputation", "ip",
 		    j->opt->public_ip, "zone", zone, "result", result, "answer",
 		    ans.n_rr ? ans.rr[0].text : "", "meaning", meaning, "detail", d,
@@ -623,78 +608,228 @@ static void run_probes(sd_probe *probes, int np, sd_run *run,
 		verify_way_around(main_probe, run, run->deadline_ms);
 }
 
-sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
+/*
+ * check ADDRESS without a server: the sources are asked and the candidates
+ * probed up to TLS within part of the run's deadline; the best becomes
+ * the configured path.  Returns 0 when there is none to check.
+ */
+static int discover_server(sd_report *r, sd_resolver *res, sd_run *run,
+    sd_check_params *cp, int64_t deadline, sd_discovery *disc)
+{
+	const char *at = cp->address ? strrchr(cp->address, '@') : NULL;
+	if (!at || !at[1])
+		return 0;
+	/* the path itself needs the rest: discovery may use about half */
+	int64_t dl = sd_deadline_min(deadline, sd_now_ms() +
+	    sd_remaining_ms(deadline) / 2);
+	sd_discover(r, res, run, at + 1, dl, run->tls ? SD_DISCOVER_PROBE : 0,
+	    disc);
+	const sd_candidate *c = sd_discovery_choose(disc);
+	if (!c)
+		return 0;
+	cp->server = c->host;
+	cp->port = c->port;
+	cp->tls = c->tls;
+	/* never credentials to a server only plain http named */
+	if (c->http_only) {
+		cp->user = NULL;
+		cp->password = NULL;
+	}
+	return 1;
+}
+
+/* The published settings of the sender's domain, beside the probes. */
+typedef struct published_job {
+	sd_report *r;
+	sd_resolver *res;
+	sd_run *run;
+	const char *domain, *server;
+	int64_t deadline;
+	pthread_t th;
+	int started;
+} published_job;
+
+static void *published_thread(void *arg)
+{
+	published_job *j = arg;
+	sd_discover_published(j->r, j->res, j->run, j->domain, j->server,
+	    j->deadline);
+	return NULL;
+}
+
+/* config.source, source_detail and candidates (SPEC §2.1). */
+static void config_source(sd_report *r, const sd_check_params *cp,
+    const sd_discovery *disc, int discovered)
+{
+	json_t *cfg = json_object_get(r->extra, "config");
+	if (!cfg)
+		return;
+	const sd_candidate *c = discovered ? sd_discovery_choose(disc) : NULL;
+	json_object_set_new(cfg, "source", json_string(c ?
+	    sd_source_name(c->source) : cp->source ? cp->source : "flags"));
+	json_object_set_new(cfg, "source_detail", json_string(c ? c->detail :
+	    cp->source_detail ? cp->source_detail : "command line"));
+	if (c && c->http_only)
+		json_object_set_new(cfg, "http_only", json_true());
+	json_object_set_new(cfg, "candidates", discovered ?
+	    sd_discovery_json(disc) : json_array());
+}
+
+/* The resolver, when any name is to be resolved (the server's, a
+ * control's, the sender's domain, the public address on blocklists); a
+ * fact says why when none could be made. */
+static sd_resolver *run_resolver(sd_report *r, const sd_options *opt,
+    const sd_check_params *cp, size_t n_controls)
+{
+	int fam;
+	const char *who = cp->from ? cp->from : cp->user;
+	if (cp->server && is_literal(cp->server, &fam) && !n_controls &&
+	    !opt->public_ip && !(who && strchr(who, '@')))
+		return NULL;
+	const char *err = NULL;
+	sd_resolver *res = sd_resolver_new_unbound(opt->resolvers,
+	    opt->n_resolvers, opt->trust_anchor, &err);
+	if (!res && (!cp->server || is_literal(cp->server, &fam) == 0))
+		sd_fact_add(r, "resolver", json_pack("{s:s, s:s, s:s, s:b, s:s}",
+		    "id", "dns.resolver", "stage", "dns", "error", err, "ok", 0,
+		    "detail", err));
+	return res;
+}
+
+/* No source named a server: the config says so, the rules name each
+ * source tried. */
+static void no_server(sd_report *r, const sd_check_params *cp,
+    const sd_discovery *disc)
+{
+	sd_report_set_extra(r, "config", json_pack("{s:n, s:n, s:n, s:s, s:s, "
+	    "s:o, s:b, s:s?}", "server", "port", "tls", "source", "none",
+	    "source_detail", "no source named a server", "candidates",
+	    disc ? sd_discovery_json(disc) : json_array(), "user",
+	    cp->user != NULL, "from", cp->from));
+	sd_rules_judge(r);
+}
+
+/* The work beside the probes: this machine's address on the blocklists,
+ * the sender domain's audit, the published settings of its domain. */
+typedef struct side_jobs {
+	dnsbl_job dj;
+	sender_job sj;
+	published_job pj;
+} side_jobs;
+
+static void side_start(side_jobs *s, sd_report *r, sd_resolver *res,
+    sd_run *run, const sd_check_params *cp, int discovered)
+{
+	const sd_options *opt = run->opt;
+	int64_t deadline = run->deadline_ms;
+	s->dj = (dnsbl_job){ r, res, opt, sd_deadline_min(deadline,
+	    sd_now_ms() + 4000), 0, 0 };
+	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
+		s->dj.started = pthread_create(&s->dj.th, NULL, dnsbl_thread,
+		    &s->dj) == 0;
+	if (res)
+		start_sender(&s->sj, res, opt, cp, deadline);
+	/* with flags or a file: what the sender's domain publishes (never
+	 * holding the verdict up for long); ADDRESS names the account's
+	 * domain even when --from differs */
+	const char *sender = cp->from ? cp->from :
+	    (cp->user && strchr(cp->user, '@')) ? cp->user : NULL;
+	const char *pub_addr = cp->address ? cp->address : sender;
+	const char *at = pub_addr ? strchr(pub_addr, '@') : NULL;
+	s->pj = (published_job){ r, res, run, at && at[1] ? at + 1 : NULL,
+	    cp->server, sd_deadline_min(deadline, sd_now_ms() + 4000), 0, 0 };
+	if (!discovered)
+		s->pj.started = pthread_create(&s->pj.th, NULL,
+		    published_thread, &s->pj) == 0;
+}
+
+/* Waits for the side work and adds the sender domain's facts; returns 1
+ * when the domain audit was abandoned (it still holds the resolver). */
+static int side_join(side_jobs *s, sd_report *r)
+{
+	if (s->dj.started)
+		pthread_join(s->dj.th, NULL);
+	if (s->pj.started)
+		pthread_join(s->pj.th, NULL);
+	if (s->sj.started) {
+		pthread_join(s->sj.th, NULL);
+		merge_sender(r, &s->sj);
+	}
+	sd_report_free(s->sj.dr);
+	return s->sj.abandoned;
+}
+
+/* Every form the secret can take, before the first connection that
+ * carries it (discovery's probes never do): a server may echo it on any
+ * connection of the run, even one that started before AUTH.  0 when
+ * there is a secret and no room to keep it out of the report. */
+static int secret_forms(sd_report *r, sd_run *run, const sd_check_params *cp,
+    int port, sd_secrets **out)
+{
+	if (!cp->password || !*cp->password)
+		return 1;
+	sd_secrets *secrets = *out = sd_secrets_new();
+	if (!secrets)
+		return 0;
+	sd_sasl_creds cr = { cp->user ? cp->user : "", cp->password,
+	    cp->server, port };
+	sd_sasl_secret_forms(&cr, secrets);
+	r->secrets = secrets;
+	run->secrets = secrets;
+	return 1;
+}
+
+sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 {
 	sd_report *r = sd_report_new("check");
 	if (!r)
 		return NULL;
 	sd_report_watch(r, opt);
+	/* discovery fills in the server: a copy the run may change */
+	sd_check_params local = *cp_in;
+	sd_check_params *cp = &local;
 	int64_t t0 = sd_now_ms();
 	/* leave room for rules and rendering inside --timeout */
 	int64_t deadline = t0 + (int64_t)(opt->timeout * 1000) - 150;
-	int port = cp->port ? cp->port : cp->tls == SD_TLS_IMPLICIT ? 465 : 587;
-	sd_tls_mode tls = cp->tls ? cp->tls : default_mode(port);
 	char *ehlo_name = cp->ehlo ? strdup(cp->ehlo) : default_ehlo();
-
-	json_t *controls = json_array();
 	size_t n_controls = opt->no_control ? 0 : opt->control_set ?
 	    opt->n_control : sizeof default_controls / sizeof default_controls[0];
+	json_t *controls = json_array();
 	for (size_t i = 0; i < n_controls; i++)
 		json_array_append_new(controls, json_string(opt->control_set ?
 		    opt->control[i] : default_controls[i]));
-	sd_report_set_extra(r, "config", check_config(opt, cp, port, tls,
-	    controls));
 
 	/* per run, so that two checks can run at once in one process */
 	sd_probe *probes = NULL;
-	/* every form the secret can take, before the first connection: a
-	 * server may echo it on any connection of the run, even one that
-	 * started before AUTH */
 	sd_secrets *secrets = NULL;
-	if (cp->password && *cp->password && (secrets = sd_secrets_new())) {
-		sd_sasl_creds cr = { cp->user ? cp->user : "", cp->password,
-		    cp->server, port };
-		sd_sasl_secret_forms(&cr, secrets);
-	}
-	r->secrets = secrets;
+	sd_discovery *disc = calloc(1, sizeof *disc);
 	sd_run run = { 0 };
 	run_init(&run, r, opt, cp, ehlo_name, deadline);
-	run.secrets = secrets;
-	if (!run.tls) {
-		sd_verdict_set(r, "inconclusive", -1, opt->ca_file ?
-		    "could not load the --ca-file certificates" :
-		    "could not set up TLS", NULL, NULL);
+	sd_resolver *res = run_resolver(r, opt, cp, n_controls);
+	int discovered = !cp->server;
+	if (!disc || (discovered && !discover_server(r, res, &run, cp,
+	    deadline, disc))) {
+		sd_resolver_free(res);
+		no_server(r, cp, disc);
 		goto done;
 	}
-	if (cp->password && *cp->password && !secrets) {
+	int port = cp->port ? cp->port : cp->tls == SD_TLS_IMPLICIT ? 465 : 587;
+	sd_tls_mode tls = cp->tls ? cp->tls : default_mode(port);
+	int secrets_ok = secret_forms(r, &run, cp, port, &secrets);
+	sd_report_set_extra(r, "config", check_config(opt, cp, port, tls,
+	    controls));
+	config_source(r, cp, disc, discovered);
+	if (!run.tls || !secrets_ok) {
 		/* no way to keep the secret out of the report: no run */
-		sd_verdict_set(r, "inconclusive", -1, "out of memory", NULL, NULL);
+		sd_verdict_set(r, "inconclusive", -1, !secrets_ok ? "out of "
+		    "memory" : opt->ca_file ? "could not load the --ca-file "
+		    "certificates" : "could not set up TLS", NULL, NULL);
+		sd_resolver_free(res);
 		goto done;
 	}
 
-	const char *err = NULL;
-	int fam;
-	sd_resolver *res = NULL;
-	const char *who = cp->from ? cp->from : cp->user;
-	if (!is_literal(cp->server, &fam) || n_controls || opt->public_ip ||
-	    (who && strchr(who, '@'))) {
-		res = sd_resolver_new_unbound(opt->resolvers, opt->n_resolvers,
-		    opt->trust_anchor, &err);
-		if (!res && is_literal(cp->server, &fam) == 0) {
-			sd_fact_add(r, "resolver", json_pack("{s:s, s:s, s:s, s:b, s:s}",
-			    "id", "dns.resolver", "stage", "dns", "error", err,
-			    "ok", 0, "detail", err));
-		}
-	}
-
-	dnsbl_job dj = { r, res, opt, sd_deadline_min(deadline,
-	    sd_now_ms() + 4000), 0, 0 };
-	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
-		dj.started = pthread_create(&dj.th, NULL, dnsbl_thread, &dj) == 0;
-	sender_job sj = { 0 };
-	if (res)
-		start_sender(&sj, res, opt, cp, deadline);
-
+	side_jobs side = { 0 };
+	side_start(&side, r, res, &run, cp, discovered);
 	addr_list server = { 0 };
 	/* a resolver that has not answered in twice a connect timeout (3 to
 	 * 8 s) has failed for the user too */
@@ -710,22 +845,15 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		np = plan_server(probes, np, &run, &server, port, tls);
 		np = plan_controls(probes, np, &run, controls, res, dns_dl);
 	}
-
 	run_probes(probes, np, &run, res, server.n > 0, port, tls);
-	if (dj.started)
-		pthread_join(dj.th, NULL);
-	if (sj.started) {
-		pthread_join(sj.th, NULL);
-		merge_sender(r, &sj);
-	}
-	sd_report_free(sj.dr);
 	/* abandoned domain checks still hold the resolver: leave it */
-	if (!sj.abandoned)
+	if (!side_join(&side, r))
 		sd_resolver_free(res);
 	sd_report_sort_facts(r);
 	sd_rules_judge(r);
 done:
 	free(probes);
+	free(disc);
 	/* nothing enters the report after the run: the forms go */
 	r->secrets = NULL;
 	sd_secrets_free(secrets);

@@ -66,11 +66,6 @@ int sd_name_eq(const char *a, const char *b);
 
 /* The checks that live in their own files. */
 void sd_domain_check_mtasts(sd_dctx *c);
-
-/* libcurl's process-wide state, set up once (before the first fetch and
- * before the domain probe starts its threads); safe to call from any
- * number of runs at once. */
-void sd_domain_https_init(void);
 void sd_domain_check_dane(sd_dctx *c, const char *mx_host);
 
 #endif

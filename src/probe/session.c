@@ -7,6 +7,7 @@
  */
 #include "probe/session.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,11 @@ static const char *timeout_kind(session *s, int64_t deadline)
 {
 	return deadline >= s->run->deadline_ms ? "run" : "stage";
 }
+
+/* Room for a detail that quotes up to 300 bytes of a reply, each byte
+ * escaped to at most 4 characters (\xNN): never cut, so never half a
+ * character. */
+#define DETAIL_MAX 2048
 
 /* Longest command line we send: RFC 4954 §4 lets an AUTH line carry up to
  * 12288 octets (OAuth2 tokens are long). */
@@ -319,7 +325,7 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 	json_t *f = fact_new(s, "greeting", "greeting");
 	json_object_set_new(f, "tls", json_boolean(p->tls_ok));
 	json_object_set_new(f, "took_ms", json_integer(sd_now_ms() - t0));
-	char d[600];
+	char d[DETAIL_MAX];
 	int go_on = 0;
 	if (r == SD_IO_OK) {
 		set_reply(f, &rep);
@@ -330,10 +336,10 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 		go_on = rep.code / 100 == 2;
 		p->greeted = go_on;
 		json_object_set_new(f, "ok", json_boolean(go_on));
-		char *clean = sd_sanitize(rep.text, rep.text_len, 200);
+		char *q = sd_quote(rep.text, rep.text_len, 200);
 		snprintf(d, sizeof d, "%s port %d: %d %s", p->addr, p->port,
-		    rep.code, clean ? clean : "");
-		free(clean);
+		    rep.code, q ? q : "");
+		free(q);
 	} else if (r == SD_IO_ERROR && bad != SD_REPLY_MORE &&
 	    (bad != SD_REPLY_BAD_SYNTAX || rep.n_lines > 0)) {
 		/* SMTP-looking, but broken: endless, or mixed codes */
@@ -349,8 +355,10 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 		json_object_set_new(f, "text", json_string(clean ? clean : ""));
 		json_object_set_new(f, "syntax", json_string(sd_reply_rc_text(bad)));
 		json_object_set_new(f, "ok", json_false());
+		char *q = sd_quote(s->shown, strlen(s->shown), 200);
 		snprintf(d, sizeof d, "%s port %d answered, but not in SMTP: %s",
-		    p->addr, p->port, clean ? clean : "");
+		    p->addr, p->port, q ? q : "");
+		free(q);
 		free(clean);
 	} else {
 		/* nothing came, the peer closed, or the line never ended */
@@ -525,16 +533,15 @@ static void reply_fact(session *s, const char *kind, const char *stage_name,
 	json_t *f = fact_new(s, kind, stage_name);
 	json_object_set_new(f, "command", json_string(label));
 	json_object_set_new(f, "took_ms", json_integer(sd_now_ms() - t0));
-	char d[700];
+	char d[DETAIL_MAX];
 	if (r == SD_IO_OK) {
 		set_reply(f, rep);
 		json_object_set_new(f, "result", json_string(
 		    rep->code / 100 == 2 || rep->code / 100 == 3 ? "accepted" :
 		    rep->code / 100 == 4 ? "temporary" : "rejected"));
-		char *clean = sd_sanitize(rep->text, rep->text_len, 300);
-		snprintf(d, sizeof d, "%s: %d %s", label, rep->code,
-		    clean ? clean : "");
-		free(clean);
+		char *q = sd_quote(rep->text, rep->text_len, 300);
+		snprintf(d, sizeof d, "%s: %d %s", label, rep->code, q ? q : "");
+		free(q);
 	} else {
 		json_object_set_new(f, "result", json_string(
 		    r == SD_IO_TIMEOUT ? "timeout" : sd_io_name(r)));
@@ -578,7 +585,7 @@ static int auth(session *s)
 	json_object_set_new(f, "offered", mechs_json(&s->caps));
 	json_object_set_new(f, "tls", json_boolean(p->tls_ok));
 	const char *result = NULL;
-	char d[700];
+	char d[DETAIL_MAX];
 	int go_on = 0;
 	const sd_sasl_mech *mech = NULL;
 
@@ -720,10 +727,10 @@ static int auth(session *s)
 			if (!go_on)
 				atomic_store(&run->auth_rejected, 1);
 			p->auth_ok = go_on;
-			char *clean = sd_sanitize(rep.text, rep.text_len, 300);
+			char *q = sd_quote(rep.text, rep.text_len, 300);
 			snprintf(d, sizeof d, "AUTH %s as %s: %d %s", mech->name,
-			    cp->user, rep.code, clean ? clean : "");
-			free(clean);
+			    cp->user, rep.code, q ? q : "");
+			free(q);
 		} else {
 			/* "closed" and "reset" say the server hung up */
 			result = sd_io_name(r);
@@ -866,9 +873,10 @@ static void connect_fact(session *s, sd_connect_result cr, int err,
 		[SD_CONN_ERROR] = "failed",
 	};
 	static const char *const roles[] = {
-		[SD_ROLE_MAIN] = "configured", [SD_ROLE_ALT] = "probed beside",
-		[SD_ROLE_CONTROL] = "control host", [SD_ROLE_NONSMTP] =
-		    "non-mail control", [SD_ROLE_FIX] = "way around",
+		[SD_ROLE_MAIN] = "your settings", [SD_ROLE_ALT] =
+		    "another port of the server", [SD_ROLE_CONTROL] =
+		    "independent host", [SD_ROLE_NONSMTP] = "web port, for "
+		    "comparison", [SD_ROLE_FIX] = "working alternative",
 	};
 	if (strcmp(p->host, p->addr) == 0)
 		snprintf(d, sizeof d, "%s port %d (%s): %s", p->addr, p->port,
@@ -962,7 +970,7 @@ void sd_probe_run(sd_probe *p)
 		}
 		if (atomic_load(&p->decision) == 1) {
 			note(&s, "the configured path failed: going on here to "
-			    "verify the way around");
+			    "verify the working alternative");
 			p->role = SD_ROLE_FIX;
 		}
 	}
@@ -979,6 +987,26 @@ bye:
 out:
 	set_stage(&s, ST_DONE);
 	sd_conn_close(s.c);
+}
+
+int sd_probe_set_addr(sd_probe *p, const char *addr, int family, int port)
+{
+	memset(&p->sa, 0, sizeof p->sa);
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	p->family = family;
+	p->port = port;
+	if (family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&p->sa;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		p->salen = sizeof *s4;
+		return inet_pton(AF_INET, addr, &s4->sin_addr) == 1;
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->sa;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons((uint16_t)port);
+	p->salen = sizeof *s6;
+	return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1;
 }
 
 static void *probe_thread(void *arg)

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "report/facts.h"
+#include "rules/discovery_rules.h"
 #include "rules/judge.h"
 #include "rules/replies_glue.h"
 #include "util/util.h"
@@ -161,6 +162,18 @@ static int propose(ctx *c, const char *cause, const char *subject,
 	return 1;
 }
 
+/* A fact of a step of an SMTP session (what a deadline can cut). */
+static int session_fact(const json_t *f)
+{
+	static const char *const kinds[] = { "greeting", "ehlo",
+	    "ehlo_tls", "tls", "auth", "mail", "rcpt", "data", "data_end",
+	    "rset" };
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (kind_is(f, kinds[i]))
+			return 1;
+	return 0;
+}
+
 static int run_cut(const json_t *f)
 {
 	return is(f, "timeout", "run");
@@ -294,6 +307,26 @@ static const char *relay_cause(ctx *c)
 	return "isp.relay_denied";
 }
 
+/* Relaying refused after smtpdoctor skipped AUTH for want of a password:
+ * inconclusive, naming the missing source (never auth.required). */
+static int missing_password(ctx *c, const char *stage, const json_t *f)
+{
+	ev(c, f);
+	ev(c, c->auth);
+	fixf(c, "give smtpdoctor the password with --password-file FILE, "
+	    "--password-env VAR or --password-cmd CMD (or run it on a "
+	    "terminal, where it asks), and run again");
+	char *text = sd_quote(str(f, "text"), strlen(str(f, "text")), 300);
+	propose(c, "inconclusive", str(f, "addr"), "the server refused at %s "
+	    "without a login (%d %s), and smtpdoctor did not log in: no "
+	    "password source was given (--password-file, --password-env or "
+	    "--password-cmd) and there is no terminal to ask on, so it cannot "
+	    "tell whether the login would work", stage, num(f, "code"),
+	    text ? text : "");
+	free(text);
+	return 1;
+}
+
 /* What a refusal `f` at `stage` means, proposed; 0 when no rule of the
  * reply table or the generic ones names a cause. */
 static int reply_rule(ctx *c, const char *stage, const json_t *f)
@@ -306,6 +339,11 @@ static int reply_rule(ctx *c, const char *stage, const json_t *f)
 	if (strcmp(cause, "isp.relay_denied") == 0 || strcmp(cause,
 	    "auth.required") == 0)
 		cause = relay_cause(c);
+	/* a user with no password source: the refusal may only say that the
+	 * tool did not log in, so it is the tool's input, not the account */
+	if (strcmp(cause, "auth.required") == 0 && c->user && c->auth &&
+	    is(c->auth, "result", "no_secret"))
+		return missing_password(c, stage, f);
 	ev(c, f);
 	if (hint)
 		fixf(c, "%s", hint);
@@ -319,7 +357,7 @@ static int reply_rule(ctx *c, const char *stage, const json_t *f)
 	if (strcmp(cause, "settings.temporary_failure") == 0 && !hint)
 		fixf(c, "retry later; if it persists, ask the server's "
 		    "administrator");
-	char *text = sd_sanitize(str(f, "text"), strlen(str(f, "text")), 300);
+	char *text = sd_quote(str(f, "text"), strlen(str(f, "text")), 300);
 	if (explain)
 		propose(c, cause, str(f, "addr"), "%s%s%s%s: the server answered "
 		    "%d %s", explain, provider ? " (" : "", provider ? provider : "",
@@ -633,9 +671,12 @@ static int rule_not_smtp(ctx *c)
 	fixf(c, "port %d of %s speaks %s, not SMTP: this looks like the "
 	    "incoming (POP3/IMAP) server or port; use the outgoing server's "
 	    "name and port", c->port, c->server, str(g, "proto"));
-	return propose(c, "settings.not_smtp", c->server, "something answered "
-	    "on port %d, but not in SMTP (%s: \"%s\")", c->port, str(g, "proto"),
-	    str(g, "text"));
+	char *said = sd_quote(str(g, "text"), strlen(str(g, "text")), 200);
+	propose(c, "settings.not_smtp", c->server, "something answered on port "
+	    "%d, but not in SMTP (%s: %s)", c->port, str(g, "proto"),
+	    said ? said : "");
+	free(said);
+	return 1;
 }
 
 static int rule_smtp_proxy(ctx *c)
@@ -674,11 +715,14 @@ static int rule_late_greeting(ctx *c)
 	if (!silent(c, &t, &g2) || !t || !is(t, "result", "late_greeting"))
 		return 0;
 	ev(c, t);
-	return propose(c, "inconclusive", c->server, "the server on port %d "
-	    "greeted only after more than the wait of silence (a greeting "
-	    "delay?), too late for smtpdoctor to tell a slow SMTP server from "
-	    "an implicit-TLS port; it answered \"%s\"", c->port,
-	    str(t, "peer_sent"));
+	char *said = sd_quote(str(t, "peer_sent"), strlen(str(t, "peer_sent")),
+	    200);
+	propose(c, "inconclusive", c->server, "the server on port %d greeted "
+	    "only after more than the wait of silence (a greeting delay?), too "
+	    "late for smtpdoctor to tell a slow SMTP server from an "
+	    "implicit-TLS port; it answered %s", c->port, said ? said : "");
+	free(said);
+	return 1;
 }
 
 static int rule_tls_not_smtp(ctx *c)
@@ -895,9 +939,12 @@ static int rule_starttls_refused(ctx *c)
 	if (!t || !is(t, "result", "starttls_refused"))
 		return 0;
 	fixf(c, "the server's TLS is broken: tell its administrator");
-	return propose(c, "settings.tls_handshake_failed", c->server, "the "
-	    "server refused STARTTLS on port %d: %d %s", c->port, num(t, "code"),
-	    str(t, "text"));
+	char *said = sd_quote(str(t, "text"), strlen(str(t, "text")), 300);
+	propose(c, "settings.tls_handshake_failed", c->server, "the server "
+	    "refused STARTTLS on port %d: %d %s", c->port, num(t, "code"),
+	    said ? said : "");
+	free(said);
+	return 1;
 }
 
 static int rule_tls_stalled(ctx *c)
@@ -1206,8 +1253,11 @@ static int rule_auth_rejected(ctx *c)
 	if (reply_rule(c, "auth", a))
 		return 1;
 	fixf(c, "check the user name and password");
-	return propose(c, "auth.bad_credentials", c->server, "the server "
-	    "rejected the login: %d %s", num(a, "code"), str(a, "text"));
+	char *said = sd_quote(str(a, "text"), strlen(str(a, "text")), 300);
+	propose(c, "auth.bad_credentials", c->server, "the server rejected the "
+	    "login: %d %s", num(a, "code"), said ? said : "");
+	free(said);
+	return 1;
 }
 
 static int rule_auth_unanswered(ctx *c)
@@ -1411,33 +1461,6 @@ static int rule_ip_listed(ctx *c)
 	    str(f, "zone"), str(f, "meaning"));
 }
 
-/* A finding that probes or the discovery wrote into the report. */
-static const json_t *standing(ctx *c, const char *code)
-{
-	size_t i;
-	json_t *f;
-	json_array_foreach(c->r->findings, i, f)
-		if (is(f, "code", code))
-			return f;
-	return NULL;
-}
-
-/* The settings work, but the provider publishes others. */
-static int rule_differs_from_published(ctx *c)
-{
-	const json_t *f = standing(c, "settings.differs_from_published");
-	if (!f)
-		return 0;
-	size_t k;
-	json_t *x;
-	json_array_foreach(json_object_get(f, "evidence"), k, x)
-		json_array_append(c->evidence, x);
-	c->has_finding = 1;
-	c->status = SD_STATUS_WARN;
-	return propose(c, "settings.differs_from_published", str(f, "subject"),
-	    "sending works on port %d, but %s", c->port, str(f, "summary"));
-}
-
 static int rule_ok(ctx *c)
 {
 	ev(c, c->tcp);
@@ -1449,10 +1472,54 @@ static int rule_ok(ctx *c)
 }
 
 /* An info finding per address of the server: which ports answer SMTP. */
+/* One port of an address in the summary: "587 (STARTTLS)", "25 refused". */
+typedef struct port_word {
+	int port;
+	int works;
+	char text[80];
+} port_word;
+
+static int by_port(const void *a, const void *b)
+{
+	return ((const port_word *)a)->port - ((const port_word *)b)->port;
+}
+
+/* The words of each port of one address, in port order (the probes end
+ * in any order; two reports of one check must read the same). */
+static size_t port_words(ctx *c, const char *addr, port_word *w, size_t max,
+    json_t *evd)
+{
+	size_t n = 0, k;
+	json_t *g;
+	EACH(c->facts, k, g) {
+		if (n == max || !kind_is(g, "tcp") || !is(g, "addr", addr) ||
+		    is(g, "role", "fix") || is(g, "role", "control") ||
+		    is(g, "role", "control_nonsmtp") ||
+		    is(g, "result", "cancelled"))
+			continue;
+		int port = num(g, "port");
+		json_t *gr = first(c->facts, (q){ "greeting", NULL, port, addr });
+		json_t *tl = first(c->facts, (q){ "tls", NULL, port, addr });
+		w[n].port = port;
+		w[n].works = gr && truth(gr, "ok");
+		if (w[n].works)
+			snprintf(w[n].text, sizeof w[n].text, "%d%s", port,
+			    tl && truth(tl, "ok") ? (is(tl, "mode", "implicit") ?
+			    " (SSL/TLS)" : " (STARTTLS)") : "");
+		else
+			snprintf(w[n].text, sizeof w[n].text, "%d %s", port,
+			    truth(g, "ok") ? "no SMTP" : str(g, "result"));
+		n++;
+		json_array_append_new(evd, json_string(str(g, "id")));
+	}
+	qsort(w, n, sizeof *w, by_port);
+	return n;
+}
+
 static void finding_ports(ctx *c)
 {
-	size_t i, k;
-	json_t *f, *g;
+	size_t i;
+	json_t *f;
 	char seen[8][64];
 	int ns = 0;
 	EACH(c->facts, i, f) {
@@ -1468,30 +1535,16 @@ static void finding_ports(ctx *c)
 		snprintf(seen[ns++], sizeof seen[0], "%s", addr);
 		char works[300] = "", fails[300] = "";
 		json_t *evd = json_array();
-		EACH(c->facts, k, g) {
-			if (!kind_is(g, "tcp") || !is(g, "addr", addr) ||
-			    is(g, "role", "fix") || is(g, "role", "control") ||
-			    is(g, "role", "control_nonsmtp") ||
-			    is(g, "result", "cancelled"))
-				continue;
-			int port = num(g, "port");
-			json_t *gr = first(c->facts, (q){ "greeting", NULL, port, addr });
-			json_t *tl = first(c->facts, (q){ "tls", NULL, port, addr });
-			char b[80];
-			if (gr && truth(gr, "ok")) {
-				snprintf(b, sizeof b, "%s%d%s", *works ? ", " : "",
-				    port, tl && truth(tl, "ok") ? (is(tl, "mode",
-				    "implicit") ? " (SSL/TLS)" : " (STARTTLS)") : "");
-				strncat(works, b, sizeof works - strlen(works) - 1);
-			} else {
-				snprintf(b, sizeof b, "%s%d %s", *fails ? ", " : "",
-				    port, truth(g, "ok") ? "no SMTP" : str(g, "result"));
-				strncat(fails, b, sizeof fails - strlen(fails) - 1);
-			}
-			json_array_append_new(evd, json_string(str(g, "id")));
+		port_word w[16];
+		size_t n = port_words(c, addr, w, 16, evd);
+		for (size_t k = 0; k < n; k++) {
+			char *to = w[k].works ? works : fails;
+			size_t len = strlen(to);
+			snprintf(to + len, 300 - len, "%s%s", len ? ", " : "",
+			    w[k].text);
 		}
-		finding(c, "info.ports", SD_SEV_INFO, addr, evd, "%s: SMTP answers on "
-		    "%s%s%s", addr, *works ? works : "no port", *fails ?
+		finding(c, "info.ports", SD_SEV_INFO, addr, evd, "%s: SMTP "
+		    "answers on %s%s%s", addr, *works ? works : "no port", *fails ?
 		    "; fails on " : "", fails);
 	}
 }
@@ -1556,6 +1609,41 @@ static void finding_certificate_past(ctx *c)
 	if (truth(c->cfg, "insecure") && cert_invalid(c, sum, sizeof sum))
 		finding(c, "settings.certificate_invalid", SD_SEV_ERROR, c->server,
 		    ids(c->tls_f, NULL), "%s", sum);
+}
+
+/* An inconclusive verdict always says what to try next: a longer
+ * --timeout when the run's deadline cut a wait, the controls when they
+ * were off, and a path that answered when one did. */
+static void next_steps(ctx *c)
+{
+	size_t before = json_array_size(c->fix);
+	size_t i;
+	json_t *f;
+	const json_t *cut = NULL, *answered = NULL;
+	EACH(c->facts, i, f) {
+		if (!cut && session_fact(f) && run_cut(f) && (is(f, "role",
+		    "main") || is(f, "role", "fix")))
+			cut = f;
+		if (!answered && kind_is(f, "greeting") && truth(f, "ok") &&
+		    is(f, "role", "alternative"))
+			answered = f;
+	}
+	if (cut)
+		fixf(c, "run again with a longer --timeout (this run stopped at "
+		    "%g s while waiting at the %s stage on port %d)",
+		    json_number_value(json_object_get(c->cfg, "timeout")),
+		    str(cut, "stage"), num(cut, "port"));
+	if (truth(c->cfg, "no_control"))
+		fixf(c, "run again without --no-control: the independent hosts "
+		    "it contacts tell a blocked network from a server that is "
+		    "down");
+	if (answered && before == 0)
+		fixf(c, "port %d of %s answered as an SMTP server: try that port "
+		    "(smtpdoctor check --server %s --port %d)", num(answered,
+		    "port"), c->server, c->server, num(answered, "port"));
+	if (json_array_size(c->fix) == 0)
+		fixf(c, "run again with -v and send the report (--format "
+		    "markdown) to the mail provider's support");
 }
 
 /* ---- the tables -------------------------------------------------------- */
@@ -1634,7 +1722,6 @@ static const check_rule verdict_rules[] = {
 	RULE(ip_listed),
 	RULE(ipv6_broken),
 	RULE(sender_domain_warns),
-	RULE(differs_from_published),
 	RULE(ok),
 };
 
@@ -1685,6 +1772,9 @@ static void ctx_init(ctx *c, sd_report *r, sd_judge *j, json_t *cfg)
 
 void sd_rules_check(sd_report *r)
 {
+	/* no server was found to judge: the discovery rules say so */
+	if (sd_rules_discovery_first(r))
+		return;
 	json_t *cfg = json_object_get(r->extra, "config");
 	if (!cfg) {
 		sd_verdict_set(r, "inconclusive", -1, "no configuration", NULL,
@@ -1706,6 +1796,9 @@ void sd_rules_check(sd_report *r)
 	int ok = strcmp(c.cause, "ok") == 0;
 	sd_status st = c.status >= 0 ? (sd_status)c.status :
 	    sd_code_default(sd_code_lookup(c.cause));
+	/* an inconclusive verdict always says what to try next */
+	if (st == SD_STATUS_INCONCLUSIVE)
+		next_steps(&c);
 	if (!ok && !c.has_finding)
 		finding(&c, c.cause, st == SD_STATUS_FAIL ? SD_SEV_ERROR :
 		    SD_SEV_WARN, c.subject, json_deep_copy(c.evidence), "%s",
@@ -1716,4 +1809,5 @@ void sd_rules_check(sd_report *r)
 	sd_judge_finish(&j, r);
 	json_decref(c.fix);
 	json_decref(c.evidence);
+	sd_rules_discovery_last(r);
 }
