@@ -101,21 +101,6 @@ static int pump_running(ub_backend *b)
 	return 1;
 }
 
-/* The absolute CLOCK_MONOTONIC time of a sd_now_ms() deadline. */
-static struct timespec abs_time(int64_t deadline_ms)
-{
-	int64_t left = sd_remaining_ms(deadline_ms);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += left / 1000;
-	ts.tv_nsec += (left % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	return ts;
-}
-
 /* Decodes an uncompressed wire-format name at rd[*off]; 0 on error. */
 static int decode_name(const unsigned char *rd, size_t len, size_t *off,
     char *out, size_t outlen)
@@ -298,7 +283,8 @@ static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
 	    on_result, &id) : -1;
 	if (rc == 0)
 		b->inflight++;
-	struct timespec until = abs_time(deadline_ms);
+	struct timespec until;
+	sd_deadline_timespec(deadline_ms, &until);
 	while (rc == 0 && !p.done && sd_remaining_ms(deadline_ms) > 0)
 		pthread_cond_timedwait(&p.cond, &b->lock, &until);
 	if (rc == 0) {

@@ -1440,13 +1440,7 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 			break;
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		sd_deadline_timespec(hard, &ts);
 		pthread_cond_timedwait(&c->done, &c->lock, &ts);
 	}
 	c->closed = 1;
