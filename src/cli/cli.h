@@ -8,15 +8,11 @@
 
 #define SD_CLI_MAX_LIST 64   /* repeatable options: at most this many each */
 
-typedef enum sd_cli_format {
-	SD_FORMAT_TEXT, SD_FORMAT_JSON, SD_FORMAT_MARKDOWN, SD_FORMAT_HTML,
-} sd_cli_format;
-
 typedef struct sd_cli {
 	const char *command;      /* "check", "domain", "spf", "bounce" */
 	sd_options opt;
 	int json;                 /* format is JSON: usage errors too */
-	sd_cli_format format;
+	sd_format format;
 	int format_set;           /* --format or --json given */
 	const char *output;       /* --output FILE, or NULL for stdout */
 	int help;                 /* --help: print the command's help */

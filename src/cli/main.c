@@ -55,22 +55,22 @@ int sd_cli_render(const sd_cli *cli, sd_report *r)
 		fprintf(stderr, "smtpdoctor: out of memory\n");
 		return 3;
 	}
+	/* a command that did not time its run: until the report is written */
+	if (!r->elapsed_ms && !r->error)
+		r->elapsed_ms = sd_report_t_ms(r);
 	FILE *out = stdout;
 	if (cli->output && !(out = fopen(cli->output, "w"))) {
 		int code = sd_cli_usage_error(cli, "--output: cannot write "
 		    "'%s': %s", cli->output, strerror(errno));
 		return code;
 	}
-	if (cli->format == SD_FORMAT_JSON) {
-		char *s = sd_report_to_json(r);
-		if (s)
-			fprintf(out, "%s\n", s);
-		free(s);
-	} else if (cli->opt.verbose >= 0 || sd_report_status(r) != SD_STATUS_OK ||
-	    cli->output) {
-		sd_report_write_text(r, out, (cli->color ? SD_TEXT_COLOR : 0) |
-		    (cli->opt.verbose > 0 ? SD_TEXT_VERBOSE : 0));
-	}
+	/* -q silences only the text of an ok verdict on a terminal or pipe:
+	 * a report asked for in a format or a file is always written */
+	if (cli->format != SD_FORMAT_TEXT || cli->output ||
+	    cli->opt.verbose >= 0 || sd_report_status(r) != SD_STATUS_OK)
+		sd_report_write(r, out, cli->format, (cli->color ?
+		    SD_TEXT_COLOR : 0) | (cli->opt.verbose > 0 ?
+		    SD_TEXT_VERBOSE : 0));
 	if (out != stdout && fclose(out) != 0)
 		return sd_cli_usage_error(cli, "--output: cannot write '%s': %s",
 		    cli->output, strerror(errno));
@@ -103,7 +103,7 @@ static int parse_format(sd_cli *cli, const char *v)
 	    "html" };
 	for (int i = 0; i < 4; i++)
 		if (strcasecmp(v, names[i]) == 0) {
-			cli->format = (sd_cli_format)i;
+			cli->format = (sd_format)i;
 			cli->json = cli->format == SD_FORMAT_JSON;
 			return -1;
 		}
@@ -366,9 +366,6 @@ static int dispatch(sd_cli *cli, const sd_cli_command *cmd)
 		    cli->command);
 	if (!cmd->bit)
 		return builtin_command(cli, cmd);
-	if (cli->format == SD_FORMAT_MARKDOWN || cli->format == SD_FORMAT_HTML)
-		return sd_cli_usage_error(cli, "--format %s: not implemented "
-		    "yet", cli->format == SD_FORMAT_HTML ? "html" : "markdown");
 	switch (cmd->bit) {
 	case SD_CMD_CHECK: return sd_cmd_check(cli);
 	case SD_CMD_DOMAIN: return sd_cmd_domain(cli);
@@ -421,6 +418,10 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, sd_cli_shortopts(),
 	    sd_cli_longopts(), NULL)) != -1) {
+		/* a short form ("-o") is its long option ("--output") */
+		const sd_cli_option *opt = sd_cli_option_by_id(c);
+		if (opt && opt->short_name == c)
+			c = opt->id;
 		if (c >= O_JSON && c < O_LAST_)
 			seen[c - O_JSON] = 1;
 		if (c == ':')

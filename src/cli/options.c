@@ -181,6 +181,13 @@ const char *sd_cli_shortopts(void)
 	return s;
 }
 
+int sd_cli_option_of(const sd_cli_option *o, unsigned bits)
+{
+	if (bits == SD_CMD_ALL)
+		return o->commands == SD_CMD_ALL;
+	return o->commands != SD_CMD_ALL && (o->commands & bits) != 0;
+}
+
 const sd_cli_option *sd_cli_option_by_id(int id)
 {
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
@@ -284,7 +291,7 @@ static void option_line(FILE *out, const sd_cli_option *o)
 static void options_of(FILE *out, unsigned bits)
 {
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
-		if (o->commands == bits)
+		if (sd_cli_option_of(o, bits))
 			option_line(out, o);
 }
 
@@ -318,7 +325,7 @@ void sd_cli_help(FILE *out, const sd_cli_command *cmd)
 	    cmd->name, cmd->summary, cmd->name, cmd->synopsis);
 	int own = 0;
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
-		own |= cmd->bit && o->commands == cmd->bit;
+		own |= cmd->bit && sd_cli_option_of(o, cmd->bit);
 	if (own) {
 		fprintf(out, "\nOptions of %s:\n", cmd->name);
 		options_of(out, cmd->bit);

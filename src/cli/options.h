@@ -74,6 +74,10 @@ const char *sd_cli_shortopts(void);
  */
 const char *sd_cli_value_words(int id);
 
+/* Whether option o is listed under `bits`: the global options for
+ * SD_CMD_ALL, else the options of that command (one may serve several). */
+int sd_cli_option_of(const sd_cli_option *o, unsigned bits);
+
 /* The table entry of an option id (O_* or a short letter), or NULL. */
 const sd_cli_option *sd_cli_option_by_id(int id);
 

@@ -246,7 +246,7 @@ json_t *sd_evidence_add(json_t *arr, const char *id)
 	return arr;
 }
 
-/* A TXT string as JSON: sanitised, capped; NUL and bad UTF-8 shown as '?'. */
+/* A TXT string as JSON: escaped (NUL, controls, bad UTF-8 as \xNN), capped. */
 static json_t *txt_json(const sd_dns_rr *rr)
 {
 	char *s = sd_sanitize(rr->text ? rr->text : "", rr->text_len,

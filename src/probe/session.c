@@ -7,6 +7,7 @@
  */
 #include "probe/session.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -923,9 +924,10 @@ static void connect_fact(session *s, sd_connect_result cr, int err,
 		[SD_CONN_ERROR] = "failed",
 	};
 	static const char *const roles[] = {
-		[SD_ROLE_MAIN] = "configured", [SD_ROLE_ALT] = "probed beside",
-		[SD_ROLE_CONTROL] = "control host", [SD_ROLE_NONSMTP] =
-		    "non-mail control", [SD_ROLE_FIX] = "way around",
+		[SD_ROLE_MAIN] = "your settings", [SD_ROLE_ALT] =
+		    "another port of the server", [SD_ROLE_CONTROL] =
+		    "independent host", [SD_ROLE_NONSMTP] = "web port, for "
+		    "comparison", [SD_ROLE_FIX] = "working alternative",
 	};
 	if (strcmp(p->host, p->addr) == 0)
 		snprintf(d, sizeof d, "%s port %d (%s): %s", p->addr, p->port,
@@ -1019,7 +1021,7 @@ void sd_probe_run(sd_probe *p)
 		}
 		if (atomic_load(&p->decision) == 1) {
 			note(&s, "the configured path failed: going on here to "
-			    "verify the way around");
+			    "verify the working alternative");
 			p->role = SD_ROLE_FIX;
 		}
 	}
@@ -1036,6 +1038,26 @@ bye:
 out:
 	set_stage(&s, ST_DONE);
 	sd_conn_close(s.c);
+}
+
+int sd_probe_set_addr(sd_probe *p, const char *addr, int family, int port)
+{
+	memset(&p->sa, 0, sizeof p->sa);
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	p->family = family;
+	p->port = port;
+	if (family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&p->sa;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		p->salen = sizeof *s4;
+		return inet_pton(AF_INET, addr, &s4->sin_addr) == 1;
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->sa;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons((uint16_t)port);
+	p->salen = sizeof *s6;
+	return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1;
 }
 
 static void *probe_thread(void *arg)

@@ -165,6 +165,10 @@ static int own_member(const char *key)
 	return 0;
 }
 
+/* Bytes of one string escaped at most (a saved report given to explain
+ * may hold any): the escaped text stays under 4 MiB. */
+#define CLEAN_MAX (1u << 20)
+
 /* The string v as it may enter the report, or NULL when it can as it is:
  * the run's secrets masked (but in the tool's own members) and controls
  * escaped, line breaks kept (a reply's lines are data); so no JSON string
@@ -181,12 +185,24 @@ static json_t *cleaned(const sd_secrets *sec, const json_t *v, int own)
 		if (!red)
 			return json_string(SD_REDACT_MASK);  /* fail closed */
 	}
-	char *esc = sd_escape(red ? red : in, n, n, SD_ESC_KEEP_NL);
+	const char *t = red ? red : in;
+	/* most strings need nothing: no copy (a saved report's may be
+	 * megabytes) */
+	if (!red && sd_escaped_len(t, n, SD_ESC_KEEP_NL) == n)
+		return NULL;
+	/* escaping can make a string four times longer: one that holds
+	 * more than CLEAN_MAX bytes to escape is cut, and says so */
+	char *esc = sd_escape(t, n, CLEAN_MAX, SD_ESC_KEEP_NL);
 	free(red);
 	if (!esc)
 		return json_string("");
-	json_t *j = strlen(esc) == len && memcmp(esc, in, len) == 0 ? NULL :
-	    json_string(esc);
+	json_t *j;
+	if (n > CLEAN_MAX) {
+		j = json_sprintf("%s ... (%zu bytes)", esc, n);
+	} else {
+		j = strlen(esc) == len && memcmp(esc, in, len) == 0 ? NULL :
+		    json_string(esc);
+	}
 	free(esc);
 	return j;
 }
@@ -422,8 +438,16 @@ void sd_verdict_set(sd_report *r, const char *cause, int status_override,
 	pthread_mutex_unlock(&r->lock);
 }
 
+void sd_report_clean(const sd_report *r, json_t *v)
+{
+	clean_json(r->secrets, v);
+}
+
 void sd_report_set_extra(sd_report *r, const char *key, json_t *v)
 {
+	/* a bounce's diagnostic, an SPF explanation, a file's line: cleaned
+	 * as facts are */
+	clean_json(r->secrets, v);
 	pthread_mutex_lock(&r->lock);
 	json_object_set_new(r->extra, key, v);
 	pthread_mutex_unlock(&r->lock);

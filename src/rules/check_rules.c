@@ -7,6 +7,7 @@
  * server).  Everything else that was seen becomes a finding.
  */
 #include "rules/check_rules.h"
+#include "rules/discovery_rules.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -287,6 +288,27 @@ static void inbound_signs(ctx *c, int *mx, int *only25)
 
 /* ---- replies ----------------------------------------------------------- */
 
+/* Relaying refused after smtpdoctor skipped AUTH for want of a password:
+ * inconclusive, naming the missing source (never auth.required). */
+static int missing_password(ctx *c, const char *stage, const json_t *f,
+    const json_t *skipped)
+{
+	ev(c, f);
+	ev(c, skipped);
+	fixf(c, "give smtpdoctor the password with --password-file FILE, "
+	    "--password-env VAR or --password-cmd CMD (or run it on a "
+	    "terminal, where it asks), and run again");
+	char *text = sd_sanitize(str(f, "text"), strlen(str(f, "text")), 300);
+	decide(c, "inconclusive", str(f, "addr"), "the server refused at %s "
+	    "without a login (%d %s), and smtpdoctor did not log in: no "
+	    "password source was given (--password-file, --password-env or "
+	    "--password-cmd) and there is no terminal to ask on, so it cannot "
+	    "tell whether the login would work", stage, num(f, "code"),
+	    text ? text : "");
+	free(text);
+	return 1;
+}
+
 static int reply_decide(ctx *c, const char *stage, const json_t *f)
 {
 	const char *provider = NULL, *explain = NULL, *hint = NULL;
@@ -313,6 +335,12 @@ static int reply_decide(ctx *c, const char *stage, const json_t *f)
 		else
 			cause = "isp.relay_denied";
 	}
+	/* a user with no password source: the refusal may only say that the
+	 * tool did not log in, so it is the tool's input, not the account */
+	json_t *skipped = first(c->facts, (q){ "auth", "main", 0, NULL });
+	if (strcmp(cause, "auth.required") == 0 && c->user && skipped &&
+	    is(skipped, "result", "no_secret"))
+		return missing_password(c, stage, f, skipped);
 	ev(c, f);
 	if (hint)
 		fixf(c, "%s", hint);
@@ -1094,10 +1122,54 @@ static int stage_envelope(ctx *c)
 }
 
 /* An info finding per address of the server: which ports answer SMTP. */
+/* One port of an address in the summary: "587 (STARTTLS)", "25 refused". */
+typedef struct port_word {
+	int port;
+	int works;
+	char text[80];
+} port_word;
+
+static int by_port(const void *a, const void *b)
+{
+	return ((const port_word *)a)->port - ((const port_word *)b)->port;
+}
+
+/* The words of each port of one address, in port order (the probes end
+ * in any order; two reports of one check must read the same). */
+static size_t port_words(ctx *c, const char *addr, port_word *w, size_t max,
+    json_t *evd)
+{
+	size_t n = 0, k;
+	json_t *g;
+	EACH(c->facts, k, g) {
+		if (n == max || !kind_is(g, "tcp") || !is(g, "addr", addr) ||
+		    is(g, "role", "fix") || is(g, "role", "control") ||
+		    is(g, "role", "control_nonsmtp") ||
+		    is(g, "result", "cancelled"))
+			continue;
+		int port = num(g, "port");
+		json_t *gr = first(c->facts, (q){ "greeting", NULL, port, addr });
+		json_t *tl = first(c->facts, (q){ "tls", NULL, port, addr });
+		w[n].port = port;
+		w[n].works = gr && truth(gr, "ok");
+		if (w[n].works)
+			snprintf(w[n].text, sizeof w[n].text, "%d%s", port,
+			    tl && truth(tl, "ok") ? (is(tl, "mode", "implicit") ?
+			    " (SSL/TLS)" : " (STARTTLS)") : "");
+		else
+			snprintf(w[n].text, sizeof w[n].text, "%d %s", port,
+			    truth(g, "ok") ? "no SMTP" : str(g, "result"));
+		n++;
+		json_array_append_new(evd, json_string(str(g, "id")));
+	}
+	qsort(w, n, sizeof *w, by_port);
+	return n;
+}
+
 static void port_summary(ctx *c)
 {
-	size_t i, k;
-	json_t *f, *g;
+	size_t i;
+	json_t *f;
 	char seen[8][64];
 	int ns = 0;
 	EACH(c->facts, i, f) {
@@ -1113,27 +1185,13 @@ static void port_summary(ctx *c)
 		snprintf(seen[ns++], sizeof seen[0], "%s", addr);
 		char works[300] = "", fails[300] = "";
 		json_t *evd = json_array();
-		EACH(c->facts, k, g) {
-			if (!kind_is(g, "tcp") || !is(g, "addr", addr) ||
-			    is(g, "role", "fix") || is(g, "role", "control") ||
-			    is(g, "role", "control_nonsmtp") ||
-			    is(g, "result", "cancelled"))
-				continue;
-			int port = num(g, "port");
-			json_t *gr = first(c->facts, (q){ "greeting", NULL, port, addr });
-			json_t *tl = first(c->facts, (q){ "tls", NULL, port, addr });
-			char b[80];
-			if (gr && truth(gr, "ok")) {
-				snprintf(b, sizeof b, "%s%d%s", *works ? ", " : "",
-				    port, tl && truth(tl, "ok") ? (is(tl, "mode",
-				    "implicit") ? " (SSL/TLS)" : " (STARTTLS)") : "");
-				strncat(works, b, sizeof works - strlen(works) - 1);
-			} else {
-				snprintf(b, sizeof b, "%s%d %s", *fails ? ", " : "",
-				    port, truth(g, "ok") ? "no SMTP" : str(g, "result"));
-				strncat(fails, b, sizeof fails - strlen(fails) - 1);
-			}
-			json_array_append_new(evd, json_string(str(g, "id")));
+		port_word w[16];
+		size_t n = port_words(c, addr, w, 16, evd);
+		for (size_t k = 0; k < n; k++) {
+			char *to = w[k].works ? works : fails;
+			size_t len = strlen(to);
+			snprintf(to + len, 300 - len, "%s%s", len ? ", " : "",
+			    w[k].text);
 		}
 		finding(c, "info.ports", "info", addr, evd, "%s: SMTP answers on "
 		    "%s%s%s", addr, *works ? works : "no port", *fails ?
@@ -1167,6 +1225,48 @@ static void reputation(ctx *c)
 			    "code (%s): the check did not happen", str(f, "zone"),
 			    str(f, "meaning"));
 	}
+}
+
+/* An inconclusive verdict always says what to try next: a longer
+ * --timeout when the run's deadline cut a wait, the controls when they
+ * were off, and a path that answered when one did. */
+static void next_steps(ctx *c)
+{
+	json_t *v = c->r->verdict;
+	json_t *fix = v ? json_object_get(v, "fix") : NULL;
+	if (!v || !json_is_array(fix) || !is(v, "status", "inconclusive"))
+		return;
+	size_t before = json_array_size(fix);
+	json_t *old = c->fix;
+	c->fix = fix;
+	size_t i;
+	json_t *f;
+	const json_t *cut = NULL, *answered = NULL;
+	EACH(c->facts, i, f) {
+		if (!cut && run_cut(f) && (is(f, "role", "main") ||
+		    is(f, "role", "fix")))
+			cut = f;
+		if (!answered && kind_is(f, "greeting") && truth(f, "ok") &&
+		    is(f, "role", "alternative"))
+			answered = f;
+	}
+	if (cut)
+		fixf(c, "run again with a longer --timeout (this run stopped at "
+		    "%g s while waiting at the %s stage on port %d)",
+		    json_number_value(json_object_get(c->cfg, "timeout")),
+		    str(cut, "stage"), num(cut, "port"));
+	if (truth(c->cfg, "no_control"))
+		fixf(c, "run again without --no-control: the independent hosts "
+		    "it contacts tell a blocked network from a server that is "
+		    "down");
+	if (answered && before == 0)
+		fixf(c, "port %d of %s answered as an SMTP server: try that port "
+		    "(smtpdoctor check --server %s --port %d)", num(answered,
+		    "port"), c->server, c->server, num(answered, "port"));
+	if (json_array_size(fix) == 0)
+		fixf(c, "run again with -v and send the report (--format "
+		    "markdown) to the mail provider's support");
+	c->fix = old;
 }
 
 /* ---- the configured path works ------------------------------------------ */
@@ -1277,6 +1377,9 @@ void sd_rules_check(sd_report *r)
 	ctx c = { 0 };
 	c.r = r;
 	c.facts = r->facts;
+	/* no server was found to judge: the discovery rules say so */
+	if (sd_rules_discovery_first(r))
+		return;
 	c.cfg = json_object_get(r->extra, "config");
 	if (!c.cfg) {
 		sd_verdict_set(r, "inconclusive", -1, "no configuration", NULL,
@@ -1325,6 +1428,8 @@ void sd_rules_check(sd_report *r)
 	    ", authenticated" : "", truth(c.cfg, "send") ?
 	    "; the test message was accepted" : "");
 out:
+	next_steps(&c);
 	json_decref(c.fix);
 	json_decref(c.evidence);
+	sd_rules_discovery_last(r);
 }

@@ -134,6 +134,11 @@ char *sd_escape(const char *in, size_t len, size_t max, int flags)
 	return out;
 }
 
+size_t sd_escaped_len(const char *in, size_t len, int flags)
+{
+	return in ? escape_to((const unsigned char *)in, len, flags, NULL) : 0;
+}
+
 char *sd_sanitize(const char *in, size_t len, size_t max)
 {
 	return sd_escape(in, len, max, 0);
