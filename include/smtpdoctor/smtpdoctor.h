@@ -147,6 +147,19 @@ char *sd_report_to_json(const sd_report *r);
 #define SD_TEXT_VERBOSE 2
 void sd_report_write_text(const sd_report *r, FILE *out, int flags);
 
+/* The report in one of the formats of --format. */
+typedef enum sd_format {
+	SD_FORMAT_TEXT,      /* for people, as sd_report_write_text */
+	SD_FORMAT_JSON,      /* the document of smtpdoctor-json(5) */
+	SD_FORMAT_MARKDOWN,  /* for a ticket: foreign text in code spans */
+	SD_FORMAT_HTML,      /* one self-contained page, nothing fetched */
+} sd_format;
+
+/* Writes r to out in `format`; flags as for sd_report_write_text.
+ * Returns 0, or -1 when out of memory or the format is unknown. */
+int sd_report_write(const sd_report *r, FILE *out, sd_format format,
+    int flags);
+
 void sd_report_free(sd_report *r);
 
 #ifdef __cplusplus

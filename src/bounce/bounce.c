@@ -398,7 +398,10 @@ static void remote_of(const char *text, size_t len, char **name, char **ip)
 		const char *at;
 		while (p < end && (at = find_ci(p, (size_t)(end - p),
 		    marks[i].fragment))) {
-			if (host_at(at + fl, end, name, ip))
+			/* "This is the mail system at host X": the reporting
+			 * host, not the remote one */
+			int ours = at - text >= 3 && sd_strncaseeq(at - 3, "at ", 3);
+			if (!ours && host_at(at + fl, end, name, ip))
 				return;
 			p = at + fl;
 		}

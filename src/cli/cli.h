@@ -8,15 +8,12 @@
 
 #define SD_CLI_MAX_LIST 64   /* repeatable options: at most this many each */
 
-typedef enum sd_cli_format {
-	SD_FORMAT_TEXT, SD_FORMAT_JSON, SD_FORMAT_MARKDOWN, SD_FORMAT_HTML,
-} sd_cli_format;
-
 typedef struct sd_cli {
 	const char *command;      /* "check", "domain", "spf", "bounce" */
 	sd_options opt;
 	int json;                 /* format is JSON: usage errors too */
-	sd_cli_format format;
+	sd_format format;
+	int format_set;           /* --format or --json given */
 	const char *output;       /* --output FILE, or NULL for stdout */
 	int help;                 /* --help: print the command's help */
 	int color;                /* resolved: TTY and no NO_COLOR/--no-color */
@@ -38,8 +35,16 @@ typedef struct sd_cli {
 	size_t n_selectors;
 	const char *message_file;
 
+	/* spf --batch, domain --batch */
+	const char *batch;        /* FILE or "-" */
+	unsigned concurrency;     /* lines in flight; 0: the default */
+	const char *shard;        /* "I/N" */
 	/* bounce */
 	int recheck;
+
+	/* check --send, domain --message: --score, --scorer */
+	int score;
+	const char *scorer;
 
 	/* storage for the repeatable global options */
 	const char *resolvers[SD_CLI_MAX_LIST];
@@ -62,6 +67,15 @@ int sd_cmd_bounce(sd_cli *cli);
  * NUL-terminated, *len its length; NULL with errno set (EFBIG beyond
  * `max` bytes). */
 char *sd_cli_read(const char *path, size_t max, size_t *len);
+
+/* --scorer parsed into *sc (*use = 1 when given); 0, or the usage error's
+ * exit status. */
+struct sd_scorer;
+int sd_cli_score_check(const sd_cli *cli, struct sd_scorer *sc, int *use);
+
+/* Scores msg with sc (NULL: the local defaults) and judges the answer. */
+void sd_cli_score(const sd_cli *cli, const struct sd_scorer *sc,
+    sd_report *r, const char *msg, size_t len);
 
 /* Prints a usage error (JSON on stdout with --json) and returns 2. */
 int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)

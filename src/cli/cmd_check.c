@@ -5,6 +5,8 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "cli/secret.h"
+#include "probe/score.h"
+#include "probe/session.h"
 #include "report/report.h"
 #include "smtp/sasl.h"
 #include "settings/server.h"
@@ -17,6 +19,13 @@ static int reserved(const sd_cli *cli, const char *what)
 
 int sd_cmd_check(sd_cli *cli)
 {
+	sd_scorer scorer;
+	int named_scorer = 0;
+	if (cli->score && !cli->check.send)
+		return sd_cli_usage_error(cli, "--score needs --send (the test "
+		    "message is what gets scored)");
+	if (sd_cli_score_check(cli, &scorer, &named_scorer))
+		return 2;
 	sd_check_params *cp = &cli->check;
 	if (cli->config)
 		return reserved(cli, "--config");
@@ -91,6 +100,17 @@ int sd_cmd_check(sd_cli *cli)
 	sd_cli_progress_stop(progress, &cli->opt);
 	cp->password = NULL;
 	sd_secret_free(secret);
+	if (cli->score) {
+		/* the message the run sent (or would have sent) */
+		const char *from = cp->from ? cp->from : cp->address;
+		const char *to = cp->to ? cp->to : from;
+		char msg[2048];
+		int n = from ? sd_check_test_message(msg, sizeof msg, cp->ehlo,
+		    from, to) : -1;
+		if (n > 0)
+			sd_cli_score(cli, named_scorer ? &scorer : NULL, r, msg,
+			    (size_t)n);
+	}
 	int rc = sd_cli_render(cli, r);
 	sd_report_free(r);
 	return rc;

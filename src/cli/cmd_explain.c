@@ -222,8 +222,10 @@ int sd_cmd_explain(sd_cli *cli)
 	if (json_is_object(cfg))
 		sd_report_set_extra(r, "config", json_deep_copy(cfg));
 	json_t *tr = json_object_get(doc, "transcript");
-	if (json_is_array(tr))
+	if (json_is_array(tr)) {
 		json_array_extend(r->transcript, tr);
+		sd_report_clean(r, r->transcript);  /* the file's: escaped */
+	}
 	/* the time of the run judged, not of this reading */
 	json_t *at = json_object_get(doc, "started_at");
 	if (rfc3339_utc(json_string_value(at)))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 #include "dns/dns.h"
 #include "mailauth/spf.h"
@@ -272,59 +273,67 @@ static void verdict_and_findings(sd_report *r, const sd_spf_result *res,
 	}
 }
 
-int sd_cmd_spf(sd_cli *cli)
+/* The resolver could not be made: an inconclusive report saying why. */
+static int no_resolver(const sd_cli *cli, const char *err)
 {
-	if (cli->n_positional != 2)
-		return sd_cli_usage_error(cli, "spf needs two arguments: IP "
-		    "DOMAIN_OR_SENDER");
-	const char *ip = cli->positional[0];
-	const char *sender = cli->positional[1];
-	sd_spf_ip parsed;
-	if (sd_spf_parse_ip(ip, &parsed) != 0)
-		return sd_cli_usage_error(cli, "spf: not an IP address: '%s'",
-		    ip);
-	if (sender[0] == '\0' && (!cli->helo || !cli->helo[0]))
-		return sd_cli_usage_error(cli, "spf: an empty sender (the null "
-		    "reverse-path) needs --helo NAME");
-
 	sd_report *r = sd_report_new("spf");
 	if (!r)
 		return sd_cli_render(cli, NULL);
-	int64_t deadline = sd_now_ms() + (int64_t)(cli->opt.timeout * 1000.0);
-	const char *err = NULL;
-	sd_resolver *res = sd_resolver_new_unbound(cli->opt.resolvers,
-	    cli->opt.n_resolvers, cli->opt.trust_anchor, &err);
+	char msg[300];
+	snprintf(msg, sizeof msg, "the DNS resolver could not be set up: %s",
+	    err ? err : "unknown error");
+	json_t *f = json_pack("{s:s, s:s, s:b, s:s}", "id", "dns.resolver",
+	    "stage", "dns", "ok", 0, "detail", msg);
+	const char *ids[2] = { sd_fact_add(r, f), NULL };
+	sd_finding_add(r, "dns.resolution_failed", "error", "dns", NULL, msg,
+	    evidence(ids));
+	sd_verdict_set(r, "inconclusive", SD_STATUS_INCONCLUSIVE, msg,
+	    fix1("check --resolver and --trust-anchor, or the system's "
+	    "resolver configuration"), evidence(ids));
+	int code = sd_cli_render(cli, r);
+	sd_report_free(r);
+	return code;
+}
 
+/* What is wrong with these arguments (into err), or 0 when nothing. */
+static int bad_args(const char *ip, const char *sender, const char *helo,
+    char *err, size_t errlen)
+{
+	sd_spf_ip parsed;
+	if (sd_spf_parse_ip(ip, &parsed) != 0) {
+		snprintf(err, errlen, "spf: not an IP address: '%s'", ip);
+		return 1;
+	}
+	if (sender[0] == '\0' && (!helo || !helo[0])) {
+		snprintf(err, errlen, "spf: an empty sender (the null "
+		    "reverse-path) needs --helo NAME");
+		return 1;
+	}
+	return 0;
+}
+
+/* Evaluates check_host() on res and judges it: the whole report, or NULL
+ * with the usage problem in err. */
+static sd_report *spf_report(sd_resolver *res, const char *ip,
+    const char *sender, const char *helo, double timeout, char *err,
+    size_t errlen)
+{
+	if (bad_args(ip, sender, helo, err, errlen))
+		return NULL;
+	sd_report *r = sd_report_new("spf");
+	if (!r)
+		return NULL;
 	sd_spf_result out;
 	memset(&out, 0, sizeof out);
-	if (!res) {
-		char msg[300];
-		snprintf(msg, sizeof msg, "the DNS resolver could not be set "
-		    "up: %s", err ? err : "unknown error");
-		json_t *f = json_pack("{s:s, s:s, s:b, s:s}", "id",
-		    "dns.resolver", "stage", "dns", "ok", 0, "detail", msg);
-		const char *ids[2] = { sd_fact_add(r, f), NULL };
-		sd_finding_add(r, "dns.resolution_failed", "error", "dns", NULL,
-		    msg, evidence(ids));
-		sd_verdict_set(r, "inconclusive", SD_STATUS_INCONCLUSIVE, msg,
-		    fix1("check --resolver and --trust-anchor, or the system's "
-		    "resolver configuration"), evidence(ids));
-		int code = sd_cli_render(cli, r);
-		sd_report_free(r);
-		return code;
-	}
-
 	sd_spf_params p = {
-		.ip = ip, .sender = sender, .helo = cli->helo,
-		.deadline_ms = deadline,
+		.ip = ip, .sender = sender, .helo = helo,
+		.deadline_ms = sd_now_ms() + (int64_t)(timeout * 1000.0),
 	};
-	sd_error rc = sd_spf_check(res, &p, &out);
-	sd_resolver_free(res);
-	if (rc == SD_ERR_USAGE) {
+	if (sd_spf_check(res, &p, &out) == SD_ERR_USAGE) {
 		sd_report_free(r);
 		sd_spf_result_clear(&out);
-		return sd_cli_usage_error(cli, "spf: not an IP address: '%s'",
-		    ip);
+		snprintf(err, errlen, "spf: not an IP address: '%s'", ip);
+		return NULL;
 	}
 
 	char *record_id = add_query_facts(r, &out);
@@ -357,7 +366,56 @@ int sd_cmd_spf(sd_cli *cli)
 	free(record_id);
 	free(fid_copy);
 	sd_spf_result_clear(&out);
+	return r;
+}
 
+/* One line of spf --batch: IP SENDER [HELO]. */
+static sd_report *batch_line(const sd_cli *cli, sd_resolver *res,
+    char *text, char *err, size_t errlen)
+{
+	char *save = NULL;
+	char *ip = strtok_r(text, " \t", &save);
+	char *sender = strtok_r(NULL, " \t", &save);
+	char *helo = strtok_r(NULL, " \t", &save);
+	if (!ip || !sender || strtok_r(NULL, " \t", &save)) {
+		snprintf(err, errlen, "spf --batch: expected IP SENDER [HELO] "
+		    "on the line");
+		return NULL;
+	}
+	/* the null reverse-path has no word of its own on a line: "<>" */
+	if (strcmp(sender, "<>") == 0)
+		sender[0] = '\0';
+	return spf_report(res, ip, sender, helo ? helo : cli->helo,
+	    cli->opt.timeout, err, errlen);
+}
+
+int sd_cmd_spf(sd_cli *cli)
+{
+	int brc = sd_cli_batch_options(cli);
+	if (brc >= 0)
+		return brc;
+	if (cli->batch)
+		return sd_cli_batch(cli, batch_line);
+	if (cli->n_positional != 2)
+		return sd_cli_usage_error(cli, "spf needs two arguments: IP "
+		    "DOMAIN_OR_SENDER");
+	const char *ip = cli->positional[0];
+	const char *sender = cli->positional[1];
+	char err[512];
+	if (bad_args(ip, sender, cli->helo, err, sizeof err))
+		return sd_cli_usage_error(cli, "%s", err);
+
+	const char *rerr = NULL;
+	sd_resolver *res = sd_resolver_new_unbound(cli->opt.resolvers,
+	    cli->opt.n_resolvers, cli->opt.trust_anchor, &rerr);
+	if (!res)
+		return no_resolver(cli, rerr);
+	sd_report *r = spf_report(res, ip, sender, cli->helo, cli->opt.timeout,
+	    err, sizeof err);
+	sd_resolver_free(res);
+	if (!r)
+		return err[0] ? sd_cli_usage_error(cli, "%s", err) :
+		    sd_cli_render(cli, NULL);
 	int code = sd_cli_render(cli, r);
 	sd_report_free(r);
 	return code;

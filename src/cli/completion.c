@@ -20,7 +20,7 @@ static void opt_word(FILE *out, const sd_cli_option *o)
 static void words_of(FILE *out, unsigned bits)
 {
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
-		if (o->commands != bits)
+		if (!sd_cli_option_of(o, bits))
 			continue;
 		opt_word(out, o);
 		fputc(' ', out);
@@ -158,7 +158,7 @@ static void zsh(FILE *out)
 	    "\tlocal -a globals commands\n"
 	    "\tglobals=(\n");
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
-		if (o->commands == SD_CMD_ALL)
+		if (sd_cli_option_of(o, SD_CMD_ALL))
 			zsh_spec(out, o);
 	fprintf(out, "\t)\n\tcommands=(\n");
 	for (const sd_cli_command *c = sd_cli_commands; c->name; c++) {
@@ -179,7 +179,7 @@ static void zsh(FILE *out)
 			continue;
 		fprintf(out, "\t\t%s) _arguments $globals \\\n", c->name);
 		for (const sd_cli_option *o = sd_cli_options; o->help; o++)
-			if (o->commands == c->bit)
+			if (sd_cli_option_of(o, c->bit))
 				zsh_spec(out, o);
 		fprintf(out, "\t\t\t'*:file:_files' ;;\n");
 	}
@@ -223,11 +223,14 @@ static void fish(FILE *out)
 		fputc('\n', out);
 	}
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
-		const sd_cli_command *owner = NULL;
+		/* the commands it belongs to, or none for a global option */
+		char owners[200] = "";
 		for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
-			if (c->bit && c->bit == o->commands)
-				owner = c;
-		fish_option(out, o, owner ? owner->name : NULL);
+			if (c->bit && sd_cli_option_of(o, c->bit))
+				snprintf(owners + strlen(owners), sizeof owners -
+				    strlen(owners), "%s%s", *owners ? " " : "",
+				    c->name);
+		fish_option(out, o, *owners ? owners : NULL);
 	}
 	fprintf(out, "complete -c smtpdoctor -n '__fish_seen_subcommand_from "
 	    "explain bounce' -F\n"

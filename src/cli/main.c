@@ -11,13 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
+#include "cli/batch.h"
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "cli/secret.h"
 #include "report/report.h"
 #include "settings/server.h"
+#include "util/util.h"
 
 int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 {
@@ -26,15 +27,19 @@ int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* it may quote an argument or a file (explain's input): escaped */
+	char *shown = sd_sanitize(msg, strlen(msg), sizeof msg);
+	const char *text = shown ? shown : "invalid input";
 	if (cli && cli->json) {
-		sd_report *r = sd_report_usage_error(cli->command, msg);
+		sd_report *r = sd_report_usage_error(cli->command, text);
 		char *s = r ? sd_report_to_json(r) : NULL;
 		if (s)
 			printf("%s\n", s);
 		free(s);
 		sd_report_free(r);
 	}
-	fprintf(stderr, "smtpdoctor: %s\n", msg);
+	fprintf(stderr, "smtpdoctor: %s\n", text);
+	free(shown);
 	if (!cli || !cli->json) {
 		const char *c = cli ? cli->command : "";
 		int known = sd_cli_command_by_name(c) != NULL;
@@ -56,16 +61,13 @@ int sd_cli_render(const sd_cli *cli, sd_report *r)
 		    "'%s': %s", cli->output, strerror(errno));
 		return code;
 	}
-	if (cli->format == SD_FORMAT_JSON) {
-		char *s = sd_report_to_json(r);
-		if (s)
-			fprintf(out, "%s\n", s);
-		free(s);
-	} else if (cli->opt.verbose >= 0 || sd_report_status(r) != SD_STATUS_OK ||
-	    cli->output) {
-		sd_report_write_text(r, out, (cli->color ? SD_TEXT_COLOR : 0) |
-		    (cli->opt.verbose > 0 ? SD_TEXT_VERBOSE : 0));
-	}
+	/* -q silences only the text of an ok verdict on a terminal or pipe:
+	 * a report asked for in a format or a file is always written */
+	if (cli->format != SD_FORMAT_TEXT || cli->output ||
+	    cli->opt.verbose >= 0 || sd_report_status(r) != SD_STATUS_OK)
+		sd_report_write(r, out, cli->format, (cli->color ?
+		    SD_TEXT_COLOR : 0) | (cli->opt.verbose > 0 ?
+		    SD_TEXT_VERBOSE : 0));
 	if (out != stdout && fclose(out) != 0)
 		return sd_cli_usage_error(cli, "--output: cannot write '%s': %s",
 		    cli->output, strerror(errno));
@@ -98,7 +100,7 @@ static int parse_format(sd_cli *cli, const char *v)
 	    "html" };
 	for (int i = 0; i < 4; i++)
 		if (strcasecmp(v, names[i]) == 0) {
-			cli->format = (sd_cli_format)i;
+			cli->format = (sd_format)i;
 			cli->json = cli->format == SD_FORMAT_JSON;
 			return -1;
 		}
@@ -129,8 +131,11 @@ static int check_output(const sd_cli *cli, const char *path)
 static int global_option(sd_cli *cli, int c, const char *arg)
 {
 	switch (c) {
-	case O_JSON: cli->json = 1; cli->format = SD_FORMAT_JSON; return -1;
-	case O_FORMAT: return parse_format(cli, arg);
+	case O_JSON:
+		cli->json = cli->format_set = 1;
+		cli->format = SD_FORMAT_JSON;
+		return -1;
+	case O_FORMAT: cli->format_set = 1; return parse_format(cli, arg);
 	case O_OUTPUT: cli->output = arg; return check_output(cli, arg);
 	case O_TIMEOUT:
 		if (!parse_seconds(arg, &cli->opt.timeout))
@@ -226,6 +231,28 @@ static int command_option(sd_cli *cli, int c, const char *arg)
 		break;
 	case O_MESSAGE: cli->message_file = arg; break;
 	case O_RECHECK: cli->recheck = 1; break;
+	case O_SCORE: cli->score = 1; break;
+	case O_SCORER: cli->scorer = arg; cli->score = 1; break;
+	case O_BATCH: cli->batch = arg; break;
+	case O_CONCURRENCY: {
+		char *end;
+		unsigned long n = strtoul(arg, &end, 10);
+		if (end == arg || *end || arg[0] == '-' || n < 1 ||
+		    n > SD_BATCH_CONCURRENCY_MAX)
+			return sd_cli_usage_error(cli, "--concurrency: expected "
+			    "a number from 1 to %d, got '%s'",
+			    SD_BATCH_CONCURRENCY_MAX, arg);
+		cli->concurrency = (unsigned)n;
+		break;
+	}
+	case O_SHARD: {
+		unsigned i, n;
+		if (!sd_cli_shard_parse(arg, &i, &n))
+			return sd_cli_usage_error(cli, "--shard: expected I/N "
+			    "with 0 <= I < N, got '%s'", arg);
+		cli->shard = arg;
+		break;
+	}
 	}
 	return -1;
 }
@@ -336,9 +363,6 @@ static int dispatch(sd_cli *cli, const sd_cli_command *cmd)
 		    cli->command);
 	if (!cmd->bit)
 		return builtin_command(cli, cmd);
-	if (cli->format == SD_FORMAT_MARKDOWN || cli->format == SD_FORMAT_HTML)
-		return sd_cli_usage_error(cli, "--format %s: not implemented "
-		    "yet", cli->format == SD_FORMAT_HTML ? "html" : "markdown");
 	switch (cmd->bit) {
 	case SD_CMD_CHECK: return sd_cmd_check(cli);
 	case SD_CMD_DOMAIN: return sd_cmd_domain(cli);
@@ -376,8 +400,6 @@ int main(int argc, char **argv)
 	 * reader that went away (smtpdoctor | head) ends the output, not the
 	 * process, whose exit status still tells the verdict */
 	signal(SIGPIPE, SIG_IGN);
-	/* before any thread: libcurl's global state (MTA-STS fetches) */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_options_init(&cli.opt);
 	cli.opt.resolvers = cli.resolvers;
 	cli.opt.dnsbl = cli.dnsbl;
@@ -393,6 +415,10 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, sd_cli_shortopts(),
 	    sd_cli_longopts(), NULL)) != -1) {
+		/* a short form ("-o") is its long option ("--output") */
+		const sd_cli_option *opt = sd_cli_option_by_id(c);
+		if (opt && opt->short_name == c)
+			c = opt->id;
 		if (c >= O_JSON && c < O_LAST_)
 			seen[c - O_JSON] = 1;
 		if (c == ':')

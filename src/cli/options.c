@@ -74,6 +74,13 @@ const sd_cli_option sd_cli_options[] = {
 	{ "ip", 0, "ADDR", O_IP, DOMAIN | SD_CMD_BOUNCE, "a sending address to judge SPF, reverse DNS and blocklists for (repeatable; bounce --recheck: instead of the one the bounce names)" },
 	{ "selector", 0, "NAME", O_SELECTOR, DOMAIN, "a DKIM selector to check (repeatable)" },
 	{ "message", 0, "FILE", O_MESSAGE, DOMAIN, "a message whose DKIM signature and DMARC alignment are checked" },
+	/* content scoring */
+	{ "score", 0, NULL, O_SCORE, CHECK | DOMAIN, "score the message with a content filter (spamd, rspamd): check --send's test message, domain --message's file" },
+	{ "scorer", 0, "URL", O_SCORER, CHECK | DOMAIN, "the filter to ask: spamd://HOST[:783] or rspamd://HOST[:11333] (default: a local spamd, then a local rspamd)" },
+	/* batches */
+	{ "batch", 0, "FILE", O_BATCH, SPF | DOMAIN, "one evaluation a line of FILE (- for standard input), JSON Lines out in input order" },
+	{ "concurrency", 0, "N", O_CONCURRENCY, SPF | DOMAIN, "with --batch: lines evaluated at once (default 64)" },
+	{ "shard", 0, "I/N", O_SHARD, SPF | DOMAIN, "with --batch: only the lines whose 0-based number modulo N is I" },
 	/* bounce */
 	{ "recheck", 0, NULL, O_RECHECK, SD_CMD_BOUNCE, "run the probes that confirm the cause now (SPF, blocklists, DMARC, DKIM, MX, MTA-STS)" },
 	{ NULL, 0, NULL, 0, 0, NULL },
@@ -172,6 +179,13 @@ const char *sd_cli_shortopts(void)
 		s[n] = '\0';
 	}
 	return s;
+}
+
+int sd_cli_option_of(const sd_cli_option *o, unsigned bits)
+{
+	if (bits == SD_CMD_ALL)
+		return o->commands == SD_CMD_ALL;
+	return o->commands != SD_CMD_ALL && (o->commands & bits) != 0;
 }
 
 const sd_cli_option *sd_cli_option_by_id(int id)
@@ -277,7 +291,7 @@ static void option_line(FILE *out, const sd_cli_option *o)
 static void options_of(FILE *out, unsigned bits)
 {
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
-		if (o->commands == bits)
+		if (sd_cli_option_of(o, bits))
 			option_line(out, o);
 }
 
@@ -311,7 +325,7 @@ void sd_cli_help(FILE *out, const sd_cli_command *cmd)
 	    cmd->name, cmd->summary, cmd->name, cmd->synopsis);
 	int own = 0;
 	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
-		own |= cmd->bit && o->commands == cmd->bit;
+		own |= cmd->bit && sd_cli_option_of(o, cmd->bit);
 	if (own) {
 		fprintf(out, "\nOptions of %s:\n", cmd->name);
 		options_of(out, cmd->bit);

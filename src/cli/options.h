@@ -36,6 +36,10 @@ enum {
 	O_IP, O_SELECTOR, O_MESSAGE,
 	/* bounce */
 	O_RECHECK,
+	/* check --send and domain --message: content scoring */
+	O_SCORE, O_SCORER,
+	/* spf and domain: batches */
+	O_BATCH, O_CONCURRENCY, O_SHARD,
 	O_LAST_,
 };
 
@@ -69,6 +73,10 @@ const char *sd_cli_shortopts(void);
  * there is nothing to offer (a host name, a number).
  */
 const char *sd_cli_value_words(int id);
+
+/* Whether option o is listed under `bits`: the global options for
+ * SD_CMD_ALL, else the options of that command (one may serve several). */
+int sd_cli_option_of(const sd_cli_option *o, unsigned bits);
 
 /* The table entry of an option id (O_* or a short letter), or NULL. */
 const sd_cli_option *sd_cli_option_by_id(int id);

@@ -322,7 +322,10 @@ static void *dnsbl_thread(void *arg)
 		snprintf(id, sizeof id, "dnsbl.%s.%s", zone, j->opt->public_ip);
 		char d[600];
 		snprintf(d, sizeof d, "%s on %s: %s%s%s", j->opt->public_ip, zone,
-		    result, *meaning ? " - " : "", meaning);
+		    strcmp(result, "not_listed") == 0 ? "not listed" :
+		    strcmp(result, "lookup_failed") == 0 ? "the lookup failed" :
+		    strcmp(result, "refused") == 0 ? "the list refused to "
+		    "answer" : result, *meaning ? " - " : "", meaning);
 		sd_fact_add(j->r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 		    "s:s, s:b}", "id", id, "stage", "reputation", "ip",
 		    j->opt->public_ip, "zone", zone, "result", result, "answer",

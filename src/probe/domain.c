@@ -246,7 +246,7 @@ json_t *sd_evidence_add(json_t *arr, const char *id)
 	return arr;
 }
 
-/* A TXT string as JSON: sanitised, capped; NUL and bad UTF-8 shown as '?'. */
+/* A TXT string as JSON: escaped (NUL, controls, bad UTF-8 as \xNN), capped. */
 static json_t *txt_json(const sd_dns_rr *rr)
 {
 	char *s = sd_sanitize(rr->text ? rr->text : "", rr->text_len,
@@ -1456,8 +1456,12 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 	return abandoned;
 }
 
-sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
+/* The run itself, on a resolver the caller made (and frees, unless the
+ * deadline abandoned checks that still hold it: *abandoned says so). */
+static sd_report *run_on(const sd_options *opt, const sd_domain_params *p,
+    sd_resolver *res, const char *res_err, int *abandoned)
 {
+	*abandoned = 0;
 	sd_report *r = sd_report_new("domain");
 	if (!r)
 		return NULL;
@@ -1467,32 +1471,44 @@ sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
 	int64_t budget = (int64_t)(opt->timeout * 1000);
 	int64_t deadline = r->t0_ms + (budget > 1000 ? budget - 400 :
 	    budget * 6 / 10);
-	const char *err = NULL;
-	sd_resolver *res = sd_resolver_new_unbound(opt->n_resolvers ?
-	    opt->resolvers : NULL, opt->n_resolvers, opt->trust_anchor, &err);
 	if (!res) {
 		json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "id",
 		    "domain.resolver", "stage", "domain", "check", "resolver",
-		    "error", err ? err : "could not make a resolver");
+		    "error", res_err ? res_err : "could not make a resolver");
 		sd_fact_add(r, f);
 		sd_domain_rules(r);
 		return r;
 	}
-	/* libcurl must be initialised before threads use it */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sd_report_waiting(r, p->domain, "DNS lookups", 1,
 	    (double)sd_remaining_ms(deadline) / 1000.0);
-	int abandoned = sd_domain_probe(r, res, opt, p, deadline);
+	*abandoned = sd_domain_probe(r, res, opt, p, deadline);
 	sd_report_waiting(r, p->domain, NULL, 0, 0);
-	if (abandoned) {
+	if (*abandoned) {
 		json_t *f = json_pack("{s:s, s:s, s:s, s:b}", "id",
 		    "domain.deadline", "stage", "domain", "check", "deadline",
 		    "abandoned", 1);
 		sd_fact_add(r, f);
 	}
 	sd_domain_rules(r);
+	return r;
+}
+
+sd_report *sd_domain_run_shared(const sd_options *opt,
+    const sd_domain_params *p, sd_resolver *res)
+{
+	int abandoned;
+	return run_on(opt, p, res, NULL, &abandoned);
+}
+
+sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
+{
+	const char *err = NULL;
+	sd_resolver *res = sd_resolver_new_unbound(opt->n_resolvers ?
+	    opt->resolvers : NULL, opt->n_resolvers, opt->trust_anchor, &err);
+	int abandoned;
+	sd_report *r = run_on(opt, p, res, err, &abandoned);
 	/* checks still running keep the resolver; the process ends soon */
-	if (!abandoned)
+	if (res && !abandoned)
 		sd_resolver_free(res);
 	return r;
 }

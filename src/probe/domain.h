@@ -68,4 +68,13 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
  */
 sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p);
 
+/*
+ * The same on a resolver the caller owns and shares (a batch: one cache for
+ * every line).  Checks the deadline abandoned keep their own reference to
+ * the run's context, and the resolver must outlive them: a batch frees it
+ * only at its end, when the process ends anyway.
+ */
+sd_report *sd_domain_run_shared(const sd_options *opt,
+    const sd_domain_params *p, sd_resolver *res);
+
 #endif

@@ -148,6 +148,11 @@ static const char *timeout_kind(session *s, int64_t deadline)
 	return deadline >= s->run->deadline_ms ? "run" : "stage";
 }
 
+/* Room for a detail that quotes up to 300 bytes of a reply, each byte
+ * escaped to at most 4 characters (\xNN): never cut, so never half a
+ * character. */
+#define DETAIL_MAX 2048
+
 /* Longest command line we send: RFC 4954 §4 lets an AUTH line carry up to
  * 12288 octets (OAuth2 tokens are long). */
 #define SEND_LINE_MAX 12288
@@ -315,7 +320,7 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 	json_t *f = fact_new(s, "greeting", "greeting");
 	json_object_set_new(f, "tls", json_boolean(p->tls_ok));
 	json_object_set_new(f, "took_ms", json_integer(sd_now_ms() - t0));
-	char d[600];
+	char d[DETAIL_MAX];
 	int go_on = 0;
 	if (r == SD_IO_OK) {
 		set_reply(f, &rep);
@@ -326,10 +331,10 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 		go_on = rep.code / 100 == 2;
 		p->greeted = go_on;
 		json_object_set_new(f, "ok", json_boolean(go_on));
-		char *clean = sd_sanitize(rep.text, rep.text_len, 200);
+		char *q = sd_quote(rep.text, rep.text_len, 200);
 		snprintf(d, sizeof d, "%s port %d: %d %s", p->addr, p->port,
-		    rep.code, clean ? clean : "");
-		free(clean);
+		    rep.code, q ? q : "");
+		free(q);
 	} else if (r == SD_IO_ERROR && bad != SD_REPLY_MORE &&
 	    (bad != SD_REPLY_BAD_SYNTAX || rep.n_lines > 0)) {
 		/* SMTP-looking, but broken: endless, or mixed codes */
@@ -345,8 +350,10 @@ static int greeting(session *s, int64_t deadline, int64_t first_deadline,
 		json_object_set_new(f, "text", json_string(clean ? clean : ""));
 		json_object_set_new(f, "syntax", json_string(sd_reply_rc_text(bad)));
 		json_object_set_new(f, "ok", json_false());
+		char *q = sd_quote(s->shown, strlen(s->shown), 200);
 		snprintf(d, sizeof d, "%s port %d answered, but not in SMTP: %s",
-		    p->addr, p->port, clean ? clean : "");
+		    p->addr, p->port, q ? q : "");
+		free(q);
 		free(clean);
 	} else {
 		/* nothing came, the peer closed, or the line never ended */
@@ -521,16 +528,15 @@ static void reply_fact(session *s, const char *kind, const char *stage_name,
 	json_t *f = fact_new(s, kind, stage_name);
 	json_object_set_new(f, "command", json_string(label));
 	json_object_set_new(f, "took_ms", json_integer(sd_now_ms() - t0));
-	char d[700];
+	char d[DETAIL_MAX];
 	if (r == SD_IO_OK) {
 		set_reply(f, rep);
 		json_object_set_new(f, "result", json_string(
 		    rep->code / 100 == 2 || rep->code / 100 == 3 ? "accepted" :
 		    rep->code / 100 == 4 ? "temporary" : "rejected"));
-		char *clean = sd_sanitize(rep->text, rep->text_len, 300);
-		snprintf(d, sizeof d, "%s: %d %s", label, rep->code,
-		    clean ? clean : "");
-		free(clean);
+		char *q = sd_quote(rep->text, rep->text_len, 300);
+		snprintf(d, sizeof d, "%s: %d %s", label, rep->code, q ? q : "");
+		free(q);
 	} else {
 		json_object_set_new(f, "result", json_string(
 		    r == SD_IO_TIMEOUT ? "timeout" : sd_io_name(r)));
@@ -574,7 +580,7 @@ static int auth(session *s)
 	json_object_set_new(f, "offered", mechs_json(&s->caps));
 	json_object_set_new(f, "tls", json_boolean(p->tls_ok));
 	const char *result = NULL;
-	char d[700];
+	char d[DETAIL_MAX];
 	int go_on = 0;
 	const sd_sasl_mech *mech = NULL;
 
@@ -716,10 +722,10 @@ static int auth(session *s)
 			if (!go_on)
 				atomic_store(&run->auth_rejected, 1);
 			p->auth_ok = go_on;
-			char *clean = sd_sanitize(rep.text, rep.text_len, 300);
+			char *q = sd_quote(rep.text, rep.text_len, 300);
 			snprintf(d, sizeof d, "AUTH %s as %s: %d %s", mech->name,
-			    cp->user, rep.code, clean ? clean : "");
-			free(clean);
+			    cp->user, rep.code, q ? q : "");
+			free(q);
 		} else {
 			/* "closed" and "reset" say the server hung up */
 			result = sd_io_name(r);
@@ -739,6 +745,30 @@ static int auth(session *s)
 	json_object_set_new(f, "detail", json_string(d));
 	fact_add(s, f);
 	return go_on;
+}
+
+int sd_check_test_message(char *out, size_t cap, const char *ehlo,
+    const char *from, const char *to)
+{
+	char date[64], host[256];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (ehlo)
+		snprintf(host, sizeof host, "%s", ehlo);
+	else if (gethostname(host, sizeof host) != 0 || !*host)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	int n = snprintf(out, cap,
+	    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
+	    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
+	    "charset=us-ascii\r\n\r\nThis is a test message sent by "
+	    "smtpdoctor to check that this account can send mail.\r\n"
+	    "You can delete it.\r\n", date, (long long)now, (int)getpid(),
+	    host, from, to);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
 static void envelope(session *s)
@@ -769,22 +799,13 @@ static void envelope(session *s)
 		code = command(s, ST_DATA, "data", "DATA", "content", &rep);
 		if (code != 354)
 			return;
-		char msg[2048], date[64], host[256];
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-		snprintf(host, sizeof host, "%s", s->run->ehlo_name);
-		int n = snprintf(msg, sizeof msg,
-		    "Date: %s\r\nMessage-ID: <%lld.%d@%s>\r\nFrom: <%s>\r\n"
-		    "To: <%s>\r\nSubject: smtpdoctor test message\r\n"
-		    "MIME-Version: 1.0\r\nContent-Type: text/plain; "
-		    "charset=us-ascii\r\n\r\nThis is a test message sent by "
-		    "smtpdoctor to check that this account can send mail.\r\n"
-		    "You can delete it.\r\n.\r\n", date, (long long)now,
-		    (int)getpid(), host, from, to);
-		if (n < 0 || (size_t)n >= sizeof msg)
+		char msg[2048];
+		int n = sd_check_test_message(msg, sizeof msg - 3,
+		    s->run->ehlo_name, from, to);
+		if (n < 0)
 			return;  /* cannot happen with the CLI's bounds */
+		memcpy(msg + n, ".\r\n", 4);
+		n += 3;
 		sd_transcript_add(s->run->report, s->p->conn_id, 'C',
 		    "<message: headers and 2 lines of text>", 38);
 		sd_reply_rc bad;
@@ -847,9 +868,10 @@ static void connect_fact(session *s, sd_connect_result cr, int err,
 		[SD_CONN_ERROR] = "failed",
 	};
 	static const char *const roles[] = {
-		[SD_ROLE_MAIN] = "configured", [SD_ROLE_ALT] = "probed beside",
-		[SD_ROLE_CONTROL] = "control host", [SD_ROLE_NONSMTP] =
-		    "non-mail control", [SD_ROLE_FIX] = "way around",
+		[SD_ROLE_MAIN] = "your settings", [SD_ROLE_ALT] =
+		    "another port of the server", [SD_ROLE_CONTROL] =
+		    "independent host", [SD_ROLE_NONSMTP] = "web port, for "
+		    "comparison", [SD_ROLE_FIX] = "working alternative",
 	};
 	if (strcmp(p->host, p->addr) == 0)
 		snprintf(d, sizeof d, "%s port %d (%s): %s", p->addr, p->port,
@@ -943,7 +965,7 @@ void sd_probe_run(sd_probe *p)
 		}
 		if (atomic_load(&p->decision) == 1) {
 			note(&s, "the configured path failed: going on here to "
-			    "verify the way around");
+			    "verify the working alternative");
 			p->role = SD_ROLE_FIX;
 		}
 	}

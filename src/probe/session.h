@@ -87,6 +87,15 @@ typedef struct sd_probe {
 	atomic_int decision;
 } sd_probe;
 
+/*
+ * The test message `check --send` sends (headers and two lines, ending in
+ * CRLF, without the "." that ends DATA), into out; its length, or -1 when
+ * it does not fit.  ehlo NULL: this machine's name.  Also what
+ * `check --send --score` gives the content filter.
+ */
+int sd_check_test_message(char *out, size_t cap, const char *ehlo,
+    const char *from, const char *to);
+
 /* Runs the probe (blocking); fills its results and adds facts. */
 void sd_probe_run(sd_probe *p);
 

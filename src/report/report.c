@@ -149,7 +149,8 @@ json_t *sd_fact_get(const json_t *facts, const char *id)
 
 /* Members that hold the tool's own identifiers and words, never a peer's
  * text: evidence points at ids and the rules branch on these words, so a
- * password that happens to be "ok" must not change the diagnosis. */
+ * password that happens to be "ok" must not change the diagnosis.  They
+ * are escaped like every string, never redacted. */
 static const char *const own_members[] = {
 	"id", "stage", "role", "conn", "result", "status", "mode", "timeout",
 	"proto", "syntax", "type", "errno", "host", "addr", "code", "severity",
@@ -164,51 +165,72 @@ static int own_member(const char *key)
 	return 0;
 }
 
-/* The string v with the run's secrets masked, or NULL when nothing
- * changed. */
-static json_t *redacted(const sd_secrets *sec, const json_t *v)
+/* Bytes of one string escaped at most (a saved report given to explain
+ * may hold any): the escaped text stays under 4 MiB. */
+#define CLEAN_MAX (1u << 20)
+
+/* The string v as it may enter the report, or NULL when it can as it is:
+ * the run's secrets masked (but in the tool's own members) and controls
+ * escaped, line breaks kept (a reply's lines are data); so no JSON string
+ * carries a raw control, C1 or bidi character either. */
+static json_t *cleaned(const sd_secrets *sec, const json_t *v, int own)
 {
 	const char *in = json_string_value(v);
-	size_t len = json_string_length(v), n;
-	char *out = in ? sd_redact_dup(sec, in, len, &n) : NULL;
-	if (!out || (n == len && memcmp(out, in, len) == 0)) {
-		free(out);
+	size_t len = json_string_length(v), n = len;
+	char *red = NULL;
+	if (!in)
 		return NULL;
+	if (!own && sd_secrets_active(sec)) {
+		red = sd_redact_dup(sec, in, len, &n);
+		if (!red)
+			return json_string(SD_REDACT_MASK);  /* fail closed */
 	}
-	json_t *j = json_stringn(out, n);
-	if (!j) {
-		/* a mask inside a character: show the rest escaped */
-		char *e = sd_sanitize(out, n, n);
-		j = json_string(e ? e : SD_REDACT_MASK);
-		free(e);
+	const char *t = red ? red : in;
+	/* most strings need nothing: no copy (a saved report's may be
+	 * megabytes) */
+	if (!red && sd_escaped_len(t, n, SD_ESC_KEEP_NL) == n)
+		return NULL;
+	/* escaping can make a string four times longer: one that holds
+	 * more than CLEAN_MAX bytes to escape is cut, and says so */
+	char *esc = sd_escape(t, n, CLEAN_MAX, SD_ESC_KEEP_NL);
+	free(red);
+	if (!esc)
+		return json_string("");
+	json_t *j;
+	if (n > CLEAN_MAX) {
+		j = json_sprintf("%s ... (%zu bytes)", esc, n);
+	} else {
+		j = strlen(esc) == len && memcmp(esc, in, len) == 0 ? NULL :
+		    json_string(esc);
 	}
-	free(out);
+	free(esc);
 	return j;
 }
 
-/* Masks the secrets in every string inside v (an object or array). */
-static void redact_json(const sd_secrets *sec, json_t *v)
+/* Cleans every string inside v (an object or array). */
+static void clean_json(const sd_secrets *sec, json_t *v)
 {
 	const char *key;
 	json_t *x, *tmp;
 	size_t i;
 	if (json_is_object(v)) {
 		json_object_foreach_safe(v, tmp, key, x) {
-			if (own_member(key))
-				continue;
-			json_t *red = json_is_string(x) ? redacted(sec, x) : NULL;
-			if (red)
-				json_object_set_new(v, key, red);
+			json_t *c = json_is_string(x) ?
+			    cleaned(sec, x, own_member(key)) : NULL;
+			if (c)
+				json_object_set_new(v, key, c);
+			else if (own_member(key))
+				clean_json(NULL, x);
 			else
-				redact_json(sec, x);
+				clean_json(sec, x);
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, x) {
-			json_t *red = json_is_string(x) ? redacted(sec, x) : NULL;
-			if (red)
-				json_array_set_new(v, i, red);
+			json_t *c = json_is_string(x) ? cleaned(sec, x, 0) : NULL;
+			if (c)
+				json_array_set_new(v, i, c);
 			else
-				redact_json(sec, x);
+				clean_json(sec, x);
 		}
 	}
 }
@@ -257,13 +279,12 @@ static char *free_id(sd_report *r, const char *id)
 
 const char *sd_fact_add(sd_report *r, json_t *fact)
 {
+	clean_json(r->secrets, fact);
 	const char *id = json_string_value(json_object_get(fact, "id"));
 	if (!id || !json_is_string(json_object_get(fact, "stage"))) {
 		json_decref(fact);
 		return NULL;
 	}
-	if (sd_secrets_active(r->secrets))
-		redact_json(r->secrets, fact);
 	pthread_mutex_lock(&r->lock);
 	if (!index_ids(r))
 		goto oom;
@@ -361,6 +382,19 @@ void sd_transcript_add(sd_report *r, const char *conn, char dir,
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* A summary of ours as a JSON string: one that a fixed buffer cut inside a
+ * character is kept, escaped, rather than lost. */
+static json_t *json_text(const char *s)
+{
+	json_t *j = json_string(s ? s : "");
+	if (!j) {
+		char *e = sd_sanitize(s, strlen(s), strlen(s));
+		j = json_string(e ? e : "");
+		free(e);
+	}
+	return j;
+}
+
 void sd_finding_add(sd_report *r, const char *code, const char *severity,
     const char *category, const char *subject, const char *summary,
     json_t *evidence)
@@ -370,11 +404,10 @@ void sd_finding_add(sd_report *r, const char *code, const char *severity,
 	json_object_set_new(f, "severity", json_string(severity));
 	json_object_set_new(f, "category",
 	    category ? json_string(category) : json_null());
-	json_object_set_new(f, "subject", json_string(subject ? subject : ""));
-	json_object_set_new(f, "summary", json_string(summary ? summary : ""));
+	json_object_set_new(f, "subject", json_text(subject));
+	json_object_set_new(f, "summary", json_text(summary));
 	json_object_set_new(f, "evidence", evidence ? evidence : json_array());
-	if (sd_secrets_active(r->secrets))
-		redact_json(r->secrets, f);
+	clean_json(r->secrets, f);
 	pthread_mutex_lock(&r->lock);
 	json_array_append_new(r->findings, f);
 	pthread_mutex_unlock(&r->lock);
@@ -395,19 +428,26 @@ void sd_verdict_set(sd_report *r, const char *cause, int status_override,
 	json_object_set_new(v, "cause", json_string(cause));
 	json_object_set_new(v, "category",
 	    category ? json_string(category) : json_null());
-	json_object_set_new(v, "summary", json_string(summary ? summary : ""));
+	json_object_set_new(v, "summary", json_text(summary));
 	json_object_set_new(v, "fix", fix ? fix : json_array());
 	json_object_set_new(v, "evidence", evidence ? evidence : json_array());
-	if (sd_secrets_active(r->secrets))
-		redact_json(r->secrets, v);
+	clean_json(r->secrets, v);
 	pthread_mutex_lock(&r->lock);
 	json_decref(r->verdict);
 	r->verdict = v;
 	pthread_mutex_unlock(&r->lock);
 }
 
+void sd_report_clean(const sd_report *r, json_t *v)
+{
+	clean_json(r->secrets, v);
+}
+
 void sd_report_set_extra(sd_report *r, const char *key, json_t *v)
 {
+	/* a bounce's diagnostic, an SPF explanation, a file's line: cleaned
+	 * as facts are */
+	clean_json(r->secrets, v);
 	pthread_mutex_lock(&r->lock);
 	json_object_set_new(r->extra, key, v);
 	pthread_mutex_unlock(&r->lock);

@@ -64,10 +64,12 @@ void sd_report_waiting(const sd_report *r, const char *target,
 int64_t sd_report_t_ms(const sd_report *r);
 
 /*
- * Adds a fact; steals `fact`.  It must have string members "id" and
- * "stage"; "elapsed_ms" is added when missing.  Returns the id (owned by
- * the report) or NULL when the fact was malformed.  A duplicate id gets a
- * "#2", "#3" suffix so that ids stay unique.
+ * Adds a fact; steals `fact`.  Every string in it is escaped (line breaks
+ * kept) and, but in the tool's own members, the run's secrets masked.  It
+ * must have string members "id" and "stage"; "elapsed_ms" is added when
+ * missing.  Returns the id (owned by the report) or NULL when the fact
+ * was malformed.  A duplicate id gets a "#2", "#3" suffix so that ids stay
+ * unique.
  */
 const char *sd_fact_add(sd_report *r, json_t *fact);
 
@@ -82,8 +84,9 @@ void sd_report_sort_facts(sd_report *r);
 json_t *sd_fact_get(const json_t *facts, const char *id);
 
 /*
- * Adds a transcript line.  `dir` is 'C', 'S' or 'I'.  Control characters
- * are replaced and the line is capped (SD_TRANSCRIPT_LINE_MAX).
+ * Adds a transcript line.  `dir` is 'C', 'S' or 'I'.  The run's secrets
+ * are masked in the whole line, then it is escaped (sd_sanitize) and
+ * capped (SD_TRANSCRIPT_LINE_MAX).
  */
 #define SD_TRANSCRIPT_LINE_MAX 512
 void sd_transcript_add(sd_report *r, const char *conn, char dir,
@@ -105,8 +108,21 @@ void sd_finding_add(sd_report *r, const char *code, const char *severity,
 void sd_verdict_set(sd_report *r, const char *cause, int status_override,
     const char *summary, json_t *fix, json_t *evidence);
 
+/* Escapes (and masks the run's secrets in) every string inside v, an
+ * object or array, as sd_fact_add() does: for what a caller adds to the
+ * report itself (explain's copy of a saved transcript). */
+void sd_report_clean(const sd_report *r, json_t *v);
+
 /* Sets a top-level member of the report ("spf", "domain", ...); steals v. */
 void sd_report_set_extra(sd_report *r, const char *key, json_t *v);
+/* The report's whole JSON document (what sd_report_to_json() prints), for
+ * a caller that adds members or prints it on one line; NULL when out of
+ * memory. */
+json_t *sd_report_json_doc(const sd_report *r);
+
+/* The renderers beside sd_report_write_text (flags: SD_TEXT_VERBOSE). */
+void sd_report_write_markdown(const sd_report *r, FILE *out, int flags);
+void sd_report_write_html(const sd_report *r, FILE *out, int flags);
 
 /* Verdict code table (SPEC §5). */
 typedef struct sd_code {

@@ -5,7 +5,7 @@
 
 #include "report/report.h"
 
-char *sd_report_to_json(const sd_report *r)
+json_t *sd_report_json_doc(const sd_report *r)
 {
 	json_t *doc;
 	if (r->error) {
@@ -32,6 +32,12 @@ char *sd_report_to_json(const sd_report *r)
 		json_object_foreach(r->extra, key, v)
 			json_object_set(doc, key, v);
 	}
+	return doc;
+}
+
+char *sd_report_to_json(const sd_report *r)
+{
+	json_t *doc = sd_report_json_doc(r);
 	if (!doc)
 		return NULL;
 	/* facts may hold bytes from the network: jansson refuses invalid

@@ -1,10 +1,14 @@
 /*
- * The text renderer: what a person reads.  One section per stage with
- * what worked and what failed, the findings, then the verdict last.
+ * The text renderer: what a person reads on a terminal or pastes into a
+ * mail.  A header (what was tested, when, against which hosts), the
+ * verdict first with its fix, then each stage, then the findings.  What
+ * is shown and in which order is the view's (report_view.c); this file
+ * only formats it.
  */
 #include <string.h>
 
 #include "report/report.h"
+#include "report/report_view.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -13,270 +17,165 @@
 #define C_YELLOW "\033[33m"
 #define C_DIM "\033[2m"
 
-static const char *const stages[] = {
-	"inputs", "discovery", "dns", "network", "greeting", "ehlo", "tls",
-	"auth", "envelope", "content", "domain", "reputation", NULL,
-};
-
-static const char *stage_title(const char *s)
-{
-	static const struct { const char *k, *t; } titles[] = {
-		{ "inputs", "Settings" }, { "discovery", "Discovery" },
-		{ "dns", "DNS" }, { "network", "Network (TCP)" },
-		{ "greeting", "Greeting" }, { "ehlo", "EHLO" },
-		{ "tls", "TLS" }, { "auth", "Authentication" },
-		{ "envelope", "Envelope" }, { "content", "Message" },
-		{ "domain", "Domain" }, { "reputation", "Reputation" },
-	};
-	for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
-		if (strcmp(titles[i].k, s) == 0)
-			return titles[i].t;
-	return s;
-}
-
-static const char *col(int color, const char *c)
-{
-	return color ? c : "";
-}
-
-static void fact_line(FILE *out, json_t *f, int color)
-{
-	const char *detail = json_string_value(json_object_get(f, "detail"));
-	const char *id = json_string_value(json_object_get(f, "id"));
-	json_t *ok = json_object_get(f, "ok");
-	const char *mark = "-", *c = "";
-	if (json_is_true(ok)) {
-		mark = "ok";
-		c = C_GREEN;
-	} else if (json_is_false(ok)) {
-		mark = "!!";
-		c = C_RED;
-	}
-	fprintf(out, "  %s%-2s%s ", col(color, c), mark, col(color, C_RESET));
-	const char *role = json_string_value(json_object_get(f, "role"));
-	if (role && strcmp(role, "fix") == 0)
-		fprintf(out, "(the way around, port %lld) ",
-		    (long long)json_integer_value(json_object_get(f, "port")));
-	fputs(detail ? detail : id, out);
-	json_t *ms = json_object_get(f, "took_ms");
-	if (json_is_integer(ms))
-		fprintf(out, " %s(%lld ms)%s", col(color, C_DIM),
-		    (long long)json_integer_value(ms), col(color, C_RESET));
-	fputc('\n', out);
-}
-
-static void print_list(FILE *out, json_t *arr, const char *prefix)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(arr, i, s)
-		if (json_is_string(s))
-			fprintf(out, "%s%s\n", prefix, json_string_value(s));
-}
-
-static const char *const roles[] = { "main", "fix", "alternative",
-	"control", "control_nonsmtp", NULL };
-
-/* The facts of one stage and one role (NULL: facts of no known role). */
-static void print_facts(FILE *out, const sd_report *r, const char *stage,
-    const char *role, int *header, int color, int verbose)
-{
-	size_t i;
-	json_t *f;
-	json_array_foreach(r->facts, i, f) {
-		const char *st = json_string_value(json_object_get(f, "stage"));
-		if (!st || strcmp(st, stage) != 0 ||
-		    json_is_true(json_object_get(f, "quiet")))
-			continue;
-		const char *fr = json_string_value(json_object_get(f, "role"));
-		int known = 0;
-		for (size_t k = 0; roles[k]; k++)
-			known |= fr && strcmp(fr, roles[k]) == 0;
-		if (role ? !fr || strcmp(fr, role) != 0 : known)
-			continue;
-		/* a fact with no words for people is for -v and JSON; so are
-		 * the other paths, summed up by info.ports and a control line */
-		if (!verbose && (!json_object_get(f, "detail") || (fr &&
-		    (strcmp(fr, "alternative") == 0 ||
-		    strncmp(fr, "control", 7) == 0))))
-			continue;
-		if (!*header) {
-			fprintf(out, "%s%s%s\n", col(color, C_BOLD),
-			    stage_title(stage), col(color, C_RESET));
-			*header = 1;
-		}
-		fact_line(out, f, color);
-	}
-}
-
-/* The conversation on the configured path (and the way around). */
-static void print_transcript(FILE *out, const sd_report *r, int color)
-{
-	const char *main_conn = NULL;
-	size_t i;
-	json_t *f;
-	json_array_foreach(r->facts, i, f) {
-		const char *role = json_string_value(json_object_get(f, "role"));
-		const char *id = json_string_value(json_object_get(f, "id"));
-		if (role && id && strcmp(role, "main") == 0 &&
-		    strncmp(id, "tcp.", 4) == 0)
-			main_conn = id;
-	}
-	int header = 0;
-	json_t *t;
-	json_array_foreach(r->transcript, i, t) {
-		const char *conn = json_string_value(json_object_get(t, "conn"));
-		if (!conn || !main_conn || strcmp(conn, main_conn) != 0)
-			continue;
-		if (!header) {
-			fprintf(out, "%sTranscript (%s)%s\n", col(color, C_BOLD),
-			    main_conn, col(color, C_RESET));
-			header = 1;
-		}
-		const char *dir = json_string_value(json_object_get(t, "dir"));
-		const char *line = json_string_value(json_object_get(t, "line"));
-		if (!dir)
-			dir = "I";
-		fprintf(out, "  %6lld %s %s\n",
-		    (long long)json_integer_value(json_object_get(t, "t_ms")),
-		    strcmp(dir, "C") == 0 ? "->" : strcmp(dir, "S") == 0 ? "<-" :
-		    "  ", line ? line : "");
-	}
-	if (header)
-		fputc('\n', out);
-}
-
-/* One line for the control hosts (their facts are for -v). */
-static void print_controls(FILE *out, const sd_report *r, int header)
-{
-	int smtp = 0, smtp_ok = 0, web = 0, web_ok = 0;
-	size_t i;
-	json_t *f;
-	json_array_foreach(r->facts, i, f) {
-		const char *id = json_string_value(json_object_get(f, "id"));
-		const char *role = json_string_value(json_object_get(f, "role"));
-		if (!id || !role || strncmp(id, "tcp.", 4) != 0)
-			continue;
-		int ok = json_is_true(json_object_get(f, "ok"));
-		const char *res = json_string_value(json_object_get(f, "result"));
-		if (res && strcmp(res, "cancelled") == 0)
-			continue;  /* cut short after the path worked */
-		if (strcmp(role, "control") == 0) {
-			smtp++;
-			smtp_ok += ok;
-		} else if (strcmp(role, "control_nonsmtp") == 0) {
-			web++;
-			web_ok += ok;
-		}
-	}
-	if (!smtp)
-		return;  /* no control hosts: the server's own 443 is a detail */
-	if (!header)
-		fprintf(out, "Network (TCP)\n");
-	fprintf(out, "  -  controls: %d of %d mail ports of independent hosts and "
-	    "%d of %d web ports connected (-v for each)\n", smtp_ok, smtp,
-	    web_ok, web);
-}
-
-/* A member's string, or "" (a saved report given to explain may lack it). */
 static const char *jstr(const json_t *o, const char *key)
 {
 	const char *v = json_string_value(json_object_get(o, key));
 	return v ? v : "";
 }
 
-void sd_report_write_text(const sd_report *r, FILE *out, int flags)
+typedef struct out {
+	FILE *fp;
+	int color;
+} out;
+
+static const char *col(const out *o, const char *c)
 {
-	int color = flags & SD_TEXT_COLOR;
-	if (r->error) {
-		fprintf(out, "smtpdoctor: %s\n", json_string_value(
-		    json_object_get(r->error, "message")));
+	return o->color ? c : "";
+}
+
+static void title(const out *o, const char *t)
+{
+	fprintf(o->fp, "%s%s%s\n", col(o, C_BOLD), t, col(o, C_RESET));
+}
+
+static void header(const out *o, const json_t *h)
+{
+	long long ms = json_integer_value(json_object_get(h, "elapsed_ms"));
+	fprintf(o->fp, "%s, %s, %s, %lld.%lld s\n", jstr(h, "tool"),
+	    jstr(h, "command"), jstr(h, "started_at"), ms / 1000,
+	    ms % 1000 / 100);
+	if (*jstr(h, "subject"))
+		fprintf(o->fp, "Checked: %s\n", jstr(h, "subject"));
+	if (!*jstr(h, "settings"))
 		return;
-	}
-	for (size_t s = 0; stages[s]; s++) {
-		int header = 0;
-		/* the configured path first, then the others */
-		for (size_t ro = 0; ro < sizeof roles / sizeof roles[0]; ro++)
-			print_facts(out, r, stages[s], roles[ro], &header, color,
-			    flags & SD_TEXT_VERBOSE);
-		if (strcmp(stages[s], "network") == 0 &&
-		    !(flags & SD_TEXT_VERBOSE))
-			print_controls(out, r, header);
-		if (header)
-			fputc('\n', out);
-	}
+	fprintf(o->fp, "Settings tested: %s\n  (%s)\n", jstr(h, "settings"),
+	    jstr(h, "source"));
+	const json_t *c = json_object_get(h, "controls");
+	fprintf(o->fp, "Independent hosts contacted: ");
+	size_t i;
+	json_t *x;
+	json_array_foreach(c, i, x)
+		fprintf(o->fp, "%s%s", i ? ", " : "", json_string_value(x));
+	if (json_array_size(c))
+		fprintf(o->fp, "\n  (%s)\n", jstr(h, "controls_note"));
+	else
+		fprintf(o->fp, "%s\n", jstr(h, "controls_note"));
+}
 
-	if (flags & SD_TEXT_VERBOSE)
-		print_transcript(out, r, color);
-
-	json_t *spf = json_object_get(r->extra, "spf");
-	if (spf) {
-		fprintf(out, "%sSPF evaluation%s\n", col(color, C_BOLD),
-		    col(color, C_RESET));
-		print_list(out, json_object_get(spf, "trace"), "  ");
-		fprintf(out, "  %lld of 10 DNS lookups, %lld of 2 void lookups\n",
-		    (long long)json_integer_value(json_object_get(spf, "lookups")),
-		    (long long)json_integer_value(json_object_get(spf,
-		        "void_lookups")));
-		const char *exp = json_string_value(json_object_get(spf,
-		    "explanation"));
-		if (exp)
-			fprintf(out, "  explanation: %s\n", exp);
-		fputc('\n', out);
+static void verdict(const out *o, const json_t *v)
+{
+	const char *st = jstr(v, "status");
+	const char *c = strcmp(st, "ok") == 0 ? C_GREEN : strcmp(st, "fail") == 0 ?
+	    C_RED : C_YELLOW;
+	fprintf(o->fp, "%s%s%s%s: %s\n", col(o, C_BOLD), col(o, c),
+	    jstr(v, "headline"), col(o, C_RESET), jstr(v, "summary"));
+	if (strcmp(st, "ok") != 0)
+		fprintf(o->fp, "  Cause: %s (%s)\n", *jstr(v, "cause_words") ?
+		    jstr(v, "cause_words") : "see above", jstr(v, "cause"));
+	const json_t *fix = json_object_get(v, "fix");
+	if (json_array_size(fix)) {
+		fprintf(o->fp, "  %s:\n", jstr(v, "fix_title"));
+		size_t i;
+		json_t *s;
+		json_array_foreach(fix, i, s)
+			fprintf(o->fp, "    - %s\n", json_string_value(s));
 	}
+}
 
+static void line(const out *o, const json_t *l)
+{
+	const char *m = jstr(l, "mark");
+	const char *mark = strcmp(m, "ok") == 0 ? "ok" : strcmp(m, "fail") == 0 ?
+	    "!!" : "- ";
+	const char *c = strcmp(m, "ok") == 0 ? C_GREEN : strcmp(m, "fail") == 0 ?
+	    C_RED : "";
+	fprintf(o->fp, "  %s%s%s %s\n", col(o, c), mark, col(o, C_RESET),
+	    jstr(l, "text"));
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(l, "detail"), i, d)
+		fprintf(o->fp, "       %s\n", json_string_value(d));
+}
+
+static void sections(const out *o, const json_t *view)
+{
+	size_t i, k;
+	json_t *s, *l;
+	json_array_foreach(json_object_get(view, "sections"), i, s) {
+		title(o, jstr(s, "title"));
+		json_array_foreach(json_object_get(s, "lines"), k, l)
+			line(o, l);
+		fputc('\n', o->fp);
+	}
+	const json_t *trace = json_object_get(view, "spf_trace");
+	if (trace) {
+		title(o, "SPF evaluation");
+		json_array_foreach(trace, k, l)
+			fprintf(o->fp, "  %s\n", json_string_value(l));
+		fputc('\n', o->fp);
+	}
+}
+
+static void findings(const out *o, const json_t *view)
+{
+	const json_t *fs = json_object_get(view, "findings");
+	if (!json_array_size(fs))
+		return;
+	title(o, "Findings");
 	size_t i;
 	json_t *f;
-	int header = 0;
-	/* errors first, then warnings, then the rest */
-	static const char *const order[] = { "error", "warning", "info", NULL };
-	for (size_t o = 0; order[o]; o++)
-	json_array_foreach(r->findings, i, f) {
-		const char *sev = json_string_value(json_object_get(f, "severity"));
-		const char *code = json_string_value(json_object_get(f, "code"));
-		if (!sev || !code || strcmp(sev, order[o]) != 0)
-			continue;
-		/* a check's passing details are for -v (a domain audit lists
-		 * what passed: that is its point) */
-		if (!(flags & SD_TEXT_VERBOSE) && strcmp(sev, "info") == 0 &&
-		    strcmp(r->command, "check") == 0 &&
-		    strcmp(code, "info.ports") != 0 &&
-		    strcmp(code, "info.auth_not_tried") != 0)
-			continue;
+	json_array_foreach(fs, i, f) {
+		const char *sev = jstr(f, "severity");
 		const char *c = strcmp(sev, "error") == 0 ? C_RED :
 		    strcmp(sev, "warning") == 0 ? C_YELLOW : C_DIM;
-		if (!header) {
-			fprintf(out, "%sFindings%s\n", col(color, C_BOLD),
-			    col(color, C_RESET));
-			header = 1;
-		}
-		const char *subject = jstr(f, "subject");
-		fprintf(out, "  %s%-7s%s %s%s%s%s: %s\n", col(color, c), sev,
-		    col(color, C_RESET),
-		    jstr(f, "code"),
-		    subject && *subject ? " [" : "", subject ? subject : "",
-		    subject && *subject ? "]" : "",
+		fprintf(o->fp, "  %s%-7s%s %s%s%s%s: %s\n", col(o, c), sev,
+		    col(o, C_RESET), jstr(f, "code"), *jstr(f, "subject") ?
+		    " [" : "", jstr(f, "subject"), *jstr(f, "subject") ? "]" : "",
 		    jstr(f, "summary"));
 	}
-	if (header)
-		fputc('\n', out);
+	fputc('\n', o->fp);
+}
 
-	json_t *v = r->verdict;
-	const char *status = v ?
-	    jstr(v, "status") : "inconclusive";
-	const char *c = strcmp(status, "ok") == 0 ? C_GREEN :
-	    strcmp(status, "warn") == 0 ? C_YELLOW :
-	    strcmp(status, "fail") == 0 ? C_RED : C_YELLOW;
-	fprintf(out, "%sVerdict: %s%s%s (%s)\n", col(color, C_BOLD),
-	    col(color, c), status, col(color, C_RESET),
-	    v ? jstr(v, "cause") : "inconclusive");
-	if (v) {
-		fprintf(out, "  %s\n", jstr(v, "summary"));
-		json_t *fix = json_object_get(v, "fix");
-		if (json_array_size(fix)) {
-			fprintf(out, "%sFix%s\n", col(color, C_BOLD),
-			    col(color, C_RESET));
-			print_list(out, fix, "  - ");
-		}
+static void transcript(const out *o, const json_t *view)
+{
+	const json_t *t = json_object_get(view, "transcript");
+	const json_t *lines = json_object_get(t, "lines");
+	if (!json_array_size(lines))
+		return;
+	fprintf(o->fp, "%sSMTP conversation (%s)%s\n", col(o, C_BOLD),
+	    jstr(t, "conn"), col(o, C_RESET));
+	size_t i;
+	json_t *l;
+	json_array_foreach(lines, i, l) {
+		const char *dir = jstr(l, "dir");
+		fprintf(o->fp, "  %6lld %s %s\n", (long long)json_integer_value(
+		    json_object_get(l, "t_ms")), strcmp(dir, "C") == 0 ? "->" :
+		    strcmp(dir, "S") == 0 ? "<-" : "  ", jstr(l, "line"));
 	}
+	fputc('\n', o->fp);
+}
+
+void sd_report_write_text(const sd_report *r, FILE *fp, int flags)
+{
+	out o = { fp, flags & SD_TEXT_COLOR };
+	int verbose = (flags & SD_TEXT_VERBOSE) != 0;
+	json_t *view = sd_report_view(r, verbose);
+	if (!view) {
+		fprintf(fp, "smtpdoctor: out of memory\n");
+		return;
+	}
+	if (r->error) {
+		fprintf(fp, "smtpdoctor: %s\n", jstr(view, "error"));
+		json_decref(view);
+		return;
+	}
+	header(&o, json_object_get(view, "header"));
+	fputc('\n', fp);
+	verdict(&o, json_object_get(view, "verdict"));
+	fputc('\n', fp);
+	sections(&o, view);
+	findings(&o, view);
+	if (verbose)
+		transcript(&o, view);
+	json_decref(view);
 }

@@ -287,6 +287,27 @@ static void inbound_signs(ctx *c, int *mx, int *only25)
 
 /* ---- replies ----------------------------------------------------------- */
 
+/* Relaying refused after smtpdoctor skipped AUTH for want of a password:
+ * inconclusive, naming the missing source (never auth.required). */
+static int missing_password(ctx *c, const char *stage, const json_t *f,
+    const json_t *skipped)
+{
+	ev(c, f);
+	ev(c, skipped);
+	fixf(c, "give smtpdoctor the password with --password-file FILE, "
+	    "--password-env VAR or --password-cmd CMD (or run it on a "
+	    "terminal, where it asks), and run again");
+	char *text = sd_sanitize(str(f, "text"), strlen(str(f, "text")), 300);
+	decide(c, "inconclusive", str(f, "addr"), "the server refused at %s "
+	    "without a login (%d %s), and smtpdoctor did not log in: no "
+	    "password source was given (--password-file, --password-env or "
+	    "--password-cmd) and there is no terminal to ask on, so it cannot "
+	    "tell whether the login would work", stage, num(f, "code"),
+	    text ? text : "");
+	free(text);
+	return 1;
+}
+
 static int reply_decide(ctx *c, const char *stage, const json_t *f)
 {
 	const char *provider = NULL, *explain = NULL, *hint = NULL;
@@ -313,6 +334,12 @@ static int reply_decide(ctx *c, const char *stage, const json_t *f)
 		else
 			cause = "isp.relay_denied";
 	}
+	/* a user with no password source: the refusal may only say that the
+	 * tool did not log in, so it is the tool's input, not the account */
+	json_t *skipped = first(c->facts, (q){ "auth", "main", 0, NULL });
+	if (strcmp(cause, "auth.required") == 0 && c->user && skipped &&
+	    is(skipped, "result", "no_secret"))
+		return missing_password(c, stage, f, skipped);
 	ev(c, f);
 	if (hint)
 		fixf(c, "%s", hint);
@@ -326,7 +353,7 @@ static int reply_decide(ctx *c, const char *stage, const json_t *f)
 	if (strcmp(cause, "settings.temporary_failure") == 0 && !hint)
 		fixf(c, "retry later; if it persists, ask the server's "
 		    "administrator");
-	char *text = sd_sanitize(str(f, "text"), strlen(str(f, "text")), 300);
+	char *text = sd_quote(str(f, "text"), strlen(str(f, "text")), 300);
 	if (explain)
 		decide(c, cause, str(f, "addr"), "%s%s%s%s: the server answered "
 		    "%d %s", explain, provider ? " (" : "", provider ? provider : "",
@@ -584,9 +611,12 @@ static int stage_greeting(ctx *c)
 		fixf(c, "port %d of %s speaks %s, not SMTP: this looks like the "
 		    "incoming (POP3/IMAP) server or port; use the outgoing "
 		    "server's name and port", c->port, c->server, str(g, "proto"));
+		char *said = sd_quote(str(g, "text"),
+		    strlen(str(g, "text")), 200);
 		decide(c, "settings.not_smtp", c->server, "something answered on "
-		    "port %d, but not in SMTP (%s: \"%s\")", c->port,
-		    str(g, "proto"), str(g, "text"));
+		    "port %d, but not in SMTP (%s: %s)", c->port,
+		    str(g, "proto"), said ? said : "");
+		free(said);
 		return 1;
 	}
 	const char *proxy = sd_rules_proxy_product(str(g, "text"));
@@ -614,11 +644,14 @@ static int stage_greeting(ctx *c)
 				g2 = gf;
 		if (t2 && is(t2, "result", "late_greeting")) {
 			ev(c, t2);
+			char *said = sd_quote(str(t2, "peer_sent"),
+			    strlen(str(t2, "peer_sent")), 200);
 			decide(c, "inconclusive", c->server, "the server on port %d "
 			    "greeted only after more than %s of silence (a greeting "
 			    "delay?), too late for smtpdoctor to tell a slow SMTP "
-			    "server from an implicit-TLS port; it answered \"%s\"",
-			    c->port, "the wait", str(t2, "peer_sent"));
+			    "server from an implicit-TLS port; it answered %s",
+			    c->port, "the wait", said ? said : "");
+			free(said);
 			return 1;
 		}
 		if (t2 && is(t2, "result", "ok") && g2 && !truth(g2, "ok") &&
@@ -823,9 +856,12 @@ static int stage_tls(ctx *c)
 	const char *res = str(tls, "result");
 	if (strcmp(res, "starttls_refused") == 0) {
 		fixf(c, "the server's TLS is broken: tell its administrator");
+		char *said = sd_quote(str(tls, "text"),
+		    strlen(str(tls, "text")), 300);
 		decide(c, "settings.tls_handshake_failed", c->server, "the server "
 		    "refused STARTTLS on port %d: %d %s", c->port,
-		    num(tls, "code"), str(tls, "text"));
+		    num(tls, "code"), said ? said : "");
+		free(said);
 		return 1;
 	}
 	if (strcmp(res, "timeout") == 0) {
@@ -1029,8 +1065,11 @@ static int stage_auth(ctx *c)
 		if (reply_decide(c, "auth", a))
 			return 1;
 		fixf(c, "check the user name and password");
+		char *said = sd_quote(str(a, "text"),
+		    strlen(str(a, "text")), 300);
 		decide(c, "auth.bad_credentials", c->server, "the server rejected "
-		    "the login: %d %s", num(a, "code"), str(a, "text"));
+		    "the login: %d %s", num(a, "code"), said ? said : "");
+		free(said);
 		return 1;
 	}
 	if (strcmp(res, "timeout") == 0) {
@@ -1082,10 +1121,54 @@ static int stage_envelope(ctx *c)
 }
 
 /* An info finding per address of the server: which ports answer SMTP. */
+/* One port of an address in the summary: "587 (STARTTLS)", "25 refused". */
+typedef struct port_word {
+	int port;
+	int works;
+	char text[80];
+} port_word;
+
+static int by_port(const void *a, const void *b)
+{
+	return ((const port_word *)a)->port - ((const port_word *)b)->port;
+}
+
+/* The words of each port of one address, in port order (the probes end
+ * in any order; two reports of one check must read the same). */
+static size_t port_words(ctx *c, const char *addr, port_word *w, size_t max,
+    json_t *evd)
+{
+	size_t n = 0, k;
+	json_t *g;
+	EACH(c->facts, k, g) {
+		if (n == max || !kind_is(g, "tcp") || !is(g, "addr", addr) ||
+		    is(g, "role", "fix") || is(g, "role", "control") ||
+		    is(g, "role", "control_nonsmtp") ||
+		    is(g, "result", "cancelled"))
+			continue;
+		int port = num(g, "port");
+		json_t *gr = first(c->facts, (q){ "greeting", NULL, port, addr });
+		json_t *tl = first(c->facts, (q){ "tls", NULL, port, addr });
+		w[n].port = port;
+		w[n].works = gr && truth(gr, "ok");
+		if (w[n].works)
+			snprintf(w[n].text, sizeof w[n].text, "%d%s", port,
+			    tl && truth(tl, "ok") ? (is(tl, "mode", "implicit") ?
+			    " (SSL/TLS)" : " (STARTTLS)") : "");
+		else
+			snprintf(w[n].text, sizeof w[n].text, "%d %s", port,
+			    truth(g, "ok") ? "no SMTP" : str(g, "result"));
+		n++;
+		json_array_append_new(evd, json_string(str(g, "id")));
+	}
+	qsort(w, n, sizeof *w, by_port);
+	return n;
+}
+
 static void port_summary(ctx *c)
 {
-	size_t i, k;
-	json_t *f, *g;
+	size_t i;
+	json_t *f;
 	char seen[8][64];
 	int ns = 0;
 	EACH(c->facts, i, f) {
@@ -1101,27 +1184,13 @@ static void port_summary(ctx *c)
 		snprintf(seen[ns++], sizeof seen[0], "%s", addr);
 		char works[300] = "", fails[300] = "";
 		json_t *evd = json_array();
-		EACH(c->facts, k, g) {
-			if (!kind_is(g, "tcp") || !is(g, "addr", addr) ||
-			    is(g, "role", "fix") || is(g, "role", "control") ||
-			    is(g, "role", "control_nonsmtp") ||
-			    is(g, "result", "cancelled"))
-				continue;
-			int port = num(g, "port");
-			json_t *gr = first(c->facts, (q){ "greeting", NULL, port, addr });
-			json_t *tl = first(c->facts, (q){ "tls", NULL, port, addr });
-			char b[80];
-			if (gr && truth(gr, "ok")) {
-				snprintf(b, sizeof b, "%s%d%s", *works ? ", " : "",
-				    port, tl && truth(tl, "ok") ? (is(tl, "mode",
-				    "implicit") ? " (SSL/TLS)" : " (STARTTLS)") : "");
-				strncat(works, b, sizeof works - strlen(works) - 1);
-			} else {
-				snprintf(b, sizeof b, "%s%d %s", *fails ? ", " : "",
-				    port, truth(g, "ok") ? "no SMTP" : str(g, "result"));
-				strncat(fails, b, sizeof fails - strlen(fails) - 1);
-			}
-			json_array_append_new(evd, json_string(str(g, "id")));
+		port_word w[16];
+		size_t n = port_words(c, addr, w, 16, evd);
+		for (size_t k = 0; k < n; k++) {
+			char *to = w[k].works ? works : fails;
+			size_t len = strlen(to);
+			snprintf(to + len, 300 - len, "%s%s", len ? ", " : "",
+			    w[k].text);
 		}
 		finding(c, "info.ports", "info", addr, evd, "%s: SMTP answers on "
 		    "%s%s%s", addr, *works ? works : "no port", *fails ?
@@ -1155,6 +1224,48 @@ static void reputation(ctx *c)
 			    "code (%s): the check did not happen", str(f, "zone"),
 			    str(f, "meaning"));
 	}
+}
+
+/* An inconclusive verdict always says what to try next: a longer
+ * --timeout when the run's deadline cut a wait, the controls when they
+ * were off, and a path that answered when one did. */
+static void next_steps(ctx *c)
+{
+	json_t *v = c->r->verdict;
+	json_t *fix = v ? json_object_get(v, "fix") : NULL;
+	if (!v || !json_is_array(fix) || !is(v, "status", "inconclusive"))
+		return;
+	size_t before = json_array_size(fix);
+	json_t *old = c->fix;
+	c->fix = fix;
+	size_t i;
+	json_t *f;
+	const json_t *cut = NULL, *answered = NULL;
+	EACH(c->facts, i, f) {
+		if (!cut && run_cut(f) && (is(f, "role", "main") ||
+		    is(f, "role", "fix")))
+			cut = f;
+		if (!answered && kind_is(f, "greeting") && truth(f, "ok") &&
+		    is(f, "role", "alternative"))
+			answered = f;
+	}
+	if (cut)
+		fixf(c, "run again with a longer --timeout (this run stopped at "
+		    "%g s while waiting at the %s stage on port %d)",
+		    json_number_value(json_object_get(c->cfg, "timeout")),
+		    str(cut, "stage"), num(cut, "port"));
+	if (truth(c->cfg, "no_control"))
+		fixf(c, "run again without --no-control: the independent hosts "
+		    "it contacts tell a blocked network from a server that is "
+		    "down");
+	if (answered && before == 0)
+		fixf(c, "port %d of %s answered as an SMTP server: try that port "
+		    "(smtpdoctor check --server %s --port %d)", num(answered,
+		    "port"), c->server, c->server, num(answered, "port"));
+	if (json_array_size(fix) == 0)
+		fixf(c, "run again with -v and send the report (--format "
+		    "markdown) to the mail provider's support");
+	c->fix = old;
 }
 
 /* ---- the configured path works ------------------------------------------ */
@@ -1313,6 +1424,7 @@ void sd_rules_check(sd_report *r)
 	    ", authenticated" : "", truth(c.cfg, "send") ?
 	    "; the test message was accepted" : "");
 out:
+	next_steps(&c);
 	json_decref(c.fix);
 	json_decref(c.evidence);
 }

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "smtp/reply.h"
+
 static const sd_reply_rule rules[] = {
 #define REPLY SD_REPLY_ROW
 #include "../../data/replies.def"
@@ -79,36 +81,47 @@ static int fragment_matches(const char *text, size_t len, const char *frag)
 	}
 }
 
-/*
- * The enhanced status code at the start of text ("5.7.8 ..."), as the SMTP
- * reader would have split it off (RFC 3463: class.subject.detail, the
- * subject and detail of one to three digits).
- */
+size_t sd_reply_text_normalize(const char *text, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (!cap)
+		return 0;
+	for (const char *p = text ? text : ""; *p && o + 1 < cap;) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		const char *s = p;
+		char enh[16];
+		if (p != text) {
+			/* RFC 2034: a continuation line repeats the code */
+			if (sd_parse_enhanced(s, n, enh)) {
+				size_t k = strlen(enh);
+				s += k;
+				n -= k;
+			}
+			while (n && (*s == ' ' || *s == '\t')) {
+				s++;
+				n--;
+			}
+			if (n && o && out[o - 1] != ' ')
+				out[o++] = ' ';
+		}
+		if (n > cap - 1 - o)
+			n = cap - 1 - o;
+		memcpy(out + o, s, n);
+		o += n;
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* The enhanced status code at the start of the first line, as the SMTP
+ * reader would have split it off. */
 static int leading_enhanced(const char *text, char out[16])
 {
-	size_t i = 0;
-	if ((text[0] != '2' && text[0] != '4' && text[0] != '5') ||
-	    text[1] != '.')
-		return 0;
-	i = 2;
-	for (int part = 0; part < 2; part++) {
-		size_t start = i;
-		while (text[i] >= '0' && text[i] <= '9' && i - start < 3)
-			i++;
-		if (i == start)
-			return 0;
-		if (part == 0) {
-			if (text[i] != '.')
-				return 0;
-			i++;
-		}
-	}
-	if (text[i] != '\0' && text[i] != ' ' && text[i] != '\t' &&
-	    text[i] != '\n')
-		return 0;
-	memcpy(out, text, i);
-	out[i] = '\0';
-	return 1;
+	return sd_parse_enhanced(text, strcspn(text, "\n"), out);
 }
 
 static int matches(const sd_reply_rule *rule, sd_smtp_stage stage, int code,
@@ -129,20 +142,20 @@ static int matches(const sd_reply_rule *rule, sd_smtp_stage stage, int code,
 }
 
 /*
- * Normalises the caller's enhanced code and text: `low` gets the text's
- * first SD_REPLY_SCAN_MAX bytes in lower case (matching is then one
- * memmem per fragment), *len their length.
+ * Normalises the caller's enhanced code and text: `low` gets the text as
+ * one line (sd_reply_text_normalize), at most SD_REPLY_SCAN_MAX bytes, in
+ * lower case (matching is then one memmem per fragment), *len its length.
  */
 static void prepare(const char **enhanced, const char **text, size_t *len,
     char buf[16], char low[SD_REPLY_SCAN_MAX])
 {
 	if (!*text)
 		*text = "";
-	*len = strnlen(*text, SD_REPLY_SCAN_MAX);
-	for (size_t i = 0; i < *len; i++)
-		low[i] = lower((*text)[i]);
 	if (!*enhanced || !**enhanced)
 		*enhanced = leading_enhanced(*text, buf) ? buf : "";
+	*len = sd_reply_text_normalize(*text, low, SD_REPLY_SCAN_MAX);
+	for (size_t i = 0; i < *len; i++)
+		low[i] = lower(low[i]);
 	*text = low;
 }
 

@@ -116,6 +116,15 @@ const sd_reply_rule *sd_reply_classify_in(const sd_reply_rule *table,
     const char *text, unsigned options);
 
 /* Whether one row matches, flags aside (for tests and tools). */
+/*
+ * The text of a multi-line reply as one line for matching: the lines joined
+ * by one space, each continuation line without the enhanced status code
+ * that RFC 2034 has servers repeat on every line (Exim, Microsoft), so that
+ * "... is\n5.7.139 disabled ..." reads "... is disabled ...".  Writes at
+ * most cap - 1 bytes and a NUL to out; returns the length.
+ */
+size_t sd_reply_text_normalize(const char *text, char *out, size_t cap);
+
 int sd_reply_rule_matches(const sd_reply_rule *rule, sd_smtp_stage stage,
     int code, const char *enhanced, const char *text);
 

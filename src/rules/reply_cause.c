@@ -24,5 +24,7 @@ const char *sd_rules_reply_cause(const char *stage, int code,
 			return row->cause;
 		}
 	}
-	return sd_rules_generic_cause(stage, code, enhanced, text);
+	char joined[SD_REPLY_SCAN_MAX];
+	sd_reply_text_normalize(text, joined, sizeof joined);
+	return sd_rules_generic_cause(stage, code, enhanced, joined);
 }

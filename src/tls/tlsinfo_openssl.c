@@ -3,8 +3,11 @@
 
 #include <arpa/inet.h>
 #include <openssl/x509v3.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "util/util.h"
 
 static json_t *name_str(X509_NAME *n)
 {
@@ -15,8 +18,12 @@ static json_t *name_str(X509_NAME *n)
 	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 	int l = BIO_read(b, buf, sizeof buf - 1);
 	BIO_free(b);
-	buf[l > 0 ? l : 0] = '\0';
-	return json_string(buf);
+	/* the peer wrote it: escaped like any foreign text (and a name cut
+	 * at the buffer's end keeps its fact) */
+	char *e = sd_sanitize(buf, l > 0 ? (size_t)l : 0, sizeof buf);
+	json_t *j = json_string(e ? e : "");
+	free(e);
+	return j;
 }
 
 static json_t *time_str(const ASN1_TIME *t)
@@ -29,6 +36,9 @@ static json_t *time_str(const ASN1_TIME *t)
 	return json_string(buf);
 }
 
+/* A DNS name is at most 253 octets; a longer SAN is shown cut. */
+#define SAN_SHOW_MAX 255
+
 static json_t *sans(X509 *x)
 {
 	json_t *a = json_array();
@@ -39,8 +49,10 @@ static json_t *sans(X509 *x)
 		if (g->type == GEN_DNS) {
 			const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
 			int l = ASN1_STRING_length(g->d.dNSName);
-			json_array_append_new(a, json_stringn((const char *)d,
-			    (size_t)l));
+			char *e = sd_sanitize((const char *)d, l > 0 ? (size_t)l : 0,
+			    SAN_SHOW_MAX);
+			json_array_append_new(a, json_string(e ? e : ""));
+			free(e);
 		} else if (g->type == GEN_IPADD) {
 			char buf[INET6_ADDRSTRLEN];
 			int l = ASN1_STRING_length(g->d.iPAddress);

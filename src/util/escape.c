@@ -82,56 +82,61 @@ static size_t cut_at(const unsigned char *p, size_t len, size_t max)
 	return i;
 }
 
+/* Writes the escaped text to out (when not NULL); returns its length.
+ * Run twice, to measure and to write: memory is what the result needs. */
+static size_t escape_to(const unsigned char *p, size_t len, int flags,
+    char *out)
+{
+	int quote = flags & SD_ESC_QUOTE;
+	char tmp[8];
+	size_t o = 0;
+#define EMIT(s, n) \
+	do { if (out) memcpy(out + o, (s), (n)); o += (n); } while (0)
+	if (quote)
+		EMIT("\"", 1);
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t n = c >= 0x80 ? utf8_len(p + i, len - i) : 1;
+		if ((c >= 0x20 && c < 0x7f && !(quote && c == '"')) ||
+		    (c == '\n' && (flags & SD_ESC_KEEP_NL)) ||
+		    (c >= 0x80 && n && !cp_is_control(utf8_cp(p + i, n)))) {
+			EMIT(p + i, n);
+		} else if (c == '"') {
+			EMIT("\\\"", 2);
+		} else if (c >= 0x80 && n) {
+			EMIT(tmp, (size_t)snprintf(tmp, sizeof tmp, "\\u%04x",
+			    utf8_cp(p + i, n)));
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			EMIT(c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t", 2);
+			n = 1;
+		} else {
+			EMIT(tmp, (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", c));
+			n = 1;
+		}
+		i += n;
+	}
+	if (quote)
+		EMIT("\"", 1);
+#undef EMIT
+	return o;
+}
+
 char *sd_escape(const char *in, size_t len, size_t max, int flags)
 {
 	const unsigned char *p = (const unsigned char *)(in ? in : "");
 	if (!in)
 		len = 0;
 	len = cut_at(p, len, max);
-	/* worst case: every byte becomes \xNN (a C1 or bidi control is
-	 * 2 or 3 bytes written as 6) */
-	char *out = malloc(len * 4 + 3);
+	char *out = malloc(escape_to(p, len, flags, NULL) + 1);
 	if (!out)
 		return NULL;
-	int quote = flags & SD_ESC_QUOTE;
-	size_t o = 0;
-	if (quote)
-		out[o++] = '"';
-	for (size_t i = 0; i < len;) {
-		unsigned char c = p[i];
-		if (c >= 0x20 && c < 0x7f) {
-			if (quote && c == '"')
-				out[o++] = '\\';
-			out[o++] = (char)c;
-			i++;
-			continue;
-		}
-		if (c == '\n' && (flags & SD_ESC_KEEP_NL)) {
-			out[o++] = '\n';
-			i++;
-			continue;
-		}
-		size_t n = c >= 0x80 ? utf8_len(p + i, len - i) : 0;
-		if (n && !cp_is_control(utf8_cp(p + i, n))) {
-			memcpy(out + o, p + i, n);
-			o += n;
-		} else if (n) {
-			o += (size_t)sprintf(out + o, "\\u%04x", utf8_cp(p + i, n));
-		} else {
-			n = 1;
-			if (c == '\n' || c == '\r' || c == '\t') {
-				out[o++] = '\\';
-				out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-			} else {
-				o += (size_t)sprintf(out + o, "\\x%02x", c);
-			}
-		}
-		i += n;
-	}
-	if (quote)
-		out[o++] = '"';
-	out[o] = '\0';
+	out[escape_to(p, len, flags, out)] = '\0';
 	return out;
+}
+
+size_t sd_escaped_len(const char *in, size_t len, int flags)
+{
+	return in ? escape_to((const unsigned char *)in, len, flags, NULL) : 0;
 }
 
 char *sd_sanitize(const char *in, size_t len, size_t max)

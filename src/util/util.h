@@ -28,6 +28,10 @@ int64_t sd_deadline_min(int64_t a, int64_t b);
 #define SD_ESC_QUOTE 2     /* wrap in "..." and write '"' as \" */
 char *sd_escape(const char *in, size_t len, size_t max, int flags);
 
+/* The length sd_escape() would give all of in[0..len), without writing:
+ * len itself when nothing needs escaping. */
+size_t sd_escaped_len(const char *in, size_t len, int flags);
+
 /* One line, for showing: sd_escape(in, len, max, 0). */
 char *sd_sanitize(const char *in, size_t len, size_t max);
 

@@ -61,7 +61,8 @@ def check(name, cond, why=""):
 seen, _, _ = run(base + ["--no-color"])
 waiting = re.search(r"waiting for 127\.0\.0\.1:%d \(greeting, \d+\.\d s of [\d.]+\)" % port, seen)
 check("a terminal shows what is being waited for", waiting is not None, seen[:300])
-verdict = seen.find("Verdict")
+m = re.search(r"smtpdoctor [0-9.]+, check, ", seen)
+verdict = m.start() if m else -1
 last_wait = seen.rfind("waiting for")
 check("the line is cleared before the report",
       verdict > 0 and last_wait < verdict and "\r\x1b[K" in seen[last_wait:verdict], seen[-400:])

@@ -50,6 +50,7 @@ PEER_DRIP4=198.51.100.46         # hostile: greeting one byte a second
 PEER_ENDLESS4=198.51.100.47      # hostile: endless EHLO reply
 PEER_LONGLINE4=198.51.100.48     # hostile: a 1 MB reply line
 PEER_STALL4=198.51.100.49        # hostile: accepts, never greets
+PEER_MULTILINE4=198.51.100.39  # 535 5.7.139 split over two lines, the code on each (Exim style)
 PEER_CONTENT4=198.51.100.50      # 554 at the end of the message: content refused (Yahoo)
 PEER_HOSTILE4=198.51.100.51      # smtp-hostile.example.net: hostile peers, one port each (lib/hostile.sh)
 DNS_RESOLVER4=198.51.100.53      # unbound, recursive, the client's resolver

@@ -63,6 +63,7 @@ smtp-endless IN A $PEER_ENDLESS4
 smtp-longline IN A $PEER_LONGLINE4
 smtp-silent IN A $PEER_STALL4
 smtp-content IN A $PEER_CONTENT4
+smtp-m365-multiline IN A $PEER_MULTILINE4
 smtp-hostile IN A $PEER_HOSTILE4
 EOF
 }

@@ -12,6 +12,9 @@ HOSTILE_SMTP=(
 	"10005 implicit hostile-reset-after-auth.peer"
 	"10006 starttls hostile-ehlo-40k.peer"
 	"10007 starttls hostile-many-mechs.peer"
+	"10021 starttls hostile-echo-auth.peer"
+	"10022 starttls hostile-echo-after-auth.peer"
+	"10023 starttls hostile-escapes.peer"
 )
 
 # PORT MODE of tests/lab/tools/dns-peer on DNS_HOSTILE4 (scenarios point

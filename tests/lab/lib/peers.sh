@@ -28,9 +28,11 @@ lab_peers() {
 	lab_peer longline "$PEER_LONGLINE4" hostile-longline.peer || return 1
 	lab_peer silent "$PEER_STALL4" hostile-stall-greeting.peer || return 1
 	lab_peer content "$PEER_CONTENT4" yahoo-content-rejected.peer || return 1
+	lab_peer multiline "$PEER_MULTILINE4" ms-tenant-auth-disabled-multiline.peer || return 1
 	local a
 	for a in "$PEER_GMAIL_APP4" "$PEER_GMAIL_WEB4" "$PEER_MS_DISABLED4" "$PEER_MS_BASIC4" "$PEER_RATE4" "$PEER_LOCKED4" \
-		"$PEER_DRIP4" "$PEER_ENDLESS4" "$PEER_LONGLINE4" "$PEER_STALL4" "$PEER_CONTENT4"; do
+		"$PEER_DRIP4" "$PEER_ENDLESS4" "$PEER_LONGLINE4" "$PEER_STALL4" "$PEER_CONTENT4" \
+		"$PEER_MULTILINE4"; do
 		wait_tcp mail "$a" 587 || { fail_setup "smtp-peer on $a:587 did not listen (see $LAB_RUN/logs)"; return 1; }
 		wait_tcp mail "$a" 465 || { fail_setup "smtp-peer on $a:465 did not listen (see $LAB_RUN/logs)"; return 1; }
 	done

@@ -19,6 +19,7 @@
 
 #include "bounce/bounce.h"
 #include "bounce/mime.h"
+#include "probe/score.h"
 #include "report/report.h"
 #include "rules/bounce_rules.h"
 #include "util/util.h"
@@ -426,6 +427,51 @@ static void mbox_and_sending_ip(void **state)
 	sd_bounce_free(&b);
 }
 
+/* ---- content scoring: what spamd says, what a user types ---------------- */
+
+static void spamd_report_table(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = read_file("fuzz/seeds/score/spamd-report.txt", &len);
+	json_t *rules = sd_score_spamd_rules(text);
+	assert_int_equal(json_array_size(rules), 5);
+	json_t *gtube = json_array_get(rules, 3);
+	assert_string_equal(json_string_value(json_object_get(gtube, "name")),
+	    "GTUBE");
+	assert_true(json_real_value(json_object_get(gtube, "score")) == 1000);
+	assert_string_equal(json_string_value(json_object_get(gtube,
+	    "description")), "BODY: Generic Test for Unsolicited Bulk Email");
+	/* a wrapped description is joined */
+	const char *d = json_string_value(json_object_get(json_array_get(rules,
+	    4), "description"));
+	assert_non_null(strstr(d, "wraps it onto a second line"));
+	json_decref(rules);
+	free(text);
+}
+
+static void scorer_specs(void **state)
+{
+	(void)state;
+	sd_scorer s;
+	const char *why = NULL;
+	assert_int_equal(sd_scorer_parse("spamd://127.0.0.1", &s, &why), 0);
+	assert_int_equal(s.kind, SD_SCORER_SPAMD);
+	assert_int_equal(s.port, 783);
+	assert_int_equal(sd_scorer_parse("rspamd://[::1]:11334", &s, &why), 0);
+	assert_int_equal(s.kind, SD_SCORER_RSPAMD);
+	assert_string_equal(s.host, "::1");
+	assert_int_equal(s.port, 11334);
+	assert_int_equal(sd_scorer_parse("127.0.0.1:7830", &s, &why), 0);
+	assert_int_equal(s.port, 7830);
+	assert_int_equal(sd_scorer_parse("localhost", &s, &why), 0);
+	assert_int_equal(sd_scorer_parse("ftp://x", &s, &why), -1);
+	assert_int_equal(sd_scorer_parse("spamd://127.0.0.1:0", &s, &why), -1);
+	assert_int_equal(sd_scorer_parse("spamd://[::1", &s, &why), -1);
+	assert_int_equal(sd_scorer_parse("spam.example.com", &s, &why), -1);
+	assert_non_null(why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +487,8 @@ int main(void)
 		cmocka_unit_test(invalid_utf8_and_controls),
 		cmocka_unit_test(not_a_message),
 		cmocka_unit_test(mbox_and_sending_ip),
+		cmocka_unit_test(spamd_report_table),
+		cmocka_unit_test(scorer_specs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

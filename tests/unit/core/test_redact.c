@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "net/conn.h"
+#include "report/report.h"
 #include "smtp/sasl.h"
 #include "util/redact.h"
 #include "util/util.h"
@@ -365,10 +366,88 @@ static void verdict_lookalike_stays_quoted(void **state)
 	free(q);
 }
 
+/* The run's secrets mask what enters the report on any connection, in
+ * any fact member, in findings and the verdict. */
+static void every_connection_of_the_run(void **state)
+{
+	(void)state;
+	sd_secrets *sec = sd_secrets_new();
+	assert_int_equal(sd_secrets_add_secret(sec, "hunter2", 7), 1);
+	sd_report *r = sd_report_new("check");
+	r->secrets = sec;
+	sd_transcript_add(r, "tcp.587.192.0.2.10", 'S', "250 you said hunter2", 20);
+	sd_transcript_add(r, "tcp.465.192.0.2.10", 'S', "221 hunter2 bye", 15);
+	sd_transcript_add(r, "tcp.25.2001:db8::10", 'S', "220 aHVudGVyMg==", 16);
+	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:{s:s}}", "id",
+	    "greeting.25.192.0.2.10", "stage", "greeting", "text",
+	    "220 hunter2", "nested", "deep", "x hunter2 x"));
+	sd_finding_add(r, "info.ports", "info", NULL, "hunter2",
+	    "seen hunter2", NULL);
+	char *json = sd_report_to_json(r);
+	assert_non_null(json);
+	assert_null(strstr(json, "hunter2"));
+	assert_null(strstr(json, "aHVudGVyMg"));
+	assert_non_null(strstr(json, MASK));
+	free(json);
+	r->secrets = NULL;
+	sd_report_free(r);
+	sd_secrets_free(sec);
+}
+
+/* What enters the report is escaped (line breaks kept in data), the
+ * tool's own words are never masked (a password "ok" must not change a
+ * result), and the text renderer prints each string on one line: one
+ * headline, and no line of the server's that starts one of its own. */
+static void report_entry_and_text(void **state)
+{
+	(void)state;
+	sd_secrets *sec = sd_secrets_new();
+	assert_true(sd_secrets_add_secret(sec, "ok", 2));
+	sd_report *r = sd_report_new("check");
+	r->secrets = sec;
+	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s]}", "id",
+	    "auth.587.192.0.2.10", "stage", "auth", "result", "ok", "text",
+	    "ok\n\x1b[2J\xc2\x9b\xe2\x80\xae", "detail",
+	    "AUTH: 535 ok\nVerdict: ok (ok)", "sans", "a\x07" "b"));
+	sd_report_set_extra(r, "spf", json_pack("{s:s}", "explanation",
+	    "see \x1b]0;x\x07"));
+	sd_verdict_set(r, "auth.bad_credentials", -1, "refused: ok\rVerdict: "
+	    "ok (ok)", NULL, NULL);
+	json_t *f = json_array_get(r->facts, 0);
+	assert_string_equal(json_string_value(json_object_get(f, "result")),
+	    "ok");
+	assert_string_equal(json_string_value(json_object_get(f, "text")),
+	    MASK "\n\\x1b[2J\\u009b\\u202e");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(f,
+	    "sans"), 0)), "a\\x07b");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    r->extra, "spf"), "explanation")), "see \\x1b]0;x\\x07");
+	r->secrets = NULL;
+	sd_secrets_free(sec);
+	FILE *mem = tmpfile();
+	sd_report_write_text(r, mem, SD_TEXT_VERBOSE);
+	rewind(mem);
+	char line[1024];
+	int verdicts = 0;
+	while (fgets(line, sizeof line, mem)) {
+		for (const char *c = line; *c; c++)
+			assert_false((unsigned char)*c < 0x20 && *c != '\n');
+		/* the verdict's headline is ours alone; the server's
+		 * "Verdict: ok (ok)" never starts a line */
+		verdicts += strncmp(line, "FAIL: ", 6) == 0;
+		assert_false(strncmp(line, "Verdict:", 8) == 0);
+	}
+	fclose(mem);
+	assert_int_equal(verdicts, 1);
+	sd_report_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(many_echoes_of_short_secrets),
+		cmocka_unit_test(every_connection_of_the_run),
+		cmocka_unit_test(report_entry_and_text),
 		cmocka_unit_test(echo_at_the_end_of_long_lines),
 		cmocka_unit_test(secrets_inside_the_mask),
 		cmocka_unit_test(secret_inside_the_user_name),

@@ -149,6 +149,100 @@ static void every_row_matches_its_own_sample(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/*
+ * A sample as a server would send it: the words of its text on lines of
+ * `per_line` words, every line after the first repeating the enhanced code
+ * when `repeat` (RFC 2034, as Exim and Microsoft do), fed through the SMTP
+ * reader.  per_line 0 puts the whole text on one line.
+ */
+static void as_sent(const char *sample, int per_line, int repeat,
+    sd_reply *out)
+{
+	reply r = split(sample);
+	char words[2048];
+	const char *t = r.text;
+	if (r.enhanced[0])
+		t += strlen(r.enhanced);
+	snprintf(words, sizeof words, "%s", t);
+	sd_reply_init(out);
+	char line[2400];
+	int n = 0, first = 1;
+	size_t ll = 0;
+	for (char *w = strtok(words, " \t\n"); ; w = strtok(NULL, " \t\n")) {
+		if (!w || (per_line && n == per_line)) {
+			/* flush: '-' unless this is the last line */
+			char head[40];
+			snprintf(head, sizeof head, "%03d%c%s%s", r.code,
+			    w ? '-' : ' ', r.enhanced[0] && (first || repeat) ?
+			    r.enhanced : "", r.enhanced[0] && (first || repeat) ?
+			    " " : "");
+			char full[2600];
+			snprintf(full, sizeof full, "%s%.*s", head, (int)ll, line);
+			sd_reply_rc rc = sd_reply_feed(out, full, strlen(full));
+			assert_int_equal(rc, w ? SD_REPLY_MORE : SD_REPLY_DONE);
+			ll = 0;
+			n = 0;
+			first = 0;
+			if (!w)
+				break;
+		}
+		ll += (size_t)snprintf(line + ll, sizeof line - ll, "%s%s",
+		    ll ? " " : "", w);
+		n++;
+	}
+}
+
+static void every_row_matches_on_one_and_many_lines(void **state)
+{
+	(void)state;
+	static const struct { int per_line, repeat; } forms[] = {
+		{ 0, 0 }, { 1, 1 }, { 3, 1 }, { 4, 0 },
+	};
+	int bad = 0;
+	for (size_t i = 0; i < N_ROWS; i++) {
+		const row *w = &rows[i];
+		unsigned opt = (w->flags & SD_REPLY_UNCONFIRMED) ?
+		    SD_REPLY_WITH_UNCONFIRMED : 0;
+		for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+			sd_reply rep;
+			as_sent(w->sample, forms[f].per_line, forms[f].repeat, &rep);
+			const sd_reply_rule *got = sd_reply_classify_ex(
+			    lowest_stage(w->stages), rep.code, rep.enhanced,
+			    rep.text, opt);
+			if (!got || strcmp(got->id, w->id) != 0) {
+				print_error("row %s, %d words a line%s: %s\n", w->id,
+				    forms[f].per_line, forms[f].repeat ?
+				    " with the code repeated" : "",
+				    got ? got->id : "(none)");
+				bad++;
+			}
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+static void normalised_text(void **state)
+{
+	(void)state;
+	char out[64];
+	sd_reply_text_normalize("Authentication unsuccessful, "
+	    "SmtpClientAuthentication is\n5.7.139 disabled for the Tenant",
+	    out, sizeof out);
+	/* capped at 63 bytes and a NUL */
+	assert_string_equal(out, "Authentication unsuccessful, SmtpClientAut"
+	    "hentication is disabl");
+	char big[200];
+	sd_reply_text_normalize("5.7.139 a\n5.7.139  b\n\n5.7.139\nc", big,
+	    sizeof big);
+	assert_string_equal(big, "5.7.139 a b c");
+	/* not an enhanced code: kept */
+	sd_reply_text_normalize("see\n5.7 words\n1.2.3 x", big, sizeof big);
+	assert_string_equal(big, "see 5.7 words 1.2.3 x");
+	assert_int_equal(sd_reply_text_normalize(NULL, big, sizeof big), 0);
+	assert_int_equal(sd_reply_text_normalize("abc", big, 1), 0);
+	assert_string_equal(big, "");
+}
+
 static void unconfirmed_rows_are_ignored_by_default(void **state)
 {
 	(void)state;
@@ -552,6 +646,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(table_is_the_data_file),
 		cmocka_unit_test(every_row_matches_its_own_sample),
+		cmocka_unit_test(every_row_matches_on_one_and_many_lines),
+		cmocka_unit_test(normalised_text),
 		cmocka_unit_test(unconfirmed_rows_are_ignored_by_default),
 		cmocka_unit_test(causes_are_spec_codes),
 		cmocka_unit_test(rows_carry_words_for_people),

@@ -1,0 +1,344 @@
+/* The batch driver (see batch.h). */
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/batch.h"
+#include "report/report.h"
+#include "util/util.h"
+
+/* Lines held at once per worker: enough that a slow line does not idle
+ * the other workers while its successors wait to be written. */
+#define WINDOW_PER_WORKER 4
+/* How often the progress line on a terminal is redrawn. */
+#define PROGRESS_EVERY_MS 250
+
+typedef struct slot {
+	unsigned long number;   /* 0-based line number in the input */
+	char *text;             /* the line as read (malloc'd) */
+	int too_long;           /* the line was cut at SD_BATCH_LINE_MAX */
+	char *out;              /* the line's JSON text, once done */
+	int done;
+} slot;
+
+typedef struct batch {
+	const sd_cli *cli;
+	sd_batch_fn fn;
+	sd_resolver *res;
+	FILE *out;
+	slot *slots;
+	size_t window;
+	/* sequence numbers of kept lines: [head, next) running or waiting,
+	 * [head, tail) not yet written */
+	unsigned long head, next, tail;
+	int eof;
+	int failed;             /* a line could not be rendered */
+	int abandoned;          /* a line's checks outlived its deadline */
+	unsigned long written;
+	int progress;           /* draw a progress line on stderr */
+	int64_t t0, drawn_at;
+	pthread_mutex_t lock;
+	pthread_cond_t work;    /* a line to run, or the end */
+	pthread_cond_t space;   /* a slot was freed */
+} batch;
+
+int sd_cli_shard_parse(const char *s, unsigned *i, unsigned *n)
+{
+	char *end;
+	errno = 0;
+	unsigned long a = strtoul(s, &end, 10);
+	if (end == s || *end != '/' || s[0] == '-' || errno)
+		return 0;
+	const char *t = end + 1;
+	unsigned long b = strtoul(t, &end, 10);
+	if (end == t || *end || t[0] == '-' || errno || b == 0 || a >= b ||
+	    b > 1000000)
+		return 0;
+	*i = (unsigned)a;
+	*n = (unsigned)b;
+	return 1;
+}
+
+int sd_cli_batch_options(const sd_cli *cli)
+{
+	if (!cli->batch && (cli->concurrency || cli->shard))
+		return sd_cli_usage_error(cli, "--%s works with --batch only",
+		    cli->shard ? "shard" : "concurrency");
+	return -1;
+}
+
+/* "input": the line's number and its text, escaped (it may be any bytes). */
+static json_t *input_object(const slot *s)
+{
+	char *t = sd_sanitize(s->text, strlen(s->text), SD_BATCH_LINE_MAX);
+	json_t *o = json_pack("{s:I, s:s}", "line", (json_int_t)s->number,
+	    "text", t ? t : "");
+	free(t);
+	return o;
+}
+
+static char *error_line(const slot *s, const char *msg)
+{
+	json_t *doc = json_pack("{s:s, s:o, s:{s:s, s:s}}", "schema",
+	    SD_SCHEMA, "input", input_object(s), "error", "code", "usage",
+	    "message", msg);
+	char *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_ENSURE_ASCII) : NULL;
+	json_decref(doc);
+	return out;
+}
+
+/* Runs one line and renders it as one line of JSON. */
+static char *run_line(batch *b, slot *s)
+{
+	char err[512] = "";
+	if (s->too_long) {
+		snprintf(err, sizeof err, "the line is longer than %d bytes",
+		    SD_BATCH_LINE_MAX);
+		return error_line(s, err);
+	}
+	char *work = strdup(s->text);
+	sd_report *r = work ? b->fn(b->cli, b->res, work, err, sizeof err) :
+	    NULL;
+	free(work);
+	if (!r)
+		return error_line(s, err[0] ? err : "out of memory");
+	json_t *doc = sd_report_json_doc(r);
+	if (sd_fact_get(r->facts, "domain.deadline")) {
+		pthread_mutex_lock(&b->lock);
+		b->abandoned = 1;
+		pthread_mutex_unlock(&b->lock);
+	}
+	sd_report_free(r);
+	if (!doc)
+		return NULL;
+	json_object_set_new(doc, "input", input_object(s));
+	char *out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_ENSURE_ASCII);
+	json_decref(doc);
+	return out;
+}
+
+static void draw_progress(batch *b, int last)
+{
+	int64_t now = sd_now_ms();
+	if (!b->progress || (!last && now - b->drawn_at < PROGRESS_EVERY_MS))
+		return;
+	b->drawn_at = now;
+	double secs = (double)(now - b->t0) / 1000.0;
+	if (last)
+		fputs("\r\033[K", stderr);
+	else
+		fprintf(stderr, "\r\033[Ksmtpdoctor: %lu lines done, %lu "
+		    "running, %.0f a second", b->written, b->next - b->head,
+		    secs > 0 ? (double)b->written / secs : 0.0);
+	fflush(stderr);
+}
+
+/* Under the lock: writes the finished lines at the head, in order. */
+static void write_ready(batch *b)
+{
+	while (b->head < b->tail) {
+		slot *s = &b->slots[b->head % b->window];
+		if (!s->done)
+			break;
+		if (s->out) {
+			fputs(s->out, b->out);
+			fputc('\n', b->out);
+		} else {
+			b->failed = 1;
+		}
+		free(s->out);
+		free(s->text);
+		memset(s, 0, sizeof *s);
+		b->head++;
+		b->written++;
+	}
+	fflush(b->out);
+	draw_progress(b, 0);
+	pthread_cond_broadcast(&b->space);
+}
+
+static void *worker(void *arg)
+{
+	batch *b = arg;
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		while (b->next == b->tail && !b->eof)
+			pthread_cond_wait(&b->work, &b->lock);
+		if (b->next == b->tail)
+			break;
+		slot *s = &b->slots[b->next++ % b->window];
+		pthread_mutex_unlock(&b->lock);
+		char *out = run_line(b, s);
+		pthread_mutex_lock(&b->lock);
+		s->out = out;
+		s->done = 1;
+		write_ready(b);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+/*
+ * Reads one line into buf (at most SD_BATCH_LINE_MAX bytes kept; the rest
+ * of a longer line is read and dropped, *too_long set).  Returns 0 at the
+ * end of the input, -1 on a read error.
+ */
+static int read_line(FILE *in, char *buf, int *too_long)
+{
+	*too_long = 0;
+	if (!fgets(buf, SD_BATCH_LINE_MAX + 2, in))
+		return ferror(in) ? -1 : 0;
+	size_t n = strlen(buf);
+	if (n && buf[n - 1] == '\n') {
+		buf[--n] = '\0';
+	} else if (n > SD_BATCH_LINE_MAX) {
+		*too_long = 1;
+		int c;
+		while ((c = getc(in)) != EOF && c != '\n')
+			;
+		buf[SD_BATCH_LINE_MAX] = '\0';
+		n = SD_BATCH_LINE_MAX;
+	}
+	if (n && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	return 1;
+}
+
+/* Blank and comment lines give no output but keep their number. */
+static int skipped(const char *line)
+{
+	line += strspn(line, " \t");
+	return line[0] == '\0' || line[0] == '#';
+}
+
+/* The reader: hands the kept lines to the workers, a window at a time. */
+static int feed(batch *b, FILE *in, unsigned shard_i, unsigned shard_n)
+{
+	static char buf[SD_BATCH_LINE_MAX + 2];
+	unsigned long number = 0;
+	int rc, too_long;
+	while ((rc = read_line(in, buf, &too_long)) > 0) {
+		unsigned long n = number++;
+		if (n % shard_n != shard_i || skipped(buf))
+			continue;
+		char *text = strdup(buf);
+		if (!text)
+			return -1;
+		pthread_mutex_lock(&b->lock);
+		while (b->tail - b->head >= b->window)
+			pthread_cond_wait(&b->space, &b->lock);
+		slot *s = &b->slots[b->tail++ % b->window];
+		s->number = n;
+		s->text = text;
+		s->too_long = too_long;
+		pthread_cond_signal(&b->work);
+		pthread_mutex_unlock(&b->lock);
+	}
+	return rc;
+}
+
+/* Checks the options a batch takes; 0, or the usage error's status. */
+static int batch_usage(const sd_cli *cli, unsigned *si, unsigned *sn)
+{
+	if (cli->format_set && cli->format != SD_FORMAT_JSON)
+		return sd_cli_usage_error(cli, "--batch writes JSON Lines: "
+		    "--format must be json");
+	if (cli->n_positional)
+		return sd_cli_usage_error(cli, "%s --batch takes no other "
+		    "arguments (one evaluation a line of FILE)", cli->command);
+	*si = 0;
+	*sn = 1;
+	if (cli->shard && !sd_cli_shard_parse(cli->shard, si, sn))
+		return sd_cli_usage_error(cli, "--shard: expected I/N with "
+		    "0 <= I < N, got '%s'", cli->shard);
+	return 0;
+}
+
+static int start_workers(batch *b, pthread_t *th, size_t n)
+{
+	size_t started = 0;
+	for (; started < n; started++)
+		if (pthread_create(&th[started], NULL, worker, b) != 0)
+			break;
+	return (int)started;
+}
+
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn)
+{
+	unsigned shard_i, shard_n;
+	int rc = batch_usage(cli, &shard_i, &shard_n);
+	if (rc)
+		return rc;
+	FILE *in = strcmp(cli->batch, "-") == 0 ? stdin :
+	    fopen(cli->batch, "r");
+	if (!in)
+		return sd_cli_usage_error(cli, "--batch: cannot read '%s': %s",
+		    cli->batch, strerror(errno));
+	FILE *out = cli->output ? fopen(cli->output, "w") : stdout;
+	if (!out) {
+		rc = sd_cli_usage_error(cli, "--output: cannot write '%s': %s",
+		    cli->output, strerror(errno));
+		goto close_in;
+	}
+	const char *err = NULL;
+	sd_resolver *res = sd_resolver_new_unbound(cli->opt.resolvers,
+	    cli->opt.n_resolvers, cli->opt.trust_anchor, &err);
+	if (!res) {
+		fprintf(stderr, "smtpdoctor: the DNS resolver could not be set "
+		    "up: %s\n", err ? err : "unknown error");
+		rc = 3;
+		goto close_out;
+	}
+	size_t workers = cli->concurrency ? cli->concurrency : 64;
+	batch b = {
+		.cli = cli, .fn = fn, .res = res, .out = out,
+		.window = workers * WINDOW_PER_WORKER,
+		.progress = isatty(STDERR_FILENO) && cli->opt.verbose >= 0,
+		.t0 = sd_now_ms(),
+	};
+	b.slots = calloc(b.window, sizeof *b.slots);
+	pthread_t *th = calloc(workers, sizeof *th);
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.work, NULL);
+	pthread_cond_init(&b.space, NULL);
+	int started = b.slots && th ? start_workers(&b, th, workers) : 0;
+	int frc = started > 0 ? feed(&b, in, shard_i, shard_n) : -1;
+	pthread_mutex_lock(&b.lock);
+	b.eof = 1;
+	pthread_cond_broadcast(&b.work);
+	pthread_mutex_unlock(&b.lock);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	draw_progress(&b, 1);
+	if (frc < 0)
+		fprintf(stderr, "smtpdoctor: --batch: %s\n", started > 0 ?
+		    "reading the input failed" : "could not start workers");
+	rc = frc < 0 ? (started > 0 ? 2 : 3) : b.failed ? 3 : 0;
+	if (fflush(out) != 0) {
+		fprintf(stderr, "smtpdoctor: writing the output failed: %s\n",
+		    strerror(errno));
+		rc = 3;
+	}
+	if (b.abandoned) {
+		/* checks cut off by a line's deadline still hold the resolver
+		 * and OpenSSL: leave without running library destructors */
+		fflush(stderr);
+		_exit(rc);
+	}
+	free(th);
+	free(b.slots);
+	sd_resolver_free(res);
+close_out:
+	if (out != stdout)
+		fclose(out);
+close_in:
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}

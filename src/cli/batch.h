@@ -1,0 +1,44 @@
+/*
+ * `--batch FILE|-`: one evaluation a line, JSON Lines out in input order.
+ *
+ * The driver reads lines, keeps those of its shard, runs them on
+ * `--concurrency` worker threads that share one resolver (one cache for the
+ * whole batch) and writes each line's document when every line before it
+ * is written.  At most a window of lines is held at once, so memory does
+ * not grow with the input.
+ */
+#ifndef SD_CLI_BATCH_H
+#define SD_CLI_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli/cli.h"
+#include "dns/dns.h"
+
+/* The most a batch input line may hold (longer: an error line). */
+#define SD_BATCH_LINE_MAX 4096
+/* The most worker threads --concurrency may ask for. */
+#define SD_BATCH_CONCURRENCY_MAX 1024
+
+/*
+ * Evaluates one line (text: the line, NUL-terminated, no newline; the
+ * function may cut it up) with the batch's resolver: returns the line's
+ * report, or NULL with the reason the line is bad in err.
+ */
+typedef sd_report *(*sd_batch_fn)(const sd_cli *cli, sd_resolver *res,
+    char *text, char *err, size_t errlen);
+
+/* Runs cli->batch through fn; returns the exit status. */
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn);
+
+/*
+ * --concurrency and --shard without --batch: the usage error's status;
+ * else -1.
+ */
+int sd_cli_batch_options(const sd_cli *cli);
+
+/* Parses --shard I/N; 1 when valid. */
+int sd_cli_shard_parse(const char *s, unsigned *i, unsigned *n);
+
+#endif
