@@ -187,9 +187,15 @@ static void domain_records_with_tags(void **state)
 	    "s1._domainkey.example.com", "record", "v=DKIM1; k=rsa; p=MIIB",
 	    "key", "status", "valid", "type", "rsa", "bits", 2048, "weak", 0,
 	    "testing", 1));
+	sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:[]}", "id",
+	    "domain.tlsrpt", "stage", "domain", "check", "tlsrpt", "name",
+	    "_smtp._tls.example.com", "status", "timeout", "records"));
 	sd_verdict_set(r, "ok", -1, "fine", NULL, NULL);
 	char *t = text_of(r, 0);
 	assert_non_null(strstr(t, "Checked: the domain example.com"));
+	/* a lookup that failed is not a record that is missing */
+	assert_non_null(strstr(t, "!! TLS-RPT record at _smtp._tls.example.com: "
+	    "not known, the lookup failed"));
 	assert_non_null(strstr(t, "DMARC record at example.com: \"v=DMARC1; "
 	    "p=reject; rua=mailto:d@example.com\""));
 	assert_non_null(strstr(t, "tags: v=DMARC1 | p=reject | "
