@@ -446,6 +446,37 @@ static void diag_from(sd_bounce_rcpt *r, const char *text, size_t len)
 		r->stage = strdup(st);
 }
 
+/*
+ * A multi-line reply quoted on one line keeps each line's code: "550-5.7.26
+ * Unauthenticated ... go to 550 5.7.26 https://...".  The codes after the
+ * first are taken out, so that the words read as one sentence.
+ */
+static void join_continuations(char *s)
+{
+	char enh[16];
+	size_t n = strlen(s);
+	if (n < 4 || !is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2]) ||
+	    (s[3] != '-' && s[3] != ' '))
+		return;
+	size_t el = sd_parse_enhanced(s + 4, n - 4, enh) ? strlen(enh) : 0;
+	char o = 0;
+	for (char *p = s + 4; (p = strstr(p, " ")) != NULL; p++) {
+		char *q = p + 1;
+		if (strncmp(q, s, 3) != 0 || (q[3] != '-' && q[3] != ' '))
+			continue;
+		size_t cut = 4;
+		if (el && strncmp(q + 4, enh, el) == 0 && (q[4 + el] == ' ' ||
+		    q[4 + el] == '\0'))
+			cut += el + (q[4 + el] == ' ');
+		memmove(q, q + cut, strlen(q + cut) + 1);
+		while (*q == ' ')
+			memmove(q, q + 1, strlen(q + 1) + 1);
+		o = 1;
+	}
+	if (o && s[3] == '-')
+		s[3] = ' ';
+}
+
 /* ---- the DSN reader (RFC 3464 §2) ------------------------------------- */
 
 static void dsn_message_field(sd_bounce *b, const char *name, const char *v)
@@ -473,6 +504,8 @@ static void dsn_rcpt_field(sd_bounce_rcpt *r, const char *name, const char *v)
 	else if (sd_strcaseeq(name, "Diagnostic-Code")) {
 		if (!r->diagnostic) {
 			r->diagnostic = typed_value(v, &r->diagnostic_type);
+			if (r->diagnostic)
+				join_continuations(r->diagnostic);
 			int code = 0;
 			if (r->diagnostic && reply_start(r->diagnostic,
 			    strlen(r->diagnostic), &code) == r->diagnostic)

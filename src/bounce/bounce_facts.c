@@ -72,19 +72,24 @@ static int ip_in_text(const char *text, const char *skip, char *out)
 {
 	static const char *const words[] = { "from ", "ip: ", "ip ", "ip=",
 	    "client ", "address ", "host ", NULL };
+	char cand[46];
+	/* out is written only with the answer: a candidate that does not
+	 * qualify leaves it as it was */
 	for (size_t i = 0; text[i]; i++) {
 		if (i > 0 && is_ipchar(text[i - 1]))
 			continue;
-		if (!ip_at(text + i, out))
+		if (!ip_at(text + i, cand))
 			continue;
-		if (skip && strcmp(out, skip) == 0)
+		if (skip && strcmp(cand, skip) == 0)
 			continue;
-		if (i > 0 && text[i - 1] == '[')
-			return 1;
-		for (size_t w = 0; words[w]; w++) {
+		int named = i > 0 && text[i - 1] == '[';
+		for (size_t w = 0; words[w] && !named; w++) {
 			size_t wl = strlen(words[w]);
-			if (i >= wl && sd_strncaseeq(text + i - wl, words[w], wl))
-				return 1;
+			named = i >= wl && sd_strncaseeq(text + i - wl, words[w], wl);
+		}
+		if (named) {
+			memcpy(out, cand, strlen(cand) + 1);
+			return 1;
 		}
 	}
 	return 0;

@@ -15,6 +15,7 @@
 #include "bounce/bounce.h"
 #include "cli/cli.h"
 #include "probe/domain.h"
+#include "probe/domain_dnsbl.h"
 #include "report/report.h"
 #include "rules/bounce_rules.h"
 
@@ -55,7 +56,22 @@ static int run_recheck(sd_cli *cli, sd_report *r, const sd_bounce *b)
 	if (cli->opt.verbose > 0)
 		fprintf(stderr, "smtpdoctor: rechecking %s (%s)\n", plan.domain,
 		    plan.cause);
-	sd_report *dr = sd_domain_run(&cli->opt, &p);
+	/* the list the refusal names is asked too, unless --dnsbl chose */
+	sd_options opt = cli->opt;
+	const char *zones[SD_DOMAIN_MAX_ZONES + 1];
+	if (plan.zone[0] && !opt.dnsbl_set) {
+		size_t nz = sd_dnsbl_defaults(0, zones, SD_DOMAIN_MAX_ZONES);
+		int known = 0;
+		for (size_t i = 0; i < nz; i++)
+			known |= strcmp(zones[i], plan.zone) == 0;
+		if (!known)
+			zones[nz++] = plan.zone;
+		opt.dnsbl = zones;
+		opt.n_dnsbl = nz;
+		opt.dnsbl_set = 1;
+		json_object_set_new(f, "zone", json_string(plan.zone));
+	}
+	sd_report *dr = sd_domain_run(&opt, &p);
 	int abandoned = dr && sd_fact_get(dr->facts, "domain.deadline");
 	size_t i;
 	json_t *x;

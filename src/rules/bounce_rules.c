@@ -361,6 +361,34 @@ static int domain_of(const char *addr, char *out, size_t max)
 	return 1;
 }
 
+/* The blocklist zone a reply names ("blocked using zen.spamhaus.org",
+ * "listed at bl.example.com"), into out; 1 when found. */
+static int zone_named(const char *diag, char *out, size_t max)
+{
+	static const char *const lead[] = { "blocked using ", "listed at ",
+	    "listed in ", "listed on ", NULL };
+	for (size_t i = 0; diag && lead[i]; i++) {
+		const char *p = sd_strcasestr(diag, lead[i]);
+		if (!p)
+			continue;
+		p += strlen(lead[i]);
+		size_t n = 0, dots = 0;
+		while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' &&
+		    p[n] <= 'Z') || (p[n] >= '0' && p[n] <= '9') ||
+		    p[n] == '-' || p[n] == '.')
+			dots += p[n++] == '.';
+		while (n > 0 && p[n - 1] == '.')
+			n--, dots--;
+		if (dots >= 1 && n < max) {
+			for (size_t k = 0; k < n; k++)
+				out[k] = sd_tolower(p[k]);
+			out[n] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void sd_bounce_recheck_plan(const json_t *facts, sd_bounce_plan *p)
 {
 	memset(p, 0, sizeof *p);
@@ -397,6 +425,9 @@ void sd_bounce_recheck_plan(const json_t *facts, sd_bounce_plan *p)
 		    sizeof p->domain_buf))
 			p->target = NULL, p->why = "the sender's domain is not known";
 		p->ip = jstr(ip, "ip");
+		if (strcmp(c->cause, "reputation.ip_listed") == 0)
+			zone_named(jstr(top->fact, "diagnostic"), p->zone,
+			    sizeof p->zone);
 		p->with_message = ret && !json_is_true(json_object_get(ret,
 		    "headers_only"));
 	}

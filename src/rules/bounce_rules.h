@@ -48,6 +48,7 @@ typedef struct sd_bounce_plan {
 	const char *domain;   /* the domain to audit */
 	const char *ip;       /* the sending address, or NULL */
 	int with_message;     /* the returned message is whole: check DKIM */
+	char zone[256];       /* the blocklist the reply names, or "" */
 	const char *why;      /* when target is NULL */
 	char domain_buf[256];
 } sd_bounce_plan;

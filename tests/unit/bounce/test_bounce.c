@@ -427,6 +427,25 @@ static void mbox_and_sending_ip(void **state)
 	sd_bounce_free(&b);
 }
 
+/* A multi-line reply quoted on one line reads as one sentence: the codes
+ * of its continuation lines are taken out. */
+static void continuation_codes_joined(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = read_file("tests/data/bounces/gmail-dmarc.eml", &len);
+	sd_bounce b;
+	sd_report *r = judge(text, len, &b);
+	const char *diag = member(r, "diagnostic");
+	assert_non_null(diag);
+	assert_true(strncmp(diag, "550 5.7.26 Unauthenticated", 26) == 0);
+	assert_null(strstr(diag + 3, " 550 "));
+	assert_non_null(strstr(diag, "go to https://support.google.com"));
+	sd_report_free(r);
+	sd_bounce_free(&b);
+	free(text);
+}
+
 /* ---- content scoring: what spamd says, what a user types ---------------- */
 
 static void spamd_report_table(void **state)
@@ -487,6 +506,7 @@ int main(void)
 		cmocka_unit_test(invalid_utf8_and_controls),
 		cmocka_unit_test(not_a_message),
 		cmocka_unit_test(mbox_and_sending_ip),
+		cmocka_unit_test(continuation_codes_joined),
 		cmocka_unit_test(spamd_report_table),
 		cmocka_unit_test(scorer_specs),
 	};
