@@ -301,7 +301,9 @@ size_t sd_redact(const sd_secrets *s, const char *in, size_t len, char *out,
 		/* every form is tried where it could start; the input is read
 		 * once, the output is never read.  A mask already in the input
 		 * (text redacted before) is kept whole, so redacting twice
-		 * changes nothing; a form that runs past its end still counts. */
+		 * changes nothing; a form that runs past its end still counts
+		 * (so a password like ">d" also takes the 'd' after a mask:
+		 * more masked, never less). */
 		size_t cover = 0, kept = 0, ml = sizeof mask - 1;
 		int masked = 0;
 		for (size_t i = 0; i < len; i++) {
