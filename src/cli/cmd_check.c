@@ -47,17 +47,14 @@ int sd_cmd_check(sd_cli *cli)
 		if (!strchr(cp->address, '@'))
 			return sd_cli_usage_error(cli, "'%s' is not an e-mail "
 			    "address", cp->address);
-		if (!cp->server)
-			return reserved(cli, "check ADDRESS without --server "
-			    "(settings discovered from the address)");
 		if (!cp->from)
 			cp->from = cp->address;
 		if (!cp->user)
 			cp->user = cp->address;
 	}
-	if (!cp->server)
-		return sd_cli_usage_error(cli, "check needs an ADDRESS or "
-		    "--server HOST");
+	if (!cp->server && !cp->address)
+		return sd_cli_usage_error(cli, "check needs an ADDRESS, "
+		    "--server HOST or --config FILE");
 	if (cp->auth_mech && !sd_sasl_find(cp->auth_mech))
 		return sd_cli_usage_error(cli, "--auth: unknown mechanism '%.40s' "
 		    "(smtpdoctor speaks PLAIN, LOGIN, CRAM-MD5, XOAUTH2 and "

@@ -55,6 +55,9 @@ int sd_cli_render(const sd_cli *cli, sd_report *r)
 		fprintf(stderr, "smtpdoctor: out of memory\n");
 		return 3;
 	}
+	/* a command that did not time its run: until the report is written */
+	if (!r->elapsed_ms && !r->error)
+		r->elapsed_ms = sd_report_t_ms(r);
 	FILE *out = stdout;
 	if (cli->output && !(out = fopen(cli->output, "w"))) {
 		int code = sd_cli_usage_error(cli, "--output: cannot write "

@@ -14,6 +14,7 @@
 #include "dns/dns.h"
 #include "net/conn.h"
 #include "probe/check.h"
+#include "probe/discover.h"
 #include "probe/domain.h"
 #include "probe/domain_dnsbl.h"
 #include "rules/domain_rules.h"
@@ -157,26 +158,6 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 	sd_report_waiting(r, host, NULL, 0, 0);
 }
 
-static int fill_sa(sd_probe *p, const char *addr, int family, int port)
-{
-	memset(&p->sa, 0, sizeof p->sa);
-	snprintf(p->addr, sizeof p->addr, "%s", addr);
-	p->family = family;
-	p->port = port;
-	if (family == 4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&p->sa;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		p->salen = sizeof *s4;
-		return inet_pton(AF_INET, addr, &s4->sin_addr) == 1;
-	}
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->sa;
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons((uint16_t)port);
-	p->salen = sizeof *s6;
-	return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1;
-}
-
 static sd_probe *add_probe(sd_probe *probes, int *n, sd_run *run, sd_role role,
     const char *host, const char *addr, int family, int port, sd_mode mode,
     int starttls)
@@ -190,7 +171,7 @@ static sd_probe *add_probe(sd_probe *probes, int *n, sd_run *run, sd_role role,
 	snprintf(p->host, sizeof p->host, "%s", host);
 	p->mode = mode;
 	p->starttls = starttls;
-	if (!fill_sa(p, addr, family, port))
+	if (!sd_probe_set_addr(p, addr, family, port))
 		return NULL;
 	(*n)++;
 	return p;
@@ -439,25 +420,146 @@ void sd_check_merge_domain(sd_report *r, const sd_report *dr,
 		    "summary"), "fix", json_object_get(v, "fix"), "quiet", 1));
 }
 
-sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
+/*
+ * check ADDRESS without a server: the sources are asked and the candidates
+ * probed up to TLS within part of the run's deadline; the best becomes
+ * the configured path.  Returns 0 when there is none to check.
+ */
+static int discover_server(sd_report *r, sd_resolver *res, sd_run *run,
+    sd_check_params *cp, int64_t deadline, sd_discovery *disc)
+{
+	const char *at = cp->address ? strrchr(cp->address, '@') : NULL;
+	if (!at || !at[1])
+		return 0;
+	/* the path itself needs the rest: discovery may use about half */
+	int64_t dl = sd_deadline_min(deadline, sd_now_ms() +
+	    sd_remaining_ms(deadline) / 2);
+	sd_discover(r, res, run, at + 1, dl, run->tls ? SD_DISCOVER_PROBE : 0,
+	    disc);
+	const sd_candidate *c = sd_discovery_choose(disc);
+	if (!c)
+		return 0;
+	cp->server = c->host;
+	cp->port = c->port;
+	cp->tls = c->tls;
+	/* never credentials to a server only plain http named */
+	if (c->http_only) {
+		cp->user = NULL;
+		cp->password = NULL;
+	}
+	return 1;
+}
+
+/* The published settings of the sender's domain, beside the probes. */
+typedef struct published_job {
+	sd_report *r;
+	sd_resolver *res;
+	sd_run *run;
+	const char *domain, *server;
+	int64_t deadline;
+	pthread_t th;
+	int started;
+} published_job;
+
+static void *published_thread(void *arg)
+{
+	published_job *j = arg;
+	sd_discover_published(j->r, j->res, j->run, j->domain, j->server,
+	    j->deadline);
+	return NULL;
+}
+
+/* config.source, source_detail and candidates (SPEC §2.1). */
+static void config_source(sd_report *r, const sd_check_params *cp,
+    const sd_discovery *disc, int discovered)
+{
+	json_t *cfg = json_object_get(r->extra, "config");
+	if (!cfg)
+		return;
+	const sd_candidate *c = discovered ? sd_discovery_choose(disc) : NULL;
+	json_object_set_new(cfg, "source", json_string(c ?
+	    sd_source_name(c->source) : cp->source ? cp->source : "flags"));
+	json_object_set_new(cfg, "source_detail", json_string(c ? c->detail :
+	    cp->source_detail ? cp->source_detail : "command line"));
+	if (c && c->http_only)
+		json_object_set_new(cfg, "http_only", json_true());
+	json_object_set_new(cfg, "candidates", discovered ?
+	    sd_discovery_json(disc) : json_array());
+}
+
+sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 {
 	sd_report *r = sd_report_new("check");
 	if (!r)
 		return NULL;
 	sd_report_watch(r, opt);
+	/* discovery fills in the server: a copy the run may change */
+	sd_check_params local = *cp_in;
+	sd_check_params *cp = &local;
 	int64_t t0 = sd_now_ms();
 	/* leave room for rules and rendering inside --timeout */
 	int64_t deadline = t0 + (int64_t)(opt->timeout * 1000) - 150;
-	int port = cp->port ? cp->port : cp->tls == SD_TLS_IMPLICIT ? 465 : 587;
-	sd_tls_mode tls = cp->tls ? cp->tls : default_mode(port);
 	char *ehlo_name = cp->ehlo ? strdup(cp->ehlo) : default_ehlo();
-
-	json_t *controls = json_array();
 	size_t n_controls = opt->no_control ? 0 : opt->control_set ?
 	    opt->n_control : sizeof default_controls / sizeof default_controls[0];
+	json_t *controls = json_array();
 	for (size_t i = 0; i < n_controls; i++)
 		json_array_append_new(controls, json_string(opt->control_set ?
 		    opt->control[i] : default_controls[i]));
+
+	sd_secrets *secrets = NULL;
+	sd_run run = { 0 };
+	run.report = r;
+	run.params = cp;
+	run.opt = opt;
+	run.ehlo_name = ehlo_name;
+	run.deadline_ms = deadline;
+	run.connect_ms = (int64_t)(opt->connect_timeout * 1000);
+	run.reply_ms = run.connect_ms * 2 > 4000 ? run.connect_ms * 2 : 4000;
+	run.sniff_ms = run.connect_ms < 1500 ? 1500 : run.connect_ms > 4000 ?
+	    4000 : run.connect_ms;
+	run.tls = sd_tls_client_ctx(opt->ca_file);
+
+	const char *err = NULL;
+	int fam;
+	sd_resolver *res = NULL;
+	const char *who = cp->from ? cp->from : cp->user;
+	if (!cp->server || !is_literal(cp->server, &fam) || n_controls ||
+	    opt->public_ip || (who && strchr(who, '@'))) {
+		res = sd_resolver_new_unbound(opt->resolvers, opt->n_resolvers,
+		    opt->trust_anchor, &err);
+		if (!res && (!cp->server || is_literal(cp->server, &fam) == 0)) {
+			sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:b, s:s}",
+			    "id", "dns.resolver", "stage", "dns", "error", err,
+			    "ok", 0, "detail", err));
+		}
+	}
+	static sd_discovery disc;
+	int discovered = !cp->server;
+	if (discovered && !discover_server(r, res, &run, cp, deadline, &disc)) {
+		/* nothing to probe: the rules name each source tried */
+		sd_report_set_extra(r, "config", json_pack("{s:n, s:n, s:n, "
+		    "s:s, s:s, s:o, s:b, s:s?}", "server", "port", "tls", "source",
+		    "none", "source_detail", "no source named a server",
+		    "candidates", sd_discovery_json(&disc), "user",
+		    cp->user != NULL, "from", cp->from));
+		sd_resolver_free(res);
+		sd_rules_check(r);
+		goto done;
+	}
+	int port = cp->port ? cp->port : cp->tls == SD_TLS_IMPLICIT ? 465 : 587;
+	sd_tls_mode tls = cp->tls ? cp->tls : default_mode(port);
+	/* every form the secret can take, before the first connection that
+	 * carries it (discovery's probes never do): a server may echo it on
+	 * any connection of the run, even one that started before AUTH */
+	if (cp->password && *cp->password && (secrets = sd_secrets_new())) {
+		sd_sasl_creds cr = { cp->user ? cp->user : "", cp->password,
+		    cp->server, port };
+		sd_sasl_secret_forms(&cr, secrets);
+	}
+	r->secrets = secrets;
+	run.secrets = secrets;
+
 	/* the settings judged: a top-level member of the report (SPEC §4
 	 * lets members be added; facts keep to its stages) */
 	sd_report_set_extra(r, "config", json_pack("{s:s, s:i, s:s, s:b, s:b, "
@@ -469,54 +571,19 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	    cp->allow_plaintext_auth, "insecure", cp->insecure, "no_control",
 	    opt->no_control, "controls", controls, "family", opt->family,
 	    "connect_timeout", opt->connect_timeout, "timeout", opt->timeout));
-
-	/* every form the secret can take, before the first connection: a
-	 * server may echo it on any connection of the run, even one that
-	 * started before AUTH */
-	sd_secrets *secrets = NULL;
-	if (cp->password && *cp->password && (secrets = sd_secrets_new())) {
-		sd_sasl_creds cr = { cp->user ? cp->user : "", cp->password,
-		    cp->server, port };
-		sd_sasl_secret_forms(&cr, secrets);
-	}
-	r->secrets = secrets;
-	sd_run run = { 0 };
-	run.secrets = secrets;
-	run.report = r;
-	run.params = cp;
-	run.opt = opt;
-	run.ehlo_name = ehlo_name;
-	run.deadline_ms = deadline;
-	run.connect_ms = (int64_t)(opt->connect_timeout * 1000);
-	run.reply_ms = run.connect_ms * 2 > 4000 ? run.connect_ms * 2 : 4000;
-	run.sniff_ms = run.connect_ms < 1500 ? 1500 : run.connect_ms > 4000 ?
-	    4000 : run.connect_ms;
-	run.tls = sd_tls_client_ctx(opt->ca_file);
+	config_source(r, cp, &disc, discovered);
 	if (!run.tls) {
 		sd_verdict_set(r, "inconclusive", -1, opt->ca_file ?
 		    "could not load the --ca-file certificates" :
 		    "could not set up TLS", NULL, NULL);
+		sd_resolver_free(res);
 		goto done;
 	}
 	if (cp->password && *cp->password && !secrets) {
 		/* no way to keep the secret out of the report: no run */
 		sd_verdict_set(r, "inconclusive", -1, "out of memory", NULL, NULL);
+		sd_resolver_free(res);
 		goto done;
-	}
-
-	const char *err = NULL;
-	int fam;
-	sd_resolver *res = NULL;
-	const char *who = cp->from ? cp->from : cp->user;
-	if (!is_literal(cp->server, &fam) || n_controls || opt->public_ip ||
-	    (who && strchr(who, '@'))) {
-		res = sd_resolver_new_unbound(opt->resolvers, opt->n_resolvers,
-		    opt->trust_anchor, &err);
-		if (!res && is_literal(cp->server, &fam) == 0) {
-			sd_fact_add(r, json_pack("{s:s, s:s, s:s, s:b, s:s}",
-			    "id", "dns.resolver", "stage", "dns", "error", err,
-			    "ok", 0, "detail", err));
-		}
 	}
 
 	dnsbl_job dj = { r, res, opt, sd_deadline_min(deadline,
@@ -535,6 +602,18 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 		sj.deadline = sd_deadline_min(deadline, sd_now_ms() + 4000);
 		sj.started = pthread_create(&sj.th, NULL, sender_thread, &sj) == 0;
 	}
+
+	/* with flags or a file: what the sender's domain publishes (never
+	 * holding the verdict up for long) */
+	/* ADDRESS names the account's domain even when --from differs */
+	const char *pub_addr = cp->address ? cp->address : sender;
+	const char *sender_at = pub_addr ? strchr(pub_addr, '@') : NULL;
+	published_job pj = { r, res, &run, sender_at && sender_at[1] ?
+	    sender_at + 1 : NULL, cp->server, sd_deadline_min(deadline,
+	    sd_now_ms() + 4000), 0, 0 };
+	if (!discovered)
+		pj.started = pthread_create(&pj.th, NULL, published_thread,
+		    &pj) == 0;
 
 	addr_list server = { 0 };
 	/* a resolver that has not answered in twice a connect timeout (3 to
@@ -682,6 +761,8 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp)
 	}
 	if (dj.started)
 		pthread_join(dj.th, NULL);
+	if (pj.started)
+		pthread_join(pj.th, NULL);
 	if (sj.started) {
 		pthread_join(sj.th, NULL);
 		merge_sender(r, &sj);

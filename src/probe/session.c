@@ -7,6 +7,7 @@
  */
 #include "probe/session.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -989,6 +990,26 @@ bye:
 out:
 	set_stage(&s, ST_DONE);
 	sd_conn_close(s.c);
+}
+
+int sd_probe_set_addr(sd_probe *p, const char *addr, int family, int port)
+{
+	memset(&p->sa, 0, sizeof p->sa);
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	p->family = family;
+	p->port = port;
+	if (family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&p->sa;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		p->salen = sizeof *s4;
+		return inet_pton(AF_INET, addr, &s4->sin_addr) == 1;
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&p->sa;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons((uint16_t)port);
+	p->salen = sizeof *s6;
+	return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1;
 }
 
 static void *probe_thread(void *arg)

@@ -87,6 +87,9 @@ typedef struct sd_probe {
 	atomic_int decision;
 } sd_probe;
 
+/* Sets the probe's address (a literal of `family` 4 or 6) and port;
+ * 0 when addr is not such a literal. */
+int sd_probe_set_addr(sd_probe *p, const char *addr, int family, int port);
 /*
  * The test message `check --send` sends (headers and two lines, ending in
  * CRLF, without the "." that ends DATA), into out; its length, or -1 when

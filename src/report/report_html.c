@@ -184,7 +184,7 @@ static void hop(FILE *out, const char *cls, const char *title,
 
 /* The path drawn: a row per session (the configured one, then the
  * working alternative beside it), from this machine to the server. */
-static void path(FILE *out, const json_t *p, const json_t *hd)
+static void path(FILE *out, const json_t *p)
 {
 	if (!p)
 		return;
@@ -211,7 +211,7 @@ static void path(FILE *out, const json_t *p, const json_t *hd)
 			    jstr(st, "stage"));
 		}
 		fputs("<div class=\"hop end\"><b>Server</b>", out);
-		h(out, jstr(hd, "settings"));
+		h(out, jstr(row, "server"));
 		fputs("</div>\n</div>\n", out);
 	}
 	fputs("</div>\n", out);
@@ -306,8 +306,7 @@ void sd_report_write_html(const sd_report *r, FILE *out, int flags)
 	}
 	header(out, json_object_get(view, "header"));
 	verdict(out, json_object_get(view, "verdict"));
-	path(out, json_object_get(view, "path"), json_object_get(view,
-	    "header"));
+	path(out, json_object_get(view, "path"));
 	fputs("<h2>Stages</h2>\n", out);
 	size_t i;
 	json_t *s;

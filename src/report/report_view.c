@@ -150,6 +150,7 @@ static const char *source_words(const char *source)
 		{ "provider", "from smtpdoctor's table of mail providers" },
 		{ "mx", "derived from the domain's MX hosts" },
 		{ "guess", "guessed from the domain name (nothing was published)" },
+		{ "none", "no source named a server" },
 	};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strcmp(words[i].k, source) == 0)
@@ -176,7 +177,9 @@ static void check_header(json_t *h, const json_t *cfg)
 		    jstr(cfg, "from"));
 	json_object_set_new(h, "settings", esc(buf));
 	const char *src = jstr(cfg, "source");
-	const char *detail = jstr(cfg, "source_detail");
+	/* flags have no detail worth a line ("command line") */
+	const char *detail = strcmp(src, "flags") == 0 ? "" :
+	    jstr(cfg, "source_detail");
 	json_object_set_new(h, "source", escf("%s%s%s", source_words(*src ?
 	    src : "flags"), *detail ? ": " : "", detail));
 
@@ -384,6 +387,14 @@ static json_t *record_line(const json_t *f)
 		record = json_string_value(json_array_get(recs, 0));
 	if (!record)
 		record = "";
+	/* a failed lookup says nothing about the record */
+	static const char *const failed[] = { "timeout", "servfail", "bogus",
+	    "temperror", "lookup_failed", "failed", "error", NULL };
+	int unknown = 0;
+	for (size_t i = 0; failed[i]; i++)
+		unknown |= strcmp(jstr(f, "status"), failed[i]) == 0 ||
+		    strcmp(jstr(f, "found"), failed[i]) == 0 ||
+		    strcmp(jstr(f, "lookup"), failed[i]) == 0;
 	/* common selectors tried on a guess are news only when found */
 	if (!*record && strcmp(jstr(f, "source"), "common") == 0)
 		return json_null();
@@ -391,9 +402,11 @@ static json_t *record_line(const json_t *f)
 	    *jstr(f, "record_domain") ? jstr(f, "record_domain") :
 	    jstr(f, "domain");
 	json_t *line = json_pack("{s:s, s:o, s:s, s:[]}", "mark",
-	    *record ? "ok" : "info", "text", *record ? escf("%s at %s: \"%s\"",
-	    kind, name, record) : escf("%s at %s: none found", kind, name),
-	    "id", jstr(f, "id"), "detail");
+	    *record ? "ok" : unknown ? "fail" : "info", "text", *record ?
+	    escf("%s at %s: \"%s\"", kind, name, record) : unknown ?
+	    escf("%s at %s: not known, the lookup failed", kind, name) :
+	    escf("%s at %s: none found", kind, name), "id", jstr(f, "id"),
+	    "detail");
 	json_t *detail = json_object_get(line, "detail");
 	if (*record) {
 		char tags[VIEW_LINE_MAX];
@@ -606,9 +619,22 @@ static json_t *transcript(const sd_report *r, const json_t **facts, size_t n)
 	    lines);
 }
 
+/* Whether f belongs to the session of `role`: the verified alternative
+ * began as one of the other ports probed (its connection, greeting and
+ * TLS) and went on as "fix" (login, envelope). */
+static int in_session(const json_t *f, const char *role, const json_t *fix)
+{
+	if (strcmp(jstr(f, "role"), role) == 0)
+		return 1;
+	return fix && strcmp(jstr(f, "role"), "alternative") == 0 &&
+	    strcmp(jstr(f, "addr"), jstr(fix, "addr")) == 0 &&
+	    json_integer_value(json_object_get(f, "port")) ==
+	    json_integer_value(json_object_get(fix, "port"));
+}
+
 /* One row of the drawn path: each stage of one role's session. */
 static json_t *path_row(const json_t **facts, size_t n, const char *role,
-    const char *label)
+    const json_t *fix, const char *label, const char *server)
 {
 	static const char *const path_stages[] = { "dns", "network",
 	    "greeting", "ehlo", "tls", "auth", "envelope", "content", NULL };
@@ -618,7 +644,7 @@ static json_t *path_row(const json_t **facts, size_t n, const char *role,
 		const json_t *bad = NULL, *good = NULL;
 		for (size_t i = 0; i < n; i++) {
 			const json_t *f = facts[i];
-			if (strcmp(jstr(f, "role"), role) != 0 ||
+			if (!in_session(f, role, fix) ||
 			    strcmp(jstr(f, "stage"), path_stages[s]) != 0)
 				continue;
 			const json_t *ok = json_object_get(f, "ok");
@@ -641,19 +667,22 @@ static json_t *path_row(const json_t **facts, size_t n, const char *role,
 		json_decref(stages);
 		return NULL;
 	}
-	return json_pack("{s:s, s:o, s:o, s:b}", "role", role, "label",
-	    esc(label), "stages", stages, "failed", failed);
+	return json_pack("{s:s, s:o, s:o, s:o, s:b}", "role", role, "label",
+	    esc(label), "server", esc(server), "stages", stages, "failed",
+	    failed);
 }
 
 static json_t *path(const sd_report *r, const json_t **facts, size_t n)
 {
 	json_t *rows = json_array();
 	const json_t *cfg = json_object_get(r->extra, "config");
-	char label[400];
+	char label[400], server[320];
 	snprintf(label, sizeof label, "your settings: %s port %lld, %s",
 	    jstr(cfg, "server"), (long long)json_integer_value(
 	    json_object_get(cfg, "port")), tls_words(jstr(cfg, "tls")));
-	json_t *row = path_row(facts, n, "main", label);
+	snprintf(server, sizeof server, "%s port %lld", jstr(cfg, "server"),
+	    (long long)json_integer_value(json_object_get(cfg, "port")));
+	json_t *row = path_row(facts, n, "main", NULL, label, server);
 	if (row)
 		json_array_append_new(rows, row);
 	for (size_t i = 0; i < n; i++) {
@@ -662,7 +691,10 @@ static json_t *path(const sd_report *r, const json_t **facts, size_t n)
 			snprintf(label, sizeof label, "working alternative: %s "
 			    "port %lld", jstr(f, "host"), (long long)
 			    json_integer_value(json_object_get(f, "port")));
-			if ((row = path_row(facts, n, "fix", label)))
+			snprintf(server, sizeof server, "%s port %lld",
+			    jstr(f, "host"), (long long)json_integer_value(
+			    json_object_get(f, "port")));
+			if ((row = path_row(facts, n, "fix", f, label, server)))
 				json_array_append_new(rows, row);
 			break;
 		}

@@ -15,9 +15,13 @@
  *                                "role", "id", "detail": [..] } ] } ]
  *   "findings": [ { "severity", "code", "subject", "summary" } ]
  *   "transcript": { "conn", "lines": [ { "t_ms", "dir", "line" } ] }
- *   "path":     [ { "hop": "client"|"network"|"server", "label",
- *                   "stages": [ { "stage", "mark", "text" } ],
- *                   "failing": bool, "role" } ]
+ *   "path":     { "controls": the independent hosts in a line,
+ *                 "rows": [ { "role" ("main", "fix"), "label", "server",
+ *                             "failed",
+ *                             "stages": [ { "stage", "title", "mark",
+ *                                           "text", "failing" } ] } ] }
+ *               (check only: the configured session, then the verified
+ *               alternative; "failing" marks the first stage that failed)
  * Lines come in a fixed order (role, address family, address, port, id),
  * so two reports of the same check differ only where the facts differ.
  */

@@ -7,6 +7,7 @@
  * server).  Everything else that was seen becomes a finding.
  */
 #include "rules/check_rules.h"
+#include "rules/discovery_rules.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -1376,6 +1377,9 @@ void sd_rules_check(sd_report *r)
 	ctx c = { 0 };
 	c.r = r;
 	c.facts = r->facts;
+	/* no server was found to judge: the discovery rules say so */
+	if (sd_rules_discovery_first(r))
+		return;
 	c.cfg = json_object_get(r->extra, "config");
 	if (!c.cfg) {
 		sd_verdict_set(r, "inconclusive", -1, "no configuration", NULL,
@@ -1427,4 +1431,5 @@ out:
 	next_steps(&c);
 	json_decref(c.fix);
 	json_decref(c.evidence);
+	sd_rules_discovery_last(r);
 }

@@ -2,11 +2,15 @@
 """Judge one lab run of smtpdoctor against its scenario's expectations.
 
 Usage: check.py REPORT_JSON EXIT_STATUS EXPECT_CAUSE MUST MUST_NOT EXIT STATUS
-                SECONDS MAX_SECONDS
+                SECONDS MAX_SECONDS [JSON_ASSERTIONS [FIX_CONTAINS]]
 (MUST and MUST_NOT are space-separated finding codes; EXIT, STATUS and
 MAX_SECONDS may be empty; EXPECT_CAUSE "any" accepts every verdict of a
 well-formed report). Prints one line: "pass|fail<TAB>GOT<TAB>reasons" and
 exits 0.
+JSON_ASSERTIONS: lines "a.b.c = VALUE" (a member path, an array index as a
+number; VALUE compared as text, JSON null as "null", booleans as "true" /
+"false"). FIX_CONTAINS: lines that must each appear, whole, inside one line
+of verdict.fix.
 GOT is the verdict cause, or a short word when there is no usable report.
 
 With "hostile" as the first argument it judges instead what every run
@@ -29,8 +33,22 @@ import urllib.parse
 MAX_REPORT = 8 * 1024 * 1024     # bytes of a report we are willing to parse
 
 
+def member(doc, path):
+    """The value at a dotted path (numbers index arrays), or None."""
+    for part in path.split("."):
+        if isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        elif isinstance(doc, dict):
+            doc = doc.get(part)
+        else:
+            return None
+    return doc
+
+
 def main():
     path, rc, cause, must, must_not, want_exit, want_status, secs, max_secs = sys.argv[1:10]
+    json_asserts = sys.argv[10] if len(sys.argv) > 10 else ""
+    fix_contains = sys.argv[11] if len(sys.argv) > 11 else ""
     rc = int(rc)
     reasons = []
     try:
@@ -70,6 +88,18 @@ def main():
         reasons.append("took %s s, limit %s s" % (secs, max_secs))
     if not verdict.get("cause") or not verdict.get("status"):
         reasons.append("verdict without cause or status")
+    for line in json_asserts.splitlines():
+        if not line.strip():
+            continue
+        where, _, want = line.partition("=")
+        v = member(report, where.strip())
+        text = "null" if v is None else ("true" if v is True else "false" if v is False else str(v))
+        if text != want.strip():
+            reasons.append("%s is %s, expected %s" % (where.strip(), text[:80], want.strip()))
+    fixes = [str(x) for x in verdict.get("fix") or []]
+    for line in fix_contains.splitlines():
+        if line.strip() and not any(line.strip() in f for f in fixes):
+            reasons.append("no fix line holds '%s'" % line.strip()[:80])
     for key in ("summary", "fix", "evidence"):
         if key not in verdict:
             reasons.append("verdict has no %s" % key)

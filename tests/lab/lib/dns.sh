@@ -17,6 +17,7 @@ a.lab-root. IN A $DNS_AUTH4
 example.net. IN NS ns1.example.net.
 example.com. IN NS ns1.example.net.
 example.org. IN NS ns1.example.net.
+gmail.com. IN NS ns1.example.net.
 100.51.198.in-addr.arpa. IN NS ns1.example.net.
 1.d.5.0.8.b.d.0.1.0.0.2.ip6.arpa. IN NS ns1.example.net.
 ns1.example.net. IN A $DNS_AUTH4
@@ -77,6 +78,27 @@ $SOA_LINE
 @ IN TXT "v=spf1 mx ip4:198.51.100.0/26 -all"
 _dmarc IN TXT "v=DMARC1; p=none"
 mx IN A $MAIL_MX4
+; discovery (docs/discovery.md): RFC 8314 SRV naming the healthy server's
+; implicit-TLS port (and only that: 587 is then "not published")
+_submissions._tcp.srv IN SRV 0 1 465 smtp.example.net.
+; RFC 6186 SRV only, with two targets: the lower priority value wins
+_submission._tcp.srv587 IN SRV 10 1 587 smtp-notls.example.net.
+_submission._tcp.srv587 IN SRV 0 1 587 smtp.example.net.
+; SRV "." says "not offered", and nothing else is published: no source
+_submissions._tcp.nosrc IN SRV 0 0 0 .
+; a custom domain hosted at a provider of the table, known by its MX
+hosted IN MX 10 aspmx.l.google.com.
+EOF
+}
+
+# Stands in for a provider of data/providers.def inside the lab: its
+# submission host is a scripted peer speaking Gmail's wording.
+zone_gmail_com() {
+	cat <<EOF
+\$TTL 60
+$SOA_LINE
+@ IN NS ns1.example.net.
+smtp IN A $PEER_GMAIL_APP4
 EOF
 }
 
@@ -135,6 +157,7 @@ lab_dns() {
 	zone_example_net >"$DNSDIR/nsd/example.net.zone"
 	zone_example_com >"$DNSDIR/nsd/example.com.zone"
 	zone_example_org >"$DNSDIR/nsd/example.org.zone"
+	zone_gmail_com >"$DNSDIR/nsd/gmail.com.zone"
 	zone_rev_srv >"$DNSDIR/nsd/rev-srv.zone"
 	zone_rev6 >"$DNSDIR/nsd/rev6.zone"
 	cat >"$DNSDIR/nsd/nsd.conf" <<EOF
@@ -167,6 +190,9 @@ zone:
 zone:
 	name: "example.org"
 	zonefile: "example.org.zone"
+zone:
+	name: "gmail.com"
+	zonefile: "gmail.com.zone"
 zone:
 	name: "100.51.198.in-addr.arpa"
 	zonefile: "rev-srv.zone"

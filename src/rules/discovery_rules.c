@@ -1,0 +1,207 @@
+/*
+ * Rules about where the settings came from (see discovery_rules.h).  They
+ * read the report's config member and its facts of stage "discovery"
+ * only, so a saved report is judged the same way again.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rules/discovery_rules.h"
+#include "util/util.h"
+
+static const char *str(const json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+static int is_discovery(const json_t *f)
+{
+	return strcmp(str(f, "stage"), "discovery") == 0;
+}
+
+int sd_rules_discovery_first(sd_report *r)
+{
+	json_t *cfg = json_object_get(r->extra, "config");
+	if (!cfg || strcmp(str(cfg, "source"), "none") != 0)
+		return 0;
+	/* SPEC §2.1: no source yielded any candidate; name each one */
+	char sum[3000] = "no source named a submission server: ";
+	json_t *evidence = json_array();
+	size_t i;
+	json_t *f;
+	int first = 1;
+	json_array_foreach(r->facts, i, f) {
+		if (!is_discovery(f))
+			continue;
+		json_array_append_new(evidence, json_string(str(f, "id")));
+		size_t len = strlen(sum);
+		snprintf(sum + len, sizeof sum - len, "%s%s", first ? "" : "; ",
+		    str(f, "detail"));
+		first = 0;
+	}
+	json_t *fix = json_array();
+	json_array_append_new(fix, json_string("look up the outgoing (SMTP) "
+	    "server in your provider's help pages and give it with --server "
+	    "HOST[:PORT], or point --config at the mail client's settings "
+	    "file"));
+	sd_finding_add(r, "settings.not_discovered", "warning", NULL,
+	    str(cfg, "from"), sum, json_deep_copy(evidence));
+	sd_verdict_set(r, "settings.not_discovered", -1, sum, fix, evidence);
+	return 1;
+}
+
+/* The TLS mode in words a person reads in a client's dialog. */
+static const char *mode_words(const char *m)
+{
+	return strcmp(m, "implicit") == 0 ? "SSL/TLS (implicit TLS)" :
+	    strcmp(m, "starttls") == 0 ? "STARTTLS" : "no encryption";
+}
+
+/*
+ * The change in the client's own terms.  config.client names the format
+ * the settings were read from; flags get the smtpdoctor options.
+ */
+static void client_fix(json_t *fix, const json_t *cfg, const char *host,
+    int port, const char *tls)
+{
+	const char *client = str(cfg, "client");
+	const char *file = str(cfg, "file");
+	char l[700];
+	int imp = strcmp(tls, "implicit") == 0, none = strcmp(tls, "none") == 0;
+	if (strcmp(client, "msmtp") == 0) {
+		snprintf(l, sizeof l, "in %s, account %s: host %s / port %d / "
+		    "tls %s / tls_starttls %s", file, str(cfg, "account"), host,
+		    port, none ? "off" : "on", imp ? "off" : "on");
+	} else if (strcmp(client, "git") == 0) {
+		snprintf(l, sizeof l, "git config --file %s sendemail.%s"
+		    "smtpServer %s && git config --file %s sendemail.%s"
+		    "smtpServerPort %d && git config --file %s "
+		    "sendemail.smtpEncryption %s", file, str(cfg, "git_prefix"),
+		    host, file, str(cfg, "git_prefix"), port, file, imp ? "ssl" :
+		    none ? "none" : "tls");
+	} else if (strcmp(client, "mutt") == 0) {
+		snprintf(l, sizeof l, "in %s: set smtp_url = \"%s://%s%s:%d/\"%s",
+		    file, imp ? "smtps" : "smtp", str(cfg, "url_user"), host, port,
+		    imp || none ? "" : " and set ssl_starttls = yes");
+	} else if (strcmp(client, "postfix") == 0) {
+		snprintf(l, sizeof l, "in %s: relayhost = [%s]:%d, "
+		    "smtp_tls_security_level = %s%s (then: postfix reload)",
+		    file, host, port, none ? "may" : "encrypt", imp ?
+		    ", smtp_tls_wrappermode = yes" : "");
+	} else if (strcmp(client, "thunderbird") == 0) {
+		snprintf(l, sizeof l, "in Thunderbird: Settings > Account "
+		    "Settings > Outgoing Server (SMTP) > Edit: Server Name %s, "
+		    "Port %d, Connection security %s", host, port, imp ?
+		    "SSL/TLS" : none ? "None" : "STARTTLS");
+	} else {
+		snprintf(l, sizeof l, "smtpdoctor check --server %s --port %d "
+		    "--tls %s", host, port, tls);
+	}
+	json_array_append_new(fix, json_string(l));
+}
+
+/* The best published server: one that works, else the first. */
+static const json_t *best_published(const json_t *servers)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(servers, i, s)
+		if (json_is_true(json_object_get(s, "works")))
+			return s;
+	return json_array_get(servers, 0);
+}
+
+static int same(const json_t *s, const char *host, int port, const char *tls)
+{
+	return sd_strcaseeq(str(s, "host"), host) &&
+	    json_integer_value(json_object_get(s, "port")) == port &&
+	    strcmp(str(s, "tls"), tls) == 0;
+}
+
+static void differs(sd_report *r, const json_t *cfg, const json_t *pub)
+{
+	const char *host = str(cfg, "server"), *tls = str(cfg, "tls");
+	int port = (int)json_integer_value(json_object_get(cfg, "port"));
+	const json_t *servers = json_object_get(pub, "servers");
+	size_t i;
+	json_t *s;
+	json_array_foreach(servers, i, s)
+		if (same(s, host, port, tls))
+			return;
+	const json_t *b = best_published(servers);
+	if (!b)
+		return;
+	const char *bh = str(b, "host"), *bt = str(b, "tls");
+	int bp = (int)json_integer_value(json_object_get(b, "port"));
+	char sum[1500], diff[600] = "";
+	size_t o = 0;
+	if (!sd_strcaseeq(bh, host))
+		o += (size_t)snprintf(diff + o, sizeof diff - o, "host %s (not "
+		    "%s), ", bh, host);
+	if (bp != port && o < sizeof diff)
+		o += (size_t)snprintf(diff + o, sizeof diff - o, "port %d (not "
+		    "%d), ", bp, port);
+	if (strcmp(bt, tls) != 0 && o < sizeof diff)
+		o += (size_t)snprintf(diff + o, sizeof diff - o, "%s (not %s), ",
+		    mode_words(bt), mode_words(tls));
+	if (o >= 2 && o < sizeof diff)
+		diff[o - 2] = '\0';
+	snprintf(sum, sizeof sum, "the configured settings differ from what "
+	    "%s publishes: %s, from %s (%s)%s", str(pub, "domain"), diff,
+	    str(b, "source"), str(b, "source_detail"),
+	    json_is_true(json_object_get(b, "works")) ?
+	    "; the published server answers, with TLS and AUTH offered" : "");
+	json_t *ev = json_array();
+	json_array_append_new(ev, json_string(str(pub, "id")));
+	sd_finding_add(r, "settings.differs_from_published", "warning",
+	    "client_configuration", host, sum, json_deep_copy(ev));
+	json_t *v = r->verdict;
+	const char *status = str(v, "status");
+	json_t *fix = json_array();
+	client_fix(fix, cfg, bh, bp, bt);
+	if (strcmp(status, "ok") == 0) {
+		sd_verdict_set(r, "settings.differs_from_published", -1, sum,
+		    fix, ev);
+		return;
+	}
+	/* the configured path failed: the published settings are the fix
+	 * too, in the client's own words */
+	json_t *vf = json_object_get(v, "fix");
+	if (json_is_array(vf) && strcmp(status, "fail") == 0) {
+		char l[1200];
+		snprintf(l, sizeof l, "%s publishes %s port %d with %s (%s)%s",
+		    str(pub, "domain"), bh, bp, mode_words(bt), str(b, "source"),
+		    json_is_true(json_object_get(b, "works")) ?
+		    ": it answers, with TLS and AUTH offered" : "");
+		json_array_append_new(vf, json_string(l));
+		json_array_extend(vf, fix);
+	}
+	json_decref(fix);
+	json_decref(ev);
+}
+
+void sd_rules_discovery_last(sd_report *r)
+{
+	json_t *cfg = json_object_get(r->extra, "config");
+	if (!cfg)
+		return;
+	if (json_is_true(json_object_get(cfg, "http_only"))) {
+		char sum[900];
+		snprintf(sum, sizeof sum, "%s was named only by autoconfig over "
+		    "plain http (%s), which anyone on the path can change: no "
+		    "credentials were sent; confirm the server with your "
+		    "provider", str(cfg, "server"), str(cfg, "source_detail"));
+		sd_finding_add(r, "settings.unconfirmed_source", "warning",
+		    "client_configuration", str(cfg, "server"), sum, NULL);
+		json_t *vf = json_object_get(r->verdict, "fix");
+		if (json_is_array(vf))
+			json_array_append_new(vf, json_string("confirm the "
+			    "outgoing server with your provider before "
+			    "entering a password: only plain http named it"));
+	}
+	json_t *pub = sd_fact_get(r->facts, "published.settings");
+	if (pub && json_is_string(json_object_get(cfg, "server")))
+		differs(r, cfg, pub);
+}

@@ -1,0 +1,55 @@
+/* Shared by the configuration parsers (clientconf.c, conf_*.c). */
+#ifndef SD_SETTINGS_CONF_INT_H
+#define SD_SETTINGS_CONF_INT_H
+
+#include <stdarg.h>
+
+#include "settings/clientconf.h"
+
+/* One line of the text: [start, start+len), its 1-based number. */
+typedef struct conf_line {
+	const char *s;
+	size_t len;
+	int no;
+} conf_line;
+
+/* A cursor over the lines of a text. */
+typedef struct conf_reader {
+	const char *text;
+	size_t len, pos;
+	int no;
+} conf_reader;
+
+void conf_reader_init(conf_reader *r, const char *text, size_t len);
+/* The next line without its end of line; 0 at the end. */
+int conf_next_line(conf_reader *r, conf_line *l);
+
+/* Sets out->error ("FILE line N: ...") and returns -1. */
+int conf_fail(sd_client_conf *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void conf_note(sd_client_conf *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Skips blanks; returns the new position. */
+const char *conf_skip_ws(const char *p, const char *end);
+/* Copies [s, s+n) into dst (NUL-terminated, truncation refused). */
+int conf_copy(char *dst, size_t dstlen, const char *s, size_t n);
+/* Stores a secret (malloc'd), replacing and wiping any earlier one. */
+int conf_set_password(sd_client_conf *c, const char *s, size_t n, int line);
+/* Percent-decodes [s, s+n) into dst; 0 on a bad escape or overflow. */
+int conf_pct_decode(char *dst, size_t dstlen, const char *s, size_t n);
+/* The address inside "Name <addr>" or a bare address, into dst. */
+void conf_address(char *dst, size_t dstlen, const char *v);
+
+int conf_msmtp(const char *text, size_t len, const char *account,
+    sd_client_conf *c);
+int conf_git(const char *text, size_t len, const char *account,
+    sd_client_conf *c);
+int conf_mutt(const char *text, size_t len, const char *account,
+    sd_client_conf *c);
+int conf_thunderbird(const char *text, size_t len, const char *account,
+    sd_client_conf *c);
+int conf_postfix(const char *text, size_t len, const char *account,
+    sd_client_conf *c);
+
+#endif
