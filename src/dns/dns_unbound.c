@@ -2,13 +2,27 @@
  * The libunbound backend of the resolver interface.
  *
  * libunbound has no per-query timeout (a dead server answers SERVFAIL after
- * some 17 s), so each query is asynchronous: the calling thread polls the
- * context's fd in short slices and cancels at its own deadline.  One mutex
- * serialises calls into the context; the callback only fills the waiting
- * thread's slot.
+ * some 17 s), so each query is asynchronous and the calling thread cancels
+ * it at its own deadline.  One pump thread per context, started with the
+ * first query, waits on the context's fd and hands each answer to its
+ * query's thread through that query's condition variable: with thousands
+ * of queries in flight (a batch), an answer wakes the one thread waiting
+ * for it, not every waiting thread.  One mutex serialises calls into the
+ * context.
+ *
+ * libunbound sends the queries in flight to one server down one TCP
+ * connection (after a truncated UDP answer, say).  A server that closes
+ * the connection after each answer, as many do, loses every query but the
+ * first, and libunbound answers those SERVFAIL: the lookup did not fail,
+ * the transport did.  So a SERVFAIL is asked once more, one query at a
+ * time, on a second context of the same settings (no pipelining there), if
+ * the deadline leaves time; a server that really fails fails again.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +37,11 @@
 #define NAME_TEXT_MAX 1100
 /* The root zone's trust anchor (Debian package dns-root-data). */
 #define ROOT_ANCHOR "/usr/share/dns/root.key"
-/* Poll slice: how often a waiting thread looks at its slot. */
+/* Poll slice: how often a query waiting for the retry context looks. */
 #define POLL_SLICE_MS 20
+
+/* Time a retry needs at least to be worth sending. */
+#define RETRY_MIN_MS 100
 
 typedef struct ub_backend {
 	struct ub_ctx *ctx;
@@ -32,20 +49,71 @@ typedef struct ub_backend {
 	int cancelled;      /* queries given up at our deadline */
 	int inflight;       /* queries sent and not yet answered or given up */
 	int permissive;     /* the default root anchor: bogus is not fatal */
+	struct ub_backend *retry;   /* same settings, one query at a time */
+	pthread_mutex_t retry_lock; /* held while a retry is in flight */
+	pthread_t pump;
+	int pump_started;   /* under lock */
+	int wake[2];        /* a byte here ends the pump */
 } ub_backend;
 
 typedef struct pending {
 	int done;
 	int err;
 	struct ub_result *result;
+	pthread_cond_t cond;  /* signalled by on_result */
 } pending;
 
+/* Runs inside ub_process(), under the backend's lock. */
 static void on_result(void *arg, int err, struct ub_result *result)
 {
 	pending *p = arg;
 	p->err = err;
 	p->result = result;
 	p->done = 1;
+	pthread_cond_signal(&p->cond);
+}
+
+/* The pump: answers in, callbacks run, until a byte arrives on wake. */
+static void *pump(void *arg)
+{
+	ub_backend *b = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = ub_fd(b->ctx), .events = POLLIN },
+		{ .fd = b->wake[0], .events = POLLIN },
+	};
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents) {
+			pthread_mutex_lock(&b->lock);
+			ub_process(b->ctx);
+			pthread_mutex_unlock(&b->lock);
+		}
+	}
+	return NULL;
+}
+
+/* Under lock: the pump runs from the first query on; 0 if it cannot. */
+static int pump_running(ub_backend *b)
+{
+	if (b->pump_started)
+		return 1;
+	if (pipe2(b->wake, O_CLOEXEC) != 0)
+		return 0;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	if (pthread_create(&b->pump, &a, pump, b) != 0) {
+		close(b->wake[0]);
+		close(b->wake[1]);
+		pthread_attr_destroy(&a);
+		return 0;
+	}
+	pthread_attr_destroy(&a);
+	b->pump_started = 1;
+	return 1;
 }
 
 /* Decodes an uncompressed wire-format name at rd[*off]; 0 on error. */
@@ -212,52 +280,47 @@ static sd_dns_status convert(struct ub_result *res, uint16_t type,
 	return out->status = out->n_rr ? SD_DNS_OK : SD_DNS_NODATA;
 }
 
-static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
-    int64_t deadline_ms, sd_dns_answer *out)
+/* One query on b's context, waited for until the deadline. */
+static sd_dns_status resolve_on(ub_backend *b, const char *name,
+    uint16_t type, int64_t deadline_ms, sd_dns_answer *out)
 {
-	ub_backend *b = impl;
 	pending p = { 0 };
 	int id = 0;
 	int64_t t0 = sd_now_ms();
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p.cond, &ca);
+	pthread_condattr_destroy(&ca);
 
 	pthread_mutex_lock(&b->lock);
-	int rc = ub_resolve_async(b->ctx, name, type, 1, &p, on_result, &id);
+	int rc = pump_running(b) ? ub_resolve_async(b->ctx, name, type, 1, &p,
+	    on_result, &id) : -1;
 	if (rc == 0)
 		b->inflight++;
+	struct timespec until;
+	sd_deadline_timespec(deadline_ms, &until);
+	while (rc == 0 && !p.done && sd_remaining_ms(deadline_ms) > 0)
+		pthread_cond_timedwait(&p.cond, &b->lock, &until);
+	if (rc == 0) {
+		b->inflight--;
+		if (!p.done) {
+			/* our deadline: cancel so the callback never fires */
+			ub_cancel(b->ctx, id);
+			b->cancelled++;
+		}
+	}
 	pthread_mutex_unlock(&b->lock);
+	pthread_cond_destroy(&p.cond);
+	out->elapsed_ms = sd_now_ms() - t0;
 	if (rc != 0) {
 		out->status = SD_DNS_ERROR;
 		return out->status;
 	}
-	int fd = ub_fd(b->ctx);
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		int done = p.done;
-		if (done)
-			b->inflight--;
-		if (!done && sd_remaining_ms(deadline_ms) == 0) {
-			/* our deadline: cancel so the callback never fires */
-			ub_cancel(b->ctx, id);
-			b->cancelled++;
-			b->inflight--;
-			pthread_mutex_unlock(&b->lock);
-			out->status = SD_DNS_TIMEOUT;
-			out->elapsed_ms = sd_now_ms() - t0;
-			return out->status;
-		}
-		pthread_mutex_unlock(&b->lock);
-		if (done)
-			break;
-		int64_t wait = sd_remaining_ms(deadline_ms);
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (poll(&pfd, 1, (int)(wait < POLL_SLICE_MS ? wait :
-		    POLL_SLICE_MS)) > 0) {
-			pthread_mutex_lock(&b->lock);
-			ub_process(b->ctx);
-			pthread_mutex_unlock(&b->lock);
-		}
+	if (!p.done) {
+		out->status = SD_DNS_TIMEOUT;
+		return out->status;
 	}
-	out->elapsed_ms = sd_now_ms() - t0;
 	if (p.err || !p.result) {
 		if (p.result)
 			ub_resolve_free(p.result);
@@ -269,10 +332,57 @@ static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
 	return out->status;
 }
 
+/* Takes the retry lock, or gives up at the deadline. */
+static int lock_until(pthread_mutex_t *m, int64_t deadline_ms)
+{
+	while (pthread_mutex_trylock(m) != 0) {
+		if (sd_remaining_ms(deadline_ms) < RETRY_MIN_MS)
+			return 0;
+		poll(NULL, 0, POLL_SLICE_MS);
+	}
+	return 1;
+}
+
+static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
+    int64_t deadline_ms, sd_dns_answer *out)
+{
+	ub_backend *b = impl;
+	int64_t t0 = sd_now_ms();
+	sd_dns_status st = resolve_on(b, name, type, deadline_ms, out);
+	if (st != SD_DNS_SERVFAIL || !b->retry ||
+	    sd_remaining_ms(deadline_ms) < RETRY_MIN_MS ||
+	    !lock_until(&b->retry_lock, deadline_ms))
+		return st;
+	sd_dns_answer again = { 0 };
+	sd_dns_status st2 = resolve_on(b->retry, name, type, deadline_ms,
+	    &again);
+	pthread_mutex_unlock(&b->retry_lock);
+	if (st2 == SD_DNS_TIMEOUT) {
+		/* the first answer is the one to report */
+		sd_dns_answer_clear(&again);
+		return st;
+	}
+	sd_dns_answer_clear(out);
+	*out = again;
+	out->elapsed_ms = sd_now_ms() - t0;
+	return st2;
+}
+
 static void ub_delete_now(ub_backend *b)
 {
+	if (b->retry)
+		ub_delete_now(b->retry);
+	if (b->pump_started) {
+		/* write() never blocks on one byte to an empty pipe */
+		if (write(b->wake[1], "x", 1) != 1)
+			pthread_cancel(b->pump);
+		pthread_join(b->pump, NULL);
+		close(b->wake[0]);
+		close(b->wake[1]);
+	}
 	ub_ctx_delete(b->ctx);
 	pthread_mutex_destroy(&b->lock);
+	pthread_mutex_destroy(&b->retry_lock);
 	free(b);
 }
 
@@ -295,6 +405,11 @@ static void ub_free_backend(void *impl)
 	pthread_mutex_lock(&b->lock);
 	int busy = b->cancelled || b->inflight;
 	pthread_mutex_unlock(&b->lock);
+	if (b->retry) {
+		pthread_mutex_lock(&b->retry->lock);
+		busy |= b->retry->cancelled || b->retry->inflight;
+		pthread_mutex_unlock(&b->retry->lock);
+	}
 	if (busy && pthread_attr_init(&a) == 0) {
 		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 		int rc = pthread_create(&th, &a, ub_delete_thread, b);
@@ -368,7 +483,8 @@ static const char *const undefault_zones[] = {
 	"8.b.d.0.1.0.0.2.ip6.arpa.", NULL,
 };
 
-sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
+/* One context with the resolver's settings. */
+static ub_backend *backend_new(const char **servers, size_t n_servers,
     const char *trust_anchor, const char **err)
 {
 	ub_backend *b = calloc(1, sizeof *b);
@@ -376,6 +492,7 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 	if (!b)
 		return NULL;
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_init(&b->retry_lock, NULL);
 	b->ctx = ub_ctx_create();
 	if (!b->ctx) {
 		*err = "could not create the DNS resolver";
@@ -427,11 +544,24 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 		ub_ctx_set_option(b->ctx, "val-permissive-mode:", "yes");
 		b->permissive = 1;
 	}
-	sd_resolver *r = sd_resolver_new_custom(&ub_ops, b);
-	if (!r)
-		*err = "out of memory";
-	return r;
+	return b;
 fail:
 	ub_free_backend(b);
 	return NULL;
+}
+
+sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
+    const char *trust_anchor, const char **err)
+{
+	ub_backend *b = backend_new(servers, n_servers, trust_anchor, err);
+	if (!b)
+		return NULL;
+	/* the second context for retries (see the top of this file) */
+	b->retry = backend_new(servers, n_servers, trust_anchor, err);
+	sd_resolver *r = b->retry ? sd_resolver_new_custom(&ub_ops, b) : NULL;
+	if (!r) {
+		*err = b->retry ? "out of memory" : *err;
+		ub_free_backend(b);
+	}
+	return r;
 }
