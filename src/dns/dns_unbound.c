@@ -6,6 +6,14 @@
  * context's fd in short slices and cancels at its own deadline.  One mutex
  * serialises calls into the context; the callback only fills the waiting
  * thread's slot.
+ *
+ * libunbound sends the queries in flight to one server down one TCP
+ * connection (after a truncated UDP answer, say).  A server that closes
+ * the connection after each answer, as many do, loses every query but the
+ * first, and libunbound answers those SERVFAIL: the lookup did not fail,
+ * the transport did.  So a SERVFAIL is asked once more, one query at a
+ * time, on a second context of the same settings (no pipelining there), if
+ * the deadline leaves time; a server that really fails fails again.
  */
 #include <arpa/inet.h>
 #include <poll.h>
@@ -26,12 +34,17 @@
 /* Poll slice: how often a waiting thread looks at its slot. */
 #define POLL_SLICE_MS 20
 
+/* Time a retry needs at least to be worth sending. */
+#define RETRY_MIN_MS 100
+
 typedef struct ub_backend {
 	struct ub_ctx *ctx;
 	pthread_mutex_t lock;
 	int cancelled;      /* queries given up at our deadline */
 	int inflight;       /* queries sent and not yet answered or given up */
 	int permissive;     /* the default root anchor: bogus is not fatal */
+	struct ub_backend *retry;   /* same settings, one query at a time */
+	pthread_mutex_t retry_lock; /* held while a retry is in flight */
 } ub_backend;
 
 typedef struct pending {
@@ -212,10 +225,10 @@ static sd_dns_status convert(struct ub_result *res, uint16_t type,
 	return out->status = out->n_rr ? SD_DNS_OK : SD_DNS_NODATA;
 }
 
-static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
-    int64_t deadline_ms, sd_dns_answer *out)
+/* One query on b's context, waited for until the deadline. */
+static sd_dns_status resolve_on(ub_backend *b, const char *name,
+    uint16_t type, int64_t deadline_ms, sd_dns_answer *out)
 {
-	ub_backend *b = impl;
 	pending p = { 0 };
 	int id = 0;
 	int64_t t0 = sd_now_ms();
@@ -269,10 +282,49 @@ static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
 	return out->status;
 }
 
+/* Takes the retry lock, or gives up at the deadline. */
+static int lock_until(pthread_mutex_t *m, int64_t deadline_ms)
+{
+	while (pthread_mutex_trylock(m) != 0) {
+		if (sd_remaining_ms(deadline_ms) < RETRY_MIN_MS)
+			return 0;
+		poll(NULL, 0, POLL_SLICE_MS);
+	}
+	return 1;
+}
+
+static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
+    int64_t deadline_ms, sd_dns_answer *out)
+{
+	ub_backend *b = impl;
+	int64_t t0 = sd_now_ms();
+	sd_dns_status st = resolve_on(b, name, type, deadline_ms, out);
+	if (st != SD_DNS_SERVFAIL || !b->retry ||
+	    sd_remaining_ms(deadline_ms) < RETRY_MIN_MS ||
+	    !lock_until(&b->retry_lock, deadline_ms))
+		return st;
+	sd_dns_answer again = { 0 };
+	sd_dns_status st2 = resolve_on(b->retry, name, type, deadline_ms,
+	    &again);
+	pthread_mutex_unlock(&b->retry_lock);
+	if (st2 == SD_DNS_TIMEOUT) {
+		/* the first answer is the one to report */
+		sd_dns_answer_clear(&again);
+		return st;
+	}
+	sd_dns_answer_clear(out);
+	*out = again;
+	out->elapsed_ms = sd_now_ms() - t0;
+	return st2;
+}
+
 static void ub_delete_now(ub_backend *b)
 {
+	if (b->retry)
+		ub_delete_now(b->retry);
 	ub_ctx_delete(b->ctx);
 	pthread_mutex_destroy(&b->lock);
+	pthread_mutex_destroy(&b->retry_lock);
 	free(b);
 }
 
@@ -295,6 +347,11 @@ static void ub_free_backend(void *impl)
 	pthread_mutex_lock(&b->lock);
 	int busy = b->cancelled || b->inflight;
 	pthread_mutex_unlock(&b->lock);
+	if (b->retry) {
+		pthread_mutex_lock(&b->retry->lock);
+		busy |= b->retry->cancelled || b->retry->inflight;
+		pthread_mutex_unlock(&b->retry->lock);
+	}
 	if (busy && pthread_attr_init(&a) == 0) {
 		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 		int rc = pthread_create(&th, &a, ub_delete_thread, b);
@@ -368,7 +425,8 @@ static const char *const undefault_zones[] = {
 	"8.b.d.0.1.0.0.2.ip6.arpa.", NULL,
 };
 
-sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
+/* One context with the resolver's settings. */
+static ub_backend *backend_new(const char **servers, size_t n_servers,
     const char *trust_anchor, const char **err)
 {
 	ub_backend *b = calloc(1, sizeof *b);
@@ -376,6 +434,7 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 	if (!b)
 		return NULL;
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_init(&b->retry_lock, NULL);
 	b->ctx = ub_ctx_create();
 	if (!b->ctx) {
 		*err = "could not create the DNS resolver";
@@ -427,11 +486,24 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 		ub_ctx_set_option(b->ctx, "val-permissive-mode:", "yes");
 		b->permissive = 1;
 	}
-	sd_resolver *r = sd_resolver_new_custom(&ub_ops, b);
-	if (!r)
-		*err = "out of memory";
-	return r;
+	return b;
 fail:
 	ub_free_backend(b);
 	return NULL;
+}
+
+sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
+    const char *trust_anchor, const char **err)
+{
+	ub_backend *b = backend_new(servers, n_servers, trust_anchor, err);
+	if (!b)
+		return NULL;
+	/* the second context for retries (see the top of this file) */
+	b->retry = backend_new(servers, n_servers, trust_anchor, err);
+	sd_resolver *r = b->retry ? sd_resolver_new_custom(&ub_ops, b) : NULL;
+	if (!r) {
+		*err = b->retry ? "out of memory" : *err;
+		ub_free_backend(b);
+	}
+	return r;
 }

@@ -352,6 +352,15 @@ static int ask_rspamd(json_t *f, const sd_scorer *s, const char *msg,
 	const char *action = json_string_value(json_object_get(doc, "action"));
 	if (action)
 		json_object_set_new(f, "action", json_string(action));
+	/* what rspamd would answer the client (its "smtp_message") */
+	const char *said = json_string_value(json_object_get(json_object_get(doc,
+	    "messages"), "smtp_message"));
+	if (said) {
+		char *clean = sd_sanitize(said, strlen(said), RULE_DESC_MAX);
+		if (clean)
+			json_object_set_new(f, "message", json_string(clean));
+		free(clean);
+	}
 	json_object_set_new(f, "rules", top_rules(all));
 	json_decref(doc);
 	return 1;

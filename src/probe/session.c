@@ -55,8 +55,15 @@ static size_t mask_line(session *s, size_t len)
 	memcpy(s->shown, s->line, keep);
 	size_t n = sd_redact(s->run->secrets, s->line + keep, len - keep,
 	    s->shown + keep, sizeof s->shown - keep);
-	if (n > sizeof s->shown - keep - 1)
-		n = sizeof s->shown - keep - 1;  /* cut among masks: safe */
+	if (n > sizeof s->shown - keep - 1) {
+		/* masks made it longer than a line: cut, and end on a whole
+		 * mask rather than half of one (what is cut is never a secret:
+		 * the input was masked whole) */
+		static const char mask[] = SD_REDACT_MASK;
+		n = sizeof s->shown - keep - 1;
+		memcpy(s->shown + keep + n - (sizeof mask - 1), mask,
+		    sizeof mask - 1);
+	}
 	return keep + n;
 }
 

@@ -235,6 +235,47 @@ static void clean_json(const sd_secrets *sec, json_t *v)
 	}
 }
 
+/* Counts a cut in the report's "truncated" member (under r->lock). */
+static void count_cut(sd_report *r, const char *what, size_t n)
+{
+	json_t *t = json_object_get(r->extra, "truncated");
+	if (!t) {
+		t = json_pack("{s:I}", "budget_bytes",
+		    (json_int_t)SD_RUN_TEXT_BUDGET);
+		if (!t || json_object_set_new(r->extra, "truncated", t) != 0)
+			return;
+	}
+	json_t *v = json_object_get(t, what);
+	json_object_set_new(t, what, json_integer(
+	    (v ? json_integer_value(v) : 0) + (json_int_t)n));
+}
+
+/* Charges a fact's "text" to the run's budget (under r->lock): past it,
+ * the text keeps its first SD_FACT_TEXT_MIN bytes (whole characters). */
+static void charge_fact_text(sd_report *r, json_t *fact)
+{
+	json_t *t = json_object_get(fact, "text");
+	const char *s = json_string_value(t);
+	if (!s)
+		return;
+	size_t len = json_string_length(t);
+	size_t left = r->text_kept < SD_RUN_TEXT_BUDGET ?
+	    SD_RUN_TEXT_BUDGET - r->text_kept : 0;
+	if (len <= left || len <= SD_FACT_TEXT_MIN) {
+		r->text_kept += len;
+		return;
+	}
+	size_t keep = left > SD_FACT_TEXT_MIN ? left : SD_FACT_TEXT_MIN;
+	while (keep && ((unsigned char)s[keep] & 0xC0) == 0x80)
+		keep--;
+	r->text_kept += keep;
+	count_cut(r, "fact_text_bytes", len - keep);
+	count_cut(r, "facts", 1);
+	json_object_set_new(fact, "text_cut", json_integer((json_int_t)(len -
+	    keep)));
+	json_object_set_new(fact, "text", json_stringn(s, keep));
+}
+
 /* Makes r->ids index every fact of r->facts (under r->lock).  0 when out
  * of memory. */
 static int index_ids(sd_report *r)
@@ -298,6 +339,7 @@ const char *sd_fact_add(sd_report *r, json_t *fact)
 	}
 	if (!id || json_object_set_new(r->ids, id, json_integer(2)) != 0)
 		goto oom;
+	charge_fact_text(r, fact);
 	if (!json_object_get(fact, "elapsed_ms"))
 		json_object_set_new(fact, "elapsed_ms",
 		    json_integer(sd_report_t_ms(r)));
@@ -377,8 +419,18 @@ void sd_transcript_add(sd_report *r, const char *conn, char dir,
 	free(clean);
 	if (!e)
 		return;
+	size_t n = json_string_length(json_object_get(e, "line"));
 	pthread_mutex_lock(&r->lock);
-	json_array_append_new(r->transcript, e);
+	/* the transcript stops at three quarters: the rest is for the facts,
+	 * which the rules read */
+	if (r->text_kept + n > SD_RUN_TEXT_BUDGET / 4 * 3) {
+		count_cut(r, "transcript_lines", 1);
+		count_cut(r, "transcript_bytes", n);
+		json_decref(e);
+	} else {
+		r->text_kept += n;
+		json_array_append_new(r->transcript, e);
+	}
 	pthread_mutex_unlock(&r->lock);
 }
 

@@ -28,6 +28,9 @@ struct sd_report {
 	 * its back (a saved report's facts removed or appended directly) */
 	json_t *ids;
 	size_t ids_cover;
+	/* peer text kept so far (transcript lines, facts' "text"), against
+	 * SD_RUN_TEXT_BUDGET; what was cut is counted in extra "truncated" */
+	size_t text_kept;
 	json_t *findings;   /* array of objects (SPEC §4) */
 	json_t *transcript; /* array of {conn, dir, t_ms, line} */
 	json_t *verdict;    /* object, or NULL until decided */
@@ -89,6 +92,16 @@ json_t *sd_fact_get(const json_t *facts, const char *id);
  * capped (SD_TRANSCRIPT_LINE_MAX).
  */
 #define SD_TRANSCRIPT_LINE_MAX 512
+/*
+ * Bytes of a peer's text one run keeps, transcript lines and the "text" of
+ * facts together: a server whose every reply is 128 lines of 4 KB, on 8
+ * addresses, must not make a report of tens of megabytes.  Transcript lines
+ * past three quarters of it are dropped; a fact's text past all of it keeps
+ * its first SD_FACT_TEXT_MIN bytes (where a reply's meaning starts); the
+ * report's member "truncated" counts what was cut.
+ */
+#define SD_RUN_TEXT_BUDGET (1u << 20)
+#define SD_FACT_TEXT_MIN 1024
 void sd_transcript_add(sd_report *r, const char *conn, char dir,
     const char *line, size_t len);
 

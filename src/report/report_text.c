@@ -155,6 +155,25 @@ static void transcript(const out *o, const json_t *view)
 	fputc('\n', o->fp);
 }
 
+/* What the run's text budget cut (SD_RUN_TEXT_BUDGET), said once. */
+static void truncated(out *o, const json_t *t)
+{
+	if (!t)
+		return;
+	json_int_t lines = json_integer_value(json_object_get(t,
+	    "transcript_lines"));
+	json_int_t facts = json_integer_value(json_object_get(t, "facts"));
+	char what[120];
+	snprintf(what, sizeof what, facts ? "%lld transcript line%s and "
+	    "the reply text of %lld fact%s" : "%lld transcript line%s",
+	    (long long)lines, lines == 1 ? "" : "s", (long long)facts,
+	    facts == 1 ? "" : "s");
+	fprintf(o->fp, "Note: the servers sent more text than one run keeps "
+	    "(%lld KiB): %s were cut from this report (\"truncated\" in "
+	    "--json).\n\n", (long long)json_integer_value(json_object_get(t,
+	    "budget_bytes")) / 1024, what);
+}
+
 void sd_report_write_text(const sd_report *r, FILE *fp, int flags)
 {
 	out o = { fp, flags & SD_TEXT_COLOR };
@@ -175,6 +194,7 @@ void sd_report_write_text(const sd_report *r, FILE *fp, int flags)
 	fputc('\n', fp);
 	sections(&o, view);
 	findings(&o, view);
+	truncated(&o, json_object_get(r->extra, "truncated"));
 	if (verbose)
 		transcript(&o, view);
 	json_decref(view);

@@ -150,6 +150,7 @@ static const char *source_words(const char *source)
 		{ "provider", "from smtpdoctor's table of mail providers" },
 		{ "mx", "derived from the domain's MX hosts" },
 		{ "guess", "guessed from the domain name (nothing was published)" },
+		{ "none", "no source named a server" },
 	};
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strcmp(words[i].k, source) == 0)
@@ -176,7 +177,9 @@ static void check_header(json_t *h, const json_t *cfg)
 		    jstr(cfg, "from"));
 	json_object_set_new(h, "settings", esc(buf));
 	const char *src = jstr(cfg, "source");
-	const char *detail = jstr(cfg, "source_detail");
+	/* flags have no detail worth a line ("command line") */
+	const char *detail = strcmp(src, "flags") == 0 ? "" :
+	    jstr(cfg, "source_detail");
 	json_object_set_new(h, "source", escf("%s%s%s", source_words(*src ?
 	    src : "flags"), *detail ? ": " : "", detail));
 

@@ -9,15 +9,18 @@ static const char *jstr(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* "NAME (description, +2.5)" for the rules that added most, into out. */
+/* "NAME (description, +2.5)" for the rules that added most, into out;
+ * all of them when none added points (rspamd's GTUBE scores by action). */
 static void rule_list(const json_t *rules, char *out, size_t max, int n)
 {
 	size_t o = 0, i;
 	json_t *x;
 	out[0] = '\0';
+	int any = json_array_size(rules) && json_number_value(json_object_get(
+	    json_array_get(rules, 0), "score")) > 0;
 	json_array_foreach(rules, i, x) {
 		double sc = json_number_value(json_object_get(x, "score"));
-		if ((int)i >= n || sc <= 0 || o + 1 >= max)
+		if ((int)i >= n || (any && sc <= 0) || o + 1 >= max)
 			break;
 		int w = snprintf(out + o, max - o, "%s%s (%s, %+.1f)",
 		    o ? "; " : "", jstr(x, "name") ? jstr(x, "name") : "?",

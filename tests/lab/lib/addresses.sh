@@ -57,6 +57,7 @@ DNS_RESOLVER4=198.51.100.53      # unbound, recursive, the client's resolver
 DNS_RESOLVER6=2001:db8:5d1:2::53
 DNS_AUTH4=198.51.100.54          # nsd: lab root zone and every lab zone
 DNS_DEAD4=198.51.100.52          # an address of the dns host where nothing answers on 53
+DNS_HOSTILE4=198.51.100.56       # tests/lab/tools/dns-peer, one port per behaviour (lib/hostile.sh)
 RBL4=198.51.100.55               # rbldnsd
 PROXY4=198.51.100.60             # middleboxes listen here
 

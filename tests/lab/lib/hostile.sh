@@ -17,7 +17,42 @@ HOSTILE_SMTP=(
 	"10023 starttls hostile-escapes.peer"
 )
 
+# PORT MODE of tests/lab/tools/dns-peer on DNS_HOSTILE4 (scenarios point
+# --resolver at it); each answers from the records of hostile_dns_records
+HOSTILE_DNS=(
+	"53 tc-close"
+	"5301 many"
+	"5302 loop"
+)
+
+# what the provider's names resolve to through a hostile DNS peer: enough
+# for a check of smtp.example.net as alice@example.net to pass
+hostile_dns_records() {
+	local r
+	for r in "smtp.example.net A $MAIL_HEALTHY4" "example.net MX 10 mx1.example.org" \
+		"mx1.example.org A $MX1_4" "example.net TXT v=spf1 ip4:198.51.100.0/26 -all" \
+		"_dmarc.example.net TXT v=DMARC1; p=none"; do
+		printf '%s\0' --record "$r"
+	done
+}
+
+lab_hostile_dns() {
+	[ -x "$LAB_TOOLS/dns-peer" ] || return 0
+	local spec port mode recs=()
+	mapfile -d '' recs < <(hostile_dns_records)
+	for spec in "${HOSTILE_DNS[@]}"; do
+		read -r port mode <<<"$spec"
+		nsx dns setsid "$PY" "$LAB_TOOLS/dns-peer" --listen "$DNS_HOSTILE4" --port "$port" --mode "$mode" \
+			"${recs[@]}" --log "$LAB_RUN/logs/dns-hostile-$port.log" </dev/null >/dev/null 2>&1 9>&- &
+	done
+	for spec in "${HOSTILE_DNS[@]}"; do
+		read -r port mode <<<"$spec"
+		wait_tcp dns "$DNS_HOSTILE4" "$port" || { fail_setup "dns-peer on $DNS_HOSTILE4:$port did not listen"; return 1; }
+	done
+}
+
 lab_hostile_peers() {
+	lab_hostile_dns || return 1
 	[ -x "$LAB_TOOLS/smtp-peer" ] || return 0
 	local spec port mode script tls
 	mkdir -p "$LAB_RUN/logs"

@@ -59,7 +59,7 @@ lab_topology() {
 		addr4 mail "$a/26" || return 1
 	done
 	addr6 mail "$MAIL_HEALTHY6/64" || return 1
-	addr4 dns "$DNS_RESOLVER4/26" && addr4 dns "$DNS_AUTH4/26" && addr4 dns "$DNS_DEAD4/26" || return 1
+	addr4 dns "$DNS_RESOLVER4/26" && addr4 dns "$DNS_AUTH4/26" && addr4 dns "$DNS_DEAD4/26" && addr4 dns "$DNS_HOSTILE4/26" || return 1
 	addr6 dns "$DNS_RESOLVER6/64" || return 1
 	addr4 rbl "$RBL4/26" && addr6 rbl "2001:db8:5d1:2::55/64" || return 1
 	addr4 proxy "$PROXY4/26" && addr6 proxy "2001:db8:5d1:2::80/64" || return 1

@@ -129,6 +129,27 @@ static void verdict_first_in_words(void **state)
 	sd_report_free(r);
 }
 
+static void settings_say_where_they_came_from(void **state)
+{
+	(void)state;
+	sd_report *r = sd_report_new("check");
+	sd_report_set_extra(r, "config", json_pack("{s:s, s:i, s:s, s:b, s:b, "
+	    "s:s, s:s, s:[]}", "server", "smtp.example.com", "port", 465, "tls",
+	    "implicit", "user", 1, "password", 1, "source", "srv",
+	    "source_detail", "_submissions._tcp.example.com SRV 0 1 465 "
+	    "smtp.example.com.", "controls"));
+	sd_verdict_set(r, "ok", -1, "works", NULL, NULL);
+	char *t = text_of(r, 0);
+	assert_non_null(strstr(t, "Settings tested: smtp.example.com, port 465, "
+	    "SSL/TLS (TLS from the first byte), login with a password"));
+	assert_non_null(strstr(t, "(discovered from the domain's SRV records: "
+	    "_submissions._tcp.example.com SRV 0 1 465 smtp.example.com.)"));
+	assert_non_null(strstr(t, "OK: works"));
+	assert_null(strstr(t, "Cause:"));
+	free(t);
+	sd_report_free(r);
+}
+
 static void foreign_text_is_escaped(void **state)
 {
 	(void)state;
@@ -211,6 +232,7 @@ int main(void)
 		cmocka_unit_test(every_code_has_words),
 		cmocka_unit_test(order_does_not_depend_on_arrival),
 		cmocka_unit_test(verdict_first_in_words),
+		cmocka_unit_test(settings_say_where_they_came_from),
 		cmocka_unit_test(foreign_text_is_escaped),
 		cmocka_unit_test(certificate_shown_for_its_verdict),
 		cmocka_unit_test(domain_records_with_tags),
