@@ -284,12 +284,13 @@ static json_t *message_fact(const sd_bounce *b)
 		json_array_append_new(cut, json_string("a multipart without a boundary"));
 	json_object_set_new(f, "malformed", cut);
 	char detail[400];
-	const char *gen = b->generator ? b->generator : "unknown software";
+	const char *gen = b->generator ? b->generator : "software it does not say";
 	if (b->kind == SD_BOUNCE_REPORT)
-		snprintf(detail, sizeof detail, "%s report (%s), %zu recipient%s",
+		snprintf(detail, sizeof detail, "%s written by %s, %zu recipient%s",
 		    strcmp(b->format, "dsn") == 0 ?
-		    "a delivery status notification (RFC 3464)" :
-		    "a plain-text delivery", gen, b->n_rcpts + b->n_rcpts_dropped,
+		    "an RFC 3464 delivery status notification" :
+		    "a plain-text delivery report", gen,
+		    b->n_rcpts + b->n_rcpts_dropped,
 		    b->n_rcpts + b->n_rcpts_dropped == 1 ? "" : "s");
 	else
 		snprintf(detail, sizeof detail, "%s", b->kind ==

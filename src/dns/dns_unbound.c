@@ -2,10 +2,13 @@
  * The libunbound backend of the resolver interface.
  *
  * libunbound has no per-query timeout (a dead server answers SERVFAIL after
- * some 17 s), so each query is asynchronous: the calling thread polls the
- * context's fd in short slices and cancels at its own deadline.  One mutex
- * serialises calls into the context; the callback only fills the waiting
- * thread's slot.
+ * some 17 s), so each query is asynchronous and the calling thread cancels
+ * it at its own deadline.  One pump thread per context, started with the
+ * first query, waits on the context's fd and hands each answer to its
+ * query's thread through that query's condition variable: with thousands
+ * of queries in flight (a batch), an answer wakes the one thread waiting
+ * for it, not every waiting thread.  One mutex serialises calls into the
+ * context.
  *
  * libunbound sends the queries in flight to one server down one TCP
  * connection (after a truncated UDP answer, say).  A server that closes
@@ -16,7 +19,10 @@
  * the deadline leaves time; a server that really fails fails again.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +37,7 @@
 #define NAME_TEXT_MAX 1100
 /* The root zone's trust anchor (Debian package dns-root-data). */
 #define ROOT_ANCHOR "/usr/share/dns/root.key"
-/* Poll slice: how often a waiting thread looks at its slot. */
+/* Poll slice: how often a query waiting for the retry context looks. */
 #define POLL_SLICE_MS 20
 
 /* Time a retry needs at least to be worth sending. */
@@ -45,20 +51,69 @@ typedef struct ub_backend {
 	int permissive;     /* the default root anchor: bogus is not fatal */
 	struct ub_backend *retry;   /* same settings, one query at a time */
 	pthread_mutex_t retry_lock; /* held while a retry is in flight */
+	pthread_t pump;
+	int pump_started;   /* under lock */
+	int wake[2];        /* a byte here ends the pump */
 } ub_backend;
 
 typedef struct pending {
 	int done;
 	int err;
 	struct ub_result *result;
+	pthread_cond_t cond;  /* signalled by on_result */
 } pending;
 
+/* Runs inside ub_process(), under the backend's lock. */
 static void on_result(void *arg, int err, struct ub_result *result)
 {
 	pending *p = arg;
 	p->err = err;
 	p->result = result;
 	p->done = 1;
+	pthread_cond_signal(&p->cond);
+}
+
+/* The pump: answers in, callbacks run, until a byte arrives on wake. */
+static void *pump(void *arg)
+{
+	ub_backend *b = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = ub_fd(b->ctx), .events = POLLIN },
+		{ .fd = b->wake[0], .events = POLLIN },
+	};
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents) {
+			pthread_mutex_lock(&b->lock);
+			ub_process(b->ctx);
+			pthread_mutex_unlock(&b->lock);
+		}
+	}
+	return NULL;
+}
+
+/* Under lock: the pump runs from the first query on; 0 if it cannot. */
+static int pump_running(ub_backend *b)
+{
+	if (b->pump_started)
+		return 1;
+	if (pipe2(b->wake, O_CLOEXEC) != 0)
+		return 0;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	if (pthread_create(&b->pump, &a, pump, b) != 0) {
+		close(b->wake[0]);
+		close(b->wake[1]);
+		pthread_attr_destroy(&a);
+		return 0;
+	}
+	pthread_attr_destroy(&a);
+	b->pump_started = 1;
+	return 1;
 }
 
 /* Decodes an uncompressed wire-format name at rd[*off]; 0 on error. */
@@ -232,45 +287,40 @@ static sd_dns_status resolve_on(ub_backend *b, const char *name,
 	pending p = { 0 };
 	int id = 0;
 	int64_t t0 = sd_now_ms();
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p.cond, &ca);
+	pthread_condattr_destroy(&ca);
 
 	pthread_mutex_lock(&b->lock);
-	int rc = ub_resolve_async(b->ctx, name, type, 1, &p, on_result, &id);
+	int rc = pump_running(b) ? ub_resolve_async(b->ctx, name, type, 1, &p,
+	    on_result, &id) : -1;
 	if (rc == 0)
 		b->inflight++;
+	struct timespec until;
+	sd_deadline_timespec(deadline_ms, &until);
+	while (rc == 0 && !p.done && sd_remaining_ms(deadline_ms) > 0)
+		pthread_cond_timedwait(&p.cond, &b->lock, &until);
+	if (rc == 0) {
+		b->inflight--;
+		if (!p.done) {
+			/* our deadline: cancel so the callback never fires */
+			ub_cancel(b->ctx, id);
+			b->cancelled++;
+		}
+	}
 	pthread_mutex_unlock(&b->lock);
+	pthread_cond_destroy(&p.cond);
+	out->elapsed_ms = sd_now_ms() - t0;
 	if (rc != 0) {
 		out->status = SD_DNS_ERROR;
 		return out->status;
 	}
-	int fd = ub_fd(b->ctx);
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		int done = p.done;
-		if (done)
-			b->inflight--;
-		if (!done && sd_remaining_ms(deadline_ms) == 0) {
-			/* our deadline: cancel so the callback never fires */
-			ub_cancel(b->ctx, id);
-			b->cancelled++;
-			b->inflight--;
-			pthread_mutex_unlock(&b->lock);
-			out->status = SD_DNS_TIMEOUT;
-			out->elapsed_ms = sd_now_ms() - t0;
-			return out->status;
-		}
-		pthread_mutex_unlock(&b->lock);
-		if (done)
-			break;
-		int64_t wait = sd_remaining_ms(deadline_ms);
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (poll(&pfd, 1, (int)(wait < POLL_SLICE_MS ? wait :
-		    POLL_SLICE_MS)) > 0) {
-			pthread_mutex_lock(&b->lock);
-			ub_process(b->ctx);
-			pthread_mutex_unlock(&b->lock);
-		}
+	if (!p.done) {
+		out->status = SD_DNS_TIMEOUT;
+		return out->status;
 	}
-	out->elapsed_ms = sd_now_ms() - t0;
 	if (p.err || !p.result) {
 		if (p.result)
 			ub_resolve_free(p.result);
@@ -322,6 +372,14 @@ static void ub_delete_now(ub_backend *b)
 {
 	if (b->retry)
 		ub_delete_now(b->retry);
+	if (b->pump_started) {
+		/* write() never blocks on one byte to an empty pipe */
+		if (write(b->wake[1], "x", 1) != 1)
+			pthread_cancel(b->pump);
+		pthread_join(b->pump, NULL);
+		close(b->wake[0]);
+		close(b->wake[1]);
+	}
 	ub_ctx_delete(b->ctx);
 	pthread_mutex_destroy(&b->lock);
 	pthread_mutex_destroy(&b->retry_lock);

@@ -67,6 +67,7 @@ struct sd_dctx {
 	int idle;          /* workers waiting for a job */
 	int workers;       /* workers started */
 	int spawn;         /* workers may be started */
+	int max_workers;   /* at most this many */
 	int refs;          /* the caller + live workers */
 	int stop;          /* workers: leave when the queue is empty */
 	int closed;        /* the report is no longer ours */
@@ -153,7 +154,7 @@ static void *worker(void *arg);
 /* Starts one more worker when every worker is busy; under c->lock. */
 static void maybe_spawn_locked(sd_dctx *c)
 {
-	if (!c->spawn || c->idle > 0 || c->workers >= DOMAIN_WORKERS_MAX ||
+	if (!c->spawn || c->idle > 0 || c->workers >= c->max_workers ||
 	    c->closed)
 		return;
 	pthread_attr_t attr;
@@ -1288,6 +1289,8 @@ static sd_dctx *dctx_new(sd_report *r, sd_resolver *res,
 	pthread_cond_init(&c->work, NULL);
 	pthread_condattr_destroy(&ca);
 	c->refs = 1;
+	c->max_workers = p->max_workers > 0 && p->max_workers <
+	    DOMAIN_WORKERS_MAX ? p->max_workers : DOMAIN_WORKERS_MAX;
 	c->r = r;
 	c->conf.res = res;
 	c->conf.deadline = deadline;
@@ -1406,7 +1409,7 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 	/* the workers, detached, leave on their own; one per waiting job */
 	pthread_mutex_lock(&c->lock);
 	c->spawn = 1;
-	for (sd_job *q = c->head; q && c->workers < DOMAIN_WORKERS_MAX;
+	for (sd_job *q = c->head; q && c->workers < c->max_workers;
 	    q = q->next)
 		maybe_spawn_locked(c);
 	int started = c->workers;
@@ -1440,13 +1443,7 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 			break;
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		sd_deadline_timespec(hard, &ts);
 		pthread_cond_timedwait(&c->done, &c->lock, &ts);
 	}
 	c->closed = 1;

@@ -45,6 +45,9 @@ typedef struct sd_domain_params {
 	const char *message;
 	size_t message_len;
 	const char *message_name;    /* the file name, for facts */
+	/* worker threads of this run, 0 for the default (64); a batch runs
+	 * many domains at once and gives each fewer */
+	int max_workers;
 } sd_domain_params;
 
 /* The selectors tried when none is named (guesses: absence is only info). */

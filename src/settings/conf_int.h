@@ -36,8 +36,9 @@ const char *conf_skip_ws(const char *p, const char *end);
 int conf_copy(char *dst, size_t dstlen, const char *s, size_t n);
 /* Stores a secret (malloc'd), replacing and wiping any earlier one. */
 int conf_set_password(sd_client_conf *c, const char *s, size_t n, int line);
-/* Percent-decodes [s, s+n) into dst; 0 on a bad escape or overflow. */
-int conf_pct_decode(char *dst, size_t dstlen, const char *s, size_t n);
+/* -1 (a usage error naming the format) when an ACCOUNT was given to a
+ * format that has none; else 0. */
+int conf_no_account(sd_client_conf *c, const char *account, const char *what);
 /* The address inside "Name <addr>" or a bare address, into dst. */
 void conf_address(char *dst, size_t dstlen, const char *v);
 

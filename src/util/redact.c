@@ -18,6 +18,7 @@ typedef struct form {
 	unsigned char *b;
 	size_t n;
 	form_kind kind;
+	int pct;   /* holds a '%': it may come raw or as %25 */
 } form;
 
 /* Encoded forms shorter than this would mask ordinary words and numbers
@@ -29,8 +30,48 @@ struct sd_secrets {
 	form *f;
 	size_t n, cap;
 	int failed;               /* out of memory: mask everything */
-	unsigned char first[256]; /* bytes a form can start with */
+	/* the forms that can start with each byte: by_first[start[c] ..
+	 * start[c + 1]) (so a byte no form starts with costs one lookup) */
+	unsigned short *by_first;
+	size_t start[257];
 };
+
+/* Whether form f can start with byte c. */
+static int starts_with(const form *f, unsigned char c)
+{
+	unsigned char b = f->b[0];
+	if (c == b)
+		return 1;
+	if (f->kind == F_FOLD)
+		return b >= 'a' && b <= 'z' && c == b - 'a' + 'A';
+	return f->kind == F_TEXT && (c == '%' || (b == ' ' && c == '+'));
+}
+
+/* Rebuilds the index by first byte after forms were added. */
+static int reindex(sd_secrets *s)
+{
+	size_t total = 0;
+	for (int c = 0; c < 256; c++)
+		for (size_t k = 0; k < s->n; k++)
+			total += starts_with(&s->f[k], (unsigned char)c);
+	unsigned short *idx = malloc((total ? total : 1) * sizeof *idx);
+	if (!idx || s->n > 65535) {
+		free(idx);
+		s->failed = 1;
+		return 0;
+	}
+	size_t o = 0;
+	for (int c = 0; c < 256; c++) {
+		s->start[c] = o;
+		for (size_t k = 0; k < s->n; k++)
+			if (starts_with(&s->f[k], (unsigned char)c))
+				idx[o++] = (unsigned short)k;
+	}
+	s->start[256] = o;
+	free(s->by_first);
+	s->by_first = idx;
+	return 1;
+}
 
 sd_secrets *sd_secrets_new(void)
 {
@@ -46,6 +87,7 @@ void sd_secrets_free(sd_secrets *s)
 		free(s->f[i].b);
 	}
 	free(s->f);
+	free(s->by_first);
 	sd_wipe(s, sizeof *s);
 	free(s);
 }
@@ -91,16 +133,8 @@ static int add_form(sd_secrets *s, unsigned char *b, size_t n, form_kind k)
 		s->f = more;
 		s->cap = cap;
 	}
-	s->f[s->n++] = (form){ b, n, k };
-	s->first[b[0]] = 1;
-	if (k == F_FOLD && b[0] >= 'a' && b[0] <= 'z')
-		s->first[b[0] - 'a' + 'A'] = 1;  /* stored in lower case */
-	if (k == F_TEXT) {
-		s->first['%'] = 1;
-		if (b[0] == ' ')
-			s->first['+'] = 1;
-	}
-	return 1;
+	s->f[s->n++] = (form){ b, n, k, memchr(b, '%', n) != NULL };
+	return reindex(s);
 }
 
 static unsigned char *dup_bytes(const void *p, size_t n)
@@ -241,7 +275,8 @@ static size_t match_at(const form *f, const unsigned char *p, size_t left)
 	}
 	/* a '%' of the message may come raw or as %25: try the encoded
 	 * reading first, then the raw one */
-	size_t a = match_text(f, p, left, 1), b = match_text(f, p, left, 0);
+	size_t a = match_text(f, p, left, 1), b = f->pct ?
+	    match_text(f, p, left, 0) : 0;
 	return a > b ? a : b;
 }
 
@@ -266,15 +301,19 @@ size_t sd_redact(const sd_secrets *s, const char *in, size_t len, char *out,
 		/* every form is tried where it could start; the input is read
 		 * once, the output is never read.  A mask already in the input
 		 * (text redacted before) is kept whole, so redacting twice
-		 * changes nothing; a form that runs past its end still counts. */
+		 * changes nothing; a form that runs past its end still counts
+		 * (so a password like ">d" also takes the 'd' after a mask:
+		 * more masked, never less). */
 		size_t cover = 0, kept = 0, ml = sizeof mask - 1;
 		int masked = 0;
 		for (size_t i = 0; i < len; i++) {
-			if (i >= cover && i >= kept && len - i >= ml &&
-			    memcmp(p + i, mask, ml) == 0)
+			if (p[i] == '<' && i >= cover && i >= kept &&
+			    len - i >= ml && memcmp(p + i, mask, ml) == 0)
 				kept = i + ml;
-			for (size_t k = 0; s && s->first[p[i]] && k < s->n; k++) {
-				size_t m = match_at(&s->f[k], p + i, len - i);
+			for (size_t j = s ? s->start[p[i]] : 0;
+			    s && j < s->start[p[i] + 1]; j++) {
+				size_t m = match_at(&s->f[s->by_first[j]], p + i,
+				    len - i);
 				if (m && i + m > cover && i + m > kept)
 					cover = i + m;
 			}
@@ -285,7 +324,9 @@ size_t sd_redact(const sd_secrets *s, const char *in, size_t len, char *out,
 				continue;
 			}
 			masked = 0;
-			put(out, cap, &o, (const char *)p + i, 1);
+			if (o + 1 < cap)
+				out[o] = (char)p[i];
+			o++;
 		}
 	}
 	if (cap)
@@ -296,11 +337,21 @@ size_t sd_redact(const sd_secrets *s, const char *in, size_t len, char *out,
 char *sd_redact_dup(const sd_secrets *s, const char *in, size_t len,
     size_t *outlen)
 {
-	size_t n = sd_redact(s, in, len, NULL, 0);
-	char *out = malloc(n + 1);
+	/* room for a few masks first: most texts need one pass */
+	size_t cap = len + 4 * sizeof SD_REDACT_MASK;
+	char *out = malloc(cap);
 	if (!out)
 		return NULL;
-	sd_redact(s, in, len, out, n + 1);
+	size_t n = sd_redact(s, in, len, out, cap);
+	if (n >= cap) {
+		char *more = realloc(out, n + 1);
+		if (!more) {
+			free(out);
+			return NULL;
+		}
+		out = more;
+		sd_redact(s, in, len, out, n + 1);
+	}
 	if (outlen)
 		*outlen = n;
 	return out;

@@ -18,6 +18,18 @@ int64_t sd_remaining_ms(int64_t deadline_ms)
 	return left > 0 ? left : 0;
 }
 
+void sd_deadline_timespec(int64_t deadline_ms, struct timespec *ts)
+{
+	int64_t left = sd_remaining_ms(deadline_ms);
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += left / 1000;
+	ts->tv_nsec += (left % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
 int64_t sd_deadline_min(int64_t a, int64_t b)
 {
 	return a < b ? a : b;

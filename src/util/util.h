@@ -11,6 +11,11 @@ int64_t sd_now_ms(void);
 /* Milliseconds left until `deadline_ms`, never negative. */
 int64_t sd_remaining_ms(int64_t deadline_ms);
 
+/* A deadline as the absolute CLOCK_MONOTONIC time pthread_cond_timedwait()
+ * takes (with a condition variable set to that clock). */
+struct timespec;
+void sd_deadline_timespec(int64_t deadline_ms, struct timespec *ts);
+
 /* The earlier of two deadlines. */
 int64_t sd_deadline_min(int64_t a, int64_t b);
 

@@ -251,6 +251,9 @@ static void peer_stop(peer *p)
 	close(p->lfd);
 }
 
+/* The password of the next run_check (SECRET unless a test says). */
+static const char *password = SECRET;
+
 static sd_report *run_check(peer *p, sd_tls_mode tls, int allow_plain,
     double timeout)
 {
@@ -264,7 +267,7 @@ static sd_report *run_check(peer *p, sd_tls_mode tls, int allow_plain,
 	cp.port = p->port;
 	cp.tls = tls;
 	cp.user = "alice";
-	cp.password = SECRET;
+	cp.password = password;
 	cp.to = "bob@peer.example";  /* no sender domain: no DNS at all */
 	cp.allow_plaintext_auth = allow_plain;
 	cp.ehlo = "client.example";
@@ -501,6 +504,53 @@ static void echo_after_auth_and_on_another_connection(void **s)
 	sd_report_free(r);
 }
 
+/* The shapes that made the old in-place redaction write past its line:
+ * a one-character password echoed all over a line of the longest length
+ * the reader takes, and echoed at the very end of one. */
+static void short_password_echoed_all_over(void **s)
+{
+	(void)s;
+	static const char *const pws[] = { "x", "q7z" };
+	static char reply[3 * 4200];
+	for (size_t k = 0; k < sizeof pws / sizeof pws[0]; k++) {
+		const char *pw = pws[k];
+		size_t pl = strlen(pw), n = 0;
+		n += (size_t)sprintf(reply + n, "535-");
+		while (n + pl + 1 <= 4 + 4090)
+			n += (size_t)sprintf(reply + n, "%s ", pw);
+		n += (size_t)sprintf(reply + n, "\r\n535-");
+		/* a line of exactly SD_LINE_MAX bytes that ends with it */
+		memset(reply + n, 'a', 4092 - pl);
+		n += 4092 - pl;
+		n += (size_t)sprintf(reply + n, "%s\r\n535 5.7.8 %s\r\n", pw, pw);
+		peer p;
+		peer_start(&p, B_NORMAL, reply);
+		password = pw;
+		sd_report *r = run_check(&p, SD_TLS_NONE, 1, 10);
+		password = SECRET;
+		peer_stop(&p);
+		assert_int_equal(p.auth_seen, 1);
+		assert_string_equal(sd_report_cause(r), "auth.bad_credentials");
+		size_t i;
+		json_t *f;
+		int seen = 0;
+		json_array_foreach(r->facts, i, f) {
+			const char *id = json_string_value(json_object_get(f, "id"));
+			if (strncmp(id, "auth.", 5) != 0)
+				continue;
+			const char *text = json_string_value(json_object_get(f,
+			    "text"));
+			assert_non_null(text);
+			assert_null(strstr(text, pw));
+			assert_non_null(strstr(text,
+			    "aaaa<redacted>\n5.7.8 <redacted>"));
+			seen++;
+		}
+		assert_int_equal(seen, 1);
+		sd_report_free(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +561,7 @@ int main(void)
 		cmocka_unit_test(endless_reply_is_bounded),
 		cmocka_unit_test(long_line_is_bounded),
 		cmocka_unit_test(echo_of_a_refused_auth),
+		cmocka_unit_test(short_password_echoed_all_over),
 		cmocka_unit_test(echo_after_auth_and_on_another_connection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
