@@ -957,6 +957,13 @@ static int rule_tls_stalled(ctx *c)
 		    "deadline came during the TLS handshake");
 	fixf(c, "something on the path stops passing data during the TLS "
 	    "handshake: check firewalls and security software");
+	/* the first packets passed, the rest never came: an MTU black hole
+	 * looks like this */
+	if (num(t, "handshake_bytes") > 0)
+		return propose(c, "firewall.connection_stalled", c->server, "the "
+		    "TLS handshake on port %d stopped half-way: %d bytes of the "
+		    "server's answer came, then nothing before the deadline",
+		    c->port, num(t, "handshake_bytes"));
 	return propose(c, "firewall.connection_stalled", c->server, "the TLS "
 	    "handshake on port %d got no answer before the deadline", c->port);
 }
