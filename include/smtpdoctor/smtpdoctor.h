@@ -104,6 +104,19 @@ void sd_options_init(sd_options *opt);
 
 typedef struct sd_report sd_report;
 
+/* A client's configuration file the settings were read from (--config):
+ * what the fix needs to be written in that client's own terms. */
+typedef struct sd_client_source {
+	const char *format;       /* "msmtp", "git", "mutt", "thunderbird",
+	                             "postfix" */
+	const char *file;
+	const char *account;      /* msmtp account, git identity, address */
+	const char *git_prefix;   /* "IDENTITY." or "" */
+	const char *url_user;     /* mutt: "USER@" of smtp_url, as written */
+	const char *notes[4];     /* what was seen and not done */
+	int n_notes;
+} sd_client_source;
+
 /* Parameters of `smtpdoctor check`. */
 typedef struct sd_check_params {
 	const char *address;       /* ADDRESS argument, may be NULL */
@@ -125,6 +138,7 @@ typedef struct sd_check_params {
 	 * "config" with source_detail naming the file and line */
 	const char *source;
 	const char *source_detail;
+	const sd_client_source *client;   /* with "config", else NULL */
 } sd_check_params;
 
 /*

@@ -207,8 +207,55 @@ static sd_bounce_rcpt *rcpt_add(sd_bounce *b)
 	return r;
 }
 
+/* FNV-1a over the lower-cased address. */
+static size_t addr_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)sd_tolower(*s)) * 16777619u;
+	return h;
+}
+
+static void index_put(sd_bounce *b, size_t i)
+{
+	if (!b->index || !b->rcpts[i].recipient)
+		return;
+	size_t m = b->index_cap - 1;
+	for (size_t k = addr_hash(b->rcpts[i].recipient) & m; ;
+	    k = (k + 1) & m) {
+		if (b->index[k] == 0) {
+			b->index[k] = i + 1;
+			return;
+		}
+	}
+}
+
+/* The recipients by address: the text of a report may name thousands,
+ * each looked up among thousands of DSN recipients. */
+static void index_build(sd_bounce *b)
+{
+	if (b->index)
+		return;
+	b->index_cap = 1;
+	while (b->index_cap < 2 * SD_BOUNCE_MAX_RCPTS)
+		b->index_cap <<= 1;
+	b->index = calloc(b->index_cap, sizeof *b->index);
+	for (size_t i = 0; b->index && i < b->n_rcpts; i++)
+		index_put(b, i);
+}
+
 static sd_bounce_rcpt *rcpt_find(sd_bounce *b, const char *addr)
 {
+	if (b->index) {
+		size_t m = b->index_cap - 1;
+		for (size_t k = addr_hash(addr) & m; b->index[k];
+		    k = (k + 1) & m) {
+			sd_bounce_rcpt *r = &b->rcpts[b->index[k] - 1];
+			if (r->recipient && sd_strcaseeq(r->recipient, addr))
+				return r;
+		}
+		return NULL;
+	}
 	for (size_t i = 0; i < b->n_rcpts; i++)
 		if (b->rcpts[i].recipient &&
 		    sd_strcaseeq(b->rcpts[i].recipient, addr))
@@ -235,6 +282,7 @@ void sd_bounce_free(sd_bounce *b)
 	for (size_t i = 0; i < b->n_rcpts; i++)
 		rcpt_free(&b->rcpts[i]);
 	free(b->rcpts);
+	free(b->index);
 	char **f[] = { &b->subject, &b->from, &b->to, &b->date,
 	    &b->reporting_mta, &b->dsn_gateway, &b->received_from_mta,
 	    &b->arrival_date, &b->envelope_id, &b->returned };
@@ -669,6 +717,7 @@ static void take_block(sd_bounce *b, const char *addr, const char *text,
 		if (!r)
 			return;
 		r->recipient = strdup(addr);
+		index_put(b, b->n_rcpts - 1);
 	}
 	diag_from(r, text, len);
 	remote_of(text, len, &r->remote_mta, &r->remote_ip);
@@ -781,6 +830,7 @@ static void read_text(sd_bounce *b, const char *raw, size_t raw_len)
 	}
 	/* recipients already known (a DSN part, the text part before an
 	 * HTML one) are completed, never joined by a stray address */
+	index_build(b);
 	scan_blocks(b, t, len, b->n_rcpts > 0);
 	if (b->n_rcpts == 0)
 		scan_sentences(b, t, len);
@@ -938,6 +988,7 @@ static void read_failed_header(sd_bounce *b, const char *p, size_t len)
 			if (r) {
 				r->recipient = strdup(addr);
 				r->action = strdup("failed");
+				index_put(b, b->n_rcpts - 1);
 			}
 		}
 	}

@@ -69,6 +69,10 @@ typedef struct sd_bounce {
 	size_t returned_len;
 	int returned_headers_only;
 	unsigned mime_flags;        /* SD_MIME_* of the walk */
+	/* recipients by address, while the text is matched to them (an
+	 * open-addressing table of index + 1; 0 is empty) */
+	size_t *index;
+	size_t index_cap;
 	int binary;                 /* NUL bytes: not text */
 } sd_bounce;
 

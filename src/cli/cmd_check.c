@@ -9,12 +9,87 @@
 #include "probe/session.h"
 #include "report/report.h"
 #include "smtp/sasl.h"
+#include "settings/clientconf.h"
 #include "settings/server.h"
+#include "util/util.h"
 
-/* A reserved form: exit 2, with the JSON error document under --json. */
-static int reserved(const sd_cli *cli, const char *what)
+/* What the file says fills what the flags left open (flags win). */
+static int from_config(sd_cli *cli, sd_client_conf *c)
 {
-	return sd_cli_usage_error(cli, "%s: not implemented yet", what);
+	static sd_client_source src;
+	static char detail[1200];
+	sd_check_params *cp = &cli->check;
+	if (sd_client_conf_load(cli->config, c) != 0)
+		return sd_cli_usage_error(cli, "--config: %s", c->error);
+	if (!cp->server) {
+		/* the file's host goes through the same reading as --server */
+		static sd_server_spec spec;
+		char serr[300];
+		if (sd_server_parse(c->host, &spec, serr, sizeof serr) != 0) {
+			sd_client_conf_wipe(c);
+			return sd_cli_usage_error(cli, "--config: %s line %d: %s",
+			    c->file, c->host_line, serr + 10);
+		}
+		cp->server = spec.host;
+	}
+	if (!cp->port)
+		cp->port = c->port;
+	if (!cp->tls)
+		cp->tls = c->tls;
+	if (!cp->user && !c->no_auth && c->user[0])
+		cp->user = c->user;
+	if (!cp->from && c->from[0])
+		cp->from = c->from;
+	if (!cp->auth_mech && c->auth[0] && sd_sasl_find(c->auth))
+		cp->auth_mech = c->auth;
+	snprintf(detail, sizeof detail, "%.900s line %d (%s%s%.255s)", c->file,
+	    c->host_line, c->format, c->account[0] ? ", " : "", c->account);
+	cp->source = "config";
+	cp->source_detail = detail;
+	src = (sd_client_source){ c->format, c->file, c->account, c->git_prefix,
+	    c->url_user, { NULL }, c->n_notes };
+	for (int i = 0; i < c->n_notes && i < 4; i++)
+		src.notes[i] = c->notes[i];
+	cp->client = &src;
+	return 0;
+}
+
+/*
+ * The password the file holds or names, when no flag gives one: a
+ * passwordeval runs only when the file is the invoking user's own and
+ * nobody else may write it (someone else's file must not run commands as
+ * this user), under the --password-cmd limit and the run's --timeout.
+ */
+static int config_secret(sd_cli *cli, sd_client_conf *c, char **secret)
+{
+	static char note[600];
+	char what[1200], why[200], err[1400];
+	if (c->password) {
+		*secret = strdup(c->password);
+		sd_client_conf_wipe(c);
+		return *secret ? 0 : sd_cli_usage_error(cli, "out of memory");
+	}
+	if (!c->password_cmd[0] || !cli->check.user)
+		return 0;
+	snprintf(what, sizeof what, "passwordeval in %s line %d", c->file,
+	    c->password_cmd_line);
+	if (!sd_client_conf_owned(c->file, why, sizeof why)) {
+		snprintf(note, sizeof note, "%.380s was not run: %.190s", what,
+		    why);
+		cli->check.password_note = note;
+		return 0;
+	}
+	double limit = cli->opt.timeout * 1000 < SD_SECRET_CMD_MS ?
+	    cli->opt.timeout * 1000 : SD_SECRET_CMD_MS;
+	*secret = sd_secret_from_command(c->password_cmd, (int64_t)limit, what,
+	    err, sizeof err);
+	/* a file's command that fails is a finding, not a usage error: the
+	 * check goes on without AUTH and says why */
+	if (!*secret) {
+		snprintf(note, sizeof note, "%.590s", err);
+		cli->check.password_note = note;
+	}
+	return 0;
 }
 
 int sd_cmd_check(sd_cli *cli)
@@ -27,8 +102,9 @@ int sd_cmd_check(sd_cli *cli)
 	if (sd_cli_score_check(cli, &scorer, &named_scorer))
 		return 2;
 	sd_check_params *cp = &cli->check;
-	if (cli->config)
-		return reserved(cli, "--config");
+	static sd_client_conf conf;
+	if (cli->config && from_config(cli, &conf) != 0)
+		return 2;
 	/* the forms people type (HOST:PORT, URLs) are read here, so that
 	 * none of them reaches DNS as a "name" */
 	if (cp->server) {
@@ -74,8 +150,18 @@ int sd_cmd_check(sd_cli *cli)
 
 	char *secret = NULL;
 	char err[400] = "";
-	if (cp->user || cli->password_file || cli->password_env ||
-	    cli->password_cmd) {
+	int flag_secret = cli->password_file || cli->password_env ||
+	    cli->password_cmd;
+	int64_t t_secret = sd_now_ms();
+	if (cli->config && !flag_secret && config_secret(cli, &conf, &secret))
+		return 2;
+	/* --timeout is the whole run's: a slow passwordeval spent part of it */
+	double spent = (double)(sd_now_ms() - t_secret) / 1000;
+	if (spent > 0.05)
+		cli->opt.timeout = cli->opt.timeout - spent > 0.3 ?
+		    cli->opt.timeout - spent : 0.3;
+	sd_client_conf_wipe(&conf);
+	if (!secret && (cp->user || flag_secret) && !cp->password_note) {
 		sd_secret_rc rc = sd_secret_read(cli->password_file,
 		    cli->password_env, cli->password_cmd, cp->user, &secret, err,
 		    sizeof err);

@@ -70,71 +70,84 @@ static char *read_line_fd(int fd, int *too_long)
 	return read_line_fd_until(fd, too_long, 0, NULL);
 }
 
-static char *from_cmd(const char *cmd, char *err, size_t errlen)
+/*
+ * The first line a command prints, within limit_ms.  The command runs in
+ * a process group of its own, and the whole group is ended when it
+ * lingers or the limit passes: a helper it started (a keyring agent's
+ * pinentry, a `sleep`) does not outlive the run.  `what` names the source
+ * in messages ("--password-cmd", "passwordeval in FILE line N").
+ */
+static char *from_cmd(const char *cmd, int64_t limit_ms, const char *what,
+    char *err, size_t errlen)
 {
 	int pfd[2];
 	if (pipe(pfd) != 0) {
-		snprintf(err, errlen, "--password-cmd: %s", strerror(errno));
+		snprintf(err, errlen, "%s: %s", what, strerror(errno));
 		return NULL;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
-		snprintf(err, errlen, "--password-cmd: %s", strerror(errno));
+		snprintf(err, errlen, "%s: %s", what, strerror(errno));
 		close(pfd[0]);
 		close(pfd[1]);
 		return NULL;
 	}
 	if (pid == 0) {
-		/* an ignored signal stays ignored across exec: the command's
-		 * own pipelines (gpg | head) need SIGPIPE back */
-		signal(SIGPIPE, SIG_DFL);
+		setpgid(0, 0);
 		dup2(pfd[1], STDOUT_FILENO);
 		close(pfd[0]);
 		close(pfd[1]);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid);   /* both sides: no race with the kill below */
 	close(pfd[1]);
 	int too_long, timed_out;
-	char *s = read_line_fd_until(pfd[0], &too_long,
-	    sd_now_ms() + SD_SECRET_CMD_MS, &timed_out);
+	char *s = read_line_fd_until(pfd[0], &too_long, sd_now_ms() + limit_ms,
+	    &timed_out);
 	close(pfd[0]);
 	int status = 0;
 	/* the first line is all we want: a command that lingers is ended */
 	if (waitpid(pid, &status, WNOHANG) == 0) {
-		int64_t until = sd_now_ms() + 1000;
+		int64_t until = sd_now_ms() + (timed_out ? 0 : 1000);
 		while (waitpid(pid, &status, WNOHANG) == 0 && sd_now_ms() < until) {
 			struct timespec ts = { 0, 20 * 1000000 };
 			nanosleep(&ts, NULL);
 		}
 		if (waitpid(pid, &status, WNOHANG) == 0) {
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;
 			if (!timed_out && s && *s)
 				status = 0;  /* it printed the line, then lingered */
 		}
 	}
+	kill(-pid, SIGKILL);   /* whatever it left behind in its group */
 	if (timed_out) {
-		snprintf(err, errlen, "--password-cmd: no line within %d s",
-		    SD_SECRET_CMD_MS / 1000);
+		snprintf(err, errlen, "%s: no line within %.1f s", what,
+		    (double)limit_ms / 1000);
 		sd_secret_free(s);
 		return NULL;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "--password-cmd: the command failed "
-		    "(exit status %d)", WIFEXITED(status) ?
-		    WEXITSTATUS(status) : -1);
+		snprintf(err, errlen, "%s: the command failed (exit status %d)",
+		    what, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		sd_secret_free(s);
 		return NULL;
 	}
 	if (too_long) {
-		snprintf(err, errlen, "--password-cmd: the secret is longer "
-		    "than %d bytes", SD_SECRET_MAX);
+		snprintf(err, errlen, "%s: the secret is longer than %d bytes",
+		    what, SD_SECRET_MAX);
 		sd_secret_free(s);
 		return NULL;
 	}
 	return s;
+}
+
+char *sd_secret_from_command(const char *cmd, int64_t limit_ms,
+    const char *what, char *err, size_t errlen)
+{
+	return from_cmd(cmd, limit_ms, what, err, errlen);
 }
 
 static char *from_tty(const char *user, char *err, size_t errlen)
@@ -204,7 +217,7 @@ sd_secret_rc sd_secret_read(const char *file, const char *env, const char *cmd,
 		}
 		*out = strdup(v);
 	} else if (cmd) {
-		*out = from_cmd(cmd, err, errlen);
+		*out = from_cmd(cmd, SD_SECRET_CMD_MS, "--password-cmd", err, errlen);
 		if (!*out)
 			return SD_SECRET_ERROR;
 	} else {

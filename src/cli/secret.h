@@ -4,6 +4,7 @@
 #define SD_SECRET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest secret accepted (an OAuth token can be a few KiB). */
 #define SD_SECRET_MAX 8192
@@ -25,5 +26,13 @@ sd_secret_rc sd_secret_read(const char *file, const char *env, const char *cmd,
     const char *user, char **out, char *err, size_t errlen);
 
 void sd_secret_free(char *s);
+
+/*
+ * The first line `cmd` (run by /bin/sh) prints within limit_ms, malloc'd,
+ * or NULL with a message naming `what` in err.  The command's whole
+ * process group is ended when it lingers or the limit passes.
+ */
+char *sd_secret_from_command(const char *cmd, int64_t limit_ms,
+    const char *what, char *err, size_t errlen);
 
 #endif

@@ -35,6 +35,7 @@ struct sd_conn {
 	size_t in_len;
 	unsigned char first[FIRST_BYTES];
 	size_t first_len;
+	size_t hs_bytes;       /* bytes the peer sent during the handshake */
 	char tls_err[256];
 };
 
@@ -323,6 +324,8 @@ static long capture_cb(BIO *b, int oper, const char *argp, size_t len,
 	if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed) {
 		sd_conn *c = (sd_conn *)BIO_get_callback_arg(b);
 		size_t n = *processed;
+		if (c)
+			c->hs_bytes += n;
 		if (c && c->first_len < FIRST_BYTES) {
 			if (n > FIRST_BYTES - c->first_len)
 				n = FIRST_BYTES - c->first_len;
@@ -418,6 +421,7 @@ sd_io sd_conn_tls(sd_conn *c, SSL_CTX *ctx, const char *host,
 	BIO_set_callback_arg(rb, (char *)c);
 	BIO_set_callback_ex(rb, capture_cb);
 	c->first_len = 0;
+	c->hs_bytes = 0;
 	for (;;) {
 		ERR_clear_error();
 		int n = SSL_connect(c->ssl);
@@ -469,6 +473,11 @@ const unsigned char *sd_conn_first_bytes(const sd_conn *c, size_t *len)
 {
 	*len = c->first_len;
 	return c->first;
+}
+
+size_t sd_conn_tls_received(const sd_conn *c)
+{
+	return c->hs_bytes;
 }
 
 size_t sd_conn_buffered(const sd_conn *c)

@@ -81,6 +81,9 @@ sd_io sd_conn_tls(sd_conn *c, SSL_CTX *ctx, const char *host,
 SSL *sd_conn_ssl(sd_conn *c);
 const char *sd_conn_tls_error(const sd_conn *c);
 const unsigned char *sd_conn_first_bytes(const sd_conn *c, size_t *len);
+/* Bytes the peer sent during the last TLS handshake (a handshake that
+ * stopped half-way has some). */
+size_t sd_conn_tls_received(const sd_conn *c);
 /* Bytes already buffered but not yet consumed (pipelining detection). */
 size_t sd_conn_buffered(const sd_conn *c);
 

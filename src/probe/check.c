@@ -485,6 +485,24 @@ static void config_source(sd_report *r, const sd_check_params *cp,
 		json_object_set_new(cfg, "http_only", json_true());
 	json_object_set_new(cfg, "candidates", discovered ?
 	    sd_discovery_json(disc) : json_array());
+	if (cp->password_note)
+		json_object_set_new(cfg, "password_note",
+		    json_string(cp->password_note));
+	const sd_client_source *cl = cp->client;
+	if (cl) {
+		json_t *notes = json_array();
+		for (int i = 0; i < cl->n_notes && i < 4; i++)
+			json_array_append_new(notes, json_string(cl->notes[i]));
+		json_object_set_new(cfg, "client", json_string(cl->format));
+		json_object_set_new(cfg, "file", json_string(cl->file));
+		json_object_set_new(cfg, "account", json_string(cl->account ?
+		    cl->account : ""));
+		json_object_set_new(cfg, "git_prefix", json_string(cl->git_prefix ?
+		    cl->git_prefix : ""));
+		json_object_set_new(cfg, "url_user", json_string(cl->url_user ?
+		    cl->url_user : ""));
+		json_object_set_new(cfg, "notes", notes);
+	}
 }
 
 sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)

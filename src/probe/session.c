@@ -295,6 +295,8 @@ static int tls_fact(session *s, const char *mode, sd_io r, json_t *extra)
 		if (r == SD_IO_TIMEOUT)
 			json_object_set_new(f, "timeout", json_string(
 			    timeout_kind(s, s->tls_dl)));
+		json_object_set_new(f, "handshake_bytes", json_integer(
+		    (json_int_t)sd_conn_tls_received(s->c)));
 		json_object_set_new(f, "ok", json_false());
 		char d[512];
 		snprintf(d, sizeof d, "%s %s port %d: %s", mode, p->addr, p->port,

@@ -873,6 +873,15 @@ static int stage_tls(ctx *c)
 		}
 		fixf(c, "something on the path stops passing data during the TLS "
 		    "handshake: check firewalls and security software");
+		if (num(tls, "handshake_bytes") > 0) {
+			/* the first packets passed, the rest never came: an
+			 * MTU black hole looks like this */
+			decide(c, "firewall.connection_stalled", c->server, "the "
+			    "TLS handshake on port %d stopped half-way: %d bytes "
+			    "of the server's answer came, then nothing before the "
+			    "deadline", c->port, num(tls, "handshake_bytes"));
+			return 1;
+		}
 		decide(c, "firewall.connection_stalled", c->server, "the TLS "
 		    "handshake on port %d got no answer before the deadline",
 		    c->port);

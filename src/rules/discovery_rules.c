@@ -182,6 +182,79 @@ static void differs(sd_report *r, const json_t *cfg, const json_t *pub)
 	json_decref(ev);
 }
 
+/* The way around the configured path's failure that the run verified
+ * (the whole transaction went through there), as port and mode. */
+static int verified_way(const sd_report *r, int *port, const char **mode)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->facts, i, f) {
+		const char *id = str(f, "id");
+		if (strcmp(str(f, "role"), "fix") != 0 ||
+		    (strncmp(id, "fix.rset.", 9) != 0 &&
+		    strncmp(id, "fix.data_end.", 13) != 0))
+			continue;
+		*port = (int)json_integer_value(json_object_get(f, "port"));
+		const char *tail = strchr(id + 4, '.');   /* ".PORT.ADDR" */
+		char tls_id[300];
+		*mode = "none";
+		for (int k = 0; k < 2 && tail; k++) {
+			snprintf(tls_id, sizeof tls_id, "%stls%s", k ? "" : "fix.",
+			    tail);
+			json_t *t = sd_fact_get(r->facts, tls_id);
+			if (t && strcmp(str(t, "result"), "ok") == 0) {
+				*mode = str(t, "mode");
+				break;
+			}
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* A rejected password, in the client's terms: where the file keeps it. */
+static void password_fix(json_t *fix, const json_t *cfg)
+{
+	const char *client = str(cfg, "client"), *file = str(cfg, "file");
+	char l[900];
+	if (strcmp(client, "msmtp") == 0)
+		snprintf(l, sizeof l, "in %s, account %s: set the right "
+		    "password (password, or the passwordeval command that "
+		    "prints it)", file, str(cfg, "account"));
+	else if (strcmp(client, "git") == 0)
+		snprintf(l, sizeof l, "git config --file %s sendemail.%s"
+		    "smtpPass 'THE-RIGHT-PASSWORD' (or remove smtpPass and let "
+		    "git send-email ask)", file, str(cfg, "git_prefix"));
+	else if (strcmp(client, "mutt") == 0)
+		snprintf(l, sizeof l, "in %s: set smtp_pass = \"THE-RIGHT-"
+		    "PASSWORD\" (and no password inside smtp_url)", file);
+	else if (strcmp(client, "postfix") == 0)
+		snprintf(l, sizeof l, "in the sasl_passwd beside %s: %s "
+		    "USER:THE-RIGHT-PASSWORD, then postmap it and postfix "
+		    "reload", file, str(cfg, "account"));
+	else
+		snprintf(l, sizeof l, "in Thunderbird: Settings > Privacy & "
+		    "Security > Saved Passwords: remove the one for smtp://%s, "
+		    "then send again and enter the right password",
+		    str(cfg, "server"));
+	json_array_append_new(fix, json_string(l));
+}
+
+/* The verdict's fix, also in the words of the client the file is for. */
+static void client_words(sd_report *r, const json_t *cfg)
+{
+	json_t *vf = json_object_get(r->verdict, "fix");
+	if (!json_is_array(vf) || !json_is_string(json_object_get(cfg,
+	    "client")) || strcmp(str(r->verdict, "status"), "fail") != 0)
+		return;
+	int port;
+	const char *mode;
+	if (strcmp(str(r->verdict, "cause"), "auth.bad_credentials") == 0)
+		password_fix(vf, cfg);
+	else if (verified_way(r, &port, &mode))
+		client_fix(vf, cfg, str(cfg, "server"), port, mode);
+}
+
 void sd_rules_discovery_last(sd_report *r)
 {
 	json_t *cfg = json_object_get(r->extra, "config");
@@ -201,6 +274,7 @@ void sd_rules_discovery_last(sd_report *r)
 			    "outgoing server with your provider before "
 			    "entering a password: only plain http named it"));
 	}
+	client_words(r, cfg);
 	json_t *pub = sd_fact_get(r->facts, "published.settings");
 	if (pub && json_is_string(json_object_get(cfg, "server")))
 		differs(r, cfg, pub);

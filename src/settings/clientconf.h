@@ -43,6 +43,8 @@ typedef struct sd_client_conf {
 	char password_cmd[SD_CONF_VALUE_MAX + 1];  /* msmtp passwordeval */
 	int password_cmd_line;
 	int no_auth;               /* the file switches AUTH off */
+	char sasl_map[256];        /* Postfix: smtp_sasl_password_maps' file
+	                              name, read beside main.cf */
 	char url_user[513];        /* mutt: the smtp_url's user part, as written */
 	char git_prefix[300];      /* git: "IDENTITY." when an identity is used */
 	char notes[4][300];        /* what was seen and not done (a backtick

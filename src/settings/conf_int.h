@@ -32,12 +32,16 @@ void conf_note(sd_client_conf *c, int line, const char *fmt, ...)
 
 /* Skips blanks; returns the new position. */
 const char *conf_skip_ws(const char *p, const char *end);
+/* Bytes from p before end or any byte of stop (the text of a file is not
+ * NUL-terminated: never strcspn on it). */
+size_t conf_span(const char *p, const char *end, const char *stop);
 /* Copies [s, s+n) into dst (NUL-terminated, truncation refused). */
 int conf_copy(char *dst, size_t dstlen, const char *s, size_t n);
 /* Stores a secret (malloc'd), replacing and wiping any earlier one. */
 int conf_set_password(sd_client_conf *c, const char *s, size_t n, int line);
-/* Percent-decodes [s, s+n) into dst; 0 on a bad escape or overflow. */
-int conf_pct_decode(char *dst, size_t dstlen, const char *s, size_t n);
+/* -1 (a usage error naming the format) when an ACCOUNT was given to a
+ * format that has none; else 0. */
+int conf_no_account(sd_client_conf *c, const char *account, const char *what);
 /* The address inside "Name <addr>" or a bare address, into dst. */
 void conf_address(char *dst, size_t dstlen, const char *v);
 

@@ -147,9 +147,8 @@ static int hexval(char c)
 	    c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* RFC 3986 percent-decoding of the user part; NUL and control bytes are
- * refused (a login name never holds them). */
-static int decode_user(const char *s, size_t len, char *out, size_t outlen)
+int sd_pct_decode(const char *s, size_t len, char *out, size_t outlen,
+    int allow_ctl)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -163,12 +162,19 @@ static int decode_user(const char *s, size_t len, char *out, size_t outlen)
 			c = (unsigned char)(h * 16 + l);
 			i += 2;
 		}
-		if (c < 0x20 || c == 0x7f || o + 1 >= outlen)
+		if (c == 0 || (!allow_ctl && (c < 0x20 || c == 0x7f)) ||
+		    o + 1 >= outlen)
 			return 0;
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
-	return o > 0;
+	return 1;
+}
+
+/* A login name never holds control bytes, nor is it empty. */
+static int decode_user(const char *s, size_t len, char *out, size_t outlen)
+{
+	return len > 0 && sd_pct_decode(s, len, out, outlen, 0);
 }
 
 static int parse_url(const char *spec, const char *sep, sd_server_spec *out,

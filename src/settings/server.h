@@ -38,6 +38,13 @@ int sd_server_parse(const char *spec, sd_server_spec *out, char *err,
  */
 sd_tls_mode sd_tls_mode_parse(const char *name);
 
+/*
+ * RFC 3986 percent-decoding of [s, s+len) into out: 0 on a bad escape, a
+ * NUL, a control byte (unless allow_ctl) or no room.
+ */
+int sd_pct_decode(const char *s, size_t len, char *out, size_t outlen,
+    int allow_ctl);
+
 /* "starttls", "implicit" or "none": the resolved name in reports. */
 const char *sd_tls_mode_name(sd_tls_mode m);
 

@@ -43,6 +43,10 @@ lab_certs() {
 	make_leaf wrongname ca www.example.org "DNS:www.example.org" || return 1
 	make_leaf peers ca smtp-gmail.example.net \
 		"DNS:smtp-gmail.example.net,DNS:smtp.gmail.com,DNS:smtp-gmail-web.example.net,DNS:smtp-m365.example.net,DNS:smtp-outlook.example.net,DNS:smtp-quota.example.net,DNS:smtp-locked.example.net,DNS:smtp-drip.example.net,DNS:smtp-endless.example.net,DNS:smtp-longline.example.net,DNS:smtp-silent.example.net,DNS:smtp-content.example.net,DNS:smtp-m365-multiline.example.net,DNS:smtp-hostile.example.net" || return 1
+	# a 108 KB certificate (3,000 names): OpenSSL's clients refuse a
+	# certificate message over 100 KB by default
+	make_leaf huge ca smtp-hostile.example.net "DNS:smtp-hostile.example.net$(for i in $(seq 1 3000); do
+		printf ',DNS:h%04d.huge-certificate.example.net' "$i"; done)" || return 1
 	make_leaf mx1 ca mx1.example.org "DNS:mx1.example.org" || return 1
 	make_leaf mx2 ca mx2.example.org "DNS:mx2.example.org" || return 1
 	# self-signed: its own issuer, trusted by nobody

@@ -62,6 +62,7 @@ expand() {
 		PASS_BAD) val=$LAB_RUN/secrets/bad ;;
 		CA) val=$CERTS/ca.crt ;;
 		RUN) val=$LAB_RUN ;;
+		CONFIGS) prepare_configs || return 1; val=$LAB_RUN/configs ;;
 		*)
 			if [[ -v $name ]]; then val=${!name}; else
 				echo "unknown placeholder {$name}" >&2
@@ -72,6 +73,24 @@ expand() {
 		out+=$val
 	done
 	printf '%s' "$out$s"
+}
+
+# prepare_configs: tests/lab/configs/* (client configuration files) copied
+# to $LAB_RUN/configs, owned by the runner and readable by it alone (a
+# passwordeval runs only from such a file), with {PASS_GOOD} / {PASS_BAD}
+# (the password files) and {PASS_GOOD_TEXT} / {PASS_BAD_TEXT} (their
+# contents) filled in
+prepare_configs() {
+	local f out good bad
+	mkdir -p "$LAB_RUN/configs" || return 1
+	good=$(cat "$LAB_RUN/secrets/good") bad=$(cat "$LAB_RUN/secrets/bad")
+	for f in "$LAB_DIR"/configs/*; do
+		out=$LAB_RUN/configs/${f##*/}
+		(umask 077; sed -e "s|{PASS_GOOD}|$LAB_RUN/secrets/good|g" \
+			-e "s|{PASS_BAD}|$LAB_RUN/secrets/bad|g" \
+			-e "s|{PASS_GOOD_TEXT}|$good|g" -e "s|{PASS_BAD_TEXT}|$bad|g" \
+			"$f" >"$out") || return 1
+	done
 }
 
 # requirement_missing WORDS: prints what is missing, if anything

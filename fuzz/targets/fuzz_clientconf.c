@@ -1,0 +1,44 @@
+/*
+ * The client configuration parsers (settings/clientconf.h): msmtp, git
+ * config, muttrc, prefs.js, main.cf and sasl_passwd, as hostile files
+ * (huge lines, NULs, unterminated quotes, inheritance loops).  The first
+ * byte picks an account name, or none; the rest is the file.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings/clientconf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(const sd_client_conf *c, int rc)
+{
+	if (!memchr(c->host, '\0', sizeof c->host) ||
+	    !memchr(c->error, '\0', sizeof c->error) ||
+	    !memchr(c->user, '\0', sizeof c->user))
+		abort();
+	if (rc == 0 && (!c->host[0] || c->port < 0 || c->port > 65535 ||
+	    !c->format))
+		abort();
+	if (rc != 0 && (!c->error[0] || c->password))
+		abort();   /* a refused file keeps no secret */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size == 0)
+		return 0;
+	static const char *const accounts[] = { NULL, "default", "work",
+	    "alice@example.net", "[smtp.example.net]:587" };
+	const char *acc = accounts[data[0] % 5];
+	sd_client_conf c;
+	int rc = sd_client_conf_parse((const char *)data + 1, size - 1,
+	    "fuzz", acc, &c);
+	check(&c, rc);
+	if (rc == 0)
+		sd_client_conf_postfix_secrets((const char *)data + 1, size - 1,
+		    "fuzz", &c);
+	sd_client_conf_wipe(&c);
+	return 0;
+}

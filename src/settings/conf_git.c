@@ -1,0 +1,259 @@
+/*
+ * git send-email's settings in a git config file: [sendemail] and
+ * [sendemail "IDENTITY"] sections (git-config(1) syntax: case-insensitive
+ * names, double-quoted parts, backslash escapes, '#'/';' comments, a
+ * trailing '\' continues the line).  Includes are not followed: they are
+ * noted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings/conf_int.h"
+#include "util/util.h"
+
+/* One setting: which identity ("" for [sendemail]), name, value, line. */
+typedef struct gitvar {
+	char ident[128];
+	char name[40];
+	char *val;          /* malloc'd (may hold a password: wiped) */
+	int line;
+} gitvar;
+
+#define MAX_VARS 512
+
+typedef struct gitconf {
+	gitvar v[MAX_VARS];
+	int n;
+	char section[40];
+	char ident[128];
+	int in_sendemail;
+} gitconf;
+
+/* "[sendemail]", "[sendemail \"id\"]" or "[sendemail.id]". */
+static int section(gitconf *g, sd_client_conf *c, const char *p,
+    const char *end, int line)
+{
+	const char *close = memchr(p, ']', (size_t)(end - p));
+	if (!close)
+		return conf_fail(c, line, "a section header without its ']'");
+	g->ident[0] = '\0';
+	const char *q = p + 1, *sp = q;
+	while (sp < close && *sp != ' ' && *sp != '\t' && *sp != '"')
+		sp++;
+	size_t n = sp > q ? (size_t)(sp - q) : 0;
+	const char *dot = n ? memchr(q, '.', n) : NULL;
+	if (dot) {
+		/* the old form [section.sub]: the subsection is folded */
+		conf_copy(g->ident, sizeof g->ident, dot + 1, (size_t)(sp - dot - 1));
+		n = (size_t)(dot - q);
+	}
+	g->in_sendemail = n == 9 && sd_strncaseeq(q, "sendemail", 9);
+	const char *quote = close > sp ? memchr(sp, '"', (size_t)(close - sp)) :
+	    NULL;
+	if (quote) {
+		size_t o = 0;
+		const char *r = quote + 1;
+		for (; r < end && *r != '"'; r++) {
+			if (*r == '\\' && r + 1 < end)
+				r++;
+			if (o + 1 < sizeof g->ident)
+				g->ident[o++] = *r;
+		}
+		if (r >= end)
+			return conf_fail(c, line, "a subsection name without its "
+			    "closing '\"'");
+		g->ident[o] = '\0';
+	}
+	if (n == 7 && sd_strncaseeq(q, "include", 7))
+		conf_note(c, line, "an include is not followed");
+	if (n == 9 && sd_strncaseeq(q, "includeif", 9))
+		conf_note(c, line, "a conditional include is not followed");
+	return 0;
+}
+
+/* The value after '=' (or none: a boolean true), unquoted and unescaped,
+ * continued on the next lines when one ends in '\'. */
+static int value(sd_client_conf *c, conf_reader *r, const char *p,
+    const char *end, int line, char *out, size_t outlen)
+{
+	size_t o = 0;
+	int quoted = 0, pending_ws = 0;
+	for (;;) {
+		int cont = 0;
+		for (; p < end; p++) {
+			char ch = *p;
+			if (!quoted && (ch == '#' || ch == ';'))
+				break;
+			if (ch == '"') {
+				quoted = !quoted;
+				continue;
+			}
+			if (ch == '\\') {
+				if (p + 1 >= end) {
+					cont = 1;   /* the value goes on below */
+					break;
+				}
+				ch = *++p;
+				ch = ch == 'n' ? '\n' : ch == 't' ? '\t' :
+				    ch == 'b' ? '\b' : ch;
+			} else if (!quoted && (ch == ' ' || ch == '\t')) {
+				pending_ws = o > 0;
+				continue;
+			}
+			if (o + 2 >= outlen)
+				return conf_fail(c, line, "a value too long");
+			if (pending_ws)
+				out[o++] = ' ';
+			pending_ws = 0;
+			out[o++] = ch;
+		}
+		conf_line l;
+		if (!cont || !conf_next_line(r, &l))
+			break;
+		p = l.s;
+		end = l.s + l.len;
+	}
+	if (quoted)
+		return conf_fail(c, line, "a quoted value without its closing "
+		    "'\"'");
+	out[o] = '\0';
+	return 0;
+}
+
+static int add_var(gitconf *g, sd_client_conf *c, const char *name, size_t n,
+    const char *val, int line)
+{
+	if (g->n >= MAX_VARS)
+		return conf_fail(c, line, "more than %d sendemail settings",
+		    MAX_VARS);
+	gitvar *v = &g->v[g->n];
+	snprintf(v->ident, sizeof v->ident, "%s", g->ident);
+	if (!conf_copy(v->name, sizeof v->name, name, n))
+		return 0;   /* no name of ours is that long */
+	v->val = strdup(val);
+	if (!v->val)
+		return conf_fail(c, line, "out of memory");
+	v->line = line;
+	g->n++;
+	return 0;
+}
+
+static int read_vars(gitconf *g, const char *text, size_t len,
+    sd_client_conf *c)
+{
+	conf_reader r;
+	conf_line l;
+	char val[SD_CONF_VALUE_MAX + 1];
+	conf_reader_init(&r, text, len);
+	while (conf_next_line(&r, &l)) {
+		const char *end = l.s + l.len, *p = conf_skip_ws(l.s, end);
+		if (p == end || *p == '#' || *p == ';')
+			continue;
+		if (*p == '[') {
+			if (section(g, c, p, end, l.no) != 0)
+				return -1;
+			continue;
+		}
+		size_t n = conf_span(p, end, " \t=");
+		const char *q = conf_skip_ws(p + n, end);
+		int rc = 0;
+		if (q < end && *q == '=')
+			rc = value(c, &r, q + 1, end, l.no, val, sizeof val);
+		else
+			snprintf(val, sizeof val, "true");
+		if (rc == 0 && g->in_sendemail)
+			rc = add_var(g, c, p, n, val, l.no);
+		sd_wipe(val, sizeof val);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The last value of name for identity ident ("" = [sendemail]). */
+static const gitvar *get(const gitconf *g, const char *ident, const char *name)
+{
+	const gitvar *found = NULL;
+	for (int i = 0; i < g->n; i++)
+		if (strcmp(g->v[i].ident, ident) == 0 &&
+		    sd_strcaseeq(g->v[i].name, name))
+			found = &g->v[i];
+	return found;
+}
+
+/* An identity's value wins over [sendemail]'s; smtpEncryption is not
+ * subject to identities (git-config(1), sendemail.<identity>.*). */
+static const gitvar *pick(const gitconf *g, const char *ident,
+    const char *name)
+{
+	const gitvar *v = ident[0] && !sd_strcaseeq(name, "smtpEncryption") ?
+	    get(g, ident, name) : NULL;
+	return v ? v : get(g, "", name);
+}
+
+static int settle(const gitconf *g, const char *ident, sd_client_conf *c)
+{
+	const gitvar *v = pick(g, ident, "smtpServer");
+	if (v && v->val[0] == '/')
+		return conf_fail(c, v->line, "sendemail.smtpServer is a program "
+		    "(%.100s), not a server: check that program's own "
+		    "configuration", v->val);
+	if (v) {
+		snprintf(c->host, sizeof c->host, "%.255s", v->val);
+		c->host_line = v->line;
+		if (ident[0] && get(g, ident, "smtpServer"))
+			snprintf(c->git_prefix, sizeof c->git_prefix, "%s.", ident);
+	}
+	if ((v = pick(g, ident, "smtpServerPort")))
+		c->port = atoi(v->val) > 0 && atoi(v->val) < 65536 ?
+		    atoi(v->val) : 0;
+	const gitvar *enc = pick(g, ident, "smtpEncryption");
+	const gitvar *ssl = pick(g, ident, "smtpSSL");
+	c->tls = enc ? (sd_strcaseeq(enc->val, "ssl") ? SD_TLS_IMPLICIT :
+	    sd_strcaseeq(enc->val, "tls") ? SD_TLS_STARTTLS : SD_TLS_NONE) :
+	    ssl && sd_strcaseeq(ssl->val, "true") ? SD_TLS_IMPLICIT : SD_TLS_NONE;
+	c->tls_line = enc ? enc->line : ssl ? ssl->line : 0;
+	if ((v = pick(g, ident, "smtpUser")))
+		snprintf(c->user, sizeof c->user, "%.512s", v->val);
+	if ((v = pick(g, ident, "from")))
+		conf_address(c->from, sizeof c->from, v->val);
+	if ((v = pick(g, ident, "smtpAuth")))
+		snprintf(c->auth, sizeof c->auth, "%.31s", v->val);
+	if ((v = pick(g, ident, "smtpPass")) &&
+	    !conf_set_password(c, v->val, strlen(v->val), v->line))
+		return conf_fail(c, v->line, "out of memory");
+	/* git send-email's defaults: 465 for ssl, 25 otherwise */
+	if (!c->port)
+		c->port = c->tls == SD_TLS_IMPLICIT ? 465 : 25;
+	return 0;
+}
+
+int conf_git(const char *text, size_t len, const char *account,
+    sd_client_conf *c)
+{
+	static gitconf g;   /* large: not on a thread's stack */
+	memset(&g, 0, sizeof g);
+	int rc = read_vars(&g, text, len, c);
+	const char *ident = account ? account : "";
+	const gitvar *def = get(&g, "", "identity");
+	if (rc == 0 && !account && def)
+		ident = def->val;
+	if (rc == 0 && ident[0]) {
+		int known = 0;
+		for (int i = 0; i < g.n && !known; i++)
+			known = strcmp(g.v[i].ident, ident) == 0;
+		if (!known)
+			rc = conf_fail(c, 0, "no [sendemail \"%.100s\"] identity",
+			    ident);
+	}
+	if (rc == 0) {
+		snprintf(c->account, sizeof c->account, "%.255s", ident);
+		rc = settle(&g, ident, c);
+	}
+	for (int i = 0; i < g.n; i++) {
+		sd_wipe(g.v[i].val, strlen(g.v[i].val));
+		free(g.v[i].val);
+	}
+	return rc;
+}
