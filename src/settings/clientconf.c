@@ -72,6 +72,14 @@ const char *conf_skip_ws(const char *p, const char *end)
 	return p;
 }
 
+size_t conf_span(const char *p, const char *end, const char *stop)
+{
+	const char *q = p;
+	while (q < end && !strchr(stop, *q))
+		q++;
+	return (size_t)(q - p);
+}
+
 int conf_copy(char *dst, size_t dstlen, const char *s, size_t n)
 {
 	if (n >= dstlen)
@@ -155,7 +163,7 @@ static const char *detect(const char *text, size_t len, parser *fn)
 			return "msmtp";
 		}
 		const char *eq = memchr(p, '=', n);
-		size_t k = strcspn(p, " \t=");
+		size_t k = conf_span(p, e, " \t=");
 		if (eq && k < n && (sd_strncaseeq(p, "relayhost", 9) ||
 		    sd_strncaseeq(p, "smtp_", 5) || sd_strncaseeq(p, "myhostname", 10) ||
 		    sd_strncaseeq(p, "mydestination", 13) ||
@@ -285,7 +293,7 @@ static int tb_default_profile(char *dir, size_t dirlen, char *err,
 			relative = l.s[11] == '1';
 		else if (l.len > 8 && strncmp(l.s, "Default=", 8) == 0) {
 			if (in_install)
-				snprintf(install, sizeof install, "%s/%.*s", base,
+				snprintf(install, sizeof install, "%.500s/%.*s", base,
 				    (int)(l.len - 8), l.s + 8);
 			else
 				is_default = l.s[8] == '1';

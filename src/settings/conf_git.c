@@ -155,9 +155,7 @@ static int read_vars(gitconf *g, const char *text, size_t len,
 				return -1;
 			continue;
 		}
-		size_t n = strcspn(p, " \t=");
-		if (p + n > end)
-			n = (size_t)(end - p);
+		size_t n = conf_span(p, end, " \t=");
 		const char *q = conf_skip_ws(p + n, end);
 		int rc = 0;
 		if (q < end && *q == '=')

@@ -32,6 +32,9 @@ void conf_note(sd_client_conf *c, int line, const char *fmt, ...)
 
 /* Skips blanks; returns the new position. */
 const char *conf_skip_ws(const char *p, const char *end);
+/* Bytes from p before end or any byte of stop (the text of a file is not
+ * NUL-terminated: never strcspn on it). */
+size_t conf_span(const char *p, const char *end, const char *stop);
 /* Copies [s, s+n) into dst (NUL-terminated, truncation refused). */
 int conf_copy(char *dst, size_t dstlen, const char *s, size_t n);
 /* Stores a secret (malloc'd), replacing and wiping any earlier one. */

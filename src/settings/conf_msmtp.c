@@ -167,9 +167,7 @@ static int add_account(msmtp *m, sd_client_conf *c, const char *p,
 		return conf_fail(c, line, "an account needs a name");
 	for (const char *q = colon ? colon + 1 : end; q < end;) {
 		q = conf_skip_ws(q, end);
-		size_t n = strcspn(q, ",");
-		if (q + n > end)
-			n = (size_t)(end - q);
+		size_t n = conf_span(q, end, ",");
 		size_t t = n;
 		while (t && (q[t - 1] == ' ' || q[t - 1] == '\t'))
 			t--;
@@ -196,9 +194,7 @@ static int read_lines(msmtp *m, const char *text, size_t len,
 			end--;
 		if (p == end || *p == '#')
 			continue;
-		size_t k = strcspn(p, " \t");
-		if (p + k > end)
-			k = (size_t)(end - p);
+		size_t k = conf_span(p, end, " \t");
 		const char *v = conf_skip_ws(p + k, end);
 		if (k == 8 && strncmp(p, "defaults", 8) == 0) {
 			cur = -1;

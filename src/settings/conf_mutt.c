@@ -129,9 +129,7 @@ static int set_line(mutt *m, sd_client_conf *c, const char *p,
 {
 	char v[SD_CONF_VALUE_MAX + 1];
 	while ((p = conf_skip_ws(p, end)) < end && *p != '#' && *p != ';') {
-		size_t n = strcspn(p, " \t=;#");
-		if (p + n > end)
-			n = (size_t)(end - p);
+		size_t n = conf_span(p, end, " \t=;#");
 		const char *name = p, *q = conf_skip_ws(p + n, end);
 		int backtick = 0, rc = 0;
 		if (q < end && *q == '=' && !unset) {

@@ -154,7 +154,7 @@ int sd_client_conf_postfix_secrets(const char *text, size_t len,
 		const char *end = l.s + l.len, *p = conf_skip_ws(l.s, end);
 		if (p == end || *p == '#')
 			continue;
-		size_t k = strcspn(p, " \t");
+		size_t k = conf_span(p, end, " \t");
 		if (p + k >= end || k != strlen(c->account) ||
 		    strncmp(p, c->account, k) != 0)
 			continue;
