@@ -1,45 +1,86 @@
 #!/usr/bin/python3
-"""A UDP DNS proxy that adds latency: each datagram is held DELAY_MS, then
+"""A UDP DNS proxy that adds latency: each query is held DELAY_MS, then
 forwarded to the upstream server, and the answer relayed back.
 
   delay.py LISTEN_ADDR LISTEN_PORT UPSTREAM_ADDR UPSTREAM_PORT DELAY_MS
 
-For the domain benchmark (tc netem does not exist on these machines).
+For the domain benchmarks (tc netem does not exist on these machines).
+One event loop and one upstream socket: queries get a fresh 16-bit ID on
+their way up (so thousands can be in flight from many clients at once) and
+their own ID back on the answer.  A query the upstream never answers is
+forgotten after UPSTREAM_TIMEOUT seconds.
 """
-import socket
+import asyncio
 import sys
-import threading
-import time
 
-UPSTREAM_TIMEOUT = 3.0   # seconds one query may wait for the upstream
-MAX_DATAGRAM = 65535
+UPSTREAM_TIMEOUT = 3.0
 
 
-def relay(srv, data, client, upstream, delay):
-    time.sleep(delay)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(UPSTREAM_TIMEOUT)
-    try:
-        s.sendto(data, upstream)
-        answer = s.recv(MAX_DATAGRAM)
-        srv.sendto(answer, client)
-    except OSError:
-        pass
-    finally:
-        s.close()
+class Upstream(asyncio.DatagramProtocol):
+    def __init__(self, proxy):
+        self.proxy = proxy
+
+    def datagram_received(self, data, addr):
+        self.proxy.answer(data)
 
 
-def main():
-    addr, port, up_addr, up_port, delay_ms = sys.argv[1:6]
-    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    srv.bind((addr, int(port)))
-    upstream = (up_addr, int(up_port))
-    delay = int(delay_ms) / 1000.0
+class Proxy(asyncio.DatagramProtocol):
+    def __init__(self, upstream, delay):
+        self.upstream_addr = upstream
+        self.delay = delay
+        self.pending = {}      # our id -> (client, their id, time)
+        self.next_id = 1
+        self.up = None
+        self.srv = None
+
+    def connection_made(self, transport):
+        self.srv = transport
+
+    def datagram_received(self, data, client):
+        if len(data) < 12:
+            return
+        loop = asyncio.get_running_loop()
+        for _ in range(65536):
+            qid = self.next_id
+            self.next_id = (self.next_id % 65535) + 1
+            if qid not in self.pending:
+                break
+        else:
+            return   # 65535 in flight: drop, as a loaded path would
+        self.pending[qid] = (client, data[:2], loop.time())
+        out = qid.to_bytes(2, "big") + data[2:]
+        loop.call_later(self.delay, self.send_up, out)
+
+    def send_up(self, out):
+        self.up.sendto(out, self.upstream_addr)
+
+    def answer(self, data):
+        if len(data) < 12:
+            return
+        p = self.pending.pop(int.from_bytes(data[:2], "big"), None)
+        if p:
+            self.srv.sendto(p[1] + data[2:], p[0])
+
+    def expire(self):
+        now = asyncio.get_running_loop().time()
+        for k in [k for k, v in self.pending.items()
+                  if now - v[2] > UPSTREAM_TIMEOUT]:
+            del self.pending[k]
+
+
+async def main():
+    laddr, lport, uaddr, uport, delay_ms = sys.argv[1:6]
+    loop = asyncio.get_running_loop()
+    proxy = Proxy((uaddr, int(uport)), int(delay_ms) / 1000.0)
+    await loop.create_datagram_endpoint(lambda: proxy,
+                                        local_addr=(laddr, int(lport)))
+    up, _ = await loop.create_datagram_endpoint(lambda: Upstream(proxy),
+                                                family=2)
+    proxy.up = up
     while True:
-        data, client = srv.recvfrom(MAX_DATAGRAM)
-        threading.Thread(target=relay, args=(srv, data, client, upstream,
-                                             delay), daemon=True).start()
+        await asyncio.sleep(1)
+        proxy.expire()
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(main())

@@ -88,6 +88,13 @@ _submission._tcp.srv587 IN SRV 0 1 587 smtp.example.net.
 _submissions._tcp.nosrc IN SRV 0 0 0 .
 ; a custom domain hosted at a provider of the table, known by its MX
 hosted IN MX 10 aspmx.l.google.com.
+; autoconfig documents over HTTPS (lighttpd beside rbldnsd, in the rbl namespace)
+autoconfig.ac IN A $RBL4
+autoconfig.ac-stale IN A $RBL4
+autoconfig.ac-big IN A $RBL4
+autoconfig.ac-bad IN A $RBL4
+autoconfig.ac-hostile IN A $RBL4
+autoconfig.ac-redirect IN A $RBL4
 EOF
 }
 

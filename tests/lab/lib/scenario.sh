@@ -101,6 +101,7 @@ requirement_missing() {
 		alt-mta) [ "$ALTMTA_OK" = 1 ] || echo "second MTA not available" ;;
 		smtp-peer) [ -x "$LAB_TOOLS/smtp-peer" ] || echo "tests/lab/tools/smtp-peer missing" ;;
 		middlebox) [ -x "$LAB_TOOLS/middlebox" ] || echo "tests/lab/tools/middlebox missing" ;;
+		lighttpd) [ -e /usr/lib/lighttpd/mod_openssl.so ] || echo "lighttpd with mod_openssl not installed" ;;
 		dns-peer) [ -x "$LAB_TOOLS/dns-peer" ] || echo "tests/lab/tools/dns-peer missing" ;;
 		*) echo "unknown requirement $r" ;;
 		esac

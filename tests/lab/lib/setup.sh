@@ -7,6 +7,7 @@
 . "$LAB_DIR/lib/certs.sh"
 . "$LAB_DIR/lib/dns.sh"
 . "$LAB_DIR/lib/mail.sh"
+. "$LAB_DIR/lib/autoconfig.sh"
 . "$LAB_DIR/lib/peers.sh"
 . "$LAB_DIR/lib/hostile.sh"
 . "$LAB_DIR/lib/altmta.sh"
@@ -66,6 +67,8 @@ lab_up() {
 	lab_mail || return 1
 	log "scripted peers"
 	lab_peers || return 1
+	log "autoconfig (lighttpd)"
+	lab_autoconfig || return 1
 	log "hostile peers"
 	lab_hostile_peers || return 1
 	log "second MTA"
