@@ -135,7 +135,7 @@ typedef struct sd_check_params {
 	int send;
 	int allow_plaintext_auth;
 	int insecure;
-	/* where the settings came from (SPEC §2.1): NULL = "flags", or
+	/* where the settings came from (docs/discovery.md): NULL = "flags", or
 	 * "config" with source_detail naming the file and line */
 	const char *source;
 	const char *source_detail;

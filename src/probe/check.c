@@ -23,7 +23,7 @@
 #include "util/redact.h"
 #include "util/util.h"
 
-/* The submission ports probed beside the configured one (SPEC §2). */
+/* The submission ports probed beside the configured one (docs/smtpdoctor.md). */
 static const int submission_ports[] = { 587, 465, 25, 2525 };
 /* At most this many addresses of one host are probed. */
 #define MAX_ADDRS 8
@@ -657,7 +657,7 @@ static void *published_thread(void *arg)
 	return NULL;
 }
 
-/* config.source, source_detail and candidates (SPEC §2.1). */
+/* config.source, source_detail and candidates (docs/discovery.md). */
 static void config_source(sd_report *r, const sd_check_params *cp,
     const sd_discovery *disc, int discovered)
 {

@@ -26,7 +26,7 @@ int sd_rules_discovery_first(sd_report *r)
 	json_t *cfg = json_object_get(r->extra, "config");
 	if (!cfg || strcmp(str(cfg, "source"), "none") != 0)
 		return 0;
-	/* SPEC §2.1: no source yielded any candidate; name each one */
+	/* no source yielded any candidate (docs/discovery.md): name each one */
 	char sum[3000] = "no source named a submission server: ";
 	json_t *evidence = json_array();
 	size_t i;

@@ -1,5 +1,5 @@
 /*
- * The rules about where the settings came from (SPEC §2.1): no source
+ * The rules about where the settings came from (docs/discovery.md): no source
  * named a server (settings.not_discovered); a server only plain-http
  * autoconfig named; configured settings that differ from what the
  * provider publishes (settings.differs_from_published).
@@ -14,7 +14,7 @@
 int sd_rules_discovery_first(sd_report *r);
 
 /* After the path's rules: findings about the source, and the warn
- * verdict of SPEC §5 when the path works. */
+ * verdict (docs/verdicts.md) when the path works. */
 void sd_rules_discovery_last(sd_report *r);
 
 #endif
