@@ -79,8 +79,10 @@ static int config_secret(sd_cli *cli, sd_client_conf *c, char **secret)
 		cli->check.password_note = note;
 		return 0;
 	}
-	double limit = cli->opt.timeout * 1000 < SD_SECRET_CMD_MS ?
-	    cli->opt.timeout * 1000 : SD_SECRET_CMD_MS;
+	/* the command may take half the run: the rest is the check's own,
+	 * so a hanging command still leaves time to say what it cost */
+	double limit = cli->opt.timeout * 500 < SD_SECRET_CMD_MS ?
+	    cli->opt.timeout * 500 : SD_SECRET_CMD_MS;
 	*secret = sd_secret_from_command(c->password_cmd, (int64_t)limit, what,
 	    err, sizeof err);
 	/* a file's command that fails is a finding, not a usage error: the
