@@ -46,8 +46,10 @@
 #define STUB_FIRST_WAIT_MS 400
 /* CNAMEs followed inside one answer before giving up (a loop). */
 #define STUB_MAX_CNAMES 16
-/* Answers kept in the cache of one resolver; the oldest leave first. */
+/* Answers kept in the cache of one resolver, and the bytes they may hold
+ * (a TXT answer can be 64 KiB); the oldest leave first. */
 #define STUB_CACHE_MAX 50000
+#define STUB_CACHE_BYTES (64u << 20)
 /* 256 KiB of chain heads: above malloc's mmap threshold, so the zeroed
  * pages come from the kernel as they are first touched, and a one-answer
  * run does not pay for clearing them all. */
@@ -62,6 +64,7 @@ typedef struct centry {
 	struct centry *older, *newer;  /* insertion order */
 	uint16_t type;
 	int64_t expires_ms;
+	size_t bytes;              /* what the entry holds, counted */
 	sd_dns_answer ans;
 	char name[];               /* lowercased, no trailing dot */
 } centry;
@@ -74,6 +77,7 @@ typedef struct stub {
 	centry **bucket;           /* STUB_CACHE_BUCKETS chains */
 	centry *oldest, *newest;
 	size_t cached;
+	size_t bytes;              /* of all entries */
 } stub;
 
 /* ---- names ---- */
@@ -254,6 +258,7 @@ static void unlink_entry(stub *s, centry *e)
 	else
 		s->newest = e->older;
 	s->cached--;
+	s->bytes -= e->bytes;
 	sd_dns_answer_clear(&e->ans);
 	free(e);
 }
@@ -293,6 +298,9 @@ static void cache_put(stub *s, const char *key, uint16_t type,
 		return;
 	memcpy(e->name, key, kl + 1);
 	e->type = type;
+	e->bytes = sizeof *e + kl + 1 + a->n_rr * sizeof *a->rr;
+	for (size_t i = 0; i < a->n_rr; i++)
+		e->bytes += a->rr[i].text_len + 1 + a->rr[i].rdlen;
 	e->expires_ms = sd_now_ms() + (int64_t)ttl * 1000;
 	if (!copy_answer(a, &e->ans)) {
 		sd_dns_answer_clear(&e->ans);
@@ -306,7 +314,8 @@ static void cache_put(stub *s, const char *key, uint16_t type,
 			unlink_entry(s, o);   /* a racing thread's copy */
 			break;
 		}
-	if (s->cached >= STUB_CACHE_MAX)
+	while (s->oldest && (s->cached >= STUB_CACHE_MAX ||
+	    s->bytes + e->bytes > STUB_CACHE_BYTES))
 		unlink_entry(s, s->oldest);
 	e->next = s->bucket[b];
 	s->bucket[b] = e;
@@ -317,6 +326,7 @@ static void cache_put(stub *s, const char *key, uint16_t type,
 		s->oldest = e;
 	s->newest = e;
 	s->cached++;
+	s->bytes += e->bytes;
 	pthread_mutex_unlock(&s->lock);
 }
 
