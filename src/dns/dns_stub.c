@@ -760,13 +760,13 @@ static sd_dns_status stub_query(void *impl, const char *name, uint16_t type,
 	int64_t t0 = sd_now_ms();
 	char key[STUB_NAME_MAX * 4 + 8];
 	unsigned char wname[STUB_NAME_MAX];
-	key_of(name, key, sizeof key);
-	if (cache_get(s, key, type, out))
-		return out->status;
 	size_t wl = strlen(name) < sizeof key - 1 ? name_to_wire(name, wname) :
 	    0;
 	if (!wl)
 		return out->status = SD_DNS_ERROR;
+	key_of(name, key, sizeof key);   /* whole: the name is not longer */
+	if (cache_get(s, key, type, out))
+		return out->status;
 	uint16_t id;
 	if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
 		id = (uint16_t)(sd_now_ms() ^ (uintptr_t)&id);
