@@ -86,14 +86,6 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
     const char *trust_anchor, const char **err);
 
 /*
- * A resolver that asks one server (ADDR[:PORT]) a few questions, such as
- * one authoritative server of a zone: libunbound's small defaults, no
- * trust anchor.
- */
-sd_resolver *sd_resolver_new_unbound_server(const char *server,
-    const char **err);
-
-/*
  * Looks up name/type, waiting at most until deadline_ms (monotonic
  * milliseconds, sd_now_ms()).  Thread-safe.  `out` must be zeroed or
  * cleared; free it with sd_dns_answer_clear().
