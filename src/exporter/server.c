@@ -374,9 +374,7 @@ int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 	    MHD_OPTION_END);
 	if (!d) {
-		const char *why = sd_mhd_error();
-		snprintf(err, errlen, "the HTTP server did not start%s%s",
-		    *why ? ": " : "", why);
+		snprintf(err, errlen, "the HTTP server did not start");
 		sd_flights_free(sv.flights);
 		return -1;
 	}

@@ -1,5 +1,5 @@
 /*
- * The exporter's HTTP side, on libmicrohttpd (loaded at start, see
+ * The exporter's HTTP side, on libmicrohttpd (opened at start, see
  * mhd_lazy.c): routes /, /probe and /metrics, bounds requests, turns the
  * scrape's timeout header into the probe's deadline, shares probes in
  * flight and serves the exporter's own metrics.  What a probe does is the
@@ -50,8 +50,5 @@ typedef struct sd_exporter_server {
  */
 int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
     char *err, size_t errlen);
-
-/* Why libmicrohttpd could not be loaded, or "" when it was. */
-const char *sd_mhd_error(void);
 
 #endif
