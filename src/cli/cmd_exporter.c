@@ -178,6 +178,9 @@ static void probe_check(exporter *x, const sd_exporter_query *q,
 		free(a);
 		answer_error(out, 500, "out of memory");
 		return;
+	} else if (!secret && cp.user && !cp.password_note) {
+		cp.password_note = "the --config file gives no password for this "
+		    "account";
 	}
 	sd_options opt = x->cli->opt;
 	opt.timeout = left_s(deadline_ms);

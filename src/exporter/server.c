@@ -18,7 +18,8 @@
 #include "exporter/server.h"
 #include "util/util.h"
 
-/* Answers counted on /metrics, by page and status. */
+/* Answers counted on /metrics, by page (sd_xq_page's order, then the
+ * rest) and status. */
 static const char *const pages[] = { "index", "probe", "metrics", "other" };
 static const int codes[] = { 200, 400, 404, 405, 413, 414, 500, 503 };
 #define N_PAGES (sizeof pages / sizeof pages[0])
@@ -333,9 +334,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	char err[300];
 	int status = sd_exporter_query_parse(rq->uri, rq->len, &q, err,
 	    sizeof err);
-	int page = status == 200 ? (int)q.page == SD_XQ_INDEX ? 0 :
-	    q.page == SD_XQ_PROBE ? 1 : 2 : strncmp(rq->uri, "/probe", 6) == 0 ?
-	    1 : 3;
+	/* pages[] follows sd_xq_page; a refused request counts as /probe's
+	 * when it asked for /probe */
+	int page = status == 200 ? (int)q.page :
+	    strncmp(rq->uri, "/probe", 6) == 0 ? SD_XQ_PROBE : 3;
 	if (status != 200)
 		return answer_text(sv, c, page, status, err);
 	if (q.page == SD_XQ_INDEX)
