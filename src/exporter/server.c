@@ -80,6 +80,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	char msg[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
+	/* a request line it quotes may hold a query, and a query may hold
+	 * what someone wrongly put in a URL: never the query */
+	char *query = strchr(msg, '?');
+	if (query)
+		snprintf(query, sizeof msg - (size_t)(query - msg),
+		    "?<query not shown>");
 	char *shown = sd_sanitize(msg, strlen(msg), 400);
 	fprintf(stderr, "smtpdoctor exporter: http: %s\n", shown ? shown : "?");
 	free(shown);
