@@ -25,8 +25,8 @@
 #include "report/report.h"
 #include "util/util.h"
 
-/* Probes run at once unless --concurrency says otherwise: each domain
- * probe has 8 lookup threads, each check a few connections. */
+/* Probes run at once unless --concurrency says otherwise: each check
+ * holds a few connections, each domain probe a group of lookup jobs. */
 #define EXPORTER_SLOTS 16
 /* How long credentials are withheld after a rejection by default. */
 #define EXPORTER_RETRY_AFTER_S 3600
