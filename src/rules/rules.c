@@ -57,7 +57,6 @@ int sd_rules_judge(sd_report *r)
 			merge_sender_domain(r, dr);
 		sd_report_free(dr);
 		sd_rules_check(r);
-		sd_score_rules(r);
 	} else {
 		return -1;
 	}
