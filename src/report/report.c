@@ -11,7 +11,7 @@
 #include "util/util.h"
 
 static const sd_code codes[] = {
-#define CODE(c, cat, variants) { c, cat, variants },
+#define CODE(c, cat, variants, words) { c, cat, variants, words },
 #include "../../data/codes.def"
 #undef CODE
 };

@@ -152,6 +152,7 @@ typedef struct sd_code {
 	const char *code;
 	const char *category;   /* NULL: the JSON category is null */
 	const char *variants;   /* allowed statuses, the default first */
+	const char *words;      /* what it means, for people; NULL: info only */
 } sd_code;
 
 /* The registry's row for a code, or NULL. */
