@@ -517,13 +517,8 @@ static ub_backend *backend_new(const char **servers, size_t n_servers,
 			ub_ctx_set_option(b->ctx, "local-zone:", z);
 		}
 	} else {
-		/* the test suite forbids the system's resolver: a test that
-		 * forgot --resolver fails instead of leaking queries */
-		if (getenv("SMTPDOCTOR_NO_SYSTEM_RESOLVER")) {
-			*err = "the system's resolver is disabled "
-			    "(SMTPDOCTOR_NO_SYSTEM_RESOLVER is set): pass --resolver";
+		if ((*err = sd_dns_system_resolver_refused()) != NULL)
 			goto fail;
-		}
 		if (ub_ctx_resolvconf(b->ctx, NULL) != 0) {
 			*err = "could not read the system's resolver "
 			    "configuration (/etc/resolv.conf)";
