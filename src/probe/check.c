@@ -291,7 +291,7 @@ static void *dnsbl_thread(void *arg)
 		sd_dns_query(j->res, q, SD_DNS_A, j->deadline, &ans);
 		const char *result = "not_listed";
 		if (ans.status == SD_DNS_OK && ans.n_rr) {
-			sd_dnsbl_class cl = sd_dnsbl_classify(zone, 0, ans.rr[0].text,
+			sd_dnsbl_class cl = sd_dnsbl_classify(zone, ans.rr[0].text,
 			    meaning, sizeof meaning);
 			result = cl == SD_DNSBL_LISTED ? "listed" :
 			    cl == SD_DNSBL_POLICY ? "policy" : "refused";
