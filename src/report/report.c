@@ -643,3 +643,9 @@ int sd_report_exit_code(const sd_report *r)
 	}
 	return 3;
 }
+
+const char *sd_jstr(const json_t *o, const char *key, const char *none)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : none;
+}

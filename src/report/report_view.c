@@ -21,11 +21,8 @@ const char *sd_code_words(const char *code)
 	return c ? c->words : NULL;
 }
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	return v ? v : "";
-}
+/* A string member, "" when absent. */
+#define jstr(o, key) sd_jstr((o), (key), "")
 
 /* Foreign or not, every string of a view goes through the one escaper. */
 static json_t *esc(const char *s)

@@ -10,11 +10,8 @@
 #include "rules/discovery_rules.h"
 #include "util/util.h"
 
-static const char *str(const json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
+/* A string member, "" when absent. */
+#define str(o, key) sd_jstr((o), (key), "")
 
 static int is_discovery(const json_t *f)
 {

@@ -4,10 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
+/* A string member, NULL when absent. */
+#define jstr(o, key) sd_jstr((o), (key), NULL)
 
 static int is_score(const json_t *f)
 {
