@@ -103,9 +103,10 @@ static int selector_arg(const char *what, const char *arg, const char **sel,
 	return 0;
 }
 
-/* One line of domain --batch: DOMAIN [ip=ADDR] [selector=NAME] ...; the
- * command line's --ip and --selector apply to lines that name none. */
-static sd_report *batch_line(const sd_cli *cli, sd_resolver *res,
+/* One line of domain --batch (and one exporter probe): DOMAIN [ip=ADDR]
+ * [selector=NAME] ...; the command line's --ip and --selector apply to
+ * lines that name none. */
+sd_report *sd_cli_domain_line(const sd_cli *cli, sd_resolver *res,
     char *text, char *err, size_t errlen)
 {
 	char domain[256], ipbuf[SD_DOMAIN_MAX_IPS][INET6_ADDRSTRLEN];
@@ -207,7 +208,8 @@ int sd_cmd_domain(sd_cli *cli)
 		if (cli->message_file || cli->score)
 			return sd_cli_usage_error(cli, "domain --batch takes no "
 			    "--message or --score");
-		return sd_cli_batch(cli, batch_line, batch_resolver(cli));
+		return sd_cli_batch(cli, sd_cli_domain_line,
+		    batch_resolver(cli));
 	}
 	if (cli->n_positional != 1)
 		return sd_cli_usage_error(cli, "domain: expected one DOMAIN "
