@@ -16,6 +16,7 @@
 #include "probe/discover.h"
 #include "probe/domain.h"
 #include "probe/domain_dnsbl.h"
+#include "probe/score.h"
 #include "probe/session.h"
 #include "rules/rules.h"
 #include "settings/server.h"
@@ -290,7 +291,7 @@ static void *dnsbl_thread(void *arg)
 		sd_dns_query(j->res, q, SD_DNS_A, j->deadline, &ans);
 		const char *result = "not_listed";
 		if (ans.status == SD_DNS_OK && ans.n_rr) {
-			sd_dnsbl_class cl = sd_dnsbl_classify(zone, 0, ans.rr[0].text,
+			sd_dnsbl_class cl = sd_dnsbl_classify(zone, ans.rr[0].text,
 			    meaning, sizeof meaning);
 			result = cl == SD_DNSBL_LISTED ? "listed" :
 			    cl == SD_DNSBL_POLICY ? "policy" : "refused";
@@ -727,6 +728,21 @@ static void no_server(sd_report *r, const sd_check_params *cp,
 	sd_rules_judge(r);
 }
 
+/* --send --score: the test message the run sent (or would have sent)
+ * goes to a content filter before the rules judge, since
+ * content.spam_score is a rule of check's table. */
+static void score_test_message(sd_report *r, const sd_check_params *cp,
+    int64_t deadline)
+{
+	const char *from = cp->from ? cp->from : cp->address;
+	const char *to = cp->to ? cp->to : from;
+	char msg[2048];
+	int n = cp->score && cp->send && from ? sd_check_test_message(msg,
+	    sizeof msg, cp->ehlo, from, to) : -1;
+	if (n > 0)
+		sd_score_with(r, cp->scorer, msg, (size_t)n, deadline);
+}
+
 /* The work beside the probes: this machine's address on the blocklists,
  * the sender domain's audit, the published settings of its domain. */
 typedef struct side_jobs {
@@ -864,6 +880,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 		np = plan_controls(probes, np, &run, controls, res, dns_dl);
 	}
 	run_probes(probes, np, &run, res, server.n > 0, port, tls);
+	score_test_message(r, cp, deadline);
 	/* abandoned domain checks still hold the resolver: leave it */
 	if (!side_join(&side, r))
 		sd_resolver_free(res);
