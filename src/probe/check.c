@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,7 +418,47 @@ static void start_sender(sender_job *sj, sd_resolver *res,
 	sj->started = pthread_create(&sj->th, NULL, sender_thread, sj) == 0;
 }
 
-/* The state the probes of one run share, and their waits. */
+/*
+ * The TLS client context is built by a thread of its own while the run
+ * sets up its resolver and plans the probes: opening OpenSSL, reading its
+ * configuration and the CA certificates (the whole bundle when
+ * SSL_CERT_FILE names it: some 30 ms) would otherwise delay every first
+ * connection.
+ */
+typedef struct tls_job {
+	pthread_t th;
+	int started;
+	const char *ca_file;
+	SSL_CTX *ctx;
+} tls_job;
+
+static void *tls_thread(void *arg)
+{
+	tls_job *j = arg;
+	j->ctx = sd_tls_client_ctx(j->ca_file);
+	return NULL;
+}
+
+static void tls_start(tls_job *j, const char *ca_file)
+{
+	j->ca_file = ca_file;
+	j->started = pthread_create(&j->th, NULL, tls_thread, j) == 0;
+	if (!j->started)
+		j->ctx = sd_tls_client_ctx(ca_file);
+}
+
+/* The context, once built (NULL when it could not be). */
+static SSL_CTX *tls_wait(tls_job *j)
+{
+	if (j->started) {
+		pthread_join(j->th, NULL);
+		j->started = 0;
+	}
+	return j->ctx;
+}
+
+/* The state the probes of one run share, and their waits (run->tls is set
+ * by tls_wait, before anything connects). */
 static void run_init(sd_run *run, sd_report *r, const sd_options *opt,
     const sd_check_params *cp, char *ehlo_name, int64_t deadline)
 {
@@ -430,7 +471,6 @@ static void run_init(sd_run *run, sd_report *r, const sd_options *opt,
 	run->reply_ms = run->connect_ms * 2 > 4000 ? run->connect_ms * 2 : 4000;
 	run->sniff_ms = run->connect_ms < 1500 ? 1500 : run->connect_ms > 4000 ?
 	    4000 : run->connect_ms;
-	run->tls = sd_tls_client_ctx(opt->ca_file);
 }
 
 /* The settings judged: a top-level member of the report (members may be
@@ -838,9 +878,13 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 	sd_secrets *secrets = NULL;
 	sd_discovery *disc = calloc(1, sizeof *disc);
 	sd_run run = { 0 };
+	tls_job tj = { 0 };
+	tls_start(&tj, opt->ca_file);
 	run_init(&run, r, opt, cp, ehlo_name, deadline);
 	sd_resolver *res = run_resolver(r, opt, cp, n_controls);
 	int discovered = !cp->server;
+	if (discovered)
+		run.tls = tls_wait(&tj);   /* discovery probes candidates */
 	if (!disc || (discovered && !discover_server(r, res, &run, cp,
 	    deadline, disc))) {
 		sd_resolver_free(res);
@@ -853,6 +897,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 	sd_report_set_extra(r, "config", check_config(opt, cp, port, tls,
 	    controls));
 	config_source(r, cp, disc, discovered);
+	run.tls = tls_wait(&tj);
 	if (!run.tls || !secrets_ok) {
 		/* no way to keep the secret out of the report: no run */
 		sd_verdict_set(r, "inconclusive", -1, !secrets_ok ? "out of "
@@ -893,6 +938,7 @@ done:
 	r->secrets = NULL;
 	sd_secrets_free(secrets);
 	json_decref(controls);
+	run.tls = tls_wait(&tj);
 	if (run.tls)
 		SSL_CTX_free(run.tls);
 	free(ehlo_name);
