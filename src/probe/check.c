@@ -44,21 +44,6 @@ typedef struct addr_list {
 	int n;
 } addr_list;
 
-typedef struct lookup_job {
-	sd_resolver *res;
-	const char *name;
-	uint16_t type;
-	int64_t deadline;
-	sd_dns_answer ans;
-	pthread_t th;
-} lookup_job;
-
-static void *lookup_thread(void *arg)
-{
-	lookup_job *j = arg;
-	sd_dns_query(j->res, j->name, j->type, j->deadline, &j->ans);
-	return NULL;
-}
 
 static int is_literal(const char *host, int *family)
 {
@@ -89,25 +74,14 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 	}
 	if (!res)
 		return;
-	lookup_job jobs[2] = {
-		{ res, host, SD_DNS_A, deadline, { 0 }, 0 },
-		{ res, host, SD_DNS_AAAA, deadline, { 0 }, 0 },
-	};
-	int started[2] = { 0, 0 };
 	sd_report_waiting(r, host, "DNS lookup", strcmp(role, "main") == 0,
 	    (double)sd_remaining_ms(deadline) / 1000.0);
+	sd_dns_host_answer h;
+	sd_dns_host(res, host, family_only, deadline, &h);
 	for (int i = 0; i < 2; i++) {
-		if (family_only && family_only != (i == 0 ? 4 : 6))
+		if (!h.asked[i])
 			continue;
-		started[i] = pthread_create(&jobs[i].th, NULL, lookup_thread,
-		    &jobs[i]) == 0 ? 1 : (lookup_thread(&jobs[i]), 2);
-	}
-	for (int i = 0; i < 2; i++) {
-		if (started[i] == 1)
-			pthread_join(jobs[i].th, NULL);
-		if (!started[i])
-			continue;
-		sd_dns_answer *a = &jobs[i].ans;
+		sd_dns_answer *a = &h.a[i];
 		const char *type = i == 0 ? "A" : "AAAA";
 		if (facts) {
 			char id[400];
@@ -152,8 +126,8 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 			    a->rr[k].text);
 			out->family[out->n++] = i == 0 ? 4 : 6;
 		}
-		sd_dns_answer_clear(a);
 	}
+	sd_dns_host_clear(&h);
 	sd_report_waiting(r, host, NULL, 0, 0);
 }
 

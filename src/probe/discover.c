@@ -141,24 +141,23 @@ static int first_addr(sd_resolver *res, const char *host, int family,
 		return 1;
 	}
 	*st = SD_DNS_ERROR;
-	for (int k = 0; k < 2; k++) {
-		if ((family == 4 && k) || (family == 6 && !k))
+	sd_dns_host_answer h;
+	sd_dns_host(res, host, family, deadline, &h);
+	int found = 0;
+	for (int k = 0; k < 2 && !found; k++) {
+		const sd_dns_answer *a = &h.a[k];
+		if (!h.asked[k])
 			continue;
-		sd_dns_answer a = { 0 };
-		sd_dns_status s = sd_dns_query(res, host, k ? SD_DNS_AAAA :
-		    SD_DNS_A, deadline, &a);
 		if (k == 0 || *st != SD_DNS_OK)
-			*st = s;
-		int ok = s == SD_DNS_OK && a.n_rr;
-		if (ok) {
-			snprintf(addr, addrlen, "%s", a.rr[0].text);
+			*st = a->status;
+		if (a->status == SD_DNS_OK && a->n_rr) {
+			snprintf(addr, addrlen, "%s", a->rr[0].text);
 			*fam = k ? 6 : 4;
+			found = 1;
 		}
-		sd_dns_answer_clear(&a);
-		if (ok)
-			return 1;
 	}
-	return 0;
+	sd_dns_host_clear(&h);
+	return found;
 }
 
 /* "host:port:a,b,[c]" for CURLOPT_RESOLVE; 0 when the host has no address. */
@@ -167,18 +166,14 @@ static size_t pin_for(sd_resolver *res, const char *host, int port,
 {
 	size_t n = 0;
 	int o = snprintf(pin, pinlen, "%s:%d:", host, port);
-	for (int k = 0; k < 2; k++) {
-		if ((family == 4 && k) || (family == 6 && !k))
-			continue;
-		sd_dns_answer a = { 0 };
-		sd_dns_query(res, host, k ? SD_DNS_AAAA : SD_DNS_A, deadline, &a);
-		for (size_t i = 0; i < a.n_rr && i < PIN_ADDRS_MAX; i++) {
+	sd_dns_host_answer h;
+	sd_dns_host(res, host, family, deadline, &h);
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < h.a[k].n_rr && i < PIN_ADDRS_MAX; i++)
 			if (!sd_https_pin_add(pin, pinlen, &o, &n,
-			    a.rr[i].text, k))
+			    h.a[k].rr[i].text, k))
 				break;
-		}
-		sd_dns_answer_clear(&a);
-	}
+	sd_dns_host_clear(&h);
 	return n;
 }
 
