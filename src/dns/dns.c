@@ -1,11 +1,9 @@
 /* The resolver interface: dispatch to a backend, common helpers. */
 #include "dns/dns.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
-#include <string.h>
 
 struct sd_resolver {
 	const sd_resolver_ops *ops;
@@ -106,42 +104,4 @@ const char *sd_dns_system_resolver_refused(void)
 	return getenv("SMTPDOCTOR_NO_SYSTEM_RESOLVER") ? "the system's "
 	    "resolver is disabled (SMTPDOCTOR_NO_SYSTEM_RESOLVER is set): "
 	    "pass --resolver" : NULL;
-}
-
-typedef struct host_query {
-	sd_resolver *res;
-	const char *host;
-	int64_t deadline;
-	sd_dns_answer *out;
-} host_query;
-
-static void *query_a(void *arg)
-{
-	host_query *q = arg;
-	sd_dns_query(q->res, q->host, SD_DNS_A, q->deadline, q->out);
-	return NULL;
-}
-
-void sd_dns_host(sd_resolver *res, const char *host, int family,
-    int64_t deadline_ms, sd_dns_host_answer *out)
-{
-	memset(out, 0, sizeof *out);
-	out->asked[0] = family != 6;
-	out->asked[1] = family != 4;
-	host_query q = { res, host, deadline_ms, &out->a[0] };
-	pthread_t th;
-	int threaded = out->asked[0] && out->asked[1] &&
-	    pthread_create(&th, NULL, query_a, &q) == 0;
-	if (out->asked[0] && !threaded)
-		query_a(&q);
-	if (out->asked[1])
-		sd_dns_query(res, host, SD_DNS_AAAA, deadline_ms, &out->a[1]);
-	if (threaded)
-		pthread_join(th, NULL);
-}
-
-void sd_dns_host_clear(sd_dns_host_answer *h)
-{
-	sd_dns_answer_clear(&h->a[0]);
-	sd_dns_answer_clear(&h->a[1]);
 }

@@ -94,22 +94,6 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 sd_dns_status sd_dns_query(sd_resolver *res, const char *name, uint16_t type,
     int64_t deadline_ms, sd_dns_answer *out);
 
-/* The addresses of one host: its A and AAAA answers. */
-typedef struct sd_dns_host_answer {
-	sd_dns_answer a[2];     /* [0] A, [1] AAAA */
-	int asked[2];           /* which of the two were asked */
-} sd_dns_host_answer;
-
-/*
- * Looks up the A and AAAA records of `host` at once (the A query on a
- * thread of its own), or only one of them when `family` is 4 or 6, each
- * before deadline_ms.  `out` is filled whole; free it with
- * sd_dns_host_clear().  The one way the code asks for a host's addresses.
- */
-void sd_dns_host(sd_resolver *res, const char *host, int family,
-    int64_t deadline_ms, sd_dns_host_answer *out);
-void sd_dns_host_clear(sd_dns_host_answer *h);
-
 /*
  * The stub backend (dns_stub.c): asks the servers (as above; NULL: the
  * nameservers of resolv.conf) through c-ares and validates nothing;

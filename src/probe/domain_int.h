@@ -11,6 +11,7 @@
 
 #include "dns/dns.h"
 #include "probe/domain.h"
+#include "probe/host.h"
 #include "report/report.h"
 
 /* Longest fact id we build (names are at most 253 bytes). */
