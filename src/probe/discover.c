@@ -35,8 +35,14 @@ const char *sd_source_name(sd_source s)
 	return source_names[s];
 }
 
+struct disc_state;
+
 /* What one source found, filled by its thread. */
 typedef struct job {
+	struct disc_state *st;
+	void *(*fn)(void *);
+	sd_source src;                 /* the source's rank */
+	int finished;                  /* under st->mu */
 	sd_report *r;
 	sd_resolver *res;
 	const sd_run *run;
@@ -348,7 +354,7 @@ static void *guess_thread(void *arg)
 	return NULL;
 }
 
-/* ---- ranking, resolving, probing ---------------------------------------- */
+/* ---- ranking -------------------------------------------------------------- */
 
 static int rank_cmp(const void *pa, const void *pb)
 {
@@ -367,6 +373,12 @@ static int rank_cmp(const void *pa, const void *pb)
 	return a->order - b->order;
 }
 
+static int same_path(const char *host, int port, sd_tls_mode tls,
+    const sd_candidate *c)
+{
+	return sd_strcaseeq(host, c->host) && port == c->port && tls == c->tls;
+}
+
 static void collect(sd_discovery *out, job *jobs, size_t nj)
 {
 	for (size_t i = 0; i < nj; i++)
@@ -378,147 +390,256 @@ static void collect(sd_discovery *out, job *jobs, size_t nj)
 	for (size_t i = 0; i < out->n; i++) {
 		int dup = 0;
 		for (size_t k = 0; k < w && !dup; k++)
-			dup = sd_strcaseeq(out->c[k].host, out->c[i].host) &&
-			    out->c[k].port == out->c[i].port &&
-			    out->c[k].tls == out->c[i].tls;
+			dup = same_path(out->c[i].host, out->c[i].port,
+			    out->c[i].tls, &out->c[k]);
 		if (!dup)
 			out->c[w++] = out->c[i];
 	}
 	out->n = w;
 }
 
-typedef struct resolve_job {
-	sd_candidate *c;
-	sd_resolver *res;
-	int family;
-	int64_t deadline;
+/* ---- the run's state: sources, then candidates as they arrive ----------- */
+
+/* Jobs: SRV twice, autoconfig, MX, guesses, and the provider table by
+ * domain (no lookup: finished at once). */
+#define NJOBS 6
+#define JOB_PROVIDER 5
+
+/* One host, port and mode, probed once however many sources named it. */
+typedef struct slot {
+	struct disc_state *st;
+	sd_candidate c;        /* host, port, tls; addr when already known */
+	int taken;             /* the caller's own path: not probed here */
+	sd_probe p;
 	pthread_t th;
 	int started;
-} resolve_job;
+} slot;
 
-static void *resolve_thread(void *arg)
+struct disc_state {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	job jobs[NJOBS];
+	slot slots[SD_DISCOVER_MAX];
+	size_t nslots;
+	sd_resolver *res;
+	int probe;                /* SD_DISCOVER_PROBE */
+	int speculate;            /* SD_DISCOVER_TOP */
+	int top_state;            /* 0 not yet known, 1 top holds it, 2 none */
+	sd_candidate top;
+	sd_run pr;                /* the candidates' run: no credentials */
+	sd_report *scratch;       /* their facts, not the report's */
+	sd_check_params params;
+	int64_t deadline;
+};
+
+/*
+ * The top candidate is known once every source ranked above it has
+ * answered: the best of the first rank (in source order) whose jobs have
+ * all finished with a candidate.  Under st->mu.
+ */
+static void settle(struct disc_state *st)
 {
-	resolve_job *j = arg;
-	sd_dns_status st;
-	if (!first_addr(j->res, j->c->host, j->family, j->deadline, j->c->addr,
-	    sizeof j->c->addr, &j->c->family, &st))
-		j->c->resolve_failed = 1;
+	if (st->top_state)
+		return;
+	for (int rank = SD_SRC_SRV; rank <= SD_SRC_GUESS; rank++) {
+		const sd_candidate *best = NULL;
+		for (int i = 0; i < NJOBS; i++) {
+			job *j = &st->jobs[i];
+			if ((int)j->src != rank || !j->fn)
+				continue;
+			if (!j->finished)
+				return;
+			for (size_t k = 0; k < j->n; k++)
+				if (!best || rank_cmp(&j->found[k], best) < 0)
+					best = &j->found[k];
+		}
+		if (best) {
+			st->top = *best;
+			st->top_state = 1;
+			return;
+		}
+	}
+	st->top_state = 2;
+}
+
+/* A candidate up to EHLO after TLS, then QUIT: no credentials. */
+static void *slot_thread(void *arg)
+{
+	slot *sl = arg;
+	sd_candidate *c = &sl->c;
+	struct disc_state *st = sl->st;
+	sd_dns_status dst;
+	if (!c->addr[0] && (!st->res || !first_addr(st->res, c->host,
+	    st->pr.opt->family, st->deadline, c->addr, sizeof c->addr,
+	    &c->family, &dst))) {
+		c->resolve_failed = 1;
+		return NULL;
+	}
+	sd_probe *p = &sl->p;
+	if (!sd_probe_set_addr(p, c->addr, c->family, c->port))
+		return NULL;
+	p->run = &st->pr;
+	p->role = SD_ROLE_ALT;
+	snprintf(p->host, sizeof p->host, "%s", c->host);
+	p->mode = c->tls == SD_TLS_IMPLICIT ? SD_MODE_IMPLICIT : SD_MODE_PLAIN;
+	p->starttls = c->tls != SD_TLS_NONE;
+	sd_probe_run(p);
+	int tls_ok = c->tls == SD_TLS_NONE || (p->tls_ok && p->cert_ok);
+	c->works = p->greeted && tls_ok && p->auth_offered;
 	return NULL;
 }
 
-static void resolve_all(sd_discovery *d, sd_resolver *res, int family,
-    int64_t deadline)
+/* A finished job's candidates: each new host, port and mode is probed at
+ * once (but the top one, which the caller checks itself).  Under st->mu. */
+static void enqueue(struct disc_state *st, job *j)
 {
-	resolve_job rj[SD_DISCOVER_MAX];
-	for (size_t i = 0; i < d->n; i++) {
-		rj[i] = (resolve_job){ &d->c[i], res, family, deadline, 0, 0 };
-		if (d->c[i].addr[0])
+	for (size_t k = 0; k < j->n; k++) {
+		const sd_candidate *c = &j->found[k];
+		size_t i = 0;
+		while (i < st->nslots && !same_path(c->host, c->port, c->tls,
+		    &st->slots[i].c))
+			i++;
+		if (i < st->nslots || st->nslots >= SD_DISCOVER_MAX)
 			continue;
-		rj[i].started = pthread_create(&rj[i].th, NULL, resolve_thread,
-		    &rj[i]) == 0;
-		if (!rj[i].started)
-			resolve_thread(&rj[i]);
+		slot *sl = &st->slots[st->nslots++];
+		sl->st = st;
+		sl->c = *c;
+		sl->c.works = -1;
+		sl->taken = st->speculate && st->top_state == 1 && same_path(c->host, c->port,
+		    c->tls, &st->top);
+		if (sl->taken || !st->probe)
+			continue;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setstacksize(&a, 256 * 1024);
+		sl->started = pthread_create(&sl->th, &a, slot_thread, sl) == 0;
+		pthread_attr_destroy(&a);
+		if (!sl->started)
+			slot_thread(sl);
 	}
-	for (size_t i = 0; i < d->n; i++)
-		if (rj[i].started)
-			pthread_join(rj[i].th, NULL);
 }
 
-/* Each candidate up to EHLO after TLS, then QUIT: no credentials. */
-static void probe_all(sd_discovery *d, sd_run *run, int64_t deadline)
+static void job_done(job *j)
 {
-	sd_report *scratch = sd_report_new("check");
-	/* per call: two runs can probe their candidates at once */
-	sd_probe *probes = calloc(SD_DISCOVER_MAX, sizeof *probes);
-	if (!scratch || !probes) {
-		sd_report_free(scratch);
-		free(probes);
-		return;
-	}
-	sd_run pr;
-	memset(&pr, 0, sizeof pr);
-	pr.report = scratch;
-	pr.params = run->params;
-	pr.opt = run->opt;
-	pr.tls = run->tls;
-	pr.ehlo_name = run->ehlo_name;
-	pr.deadline_ms = deadline;
-	pr.connect_ms = run->connect_ms;
-	pr.reply_ms = run->reply_ms;
-	pr.sniff_ms = run->sniff_ms;
-	for (size_t i = 0; i < d->n; i++) {
-		sd_candidate *c = &d->c[i];
-		sd_probe *p = &probes[i];
-		if (!c->addr[0] || !sd_probe_set_addr(p, c->addr, c->family,
-		    c->port))
-			continue;
-		p->run = &pr;
-		p->role = SD_ROLE_ALT;
-		snprintf(p->host, sizeof p->host, "%s", c->host);
-		p->mode = c->tls == SD_TLS_IMPLICIT ? SD_MODE_IMPLICIT :
-		    SD_MODE_PLAIN;
-		p->starttls = c->tls != SD_TLS_NONE;
-		sd_probe_start(p);
-	}
-	for (size_t i = 0; i < d->n; i++) {
-		sd_probe *p = &probes[i];
-		if (!p->run)
-			continue;
-		sd_probe_join(p);
-		int tls_ok = d->c[i].tls == SD_TLS_NONE || (p->tls_ok &&
-		    p->cert_ok);
-		d->c[i].works = p->greeted && tls_ok && p->auth_offered;
-	}
-	free(probes);
-	sd_report_free(scratch);
+	struct disc_state *st = j->st;
+	pthread_mutex_lock(&st->mu);
+	j->finished = 1;
+	settle(st);
+	enqueue(st, j);
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
 }
 
-void sd_discover(sd_report *r, sd_resolver *res, sd_run *run,
-    const char *domain, int64_t deadline, int flags, sd_discovery *out)
+static void *job_thread(void *arg)
+{
+	job *j = arg;
+	j->fn(j);
+	job_done(j);
+	return NULL;
+}
+
+/* the provider table by domain needs no lookup */
+static void *provider_job(void *arg)
+{
+	job *j = arg;
+	const sd_provider *p = sd_provider_by_domain(j->domain);
+	char d[600], id[340];
+	if (p)
+		add_provider(j, p, SD_SRC_PROVIDER, j->domain);
+	j->provider = p;
+	snprintf(d, sizeof d, "provider table, %s: %s", j->domain, p ? p->name :
+	    "no entry");
+	snprintf(id, sizeof id, "discovery.provider.%s", j->domain);
+	fact(j->r, id, "provider", d, (int)j->n, json_pack("{s:s?}", "provider",
+	    p ? p->id : NULL));
+	return NULL;
+}
+
+/* The candidates' run: the caller's settings, a report of its own. */
+static void candidates_run(struct disc_state *st, const sd_run *run)
+{
+	if (run->params)
+		st->params = *run->params;
+	sd_run *pr = &st->pr;
+	pr->report = st->scratch;
+	pr->params = &st->params;
+	pr->opt = run->opt;
+	pr->tls = run->tls;
+	pr->ehlo_name = run->ehlo_name;
+	pr->deadline_ms = st->deadline;
+	pr->connect_ms = run->connect_ms;
+	pr->reply_ms = run->reply_ms;
+	pr->sniff_ms = run->sniff_ms;
+}
+
+int sd_discover_start(sd_discovery *out, sd_report *r, sd_resolver *res,
+    sd_run *run, const char *domain, int64_t deadline, int flags)
 {
 	memset(out, 0, sizeof *out);
-	/* published settings are what the domain says, never a guess */
-	int njobs = flags & SD_DISCOVER_PUBLISHED ? 4 : 5;
-	job jobs[5];
-	memset(jobs, 0, sizeof jobs);
-	void *(*fn[5])(void *) = { srv_thread, srv_thread, autoconfig_thread,
-	    mx_thread, guess_thread };
-	for (int i = 0; i < njobs; i++) {
-		jobs[i] = (job){ .r = r, .res = res, .run = run, .domain = domain,
-		    .deadline = deadline, .variant = i == 1 };
-		if (!res)
-			continue;
-		jobs[i].started = pthread_create(&jobs[i].th, NULL, fn[i],
-		    &jobs[i]) == 0;
-		if (!jobs[i].started)
-			fn[i](&jobs[i]);
+	struct disc_state *st = calloc(1, sizeof *st);
+	if (!st || !(st->scratch = sd_report_new("check"))) {
+		free(st);
+		return 0;
 	}
-	/* the provider table by domain needs no lookup */
-	job pj = { .r = r, .run = run, .domain = domain };
-	const sd_provider *p = sd_provider_by_domain(domain);
-	char d[600];
-	if (p)
-		add_provider(&pj, p, SD_SRC_PROVIDER, domain);
-	snprintf(d, sizeof d, "provider table, %s: %s", domain, p ? p->name :
-	    "no entry");
-	char id[340];
-	snprintf(id, sizeof id, "discovery.provider.%s", domain);
-	fact(r, id, "provider", d, (int)pj.n, json_pack("{s:s?}", "provider",
-	    p ? p->id : NULL));
-	for (int i = 0; i < 5; i++)
-		if (jobs[i].started)
-			pthread_join(jobs[i].th, NULL);
-	out->provider = p ? p : jobs[3].provider;
-	snprintf(out->provider_by, sizeof out->provider_by, "%s", p ? "domain" :
-	    jobs[3].provider ? "mx" : "");
-	job all[6];
-	memcpy(all, jobs, sizeof jobs);
-	all[5] = pj;
-	collect(out, all, 6);
-	if (!(flags & SD_DISCOVER_PROBE))
-		return;
-	resolve_all(out, res, run->opt->family, deadline);
-	probe_all(out, run, deadline);
+	out->st = st;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	st->deadline = deadline;
+	st->res = res;
+	st->probe = (flags & SD_DISCOVER_PROBE) && run->tls;
+	st->speculate = (flags & SD_DISCOVER_TOP) != 0;
+	candidates_run(st, run);
+	static void *(*const fn[NJOBS])(void *) = { srv_thread, srv_thread,
+	    autoconfig_thread, mx_thread, guess_thread, provider_job };
+	static const sd_source src[NJOBS] = { SD_SRC_SRV, SD_SRC_SRV,
+	    SD_SRC_AUTOCONFIG, SD_SRC_MX, SD_SRC_GUESS, SD_SRC_PROVIDER };
+	/* published settings are what the domain says, never a guess */
+	for (int i = 0; i < NJOBS; i++) {
+		if (i == 4 && (flags & SD_DISCOVER_PUBLISHED))
+			continue;
+		if (!res && i != JOB_PROVIDER)
+			continue;
+		st->jobs[i] = (job){ .st = st, .fn = fn[i], .src = src[i], .r = r,
+		    .res = res, .run = run, .domain = domain, .deadline = deadline,
+		    .variant = i == 1 };
+	}
+	for (int i = 0; i < NJOBS; i++) {
+		job *j = &st->jobs[i];
+		if (!j->fn || i == JOB_PROVIDER)
+			continue;
+		j->started = pthread_create(&j->th, NULL, job_thread, j) == 0;
+		if (!j->started)
+			job_thread(j);
+	}
+	job_thread(&st->jobs[JOB_PROVIDER]);
+	return 1;
+}
+
+int sd_discover_top(sd_discovery *d, sd_candidate *top)
+{
+	struct disc_state *st = d->st;
+	if (!st)
+		return 0;
+	pthread_mutex_lock(&st->mu);
+	while (!st->top_state)
+		pthread_cond_wait(&st->cv, &st->mu);
+	int found = st->top_state == 1;
+	if (found) {
+		*top = st->top;
+		/* the caller checks it: its slot (if already there) is not
+		 * probed a second time when not yet started */
+		for (size_t i = 0; i < st->nslots; i++)
+			if (same_path(top->host, top->port, top->tls,
+			    &st->slots[i].c) && !st->slots[i].started)
+				st->slots[i].taken = 1;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return found;
+}
+
+/* A fact per ranked candidate: what the probe saw of it. */
+static void candidate_facts(sd_report *r, const sd_discovery *out)
+{
 	for (size_t i = 0; i < out->n; i++) {
 		const sd_candidate *c = &out->c[i];
 		char cid[340], cd[900];
@@ -537,6 +658,58 @@ void sd_discover(sd_report *r, sd_resolver *res, sd_run *run,
 		    json_boolean(c->works), "http_only", c->http_only, "detail",
 		    cd, "quiet", 1));
 	}
+}
+
+void sd_discover_end(sd_discovery *out, int top_works, const char *top_addr)
+{
+	struct disc_state *st = out->st;
+	if (!st)
+		return;
+	for (int i = 0; i < NJOBS; i++)
+		if (st->jobs[i].started)
+			pthread_join(st->jobs[i].th, NULL);
+	for (size_t i = 0; i < st->nslots; i++)
+		if (st->slots[i].started)
+			pthread_join(st->slots[i].th, NULL);
+	job *pj = &st->jobs[JOB_PROVIDER];
+	out->provider = pj->provider ? pj->provider : st->jobs[3].provider;
+	snprintf(out->provider_by, sizeof out->provider_by, "%s", pj->provider ?
+	    "domain" : st->jobs[3].provider ? "mx" : "");
+	collect(out, st->jobs, NJOBS);
+	for (size_t i = 0; st->probe && i < out->n; i++) {
+		sd_candidate *c = &out->c[i];
+		for (size_t k = 0; k < st->nslots; k++) {
+			const slot *sl = &st->slots[k];
+			if (!same_path(c->host, c->port, c->tls, &sl->c))
+				continue;
+			/* the caller's own check stands for the one it took */
+			if (sl->taken && top_works >= 0) {
+				c->works = top_works;
+				snprintf(c->addr, sizeof c->addr, "%s", top_addr ?
+				    top_addr : "");
+				c->resolve_failed = !c->addr[0];
+			} else if (!sl->taken) {
+				c->works = sl->c.works;
+				snprintf(c->addr, sizeof c->addr, "%s", sl->c.addr);
+				c->family = sl->c.family;
+				c->resolve_failed = sl->c.resolve_failed;
+			}
+		}
+	}
+	if (st->probe)
+		candidate_facts(st->jobs[JOB_PROVIDER].r, out);
+	sd_report_free(st->scratch);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+	out->st = NULL;
+}
+
+void sd_discover(sd_report *r, sd_resolver *res, sd_run *run,
+    const char *domain, int64_t deadline, int flags, sd_discovery *out)
+{
+	if (sd_discover_start(out, r, res, run, domain, deadline, flags))
+		sd_discover_end(out, -1, NULL);
 }
 
 /* The published lookup of one run, into d (its own: two runs can look at

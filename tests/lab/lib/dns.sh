@@ -84,6 +84,10 @@ _submissions._tcp.srv IN SRV 0 1 465 smtp.example.net.
 ; RFC 6186 SRV only, with two targets: the lower priority value wins
 _submission._tcp.srv587 IN SRV 10 1 587 smtp-notls.example.net.
 _submission._tcp.srv587 IN SRV 0 1 587 smtp.example.net.
+; the best SRV target's certificate has expired, the next one works: the
+; check goes on where it works, and no credentials go to the first
+_submissions._tcp.srv-fallback IN SRV 0 1 465 smtp-expired.example.net.
+_submissions._tcp.srv-fallback IN SRV 10 1 465 smtp.example.net.
 ; SRV "." says "not offered", and nothing else is published: no source
 _submissions._tcp.nosrc IN SRV 0 0 0 .
 ; a custom domain hosted at a provider of the table, known by its MX
