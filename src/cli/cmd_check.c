@@ -28,7 +28,8 @@ static int from_config(sd_cli *cli, sd_client_conf *c)
 		if (sd_server_parse(c->host, &spec, serr, sizeof serr) != 0) {
 			sd_client_conf_wipe(c);
 			return sd_cli_usage_error(cli, "--config: %s line %d: %s",
-			    c->file, c->host_line, serr + 10);
+			    c->host_file[0] ? c->host_file : c->file,
+			    c->host_line, serr + 10);
 		}
 		cp->server = spec.host;
 	}
@@ -42,11 +43,16 @@ static int from_config(sd_cli *cli, sd_client_conf *c)
 		cp->from = c->from;
 	if (!cp->auth_mech && c->auth[0] && sd_sasl_find(c->auth))
 		cp->auth_mech = c->auth;
-	snprintf(detail, sizeof detail, "%.900s line %d (%s%s%.255s)", c->file,
-	    c->host_line, c->format, c->account[0] ? ", " : "", c->account);
+	/* a server set in an included file: its lines are the ones to
+	 * change, there */
+	const char *where = c->host_file[0] ? c->host_file : c->file;
+	snprintf(detail, sizeof detail, "%.500s line %d (%s%s%.255s%s%.300s)",
+	    where, c->host_line, c->format, c->account[0] ? ", " : "",
+	    c->account, c->host_file[0] ? "; included from " : "",
+	    c->host_file[0] ? c->file : "");
 	cp->source = "config";
 	cp->source_detail = detail;
-	src = (sd_client_source){ c->format, c->file, c->account, c->git_prefix,
+	src = (sd_client_source){ c->format, where, c->account, c->git_prefix,
 	    c->url_user, { NULL }, c->n_notes };
 	for (int i = 0; i < c->n_notes && i < 4; i++)
 		src.notes[i] = c->notes[i];
