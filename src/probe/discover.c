@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailauth/psl.h"
 #include "net/https.h"
 #include "probe/discover.h"
 #include "settings/autoconfig.h"
@@ -190,9 +191,10 @@ static size_t pin_for(sd_resolver *res, const char *host, int port,
 
 /* ---- autoconfig ---------------------------------------------------------- */
 
-/* Fetches and parses one URL; adds its fact; returns the servers found. */
+/* Fetches and parses one URL; adds its fact; returns the servers found
+ * (candidates of source src). */
 static size_t autoconfig_one(job *j, const char *host, const char *path,
-    int http)
+    int http, sd_source src)
 {
 	char url[600], pin[900], id[700], d[1200];
 	snprintf(url, sizeof url, "%s://%s%s", http ? "http" : "https", host,
@@ -203,7 +205,7 @@ static size_t autoconfig_one(job *j, const char *host, const char *path,
 	if (!pin_for(j->res, host, http ? 80 : 443, j->run->opt->family,
 	    j->deadline, pin, sizeof pin)) {
 		snprintf(d, sizeof d, "%s: %s has no address", url, host);
-		fact(j->r, id, "autoconfig", d, 0, x);
+		fact(j->r, id, sd_source_name(src), d, 0, x);
 		return 0;
 	}
 	sd_https_req req = { url, pin, SD_AUTOCONFIG_MAX_BYTES, j->deadline,
@@ -236,8 +238,7 @@ static size_t autoconfig_one(job *j, const char *host, const char *path,
 				sd_tls_mode t = s->tls ? s->tls : SD_TLS_STARTTLS;
 				int port = s->port ? s->port :
 				    t == SD_TLS_IMPLICIT ? 465 : 587;
-				sd_candidate *c = add(j, SD_SRC_AUTOCONFIG,
-				    s->host, port, t);
+				sd_candidate *c = add(j, src, s->host, port, t);
 				if (!c)
 					break;
 				c->http_only = http;
@@ -249,7 +250,7 @@ static size_t autoconfig_one(job *j, const char *host, const char *path,
 			    "");
 		}
 	}
-	fact(j->r, id, "autoconfig", d, (int)(j->n - before), x);
+	fact(j->r, id, sd_source_name(src), d, (int)(j->n - before), x);
 	sd_https_resp_clear(&resp);
 	return j->n - before;
 }
@@ -260,13 +261,14 @@ static void *autoconfig_thread(void *arg)
 	char host[300];
 	snprintf(host, sizeof host, "autoconfig.%s", j->domain);
 	/* the address is not sent: no ?emailaddress= */
-	if (autoconfig_one(j, host, "/mail/config-v1.1.xml", 0))
+	if (autoconfig_one(j, host, "/mail/config-v1.1.xml", 0,
+	    SD_SRC_AUTOCONFIG))
 		return NULL;
 	if (autoconfig_one(j, j->domain,
-	    "/.well-known/autoconfig/mail/config-v1.1.xml", 0))
+	    "/.well-known/autoconfig/mail/config-v1.1.xml", 0, SD_SRC_AUTOCONFIG))
 		return NULL;
 	/* the labelled last resort: never trusted with credentials */
-	autoconfig_one(j, host, "/mail/config-v1.1.xml", 1);
+	autoconfig_one(j, host, "/mail/config-v1.1.xml", 1, SD_SRC_AUTOCONFIG);
 	return NULL;
 }
 
@@ -283,6 +285,38 @@ static void add_provider(job *j, const sd_provider *p, sd_source src,
 			snprintf(c->detail, sizeof c->detail, "provider table: "
 			    "%s (%s)", p->name, why);
 	}
+}
+
+/*
+ * No provider by MX host: the best MX host's registrable domain, as
+ * Thunderbird asks it when the domain publishes nothing.  A domain hosted
+ * elsewhere names its hoster there: the table by that domain, else that
+ * domain's own autoconfig document.
+ */
+static void mx_domain(job *j, const sd_dns_answer *a)
+{
+	const sd_psl *psl = sd_psl_default();
+	const sd_dns_rr *best = NULL;
+	for (size_t i = 0; a->status == SD_DNS_OK && i < a->n_rr; i++)
+		if (a->rr[i].text[0] && (!best || a->rr[i].pref < best->pref))
+			best = &a->rr[i];
+	char *org = psl && best ? sd_psl_org_domain(psl, best->text) : NULL;
+	char *own = org ? sd_psl_org_domain(psl, j->domain) : NULL;
+	if (org && !(own && sd_strcaseeq(org, own))) {
+		const sd_provider *p = sd_provider_by_domain(org);
+		char why[400], host[300];
+		if (p) {
+			j->provider = p;
+			snprintf(why, sizeof why, "MX %s, domain %s", best->text, org);
+			add_provider(j, p, SD_SRC_MX, why);
+		} else {
+			snprintf(host, sizeof host, "autoconfig.%s", org);
+			autoconfig_one(j, host, "/mail/config-v1.1.xml", 0,
+			    SD_SRC_MX);
+		}
+	}
+	free(org);
+	free(own);
 }
 
 static void *mx_thread(void *arg)
@@ -308,9 +342,12 @@ static void *mx_thread(void *arg)
 	if (j->provider) {
 		snprintf(why, sizeof why, "MX %s", matched);
 		add_provider(j, j->provider, SD_SRC_MX, why);
+	} else {
+		mx_domain(j, &a);
 	}
 	snprintf(d, sizeof d, "MX %s: %s%s%s", j->domain, a.status == SD_DNS_OK ?
 	    "" : sd_dns_status_name(a.status), j->provider ? "hosted at " :
+	    j->n ? "the MX host's domain publishes its settings" :
 	    a.status == SD_DNS_OK ? "no known provider" : "", j->provider ?
 	    j->provider->name : "");
 	snprintf(id, sizeof id, "discovery.mx.%s", j->domain);
