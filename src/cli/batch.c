@@ -269,26 +269,29 @@ static int start_workers(batch *b, pthread_t *th, size_t n)
 	return (int)started;
 }
 
-int sd_cli_batch(sd_cli *cli, sd_batch_fn fn)
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
 {
 	unsigned shard_i, shard_n;
 	int rc = batch_usage(cli, &shard_i, &shard_n);
+	FILE *in = NULL, *out = NULL;
 	if (rc)
-		return rc;
-	FILE *in = strcmp(cli->batch, "-") == 0 ? stdin :
-	    fopen(cli->batch, "r");
-	if (!in)
-		return sd_cli_usage_error(cli, "--batch: cannot read '%s': %s",
+		goto close_in;
+	in = strcmp(cli->batch, "-") == 0 ? stdin : fopen(cli->batch, "r");
+	if (!in) {
+		rc = sd_cli_usage_error(cli, "--batch: cannot read '%s': %s",
 		    cli->batch, strerror(errno));
-	FILE *out = cli->output ? fopen(cli->output, "w") : stdout;
+		goto close_in;
+	}
+	out = cli->output ? fopen(cli->output, "w") : stdout;
 	if (!out) {
 		rc = sd_cli_usage_error(cli, "--output: cannot write '%s': %s",
 		    cli->output, strerror(errno));
 		goto close_in;
 	}
 	const char *err = NULL;
-	sd_resolver *res = sd_resolver_new_unbound(cli->opt.resolvers,
-	    cli->opt.n_resolvers, cli->opt.trust_anchor, &err);
+	if (!res)
+		res = sd_resolver_new_unbound(cli->opt.resolvers,
+		    cli->opt.n_resolvers, cli->opt.trust_anchor, &err);
 	if (!res) {
 		fprintf(stderr, "smtpdoctor: the DNS resolver could not be set "
 		    "up: %s\n", err ? err : "unknown error");
@@ -333,12 +336,12 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn)
 	}
 	free(th);
 	free(b.slots);
-	sd_resolver_free(res);
 close_out:
 	if (out != stdout)
 		fclose(out);
 close_in:
-	if (in != stdin)
+	sd_resolver_free(res);
+	if (in && in != stdin)
 		fclose(in);
 	return rc;
 }

@@ -29,8 +29,12 @@
 typedef sd_report *(*sd_batch_fn)(const sd_cli *cli, sd_resolver *res,
     char *text, char *err, size_t errlen);
 
-/* Runs cli->batch through fn; returns the exit status. */
-int sd_cli_batch(sd_cli *cli, sd_batch_fn fn);
+/*
+ * Runs cli->batch through fn; returns the exit status.  res is the
+ * resolver every line shares (taken over and freed), or NULL for the
+ * libunbound one the options describe.
+ */
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res);
 
 /*
  * --concurrency and --shard without --batch: the usage error's status;

@@ -198,7 +198,7 @@ int sd_cmd_domain(sd_cli *cli)
 		if (cli->message_file || cli->score)
 			return sd_cli_usage_error(cli, "domain --batch takes no "
 			    "--message or --score");
-		return sd_cli_batch(cli, batch_line);
+		return sd_cli_batch(cli, batch_line, NULL);
 	}
 	if (cli->n_positional != 1)
 		return sd_cli_usage_error(cli, "domain: expected one DOMAIN "

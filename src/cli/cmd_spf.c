@@ -203,13 +203,35 @@ static sd_report *batch_line(const sd_cli *cli, sd_resolver *res,
 	    cli->opt.timeout, err, errlen);
 }
 
+/*
+ * SPF needs no DNSSEC: the stub resolver, far cheaper to start than
+ * libunbound (src/dns/dns_stub.c says how much), unless --trust-anchor
+ * asks for validated answers.
+ */
+static sd_resolver *spf_resolver(const sd_cli *cli, const char **err)
+{
+	if (cli->opt.trust_anchor)
+		return sd_resolver_new_unbound(cli->opt.resolvers,
+		    cli->opt.n_resolvers, cli->opt.trust_anchor, err);
+	return sd_resolver_new_stub(cli->opt.resolvers, cli->opt.n_resolvers,
+	    err);
+}
+
 int sd_cmd_spf(sd_cli *cli)
 {
 	int brc = sd_cli_batch_options(cli);
 	if (brc >= 0)
 		return brc;
-	if (cli->batch)
-		return sd_cli_batch(cli, batch_line);
+	const char *rerr = NULL;
+	if (cli->batch) {
+		sd_resolver *bres = spf_resolver(cli, &rerr);
+		if (!bres) {
+			fprintf(stderr, "smtpdoctor: the DNS resolver could not "
+			    "be set up: %s\n", rerr ? rerr : "unknown error");
+			return 3;
+		}
+		return sd_cli_batch(cli, batch_line, bres);
+	}
 	if (cli->n_positional != 2)
 		return sd_cli_usage_error(cli, "spf needs two arguments: IP "
 		    "DOMAIN_OR_SENDER");
@@ -219,9 +241,7 @@ int sd_cmd_spf(sd_cli *cli)
 	if (bad_args(ip, sender, cli->helo, err, sizeof err))
 		return sd_cli_usage_error(cli, "%s", err);
 
-	const char *rerr = NULL;
-	sd_resolver *res = sd_resolver_new_unbound(cli->opt.resolvers,
-	    cli->opt.n_resolvers, cli->opt.trust_anchor, &rerr);
+	sd_resolver *res = spf_resolver(cli, &rerr);
 	if (!res)
 		return no_resolver(cli, rerr);
 	sd_report *r = spf_report(res, ip, sender, cli->helo, cli->opt.timeout,

@@ -2,6 +2,7 @@
 #include "dns/dns.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 struct sd_resolver {
@@ -96,4 +97,11 @@ void sd_resolver_free(sd_resolver *res)
 	if (res->ops->free)
 		res->ops->free(res->impl);
 	free(res);
+}
+
+const char *sd_dns_system_resolver_refused(void)
+{
+	return getenv("SMTPDOCTOR_NO_SYSTEM_RESOLVER") ? "the system's "
+	    "resolver is disabled (SMTPDOCTOR_NO_SYSTEM_RESOLVER is set): "
+	    "pass --resolver" : NULL;
 }

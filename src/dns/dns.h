@@ -86,12 +86,42 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
     const char *trust_anchor, const char **err);
 
 /*
+ * A resolver that asks one server (ADDR[:PORT]) a few questions, such as
+ * one authoritative server of a zone: libunbound's small defaults, no
+ * trust anchor.
+ */
+sd_resolver *sd_resolver_new_unbound_server(const char *server,
+    const char **err);
+
+/*
  * Looks up name/type, waiting at most until deadline_ms (monotonic
  * milliseconds, sd_now_ms()).  Thread-safe.  `out` must be zeroed or
  * cleared; free it with sd_dns_answer_clear().
  */
 sd_dns_status sd_dns_query(sd_resolver *res, const char *name, uint16_t type,
     int64_t deadline_ms, sd_dns_answer *out);
+
+/*
+ * The stub backend (dns_stub.c): asks the servers (as above; NULL: the
+ * nameservers of resolv.conf) and validates nothing; answers are cached
+ * for their TTL.  For lookups that need no DNSSEC (SPF): far cheaper to
+ * create than the libunbound backend.  Thread-safe.
+ */
+sd_resolver *sd_resolver_new_stub(const char **servers, size_t n_servers,
+    const char **err);
+
+/*
+ * Reads msg as the stub backend reads an answer to name/type (for tests
+ * and fuzzers): fills out and *ttl (how long it may be cached); returns
+ * out->status, SD_DNS_ERROR when msg does not answer that question.
+ */
+sd_dns_status sd_dns_stub_parse(const unsigned char *msg, size_t len,
+    const char *name, uint16_t type, sd_dns_answer *out, uint32_t *ttl);
+
+/* Why the system's resolver may not be used (the test suite forbids it:
+ * a test that forgot --resolver fails instead of leaking queries), or
+ * NULL when it may. */
+const char *sd_dns_system_resolver_refused(void);
 
 /* Number of queries sent through this resolver (for SPF lookup counts). */
 unsigned long sd_resolver_query_count(const sd_resolver *res);

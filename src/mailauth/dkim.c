@@ -205,31 +205,14 @@ static void parsed_clear(parsed *p)
 	p->b = p->bh = NULL;
 }
 
-static int parse_sig(const char *value, size_t len, sd_dkim_sig *sig,
-    parsed *p)
+/* What can be shown of the signature (d=, s=, a=, i=) is kept before
+ * anything is judged, so that even a rejected signature names itself. */
+static int sig_keep_shown(const parsed *p, sd_dkim_sig *sig)
 {
-	memset(p, 0, sizeof *p);
-	sig->timestamp = sig->expiration = -1;
-	sig->body_hash_ok = sig->signature_ok = -1;
-	if (sd_tag_list_parse(value, len, &p->tl) < 0)
-		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
-		    "the DKIM-Signature is not a valid tag list: %s",
-		    p->tl.error);
-	const sd_tag *v = sd_tag_list_get(&p->tl, "v");
 	const sd_tag *a = sd_tag_list_get(&p->tl, "a");
-	const sd_tag *b = sd_tag_list_get(&p->tl, "b");
-	const sd_tag *bh = sd_tag_list_get(&p->tl, "bh");
 	const sd_tag *d = sd_tag_list_get(&p->tl, "d");
-	const sd_tag *h = sd_tag_list_get(&p->tl, "h");
 	const sd_tag *s = sd_tag_list_get(&p->tl, "s");
 	const sd_tag *i = sd_tag_list_get(&p->tl, "i");
-	const sd_tag *c = sd_tag_list_get(&p->tl, "c");
-	const sd_tag *l = sd_tag_list_get(&p->tl, "l");
-	const sd_tag *q = sd_tag_list_get(&p->tl, "q");
-	const sd_tag *t = sd_tag_list_get(&p->tl, "t");
-	const sd_tag *x = sd_tag_list_get(&p->tl, "x");
-
-	/* What can be shown is kept before anything is judged. */
 	if (d)
 		sig->domain = lower_dup(d->value, d->value_len);
 	if (s)
@@ -250,13 +233,23 @@ static int parse_sig(const char *value, size_t len, sd_dkim_sig *sig,
 	    (a && !sig->algorithm) || (i && !sig->identity))
 		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
 		    "out of memory reading the signature");
+	return 0;
+}
 
+/* The required tags, the version, the algorithm, d=, s=, c= and q=. */
+static int sig_check_tags(parsed *p, sd_dkim_sig *sig)
+{
 	static const char *const required[] = { "v", "a", "b", "bh", "d",
 		"h", "s" };
 	for (size_t k = 0; k < sizeof required / sizeof required[0]; k++)
 		if (!sd_tag_list_get(&p->tl, required[k]))
 			return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
 			    "the signature has no %s= tag", required[k]);
+	const sd_tag *v = sd_tag_list_get(&p->tl, "v");
+	const sd_tag *d = sd_tag_list_get(&p->tl, "d");
+	const sd_tag *s = sd_tag_list_get(&p->tl, "s");
+	const sd_tag *c = sd_tag_list_get(&p->tl, "c");
+	const sd_tag *q = sd_tag_list_get(&p->tl, "q");
 	if (!(v->value_len == 1 && v->value[0] == '1')) {
 		char *vs = show(v);
 		conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_VERSION, "v=%s: "
@@ -286,13 +279,15 @@ static int parse_sig(const char *value, size_t len, sd_dkim_sig *sig,
 	if (q && !sd_dkim_list_has(q->value, q->value_len, "dns/txt"))
 		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
 		    "q= names no key query method this verifier knows (dns/txt)");
-	if (parse_h(h, p, sig) < 0)
-		return -1;
-	if (h_count(p, "from") == 0)
-		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_FROM_UNSIGNED,
-		    "h= does not include From, which every signature must sign "
-		    "(RFC 6376 §6.1.1)");
+	return 0;
+}
 
+/* i= defaults to "@" d=; given, its domain is d= or a subdomain of it
+ * (RFC 6376 §3.5). */
+static int sig_identity(const parsed *p, sd_dkim_sig *sig)
+{
+	const sd_tag *i = sd_tag_list_get(&p->tl, "i");
+	const sd_tag *d = sd_tag_list_get(&p->tl, "d");
 	if (!i) {
 		size_t n = strlen(sig->domain) + 2;
 		sig->identity = malloc(n);
@@ -300,28 +295,35 @@ static int parse_sig(const char *value, size_t len, sd_dkim_sig *sig,
 			return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
 			    "out of memory reading the signature");
 		snprintf(sig->identity, n, "@%s", sig->domain);
-	} else {
-		const char *at = NULL;
-		for (size_t k = 0; k < i->value_len; k++)
-			if (i->value[k] == '@')
-				at = i->value + k;
-		if (!at)
-			return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
-			    "i=%s has no '@'", sig->identity ? sig->identity : "?");
-		size_t il = i->value_len - (size_t)(at + 1 - i->value);
-		const char *idom = at + 1;
-		int ok = il == d->value_len && sd_strncaseeq(idom, d->value, il);
-		if (!ok && il > d->value_len) {
-			const char *tail = idom + (il - d->value_len);
-			ok = tail[-1] == '.' &&
-			    sd_strncaseeq(tail, d->value, d->value_len);
-		}
-		if (!ok)
-			return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_IDENTITY,
-			    "i=%s is not in d=%s or a subdomain of it",
-			    sig->identity ? sig->identity : "?", sig->domain);
+		return 0;
 	}
+	const char *at = NULL;
+	for (size_t k = 0; k < i->value_len; k++)
+		if (i->value[k] == '@')
+			at = i->value + k;
+	if (!at)
+		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
+		    "i=%s has no '@'", sig->identity ? sig->identity : "?");
+	size_t il = i->value_len - (size_t)(at + 1 - i->value);
+	const char *idom = at + 1;
+	int ok = il == d->value_len && sd_strncaseeq(idom, d->value, il);
+	if (!ok && il > d->value_len) {
+		const char *tail = idom + (il - d->value_len);
+		ok = tail[-1] == '.' && sd_strncaseeq(tail, d->value, d->value_len);
+	}
+	if (!ok)
+		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_IDENTITY,
+		    "i=%s is not in d=%s or a subdomain of it",
+		    sig->identity ? sig->identity : "?", sig->domain);
+	return 0;
+}
 
+/* The body length l=, the signing time t= and the expiry x=. */
+static int sig_limits(const parsed *p, sd_dkim_sig *sig)
+{
+	const sd_tag *l = sd_tag_list_get(&p->tl, "l");
+	const sd_tag *t = sd_tag_list_get(&p->tl, "t");
+	const sd_tag *x = sd_tag_list_get(&p->tl, "x");
 	if (l) {
 		sig->has_length = 1;
 		if (!parse_length(l, &sig->length))
@@ -344,7 +346,14 @@ static int parse_sig(const char *value, size_t len, sd_dkim_sig *sig,
 			return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
 			    "x= is earlier than t=: the signature was never valid");
 	}
+	return 0;
+}
 
+/* The body hash bh= (of the algorithm's size) and the signature b=. */
+static int sig_hashes(parsed *p, sd_dkim_sig *sig)
+{
+	const sd_tag *b = sd_tag_list_get(&p->tl, "b");
+	const sd_tag *bh = sd_tag_list_get(&p->tl, "bh");
 	if (decode_b64_tag(bh, &p->bh, &p->bh_len) < 0)
 		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
 		    "bh= is not valid base64");
@@ -357,6 +366,28 @@ static int parse_sig(const char *value, size_t len, sd_dkim_sig *sig,
 		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
 		    "b= is empty or not valid base64");
 	return 0;
+}
+
+static int parse_sig(const char *value, size_t len, sd_dkim_sig *sig,
+    parsed *p)
+{
+	memset(p, 0, sizeof *p);
+	sig->timestamp = sig->expiration = -1;
+	sig->body_hash_ok = sig->signature_ok = -1;
+	if (sd_tag_list_parse(value, len, &p->tl) < 0)
+		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_SYNTAX,
+		    "the DKIM-Signature is not a valid tag list: %s",
+		    p->tl.error);
+	if (sig_keep_shown(p, sig) < 0 || sig_check_tags(p, sig) < 0 ||
+	    parse_h(sd_tag_list_get(&p->tl, "h"), p, sig) < 0)
+		return -1;
+	if (h_count(p, "from") == 0)
+		return conclude(sig, SD_DKIM_PERMERROR, SD_DKIM_WHY_FROM_UNSIGNED,
+		    "h= does not include From, which every signature must sign "
+		    "(RFC 6376 §6.1.1)");
+	if (sig_identity(p, sig) < 0 || sig_limits(p, sig) < 0)
+		return -1;
+	return sig_hashes(p, sig);
 }
 
 int sd_dkim_sig_parse(const char *value, size_t len, sd_dkim_sig *sig)

@@ -120,6 +120,100 @@ static EVP_PKEY *decode_rsa(const unsigned char *der, size_t len, int *spki,
 	return NULL;
 }
 
+/* h= (hash algorithms), t= (flags) and s= (service types). */
+static void read_flags(sd_dkim_key *key, const sd_tag_list *tl)
+{
+	const sd_tag *h = sd_tag_list_get(tl, "h");
+	if (h) {
+		key->allows_sha1 = sd_dkim_list_has(h->value, h->value_len, "sha1");
+		key->allows_sha256 = sd_dkim_list_has(h->value, h->value_len,
+		    "sha256");
+	}
+	const sd_tag *t = sd_tag_list_get(tl, "t");
+	if (t) {
+		key->testing = sd_dkim_list_has(t->value, t->value_len, "y");
+		key->strict_identity = sd_dkim_list_has(t->value, t->value_len,
+		    "s");
+	}
+	const sd_tag *s = sd_tag_list_get(tl, "s");
+	key->for_email = !s || sd_dkim_list_has(s->value, s->value_len, "*") ||
+	    sd_dkim_list_has(s->value, s->value_len, "email");
+}
+
+/* RFC 8463 §4.2: an ed25519 p= is the raw 32-byte public key. */
+static int load_ed25519(sd_dkim_key *key, const unsigned char *der,
+    size_t der_len)
+{
+	if (der_len != 32) {
+		judge(key, SD_DKIM_KEY_MALFORMED, "an ed25519 key is 32 bytes, "
+		    "p= holds %zu", der_len);
+		return -1;
+	}
+	key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der,
+	    der_len);
+	key->bits = 256;
+	if (!key->pkey) {
+		ERR_clear_error();
+		judge(key, SD_DKIM_KEY_MALFORMED, "p= is not a usable ed25519 "
+		    "key");
+		return -1;
+	}
+	return 0;
+}
+
+/* An RSA p= in either DER form, of a size receivers accept (RFC 8301). */
+static int load_rsa(sd_dkim_key *key, const unsigned char *der,
+    size_t der_len)
+{
+	int other = 0;
+	key->pkey = decode_rsa(der, der_len, &key->spki, &other);
+	ERR_clear_error();
+	if (!key->pkey) {
+		if (other == EVP_PKEY_ED25519)
+			judge(key, SD_DKIM_KEY_MALFORMED, "p= holds an ed25519 key "
+			    "but the record says k=rsa");
+		else
+			judge(key, SD_DKIM_KEY_MALFORMED, "p= is not an RSA public "
+			    "key (neither SubjectPublicKeyInfo nor RSAPublicKey "
+			    "DER)");
+		return -1;
+	}
+	int bits = EVP_PKEY_get_bits(key->pkey);
+	key->bits = bits > 0 ? (unsigned)bits : 0;
+	if (key->bits < SD_DKIM_RSA_MIN_BITS) {
+		judge(key, SD_DKIM_KEY_TOO_SHORT, "the RSA key is %u bits: "
+		    "receivers refuse keys under %d bits (RFC 8301); publish a "
+		    "2048-bit key", key->bits, SD_DKIM_RSA_MIN_BITS);
+		return -1;
+	}
+	if (key->bits > SD_DKIM_RSA_MAX_BITS) {
+		judge(key, SD_DKIM_KEY_MALFORMED, "the RSA key is %u bits: "
+		    "receivers need only accept up to 4096 bits (RFC 8301), this "
+		    "tool stops at %d", key->bits, SD_DKIM_RSA_MAX_BITS);
+		return -1;
+	}
+	key->weak = key->bits < SD_DKIM_RSA_WEAK_BITS;
+	return 0;
+}
+
+/* The public key of a non-empty p=, of the record's type. */
+static int load_key(sd_dkim_key *key, const sd_tag *p)
+{
+	size_t der_len;
+	int bad64;
+	unsigned char *der = sd_dkim_b64_decode(p->value, p->value_len,
+	    &der_len, &bad64);
+	if (!der) {
+		judge(key, SD_DKIM_KEY_MALFORMED, bad64 ?
+		    "p= is not valid base64" : "out of memory decoding p=");
+		return -1;
+	}
+	int r = key->type == SD_DKIM_KEY_TYPE_ED25519 ?
+	    load_ed25519(key, der, der_len) : load_rsa(key, der, der_len);
+	free(der);
+	return r;
+}
+
 sd_dkim_key_status sd_dkim_key_parse(const char *text, size_t len,
     sd_dkim_key *key)
 {
@@ -162,22 +256,7 @@ sd_dkim_key_status sd_dkim_key_parse(const char *text, size_t len,
 		return key->status;
 	}
 
-	const sd_tag *h = sd_tag_list_get(&tl, "h");
-	if (h) {
-		key->allows_sha1 = sd_dkim_list_has(h->value, h->value_len, "sha1");
-		key->allows_sha256 = sd_dkim_list_has(h->value, h->value_len,
-		    "sha256");
-	}
-	const sd_tag *t = sd_tag_list_get(&tl, "t");
-	if (t) {
-		key->testing = sd_dkim_list_has(t->value, t->value_len, "y");
-		key->strict_identity = sd_dkim_list_has(t->value, t->value_len,
-		    "s");
-	}
-	const sd_tag *s = sd_tag_list_get(&tl, "s");
-	key->for_email = !s || sd_dkim_list_has(s->value, s->value_len, "*") ||
-	    sd_dkim_list_has(s->value, s->value_len, "email");
-
+	read_flags(key, &tl);
 	const sd_tag *p = sd_tag_list_get(&tl, "p");
 	if (!p)
 		return judge(key, SD_DKIM_KEY_MALFORMED, "the key record has no "
@@ -185,57 +264,8 @@ sd_dkim_key_status sd_dkim_key_parse(const char *text, size_t len,
 	if (p->value_len == 0)
 		return judge(key, SD_DKIM_KEY_REVOKED, "the key has been revoked "
 		    "(empty p=)");
-	size_t der_len;
-	int bad64;
-	unsigned char *der = sd_dkim_b64_decode(p->value, p->value_len,
-	    &der_len, &bad64);
-	if (!der)
-		return judge(key, SD_DKIM_KEY_MALFORMED, bad64 ?
-		    "p= is not valid base64" : "out of memory decoding p=");
-
-	if (key->type == SD_DKIM_KEY_TYPE_ED25519) {
-		/* RFC 8463 §4.2: p= is the raw 32-byte public key. */
-		if (der_len != 32) {
-			free(der);
-			return judge(key, SD_DKIM_KEY_MALFORMED, "an ed25519 key is "
-			    "32 bytes, p= holds %zu", der_len);
-		}
-		key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-		    der, der_len);
-		key->bits = 256;
-		free(der);
-		if (!key->pkey) {
-			ERR_clear_error();
-			return judge(key, SD_DKIM_KEY_MALFORMED, "p= is not a "
-			    "usable ed25519 key");
-		}
-	} else {
-		int other = 0;
-		key->pkey = decode_rsa(der, der_len, &key->spki, &other);
-		free(der);
-		ERR_clear_error();
-		if (!key->pkey) {
-			if (other == EVP_PKEY_ED25519)
-				return judge(key, SD_DKIM_KEY_MALFORMED, "p= holds an "
-				    "ed25519 key but the record says k=rsa");
-			return judge(key, SD_DKIM_KEY_MALFORMED, "p= is not an RSA "
-			    "public key (neither SubjectPublicKeyInfo nor "
-			    "RSAPublicKey DER)");
-		}
-		int bits = EVP_PKEY_get_bits(key->pkey);
-		key->bits = bits > 0 ? (unsigned)bits : 0;
-		if (key->bits < SD_DKIM_RSA_MIN_BITS)
-			return judge(key, SD_DKIM_KEY_TOO_SHORT, "the RSA key is %u "
-			    "bits: receivers refuse keys under %d bits (RFC 8301); "
-			    "publish a 2048-bit key", key->bits,
-			    SD_DKIM_RSA_MIN_BITS);
-		if (key->bits > SD_DKIM_RSA_MAX_BITS)
-			return judge(key, SD_DKIM_KEY_MALFORMED, "the RSA key is %u "
-			    "bits: receivers need only accept up to 4096 bits "
-			    "(RFC 8301), this tool stops at %d", key->bits,
-			    SD_DKIM_RSA_MAX_BITS);
-		key->weak = key->bits < SD_DKIM_RSA_WEAK_BITS;
-	}
+	if (load_key(key, p) < 0)
+		return key->status;
 
 	if (!key->for_email)
 		return judge(key, SD_DKIM_KEY_UNUSABLE, "s= does not list email or "

@@ -266,6 +266,135 @@ static size_t parse_uris(sd_dmarc_record *rec, const char *tag, span v,
 	return valid;
 }
 
+/* What the tags of one record said, for the checks made after all are
+ * read. */
+typedef struct {
+	int have_p, p_bad, sp_bad, nomem;
+	size_t rua_valid;
+	span p_val, sp_val;
+} tag_state;
+
+/* One tag name=v of the record (RFC 7489 §6.3); `nshown` and `shown` are
+ * the name and value as they may be shown. */
+static void read_tag(sd_dmarc_record *rec, tag_state *st, span name, span v,
+    const char *nshown, const char *shown)
+{
+	if (span_is(name, "v")) {
+		warn(rec, "v= appears twice: the first one counts");
+	} else if (span_is(name, "p")) {
+		st->have_p = 1;
+		st->p_val = v;
+		st->p_bad = parse_policy(v, &rec->p) < 0;
+	} else if (span_is(name, "sp")) {
+		rec->has_sp = 1;
+		st->sp_val = v;
+		st->sp_bad = parse_policy(v, &rec->sp) < 0;
+	} else if (span_is(name, "np")) {
+		rec->has_np = 1;
+		if (parse_policy(v, &rec->np) < 0) {
+			rec->has_np = 0;
+			warn(rec, "np=%s is not none, quarantine or reject: ignored",
+			    shown);
+		}
+	} else if (span_is(name, "adkim") || span_is(name, "aspf")) {
+		int *strict = span_is(name, "adkim") ? &rec->adkim_strict :
+		    &rec->aspf_strict;
+		if (span_is(v, "s"))
+			*strict = 1;
+		else if (!span_is(v, "r"))
+			warn(rec, "%s=%s is not r or s: relaxed applies", nshown,
+			    shown);
+	} else if (span_is(name, "pct")) {
+		unsigned long pct;
+		if (parse_ulong(v, 100, &pct) == 0)
+			rec->pct = (int)pct;
+		else
+			warn(rec, "pct=%s is not 0 to 100: 100 applies", shown);
+	} else if (span_is(name, "ri")) {
+		unsigned long ri;
+		if (parse_ulong(v, 4294967295UL, &ri) == 0)
+			rec->ri = ri;
+		else
+			warn(rec, "ri=%s is not a number of seconds: 86400 applies",
+			    shown);
+	} else if (span_is(name, "fo")) {
+		static const char *const fo[] = { "0", "1", "d", "s" };
+		if (list_of(v, fo, 4) && v.n < sizeof rec->fo)
+			snprintf(rec->fo, sizeof rec->fo, "%s", shown);
+		else
+			warn(rec, "fo=%s is not made of 0, 1, d, s: 0 applies", shown);
+	} else if (span_is(name, "rf")) {
+		static const char *const rf[] = { "afrf", "iodef" };
+		if (!list_of(v, rf, 2))
+			warn(rec, "rf=%s is not afrf: afrf applies", shown);
+	} else if (span_is(name, "rua")) {
+		st->rua_valid = parse_uris(rec, "rua", v, rec->rua, &rec->n_rua,
+		    &st->nomem);
+	} else if (span_is(name, "ruf")) {
+		parse_uris(rec, "ruf", v, rec->ruf, &rec->n_ruf, &st->nomem);
+	} else {
+		warn(rec, "unknown tag %s= ignored", nshown);
+	}
+}
+
+/* The tags after v=DMARC1, each read once: a repeated one is ignored. */
+static void read_tags(sd_dmarc_record *rec, tag_state *st, const char *text,
+    size_t len)
+{
+	char seen[16][8];
+	size_t n_seen = 0;
+	size_t i = 0, index = 0;
+	while (i <= len) {
+		size_t j = i;
+		while (j < len && text[j] != ';')
+			j++;
+		span piece = trim(text + i, j - i);
+		i = j + 1;
+		if (index++ == 0 || piece.n == 0)
+			continue;  /* v=DMARC1, checked before; empty pieces */
+		const char *eq = memchr(piece.p, '=', piece.n);
+		if (!eq) {
+			char *s = show(piece);
+			warn(rec, "\"%s\" is not tag=value: ignored", s ? s : "?");
+			free(s);
+			continue;
+		}
+		span name = trim(piece.p, (size_t)(eq - piece.p));
+		span v = trim(eq + 1, piece.n - (size_t)(eq + 1 - piece.p));
+		char *shown = show(v);
+		char *nshown = show(name);
+		if (!shown || !nshown) {
+			free(shown);
+			free(nshown);
+			st->nomem = 1;
+			return;
+		}
+		int dup = 0;
+		for (size_t k = 0; k < n_seen; k++)
+			if (span_is(name, seen[k]))
+				dup = 1;
+		if (dup)
+			warn(rec, "%s= appears twice: the first one counts", nshown);
+		else
+			read_tag(rec, st, name, v, nshown, shown);
+		if (!dup && n_seen < 16 && name.n < sizeof seen[0]) {
+			memcpy(seen[n_seen], name.p, name.n);
+			seen[n_seen++][name.n] = '\0';
+		}
+		free(shown);
+		free(nshown);
+	}
+}
+
+/* A policy tag whose value receivers cannot read voids the record. */
+static void bad_policy(sd_dmarc_record *rec, const char *tag, span v)
+{
+	char *s = show(v);
+	invalid(rec, "%s=%s is not none, quarantine or reject, so receivers "
+	    "ignore the policy", tag, s ? s : "?");
+	free(s);
+}
+
 sd_error sd_dmarc_record_parse(const char *text, size_t len,
     sd_dmarc_record *rec)
 {
@@ -288,131 +417,22 @@ sd_error sd_dmarc_record_parse(const char *text, size_t len,
 		    "followed by ';'), so receivers do not see it as DMARC");
 		return SD_OK;
 	}
-
-	int have_p = 0, p_bad = 0, sp_bad = 0, nomem = 0;
-	size_t rua_valid = 0;
-	span p_val = { 0 }, sp_val = { 0 };
-	char seen[16][8];
-	size_t n_seen = 0;
-	size_t i = 0, index = 0;
-	while (i <= len) {
-		size_t j = i;
-		while (j < len && text[j] != ';')
-			j++;
-		span piece = trim(text + i, j - i);
-		i = j + 1;
-		if (index++ == 0 || piece.n == 0)
-			continue;  /* v=DMARC1, checked above; empty pieces */
-		const char *eq = memchr(piece.p, '=', piece.n);
-		if (!eq) {
-			char *s = show(piece);
-			warn(rec, "\"%s\" is not tag=value: ignored", s ? s : "?");
-			free(s);
-			continue;
-		}
-		span name = trim(piece.p, (size_t)(eq - piece.p));
-		span v = trim(eq + 1, piece.n - (size_t)(eq + 1 - piece.p));
-		char *shown = show(v);
-		char *nshown = show(name);
-		if (!shown || !nshown) {
-			free(shown);
-			free(nshown);
-			nomem = 1;
-			break;
-		}
-		int dup = 0;
-		for (size_t k = 0; k < n_seen; k++)
-			if (span_is(name, seen[k]))
-				dup = 1;
-		if (dup) {
-			warn(rec, "%s= appears twice: the first one counts", nshown);
-		} else if (span_is(name, "v")) {
-			warn(rec, "v= appears twice: the first one counts");
-		} else if (span_is(name, "p")) {
-			have_p = 1;
-			p_val = v;
-			p_bad = parse_policy(v, &rec->p) < 0;
-		} else if (span_is(name, "sp")) {
-			rec->has_sp = 1;
-			sp_val = v;
-			sp_bad = parse_policy(v, &rec->sp) < 0;
-		} else if (span_is(name, "np")) {
-			rec->has_np = 1;
-			if (parse_policy(v, &rec->np) < 0) {
-				rec->has_np = 0;
-				warn(rec, "np=%s is not none, quarantine or reject: "
-				    "ignored", shown);
-			}
-		} else if (span_is(name, "adkim") || span_is(name, "aspf")) {
-			int *strict = span_is(name, "adkim") ? &rec->adkim_strict :
-			    &rec->aspf_strict;
-			if (span_is(v, "s"))
-				*strict = 1;
-			else if (!span_is(v, "r"))
-				warn(rec, "%s=%s is not r or s: relaxed applies",
-				    nshown, shown);
-		} else if (span_is(name, "pct")) {
-			unsigned long pct;
-			if (parse_ulong(v, 100, &pct) == 0)
-				rec->pct = (int)pct;
-			else
-				warn(rec, "pct=%s is not 0 to 100: 100 applies", shown);
-		} else if (span_is(name, "ri")) {
-			unsigned long ri;
-			if (parse_ulong(v, 4294967295UL, &ri) == 0)
-				rec->ri = ri;
-			else
-				warn(rec, "ri=%s is not a number of seconds: 86400 "
-				    "applies", shown);
-		} else if (span_is(name, "fo")) {
-			static const char *const fo[] = { "0", "1", "d", "s" };
-			if (list_of(v, fo, 4) && v.n < sizeof rec->fo)
-				snprintf(rec->fo, sizeof rec->fo, "%s", shown);
-			else
-				warn(rec, "fo=%s is not made of 0, 1, d, s: 0 applies",
-				    shown);
-		} else if (span_is(name, "rf")) {
-			static const char *const rf[] = { "afrf", "iodef" };
-			if (!list_of(v, rf, 2))
-				warn(rec, "rf=%s is not afrf: afrf applies", shown);
-		} else if (span_is(name, "rua")) {
-			rua_valid = parse_uris(rec, "rua", v, rec->rua, &rec->n_rua,
-			    &nomem);
-		} else if (span_is(name, "ruf")) {
-			parse_uris(rec, "ruf", v, rec->ruf, &rec->n_ruf, &nomem);
-		} else {
-			warn(rec, "unknown tag %s= ignored", nshown);
-		}
-		if (!dup && n_seen < 16 && name.n < sizeof seen[0]) {
-			memcpy(seen[n_seen], name.p, name.n);
-			seen[n_seen++][name.n] = '\0';
-		}
-		free(shown);
-		free(nshown);
-	}
-	if (nomem) {
+	tag_state st = { 0 };
+	read_tags(rec, &st, text, len);
+	if (st.nomem) {
 		sd_dmarc_record_clear(rec);
 		return SD_ERR_NOMEM;
 	}
-
-	if (!have_p) {
+	if (!st.have_p)
 		invalid(rec, "the record has no p= tag, so receivers ignore its "
 		    "policy");
-	} else if (p_bad) {
-		char *s = show(p_val);
-		invalid(rec, "p=%s is not none, quarantine or reject, so "
-		    "receivers ignore the policy", s ? s : "?");
-		free(s);
-	}
-	if (sp_bad) {
-		char *s = show(sp_val);
-		invalid(rec, "sp=%s is not none, quarantine or reject, so "
-		    "receivers ignore the policy", s ? s : "?");
-		free(s);
-	}
+	else if (st.p_bad)
+		bad_policy(rec, "p", st.p_val);
+	if (st.sp_bad)
+		bad_policy(rec, "sp", st.sp_val);
 	if (!rec->valid) {
 		/* §6.6.3: a valid rua= makes receivers act as if p=none. */
-		rec->acts_as_none = rua_valid > 0;
+		rec->acts_as_none = st.rua_valid > 0;
 		rec->p = rec->sp = rec->np = SD_DMARC_POLICY_NONE;
 		rec->has_sp = rec->has_np = 0;
 		if (rec->acts_as_none)

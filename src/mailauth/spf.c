@@ -1290,6 +1290,96 @@ static void ev_free(ev *e)
 	free(e->problem);
 }
 
+/* The identity checked (RFC 7208 §2.4 and §4.3): the sender, or
+ * postmaster@ the HELO name for an empty MAIL FROM, and the HELO name
+ * %{h} expands to.  Returns SD_ERR_NOMEM, or SD_OK with out->problem set
+ * when there is nothing to check. */
+static sd_error read_identity(ev *e, const sd_spf_params *p,
+    sd_spf_result *out)
+{
+	const char *sender = p->sender ? p->sender : "";
+	const char *helo = p->helo && p->helo[0] ? p->helo : NULL;
+	int null_path = sender[0] == '\0';
+	const char *at = strrchr(sender, '@');
+	if (null_path && !helo) {
+		out->problem = strdup("no sender and no HELO name to check");
+		return out->problem ? SD_OK : SD_ERR_NOMEM;
+	}
+	if (null_path || !at || at == sender)
+		e->local = strdup("postmaster");
+	else
+		e->local = strndup(sender, (size_t)(at - sender));
+	e->sender_domain = strdup(null_path ? helo : at ? at + 1 : sender);
+	e->helo = strdup(helo ? helo : e->sender_domain ? e->sender_domain :
+	    "");
+	if (e->local && e->sender_domain) {
+		size_t n = strlen(e->local) + strlen(e->sender_domain) + 2;
+		e->sender = malloc(n);
+		if (e->sender)
+			snprintf(e->sender, n, "%s@%s", e->local, e->sender_domain);
+	}
+	out->domain = e->sender_domain ? sd_spfi_clean(e->sender_domain,
+	    strlen(e->sender_domain), 300) : NULL;
+	out->sender = e->sender ? sd_spfi_clean(e->sender, strlen(e->sender),
+	    600) : NULL;
+	out->helo = e->helo ? sd_spfi_clean(e->helo, strlen(e->helo), 300) :
+	    NULL;
+	out->ip = strdup(e->ip_text);
+	if (!e->local || !e->sender_domain || !e->helo || !e->sender ||
+	    !out->domain || !out->sender || !out->helo || !out->ip)
+		return SD_ERR_NOMEM;
+
+	trace(e, "check_host(ip=%s, domain=%s, sender=%s)", e->ip_text,
+	    out->domain, out->sender);
+	if (null_path)
+		trace(e, "empty MAIL FROM (null reverse-path): checking "
+		    "postmaster@%s, the HELO name (RFC 7208 section 2.4)",
+		    out->helo);
+	else if (!at)
+		trace(e, "no local-part given: using postmaster@%s", out->domain);
+	else if (at == sender)
+		trace(e, "empty local-part: using \"postmaster\" (RFC 7208 "
+		    "section 4.3)");
+	if (!helo && !null_path)
+		trace(e, "no HELO name given: %%{h} expands to %s", out->helo);
+	return SD_OK;
+}
+
+/* The evaluation's result, explanation and problem into out, and the
+ * trace's last line. */
+static void give_result(ev *e, sd_spf_result *out, sd_spf_code r, char *exp)
+{
+	if (e->oom) {
+		r = SD_SPF_TEMPERROR;
+		free(exp);
+		exp = NULL;
+		set_problem(e, "no_memory", "out of memory");
+	}
+	out->result = r;
+	out->lookups = e->lookups;
+	out->void_lookups = e->voids;
+	if (r == SD_SPF_FAIL && exp) {
+		make_printable(exp);
+		out->explanation = exp;
+	} else {
+		free(exp);
+	}
+	if (r == SD_SPF_NONE || r == SD_SPF_TEMPERROR ||
+	    r == SD_SPF_PERMERROR) {
+		out->problem = e->problem;
+		out->problem_class = e->problem_class;
+		e->problem = NULL;
+	}
+	e->force_trace = 1;
+	e->depth = 0;
+	if (out->mechanism)
+		trace(e, "result: %s, decided by \"%s\" in the record of %s",
+		    sd_spf_code_name(r), out->mechanism, out->mechanism_domain);
+	else
+		trace(e, "result: %s%s%s", sd_spf_code_name(r),
+		    out->problem ? ": " : "", out->problem ? out->problem : "");
+}
+
 sd_error sd_spf_check(sd_resolver *res, const sd_spf_params *p,
     sd_spf_result *out)
 {
@@ -1313,109 +1403,27 @@ sd_error sd_spf_check(sd_resolver *res, const sd_spf_params *p,
 		return SD_ERR_USAGE;
 	}
 	ip_strings(&e);
-
-	/* The identity: RFC 7208 §2.4 and §4.3. */
-	const char *sender = p->sender ? p->sender : "";
-	const char *helo = p->helo && p->helo[0] ? p->helo : NULL;
-	int null_path = sender[0] == '\0';
-	if (null_path) {
-		if (!helo) {
-			out->problem = strdup("no sender and no HELO name to "
-			    "check");
-			return out->problem ? SD_OK : SD_ERR_NOMEM;
-		}
-		e.local = strdup("postmaster");
-		e.sender_domain = strdup(helo);
-	} else {
-		const char *at = strrchr(sender, '@');
-		if (at) {
-			e.local = at == sender ? strdup("postmaster") :
-			    strndup(sender, (size_t)(at - sender));
-			e.sender_domain = strdup(at + 1);
-		} else {
-			e.local = strdup("postmaster");
-			e.sender_domain = strdup(sender);
-		}
-	}
-	e.helo = strdup(helo ? helo : e.sender_domain ? e.sender_domain : "");
-	if (e.local && e.sender_domain) {
-		size_t n = strlen(e.local) + strlen(e.sender_domain) + 2;
-		e.sender = malloc(n);
-		if (e.sender)
-			snprintf(e.sender, n, "%s@%s", e.local,
-			    e.sender_domain);
-	}
-	out->domain = e.sender_domain ? sd_spfi_clean(e.sender_domain,
-	    strlen(e.sender_domain), 300) : NULL;
-	out->sender = e.sender ? sd_spfi_clean(e.sender, strlen(e.sender),
-	    600) : NULL;
-	out->helo = e.helo ? sd_spfi_clean(e.helo, strlen(e.helo), 300) : NULL;
-	out->ip = strdup(e.ip_text);
-	if (!e.local || !e.sender_domain || !e.helo || !e.sender ||
-	    !out->domain || !out->sender || !out->helo || !out->ip) {
+	sd_error err = read_identity(&e, p, out);
+	if (err != SD_OK || out->problem) {
 		ev_free(&e);
-		out->result = SD_SPF_TEMPERROR;
-		return SD_ERR_NOMEM;
+		if (err != SD_OK)
+			out->result = SD_SPF_TEMPERROR;
+		return err;
 	}
-
-	trace(&e, "check_host(ip=%s, domain=%s, sender=%s)", e.ip_text,
-	    out->domain, out->sender);
-	if (null_path)
-		trace(&e, "empty MAIL FROM (null reverse-path): checking "
-		    "postmaster@%s, the HELO name (RFC 7208 section 2.4)",
-		    out->helo);
-	else if (!strchr(sender, '@'))
-		trace(&e, "no local-part given: using postmaster@%s",
-		    out->domain);
-	else if (sender[0] == '@')
-		trace(&e, "empty local-part: using \"postmaster\" (RFC 7208 "
-		    "section 4.3)");
-	if (!helo && !null_path)
-		trace(&e, "no HELO name given: %%{h} expands to %s",
-		    out->helo);
 
 	const char *bad = check_initial_domain(e.sender_domain);
 	char *exp = NULL;
 	sd_spf_code r;
 	if (bad) {
-		set_problem(&e, "%s is not a domain SPF can check: %s (RFC "
-		    "7208 section 4.3)", out->domain, bad);
+		set_problem(&e, "bad_domain", "%s is not a domain SPF can check: "
+		    "%s (RFC 7208 section 4.3)", out->domain, bad);
 		trace(&e, "%s: %s -> none (RFC 7208 section 4.3)", out->domain,
 		    bad);
 		r = SD_SPF_NONE;
 	} else {
 		r = check_host(&e, e.sender_domain, 1, &exp);
 	}
-	if (e.oom) {
-		r = SD_SPF_TEMPERROR;
-		free(exp);
-		exp = NULL;
-		set_problem(&e, "no_memory", "out of memory");
-	}
-	out->result = r;
-	out->lookups = e.lookups;
-	out->void_lookups = e.voids;
-	if (r == SD_SPF_FAIL && exp) {
-		make_printable(exp);
-		out->explanation = exp;
-	} else {
-		free(exp);
-	}
-	if (r == SD_SPF_NONE || r == SD_SPF_TEMPERROR ||
-	    r == SD_SPF_PERMERROR) {
-		out->problem = e.problem;
-		out->problem_class = e.problem_class;
-		e.problem = NULL;
-	}
-	e.force_trace = 1;
-	e.depth = 0;
-	if (out->mechanism)
-		trace(&e, "result: %s, decided by \"%s\" in the record of %s",
-		    sd_spf_code_name(r), out->mechanism,
-		    out->mechanism_domain);
-	else
-		trace(&e, "result: %s%s%s", sd_spf_code_name(r),
-		    out->problem ? ": " : "", out->problem ? out->problem : "");
+	give_result(&e, out, r, exp);
 	int oom = e.oom;
 	ev_free(&e);
 	return oom ? SD_ERR_NOMEM : SD_OK;

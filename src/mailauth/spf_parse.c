@@ -266,105 +266,105 @@ static const struct {
 	{ "exists", SD_SPF_EXISTS },
 };
 
-/* Parses one term (s, n: no spaces inside) into t. */
-static int parse_term(sd_spf_record *rec, sd_spf_term *t, const char *s,
-    size_t n, char *err, size_t errlen)
+/* A term is printable 7-bit ASCII: anything else is named. */
+static int check_term_bytes(const char *s, size_t n, char *err,
+    size_t errlen)
 {
-	t->cidr4 = 32;
-	t->cidr6 = 128;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x21 || c > 0x7e) {
-			if (c == 0)
-				sd_spfi_errf(err, errlen, "it holds a NUL byte");
-			else if (c >= 0x80)
-				sd_spfi_errf(err, errlen, "it holds the "
-				    "non-ASCII byte 0x%02x (SPF records are "
-				    "7-bit ASCII; terms are separated by "
-				    "spaces only)", c);
-			else
-				sd_spfi_errf(err, errlen, "it holds the "
-				    "control character 0x%02x (terms are "
-				    "separated by spaces only)", c);
-			return -1;
-		}
-	}
-	size_t i = 0;
-	char q = 0;
-	if (n > 0 && strchr("+-~?", s[0])) {
-		q = s[0];
-		i = 1;
-	}
-	size_t name_start = i;
-	while (i < n && s[i] != ':' && s[i] != '/' && s[i] != '=')
-		i++;
-	const char *name = s + name_start;
-	size_t name_len = i - name_start;
-	const char *rest = s + i;
-	size_t rn = n - i;
-
-	if (!q && i < n && s[i] == '=') {
-		/* a modifier: name "=" value */
-		if (!valid_modifier_name(name, name_len)) {
-			sd_spfi_errf(err, errlen, "\"%.*s\" is not a valid "
-			    "modifier name (a letter, then letters, digits, "
-			    "\"-\", \"_\" or \".\")", (int)name_len, name);
-			return -1;
-		}
-		const char *val = rest + 1;
-		size_t vn = rn - 1;
-		if (name_len == 8 && sd_spfi_caseeq_n(name, "redirect", 8)) {
-			t->kind = SD_SPF_REDIRECT;
-			if (rec->redirect >= 0) {
-				sd_spfi_errf(err, errlen, "a second redirect= "
-				    "(RFC 7208 section 6)");
-				return -1;
-			}
-		} else if (name_len == 3 && sd_spfi_caseeq_n(name, "exp", 3)) {
-			t->kind = SD_SPF_EXP;
-			if (rec->exp >= 0) {
-				sd_spfi_errf(err, errlen, "a second exp= (RFC "
-				    "7208 section 6)");
-				return -1;
-			}
-		} else {
-			t->kind = SD_SPF_UNKNOWN_MODIFIER;
-			char merr[160];
-			if (sd_spf_macro_check(val, vn, 1, merr, sizeof merr)) {
-				sd_spfi_errf(err, errlen, "bad macro in the "
-				    "value: %s", merr);
-				return -1;
-			}
-			return 0;
-		}
-		char derr[200];
-		if (check_domain_spec(val, vn, derr, sizeof derr) != 0) {
-			sd_spfi_errf(err, errlen, "%s", derr);
-			return -1;
-		}
-		t->domain_spec = strndup(val, vn);
-		return t->domain_spec ? 0 : -2;
-	}
-
-	t->qualifier = q ? q : '+';
-	size_t k;
-	for (k = 0; k < sizeof mechs / sizeof mechs[0]; k++) {
-		if (strlen(mechs[k].name) == name_len &&
-		    sd_spfi_caseeq_n(name, mechs[k].name, name_len))
-			break;
-	}
-	if (k == sizeof mechs / sizeof mechs[0]) {
-		if (name_len == 8 && sd_spfi_caseeq_n(name, "redirect", 8))
-			sd_spfi_errf(err, errlen, "redirect is a modifier: "
-			    "write redirect=DOMAIN");
-		else if (name_len == 3 && sd_spfi_caseeq_n(name, "exp", 3))
-			sd_spfi_errf(err, errlen, "exp is a modifier: write "
-			    "exp=DOMAIN");
+		if (c >= 0x21 && c <= 0x7e)
+			continue;
+		if (c == 0)
+			sd_spfi_errf(err, errlen, "it holds a NUL byte");
+		else if (c >= 0x80)
+			sd_spfi_errf(err, errlen, "it holds the non-ASCII byte "
+			    "0x%02x (SPF records are 7-bit ASCII; terms are "
+			    "separated by spaces only)", c);
 		else
-			sd_spfi_errf(err, errlen, "unknown mechanism \"%.*s\"",
-			    (int)(name_len > 40 ? 40 : name_len), name);
+			sd_spfi_errf(err, errlen, "it holds the control "
+			    "character 0x%02x (terms are separated by spaces "
+			    "only)", c);
 		return -1;
 	}
+	return 0;
+}
+
+/* The term's domain-spec, checked, kept in t (-2: out of memory). */
+static int take_domain_spec(sd_spf_term *t, const char *v, size_t n,
+    char *err, size_t errlen)
+{
+	char derr[200];
+	if (check_domain_spec(v, n, derr, sizeof derr) != 0) {
+		sd_spfi_errf(err, errlen, "%s", derr);
+		return -1;
+	}
+	t->domain_spec = strndup(v, n);
+	return t->domain_spec ? 0 : -2;
+}
+
+/* A modifier name=val: redirect= and exp= once each (RFC 7208 §6),
+ * an unknown one kept when its value's macros are sound. */
+static int parse_modifier(sd_spf_record *rec, sd_spf_term *t,
+    const char *name, size_t name_len, const char *val, size_t vn,
+    char *err, size_t errlen)
+{
+	if (!valid_modifier_name(name, name_len)) {
+		sd_spfi_errf(err, errlen, "\"%.*s\" is not a valid modifier "
+		    "name (a letter, then letters, digits, \"-\", \"_\" or "
+		    "\".\")", (int)name_len, name);
+		return -1;
+	}
+	if (name_len == 8 && sd_spfi_caseeq_n(name, "redirect", 8)) {
+		t->kind = SD_SPF_REDIRECT;
+		if (rec->redirect >= 0) {
+			sd_spfi_errf(err, errlen, "a second redirect= (RFC 7208 "
+			    "section 6)");
+			return -1;
+		}
+	} else if (name_len == 3 && sd_spfi_caseeq_n(name, "exp", 3)) {
+		t->kind = SD_SPF_EXP;
+		if (rec->exp >= 0) {
+			sd_spfi_errf(err, errlen, "a second exp= (RFC 7208 "
+			    "section 6)");
+			return -1;
+		}
+	} else {
+		t->kind = SD_SPF_UNKNOWN_MODIFIER;
+		char merr[160];
+		if (sd_spf_macro_check(val, vn, 1, merr, sizeof merr)) {
+			sd_spfi_errf(err, errlen, "bad macro in the value: %s",
+			    merr);
+			return -1;
+		}
+		return 0;
+	}
+	return take_domain_spec(t, val, vn, err, errlen);
+}
+
+/* The mechanism called `name`, or an error naming what it is instead. */
+static int find_mechanism(const char *name, size_t name_len, char *err,
+    size_t errlen)
+{
+	for (size_t k = 0; k < sizeof mechs / sizeof mechs[0]; k++)
+		if (strlen(mechs[k].name) == name_len &&
+		    sd_spfi_caseeq_n(name, mechs[k].name, name_len))
+			return (int)k;
+	if (name_len == 8 && sd_spfi_caseeq_n(name, "redirect", 8))
+		sd_spfi_errf(err, errlen, "redirect is a modifier: write "
+		    "redirect=DOMAIN");
+	else if (name_len == 3 && sd_spfi_caseeq_n(name, "exp", 3))
+		sd_spfi_errf(err, errlen, "exp is a modifier: write exp=DOMAIN");
+	else
+		sd_spfi_errf(err, errlen, "unknown mechanism \"%.*s\"",
+		    (int)(name_len > 40 ? 40 : name_len), name);
+	return -1;
+}
+
+/* A mechanism's argument `rest` (what follows its name): each kind takes
+ * its own shape (RFC 7208 §5). */
+static int parse_mechanism(sd_spf_term *t, int k, const char *rest,
+    size_t rn, char *err, size_t errlen)
+{
 	t->kind = mechs[k].kind;
 	switch (t->kind) {
 	case SD_SPF_ALL:
@@ -415,13 +415,36 @@ static int parse_term(sd_spf_record *rec, sd_spf_term *t, const char *s,
 		break;
 	}
 	/* rest = ":" domain-spec */
-	char derr[200];
-	if (check_domain_spec(rest + 1, rn - 1, derr, sizeof derr) != 0) {
-		sd_spfi_errf(err, errlen, "%s", derr);
+	return take_domain_spec(t, rest + 1, rn - 1, err, errlen);
+}
+
+/* Parses one term (s, n: no spaces inside) into t. */
+static int parse_term(sd_spf_record *rec, sd_spf_term *t, const char *s,
+    size_t n, char *err, size_t errlen)
+{
+	t->cidr4 = 32;
+	t->cidr6 = 128;
+	if (check_term_bytes(s, n, err, errlen) < 0)
 		return -1;
+	size_t i = 0;
+	char q = 0;
+	if (n > 0 && strchr("+-~?", s[0])) {
+		q = s[0];
+		i = 1;
 	}
-	t->domain_spec = strndup(rest + 1, rn - 1);
-	return t->domain_spec ? 0 : -2;
+	size_t name_start = i;
+	while (i < n && s[i] != ':' && s[i] != '/' && s[i] != '=')
+		i++;
+	const char *name = s + name_start;
+	size_t name_len = i - name_start;
+	const char *rest = s + i;
+	size_t rn = n - i;
+	if (!q && i < n && s[i] == '=')
+		return parse_modifier(rec, t, name, name_len, rest + 1, rn - 1,
+		    err, errlen);
+	t->qualifier = q ? q : '+';
+	int k = find_mechanism(name, name_len, err, errlen);
+	return k < 0 ? -1 : parse_mechanism(t, k, rest, rn, err, errlen);
 }
 
 int sd_spf_parse(const char *txt, size_t len, sd_spf_record **out,

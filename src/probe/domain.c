@@ -1082,8 +1082,7 @@ static void job_ns_server(sd_dctx *c, const sd_job *j)
 	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", fid,
 	    "stage", "domain", "check", "ns_server", "ns", j->b,
 	    "address", addr, "zone", j->z);
-	sd_resolver *res = sd_resolver_new_unbound((const char *[]){ addr }, 1,
-	    NULL, &err);
+	sd_resolver *res = sd_resolver_new_unbound_server(addr, &err);
 	if (!res) {
 		json_object_set_new(f, "error", json_string(err ? err :
 		    "could not make a resolver"));
@@ -1329,6 +1328,44 @@ static sd_dctx *dctx_new(sd_report *r, sd_resolver *res,
 	return c;
 }
 
+/* DKIM selectors: named, else the message's, else common guesses; queues
+ * a job for each and returns them for the inputs fact. */
+static json_t *enqueue_selectors(sd_dctx *c, const sd_domain_params *p,
+    size_t n_msg_sel)
+{
+	json_t *selectors = json_array();
+	if (p->n_selectors) {
+		for (size_t i = 0; i < p->n_selectors &&
+		    i < SD_DOMAIN_MAX_SELECTORS; i++) {
+			enqueue(c, job_dkim, p->selectors[i], "option", NULL, 0);
+			json_array_append_new(selectors,
+			    jstr_sanitized(p->selectors[i], 300));
+		}
+	} else if (!n_msg_sel) {
+		for (size_t i = 0; sd_domain_common_selectors[i]; i++) {
+			enqueue(c, job_dkim, sd_domain_common_selectors[i],
+			    "common", NULL, 0);
+			json_array_append_new(selectors,
+			    json_string(sd_domain_common_selectors[i]));
+		}
+	}
+	return selectors;
+}
+
+/* The blocklist zones to ask: the user's (--dnsbl / --dbl), else the
+ * built-in ones. */
+static size_t list_zones(int set, const char **given, size_t n_given,
+    int domain_lists, const char **out)
+{
+	if (!set)
+		return sd_dnsbl_defaults(domain_lists, out,
+		    SD_DOMAIN_MAX_ZONES);
+	size_t n = 0;
+	for (size_t i = 0; i < n_given && n < SD_DOMAIN_MAX_ZONES; i++)
+		out[n++] = given[i];
+	return n;
+}
+
 int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
     const sd_domain_params *p, int64_t deadline_ms)
 {
@@ -1363,41 +1400,12 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 			snprintf(c->spf_sender, n, "postmaster@%s", domain);
 	}
 
-	/* DKIM selectors: named, else the message's, else common guesses */
-	json_t *selectors = json_array();
-	if (p->n_selectors) {
-		for (size_t i = 0; i < p->n_selectors &&
-		    i < SD_DOMAIN_MAX_SELECTORS; i++) {
-			enqueue(c, job_dkim, p->selectors[i], "option", NULL, 0);
-			json_array_append_new(selectors,
-			    jstr_sanitized(p->selectors[i], 300));
-		}
-	} else if (!n_msg_sel) {
-		for (size_t i = 0; sd_domain_common_selectors[i]; i++) {
-			enqueue(c, job_dkim, sd_domain_common_selectors[i],
-			    "common", NULL, 0);
-			json_array_append_new(selectors,
-			    json_string(sd_domain_common_selectors[i]));
-		}
-	}
-
-	/* per sending address: SPF, reverse DNS, blocklists */
+	json_t *selectors = enqueue_selectors(c, p, n_msg_sel);
 	const char *zones[SD_DOMAIN_MAX_ZONES], *dbl[SD_DOMAIN_MAX_ZONES];
-	size_t nz = 0, nd = 0;
-	if (opt->dnsbl_set) {
-		for (size_t i = 0; i < opt->n_dnsbl && nz < SD_DOMAIN_MAX_ZONES;
-		    i++)
-			zones[nz++] = opt->dnsbl[i];
-	} else {
-		nz = sd_dnsbl_defaults(0, zones, SD_DOMAIN_MAX_ZONES);
-	}
-	if (opt->dbl_set) {
-		for (size_t i = 0; i < opt->n_dbl && nd < SD_DOMAIN_MAX_ZONES;
-		    i++)
-			dbl[nd++] = opt->dbl[i];
-	} else {
-		nd = sd_dnsbl_defaults(1, dbl, SD_DOMAIN_MAX_ZONES);
-	}
+	size_t nz = list_zones(opt->dnsbl_set, opt->dnsbl, opt->n_dnsbl, 0,
+	    zones);
+	size_t nd = list_zones(opt->dbl_set, opt->dbl, opt->n_dbl, 1, dbl);
+	/* per sending address: SPF, reverse DNS, blocklists */
 	for (size_t i = 0; i < c->conf.n_ips; i++) {
 		const char *ip = c->conf.ips[i];
 		enqueue(c, job_spf_ip, ip, NULL, NULL, 0);
@@ -1407,7 +1415,6 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 	}
 	for (size_t k = 0; k < nd; k++)
 		enqueue(c, job_list, domain, dbl[k], NULL, 1);
-
 	add_inputs_fact(c, opt, zones, nz, dbl, nd, selectors,
 	    message_problem);
 

@@ -584,6 +584,160 @@ static int command(session *s, stage st, const char *kind, const char *cmd,
 	return r == SD_IO_OK ? rep->code : -1;
 }
 
+/* Why AUTH is not tried on this session (a result of the auth fact, with
+ * its words in d), or NULL with *mech the mechanism to try. */
+static const char *auth_decline(session *s, json_t *f, char *d, size_t dn,
+    const sd_sasl_mech **mech)
+{
+	sd_probe *p = s->p;
+	sd_run *run = s->run;
+	const sd_check_params *cp = run->params;
+	*mech = NULL;
+	if (!cp->password) {
+		snprintf(d, dn, "AUTH not tried: no password was given (%s)",
+		    cp->password_note ? cp->password_note : "no --password-file, "
+		    "--password-env or --password-cmd, and no terminal to ask on");
+		return "no_secret";
+	}
+	if (!(s->caps.flags & SD_CAP_AUTH)) {
+		snprintf(d, dn, "AUTH is not offered on port %d%s", p->port,
+		    p->tls_ok ? " (after TLS)" : " (without TLS)");
+		return "not_offered";
+	}
+	if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech) &&
+	    !s->caps.mechs_dropped) {
+		/* (with mechanisms dropped, the configured one may be among
+		 * them: it is tried, and the server's own answer decides) */
+		json_object_set_new(f, "mech", json_string(cp->auth_mech));
+		snprintf(d, dn, "AUTH %s is not offered on port %d",
+		    cp->auth_mech, p->port);
+		return "mechanism_unsupported";
+	}
+	if (!p->tls_ok && (!cp->allow_plaintext_auth ||
+	    cp->tls != SD_TLS_NONE)) {
+		/* --allow-plaintext-auth is for a client set to no encryption;
+		 * a missing STARTTLS where TLS is configured is what a
+		 * stripping middlebox looks like: never send then */
+		snprintf(d, dn, "AUTH not tried: the connection on port %d is "
+		    "not encrypted and %s", p->port, cp->allow_plaintext_auth ?
+		    "the client is set to use TLS" :
+		    "--allow-plaintext-auth was not given");
+		return "plaintext_refused";
+	}
+	if (sd_remaining_ms(run->deadline_ms) < 2000) {
+		/* the password must not leave when its answer cannot be read */
+		snprintf(d, dn, "AUTH not tried on port %d: too little time "
+		    "left before --timeout to read its answer", p->port);
+		return "no_time";
+	}
+	if (atomic_exchange(&run->auth_attempted, 1)) {
+		/* one run, at most one login (docs/smtpdoctor.md, "Safety") */
+		snprintf(d, dn, "AUTH not tried again on port %d: one login per "
+		    "run", p->port);
+		return "skipped_once";
+	}
+	*mech = cp->auth_mech ? sd_sasl_find(cp->auth_mech) :
+	    sd_sasl_choose((const char (*)[24])s->caps.mechs, s->caps.n_mechs);
+	if (*mech)
+		return NULL;
+	atomic_store(&run->auth_attempted, 0);
+	if (!cp->auth_mech && s->caps.mechs_dropped) {
+		/* one it speaks may be among those not kept */
+		snprintf(d, dn, "AUTH not tried on port %d: the server offers "
+		    "more mechanisms than smtpdoctor keeps (%d not kept), and "
+		    "none of the %d kept is one it speaks", p->port,
+		    s->caps.mechs_dropped, s->caps.n_mechs);
+		return "offer_cut";
+	}
+	snprintf(d, dn, "none of the offered mechanisms is one smtpdoctor "
+	    "speaks");
+	return "mechanism_unsupported";
+}
+
+/* Bounds of one SASL exchange: a response and the line that carries it
+ * in base64, with room to spare. */
+#define AUTH_RESP_MAX 16384
+#define AUTH_LINE_MAX 24000
+
+/* Sends `resp` (n bytes) as base64 on its own line, shown redacted, and
+ * wipes the encoded copy. */
+static sd_io auth_send_response(session *s, const unsigned char *resp,
+    int n, char *cmd)
+{
+	if (n < 0)
+		return send_line(s, "*", NULL);
+	char *e = sd_base64_encode(resp, (size_t)n);
+	snprintf(cmd, AUTH_LINE_MAX, "%s", e ? e : "");
+	if (e) {
+		sd_wipe(e, strlen(e));
+		free(e);
+	}
+	return send_line(s, cmd, "<redacted>");
+}
+
+/* The SASL exchange of `mech`: AUTH with its initial response, then an
+ * answer to each 334 challenge (at most three).  The final reply in rep;
+ * *dl the deadline of the last read. */
+static sd_io auth_exchange(session *s, const sd_sasl_mech *mech,
+    sd_reply *rep, int64_t *dl)
+{
+	const sd_check_params *cp = s->run->params;
+	sd_sasl_creds cr = { cp->user, cp->password, s->p->host, s->p->port };
+	unsigned char *resp = malloc(AUTH_RESP_MAX);
+	char *cmd = malloc(AUTH_LINE_MAX);
+	sd_reply_rc bad;
+	int has_initial = 0, n = -1, step = 0;
+	sd_io r = SD_IO_ERROR;
+	if (resp && cmd)
+		n = mech->step(&cr, 0, NULL, 0, resp, AUTH_RESP_MAX,
+		    &has_initial);
+	if (n >= 0) {
+		char shown[64];
+		snprintf(shown, sizeof shown, "AUTH %s%s", mech->name,
+		    has_initial ? " <redacted>" : "");
+		char *b64 = has_initial ? sd_base64_encode(resp, (size_t)n) :
+		    NULL;
+		snprintf(cmd, AUTH_LINE_MAX, "AUTH %s%s%s", mech->name,
+		    has_initial ? " " : "", has_initial ?
+		    (n ? (b64 ? b64 : "") : "=") : "");
+		if (b64) {
+			sd_wipe(b64, strlen(b64));
+			free(b64);
+		}
+		*dl = stage_deadline(s);
+		r = send_line(s, cmd, shown);
+		if (r == SD_IO_OK)
+			r = read_reply(s, rep, *dl, &bad, 1);
+	}
+	while (r == SD_IO_OK && rep->code == 334 && ++step < 4) {
+		size_t clen = 0;
+		unsigned char *ch = sd_base64_decode(rep->text, rep->text_len,
+		    &clen);
+		n = mech->step(&cr, step, ch ? ch : (unsigned char *)"",
+		    ch ? clen : 0, resp, AUTH_RESP_MAX, &has_initial);
+		free(ch);
+		sd_io sent = auth_send_response(s, resp, n, cmd);
+		if (sent != SD_IO_OK) {
+			/* half an exchange: the next line would be taken as
+			 * the answer; hang up instead */
+			s->broken = 1;
+			r = sent;
+			break;
+		}
+		*dl = stage_deadline(s);
+		r = read_reply(s, rep, *dl, &bad, 1);
+	}
+	if (resp) {
+		sd_wipe(resp, AUTH_RESP_MAX);
+		free(resp);
+	}
+	if (cmd) {
+		sd_wipe(cmd, AUTH_LINE_MAX);
+		free(cmd);
+	}
+	return r;
+}
+
 /* The AUTH stage.  Returns 1 when authenticated or AUTH is not needed. */
 static int auth(session *s)
 {
@@ -591,145 +745,22 @@ static int auth(session *s)
 	sd_run *run = s->run;
 	const sd_check_params *cp = run->params;
 	set_stage(s, ST_AUTH);
+	if (!cp->user)
+		return 1; /* no AUTH configured: the envelope will tell */
+	p->reached_auth = 1;
 	json_t *f = fact_new(s, "auth", "auth");
 	json_object_set_new(f, "offered", mechs_json(&s->caps));
 	json_object_set_new(f, "tls", json_boolean(p->tls_ok));
-	const char *result = NULL;
 	char d[DETAIL_MAX];
-	int go_on = 0;
-	const sd_sasl_mech *mech = NULL;
-
-	if (!cp->user) {
-		json_decref(f);
-		return 1; /* no AUTH configured: the envelope will tell */
-	}
-	p->reached_auth = 1;
-	if (!cp->password) {
-		result = "no_secret";
-		snprintf(d, sizeof d, "AUTH not tried: no password was given "
-		    "(%s)", cp->password_note ? cp->password_note :
-		    "no --password-file, --password-env or --password-cmd, "
-		    "and no terminal to ask on");
-		go_on = 1;
-	} else if (!(s->caps.flags & SD_CAP_AUTH)) {
-		result = "not_offered";
-		snprintf(d, sizeof d, "AUTH is not offered on port %d%s",
-		    p->port, p->tls_ok ? " (after TLS)" : " (without TLS)");
-	} else if (cp->auth_mech && !sd_caps_has_mech(&s->caps, cp->auth_mech) &&
-	    !s->caps.mechs_dropped) {
-		/* (with mechanisms dropped, the configured one may be among
-		 * them: it is tried, and the server's own answer decides) */
-		result = "mechanism_unsupported";
-		json_object_set_new(f, "mech", json_string(cp->auth_mech));
-		snprintf(d, sizeof d, "AUTH %s is not offered on port %d",
-		    cp->auth_mech, p->port);
-	} else if (!p->tls_ok && (!cp->allow_plaintext_auth ||
-	    cp->tls != SD_TLS_NONE)) {
-		/* --allow-plaintext-auth is for a client set to no encryption;
-		 * a missing STARTTLS where TLS is configured is what a
-		 * stripping middlebox looks like: never send then */
-		result = "plaintext_refused";
-		snprintf(d, sizeof d, "AUTH not tried: the connection on port "
-		    "%d is not encrypted and %s", p->port,
-		    cp->allow_plaintext_auth ? "the client is set to use TLS" :
-		    "--allow-plaintext-auth was not given");
-	} else if (sd_remaining_ms(run->deadline_ms) < 2000) {
-		/* the password must not leave when its answer cannot be read */
-		result = "no_time";
-		snprintf(d, sizeof d, "AUTH not tried on port %d: too little "
-		    "time left before --timeout to read its answer", p->port);
-	} else if (atomic_exchange(&run->auth_attempted, 1)) {
-		/* one run, at most one login (docs/smtpdoctor.md, "Safety") */
-		result = "skipped_once";
-		snprintf(d, sizeof d, "AUTH not tried again on port %d: one "
-		    "login per run", p->port);
-	} else {
-		mech = cp->auth_mech ? sd_sasl_find(cp->auth_mech) :
-		    sd_sasl_choose((const char (*)[24])s->caps.mechs,
-		        s->caps.n_mechs);
-		if (!mech && !cp->auth_mech && s->caps.mechs_dropped) {
-			/* one it speaks may be among those not kept */
-			result = "offer_cut";
-			snprintf(d, sizeof d, "AUTH not tried on port %d: the "
-			    "server offers more mechanisms than smtpdoctor keeps "
-			    "(%d not kept), and none of the %d kept is one it "
-			    "speaks", p->port, s->caps.mechs_dropped,
-			    s->caps.n_mechs);
-			atomic_store(&run->auth_attempted, 0);
-		} else if (!mech) {
-			result = "mechanism_unsupported";
-			snprintf(d, sizeof d, "none of the offered mechanisms "
-			    "is one smtpdoctor speaks");
-			atomic_store(&run->auth_attempted, 0);
-		}
-	}
+	const sd_sasl_mech *mech;
+	const char *result = auth_decline(s, f, d, sizeof d, &mech);
+	/* without a password the envelope is still worth trying */
+	int go_on = result && strcmp(result, "no_secret") == 0;
 	if (mech) {
-		sd_sasl_creds cr = { cp->user, cp->password, p->host, p->port };
-		unsigned char *resp = malloc(16384);
-		char *cmd = malloc(24000);
 		sd_reply rep;
-		sd_reply_rc bad;
-		int has_initial = 0, n = -1, step = 0;
 		int64_t dl = 0;
-		sd_io r = SD_IO_ERROR;
-		if (resp && cmd)
-			n = mech->step(&cr, 0, NULL, 0, resp, 16384, &has_initial);
 		json_object_set_new(f, "mech", json_string(mech->name));
-		if (n >= 0) {
-			char shown[64];
-			snprintf(shown, sizeof shown, "AUTH %s%s", mech->name,
-			    has_initial ? " <redacted>" : "");
-			char *b64 = has_initial ? sd_base64_encode(resp,
-			    (size_t)n) : NULL;
-			snprintf(cmd, 24000, "AUTH %s%s%s", mech->name,
-			    has_initial ? " " : "", has_initial ?
-			    (n ? (b64 ? b64 : "") : "=") : "");
-			if (b64) {
-				sd_wipe(b64, strlen(b64));
-				free(b64);
-			}
-			dl = stage_deadline(s);
-			r = send_line(s, cmd, shown);
-			if (r == SD_IO_OK)
-				r = read_reply(s, &rep, dl, &bad, 1);
-			while (r == SD_IO_OK && rep.code == 334 && ++step < 4) {
-				size_t clen = 0;
-				unsigned char *ch = sd_base64_decode(rep.text,
-				    rep.text_len, &clen);
-				n = mech->step(&cr, step, ch ? ch : (unsigned char *)"",
-				    ch ? clen : 0, resp, 16384, &has_initial);
-				free(ch);
-				sd_io sent;
-				if (n < 0) {
-					sent = send_line(s, "*", NULL);
-				} else {
-					char *e = sd_base64_encode(resp, (size_t)n);
-					snprintf(cmd, 24000, "%s", e ? e : "");
-					if (e) {
-						sd_wipe(e, strlen(e));
-						free(e);
-					}
-					sent = send_line(s, cmd, "<redacted>");
-				}
-				if (sent != SD_IO_OK) {
-					/* half an exchange: the next line would be
-					 * taken as the answer; hang up instead */
-					s->broken = 1;
-					r = sent;
-					break;
-				}
-				dl = stage_deadline(s);
-				r = read_reply(s, &rep, dl, &bad, 1);
-			}
-		}
-		if (resp) {
-			sd_wipe(resp, 16384);
-			free(resp);
-		}
-		if (cmd) {
-			sd_wipe(cmd, 24000);
-			free(cmd);
-		}
+		sd_io r = auth_exchange(s, mech, &rep, &dl);
 		if (r == SD_IO_OK) {
 			set_reply(f, &rep);
 			go_on = rep.code / 100 == 2;

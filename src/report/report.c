@@ -194,7 +194,8 @@ static const char *const own_members[] = {
 static int own_member(const char *key)
 {
 	for (size_t i = 0; key && own_members[i]; i++)
-		if (strcmp(key, own_members[i]) == 0)
+		if (key[0] == own_members[i][0] &&
+		    strcmp(key, own_members[i]) == 0)
 			return 1;
 	return 0;
 }

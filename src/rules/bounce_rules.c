@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rules/domain_rules.h"
+#include "rules/judge.h"
 #include "util/util.h"
 
 static const sd_reply_rule rows[] = {
@@ -120,48 +121,61 @@ static void quote_diag(const char *diag, char *out, size_t max)
 		snprintf(out, max, " (\"%s\")", diag);
 }
 
-static void add_finding(sd_report *r, const judged *j)
+/* The precedence of the verdict (docs/bounce.md), within a severity (a
+ * failure, then a delay, then a delivery): a cause on the sender's side
+ * before one at the receiving side, a failure no row explains before a
+ * delay; among equals, the first recipient.  An entry ending in "."
+ * names a family of codes (judge.h). */
+const char *const sd_bounce_verdict_order[] = {
+	"inconclusive",
+	"dns.", "reputation.", "isp.", "sender.", "content.",
+	"recipient.",
+	"*",
+	NULL
+};
+
+/* One recipient's candidate: its cause as code (error when it failed,
+ * warning when delayed), inconclusive (warning) when no row explains a
+ * failure, info.delivered for a delivery; the address is its subject. */
+static void propose(sd_judge *jd, const judged *j)
 {
 	const char *rcpt = jstr(j->fact, "recipient");
 	const char *code = j->cause;
-	const char *sev = "error";
-	char summary[1024], q[SUMMARY_DIAG_MAX + 16];
+	sd_sev sev = SD_SEV_ERROR;
+	char q[SUMMARY_DIAG_MAX + 16];
 	quote_diag(jstr(j->fact, "diagnostic"), q, sizeof q);
 	if (is_action(j, "failed")) {
 		if (!code)
-			code = "inconclusive", sev = "warning";
+			code = "inconclusive", sev = SD_SEV_WARN;
 	} else if (is_action(j, "delayed")) {
-		sev = "warning";
+		sev = SD_SEV_WARN;
 		if (!code)
 			code = "settings.temporary_failure";
 	} else {
-		sev = "info";
+		sev = SD_SEV_INFO;
 		code = "info.delivered";
 	}
-	snprintf(summary, sizeof summary, "%s: %s%s", j->action ? j->action :
-	    "failed", j->row ? j->row->explain : strcmp(sev, "info") == 0 ?
+	sd_judge_add(jd, code, sev, rcpt, json_pack("[s]", j->id), NULL,
+	    "%s: %s%s", j->action ? j->action : "failed", j->row ?
+	    j->row->explain : sev == SD_SEV_INFO ?
 	    "the report confirms the delivery" :
 	    "the report does not say why in words this tool knows", q);
-	json_t *ev = json_array();
-	json_array_append_new(ev, json_string(j->id));
-	sd_finding_add(r, code, sev, rcpt ? rcpt : "", summary, ev);
 }
 
-/* The recipient that gives the verdict: failed with a cause on the
- * sender's side, then failed with a recipient.* cause, then failed
- * without one, then delayed, then the rest. */
-static const judged *pick(const judged *js, size_t n)
+/* Every recipient's candidate into jd, ranked; the recipient that gives
+ * the verdict, or NULL when there is none. */
+static const judged *rank(sd_judge *jd, const judged *js, size_t n)
 {
-	for (int pass = 0; pass < 5; pass++)
-		for (size_t i = 0; i < n; i++) {
-			const judged *j = &js[i];
-			int failed = is_action(j, "failed");
-			if ((pass == 0 && failed && sd_bounce_sender_side(j->cause)) ||
-			    (pass == 1 && failed && j->cause) ||
-			    (pass == 2 && failed) ||
-			    (pass == 3 && is_action(j, "delayed")) || pass == 4)
-				return j;
-		}
+	for (size_t i = 0; i < n; i++)
+		propose(jd, &js[i]);
+	sd_judge_rank(jd, sd_bounce_verdict_order);
+	const sd_cand *top = sd_judge_top(jd, sd_bounce_verdict_order,
+	    SD_SEV_INFO);
+	const char *id = top ? json_string_value(json_array_get(top->evidence,
+	    0)) : NULL;
+	for (size_t i = 0; id && i < n; i++)
+		if (strcmp(js[i].id, id) == 0)
+			return &js[i];
 	return NULL;
 }
 
@@ -392,7 +406,9 @@ void sd_bounce_recheck_plan(const json_t *facts, sd_bounce_plan *p)
 	memset(p, 0, sizeof *p);
 	size_t n = 0;
 	judged *js = judge_all(facts, &n);
-	const judged *top = js ? pick(js, n) : NULL;
+	sd_judge jd = SD_JUDGE_INIT;
+	const judged *top = js ? rank(&jd, js, n) : NULL;
+	sd_judge_free(&jd);
 	p->cause = top ? top->cause : NULL;
 	const confirm *c = confirm_of(p->cause);
 	if (!c) {
@@ -583,9 +599,9 @@ void sd_bounce_rules(sd_report *r)
 	judged *js = judge_all(r->facts, &n);
 	if (!js)
 		return;
-	for (size_t i = 0; i < n; i++)
-		add_finding(r, &js[i]);
-	const judged *top = pick(js, n);
+	sd_judge jd = SD_JUDGE_INIT;
+	const judged *top = rank(&jd, js, n);
+	sd_judge_finish(&jd, r);
 	verdict_for(r, msg, top);
 	json_t *b = bounce_member(msg, js, n, top);
 	recheck(r, b, top ? top->cause : NULL);

@@ -7,9 +7,11 @@
  * data/bounces.def (recipient-side wordings, server software, enhanced
  * codes), then against the provider reply table for the causes a bounce
  * can share with a submission (blocklists, rates, content, size, sender).
- * The verdict is the first failed recipient whose cause is on the
- * sender's side, else the first with a recipient.* cause; a report that
- * only delays is warn, one that only delivers is ok.
+ * Each recipient is a candidate of the engine of every command
+ * (rules/judge.h), ranked by sd_bounce_verdict_order: the verdict is a
+ * failed recipient whose cause is on the sender's side, else one with a
+ * recipient.* cause; a report that only delays is warn, one that only
+ * delivers is ok.
  */
 #ifndef SD_BOUNCE_RULES_H
 #define SD_BOUNCE_RULES_H
@@ -31,6 +33,10 @@ const sd_reply_rule *sd_bounce_classify(const char *smtp_stage, int code,
 
 /* The bounce wording table, in matching order. */
 const sd_reply_rule *sd_bounce_table(size_t *n);
+
+/* The precedence of bounce's verdict among its recipients' candidates,
+ * for sd_judge_rank (rules/judge.h); NULL-terminated. */
+extern const char *const sd_bounce_verdict_order[];
 
 /* Whether a cause lies on the sender's side (not recipient.*). */
 int sd_bounce_sender_side(const char *cause);

@@ -50,10 +50,20 @@ sd_cand *sd_judge_add(sd_judge *j, const char *code, sd_sev sev,
 	return c;
 }
 
+/* An entry ending in "." names every code it begins ("recipient."), "*"
+ * every code. */
+static int entry_names(const char *entry, const char *code)
+{
+	size_t n = strlen(entry);
+	if (n && entry[n - 1] == '.')
+		return strncmp(entry, code, n) == 0;
+	return strcmp(entry, "*") == 0 || strcmp(entry, code) == 0;
+}
+
 size_t sd_judge_rank_of(const char *const order[], const char *code)
 {
 	for (size_t i = 0; order && order[i]; i++)
-		if (strcmp(order[i], code) == 0)
+		if (entry_names(order[i], code))
 			return i;
 	return SIZE_MAX;
 }
@@ -112,9 +122,17 @@ void sd_judge_finish(sd_judge *j, sd_report *r)
 	for (size_t i = 0; i < j->n; i++) {
 		sd_cand *c = &j->c[i];
 		sd_finding_add(r, c->code, sd_sev_name(c->sev), c->subject,
-		    c->summary, c->evidence);
-		free(c->summary);
-		json_decref(c->fix);
+		    c->summary, json_incref(c->evidence));
+	}
+	sd_judge_free(j);
+}
+
+void sd_judge_free(sd_judge *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		free(j->c[i].summary);
+		json_decref(j->c[i].evidence);
+		json_decref(j->c[i].fix);
 	}
 	free(j->c);
 	j->c = NULL;

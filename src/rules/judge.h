@@ -9,7 +9,8 @@
  * Every candidate ends as a finding (sd_judge_finish); the verdict is set
  * by the caller from the top candidate (sd_judge_verdict).
  *
- * How a command uses it (domain_rules.c, check_rules.c, spf_rules.c):
+ * How a command uses it (domain_rules.c, check_rules.c, spf_rules.c,
+ * bounce_rules.c):
  *
  *     sd_judge j = SD_JUDGE_INIT;
  *     sd_judge_add(&j, "dns.spf_missing", SD_SEV_ERROR, domain,
@@ -64,7 +65,10 @@ sd_cand *sd_judge_add(sd_judge *j, const char *code, sd_sev sev,
     const char *subject, json_t *evidence, json_t *fix, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 
-/* The position of `code` in the NULL-terminated `order`, or SIZE_MAX. */
+/* The position of `code` in the NULL-terminated `order`, or SIZE_MAX.
+ * An entry ending in "." names every code that begins with it (a family:
+ * "recipient."), and "*" names every code; the first entry that names
+ * the code counts. */
 size_t sd_judge_rank_of(const char *const order[], const char *code);
 
 /* Sorts the candidates: errors, then warnings, then info; within a
@@ -88,5 +92,9 @@ const char *sd_sev_name(sd_sev sev);
 /* Adds every candidate to r as a finding, in their present order, and
  * frees them; the judge is empty afterwards. */
 void sd_judge_finish(sd_judge *j, sd_report *r);
+
+/* Frees every candidate without writing them (a judge consulted only for
+ * its top); the judge is empty afterwards. */
+void sd_judge_free(sd_judge *j);
 
 #endif

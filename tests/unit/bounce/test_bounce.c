@@ -22,6 +22,7 @@
 #include "probe/score.h"
 #include "report/report.h"
 #include "rules/bounce_rules.h"
+#include "rules/judge.h"
 #include "util/util.h"
 
 static const char *const codes[] = {
@@ -456,6 +457,74 @@ static void continuation_codes_joined(void **state)
 	free(text);
 }
 
+/* ---- which recipient gives the verdict ---------------------------------- */
+
+/* A DSN of recipients given as "ACTION STATUS DIAGNOSTIC" lines. */
+static sd_report *dsn_of(const char *const *rcpts, size_t n, sd_bounce *b)
+{
+	char buf[4096];
+	size_t o = (size_t)snprintf(buf, sizeof buf, "%s--B\nContent-Type: "
+	    "message/delivery-status\n\nReporting-MTA: dns; mail.example.org"
+	    "\n", dsn_head);
+	for (size_t i = 0; i < n; i++) {
+		char action[16], status[16];
+		int k = 0;
+		assert_int_equal(sscanf(rcpts[i], "%15s %15s %n", action, status,
+		    &k), 2);
+		o += (size_t)snprintf(buf + o, sizeof buf - o, "\nFinal-Recipient:"
+		    " rfc822; u%zu@example.net\nAction: %s\nStatus: %s\n"
+		    "Diagnostic-Code: smtp; %s\n", i, action, status,
+		    rcpts[i] + k);
+	}
+	snprintf(buf + o, sizeof buf - o, "\n--B--\n");
+	return judge(buf, strlen(buf), b);
+}
+
+static void verdict_precedence(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *rcpts[3];
+		const char *cause, *recipient;
+	} cases[] = {
+		/* a cause on the sender's side before a recipient.* one */
+		{ { "failed 5.1.1 550 5.1.1 user unknown",
+		    "delayed 4.2.2 452 4.2.2 mailbox full",
+		    "failed 5.7.23 550 5.7.23 SPF validation failed" },
+		  "dns.spf_fail", "u2@example.net" },
+		/* among equals, the first recipient */
+		{ { "failed 5.2.2 552 5.2.2 mailbox full",
+		    "failed 5.1.1 550 5.1.1 user unknown", NULL },
+		  "recipient.mailbox_full", "u0@example.net" },
+		/* a failure no row explains before a delay */
+		{ { "delayed 4.2.2 452 4.2.2 mailbox full",
+		    "failed 5.0.0 550 no words this tool knows", NULL },
+		  "inconclusive", "u1@example.net" },
+		/* a delay before a delivery */
+		{ { "delivered 2.0.0 250 ok",
+		    "delayed 4.4.1 451 4.4.1 try later", NULL },
+		  "settings.temporary_failure", "u1@example.net" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = cases[i].rcpts[2] ? 3 : 2;
+		sd_bounce b;
+		sd_report *r = dsn_of(cases[i].rcpts, n, &b);
+		assert_string_equal(sd_report_cause(r), cases[i].cause);
+		assert_string_equal(member(r, "recipient"), cases[i].recipient);
+		/* every recipient is a finding */
+		assert_int_equal(json_array_size(r->findings), n);
+		sd_report_free(r);
+		sd_bounce_free(&b);
+	}
+	/* the order's families are what "the sender's side" means */
+	size_t rows;
+	const sd_reply_rule *t = sd_bounce_table(&rows);
+	size_t rcpt = sd_judge_rank_of(sd_bounce_verdict_order, "recipient.x");
+	for (size_t i = 0; i < rows; i++)
+		assert_int_equal(sd_judge_rank_of(sd_bounce_verdict_order,
+		    t[i].cause) < rcpt, sd_bounce_sender_side(t[i].cause));
+}
+
 /* ---- content scoring: what spamd says, what a user types ---------------- */
 
 static void spamd_report_table(void **state)
@@ -517,6 +586,7 @@ int main(void)
 		cmocka_unit_test(not_a_message),
 		cmocka_unit_test(mbox_and_sending_ip),
 		cmocka_unit_test(continuation_codes_joined),
+		cmocka_unit_test(verdict_precedence),
 		cmocka_unit_test(spamd_report_table),
 		cmocka_unit_test(scorer_specs),
 	};

@@ -365,6 +365,16 @@ static void test_identity(void **state)
 	assert_non_null(r.problem);
 	sd_spf_result_clear(&r);
 
+	/* a sender domain SPF cannot check: result none, its own class, and
+	 * the domain's bytes are text, never a format (they once were) */
+	assert_int_equal(eval_in(z, "192.0.2.1", "a@%s%s%s%n..example", NULL,
+	    5000, &r), SD_OK);
+	assert_int_equal(r.result, SD_SPF_NONE);
+	assert_string_equal(r.problem_class, "bad_domain");
+	assert_string_equal(r.problem, "%s%s%s%n..example is not a domain SPF "
+	    "can check: it has an empty label (RFC 7208 section 4.3)");
+	sd_spf_result_clear(&r);
+
 	/* a bad address is the caller's mistake */
 	assert_int_equal(eval_in(z, "192.0.2.300", "a@helo.example", NULL,
 	    5000, &r), SD_ERR_USAGE);
