@@ -823,6 +823,7 @@ typedef struct path_result {
 	int no_server;        /* discovery named none */
 	char addr[64];        /* the address checked, "" when none */
 	sd_secrets *secrets;  /* kept until the report is judged */
+	sd_candidate top;     /* discovery's top candidate (cp points here) */
 } path_result;
 
 /*
@@ -920,25 +921,25 @@ static sd_report *check_discovered(sd_report *dr, const check_env *env,
 	/* the path itself needs the rest: discovery may use about half */
 	int64_t dl = sd_deadline_min(deadline, sd_now_ms() +
 	    sd_remaining_ms(deadline) / 2);
-	sd_candidate top;
+	const sd_candidate *top = &pr->top;
 	if (!at || !at[1] || !sd_discover_start(disc, dr, env->res, &base, at + 1,
 	    dl, (base.tls ? SD_DISCOVER_PROBE : 0) | SD_DISCOVER_TOP) ||
-	    !sd_discover_top(disc, &top)) {
+	    !sd_discover_top(disc, &pr->top)) {
 		sd_discover_end(disc, -1, NULL);
 		pr->no_server = 1;
 		pr->abandoned |= side_join(&side, dr);
 		return dr;
 	}
 	sd_check_params first = *cp;
-	use_candidate(&first, &top);
+	use_candidate(&first, top);
 	first.insecure = 0;
 	sd_report *r = path_report(dr, opt);
 	if (r)
 		check_path(r, env, &first, 1, 0, pr);
 	sd_discover_end(disc, r ? pr->main_works : 0, pr->addr);
 	const sd_candidate *c = sd_discovery_choose(disc);
-	int other = c && !(sd_strcaseeq(c->host, top.host) && c->port ==
-	    top.port && c->tls == top.tls);
+	int other = c && !(sd_strcaseeq(c->host, top->host) && c->port ==
+	    top->port && c->tls == top->tls);
 	if (r && !pr->main_works && c && (other || pr->way_around < 0)) {
 		/* the top one does not work: the chosen one, afresh (no
 		 * credentials went to the first) */
