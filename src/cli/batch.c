@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/batch.h"
+#include "probe/jobs.h"
 #include "report/report.h"
 #include "util/util.h"
 
@@ -17,7 +19,10 @@
 /* How often the progress line on a terminal is redrawn. */
 #define PROGRESS_EVERY_MS 250
 
+typedef struct batch batch;
+
 typedef struct slot {
+	batch *b;
 	unsigned long number;   /* 0-based line number in the input */
 	char *text;             /* the line as read (malloc'd) */
 	int too_long;           /* the line was cut at SD_BATCH_LINE_MAX */
@@ -25,26 +30,25 @@ typedef struct slot {
 	int done;
 } slot;
 
-typedef struct batch {
+struct batch {
 	const sd_cli *cli;
 	sd_batch_fn fn;
 	sd_resolver *res;
 	FILE *out;
 	slot *slots;
 	size_t window;
-	/* sequence numbers of kept lines: [head, next) running or waiting,
-	 * [head, tail) not yet written */
-	unsigned long head, next, tail;
-	int eof;
+	sd_jobgroup *lines;     /* a job a line, --concurrency at once */
+	/* sequence numbers of kept lines: [head, tail) not yet written */
+	unsigned long head, tail;
+	unsigned long running;
 	int failed;             /* a line could not be rendered */
 	int abandoned;          /* a line's checks outlived its deadline */
 	unsigned long written;
 	int progress;           /* draw a progress line on stderr */
 	int64_t t0, drawn_at;
 	pthread_mutex_t lock;
-	pthread_cond_t work;    /* a line to run, or the end */
-	pthread_cond_t space;   /* a slot was freed */
-} batch;
+	pthread_cond_t space;   /* a slot was freed (CLOCK_MONOTONIC) */
+};
 
 int sd_cli_shard_parse(const char *s, unsigned *i, unsigned *n)
 {
@@ -134,7 +138,7 @@ static void draw_progress(batch *b, int last)
 		fputs("\r\033[K", stderr);
 	else
 		fprintf(stderr, "\r\033[Ksmtpdoctor: %lu lines done, %lu "
-		    "running, %.0f a second", b->written, b->next - b->head,
+		    "running, %.0f a second", b->written, b->running,
 		    secs > 0 ? (double)b->written / secs : 0.0);
 	fflush(stderr);
 }
@@ -163,25 +167,31 @@ static void write_ready(batch *b)
 	pthread_cond_broadcast(&b->space);
 }
 
-static void *worker(void *arg)
+/* A line's job: its report, rendered, then what is ready is written. */
+static void line_run(void *arg)
 {
-	batch *b = arg;
+	slot *s = arg;
+	batch *b = s->b;
 	pthread_mutex_lock(&b->lock);
-	for (;;) {
-		while (b->next == b->tail && !b->eof)
-			pthread_cond_wait(&b->work, &b->lock);
-		if (b->next == b->tail)
-			break;
-		slot *s = &b->slots[b->next++ % b->window];
-		pthread_mutex_unlock(&b->lock);
-		char *out = run_line(b, s);
-		pthread_mutex_lock(&b->lock);
-		s->out = out;
-		s->done = 1;
-		write_ready(b);
-	}
+	b->running++;
 	pthread_mutex_unlock(&b->lock);
-	return NULL;
+	char *out = run_line(b, s);
+	pthread_mutex_lock(&b->lock);
+	b->running--;
+	s->out = out;
+	s->done = 1;
+	write_ready(b);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* A line that could not be queued: written as failed, in its turn. */
+static void line_drop(void *arg)
+{
+	slot *s = arg;
+	pthread_mutex_lock(&s->b->lock);
+	s->done = 1;
+	write_ready(s->b);
+	pthread_mutex_unlock(&s->b->lock);
 }
 
 /*
@@ -231,14 +241,22 @@ static int feed(batch *b, FILE *in, unsigned shard_i, unsigned shard_n)
 		if (!text)
 			return -1;
 		pthread_mutex_lock(&b->lock);
-		while (b->tail - b->head >= b->window)
-			pthread_cond_wait(&b->space, &b->lock);
+		while (b->tail - b->head >= b->window) {
+			/* the lines before hold every slot; each ends by its
+			 * own deadline, and the progress line moves meanwhile */
+			struct timespec ts;
+			sd_deadline_timespec(sd_now_ms() + PROGRESS_EVERY_MS,
+			    &ts);
+			pthread_cond_timedwait(&b->space, &b->lock, &ts);
+			draw_progress(b, 0);
+		}
 		slot *s = &b->slots[b->tail++ % b->window];
+		s->b = b;
 		s->number = n;
 		s->text = text;
 		s->too_long = too_long;
-		pthread_cond_signal(&b->work);
 		pthread_mutex_unlock(&b->lock);
+		sd_jobgroup_add(b->lines, line_run, line_drop, s);
 	}
 	return rc;
 }
@@ -260,13 +278,15 @@ static int batch_usage(const sd_cli *cli, unsigned *si, unsigned *sn)
 	return 0;
 }
 
-static int start_workers(batch *b, pthread_t *th, size_t n)
+/* Waits for the lines still running, redrawing the progress line; each
+ * line ends by its own deadline. */
+static void finish_lines(batch *b)
 {
-	size_t started = 0;
-	for (; started < n; started++)
-		if (pthread_create(&th[started], NULL, worker, b) != 0)
-			break;
-	return (int)started;
+	while (sd_jobgroup_wait(b->lines, sd_now_ms() + PROGRESS_EVERY_MS)) {
+		pthread_mutex_lock(&b->lock);
+		draw_progress(b, 0);
+		pthread_mutex_unlock(&b->lock);
+	}
 }
 
 int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
@@ -306,23 +326,18 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
 		.t0 = sd_now_ms(),
 	};
 	b.slots = calloc(b.window, sizeof *b.slots);
-	pthread_t *th = calloc(workers, sizeof *th);
+	b.lines = sd_jobgroup_new(workers);
 	pthread_mutex_init(&b.lock, NULL);
-	pthread_cond_init(&b.work, NULL);
-	pthread_cond_init(&b.space, NULL);
-	int started = b.slots && th ? start_workers(&b, th, workers) : 0;
-	int frc = started > 0 ? feed(&b, in, shard_i, shard_n) : -1;
-	pthread_mutex_lock(&b.lock);
-	b.eof = 1;
-	pthread_cond_broadcast(&b.work);
-	pthread_mutex_unlock(&b.lock);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	sd_cond_init_monotonic(&b.space);
+	int started = b.slots && b.lines;
+	int frc = started ? feed(&b, in, shard_i, shard_n) : -1;
+	if (started)
+		finish_lines(&b);
 	draw_progress(&b, 1);
 	if (frc < 0)
-		fprintf(stderr, "smtpdoctor: --batch: %s\n", started > 0 ?
-		    "reading the input failed" : "could not start workers");
-	rc = frc < 0 ? (started > 0 ? 2 : 3) : b.failed ? 3 : 0;
+		fprintf(stderr, "smtpdoctor: --batch: %s\n", started ?
+		    "reading the input failed" : "out of memory");
+	rc = frc < 0 ? (started ? 2 : 3) : b.failed ? 3 : 0;
 	if (fflush(out) != 0) {
 		fprintf(stderr, "smtpdoctor: writing the output failed: %s\n",
 		    strerror(errno));
@@ -334,7 +349,7 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
 		fflush(stderr);
 		_exit(rc);
 	}
-	free(th);
+	sd_jobgroup_close(b.lines);
 	free(b.slots);
 close_out:
 	if (out != stdout)

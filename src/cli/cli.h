@@ -4,6 +4,9 @@
 
 #include <stdio.h>
 
+#include "dns/dns.h"
+#include "settings/clientconf.h"
+#include "settings/server.h"
 #include "smtpdoctor/smtpdoctor.h"
 
 #define SD_CLI_MAX_LIST 64   /* repeatable options: at most this many each */
@@ -42,6 +45,10 @@ typedef struct sd_cli {
 	/* bounce */
 	int recheck;
 
+	/* exporter */
+	const char *listen;       /* --listen ADDR:PORT */
+	double auth_retry_after;  /* --auth-retry-after SECONDS (0: default) */
+
 	/* check --send, domain --message: --score, --scorer */
 	int score;
 	const char *scorer;
@@ -62,6 +69,38 @@ int sd_cmd_domain(sd_cli *cli);
 int sd_cmd_spf(sd_cli *cli);
 int sd_cmd_explain(sd_cli *cli);
 int sd_cmd_bounce(sd_cli *cli);
+int sd_cmd_exporter(sd_cli *cli);
+
+/*
+ * An account of a --config file and the storage the check's parameters
+ * point into: one per run (the exporter runs several at once; the file
+ * parsers themselves are not reentrant, so their callers take turns).
+ */
+typedef struct sd_cli_account {
+	sd_client_conf conf;
+	sd_server_spec spec;
+	sd_client_source src;
+	char detail[1200];
+	char note[600];
+} sd_cli_account;
+
+/* Reads spec (FILE[:ACCOUNT]) into a; what it says fills what cp leaves
+ * open (flags win).  0, or -1 with the message in err.  The password
+ * stays in a->conf until sd_cli_account_secret() or
+ * sd_client_conf_wipe(). */
+int sd_cli_account_load(const char *spec, sd_cli_account *a,
+    sd_check_params *cp, char *err, size_t errlen);
+
+/* The password the file holds or its passwordeval prints (run only from
+ * the user's own file, in half of timeout_s at most) into *secret, or
+ * NULL with cp->password_note saying why.  0, or -1 when out of memory. */
+int sd_cli_account_secret(sd_cli_account *a, sd_check_params *cp,
+    double timeout_s, char **secret);
+
+/* One `domain --batch` line ("DOMAIN ip=ADDR selector=NAME ...") on the
+ * shared resolver: the report, or NULL with the line's problem in err. */
+sd_report *sd_cli_domain_line(const sd_cli *cli, sd_resolver *res,
+    char *text, char *err, size_t errlen);
 
 /* Reads a whole file ("-" for standard input): malloc'd and
  * NUL-terminated, *len its length; NULL with errno set (EFBIG beyond

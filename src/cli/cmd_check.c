@@ -14,24 +14,25 @@
 #include "util/util.h"
 
 /* What the file says fills what the flags left open (flags win). */
-static int from_config(sd_cli *cli, sd_client_conf *c)
+int sd_cli_account_load(const char *spec, sd_cli_account *a,
+    sd_check_params *cp, char *err, size_t errlen)
 {
-	static sd_client_source src;
-	static char detail[1200];
-	sd_check_params *cp = &cli->check;
-	if (sd_client_conf_load(cli->config, c) != 0)
-		return sd_cli_usage_error(cli, "--config: %s", c->error);
+	sd_client_conf *c = &a->conf;
+	if (sd_client_conf_load(spec, c) != 0) {
+		snprintf(err, errlen, "--config: %s", c->error);
+		return -1;
+	}
 	if (!cp->server) {
 		/* the file's host goes through the same reading as --server */
-		static sd_server_spec spec;
 		char serr[300];
-		if (sd_server_parse(c->host, &spec, serr, sizeof serr) != 0) {
+		if (sd_server_parse(c->host, &a->spec, serr, sizeof serr) != 0) {
 			sd_client_conf_wipe(c);
-			return sd_cli_usage_error(cli, "--config: %s line %d: %s",
+			snprintf(err, errlen, "--config: %s line %d: %s",
 			    c->host_file[0] ? c->host_file : c->file,
 			    c->host_line, serr + 10);
+			return -1;
 		}
-		cp->server = spec.host;
+		cp->server = a->spec.host;
 	}
 	if (!cp->port)
 		cp->port = c->port;
@@ -46,17 +47,17 @@ static int from_config(sd_cli *cli, sd_client_conf *c)
 	/* a server set in an included file: its lines are the ones to
 	 * change, there */
 	const char *where = c->host_file[0] ? c->host_file : c->file;
-	snprintf(detail, sizeof detail, "%.500s line %d (%s%s%.255s%s%.300s)",
-	    where, c->host_line, c->format, c->account[0] ? ", " : "",
-	    c->account, c->host_file[0] ? "; included from " : "",
+	snprintf(a->detail, sizeof a->detail, "%.500s line %d (%s%s%.255s%s"
+	    "%.300s)", where, c->host_line, c->format, c->account[0] ? ", " :
+	    "", c->account, c->host_file[0] ? "; included from " : "",
 	    c->host_file[0] ? c->file : "");
 	cp->source = "config";
-	cp->source_detail = detail;
-	src = (sd_client_source){ c->format, where, c->account, c->git_prefix,
-	    c->url_user, { NULL }, c->n_notes };
+	cp->source_detail = a->detail;
+	a->src = (sd_client_source){ c->format, where, c->account,
+	    c->git_prefix, c->url_user, { NULL }, c->n_notes };
 	for (int i = 0; i < c->n_notes && i < 4; i++)
-		src.notes[i] = c->notes[i];
-	cp->client = &src;
+		a->src.notes[i] = c->notes[i];
+	cp->client = &a->src;
 	return 0;
 }
 
@@ -64,38 +65,39 @@ static int from_config(sd_cli *cli, sd_client_conf *c)
  * The password the file holds or names, when no flag gives one: a
  * passwordeval runs only when the file is the invoking user's own and
  * nobody else may write it (someone else's file must not run commands as
- * this user), under the --password-cmd limit and the run's --timeout.
+ * this user), under the --password-cmd limit and half the run's --timeout.
  */
-static int config_secret(sd_cli *cli, sd_client_conf *c, char **secret)
+int sd_cli_account_secret(sd_cli_account *a, sd_check_params *cp,
+    double timeout_s, char **secret)
 {
-	static char note[600];
+	sd_client_conf *c = &a->conf;
 	char what[1200], why[200], err[1400];
 	if (c->password) {
 		*secret = strdup(c->password);
 		sd_client_conf_wipe(c);
-		return *secret ? 0 : sd_cli_usage_error(cli, "out of memory");
+		return *secret ? 0 : -1;
 	}
-	if (!c->password_cmd[0] || !cli->check.user)
+	if (!c->password_cmd[0] || !cp->user)
 		return 0;
 	snprintf(what, sizeof what, "passwordeval in %s line %d", c->file,
 	    c->password_cmd_line);
 	if (!sd_client_conf_owned(c->file, why, sizeof why)) {
-		snprintf(note, sizeof note, "%.380s was not run: %.190s", what,
-		    why);
-		cli->check.password_note = note;
+		snprintf(a->note, sizeof a->note, "%.380s was not run: %.190s",
+		    what, why);
+		cp->password_note = a->note;
 		return 0;
 	}
 	/* the command may take half the run: the rest is the check's own,
 	 * so a hanging command still leaves time to say what it cost */
-	double limit = cli->opt.timeout * 500 < SD_SECRET_CMD_MS ?
-	    cli->opt.timeout * 500 : SD_SECRET_CMD_MS;
+	double limit = timeout_s * 500 < SD_SECRET_CMD_MS ? timeout_s * 500 :
+	    SD_SECRET_CMD_MS;
 	*secret = sd_secret_from_command(c->password_cmd, (int64_t)limit, what,
 	    err, sizeof err);
 	/* a file's command that fails is a finding, not a usage error: the
 	 * check goes on without AUTH and says why */
 	if (!*secret) {
-		snprintf(note, sizeof note, "%.590s", err);
-		cli->check.password_note = note;
+		snprintf(a->note, sizeof a->note, "%.590s", err);
+		cp->password_note = a->note;
 	}
 	return 0;
 }
@@ -110,9 +112,11 @@ int sd_cmd_check(sd_cli *cli)
 	if (sd_cli_score_check(cli, &scorer, &named_scorer))
 		return 2;
 	sd_check_params *cp = &cli->check;
-	static sd_client_conf conf;
-	if (cli->config && from_config(cli, &conf) != 0)
-		return 2;
+	static sd_cli_account acct;
+	char cerr[1500];
+	if (cli->config && sd_cli_account_load(cli->config, &acct, cp, cerr,
+	    sizeof cerr) != 0)
+		return sd_cli_usage_error(cli, "%s", cerr);
 	/* the forms people type (HOST:PORT, URLs) are read here, so that
 	 * none of them reaches DNS as a "name" */
 	if (cp->server) {
@@ -161,14 +165,15 @@ int sd_cmd_check(sd_cli *cli)
 	int flag_secret = cli->password_file || cli->password_env ||
 	    cli->password_cmd;
 	int64_t t_secret = sd_now_ms();
-	if (cli->config && !flag_secret && config_secret(cli, &conf, &secret))
-		return 2;
+	if (cli->config && !flag_secret && sd_cli_account_secret(&acct, cp,
+	    cli->opt.timeout, &secret) != 0)
+		return sd_cli_usage_error(cli, "out of memory");
 	/* --timeout is the whole run's: a slow passwordeval spent part of it */
 	double spent = (double)(sd_now_ms() - t_secret) / 1000;
 	if (spent > 0.05)
 		cli->opt.timeout = cli->opt.timeout - spent > 0.3 ?
 		    cli->opt.timeout - spent : 0.3;
-	sd_client_conf_wipe(&conf);
+	sd_client_conf_wipe(&acct.conf);
 	if (!secret && (cp->user || flag_secret) && !cp->password_note) {
 		sd_secret_rc rc = sd_secret_read(cli->password_file,
 		    cli->password_env, cli->password_cmd, cp->user, &secret, err,

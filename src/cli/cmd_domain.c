@@ -39,11 +39,6 @@ static int canonical_ip(const char *in, char *out, size_t len)
 	return 0;
 }
 
-/* Worker threads of one line of a batch (a lone run has 64): with 64
- * lines at once that is still 512 lookups in flight, and thread stacks
- * stay within the batch's memory bound. */
-#define BATCH_LINE_WORKERS 8
-
 /* DOMAIN checked and lowercased into domain (256 bytes), without its
  * trailing dot; 0, or 1 with the problem in err. */
 static int domain_arg(const char *arg, char *domain, char *err, size_t errlen)
@@ -108,9 +103,10 @@ static int selector_arg(const char *what, const char *arg, const char **sel,
 	return 0;
 }
 
-/* One line of domain --batch: DOMAIN [ip=ADDR] [selector=NAME] ...; the
- * command line's --ip and --selector apply to lines that name none. */
-static sd_report *batch_line(const sd_cli *cli, sd_resolver *res,
+/* One line of domain --batch (and one exporter probe): DOMAIN [ip=ADDR]
+ * [selector=NAME] ...; the command line's --ip and --selector apply to
+ * lines that name none. */
+sd_report *sd_cli_domain_line(const sd_cli *cli, sd_resolver *res,
     char *text, char *err, size_t errlen)
 {
 	char domain[256], ipbuf[SD_DOMAIN_MAX_IPS][INET6_ADDRSTRLEN];
@@ -151,9 +147,6 @@ static sd_report *batch_line(const sd_cli *cli, sd_resolver *res,
 	sd_domain_params p = {
 		.domain = domain, .ips = ips, .n_ips = n_ips,
 		.ips_are_own = own, .selectors = sel, .n_selectors = n_sel,
-		/* lines run side by side: the batch's concurrency, not each
-		 * line's, keeps the queries in flight */
-		.max_workers = BATCH_LINE_WORKERS,
 	};
 	return sd_domain_run_shared(&cli->opt, &p, res);
 }
@@ -198,7 +191,7 @@ int sd_cmd_domain(sd_cli *cli)
 		if (cli->message_file || cli->score)
 			return sd_cli_usage_error(cli, "domain --batch takes no "
 			    "--message or --score");
-		return sd_cli_batch(cli, batch_line, NULL);
+		return sd_cli_batch(cli, sd_cli_domain_line, NULL);
 	}
 	if (cli->n_positional != 1)
 		return sd_cli_usage_error(cli, "domain: expected one DOMAIN "

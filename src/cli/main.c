@@ -237,6 +237,12 @@ static int command_option(sd_cli *cli, int c, const char *arg)
 	case O_SCORE: cli->score = 1; break;
 	case O_SCORER: cli->scorer = arg; cli->score = 1; break;
 	case O_BATCH: cli->batch = arg; break;
+	case O_LISTEN: cli->listen = arg; break;
+	case O_AUTH_RETRY_AFTER:
+		if (!parse_seconds(arg, &cli->auth_retry_after))
+			return sd_cli_usage_error(cli, "--auth-retry-after: "
+			    "expected a number of seconds > 0, got '%s'", arg);
+		break;
 	case O_CONCURRENCY: {
 		char *end;
 		unsigned long n = strtoul(arg, &end, 10);
@@ -372,6 +378,7 @@ static int dispatch(sd_cli *cli, const sd_cli_command *cmd)
 	case SD_CMD_SPF: return sd_cmd_spf(cli);
 	case SD_CMD_EXPLAIN: return sd_cmd_explain(cli);
 	case SD_CMD_BOUNCE: return sd_cmd_bounce(cli);
+	case SD_CMD_EXPORTER: return sd_cmd_exporter(cli);
 	}
 	/* a command named in the table whose code has not landed yet */
 	return sd_cli_usage_error(cli, "%s: not implemented yet", cmd->name);
@@ -451,8 +458,8 @@ int main(int argc, char **argv)
 	}
 	if (!*cli.command)
 		return sd_cli_usage_error(&cli, "no command given (check, "
-		    "domain, spf, explain or bounce; smtpdoctor help lists "
-		    "them)");
+		    "domain, spf, explain, bounce or exporter; smtpdoctor help "
+		    "lists them)");
 	cli.color = cli.color >= 0 && isatty(STDOUT_FILENO) && !cli.output &&
 	    !getenv("NO_COLOR") && !cli.json;
 	if (cmd) {

@@ -12,6 +12,7 @@
 #define CHECK SD_CMD_CHECK
 #define DOMAIN SD_CMD_DOMAIN
 #define SPF SD_CMD_SPF
+#define EXPORTER SD_CMD_EXPORTER
 #define ALL SD_CMD_ALL
 
 const char *sd_cli_value_words(int id)
@@ -67,7 +68,7 @@ const sd_cli_option sd_cli_options[] = {
 	{ "send", 0, NULL, O_SEND, CHECK, "really send one test message (off by default: the envelope ends with RSET)" },
 	{ "allow-plaintext-auth", 0, NULL, O_ALLOW_PLAIN, CHECK, "allow sending the password over an unencrypted connection" },
 	{ "insecure", 0, NULL, O_INSECURE, CHECK, "go on past an invalid certificate (it is still reported)" },
-	{ "config", 0, "FILE[:ACCOUNT]", O_CONFIG, CHECK, "read the settings from a mail program's configuration file" },
+	{ "config", 0, "FILE[:ACCOUNT]", O_CONFIG, CHECK | EXPORTER, "read the settings from a mail program's configuration file (exporter: the accounts command=check probes)" },
 	/* spf */
 	{ "helo", 0, "NAME", O_HELO, SPF, "the HELO name, checked when the sender is empty" },
 	/* domain */
@@ -79,10 +80,13 @@ const sd_cli_option sd_cli_options[] = {
 	{ "scorer", 0, "URL", O_SCORER, CHECK | DOMAIN, "the filter to ask: spamd://HOST[:783] or rspamd://HOST[:11333] (default: a local spamd, then a local rspamd)" },
 	/* batches */
 	{ "batch", 0, "FILE", O_BATCH, SPF | DOMAIN, "one evaluation a line of FILE (- for standard input), JSON Lines out in input order" },
-	{ "concurrency", 0, "N", O_CONCURRENCY, SPF | DOMAIN, "with --batch: lines evaluated at once (default 64)" },
+	{ "concurrency", 0, "N", O_CONCURRENCY, SPF | DOMAIN | EXPORTER, "with --batch: lines evaluated at once (default 64); exporter: probes run at once (default 16)" },
 	{ "shard", 0, "I/N", O_SHARD, SPF | DOMAIN, "with --batch: only the lines whose 0-based number modulo N is I" },
 	/* bounce */
 	{ "recheck", 0, NULL, O_RECHECK, SD_CMD_BOUNCE, "run the probes that confirm the cause now (SPF, blocklists, DMARC, DKIM, MX, MTA-STS)" },
+	/* exporter */
+	{ "listen", 0, "ADDR:PORT", O_LISTEN, EXPORTER, "serve HTTP on this address and port (127.0.0.1:9125, [::1]:9125, :9125 for every address; port 0 picks one)" },
+	{ "auth-retry-after", 0, "SECONDS", O_AUTH_RETRY_AFTER, EXPORTER, "after the server rejected an account's credentials, send them again only after this long (default 3600) or when its file changes" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -113,6 +117,12 @@ static const char *const ex_bounce[] = {
 	"smtpdoctor bounce --recheck --json < returned-message.eml",
 	NULL,
 };
+static const char *const ex_exporter[] = {
+	"smtpdoctor exporter --listen 127.0.0.1:9125",
+	"smtpdoctor exporter --listen :9125 --config ~/.msmtprc --auth-retry-after 7200",
+	"curl 'http://127.0.0.1:9125/probe?command=domain&target=example.com'",
+	NULL,
+};
 static const char *const ex_help[] = {
 	"smtpdoctor help check",
 	NULL,
@@ -136,6 +146,9 @@ const sd_cli_command sd_cli_commands[] = {
 	{ "bounce", SD_CMD_BOUNCE, "[FILE|-]",
 	  "explain a message that came back (a bounce or delivery status notification)",
 	  ex_bounce },
+	{ "exporter", SD_CMD_EXPORTER, "--listen ADDR:PORT [--config FILE] [options]",
+	  "serve Prometheus metrics: /probe?command=domain&target=DOMAIN, /probe?command=check&target=ACCOUNT",
+	  ex_exporter },
 	{ "help", 0, "[COMMAND]", "this help, or one command's", ex_help },
 	{ "completion", 0, "bash|zsh|fish",
 	  "print the shell completion script", ex_completion },

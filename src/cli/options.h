@@ -19,6 +19,7 @@ enum {
 	SD_CMD_SPF = 1 << 2,
 	SD_CMD_EXPLAIN = 1 << 3,
 	SD_CMD_BOUNCE = 1 << 4,
+	SD_CMD_EXPORTER = 1 << 5,
 	SD_CMD_ALL = 0xffff,   /* a global option */
 };
 
@@ -40,6 +41,8 @@ enum {
 	O_SCORE, O_SCORER,
 	/* spf and domain: batches */
 	O_BATCH, O_CONCURRENCY, O_SHARD,
+	/* exporter */
+	O_LISTEN, O_AUTH_RETRY_AFTER,
 	O_LAST_,
 };
 

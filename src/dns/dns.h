@@ -1,6 +1,7 @@
 /*
- * The resolver interface.  One backend talks to libunbound (dns_unbound.c);
- * tests and fuzzers plug in their own through sd_resolver_ops.
+ * The resolver interface.  One backend talks to libunbound (dns_unbound.c),
+ * a stub one to the configured servers through c-ares (dns_stub.c); tests
+ * and fuzzers plug in their own through sd_resolver_ops.
  *
  * "The lookup failed" (SERVFAIL, timeout, bogus) is kept apart from "the
  * answer says no" (NXDOMAIN, no data): SPF temperror and permerror, and
@@ -86,14 +87,6 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
     const char *trust_anchor, const char **err);
 
 /*
- * A resolver that asks one server (ADDR[:PORT]) a few questions, such as
- * one authoritative server of a zone: libunbound's small defaults, no
- * trust anchor.
- */
-sd_resolver *sd_resolver_new_unbound_server(const char *server,
-    const char **err);
-
-/*
  * Looks up name/type, waiting at most until deadline_ms (monotonic
  * milliseconds, sd_now_ms()).  Thread-safe.  `out` must be zeroed or
  * cleared; free it with sd_dns_answer_clear().
@@ -103,8 +96,8 @@ sd_dns_status sd_dns_query(sd_resolver *res, const char *name, uint16_t type,
 
 /*
  * The stub backend (dns_stub.c): asks the servers (as above; NULL: the
- * nameservers of resolv.conf) and validates nothing; answers are cached
- * for their TTL.  For lookups that need no DNSSEC (SPF): far cheaper to
+ * nameservers of resolv.conf) through c-ares and validates nothing;
+ * answers are cached for their TTL.  For lookups that need no DNSSEC (SPF): far cheaper to
  * create than the libunbound backend.  Thread-safe.
  */
 sd_resolver *sd_resolver_new_stub(const char **servers, size_t n_servers,

@@ -585,9 +585,3 @@ sd_resolver *sd_resolver_new_unbound(const char **servers, size_t n_servers,
 {
 	return resolver_new(servers, n_servers, trust_anchor, 1, err);
 }
-
-sd_resolver *sd_resolver_new_unbound_server(const char *server,
-    const char **err)
-{
-	return resolver_new((const char *[]){ server }, 1, NULL, 0, err);
-}

@@ -1,13 +1,14 @@
 /*
- * The domain probe: every check of `smtpdoctor domain` as a job on a small
- * pool of threads, every lookup under the run's deadline, every
- * observation a fact.  Nothing here judges: rules/domain_rules.c does.
+ * The domain probe: every check of `smtpdoctor domain` as a job of one
+ * group on the probe engine's pool (probe/jobs.h), every lookup under the
+ * run's deadline, every observation a fact.  Nothing here judges:
+ * rules/domain_rules.c does.
  *
- * Lifetime: the run state (sd_dctx) is shared by the caller and the
- * workers and freed by whoever leaves last.  When the deadline passes with
- * jobs still running, the caller closes the run (late facts are dropped)
- * and goes on; the stragglers finish on their own deadlines and free the
- * state.
+ * Lifetime: the run state (sd_dctx) is shared by the caller and the jobs
+ * (each queued job holds a reference) and freed by whoever leaves last.
+ * When the deadline passes with jobs still running, the caller closes the
+ * run (late facts are dropped, jobs not started are dropped) and goes on;
+ * the stragglers finish on their own deadlines and free the state.
  */
 #include "probe/domain.h"
 
@@ -24,14 +25,10 @@
 #include "probe/domain_dnsbl.h"
 #include "probe/domain_int.h"
 #include "probe/domain_records.h"
+#include "probe/jobs.h"
 #include "rules/rules.h"
 #include "util/util.h"
 
-/* Worker threads, started as jobs wait for one: lookups wait on the
- * network, not the CPU, and a dead resolver holds every one of them. */
-#define DOMAIN_WORKERS_MAX 64
-/* Worker stack: OpenSSL and libcurl need more than a few pages. */
-#define DOMAIN_WORKER_STACK (1024 * 1024)
 /* After the deadline, how long the caller waits for stragglers. */
 #define DOMAIN_GRACE_MS 300
 /* A lookup to one authoritative server gets at most this long, so that a
@@ -54,21 +51,13 @@ struct sd_job {
 	job_fn fn;
 	char a[300], b[300], z[300];
 	int n;
-	sd_job *next;
+	sd_dctx *c;
 };
 
 struct sd_dctx {
 	pthread_mutex_t lock;
-	pthread_cond_t work;  /* a job was queued, or the run stops */
-	pthread_cond_t done;  /* the queue drained (CLOCK_MONOTONIC waits) */
-	sd_job *head, *tail;
-	int active;        /* jobs running */
-	int idle;          /* workers waiting for a job */
-	int workers;       /* workers started */
-	int spawn;         /* workers may be started */
-	int max_workers;   /* at most this many */
-	int refs;          /* the caller + live workers */
-	int stop;          /* workers: leave when the queue is empty */
+	sd_jobgroup *jobs;  /* the run's checks */
+	int refs;          /* the caller + queued and running jobs */
 	int closed;        /* the report is no longer ours */
 	sd_report *r;
 	sd_dctx_conf conf;
@@ -91,12 +80,6 @@ const sd_dctx_conf *sd_dctx_conf_of(const sd_dctx *c)
 
 static void dctx_free(sd_dctx *c)
 {
-	sd_job *j = c->head;
-	while (j) {
-		sd_job *n = j->next;
-		free(j);
-		j = n;
-	}
 	free(c->conf.domain);
 	for (size_t i = 0; i < c->conf.n_ips; i++)
 		free(c->conf.ips[i]);
@@ -107,8 +90,6 @@ static void dctx_free(sd_dctx *c)
 	free(c->spf_sender);
 	free(c->from_domain);
 	free(c->from_problem);
-	pthread_cond_destroy(&c->work);
-	pthread_cond_destroy(&c->done);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -150,25 +131,25 @@ void sd_dctx_transcript(sd_dctx *c, const char *conn, char dir,
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void *worker(void *arg);
-
-/* Starts one more worker when every worker is busy; under c->lock. */
-static void maybe_spawn_locked(sd_dctx *c)
+/* A job of the run ends, run or dropped: its reference goes. */
+static void job_drop(void *arg)
 {
-	if (!c->spawn || c->idle > 0 || c->workers >= c->max_workers ||
-	    c->closed)
-		return;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, DOMAIN_WORKER_STACK);
-	pthread_t t;
-	c->refs++;
-	if (pthread_create(&t, &attr, worker, c) == 0)
-		c->workers++;
-	else
-		c->refs--;
-	pthread_attr_destroy(&attr);
+	sd_job *j = arg;
+	sd_dctx *c = j->c;
+	free(j);
+	pthread_mutex_lock(&c->lock);
+	dctx_unref_locked(c);
+}
+
+static void job_run(void *arg)
+{
+	sd_job *j = arg;
+	pthread_mutex_lock(&j->c->lock);
+	int closed = j->c->closed;   /* too late to start anything */
+	pthread_mutex_unlock(&j->c->lock);
+	if (!closed)
+		j->fn(j->c, j);
+	job_drop(j);
 }
 
 static void enqueue(sd_dctx *c, job_fn fn, const char *a, const char *b,
@@ -178,52 +159,15 @@ static void enqueue(sd_dctx *c, job_fn fn, const char *a, const char *b,
 	if (!j)
 		return;
 	j->fn = fn;
+	j->c = c;
 	snprintf(j->a, sizeof j->a, "%s", a ? a : "");
 	snprintf(j->b, sizeof j->b, "%s", b ? b : "");
 	snprintf(j->z, sizeof j->z, "%s", z ? z : "");
 	j->n = n;
 	pthread_mutex_lock(&c->lock);
-	if (c->tail)
-		c->tail->next = j;
-	else
-		c->head = j;
-	c->tail = j;
-	maybe_spawn_locked(c);
-	pthread_cond_signal(&c->work);
+	c->refs++;
 	pthread_mutex_unlock(&c->lock);
-}
-
-static void *worker(void *arg)
-{
-	sd_dctx *c = arg;
-	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		while (!c->head && !c->stop) {
-			c->idle++;
-			pthread_cond_wait(&c->work, &c->lock);
-			c->idle--;
-		}
-		if (!c->head)
-			break;
-		sd_job *j = c->head;
-		c->head = j->next;
-		if (!c->head)
-			c->tail = NULL;
-		if (c->closed) {      /* too late to start anything */
-			free(j);
-			continue;
-		}
-		c->active++;
-		pthread_mutex_unlock(&c->lock);
-		j->fn(c, j);
-		free(j);
-		pthread_mutex_lock(&c->lock);
-		c->active--;
-		if (!c->head && !c->active)
-			pthread_cond_broadcast(&c->done);
-	}
-	dctx_unref_locked(c);
-	return NULL;
+	sd_jobgroup_add(c->jobs, job_run, job_drop, j);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1082,7 +1026,10 @@ static void job_ns_server(sd_dctx *c, const sd_job *j)
 	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", fid,
 	    "stage", "domain", "check", "ns_server", "ns", j->b,
 	    "address", addr, "zone", j->z);
-	sd_resolver *res = sd_resolver_new_unbound_server(addr, &err);
+	/* a stub, not a libunbound context: the questions need no DNSSEC,
+	 * and a context costs more CPU than the rest of a domain's checks */
+	sd_resolver *res = sd_resolver_new_stub((const char *[]){ addr }, 1,
+	    &err);
 	if (!res) {
 		json_object_set_new(f, "error", json_string(err ? err :
 		    "could not make a resolver"));
@@ -1286,15 +1233,9 @@ static sd_dctx *dctx_new(sd_report *r, sd_resolver *res,
 	if (!c)
 		return NULL;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->done, &ca);
-	pthread_cond_init(&c->work, NULL);
-	pthread_condattr_destroy(&ca);
 	c->refs = 1;
-	c->max_workers = p->max_workers > 0 && p->max_workers <
-	    DOMAIN_WORKERS_MAX ? p->max_workers : DOMAIN_WORKERS_MAX;
+	c->jobs = sd_jobgroup_new(p->max_workers > 0 ?
+	    (size_t)p->max_workers : 0);
 	c->r = r;
 	c->conf.res = res;
 	c->conf.deadline = deadline;
@@ -1321,7 +1262,9 @@ static sd_dctx *dctx_new(sd_report *r, sd_resolver *res,
 		c->message_name = strdup(p->message_name ? p->message_name :
 		    "-");
 	}
-	if (!c->conf.domain || !c->conf.ips || (p->message && !c->message)) {
+	if (!c->jobs || !c->conf.domain || !c->conf.ips ||
+	    (p->message && !c->message)) {
+		sd_jobgroup_close(c->jobs);
 		dctx_free(c);
 		return NULL;
 	}
@@ -1418,49 +1361,14 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 	add_inputs_fact(c, opt, zones, nz, dbl, nd, selectors,
 	    message_problem);
 
-	/* the workers, detached, leave on their own; one per waiting job */
+	/* the pool runs the jobs; this thread helps until the deadline */
+	int abandoned = sd_jobgroup_wait(c->jobs, deadline_ms +
+	    DOMAIN_GRACE_MS);
 	pthread_mutex_lock(&c->lock);
-	c->spawn = 1;
-	for (sd_job *q = c->head; q && c->workers < c->max_workers;
-	    q = q->next)
-		maybe_spawn_locked(c);
-	int started = c->workers;
-	pthread_mutex_unlock(&c->lock);
-	if (!started) {
-		/* no threads at all: run the queue here, one job at a time */
-		for (;;) {
-			pthread_mutex_lock(&c->lock);
-			sd_job *j = c->head;
-			if (j) {
-				c->head = j->next;
-				if (!c->head)
-					c->tail = NULL;
-			}
-			pthread_mutex_unlock(&c->lock);
-			if (!j)
-				break;
-			j->fn(c, j);
-			free(j);
-		}
-	}
-
-	/* wait for the queue to drain, or the deadline plus a grace */
-	int64_t hard = deadline_ms + DOMAIN_GRACE_MS;
-	int abandoned = 0;
-	pthread_mutex_lock(&c->lock);
-	while (c->head || c->active) {
-		int64_t left = hard - sd_now_ms();
-		if (left <= 0) {
-			abandoned = 1;
-			break;
-		}
-		struct timespec ts;
-		sd_deadline_timespec(hard, &ts);
-		pthread_cond_timedwait(&c->done, &c->lock, &ts);
-	}
 	c->closed = 1;
-	c->stop = 1;
-	pthread_cond_broadcast(&c->work);
+	pthread_mutex_unlock(&c->lock);
+	sd_jobgroup_close(c->jobs);
+	pthread_mutex_lock(&c->lock);
 	dctx_unref_locked(c);
 	return abandoned;
 }

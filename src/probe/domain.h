@@ -45,8 +45,8 @@ typedef struct sd_domain_params {
 	const char *message;
 	size_t message_len;
 	const char *message_name;    /* the file name, for facts */
-	/* worker threads of this run, 0 for the default (64); a batch runs
-	 * many domains at once and gives each fewer */
+	/* checks of this run running at once, 0 for as many as the probe
+	 * engine's pool gives (probe/jobs.h) */
 	int max_workers;
 } sd_domain_params;
 

@@ -18,6 +18,17 @@ int64_t sd_remaining_ms(int64_t deadline_ms)
 	return left > 0 ? left : 0;
 }
 
+int sd_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	int rc = pthread_cond_init(cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return rc;
+}
+
 void sd_deadline_timespec(int64_t deadline_ms, struct timespec *ts)
 {
 	int64_t left = sd_remaining_ms(deadline_ms);

@@ -2,6 +2,7 @@
 #ifndef SD_UTIL_H
 #define SD_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,6 +11,10 @@ int64_t sd_now_ms(void);
 
 /* Milliseconds left until `deadline_ms`, never negative. */
 int64_t sd_remaining_ms(int64_t deadline_ms);
+
+/* A condition variable whose timed waits count on CLOCK_MONOTONIC (a
+ * change of the wall clock moves no deadline); 0 on success. */
+int sd_cond_init_monotonic(pthread_cond_t *cond);
 
 /* A deadline as the absolute CLOCK_MONOTONIC time pthread_cond_timedwait()
  * takes (with a condition variable set to that clock). */

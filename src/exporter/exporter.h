@@ -1,0 +1,239 @@
+/*
+ * `smtpdoctor exporter`: Prometheus metrics for fleets (docs/exporter.md).
+ *
+ * The parts that need no HTTP server live here, in the library, so that
+ * unit tests and the fuzzer reach them: the request line's parser, the
+ * Prometheus text format, the lockout guard and the table of probes in
+ * flight.  The server itself (exporter/server.c) only glues them to
+ * libmicrohttpd.
+ */
+#ifndef SD_EXPORTER_H
+#define SD_EXPORTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "smtpdoctor/smtpdoctor.h"
+
+/* ---- the request ------------------------------------------------------ */
+
+/* A request target longer than this is refused (414): a probe's query is
+ * a command, a target and a few ip= and selector= values. */
+#define SD_XQ_URI_MAX 2048
+/* One decoded value (a domain is at most 253 characters). */
+#define SD_XQ_VALUE_MAX 255
+/* ip= and selector= values one probe takes (domain's own limits). */
+#define SD_XQ_MAX_IPS 16
+#define SD_XQ_MAX_SELECTORS 32
+/* " ip=" or " selector=" and a value (an IPv6 address in its longest
+ * form is 45 characters, a selector is a DNS label): room for them all */
+#define SD_XQ_EXTRA_MAX ((SD_XQ_MAX_IPS + SD_XQ_MAX_SELECTORS) * 80)
+/* Parameters one query may hold, repeated ones counted. */
+#define SD_XQ_MAX_PARAMS 64
+
+typedef enum sd_xq_page {
+	SD_XQ_INDEX,     /* "/": a page saying what is here */
+	SD_XQ_PROBE,     /* "/probe?command=...&target=..." */
+	SD_XQ_METRICS,   /* "/metrics": the exporter's own */
+} sd_xq_page;
+
+typedef enum sd_xq_command {
+	SD_XQ_NONE = 0,
+	SD_XQ_DOMAIN,
+	SD_XQ_CHECK,
+} sd_xq_command;
+
+typedef struct sd_exporter_query {
+	sd_xq_page page;
+	sd_xq_command command;
+	char target[SD_XQ_VALUE_MAX + 1];
+	/* " ip=ADDR selector=NAME ..." in query order, each value of the
+	 * characters its kind allows (no space): appended to the target it
+	 * makes a `domain --batch` line */
+	char extra[SD_XQ_EXTRA_MAX];
+	/* "domain example.com ip=..." : probes with one key share one run */
+	char key[SD_XQ_VALUE_MAX + 16 + SD_XQ_EXTRA_MAX];
+} sd_exporter_query;
+
+/*
+ * Parses a request target as the client sent it ("/probe?command=domain&
+ * target=example.com"), percent-escapes and '+' undone.  Returns the HTTP
+ * status: 200 with *q filled, else 400 (a bad query), 404 (no such page)
+ * or 414 (too long) with a sentence for the client in err.  err never
+ * holds the value of a parameter it does not know (a password put in a
+ * URL stays out of the answer and the log).
+ */
+int sd_exporter_query_parse(const char *uri, size_t len,
+    sd_exporter_query *q, char *err, size_t errlen);
+
+/*
+ * The value of X-Prometheus-Scrape-Timeout-Seconds ("10", "9.5"): 1 with
+ * *seconds set, or 0 when it is not a plain decimal number of seconds
+ * from 0 to 86400.
+ */
+int sd_exporter_scrape_timeout(const char *value, double *seconds);
+
+/* ---- the Prometheus text format --------------------------------------- */
+
+/* A metrics page under construction: a growing buffer with a sticky
+ * out-of-memory flag and a cap (SD_PROM_MAX). */
+#define SD_PROM_MAX (4u << 20)
+typedef struct sd_prom {
+	char *buf;
+	size_t len, cap;
+	int failed;
+} sd_prom;
+
+void sd_prom_init(sd_prom *p);
+/* "# HELP name help\n# TYPE name type\n" (help escaped as the format
+ * wants it). */
+void sd_prom_family(sd_prom *p, const char *name, const char *type,
+    const char *help);
+/* One sample: labels are NULL-terminated name, value pairs (NULL: none);
+ * each value is escaped as foreign text (sd_escape) and then as the
+ * format's label value (\\, \", \n), capped at SD_XQ_VALUE_MAX bytes. */
+void sd_prom_sample(sd_prom *p, const char *name, const char *const *labels,
+    double value);
+/* The page (malloc'd, NUL-terminated, *len its length), or NULL when out
+ * of memory or over the cap; p is reset either way. */
+char *sd_prom_finish(sd_prom *p, size_t *len);
+/* Drops the page under construction. */
+void sd_prom_free(sd_prom *p);
+
+/* The exporter's words on one probe, besides what the report holds. */
+typedef struct sd_probe_info {
+	double duration_s;      /* how long the probe ran */
+	double deadline_s;      /* the deadline it ran under */
+	double started_unix;    /* when it began (wall clock) */
+	int is_check;           /* command=check: the guard's metrics apply */
+	int withheld;           /* the credentials were withheld */
+	double retry_unix;      /* withheld: when they will be sent again */
+	const char *held_cause; /* withheld: the rejection's verdict cause */
+} sd_probe_info;
+
+/*
+ * A probe's page: smtpdoctor_probe_success, smtpdoctor_verdict,
+ * smtpdoctor_finding, smtpdoctor_probe_duration_seconds and the others of
+ * docs/exporter.md.  Findings of one code and severity are one series
+ * whose value is their number (a page may not repeat a series).  Returns
+ * malloc'd text or NULL when out of memory.
+ */
+char *sd_exporter_probe_page(const sd_report *r, const sd_probe_info *pi,
+    size_t *len);
+
+/* ---- the lockout guard ------------------------------------------------ */
+
+/* What a file was when it was read: a change of any of these is "the file
+ * changed" (an editor's new inode, a write, a touch, a chmod). */
+typedef struct sd_file_id {
+	int exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+} sd_file_id;
+
+/* The files an account's credentials come from (the configuration file,
+ * and Postfix's sasl_passwd beside main.cf). */
+#define SD_GUARD_FILES 2
+typedef struct sd_file_ids {
+	sd_file_id f[SD_GUARD_FILES];
+	int n;
+} sd_file_ids;
+
+/* Adds path's identity to ids (a missing file counts as "absent"). */
+void sd_file_ids_add(sd_file_ids *ids, const char *path);
+
+/* What a check did with its credentials, read from its facts. */
+typedef enum sd_auth_outcome {
+	SD_AUTH_NOT_SENT = 0,   /* no credentials left this machine */
+	SD_AUTH_ACCEPTED,       /* the server accepted them */
+	SD_AUTH_REJECTED,       /* they were sent and not accepted (a 5xx or
+	                           4xx answer, or the server hung up or went
+	                           silent after them) */
+} sd_auth_outcome;
+
+sd_auth_outcome sd_exporter_auth_outcome(const sd_report *r);
+
+/* Accounts remembered at most (a configuration file names a few). */
+#define SD_GUARD_MAX 4096
+
+typedef struct sd_guard sd_guard;
+
+/* A guard that holds an account's credentials back for retry_after_ms
+ * after a rejection, or until its files change.  NULL when out of
+ * memory. */
+sd_guard *sd_guard_new(int64_t retry_after_ms);
+void sd_guard_free(sd_guard *g);
+
+typedef struct sd_guard_hold {
+	int64_t until_ms;       /* monotonic: when they may be sent again */
+	char cause[64];         /* the rejection's verdict cause */
+} sd_guard_hold;
+
+/*
+ * Before a probe of `account` whose files are now `ids`: 1 (and *hold
+ * filled) while its credentials must not be sent, 0 when they may be.  A
+ * hold whose time is up, or whose files changed since the rejection, is
+ * forgotten here.
+ */
+int sd_guard_held(sd_guard *g, const char *account, const sd_file_ids *ids,
+    int64_t now_ms, sd_guard_hold *hold);
+
+/*
+ * After a probe that read the files as `ids` (before it began: an edit
+ * during the probe counts as a change): a rejection holds the account,
+ * an acceptance forgets it, NOT_SENT changes nothing.  -1 when the table
+ * is full (SD_GUARD_MAX accounts held at once: the rejection is not
+ * remembered, and the caller logs it).
+ */
+int sd_guard_record(sd_guard *g, const char *account, const sd_file_ids *ids,
+    int64_t now_ms, sd_auth_outcome outcome, const char *cause);
+
+/* Accounts held now. */
+size_t sd_guard_count(sd_guard *g, int64_t now_ms);
+
+/* ---- probes in flight ------------------------------------------------- */
+
+/* What one probe answers: an HTTP status and its body. */
+typedef struct sd_flight_answer {
+	int status;             /* 200, or 400 for a target the probe refused */
+	char *body;             /* malloc'd */
+	size_t len;
+} sd_flight_answer;
+
+/* Runs the probe by `deadline_ms` (monotonic) and fills *out. */
+typedef void (*sd_flight_fn)(void *arg, int64_t deadline_ms,
+    sd_flight_answer *out);
+
+typedef struct sd_flights sd_flights;
+
+/* At most `slots` probes run at once. */
+sd_flights *sd_flights_new(unsigned slots);
+void sd_flights_free(sd_flights *f);
+
+/*
+ * The answer for `key`: when a probe of that key is in flight, its
+ * answer (*shared = 1), else that of a new probe run by fn on this thread
+ * once a slot is free.  The wait ends at deadline_ms + grace_ms: then (or
+ * when no slot came free by deadline_ms) *out gets status 503 and a
+ * sentence.  *out's body is the caller's (a copy for each sharer).
+ */
+void sd_flights_run(sd_flights *f, const char *key, int64_t deadline_ms,
+    int64_t grace_ms, sd_flight_fn fn, void *arg, sd_flight_answer *out,
+    int *shared);
+
+typedef struct sd_flight_stats {
+	uint64_t probes;        /* probes run */
+	uint64_t shared;        /* answers taken from another's probe */
+	uint64_t late;          /* 503s: no slot, or the shared probe late */
+	unsigned running;       /* probes running now */
+	unsigned waiting;       /* probes waiting for a slot now */
+	unsigned slots;
+} sd_flight_stats;
+
+void sd_flights_stats(sd_flights *f, sd_flight_stats *s);
+
+#endif

@@ -1,0 +1,399 @@
+/*
+ * The exporter's HTTP server (server.h).  libmicrohttpd runs a thread per
+ * connection: a probe blocks its scrape's thread for at most its deadline,
+ * and the probes themselves are bounded by the flights' slots.
+ */
+#include <dirent.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "exporter/server.h"
+#include "util/util.h"
+
+/* Answers counted on /metrics, by page (sd_xq_page's order, then the
+ * rest) and status. */
+static const char *const pages[] = { "index", "probe", "metrics", "other" };
+static const int codes[] = { 200, 400, 404, 405, 413, 414, 500, 503 };
+#define N_PAGES (sizeof pages / sizeof pages[0])
+#define N_CODES (sizeof codes / sizeof codes[0])
+
+typedef struct server {
+	const sd_exporter_server *p;
+	sd_flights *flights;
+	time_t started;
+	atomic_ulong answers[N_PAGES][N_CODES];
+} server;
+
+/* One request: its target as sent, taken before the library parses it. */
+typedef struct request {
+	char *uri;
+	size_t len;
+} request;
+
+/* The request target as the client sent it (query string included). */
+static void *take_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	request *rq = calloc(1, sizeof *rq);
+	if (!rq)
+		return NULL;
+	size_t n = strlen(uri);
+	/* one byte past the limit is enough to say "too long" */
+	rq->len = n > SD_XQ_URI_MAX ? SD_XQ_URI_MAX + 1 : n;
+	rq->uri = malloc(rq->len + 1);
+	if (!rq->uri) {
+		free(rq);
+		return NULL;
+	}
+	memcpy(rq->uri, uri, rq->len);
+	rq->uri[rq->len] = '\0';
+	return rq;
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
+    enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)c;
+	(void)why;
+	request *rq = *req_cls;
+	if (rq) {
+		free(rq->uri);
+		free(rq);
+	}
+	*req_cls = NULL;
+}
+
+/* The library's own complaints, escaped, on stderr. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	/* a request line it quotes may hold a query, and a query may hold
+	 * what someone wrongly put in a URL: never the query */
+	char *query = strchr(msg, '?');
+	if (query)
+		snprintf(query, sizeof msg - (size_t)(query - msg),
+		    "?<query not shown>");
+	char *shown = sd_sanitize(msg, strlen(msg), 400);
+	fprintf(stderr, "smtpdoctor exporter: http: %s\n", shown ? shown : "?");
+	free(shown);
+}
+
+static void count(server *sv, int page, int status)
+{
+	for (size_t i = 0; i < N_CODES; i++)
+		if (codes[i] == status)
+			atomic_fetch_add(&sv->answers[page][i], 1);
+}
+
+/* Queues body (malloc'd; taken) with status; MHD_NO when it could not. */
+static enum MHD_Result answer(server *sv, struct MHD_Connection *c, int page,
+    int status, char *body, size_t len)
+{
+	count(sv, page, status);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", status == 200 && page != 0 ?
+	    "text/plain; version=0.0.4; charset=utf-8" :
+	    "text/plain; charset=utf-8");
+	if (status == 405)
+		MHD_add_response_header(r, "Allow", "GET, HEAD");
+	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result answer_text(server *sv, struct MHD_Connection *c,
+    int page, int status, const char *text)
+{
+	char *body = malloc(strlen(text) + 2);
+	if (!body)
+		return MHD_NO;
+	size_t n = (size_t)sprintf(body, "%s\n", text);
+	if (sv->p->verbose && status != 200)
+		fprintf(stderr, "smtpdoctor exporter: %d: %s\n", status, text);
+	return answer(sv, c, page, status, body, n);
+}
+
+static const char index_page[] =
+    "smtpdoctor exporter: why can't this account or domain send mail?\n\n"
+    "/probe?command=domain&target=DOMAIN   audit a sending domain "
+    "(&ip=ADDR, &selector=NAME: repeatable)\n"
+    "/probe?command=check&target=ACCOUNT   diagnose an account of the "
+    "--config file\n"
+    "/metrics                               the exporter's own metrics\n\n"
+    "man smtpdoctor; docs/exporter.md names every metric.";
+
+/* ---- the exporter's own metrics -------------------------------------- */
+
+static void process_metrics(sd_prom *p, time_t started)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	long pages_total = 0, pages_rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages_total, &pages_rss) != 2)
+			pages_total = pages_rss = 0;
+		fclose(f);
+	}
+	double page = (double)sysconf(_SC_PAGESIZE);
+	unsigned fds = 0;
+	DIR *d = opendir("/proc/self/fd");
+	for (struct dirent *e; d && (e = readdir(d));)
+		fds += e->d_name[0] != '.';
+	if (d) {
+		closedir(d);
+		fds--;   /* the directory's own descriptor */
+	}
+	sd_prom_family(p, "process_cpu_seconds_total", "counter",
+	    "CPU time the exporter used, user and system");
+	sd_prom_sample(p, "process_cpu_seconds_total", NULL,
+	    (double)(int64_t)(cpu * 1000) / 1000);
+	sd_prom_family(p, "process_resident_memory_bytes", "gauge",
+	    "Resident memory of the exporter");
+	sd_prom_sample(p, "process_resident_memory_bytes", NULL,
+	    pages_rss * page);
+	sd_prom_family(p, "process_virtual_memory_bytes", "gauge",
+	    "Virtual memory of the exporter");
+	sd_prom_sample(p, "process_virtual_memory_bytes", NULL,
+	    pages_total * page);
+	sd_prom_family(p, "process_open_fds", "gauge",
+	    "Open file descriptors");
+	sd_prom_sample(p, "process_open_fds", NULL, fds);
+	sd_prom_family(p, "process_start_time_seconds", "gauge",
+	    "When the exporter started (Unix time)");
+	sd_prom_sample(p, "process_start_time_seconds", NULL, (double)started);
+}
+
+static void flight_metrics(sd_prom *p, sd_flights *fl)
+{
+	sd_flight_stats st;
+	sd_flights_stats(fl, &st);
+	sd_prom_family(p, "smtpdoctor_exporter_probes_total", "counter",
+	    "Probes run");
+	sd_prom_sample(p, "smtpdoctor_exporter_probes_total", NULL,
+	    (double)st.probes);
+	sd_prom_family(p, "smtpdoctor_exporter_probes_shared_total", "counter",
+	    "Scrapes that took the answer of a probe of the same target "
+	    "another scrape had started");
+	sd_prom_sample(p, "smtpdoctor_exporter_probes_shared_total", NULL,
+	    (double)st.shared);
+	sd_prom_family(p, "smtpdoctor_exporter_probes_late_total", "counter",
+	    "Scrapes answered 503: no probe slot came free, or the shared "
+	    "probe did not end, by their deadline");
+	sd_prom_sample(p, "smtpdoctor_exporter_probes_late_total", NULL,
+	    (double)st.late);
+	sd_prom_family(p, "smtpdoctor_exporter_probes_running", "gauge",
+	    "Probes running now");
+	sd_prom_sample(p, "smtpdoctor_exporter_probes_running", NULL,
+	    st.running);
+	sd_prom_family(p, "smtpdoctor_exporter_probes_waiting", "gauge",
+	    "Probes waiting for a slot now");
+	sd_prom_sample(p, "smtpdoctor_exporter_probes_waiting", NULL,
+	    st.waiting);
+	sd_prom_family(p, "smtpdoctor_exporter_probe_slots", "gauge",
+	    "Probes that may run at once (--concurrency)");
+	sd_prom_sample(p, "smtpdoctor_exporter_probe_slots", NULL, st.slots);
+}
+
+static char *own_metrics(server *sv, size_t *len)
+{
+	sd_prom p;
+	sd_prom_init(&p);
+	sd_prom_family(&p, "smtpdoctor_exporter_build_info", "gauge",
+	    "The exporter's version");
+	sd_prom_sample(&p, "smtpdoctor_exporter_build_info", (const char *[]){
+	    "version", sd_version(), NULL }, 1);
+	sd_prom_family(&p, "smtpdoctor_exporter_requests_total", "counter",
+	    "HTTP answers by page and status");
+	for (size_t i = 0; i < N_PAGES; i++)
+		for (size_t j = 0; j < N_CODES; j++) {
+			char code[8];
+			snprintf(code, sizeof code, "%d", codes[j]);
+			sd_prom_sample(&p, "smtpdoctor_exporter_requests_total",
+			    (const char *[]){ "page", pages[i], "code", code,
+			    NULL }, (double)atomic_load(&sv->answers[i][j]));
+		}
+	flight_metrics(&p, sv->flights);
+	sd_prom_family(&p, "smtpdoctor_exporter_auth_withheld_accounts",
+	    "gauge", "Accounts whose credentials are withheld after a "
+	    "rejection");
+	sd_prom_sample(&p, "smtpdoctor_exporter_auth_withheld_accounts", NULL,
+	    sv->p->guard ? (double)sd_guard_count(sv->p->guard, sd_now_ms()) :
+	    0);
+	process_metrics(&p, sv->started);
+	return sd_prom_finish(&p, len);
+}
+
+/* ---- /probe ---------------------------------------------------------- */
+
+typedef struct flight_arg {
+	server *sv;
+	const sd_exporter_query *q;
+	double deadline_s;
+} flight_arg;
+
+static void run_probe(void *arg, int64_t deadline_ms, sd_flight_answer *out)
+{
+	flight_arg *fa = arg;
+	fa->sv->p->probe(fa->sv->p->probe_arg, fa->q, deadline_ms,
+	    fa->deadline_s, out);
+}
+
+/* The probe's seconds: --timeout, lowered to the scrape's timeout header
+ * minus the margin; 0 with a sentence in err when the header is bad. */
+static double probe_seconds(server *sv, struct MHD_Connection *c, char *err,
+    size_t errlen)
+{
+	double s = sv->p->timeout_s, scrape;
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "X-Prometheus-Scrape-Timeout-Seconds");
+	if (!h)
+		return s;
+	if (!sd_exporter_scrape_timeout(h, &scrape)) {
+		snprintf(err, errlen, "X-Prometheus-Scrape-Timeout-Seconds: "
+		    "expected a number of seconds");
+		return 0;
+	}
+	if (scrape - SD_EXPORTER_SCRAPE_MARGIN_S <= 0) {
+		snprintf(err, errlen, "X-Prometheus-Scrape-Timeout-Seconds: "
+		    "%.3g s leaves no time for a probe (it is lowered by %.1f s)",
+		    scrape, SD_EXPORTER_SCRAPE_MARGIN_S);
+		return 0;
+	}
+	return scrape - SD_EXPORTER_SCRAPE_MARGIN_S < s ?
+	    scrape - SD_EXPORTER_SCRAPE_MARGIN_S : s;
+}
+
+static enum MHD_Result probe(server *sv, struct MHD_Connection *c,
+    const sd_exporter_query *q)
+{
+	char err[200];
+	int64_t t0 = sd_now_ms();
+	double secs = probe_seconds(sv, c, err, sizeof err);
+	if (secs <= 0)
+		return answer_text(sv, c, 1, 400, err);
+	flight_arg fa = { sv, q, secs };
+	sd_flight_answer a;
+	int shared;
+	sd_flights_run(sv->flights, q->key, t0 + (int64_t)(secs * 1000),
+	    SD_EXPORTER_GRACE_MS, run_probe, &fa, &a, &shared);
+	/* the probe's own line says its verdict; this one what it shared */
+	if (sv->p->verbose && (shared || a.status != 200)) {
+		char *key = sd_sanitize(q->key, strlen(q->key), 300);
+		fprintf(stderr, "smtpdoctor exporter: %s: %d in %.2f s%s\n",
+		    key ? key : "?", a.status, (double)(sd_now_ms() - t0) / 1000,
+		    shared ? " (shared)" : "");
+		free(key);
+	}
+	if (!a.body)
+		return answer_text(sv, c, 1, 500, "out of memory");
+	return answer(sv, c, 1, a.status, a.body, a.len);
+}
+
+/* ---- routing --------------------------------------------------------- */
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+    const char *url, const char *method, const char *version,
+    const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	server *sv = cls;
+	request *rq = *req_cls;
+	(void)url;
+	(void)version;
+	(void)upload_data;
+	if (*upload_data_size) {
+		/* a body after the 413 below was queued: not read */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (!rq)
+		return answer_text(sv, c, 3, 500, "out of memory");
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return answer_text(sv, c, 3, 405, "only GET (and HEAD) are "
+		    "served here");
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Content-Length");
+	if ((cl && strcmp(cl, "0") != 0) || MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, "Transfer-Encoding"))
+		return answer_text(sv, c, 3, 413, "a request here has no body");
+	sd_exporter_query q;
+	char err[300];
+	int status = sd_exporter_query_parse(rq->uri, rq->len, &q, err,
+	    sizeof err);
+	/* pages[] follows sd_xq_page; a refused request counts as /probe's
+	 * when it asked for /probe */
+	int page = status == 200 ? (int)q.page :
+	    strncmp(rq->uri, "/probe", 6) == 0 ? SD_XQ_PROBE : 3;
+	if (status != 200)
+		return answer_text(sv, c, page, status, err);
+	if (q.page == SD_XQ_INDEX)
+		return answer_text(sv, c, 0, 200, index_page);
+	if (q.page == SD_XQ_METRICS) {
+		size_t len;
+		char *body = own_metrics(sv, &len);
+		return body ? answer(sv, c, 2, 200, body, len) :
+		    answer_text(sv, c, 2, 500, "out of memory");
+	}
+	return probe(sv, c, &q);
+}
+
+int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
+    char *err, size_t errlen)
+{
+	static server sv;   /* lives as long as the process serves */
+	sv.p = s;
+	sv.started = time(NULL);
+	sv.flights = sd_flights_new(s->slots);
+	if (!sv.flights) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, handle, &sv,
+	    /* first, or the library's earlier messages go elsewhere */
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)SD_EXPORTER_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)SD_EXPORTER_REQUEST_MEMORY,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SD_EXPORTER_IDLE_S,
+	    MHD_OPTION_URI_LOG_CALLBACK, take_uri, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+	    MHD_OPTION_END);
+	if (!d) {
+		snprintf(err, errlen, "the HTTP server did not start");
+		sd_flights_free(sv.flights);
+		return -1;
+	}
+	int sig = 0;
+	while (sigwait(stop, &sig) != 0)
+		;
+	if (s->verbose)
+		fprintf(stderr, "smtpdoctor exporter: signal %d: stopping\n",
+		    sig);
+	/* waits for the connections' threads: a probe ends by its deadline */
+	MHD_stop_daemon(d);
+	sd_flights_free(sv.flights);
+	return 0;
+}

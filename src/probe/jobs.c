@@ -1,0 +1,267 @@
+/*
+ * The process's pool of probe workers (see jobs.h).
+ *
+ * One mutex guards the pool and every group: jobs last milliseconds to
+ * seconds (they wait on the network), so the lock is never the bottleneck,
+ * and one lock keeps the rules simple.  Each group keeps its own queue; the
+ * groups with queued jobs form the ready list, oldest group first.
+ */
+#include "probe/jobs.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "util/util.h"
+
+/* Worker stack: OpenSSL, libcurl and the SPF evaluator need more than a
+ * few pages; only the pages touched cost memory. */
+#define JOBS_STACK (1024 * 1024)
+
+typedef struct job {
+	sd_job_fn run, drop;
+	void *arg;
+	struct job *next;
+} job;
+
+struct sd_jobgroup {
+	unsigned long seq;        /* creation order: older groups first */
+	job *head, *tail;         /* queued */
+	size_t queued, running;
+	size_t max_running;       /* 0: no limit of its own */
+	int closed;               /* the owner has left */
+	int ready;                /* on the pool's ready list */
+	pthread_cond_t idle;      /* queued and running reached 0 */
+	sd_jobgroup *next_ready;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;      /* a job was queued */
+	sd_jobgroup *ready;       /* groups with queued jobs, by seq */
+	unsigned long seq;
+	size_t threads, idle;     /* started, and waiting for work */
+	size_t queued;            /* jobs queued in all groups */
+	int inited;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Under the lock: the pool's condition variable, made once. */
+static void pool_init_locked(void)
+{
+	if (pool.inited)
+		return;
+	sd_cond_init_monotonic(&pool.work);
+	pool.inited = 1;
+}
+
+static int can_run(const sd_jobgroup *g)
+{
+	return g->head && (!g->max_running || g->running < g->max_running);
+}
+
+static void ready_insert_locked(sd_jobgroup *g)
+{
+	if (g->ready)
+		return;
+	sd_jobgroup **p = &pool.ready;
+	while (*p && (*p)->seq < g->seq)
+		p = &(*p)->next_ready;
+	g->next_ready = *p;
+	*p = g;
+	g->ready = 1;
+}
+
+static void ready_remove_locked(sd_jobgroup *g)
+{
+	if (!g->ready)
+		return;
+	sd_jobgroup **p = &pool.ready;
+	while (*p && *p != g)
+		p = &(*p)->next_ready;
+	if (*p)
+		*p = g->next_ready;
+	g->ready = 0;
+	g->next_ready = NULL;
+}
+
+/* Under the lock: takes g's first queued job and counts it running. */
+static job *take_locked(sd_jobgroup *g)
+{
+	job *j = g->head;
+	g->head = j->next;
+	if (!g->head) {
+		g->tail = NULL;
+		ready_remove_locked(g);
+	}
+	g->queued--;
+	pool.queued--;
+	g->running++;
+	return j;
+}
+
+static void group_free(sd_jobgroup *g)
+{
+	pthread_cond_destroy(&g->idle);
+	free(g);
+}
+
+/* Runs j (taken from g) without the lock; returns with it held. */
+static void run_locked(sd_jobgroup *g, job *j)
+{
+	pthread_mutex_unlock(&pool.lock);
+	j->run(j->arg);
+	free(j);
+	pthread_mutex_lock(&pool.lock);
+	g->running--;
+	if (g->closed && !g->running && !g->queued) {
+		group_free(g);
+		return;
+	}
+	if (!g->running && !g->queued)
+		pthread_cond_broadcast(&g->idle);
+	/* a group at its limit may take its next job now */
+	if (can_run(g))
+		pthread_cond_signal(&pool.work);
+}
+
+/* Under the lock: the oldest group with a job that may start. */
+static sd_jobgroup *next_group_locked(void)
+{
+	for (sd_jobgroup *g = pool.ready; g; g = g->next_ready)
+		if (can_run(g))
+			return g;
+	return NULL;
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		sd_jobgroup *g = next_group_locked();
+		if (g) {
+			run_locked(g, take_locked(g));
+			continue;
+		}
+		struct timespec ts;
+		sd_deadline_timespec(sd_now_ms() + SD_JOBS_IDLE_MS, &ts);
+		pool.idle++;
+		int rc = pthread_cond_timedwait(&pool.work, &pool.lock, &ts);
+		pool.idle--;
+		if (rc != 0 && !next_group_locked())
+			break;    /* idle too long: leave */
+	}
+	pool.threads--;
+	pthread_mutex_unlock(&pool.lock);
+	return NULL;
+}
+
+/* Under the lock: one more worker when jobs wait and no worker is free. */
+static void maybe_spawn_locked(void)
+{
+	if (pool.idle >= pool.queued || pool.threads >= SD_JOBS_THREADS_MAX)
+		return;
+	pthread_attr_t attr;
+	pthread_t t;
+	if (pthread_attr_init(&attr) != 0)
+		return;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, JOBS_STACK);
+	if (pthread_create(&t, &attr, worker, NULL) == 0)
+		pool.threads++;
+	pthread_attr_destroy(&attr);
+}
+
+sd_jobgroup *sd_jobgroup_new(size_t max_running)
+{
+	sd_jobgroup *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	sd_cond_init_monotonic(&g->idle);
+	g->max_running = max_running;
+	pthread_mutex_lock(&pool.lock);
+	pool_init_locked();
+	g->seq = pool.seq++;
+	pthread_mutex_unlock(&pool.lock);
+	return g;
+}
+
+int sd_jobgroup_add(sd_jobgroup *g, sd_job_fn run, sd_job_fn drop,
+    void *arg)
+{
+	job *j = calloc(1, sizeof *j);
+	pthread_mutex_lock(&pool.lock);
+	if (!j || g->closed) {
+		pthread_mutex_unlock(&pool.lock);
+		free(j);
+		if (drop)
+			drop(arg);
+		return -1;
+	}
+	j->run = run;
+	j->drop = drop;
+	j->arg = arg;
+	if (g->tail)
+		g->tail->next = j;
+	else
+		g->head = j;
+	g->tail = j;
+	g->queued++;
+	pool.queued++;
+	ready_insert_locked(g);
+	maybe_spawn_locked();
+	if (can_run(g))
+		pthread_cond_signal(&pool.work);
+	pthread_mutex_unlock(&pool.lock);
+	return 0;
+}
+
+int sd_jobgroup_wait(sd_jobgroup *g, int64_t deadline_ms)
+{
+	int late = 0;
+	pthread_mutex_lock(&pool.lock);
+	while (g->queued || g->running) {
+		if (sd_remaining_ms(deadline_ms) <= 0) {
+			late = 1;
+			break;
+		}
+		if (can_run(g) && (!pool.threads ||
+		    (pool.threads >= SD_JOBS_THREADS_MAX && !pool.idle))) {
+			/* no worker could be started, or every worker is busy
+			 * (with jobs that may be waiting for this very group):
+			 * run one here.  Only then: a job run here could
+			 * outlast the owner's deadline */
+			run_locked(g, take_locked(g));
+			continue;
+		}
+		struct timespec ts;
+		sd_deadline_timespec(deadline_ms, &ts);
+		pthread_cond_timedwait(&g->idle, &pool.lock, &ts);
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return late;
+}
+
+void sd_jobgroup_close(sd_jobgroup *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&pool.lock);
+	job *q = g->head;
+	pool.queued -= g->queued;
+	g->head = g->tail = NULL;
+	g->queued = 0;
+	ready_remove_locked(g);
+	g->closed = 1;
+	int last = !g->running;
+	pthread_mutex_unlock(&pool.lock);
+	while (q) {
+		job *n = q->next;
+		if (q->drop)
+			q->drop(q->arg);
+		free(q);
+		q = n;
+	}
+	if (last)
+		group_free(g);
+}

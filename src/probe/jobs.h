@@ -1,0 +1,67 @@
+/*
+ * The probe engine's one job model: probes are jobs, the jobs of one run
+ * (a check, a domain, a batch's lines) form a group, and a pool of worker
+ * threads shared by the whole process runs them.
+ *
+ * Probes wait on the network, not the CPU, so the pool starts a thread
+ * whenever jobs wait and no thread is free, up to SD_JOBS_THREADS_MAX, and
+ * a thread idle for SD_JOBS_IDLE_MS leaves.  Threads are reused from one
+ * run to the next: a batch of a hundred thousand domains starts a few
+ * hundred threads, not millions.
+ *
+ * Every wait has a deadline.  A group's owner waits with
+ * sd_jobgroup_wait(); when every worker of the pool is busy it runs its own
+ * group's queued jobs itself, so a job may run a group of its own (a batch
+ * line runs a domain probe) and never waits for a thread that cannot come.  When the deadline comes
+ * first, the owner closes the group: jobs not started are dropped (their
+ * `drop` runs instead), jobs running finish on their own deadlines.
+ *
+ * Groups are served oldest first: the lines of a batch that started first
+ * finish first, so the batch writes its lines in order without holding
+ * many finished ones.
+ */
+#ifndef SD_PROBE_JOBS_H
+#define SD_PROBE_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Worker threads the process's pool starts at most. */
+#define SD_JOBS_THREADS_MAX 512
+/* A worker idle this long leaves. */
+#define SD_JOBS_IDLE_MS 2000
+
+typedef struct sd_jobgroup sd_jobgroup;
+typedef void (*sd_job_fn)(void *arg);
+
+/*
+ * A new group of jobs on the process's pool, at most max_running of them
+ * running at once (0: as many as the pool has threads); NULL when out of
+ * memory.
+ */
+sd_jobgroup *sd_jobgroup_new(size_t max_running);
+
+/*
+ * Queues run(arg) in group g.  When the group is closed, or memory runs
+ * out, drop(arg) runs at once instead (drop may be NULL) and -1 is
+ * returned.  Each job gets exactly one of run and drop.
+ */
+int sd_jobgroup_add(sd_jobgroup *g, sd_job_fn run, sd_job_fn drop,
+    void *arg);
+
+/*
+ * Waits until every job of g has run (0), or until deadline_ms (monotonic
+ * milliseconds, sd_now_ms()) passes (1).  Runs g's queued jobs on the
+ * calling thread while every worker of the pool is busy.
+ */
+int sd_jobgroup_wait(sd_jobgroup *g, int64_t deadline_ms);
+
+
+/*
+ * Ends the owner's use of g: queued jobs are dropped, running ones finish
+ * and the group's memory goes with the last of them.  g is not to be used
+ * afterwards.
+ */
+void sd_jobgroup_close(sd_jobgroup *g);
+
+#endif

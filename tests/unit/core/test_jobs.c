@@ -1,0 +1,138 @@
+/*
+ * The probe engine's job model (probe/jobs.c): every job runs or is
+ * dropped exactly once, a group's limit holds, the owner's wait ends at its
+ * deadline however long the jobs take, and a job may run a group of its
+ * own.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "probe/jobs.h"
+#include "util/util.h"
+
+static atomic_int ran, dropped, now_running, most_running;
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void reset(void)
+{
+	ran = dropped = now_running = most_running = 0;
+}
+
+/* arg: milliseconds to take */
+static void slow(void *arg)
+{
+	int n = ++now_running;
+	int m = most_running;
+	while (n > m && !atomic_compare_exchange_weak(&most_running, &m, n))
+		;
+	sleep_ms((long)(intptr_t)arg);
+	now_running--;
+	ran++;
+}
+
+static void drop(void *arg)
+{
+	(void)arg;
+	dropped++;
+}
+
+static void all_run(void **state)
+{
+	(void)state;
+	reset();
+	sd_jobgroup *g = sd_jobgroup_new(0);
+	assert_non_null(g);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(sd_jobgroup_add(g, slow, drop,
+		    (void *)(intptr_t)20), 0);
+	int64_t t0 = sd_now_ms();
+	assert_int_equal(sd_jobgroup_wait(g, t0 + 10000), 0);
+	/* side by side: 100 waits of 20 ms take far less than 2 s */
+	assert_true(sd_now_ms() - t0 < 1500);
+	sd_jobgroup_close(g);
+	assert_int_equal(ran, 100);
+	assert_int_equal(dropped, 0);
+}
+
+static void limit_holds(void **state)
+{
+	(void)state;
+	reset();
+	sd_jobgroup *g = sd_jobgroup_new(3);
+	for (int i = 0; i < 12; i++)
+		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)10);
+	assert_int_equal(sd_jobgroup_wait(g, sd_now_ms() + 10000), 0);
+	sd_jobgroup_close(g);
+	assert_int_equal(ran, 12);
+	assert_true(most_running <= 3);
+	assert_true(most_running >= 2);
+}
+
+static void deadline_first(void **state)
+{
+	(void)state;
+	reset();
+	sd_jobgroup *g = sd_jobgroup_new(2);
+	for (int i = 0; i < 10; i++)
+		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)600);
+	int64_t t0 = sd_now_ms();
+	assert_int_equal(sd_jobgroup_wait(g, t0 + 200), 1);
+	int64_t took = sd_now_ms() - t0;
+	assert_true(took >= 190 && took < 500);
+	sd_jobgroup_close(g);
+	/* the two running finish on their own; the eight queued never run */
+	assert_int_equal(dropped, 8);
+	sleep_ms(800);
+	assert_int_equal(ran, 2);
+}
+
+struct nested {
+	int inner_late;
+};
+
+static void outer(void *arg)
+{
+	struct nested *n = arg;
+	sd_jobgroup *g = sd_jobgroup_new(0);
+	for (int i = 0; i < 5; i++)
+		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)5);
+	n->inner_late = sd_jobgroup_wait(g, sd_now_ms() + 5000);
+	sd_jobgroup_close(g);
+}
+
+static void groups_in_jobs(void **state)
+{
+	(void)state;
+	reset();
+	struct nested n[40] = { 0 };
+	sd_jobgroup *g = sd_jobgroup_new(0);
+	for (int i = 0; i < 40; i++)
+		sd_jobgroup_add(g, outer, NULL, &n[i]);
+	assert_int_equal(sd_jobgroup_wait(g, sd_now_ms() + 10000), 0);
+	sd_jobgroup_close(g);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(n[i].inner_late, 0);
+	assert_int_equal(ran, 200);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(all_run),
+		cmocka_unit_test(limit_holds),
+		cmocka_unit_test(deadline_first),
+		cmocka_unit_test(groups_in_jobs),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,444 @@
+/*
+ * The exporter without its HTTP server: the request's parser, the scrape
+ * timeout header, the Prometheus text a probe's report becomes (escaping
+ * included), the lockout guard and the sharing of probes in flight.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "exporter/exporter.h"
+#include "report/report.h"
+#include "util/util.h"
+
+static int parse(const char *uri, sd_exporter_query *q, char *err)
+{
+	return sd_exporter_query_parse(uri, strlen(uri), q, err, 300);
+}
+
+static void query_pages_and_probes(void **state)
+{
+	(void)state;
+	sd_exporter_query q;
+	char err[300];
+	assert_int_equal(parse("/", &q, err), 200);
+	assert_int_equal(q.page, SD_XQ_INDEX);
+	assert_int_equal(parse("/metrics", &q, err), 200);
+	assert_int_equal(q.page, SD_XQ_METRICS);
+	assert_int_equal(parse("/probe?command=domain&target=example.com", &q,
+	    err), 200);
+	assert_int_equal(q.page, SD_XQ_PROBE);
+	assert_int_equal(q.command, SD_XQ_DOMAIN);
+	assert_string_equal(q.target, "example.com");
+	assert_string_equal(q.key, "domain example.com");
+	/* escapes undone, values in query order, a fragment ignored */
+	assert_int_equal(parse("/probe?target=example%2Ecom&command=domain&"
+	    "ip=192.0.2.1&selector=s1&ip=2001%3Adb8%3A%3A1#frag", &q, err),
+	    200);
+	assert_string_equal(q.key, "domain example.com ip=192.0.2.1 "
+	    "selector=s1 ip=2001:db8::1");
+	assert_string_equal(q.extra, " ip=192.0.2.1 selector=s1 "
+	    "ip=2001:db8::1");
+	assert_int_equal(parse("/probe?command=check&target=alice%40example.net",
+	    &q, err), 200);
+	assert_int_equal(q.command, SD_XQ_CHECK);
+	assert_string_equal(q.key, "check alice@example.net");
+	/* empty pairs are nothing */
+	assert_int_equal(parse("/probe?&command=check&&target=lab&", &q, err),
+	    200);
+	assert_string_equal(q.target, "lab");
+}
+
+static void query_refusals(void **state)
+{
+	(void)state;
+	sd_exporter_query q;
+	char err[300];
+	assert_int_equal(parse("/nothing", &q, err), 404);
+	assert_non_null(strstr(err, "/nothing"));
+	assert_int_equal(parse("/probe", &q, err), 400);
+	assert_non_null(strstr(err, "command= is missing"));
+	assert_int_equal(parse("/probe?command=domain", &q, err), 400);
+	assert_non_null(strstr(err, "target= is missing"));
+	assert_int_equal(parse("/probe?command=spf&target=x", &q, err), 400);
+	assert_non_null(strstr(err, "expected domain or check"));
+	assert_int_equal(parse("/probe?command=domain&command=check&target=x",
+	    &q, err), 400);
+	assert_int_equal(parse("/probe?command=domain&target=a&target=b", &q,
+	    err), 400);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(parse("/probe?command=domain&target=", &q, err), 400);
+	/* a space (from '+') or a line break cannot enter a target */
+	assert_int_equal(parse("/probe?command=domain&target=a+b", &q, err),
+	    400);
+	assert_int_equal(parse("/probe?command=domain&target=a%0Ab", &q, err),
+	    400);
+	assert_int_equal(parse("/probe?command=domain&target=a%00b", &q, err),
+	    400);
+	assert_int_equal(parse("/probe?command=domain&target=a%G1", &q, err),
+	    400);
+	assert_int_equal(parse("/probe?command=check&target=../../etc/x", &q,
+	    err), 400);
+	assert_int_equal(parse("/probe?command=check&target=a%3Ab", &q, err),
+	    400);
+	assert_int_equal(parse("/probe?command=check&target=lab&ip=192.0.2.1",
+	    &q, err), 400);
+	assert_non_null(strstr(err, "belong to command=domain"));
+	assert_int_equal(parse("/probe?command=domain&target=x&ip=1.2.3.4;rm",
+	    &q, err), 400);
+	char uri[SD_XQ_URI_MAX + 10];
+	memset(uri, 'a', sizeof uri - 1);
+	uri[0] = '/';
+	uri[sizeof uri - 1] = '\0';
+	assert_int_equal(parse(uri, &q, err), 414);
+	char many[1200] = "/probe?command=domain&target=x";
+	for (int i = 0; i < 17; i++)
+		strcat(many, "&ip=192.0.2.1");
+	assert_int_equal(parse(many, &q, err), 400);
+	assert_non_null(strstr(err, "more than 16"));
+}
+
+/* Credentials in a URL are refused, and no value of a parameter the
+ * exporter does not know is ever repeated back. */
+static void query_never_echoes_secrets(void **state)
+{
+	(void)state;
+	sd_exporter_query q;
+	char err[300];
+	assert_int_equal(parse("/probe?command=check&target=lab&password="
+	    "hunter2", &q, err), 400);
+	assert_non_null(strstr(err, "credentials never come from the URL"));
+	assert_null(strstr(err, "hunter2"));
+	assert_int_equal(parse("/probe?command=check&target=lab&PASS=hunter2",
+	    &q, err), 400);
+	assert_null(strstr(err, "hunter2"));
+	assert_int_equal(parse("/probe?command=check&target=lab&hunter2", &q,
+	    err), 400);
+	assert_null(strstr(err, "hunter2"));
+	assert_int_equal(parse("/probe?command=check&target=lab&x=hunter2", &q,
+	    err), 400);
+	assert_null(strstr(err, "hunter2"));
+	assert_non_null(strstr(err, "unknown parameter"));
+}
+
+static void scrape_timeout_header(void **state)
+{
+	(void)state;
+	double s = -1;
+	assert_true(sd_exporter_scrape_timeout("10", &s));
+	assert_true(s == 10);
+	assert_true(sd_exporter_scrape_timeout("9.5", &s));
+	assert_true(s == 9.5);
+	assert_true(sd_exporter_scrape_timeout("0.25", &s));
+	assert_true(s > 0.2499 && s < 0.2501);
+	static const char *const bad[] = { "", " 10", "10 ", "1e3", "-1",
+	    "10.", ".5", "86401", "nan", "inf", "0x10", "1234567", NULL };
+	for (int i = 0; bad[i]; i++)
+		assert_false(sd_exporter_scrape_timeout(bad[i], &s));
+}
+
+/* Label values: foreign text escaped first (no control character, valid
+ * UTF-8), then as the format wants (\\, \", \n). */
+static void prom_escaping(void **state)
+{
+	(void)state;
+	sd_prom p;
+	sd_prom_init(&p);
+	sd_prom_family(&p, "m", "gauge", "a \\ and a\nbreak");
+	sd_prom_sample(&p, "m", (const char *[]){ "v",
+	    "q\"uote\\back\nline\x01\x1b[31m\xff\xe2\x80\xae", NULL }, 2);
+	sd_prom_sample(&p, "m", NULL, 0.125);
+	size_t len;
+	char *s = sd_prom_finish(&p, &len);
+	assert_non_null(s);
+	assert_int_equal(len, strlen(s));
+	assert_string_equal(s,
+	    "# HELP m a \\\\ and a\\nbreak\n"
+	    "# TYPE m gauge\n"
+	    "m{v=\"q\\\"uote\\\\back\\\\nline\\\\x01\\\\x1b[31m\\\\xff"
+	    "\\\\u202e\"} 2\n"
+	    "m 0.125\n");
+	free(s);
+	/* a value longer than the cap is cut, never half a character */
+	char big[600];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	sd_prom_init(&p);
+	sd_prom_sample(&p, "m", (const char *[]){ "v", big, NULL }, 1);
+	s = sd_prom_finish(&p, &len);
+	assert_non_null(s);
+	assert_true(len < SD_XQ_VALUE_MAX + 20);
+	free(s);
+}
+
+static sd_report *report_with(const char *cause, int status)
+{
+	sd_report *r = sd_report_new("domain");
+	assert_non_null(r);
+	sd_finding_add(r, "dns.resolution_failed", "error", "x", "s", NULL);
+	sd_finding_add(r, "info.no_sending_ip", "info", "a", "s", NULL);
+	sd_finding_add(r, "info.no_sending_ip", "info", "b", "s", NULL);
+	sd_verdict_set(r, cause, status, "summary", NULL, NULL);
+	return r;
+}
+
+static void probe_page(void **state)
+{
+	(void)state;
+	sd_report *r = report_with("dns.resolution_failed", -1);
+	sd_probe_info pi = { .duration_s = 1.2345, .deadline_s = 9.5,
+	    .started_unix = 1796585803.5432 };
+	size_t len;
+	char *s = sd_exporter_probe_page(r, &pi, &len);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\nsmtpdoctor_probe_success 0\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_verdict{cause=\""
+	    "dns.resolution_failed\",status=\"fail\"} 1\n"));
+	/* one series per code and severity, counting the findings */
+	assert_non_null(strstr(s, "\nsmtpdoctor_finding{code=\""
+	    "info.no_sending_ip\",severity=\"info\"} 2\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_finding{code=\""
+	    "dns.resolution_failed\",severity=\"error\"} 1\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_probe_duration_seconds "
+	    "1.234\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_probe_deadline_seconds 9.5\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_probe_started_timestamp_seconds"
+	    " 1796585803.543\n"));
+	assert_null(strstr(s, "smtpdoctor_auth_withheld"));
+	assert_non_null(strstr(s, "# TYPE smtpdoctor_verdict gauge\n"));
+	free(s);
+	sd_report_free(r);
+
+	/* a warn verdict is a success; a check says whether it withheld */
+	r = report_with("isp.rate_limited", SD_STATUS_WARN);
+	pi.is_check = 1;
+	s = sd_exporter_probe_page(r, &pi, &len);
+	assert_non_null(strstr(s, "\nsmtpdoctor_probe_success 1\n"));
+	assert_non_null(strstr(s, "status=\"warn\"} 1\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_auth_withheld 0\n"));
+	assert_null(strstr(s, "smtpdoctor_auth_retry_timestamp_seconds"));
+	free(s);
+	pi.withheld = 1;
+	pi.retry_unix = 1796589403.9;
+	pi.held_cause = "auth.bad_credentials";
+	s = sd_exporter_probe_page(r, &pi, &len);
+	assert_non_null(strstr(s, "\nsmtpdoctor_auth_withheld{cause=\""
+	    "auth.bad_credentials\"} 1\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_auth_retry_timestamp_seconds "
+	    "1796589403\n"));
+	free(s);
+	sd_report_free(r);
+}
+
+/* A fact of the session probe's AUTH stage, added as it records them. */
+static void auth_fact(sd_report *r, const char *mech, const char *result)
+{
+	json_t *f = json_pack("{s:s, s:s, s:s}", "id", "auth.587.192.0.2.1",
+	    "stage", "auth", "result", result);
+	if (mech)
+		json_object_set_new(f, "mech", json_string(mech));
+	json_array_append_new(r->facts, f);
+}
+
+static void auth_outcomes(void **state)
+{
+	(void)state;
+	static const struct { const char *mech, *result; sd_auth_outcome o; }
+	    cases[] = {
+		{ NULL, "no_secret", SD_AUTH_NOT_SENT },
+		{ NULL, "not_offered", SD_AUTH_NOT_SENT },
+		{ "PLAIN", "mechanism_unsupported", SD_AUTH_NOT_SENT },
+		{ NULL, "plaintext_refused", SD_AUTH_NOT_SENT },
+		{ NULL, "no_time", SD_AUTH_NOT_SENT },
+		{ NULL, "skipped_once", SD_AUTH_NOT_SENT },
+		{ "PLAIN", "ok", SD_AUTH_ACCEPTED },
+		{ "PLAIN", "rejected", SD_AUTH_REJECTED },
+		/* sent, then the server hung up or went silent: counted as a
+		 * failed login, on the safe side */
+		{ "LOGIN", "timeout", SD_AUTH_REJECTED },
+		{ "LOGIN", "closed", SD_AUTH_REJECTED },
+		{ "LOGIN", "reset", SD_AUTH_REJECTED },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		sd_report *r = sd_report_new("check");
+		auth_fact(r, cases[i].mech, cases[i].result);
+		assert_int_equal(sd_exporter_auth_outcome(r), cases[i].o);
+		sd_report_free(r);
+	}
+	sd_report *r = sd_report_new("check");
+	assert_int_equal(sd_exporter_auth_outcome(r), SD_AUTH_NOT_SENT);
+	auth_fact(r, "PLAIN", "ok");
+	auth_fact(r, "PLAIN", "rejected");
+	assert_int_equal(sd_exporter_auth_outcome(r), SD_AUTH_REJECTED);
+	sd_report_free(r);
+}
+
+static void guard_holds_until_file_or_time(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/sd-guard-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "a", 1), 1);
+	sd_file_ids ids = { 0 }, now = { 0 };
+	sd_file_ids_add(&ids, path);
+	sd_guard *g = sd_guard_new(60000);
+	sd_guard_hold h;
+	assert_false(sd_guard_held(g, "lab", &ids, 1000, &h));
+	/* not sent: nothing to remember; accepted: nothing held */
+	assert_int_equal(sd_guard_record(g, "lab", &ids, 1000,
+	    SD_AUTH_NOT_SENT, "inconclusive"), 0);
+	assert_false(sd_guard_held(g, "lab", &ids, 1000, &h));
+	sd_guard_record(g, "lab", &ids, 1000, SD_AUTH_REJECTED,
+	    "auth.bad_credentials");
+	assert_true(sd_guard_held(g, "lab", &ids, 2000, &h));
+	assert_int_equal(h.until_ms, 61000);
+	assert_string_equal(h.cause, "auth.bad_credentials");
+	assert_false(sd_guard_held(g, "other", &ids, 2000, &h));
+	assert_int_equal(sd_guard_count(g, 2000), 1);
+	/* held until --auth-retry-after passes */
+	assert_true(sd_guard_held(g, "lab", &ids, 60999, &h));
+	assert_false(sd_guard_held(g, "lab", &ids, 61000, &h));
+	assert_int_equal(sd_guard_count(g, 61000), 0);
+	/* or until the file changes (here: grows) */
+	sd_guard_record(g, "lab", &ids, 70000, SD_AUTH_REJECTED, "auth.x");
+	assert_true(sd_guard_held(g, "lab", &ids, 70001, &h));
+	assert_int_equal(write(fd, "b", 1), 1);
+	sd_file_ids_add(&now, path);
+	assert_false(sd_guard_held(g, "lab", &now, 70002, &h));
+	/* an accepted login forgets a hold */
+	sd_guard_record(g, "lab", &now, 80000, SD_AUTH_REJECTED, "auth.x");
+	sd_guard_record(g, "lab", &now, 80001, SD_AUTH_ACCEPTED, "ok");
+	assert_false(sd_guard_held(g, "lab", &now, 80002, &h));
+	/* a file that vanished is a change too */
+	sd_guard_record(g, "lab", &now, 90000, SD_AUTH_REJECTED, "auth.x");
+	unlink(path);
+	sd_file_ids gone = { 0 };
+	sd_file_ids_add(&gone, path);
+	assert_false(sd_guard_held(g, "lab", &gone, 90001, &h));
+	close(fd);
+	sd_guard_free(g);
+}
+
+/* ---- flights: threads asking for one key at once ----------------------- */
+
+static atomic_int runs;
+
+static void slow_probe(void *arg, int64_t deadline_ms, sd_flight_answer *out)
+{
+	(void)deadline_ms;
+	atomic_fetch_add(&runs, 1);
+	usleep((useconds_t)(intptr_t)arg * 1000);
+	out->status = 200;
+	out->body = strdup("page\n");
+	out->len = 5;
+}
+
+typedef struct asker {
+	sd_flights *f;
+	const char *key;
+	int64_t deadline_ms;
+	int sleep_ms;
+	sd_flight_answer a;
+	int shared;
+} asker;
+
+static void *ask(void *arg)
+{
+	asker *k = arg;
+	sd_flights_run(k->f, k->key, k->deadline_ms, 500, slow_probe,
+	    (void *)(intptr_t)k->sleep_ms, &k->a, &k->shared);
+	return NULL;
+}
+
+static void flights_share_one_probe(void **state)
+{
+	(void)state;
+	sd_flights *f = sd_flights_new(4);
+	asker k[8];
+	pthread_t t[8];
+	atomic_store(&runs, 0);
+	for (int i = 0; i < 8; i++) {
+		k[i] = (asker){ f, "check lab", sd_now_ms() + 5000, 300,
+		    { 0, NULL, 0 }, 0 };
+		pthread_create(&t[i], NULL, ask, &k[i]);
+	}
+	int shared = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(k[i].a.status, 200);
+		assert_string_equal(k[i].a.body, "page\n");
+		shared += k[i].shared;
+		free(k[i].a.body);
+	}
+	assert_int_equal(atomic_load(&runs), 1);
+	assert_int_equal(shared, 7);
+	sd_flight_stats st;
+	sd_flights_stats(f, &st);
+	assert_int_equal(st.probes, 1);
+	assert_int_equal(st.shared, 7);
+	assert_int_equal(st.running, 0);
+	/* once it ended, the next scrape starts a new probe */
+	k[0] = (asker){ f, "check lab", sd_now_ms() + 5000, 1, { 0, NULL, 0 },
+	    0 };
+	ask(&k[0]);
+	assert_false(k[0].shared);
+	free(k[0].a.body);
+	assert_int_equal(atomic_load(&runs), 2);
+	sd_flights_free(f);
+}
+
+static void flights_bound_the_probes(void **state)
+{
+	(void)state;
+	sd_flights *f = sd_flights_new(1);
+	asker a = { f, "domain a.example", sd_now_ms() + 5000, 600,
+	    { 0, NULL, 0 }, 0 };
+	asker b = { f, "domain b.example", sd_now_ms() + 200, 1,
+	    { 0, NULL, 0 }, 0 };
+	pthread_t ta, tb;
+	atomic_store(&runs, 0);
+	pthread_create(&ta, NULL, ask, &a);
+	usleep(50000);
+	int64_t t0 = sd_now_ms();
+	pthread_create(&tb, NULL, ask, &b);
+	pthread_join(tb, NULL);
+	/* no slot came free by b's deadline: 503, at that deadline */
+	assert_int_equal(b.a.status, 503);
+	assert_non_null(strstr(b.a.body, "--concurrency"));
+	assert_true(sd_now_ms() - t0 < 550);
+	pthread_join(ta, NULL);
+	assert_int_equal(a.a.status, 200);
+	assert_int_equal(atomic_load(&runs), 1);
+	sd_flight_stats st;
+	sd_flights_stats(f, &st);
+	assert_int_equal(st.late, 1);
+	free(a.a.body);
+	free(b.a.body);
+	sd_flights_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(query_pages_and_probes),
+		cmocka_unit_test(query_refusals),
+		cmocka_unit_test(query_never_echoes_secrets),
+		cmocka_unit_test(scrape_timeout_header),
+		cmocka_unit_test(prom_escaping),
+		cmocka_unit_test(probe_page),
+		cmocka_unit_test(auth_outcomes),
+		cmocka_unit_test(guard_holds_until_file_or_time),
+		cmocka_unit_test(flights_share_one_probe),
+		cmocka_unit_test(flights_bound_the_probes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
