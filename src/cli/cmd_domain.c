@@ -216,12 +216,10 @@ int sd_cmd_domain(sd_cli *cli)
 		own = 1;
 	}
 
-	sd_scorer scorer;
-	int named_scorer = 0;
 	if (cli->score && !cli->message_file)
 		return sd_cli_usage_error(cli, "--score needs --message FILE "
 		    "(the message to score)");
-	if (sd_cli_score_check(cli, &scorer, &named_scorer))
+	if (sd_cli_score_check(cli))
 		return 2;
 	char *message = NULL;
 	size_t message_len = 0;
@@ -248,8 +246,7 @@ int sd_cmd_domain(sd_cli *cli)
 	sd_report *r = sd_domain_run(&cli->opt, &p);
 	sd_cli_progress_stop(progress, &cli->opt);
 	if (cli->score)
-		sd_cli_score(cli, named_scorer ? &scorer : NULL, r, message,
-		    message_len);
+		sd_cli_score(cli, r, message, message_len);
 	free(message);
 	rc = sd_cli_render(cli, r);
 	int abandoned = r && sd_fact_get(r->facts, "domain.deadline");

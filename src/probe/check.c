@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "probe/discover.h"
 #include "probe/domain.h"
 #include "probe/domain_dnsbl.h"
+#include "probe/score.h"
 #include "probe/session.h"
 #include "rules/rules.h"
 #include "settings/server.h"
@@ -290,7 +292,7 @@ static void *dnsbl_thread(void *arg)
 		sd_dns_query(j->res, q, SD_DNS_A, j->deadline, &ans);
 		const char *result = "not_listed";
 		if (ans.status == SD_DNS_OK && ans.n_rr) {
-			sd_dnsbl_class cl = sd_dnsbl_classify(zone, 0, ans.rr[0].text,
+			sd_dnsbl_class cl = sd_dnsbl_classify(zone, ans.rr[0].text,
 			    meaning, sizeof meaning);
 			result = cl == SD_DNSBL_LISTED ? "listed" :
 			    cl == SD_DNSBL_POLICY ? "policy" : "refused";
@@ -421,6 +423,45 @@ static void start_sender(sender_job *sj, sd_resolver *res,
 	sj->started = pthread_create(&sj->th, NULL, sender_thread, sj) == 0;
 }
 
+/*
+ * The TLS client context is built by a thread of its own while the run
+ * sets up its resolver and plans the probes: opening OpenSSL, reading its
+ * configuration and the CA certificates (the whole bundle when
+ * SSL_CERT_FILE names it: some 30 ms) would otherwise delay every first
+ * connection.
+ */
+typedef struct tls_job {
+	pthread_t th;
+	int started;
+	const char *ca_file;
+	SSL_CTX *ctx;
+} tls_job;
+
+static void *tls_thread(void *arg)
+{
+	tls_job *j = arg;
+	j->ctx = sd_tls_client_ctx(j->ca_file);
+	return NULL;
+}
+
+static void tls_start(tls_job *j, const char *ca_file)
+{
+	j->ca_file = ca_file;
+	j->started = pthread_create(&j->th, NULL, tls_thread, j) == 0;
+	if (!j->started)
+		j->ctx = sd_tls_client_ctx(ca_file);
+}
+
+/* The context, once built (NULL when it could not be). */
+static SSL_CTX *tls_wait(tls_job *j)
+{
+	if (j->started) {
+		pthread_join(j->th, NULL);
+		j->started = 0;
+	}
+	return j->ctx;
+}
+
 /* What every path of one run shares (discovery's, each check's). */
 typedef struct check_env {
 	const sd_options *opt;
@@ -428,10 +469,11 @@ typedef struct check_env {
 	json_t *controls;
 	char *ehlo_name;
 	int64_t deadline;
-	SSL_CTX *tls;           /* one for the run: making one costs ~40 ms */
+	tls_job *tls;           /* one context for the run (tls_wait) */
 } check_env;
 
-/* The state the probes of one path share, and their waits. */
+/* The state the probes of one path share, and their waits (run->tls is
+ * set by tls_wait, before anything connects). */
 static void run_init(sd_run *run, sd_report *r, const check_env *env,
     const sd_check_params *cp)
 {
@@ -447,7 +489,6 @@ static void run_init(sd_run *run, sd_report *r, const check_env *env,
 	run->reply_ms = run->connect_ms * 2 > 4000 ? run->connect_ms * 2 : 4000;
 	run->sniff_ms = run->connect_ms < 1500 ? 1500 : run->connect_ms > 4000 ?
 	    4000 : run->connect_ms;
-	run->tls = env->tls;
 }
 
 /* The settings judged: a top-level member of the report (members may be
@@ -744,6 +785,21 @@ static void no_server(sd_report *r, const sd_check_params *cp,
 	sd_rules_judge(r);
 }
 
+/* --send --score: the test message the run sent (or would have sent)
+ * goes to a content filter before the rules judge, since
+ * content.spam_score is a rule of check's table. */
+static void score_test_message(sd_report *r, const sd_check_params *cp,
+    int64_t deadline)
+{
+	const char *from = cp->from ? cp->from : cp->address;
+	const char *to = cp->to ? cp->to : from;
+	char msg[2048];
+	int n = cp->score && cp->send && from ? sd_check_test_message(msg,
+	    sizeof msg, cp->ehlo, from, to) : -1;
+	if (n > 0)
+		sd_score_with(r, cp->scorer, msg, (size_t)n, deadline);
+}
+
 /* The work beside the probes: this machine's address on the blocklists,
  * the sender domain's audit, the published settings of its domain. */
 typedef struct side_jobs {
@@ -846,6 +902,7 @@ static void check_path(sd_report *r, const check_env *env,
 	int secrets_ok = secret_forms(r, &run, cp, port, &out->secrets);
 	sd_report_set_extra(r, "config", check_config(opt, cp, port, tls,
 	    env->controls));
+	run.tls = tls_wait(env->tls);
 	out->way_around = way_around;
 	out->judge = run.tls && secrets_ok;
 	if (!out->judge) {
@@ -877,6 +934,7 @@ static void check_path(sd_report *r, const check_env *env,
 	}
 	sd_probe *main_probe = run_probes(probes, np, &run, res, server.n > 0,
 	    port, tls, &out->way_around);
+	score_test_message(r, cp, deadline);
 	out->main_works = path_works(main_probe, tls);
 	snprintf(out->addr, sizeof out->addr, "%s", main_probe ?
 	    main_probe->addr : "");
@@ -914,6 +972,7 @@ static sd_report *check_discovered(sd_report *dr, const check_env *env,
 	const char *at = cp->address ? strrchr(cp->address, '@') : NULL;
 	sd_run base = { 0 };
 	run_init(&base, dr, env, cp);
+	base.tls = tls_wait(env->tls);   /* discovery probes candidates */
 	/* the blocklists and the sender's domain need no server: they start
 	 * now (the blocklists' facts in dr, merged with discovery's) */
 	side_jobs side = { 0 };
@@ -986,8 +1045,10 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 	/* per run, so that two checks can run at once in one process */
 	sd_discovery *disc = calloc(1, sizeof *disc);
 	path_result pr = { 0 };
+	tls_job tj = { 0 };
+	tls_start(&tj, opt->ca_file);
 	check_env env = { opt, run_resolver(r, opt, cp, n_controls), controls,
-	    ehlo_name, deadline, sd_tls_client_ctx(opt->ca_file) };
+	    ehlo_name, deadline, &tj };
 	int discovered = !cp->server;
 	if (!disc)
 		pr.no_server = 1;
@@ -998,8 +1059,9 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 	/* abandoned domain checks still hold the resolver: leave it */
 	if (!pr.abandoned)
 		sd_resolver_free(env.res);
-	if (env.tls)
-		SSL_CTX_free(env.tls);
+	SSL_CTX *ctx = tls_wait(&tj);
+	if (ctx)
+		SSL_CTX_free(ctx);
 	if (pr.no_server) {
 		no_server(r, cp, disc);
 	} else if (pr.judge) {
