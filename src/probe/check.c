@@ -17,6 +17,7 @@
 #include "probe/discover.h"
 #include "probe/domain.h"
 #include "probe/domain_dnsbl.h"
+#include "probe/jobs.h"
 #include "probe/score.h"
 #include "probe/session.h"
 #include "rules/rules.h"
@@ -51,14 +52,13 @@ typedef struct lookup_job {
 	uint16_t type;
 	int64_t deadline;
 	sd_dns_answer ans;
-	pthread_t th;
+	int asked;
 } lookup_job;
 
-static void *lookup_thread(void *arg)
+static void lookup_run(void *arg)
 {
 	lookup_job *j = arg;
 	sd_dns_query(j->res, j->name, j->type, j->deadline, &j->ans);
-	return NULL;
 }
 
 static int is_literal(const char *host, int *family)
@@ -94,19 +94,18 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 		{ res, host, SD_DNS_A, deadline, { 0 }, 0 },
 		{ res, host, SD_DNS_AAAA, deadline, { 0 }, 0 },
 	};
-	int started[2] = { 0, 0 };
 	sd_report_waiting(r, host, "DNS lookup", strcmp(role, "main") == 0,
 	    (double)sd_remaining_ms(deadline) / 1000.0);
+	sd_jobgroup *g = sd_jobgroup_new(0);
 	for (int i = 0; i < 2; i++) {
 		if (family_only && family_only != (i == 0 ? 4 : 6))
 			continue;
-		started[i] = pthread_create(&jobs[i].th, NULL, lookup_thread,
-		    &jobs[i]) == 0 ? 1 : (lookup_thread(&jobs[i]), 2);
+		jobs[i].asked = 1;
+		sd_jobgroup_add(g, lookup_run, NULL, &jobs[i]);
 	}
+	sd_jobgroup_join(g, deadline + SD_JOBS_JOIN_GRACE_MS);
 	for (int i = 0; i < 2; i++) {
-		if (started[i] == 1)
-			pthread_join(jobs[i].th, NULL);
-		if (!started[i])
+		if (!jobs[i].asked)
 			continue;
 		sd_dns_answer *a = &jobs[i].ans;
 		const char *type = i == 0 ? "A" : "AAAA";
@@ -242,16 +241,14 @@ typedef struct sender_job {
 	sd_domain_params dp;
 	int64_t deadline;
 	int abandoned;
-	pthread_t th;
 	int started;
 } sender_job;
 
-static void *sender_thread(void *arg)
+static void sender_run(void *arg)
 {
 	sender_job *j = arg;
 	j->abandoned = sd_domain_probe(j->dr, j->res, j->opt, &j->dp,
 	    j->deadline);
-	return NULL;
 }
 
 /* Copies the facts of another report (the sender domain's audit,
@@ -271,11 +268,10 @@ typedef struct dnsbl_job {
 	sd_resolver *res;
 	const sd_options *opt;
 	int64_t deadline;
-	pthread_t th;
 	int started;
 } dnsbl_job;
 
-static void *dnsbl_thread(void *arg)
+static void dnsbl_run(void *arg)
 {
 	dnsbl_job *j = arg;
 	const char *zones[SD_CLI_MAX_ZONES];
@@ -283,7 +279,7 @@ static void *dnsbl_thread(void *arg)
 	    sd_dnsbl_defaults(0, zones, SD_CLI_MAX_ZONES);
 	unsigned char a[4];
 	if (inet_pton(AF_INET, j->opt->public_ip, a) != 1)
-		return NULL;
+		return;
 	for (size_t i = 0; i < nz && i < SD_CLI_MAX_ZONES; i++) {
 		const char *zone = j->opt->dnsbl_set ? j->opt->dnsbl[i] : zones[i];
 		char q[300], id[400], meaning[SD_DNSBL_MEANING_MAX] = "";
@@ -314,7 +310,6 @@ static void *dnsbl_thread(void *arg)
 		    "ok", strcmp(result, "listed") != 0));
 		sd_dns_answer_clear(&ans);
 	}
-	return NULL;
 }
 
 /* Is there already a non-SMTP control probe of this address? */
@@ -407,7 +402,7 @@ static void decide_alternatives(sd_probe *probes, int np, sd_probe *main_probe,
 }
 
 /* The sender domain's audit, in a thread beside the probes. */
-static void start_sender(sender_job *sj, sd_resolver *res,
+static void start_sender(sd_jobgroup *side, sender_job *sj, sd_resolver *res,
     const sd_options *opt, const sd_check_params *cp, int64_t deadline)
 {
 	const char *sender = cp->from ? cp->from :
@@ -420,7 +415,8 @@ static void start_sender(sender_job *sj, sd_resolver *res,
 	sj->dp.domain = at + 1;
 	/* secondary to the path: it may not hold the verdict long */
 	sj->deadline = sd_deadline_min(deadline, sd_now_ms() + 4000);
-	sj->started = pthread_create(&sj->th, NULL, sender_thread, sj) == 0;
+	sj->started = 1;
+	sd_jobgroup_add(side, sender_run, NULL, sj);
 }
 
 /*
@@ -627,7 +623,7 @@ static void verify_way_around(sd_probe *main_probe, sd_run *run,
 		return;
 	}
 	sd_probe fix = *main_probe;
-	memset(&fix.thread, 0, sizeof fix.thread);
+	fix.job = NULL;
 	fix.started = 0;
 	fix.role = SD_ROLE_FIX;
 	fix.connected = fix.greeted = fix.tls_ok = fix.cert_ok = 0;
@@ -703,16 +699,14 @@ typedef struct published_job {
 	sd_run *run;
 	const char *domain, *server;
 	int64_t deadline;
-	pthread_t th;
 	int started;
 } published_job;
 
-static void *published_thread(void *arg)
+static void published_run(void *arg)
 {
 	published_job *j = arg;
 	sd_discover_published(j->r, j->res, j->run, j->domain, j->server,
 	    j->deadline);
-	return NULL;
 }
 
 /* config.source, source_detail and candidates (docs/discovery.md). */
@@ -803,6 +797,7 @@ static void score_test_message(sd_report *r, const sd_check_params *cp,
 /* The work beside the probes: this machine's address on the blocklists,
  * the sender domain's audit, the published settings of its domain. */
 typedef struct side_jobs {
+	sd_jobgroup *group;
 	dnsbl_job dj;
 	sender_job sj;
 	published_job pj;
@@ -813,13 +808,15 @@ static void side_start(side_jobs *s, sd_report *r, sd_resolver *res,
 {
 	const sd_options *opt = run->opt;
 	int64_t deadline = run->deadline_ms;
+	s->group = sd_jobgroup_new(0);
 	s->dj = (dnsbl_job){ r, res, opt, sd_deadline_min(deadline,
-	    sd_now_ms() + 4000), 0, 0 };
-	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
-		s->dj.started = pthread_create(&s->dj.th, NULL, dnsbl_thread,
-		    &s->dj) == 0;
+	    sd_now_ms() + 4000), 0 };
+	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0)) {
+		s->dj.started = 1;
+		sd_jobgroup_add(s->group, dnsbl_run, NULL, &s->dj);
+	}
 	if (res)
-		start_sender(&s->sj, res, opt, cp, deadline);
+		start_sender(s->group, &s->sj, res, opt, cp, deadline);
 	/* with flags or a file: what the sender's domain publishes (never
 	 * holding the verdict up for long); ADDRESS names the account's
 	 * domain even when --from differs */
@@ -828,24 +825,20 @@ static void side_start(side_jobs *s, sd_report *r, sd_resolver *res,
 	const char *pub_addr = cp->address ? cp->address : sender;
 	const char *at = pub_addr ? strchr(pub_addr, '@') : NULL;
 	s->pj = (published_job){ r, res, run, at && at[1] ? at + 1 : NULL,
-	    cp->server, sd_deadline_min(deadline, sd_now_ms() + 4000), 0, 0 };
-	if (!discovered)
-		s->pj.started = pthread_create(&s->pj.th, NULL,
-		    published_thread, &s->pj) == 0;
+	    cp->server, sd_deadline_min(deadline, sd_now_ms() + 4000), 0 };
+	if (!discovered) {
+		s->pj.started = 1;
+		sd_jobgroup_add(s->group, published_run, NULL, &s->pj);
+	}
 }
 
 /* Waits for the side work and adds the sender domain's facts; returns 1
  * when the domain audit was abandoned (it still holds the resolver). */
-static int side_join(side_jobs *s, sd_report *r)
+static int side_join(side_jobs *s, sd_report *r, int64_t deadline)
 {
-	if (s->dj.started)
-		pthread_join(s->dj.th, NULL);
-	if (s->pj.started)
-		pthread_join(s->pj.th, NULL);
-	if (s->sj.started) {
-		pthread_join(s->sj.th, NULL);
+	sd_jobgroup_join(s->group, deadline + SD_JOBS_JOIN_GRACE_MS);
+	if (s->sj.started)
 		merge_facts(r, s->sj.dr);
-	}
 	sd_report_free(s->sj.dr);
 	return s->sj.abandoned;
 }
@@ -939,7 +932,7 @@ static void check_path(sd_report *r, const check_env *env,
 	snprintf(out->addr, sizeof out->addr, "%s", main_probe ?
 	    main_probe->addr : "");
 	if (!discovered)
-		out->abandoned |= side_join(&side, r);
+		out->abandoned |= side_join(&side, r, deadline);
 	free(probes);
 }
 
@@ -986,7 +979,7 @@ static sd_report *check_discovered(sd_report *dr, const check_env *env,
 	    !sd_discover_top(disc, &pr->top)) {
 		sd_discover_end(disc, -1, NULL);
 		pr->no_server = 1;
-		pr->abandoned |= side_join(&side, dr);
+		pr->abandoned |= side_join(&side, dr, deadline);
 		return dr;
 	}
 	sd_check_params first = *cp;
@@ -1012,7 +1005,7 @@ static sd_report *check_discovered(sd_report *dr, const check_env *env,
 	} else {
 		*cp = first;
 	}
-	pr->abandoned |= side_join(&side, r ? r : dr);
+	pr->abandoned |= side_join(&side, r ? r : dr, deadline);
 	if (!r) {
 		pr->judge = 0;
 		return dr;

@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mailauth/psl.h"
 #include "net/https.h"
 #include "probe/discover.h"
+#include "probe/jobs.h"
 #include "settings/autoconfig.h"
 #include "settings/server.h"
 #include "util/util.h"
@@ -41,7 +43,7 @@ struct disc_state;
 /* What one source found, filled by its thread. */
 typedef struct job {
 	struct disc_state *st;
-	void *(*fn)(void *);
+	void *(*fn)(void *);           /* the source's lookups */
 	sd_source src;                 /* the source's rank */
 	int finished;                  /* under st->mu */
 	sd_report *r;
@@ -53,8 +55,6 @@ typedef struct job {
 	size_t n;
 	const sd_provider *provider;   /* the MX job's match */
 	int variant;                   /* which SRV name */
-	pthread_t th;
-	int started;
 } job;
 
 static sd_candidate *add(job *j, sd_source src, const char *host, int port,
@@ -448,13 +448,13 @@ typedef struct slot {
 	sd_candidate c;        /* host, port, tls; addr when already known */
 	int taken;             /* the caller's own path: not probed here */
 	sd_probe p;
-	pthread_t th;
-	int started;
+	int started;           /* queued as a job */
 } slot;
 
 struct disc_state {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	sd_jobgroup *g;           /* the sources and the candidates' probes */
 	job jobs[NJOBS];
 	slot slots[SD_DISCOVER_MAX];
 	size_t nslots;
@@ -500,7 +500,7 @@ static void settle(struct disc_state *st)
 }
 
 /* A candidate up to EHLO after TLS, then QUIT: no credentials. */
-static void *slot_thread(void *arg)
+static void slot_run(void *arg)
 {
 	slot *sl = arg;
 	sd_candidate *c = &sl->c;
@@ -510,11 +510,11 @@ static void *slot_thread(void *arg)
 	    st->pr.opt->family, st->deadline, c->addr, sizeof c->addr,
 	    &c->family, &dst))) {
 		c->resolve_failed = 1;
-		return NULL;
+		return;
 	}
 	sd_probe *p = &sl->p;
 	if (!sd_probe_set_addr(p, c->addr, c->family, c->port))
-		return NULL;
+		return;
 	p->run = &st->pr;
 	p->role = SD_ROLE_ALT;
 	snprintf(p->host, sizeof p->host, "%s", c->host);
@@ -523,7 +523,7 @@ static void *slot_thread(void *arg)
 	sd_probe_run(p);
 	int tls_ok = c->tls == SD_TLS_NONE || (p->tls_ok && p->cert_ok);
 	c->works = p->greeted && tls_ok && p->auth_offered;
-	return NULL;
+	return;
 }
 
 /* A finished job's candidates: each new host, port and mode is probed at
@@ -546,13 +546,8 @@ static void enqueue(struct disc_state *st, job *j)
 		    c->tls, &st->top);
 		if (sl->taken || !st->probe)
 			continue;
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setstacksize(&a, 256 * 1024);
-		sl->started = pthread_create(&sl->th, &a, slot_thread, sl) == 0;
-		pthread_attr_destroy(&a);
-		if (!sl->started)
-			slot_thread(sl);
+		sl->started = 1;
+		sd_jobgroup_add(st->g, slot_run, NULL, sl);
 	}
 }
 
@@ -567,12 +562,12 @@ static void job_done(job *j)
 	pthread_mutex_unlock(&st->mu);
 }
 
-static void *job_thread(void *arg)
+/* One source's lookups as a job of the probe engine. */
+static void source_run(void *arg)
 {
 	job *j = arg;
 	j->fn(j);
 	job_done(j);
-	return NULL;
 }
 
 /* the provider table by domain needs no lookup */
@@ -640,15 +635,14 @@ int sd_discover_start(sd_discovery *out, sd_report *r, sd_resolver *res,
 		    .res = res, .run = run, .domain = domain, .deadline = deadline,
 		    .variant = i == 1 };
 	}
+	/* with no group (out of memory), each job runs here and now */
+	st->g = sd_jobgroup_new(0);
 	for (int i = 0; i < NJOBS; i++) {
 		job *j = &st->jobs[i];
-		if (!j->fn || i == JOB_PROVIDER)
-			continue;
-		j->started = pthread_create(&j->th, NULL, job_thread, j) == 0;
-		if (!j->started)
-			job_thread(j);
+		if (j->fn && i != JOB_PROVIDER)
+			sd_jobgroup_add(st->g, source_run, NULL, j);
 	}
-	job_thread(&st->jobs[JOB_PROVIDER]);
+	source_run(&st->jobs[JOB_PROVIDER]);
 	return 1;
 }
 
@@ -658,8 +652,23 @@ int sd_discover_top(sd_discovery *d, sd_candidate *top)
 	if (!st)
 		return 0;
 	pthread_mutex_lock(&st->mu);
-	while (!st->top_state)
-		pthread_cond_wait(&st->cv, &st->mu);
+	while (!st->top_state) {
+		/* in slices: when every worker of the pool is busy, this
+		 * thread runs the group's queued jobs itself */
+		pthread_mutex_unlock(&st->mu);
+		sd_jobgroup_wait(st->g, sd_now_ms());
+		pthread_mutex_lock(&st->mu);
+		if (st->top_state)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&st->cv, &st->mu, &ts);
+	}
 	int found = st->top_state == 1;
 	if (found) {
 		*top = st->top;
@@ -702,12 +711,14 @@ void sd_discover_end(sd_discovery *out, int top_works, const char *top_addr)
 	struct disc_state *st = out->st;
 	if (!st)
 		return;
-	for (int i = 0; i < NJOBS; i++)
-		if (st->jobs[i].started)
-			pthread_join(st->jobs[i].th, NULL);
-	for (size_t i = 0; i < st->nslots; i++)
-		if (st->slots[i].started)
-			pthread_join(st->slots[i].th, NULL);
+	/* the sources first (they queue the candidates' probes), then the
+	 * probes: each job ends by its own deadline */
+	if (sd_jobgroup_join(st->g, st->deadline + SD_JOBS_JOIN_GRACE_MS)) {
+		/* a job outlived its deadline and still holds st: left to it
+		 * (never freed under it); no candidates from this run */
+		out->st = NULL;
+		return;
+	}
 	job *pj = &st->jobs[JOB_PROVIDER];
 	out->provider = pj->provider ? pj->provider : st->jobs[3].provider;
 	snprintf(out->provider_by, sizeof out->provider_by, "%s", pj->provider ?
