@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint16_t types[] = { SD_DNS_A, SD_DNS_AAAA, SD_DNS_CNAME,
 	    SD_DNS_NS, SD_DNS_PTR, SD_DNS_MX, SD_DNS_SRV, SD_DNS_TXT,
-	    SD_DNS_TLSA };
+	    SD_DNS_TLSA, SD_DNS_SOA };
 	if (size < 1)
 		return 0;
 	sd_dns_rr rr;

@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		text(p, n, buf);
 		char meaning[SD_DNSBL_MEANING_MAX];
 		for (size_t i = 0; i < 5; i++) {
-			sd_dnsbl_class c = sd_dnsbl_classify(zones[i], i % 2,
+			sd_dnsbl_class c = sd_dnsbl_classify(zones[i],
 			    buf, meaning, sizeof meaning);
 			if (c > SD_DNSBL_ERROR || !memchr(meaning, '\0',
 			    sizeof meaning))

@@ -133,6 +133,11 @@ typedef struct sd_check_params {
 	const char *to;
 	const char *ehlo;          /* NULL = this machine's name */
 	int send;
+	/* with send: the test message goes to a content filter before the
+	 * rules judge (content.spam_score); scorer "spamd://HOST[:PORT]" or
+	 * "rspamd://HOST[:PORT]", NULL = a local spamd, then rspamd */
+	int score;
+	const char *scorer;
 	int allow_plaintext_auth;
 	int insecure;
 	/* where the settings came from (docs/discovery.md): NULL = "flags", or

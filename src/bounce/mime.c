@@ -303,13 +303,11 @@ char *sd_mime_decode_words(const char *in)
 	if (!out)
 		return NULL;
 	size_t o = 0;
-	int last_word = 0;
 	for (size_t i = 0; i < len;) {
 		if (in[i] == '=' && in[i + 1] == '?') {
 			size_t used = one_word(in + i, out, &o);
 			if (used) {
 				i += used;
-				last_word = 1;
 				/* white space between two words is dropped
 				 * (RFC 2047 §6.2) */
 				size_t j = i;
@@ -320,10 +318,8 @@ char *sd_mime_decode_words(const char *in)
 				continue;
 			}
 		}
-		last_word = 0;
 		out[o++] = in[i++];
 	}
-	(void)last_word;
 	out[o] = '\0';
 	return out;
 }

@@ -107,14 +107,13 @@ sd_report *sd_cli_domain_line(const sd_cli *cli, sd_resolver *res,
  * `max` bytes). */
 char *sd_cli_read(const char *path, size_t max, size_t *len);
 
-/* --scorer parsed into *sc (*use = 1 when given); 0, or the usage error's
- * exit status. */
-struct sd_scorer;
-int sd_cli_score_check(const sd_cli *cli, struct sd_scorer *sc, int *use);
+/* --scorer checked: 0, or the usage error's exit status. */
+int sd_cli_score_check(const sd_cli *cli);
 
-/* Scores msg with sc (NULL: the local defaults) and judges the answer. */
-void sd_cli_score(const sd_cli *cli, const struct sd_scorer *sc,
-    sd_report *r, const char *msg, size_t len);
+/* domain: scores msg with --scorer (none: the local defaults) and
+ * judges the answer. */
+void sd_cli_score(const sd_cli *cli, sd_report *r, const char *msg,
+    size_t len);
 
 /* Prints a usage error (JSON on stdout with --json) and returns 2. */
 int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)

@@ -99,12 +99,10 @@ int sd_cli_account_secret(sd_cli_account *a, sd_check_params *cp,
 
 int sd_cmd_check(sd_cli *cli)
 {
-	sd_scorer scorer;
-	int named_scorer = 0;
 	if (cli->score && !cli->check.send)
 		return sd_cli_usage_error(cli, "--score needs --send (the test "
 		    "message is what gets scored)");
-	if (sd_cli_score_check(cli, &scorer, &named_scorer))
+	if (sd_cli_score_check(cli))
 		return 2;
 	sd_check_params *cp = &cli->check;
 	static sd_cli_account acct;
@@ -185,23 +183,14 @@ int sd_cmd_check(sd_cli *cli)
 		}
 	}
 	cp->password = secret;
+	cp->score = cli->score;
+	cp->scorer = cli->scorer;
 	sd_cli_progress *progress = sd_cli_progress_start(&cli->opt,
 	    cli->json);
 	sd_report *r = sd_check(&cli->opt, cp);
 	sd_cli_progress_stop(progress, &cli->opt);
 	cp->password = NULL;
 	sd_secret_free(secret);
-	if (cli->score) {
-		/* the message the run sent (or would have sent) */
-		const char *from = cp->from ? cp->from : cp->address;
-		const char *to = cp->to ? cp->to : from;
-		char msg[2048];
-		int n = from ? sd_check_test_message(msg, sizeof msg, cp->ehlo,
-		    from, to) : -1;
-		if (n > 0)
-			sd_cli_score(cli, named_scorer ? &scorer : NULL, r, msg,
-			    (size_t)n);
-	}
 	int rc = sd_cli_render(cli, r);
 	sd_report_free(r);
 	return rc;

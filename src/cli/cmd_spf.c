@@ -38,13 +38,9 @@ static void add_query_facts(sd_report *r, const sd_spf_result *res)
 	for (size_t i = 0; i < res->n_dns; i++) {
 		const sd_spf_dns_query *q = &res->dns[i];
 		char id[400], detail[600];
-		char lower[8];
 		const char *tn = sd_dns_type_name(q->type);
-		size_t k;
-		for (k = 0; tn[k] && k + 1 < sizeof lower; k++)
-			lower[k] = sd_tolower(tn[k]);
-		lower[k] = '\0';
-		snprintf(id, sizeof id, "dns.%s.%s", lower, q->name);
+		/* the one form of a DNS lookup's id (docs/json.md) */
+		snprintf(id, sizeof id, "dns.%s.%s", tn, q->name);
 		snprintf(detail, sizeof detail, "%s %s: %s%s%s", tn, q->name,
 		    sd_dns_status_name(q->status),
 		    q->n_answers ? ", " : "",

@@ -469,15 +469,3 @@ int main(int argc, char **argv)
 	}
 	return dispatch(&cli, cmd);
 }
-
-/* Until a command's own file is linked in, it is reserved: it exits 2
- * with "not implemented yet" so that nobody takes the name. */
-__attribute__((weak)) int sd_cmd_spf(sd_cli *cli)
-{
-	return sd_cli_usage_error(cli, "spf: not implemented yet");
-}
-
-__attribute__((weak)) int sd_cmd_domain(sd_cli *cli)
-{
-	return sd_cli_usage_error(cli, "domain: not implemented yet");
-}

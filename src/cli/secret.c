@@ -150,7 +150,7 @@ char *sd_secret_from_command(const char *cmd, int64_t limit_ms,
 	return from_cmd(cmd, limit_ms, what, err, errlen);
 }
 
-static char *from_tty(const char *user, char *err, size_t errlen)
+static char *from_tty(const char *user)
 {
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
 	if (fd < 0)
@@ -176,8 +176,6 @@ static char *from_tty(const char *user, char *err, size_t errlen)
 		/* nothing to do: the prompt is cosmetic */
 	}
 	close(fd);
-	(void)err;
-	(void)errlen;
 	return s;
 }
 
@@ -223,7 +221,7 @@ sd_secret_rc sd_secret_read(const char *file, const char *env, const char *cmd,
 	} else {
 		if (!user || !isatty(STDIN_FILENO))
 			return SD_SECRET_NONE;
-		*out = from_tty(user, err, errlen);
+		*out = from_tty(user);
 		if (!*out)
 			return SD_SECRET_NONE;
 	}

@@ -1,6 +1,7 @@
 /*
- * The resolver interface.  One backend talks to libunbound (dns_unbound.c);
- * tests and fuzzers plug in their own through sd_resolver_ops.
+ * The resolver interface.  One backend talks to libunbound (dns_unbound.c),
+ * a stub one to the configured servers through c-ares (dns_stub.c); tests
+ * and fuzzers plug in their own through sd_resolver_ops.
  *
  * "The lookup failed" (SERVFAIL, timeout, bogus) is kept apart from "the
  * answer says no" (NXDOMAIN, no data): SPF temperror and permerror, and
@@ -95,8 +96,8 @@ sd_dns_status sd_dns_query(sd_resolver *res, const char *name, uint16_t type,
 
 /*
  * The stub backend (dns_stub.c): asks the servers (as above; NULL: the
- * nameservers of resolv.conf) and validates nothing; answers are cached
- * for their TTL.  For lookups that need no DNSSEC (SPF): far cheaper to
+ * nameservers of resolv.conf) through c-ares and validates nothing;
+ * answers are cached for their TTL.  For lookups that need no DNSSEC (SPF): far cheaper to
  * create than the libunbound backend.  Thread-safe.
  */
 sd_resolver *sd_resolver_new_stub(const char **servers, size_t n_servers,

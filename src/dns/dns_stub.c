@@ -1,34 +1,41 @@
 /*
  * The stub backend of the resolver interface: questions go to the
  * configured recursive servers (--resolver, or the nameserver lines of
- * /etc/resolv.conf) over UDP, and over TCP when an answer is truncated,
- * with no validation of its own.
+ * /etc/resolv.conf), with no validation of its own.
  *
- * It exists for `spf`: an SPF evaluation needs no DNSSEC, and creating a
- * libunbound context costs more CPU than the whole evaluation (the library
- * loads with libevent, nettle, hogweed and gmp, and seeds a random
- * generator for the context and again for its worker thread: some 30
- * million instructions here).  A stub answers the same questions at the
- * cost of a socket per question.  Commands that judge DNSSEC (domain's
- * DANE, check's answers) keep libunbound.
+ * It exists for `spf` (and for asking one authoritative server a few
+ * questions): an SPF evaluation needs no DNSSEC, and creating a libunbound
+ * context costs more CPU than the whole evaluation (the library loads with
+ * libevent, nettle, hogweed and gmp, and seeds a random generator for the
+ * context and again for its worker thread: some 30 million instructions
+ * here).  Commands that judge DNSSEC (domain's DANE, check's answers) keep
+ * libunbound.
+ *
+ * Nothing of the protocol is ours: c-ares asks (UDP with EDNS0, TCP when
+ * an answer is truncated, retransmission with a doubling wait, answers
+ * matched to their question, random ids and source ports) and libresolv
+ * reads the answer (sections, records, name decompression).  What is ours
+ * is what the resolver interface promises on top: a deadline per question
+ * with every wait bounded, the status of dns.h told apart exactly
+ * (SERVFAIL, REFUSED, FORMERR and a server nothing listens on are a failed
+ * lookup, not a timeout), CNAME chains followed, and a cache.
  *
  * One resolver serves a whole batch: answers are cached by name and type
  * for their TTL (negative answers for the SOA's, RFC 2308), the cache
- * bounded in entries; every question has its own socket, so threads ask at
- * once without waiting for each other.
+ * bounded in entries and bytes.  A c-ares channel is not safe to share
+ * between threads, so a question takes an idle channel of the resolver's
+ * own (or makes one) and gives it back when answered: threads ask at once
+ * without waiting for each other, and no pump thread sits between them.
  */
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ares.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "dns/dns.h"
 #include "util/util.h"
@@ -40,14 +47,20 @@
 /* The UDP payload we advertise (EDNS0) and accept: the DNS flag day 2020
  * size, which needs no fragmentation on common paths. */
 #define STUB_UDP_SIZE 1232
-/* A TCP answer is at most 64 KiB by its length prefix. */
-#define STUB_TCP_MAX 65535
-/* First wait for a UDP answer; doubled on each retransmission. */
+/* First wait for an answer; c-ares doubles it on each round of the
+ * servers.  Eight rounds wait 100 s in all: the question's own deadline,
+ * not this, is what ends the wait. */
 #define STUB_FIRST_WAIT_MS 400
+#define STUB_TRIES 8
+/* Idle channels kept for the next question (a batch's workers); a channel
+ * holds no socket while idle, only c-ares' tables (some 50 KiB). */
+#define STUB_IDLE_CHANNELS 64
 /* CNAMEs followed inside one answer before giving up (a loop). */
 #define STUB_MAX_CNAMES 16
-/* Answers kept in the cache of one resolver; the oldest leave first. */
+/* Answers kept in the cache of one resolver, and the bytes they may hold
+ * (a TXT answer can be 64 KiB); the oldest leave first. */
 #define STUB_CACHE_MAX 50000
+#define STUB_CACHE_BYTES (64u << 20)
 /* 256 KiB of chain heads: above malloc's mmap threshold, so the zeroed
  * pages come from the kernel as they are first touched, and a one-answer
  * run does not pay for clearing them all. */
@@ -56,137 +69,99 @@
 #define STUB_NEG_TTL_DEFAULT 60
 /* Longest wire-format name (RFC 1035). */
 #define STUB_NAME_MAX 255
+/* A record's rdata with its names unpacked: at most 64 KiB as sent, and
+ * an SOA's two names may grow by as much as a name each. */
+#define STUB_RDATA_MAX (65535 + 2 * STUB_NAME_MAX)
 
 typedef struct centry {
 	struct centry *next;       /* bucket chain */
 	struct centry *older, *newer;  /* insertion order */
 	uint16_t type;
 	int64_t expires_ms;
+	size_t bytes;              /* what the entry holds, counted */
 	sd_dns_answer ans;
 	char name[];               /* lowercased, no trailing dot */
 } centry;
 
 typedef struct stub {
-	struct sockaddr_storage addr[STUB_MAX_SERVERS];
-	socklen_t addrlen[STUB_MAX_SERVERS];
+	struct ares_addr_port_node server[STUB_MAX_SERVERS];
 	size_t n;
+	pthread_mutex_t idle_lock; /* the idle channels */
+	ares_channel idle[STUB_IDLE_CHANNELS];
+	size_t n_idle;
 	pthread_mutex_t lock;      /* the cache */
 	centry **bucket;           /* STUB_CACHE_BUCKETS chains */
 	centry *oldest, *newest;
 	size_t cached;
+	size_t bytes;              /* of all entries */
 } stub;
 
 /* ---- names ---- */
 
-/* Presentation name -> wire format (\X and \DDD escapes); 0 if invalid. */
-static size_t name_to_wire(const char *s, unsigned char *out)
+/* The length of the uncompressed wire name at w. */
+static size_t wire_len(const unsigned char *w)
 {
-	size_t o = 0;
-	if (s[0] == '.' && s[1] == '\0') {
-		out[0] = 0;
-		return 1;
+	size_t i = 0;
+	while (w[i])
+		i += w[i] + 1u;
+	return i + 1;
+}
+
+/* A presentation name (\X and \DDD escapes, an optional trailing dot) in
+ * wire format, read by the C library, which refuses empty labels, labels
+ * over 63 bytes and names over 255; its length, 0 if invalid. */
+static size_t wire_of(const char *name, unsigned char *w)
+{
+	return ns_name_pton(name, w, STUB_NAME_MAX) < 0 ? 0 : wire_len(w);
+}
+
+/* Do two presentation names name the same node (ASCII case aside)? */
+static int same_name(const char *a, const char *b)
+{
+	unsigned char wa[STUB_NAME_MAX], wb[STUB_NAME_MAX];
+	size_t la = wire_of(a, wa), lb = wire_of(b, wb);
+	if (!la || la != lb)
+		return 0;
+	/* length bytes are below 64, so folding letters leaves them alone */
+	for (size_t i = 0; i < la; i++) {
+		unsigned char x = wa[i], y = wb[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y + 32);
+		if (x != y)
+			return 0;
 	}
-	while (*s) {
-		size_t lenpos = o++, l = 0;
-		while (*s && *s != '.') {
-			unsigned c = (unsigned char)*s++;
-			if (c == '\\') {
-				if (s[0] >= '0' && s[0] <= '9' && s[1] >= '0' &&
-				    s[1] <= '9' && s[2] >= '0' && s[2] <= '9') {
-					c = (unsigned)((s[0] - '0') * 100 +
-					    (s[1] - '0') * 10 + (s[2] - '0'));
-					s += 3;
-					if (c > 255)
-						return 0;
-				} else if (*s) {
-					c = (unsigned char)*s++;
-				} else {
-					return 0;
-				}
-			}
-			if (++l > 63 || o + 1 >= STUB_NAME_MAX)
-				return 0;
-			out[o++] = (unsigned char)c;
-		}
-		if (l == 0)
-			return 0;   /* an empty label */
-		out[lenpos] = (unsigned char)l;
-		if (*s == '.' && *++s == '\0')
-			break;      /* the trailing dot */
-	}
-	out[o++] = 0;
-	return o;
+	return 1;
 }
 
 /*
- * Reads a possibly compressed name at msg[*off] into wire format (out holds
- * STUB_NAME_MAX bytes); *off moves past the name as it sits in the
- * message.  0 on a malformed name or a pointer loop.
+ * The name as c-ares writes it into a question.  c-ares reads "\X" as the
+ * byte X but not RFC 1035's "\DDD", so the name goes through wire format
+ * and comes back with "\X" where a byte needs it.  0 when the name is
+ * invalid or holds a NUL byte (out holds 2 * STUB_NAME_MAX + 2 bytes).
  */
-static size_t read_name(const unsigned char *msg, size_t len, size_t *off,
-    unsigned char *out)
+static int ares_name_of(const char *name, char *out)
 {
-	size_t i = *off, o = 0;
-	int jumped = 0, hops = 0;
-	for (;;) {
-		if (i >= len)
-			return 0;
-		unsigned l = msg[i];
-		if ((l & 0xc0) == 0xc0) {
-			if (i + 1 >= len || ++hops > 64)
+	unsigned char w[STUB_NAME_MAX];
+	size_t o = 0;
+	if (!wire_of(name, w))
+		return 0;
+	for (size_t i = 0; w[i]; i += w[i] + 1u) {
+		for (unsigned k = 1; k <= w[i]; k++) {
+			unsigned char c = w[i + k];
+			if (c == 0)
 				return 0;
-			if (!jumped)
-				*off = i + 2;
-			jumped = 1;
-			i = (size_t)(l & 0x3f) << 8 | msg[i + 1];
-			continue;
+			if (c == '.' || c == '\\')
+				out[o++] = '\\';
+			out[o++] = (char)c;
 		}
-		if (l > 63 || i + 1 + l > len || o + 1 + l >= STUB_NAME_MAX)
-			return 0;
-		memcpy(out + o, msg + i, l + 1);
-		o += l + 1;
-		i += l + 1;
-		if (l == 0)
-			break;
+		out[o++] = '.';
 	}
-	if (!jumped)
-		*off = i;
-	return o;
-}
-
-static int wire_eq(const unsigned char *a, const unsigned char *b)
-{
-	for (;;) {
-		unsigned l = *a;
-		if (l != *b)
-			return 0;
-		if (l == 0)
-			return 1;
-		for (unsigned k = 1; k <= l; k++) {
-			unsigned char x = a[k], y = b[k];
-			if (x >= 'A' && x <= 'Z')
-				x = (unsigned char)(x + 32);
-			if (y >= 'A' && y <= 'Z')
-				y = (unsigned char)(y + 32);
-			if (x != y)
-				return 0;
-		}
-		a += l + 1;
-		b += l + 1;
-	}
-}
-
-/* Wire name -> text, through the backends' common rdata decoder. */
-static char *wire_text(const unsigned char *w, size_t wl)
-{
-	sd_dns_rr rr = { 0 };
-	if (!sd_dns_rr_from_wire(&rr, SD_DNS_CNAME, w, wl)) {
-		free(rr.text);
-		free(rr.rdata);
-		return NULL;
-	}
-	free(rr.rdata);
-	return rr.text;
+	if (!o)
+		out[o++] = '.';   /* the root */
+	out[o] = '\0';
+	return 1;
 }
 
 /* ---- the cache ---- */
@@ -254,6 +229,7 @@ static void unlink_entry(stub *s, centry *e)
 	else
 		s->newest = e->older;
 	s->cached--;
+	s->bytes -= e->bytes;
 	sd_dns_answer_clear(&e->ans);
 	free(e);
 }
@@ -293,6 +269,9 @@ static void cache_put(stub *s, const char *key, uint16_t type,
 		return;
 	memcpy(e->name, key, kl + 1);
 	e->type = type;
+	e->bytes = sizeof *e + kl + 1 + a->n_rr * sizeof *a->rr;
+	for (size_t i = 0; i < a->n_rr; i++)
+		e->bytes += a->rr[i].text_len + 1 + a->rr[i].rdlen;
 	e->expires_ms = sd_now_ms() + (int64_t)ttl * 1000;
 	if (!copy_answer(a, &e->ans)) {
 		sd_dns_answer_clear(&e->ans);
@@ -306,7 +285,8 @@ static void cache_put(stub *s, const char *key, uint16_t type,
 			unlink_entry(s, o);   /* a racing thread's copy */
 			break;
 		}
-	if (s->cached >= STUB_CACHE_MAX)
+	while (s->oldest && (s->cached >= STUB_CACHE_MAX ||
+	    s->bytes + e->bytes > STUB_CACHE_BYTES))
 		unlink_entry(s, s->oldest);
 	e->next = s->bucket[b];
 	s->bucket[b] = e;
@@ -317,248 +297,101 @@ static void cache_put(stub *s, const char *key, uint16_t type,
 		s->oldest = e;
 	s->newest = e;
 	s->cached++;
+	s->bytes += e->bytes;
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* ---- one exchange ---- */
+/* ---- reading the answer (libresolv) ---- */
 
-/* The question: header, name, type, class IN, and an EDNS0 OPT record. */
-static size_t build_query(unsigned char *q, uint16_t id,
-    const unsigned char *wname, size_t wl, uint16_t type)
+/* A record's TTL as RFC 2181 8 reads it: above 2^31 - 1 it is zero. */
+static uint32_t ttl_of(const ns_rr *rr)
 {
-	static const unsigned char opt[] = { 0, 0, 41, STUB_UDP_SIZE >> 8,
-	    STUB_UDP_SIZE & 0xff, 0, 0, 0, 0, 0, 0 };
-	memset(q, 0, 12);
-	q[0] = (unsigned char)(id >> 8);
-	q[1] = (unsigned char)id;
-	q[2] = 0x01;              /* RD: the server recurses for us */
-	q[5] = 1;                 /* one question */
-	q[11] = 1;                /* one additional record: OPT */
-	memcpy(q + 12, wname, wl);
-	size_t o = 12 + wl;
-	q[o++] = (unsigned char)(type >> 8);
-	q[o++] = (unsigned char)type;
-	q[o++] = 0;
-	q[o++] = 1;
-	memcpy(q + o, opt, sizeof opt);
-	return o + sizeof opt;
-}
-
-/* Is msg the answer to q (id, QR, the same question)? */
-static int answers(const unsigned char *msg, size_t len,
-    const unsigned char *q, size_t qlen)
-{
-	if (len < 12 || msg[0] != q[0] || msg[1] != q[1] || !(msg[2] & 0x80) ||
-	    msg[4] != 0 || msg[5] != 1)
-		return 0;
-	/* the question section is echoed as sent, case aside */
-	size_t off = 12;
-	unsigned char name[STUB_NAME_MAX];
-	if (!read_name(msg, len, &off, name) || off + 4 > len ||
-	    !wire_eq(name, q + 12))
-		return 0;
-	size_t qe = qlen - 11;    /* the question's end, before OPT */
-	return memcmp(msg + off, q + qe - 4, 4) == 0;
-}
-
-static int wait_fd(int fd, short events, int64_t until_ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	for (;;) {
-		int64_t left = sd_remaining_ms(until_ms);
-		if (left <= 0)
-			return 0;
-		int rc = poll(&p, 1, (int)left);
-		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-/* Reads exactly n bytes from a TCP socket before the deadline. */
-static int read_full(int fd, unsigned char *buf, size_t n, int64_t deadline)
-{
-	size_t got = 0;
-	while (got < n) {
-		if (wait_fd(fd, POLLIN, deadline) <= 0)
-			return 0;
-		ssize_t r = recv(fd, buf + got, n - got, 0);
-		if (r <= 0 && !(r < 0 && (errno == EINTR || errno == EAGAIN)))
-			return 0;
-		if (r > 0)
-			got += (size_t)r;
-	}
-	return 1;
-}
-
-/* The question over TCP (after a truncated answer); the answer's length
- * or 0.  *timed_out tells a deadline from a refusal. */
-static size_t ask_tcp(const stub *s, size_t i, const unsigned char *q,
-    size_t qlen, unsigned char *ans, int64_t deadline, int *timed_out)
-{
-	int fd = socket(s->addr[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	size_t n = 0;
-	*timed_out = 0;
-	if (fd < 0)
-		return 0;
-	if (connect(fd, (const struct sockaddr *)&s->addr[i],
-	    s->addrlen[i]) != 0 && errno != EINPROGRESS)
-		goto out;
-	int err = 0;
-	socklen_t el = sizeof err;
-	int w = wait_fd(fd, POLLOUT, deadline);
-	if (w <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 ||
-	    err) {
-		*timed_out = w == 0;
-		goto out;
-	}
-	unsigned char pre[2] = { (unsigned char)(qlen >> 8),
-	    (unsigned char)qlen };
-	struct iovec iov[2] = { { pre, 2 }, { (void *)q, qlen } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)(qlen + 2))
-		goto out;
-	unsigned char lp[2];
-	if (!read_full(fd, lp, 2, deadline)) {
-		*timed_out = sd_remaining_ms(deadline) <= 0;
-		goto out;
-	}
-	size_t l = (size_t)lp[0] << 8 | lp[1];
-	if (read_full(fd, ans, l, deadline) && answers(ans, l, q, qlen))
-		n = l;
-	else
-		*timed_out = sd_remaining_ms(deadline) <= 0;
-out:
-	close(fd);
-	return n;
-}
-
-/* One UDP socket per question, connected to the server asked, so that only
- * that server's datagrams reach it; a datagram that is not the answer (a
- * late one, a forgery) is dropped and the wait goes on.  The answer's
- * length, 0 at `until`, -1 when the server cannot be asked (an ICMP
- * unreachable: nothing listens there). */
-static ssize_t ask_udp(const stub *s, size_t i, const unsigned char *q,
-    size_t qlen, unsigned char *ans, int64_t until)
-{
-	int fd = socket(s->addr[i].ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	ssize_t n = -1;
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)&s->addr[i],
-	    s->addrlen[i]) != 0 || send(fd, q, qlen, 0) != (ssize_t)qlen)
-		goto out;
-	n = 0;
-	while (wait_fd(fd, POLLIN, until) > 0) {
-		ssize_t r = recv(fd, ans, STUB_UDP_SIZE, 0);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r < 0) {
-			n = -1;
-			break;
-		}
-		if (answers(ans, (size_t)r, q, qlen)) {
-			n = r;
-			break;
-		}
-	}
-out:
-	close(fd);
-	return n;
-}
-
-/* ---- reading the answer ---- */
-
-typedef struct rrview {
-	uint16_t type;
-	uint32_t ttl;
-	size_t rd;                      /* rdata offset in the message */
-	uint16_t rdlen;
-} rrview;
-
-/* Walks one record at *off; 0 when malformed. */
-static int next_rr(const unsigned char *m, size_t len, size_t *off,
-    rrview *v, unsigned char *owner)
-{
-	if (!read_name(m, len, off, owner) || *off + 10 > len)
-		return 0;
-	const unsigned char *p = m + *off;
-	v->type = (uint16_t)(p[0] << 8 | p[1]);
-	v->ttl = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
-	    (uint32_t)p[6] << 8 | p[7];
-	if (v->ttl > 0x7fffffff)
-		v->ttl = 0;          /* RFC 2181 8: "treated as zero" */
-	v->rdlen = (uint16_t)(p[8] << 8 | p[9]);
-	v->rd = *off + 10;
-	if (v->rd + v->rdlen > len)
-		return 0;
-	*off = v->rd + v->rdlen;
-	return 1;
+	uint32_t t = ns_rr_ttl(*rr);
+	return t > 0x7fffffff ? 0 : t;
 }
 
 /*
- * The rdata of one record as the backends' decoder takes it: names inside
- * CNAME, NS, PTR, MX and SRV records decompressed.  Returns its length in
- * out (STUB_TCP_MAX bytes), 0 when malformed.
+ * rr's rdata as the backends' common decoder takes it: the names inside
+ * CNAME, NS, PTR, MX, SRV and SOA records unpacked (c-ares hands us the
+ * message as sent, compressed).  Its length in out (STUB_RDATA_MAX
+ * bytes), or -1 when the rdata is malformed.
  */
-static size_t expand_rdata(const unsigned char *m, size_t len,
-    const rrview *v, unsigned char *out)
+static long unpack_rdata(const ns_msg *h, const ns_rr *rr,
+    unsigned char *out)
 {
-	size_t fixed;
-	switch (v->type) {
-	case SD_DNS_CNAME: case SD_DNS_NS: case SD_DNS_PTR: fixed = 0; break;
-	case SD_DNS_MX: fixed = 2; break;
-	case SD_DNS_SRV: fixed = 6; break;
+	const unsigned char *p = ns_rr_rdata(*rr);
+	const unsigned char *end = p + ns_rr_rdlen(*rr);
+	size_t fixed = 0, tail = 0, o;
+	int names = 1;
+	switch (ns_rr_type(*rr)) {
+	case ns_t_cname: case ns_t_ns: case ns_t_ptr: break;
+	case ns_t_mx: fixed = 2; break;
+	case ns_t_srv: fixed = 6; break;
+	case ns_t_soa: names = 2; tail = 20; break;   /* five counters */
 	default:
-		memcpy(out, m + v->rd, v->rdlen);
-		return v->rdlen ? v->rdlen : (size_t)-1;
+		memcpy(out, p, ns_rr_rdlen(*rr));
+		return ns_rr_rdlen(*rr);
 	}
-	if (v->rdlen < fixed + 1)
+	if ((size_t)(end - p) < fixed)
+		return -1;
+	memcpy(out, p, fixed);
+	o = fixed;
+	p += fixed;
+	for (int k = 0; k < names; k++) {
+		int used = ns_name_unpack(ns_msg_base(*h), ns_msg_end(*h), p,
+		    out + o, STUB_RDATA_MAX - o);
+		if (used < 0 || used > end - p)
+			return -1;
+		o += wire_len(out + o);
+		p += used;
+	}
+	if ((size_t)(end - p) != tail)
+		return -1;
+	memcpy(out + o, p, tail);
+	return (long)(o + tail);
+}
+
+/* Decodes the record r into rr (through the common decoder); 1 if it was
+ * kept.  buf holds STUB_RDATA_MAX bytes. */
+static int decode_rr(ns_msg *h, const ns_rr *r, unsigned char *buf,
+    sd_dns_rr *rr)
+{
+	long rl = unpack_rdata(h, r, buf);
+	if (rl < 0)
 		return 0;
-	memcpy(out, m + v->rd, fixed);
-	size_t off = v->rd + fixed;
-	size_t wl = read_name(m, len, &off, out + fixed);
-	return wl && off == v->rd + v->rdlen ? fixed + wl : 0;
+	rr->ttl = ttl_of(r);
+	if (sd_dns_rr_from_wire(rr, ns_rr_type(*r), buf, (size_t)rl))
+		return 1;
+	free(rr->text);
+	free(rr->rdata);
+	*rr = (sd_dns_rr){ 0 };
+	return 0;
 }
 
-/* The offset after n records from off (len when malformed). */
-static size_t skip_section(const unsigned char *m, size_t len, size_t off,
-    unsigned n)
+/* Follows the CNAMEs from the question's name (cur, NS_MAXDNAME bytes) in
+ * the answer section; cur ends as the name whose records answer the
+ * question, *last as the CNAME record followed last (-1: none).  0 on a
+ * loop or a record libresolv cannot read. */
+static int follow_cnames(ns_msg *h, uint16_t type, char *cur, int *last)
 {
-	unsigned char owner[STUB_NAME_MAX];
-	for (unsigned k = 0; k < n; k++) {
-		rrview v;
-		if (!next_rr(m, len, &off, &v, owner))
-			return len;
-	}
-	return off;
-}
-
-/* Follows the CNAMEs from the question's name in the answer section;
- * cur ends as the name whose records answer the question. */
-static int follow_cnames(const unsigned char *m, size_t len, size_t an_off,
-    unsigned an, uint16_t type, unsigned char *cur, int *followed)
-{
-	unsigned char owner[STUB_NAME_MAX];
-	*followed = 0;
-	if (type == SD_DNS_CNAME)
+	int an = ns_msg_count(*h, ns_s_an);
+	*last = -1;
+	if (type == ns_t_cname)
 		return 1;
 	for (int hop = 0; hop < STUB_MAX_CNAMES; hop++) {
-		size_t off = an_off;
 		int moved = 0;
-		for (unsigned k = 0; k < an && !moved; k++) {
-			rrview v;
-			if (!next_rr(m, len, &off, &v, owner))
+		for (int k = 0; k < an && !moved; k++) {
+			ns_rr rr;
+			if (ns_parserr(h, ns_s_an, k, &rr) < 0)
 				return 0;
-			if (v.type != SD_DNS_CNAME || !wire_eq(owner, cur))
+			if (ns_rr_type(rr) != ns_t_cname ||
+			    !same_name(ns_rr_name(rr), cur))
 				continue;
-			size_t t = v.rd;
-			if (!read_name(m, len, &t, cur))
+			if (ns_name_uncompress(ns_msg_base(*h), ns_msg_end(*h),
+			    ns_rr_rdata(rr), cur, NS_MAXDNAME) < 0)
 				return 0;
-			moved = *followed = 1;
+			*last = k;
+			moved = 1;
 		}
 		if (!moved)
 			return 1;
@@ -566,181 +399,310 @@ static int follow_cnames(const unsigned char *m, size_t len, size_t an_off,
 	return 0;   /* a CNAME loop */
 }
 
+/* The canonical name: the target of CNAME record k, as the common decoder
+ * writes names; NULL when it cannot be had. */
+static char *canonname_of(ns_msg *h, int k, unsigned char *buf)
+{
+	ns_rr r;
+	sd_dns_rr rr = { 0 };
+	if (ns_parserr(h, ns_s_an, k, &r) < 0 || !decode_rr(h, &r, buf, &rr))
+		return NULL;
+	free(rr.rdata);
+	return rr.text;
+}
+
 /* The negative answer's TTL: the SOA's own TTL or its MINIMUM, the lower
  * (RFC 2308 5). */
-static uint32_t negative_ttl(const unsigned char *m, size_t len, size_t off,
-    unsigned ns)
+static uint32_t negative_ttl(ns_msg *h)
 {
-	unsigned char owner[STUB_NAME_MAX], skip[STUB_NAME_MAX];
-	for (unsigned k = 0; k < ns; k++) {
-		rrview v;
-		if (!next_rr(m, len, &off, &v, owner))
+	for (int k = 0; k < ns_msg_count(*h, ns_s_ns); k++) {
+		ns_rr rr;
+		if (ns_parserr(h, ns_s_ns, k, &rr) < 0)
 			break;
-		if (v.type != SD_DNS_SOA)
+		if (ns_rr_type(rr) != ns_t_soa)
 			continue;
-		size_t t = v.rd;
-		if (!read_name(m, len, &t, skip) || !read_name(m, len, &t, skip) ||
-		    t + 20 > v.rd + v.rdlen)
+		const unsigned char *p = ns_rr_rdata(rr);
+		const unsigned char *end = p + ns_rr_rdlen(rr);
+		if (ns_name_skip(&p, end) < 0 || ns_name_skip(&p, end) < 0 ||
+		    end - p < 20)
 			break;
-		const unsigned char *p = m + t + 16;
-		uint32_t min = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-		    (uint32_t)p[2] << 8 | p[3];
-		return min < v.ttl ? min : v.ttl;
+		uint32_t min;
+		p += 16;
+		NS_GET32(min, p);
+		return min < ttl_of(&rr) ? min : ttl_of(&rr);
 	}
 	return STUB_NEG_TTL_DEFAULT;
 }
 
-/* Fills out from an answer message; *ttl is how long it may be cached. */
-static sd_dns_status parse(const unsigned char *m, size_t len,
-    const unsigned char *wq, uint16_t type, sd_dns_answer *out,
-    uint32_t *ttl)
+/* Is the message a response to name/type, class IN? */
+static int answers(ns_msg *h, const char *name, uint16_t type)
 {
-	unsigned an = (unsigned)(m[6] << 8 | m[7]);
-	unsigned ns = (unsigned)(m[8] << 8 | m[9]);
-	unsigned char cur[STUB_NAME_MAX], owner[STUB_NAME_MAX];
-	size_t off = 12;
-	int followed;
-	*ttl = 0;
-	out->rcode = m[3] & 0x0f;
-	if (!read_name(m, len, &off, owner))
-		return out->status = SD_DNS_SERVFAIL;
-	off += 4;
-	memcpy(cur, wq, STUB_NAME_MAX);
-	if (!follow_cnames(m, len, off, an, type, cur, &followed))
-		return out->status = SD_DNS_SERVFAIL;
-	if (followed)
-		out->canonname = wire_text(cur, STUB_NAME_MAX);
-	if (out->rcode == 3) {
-		*ttl = negative_ttl(m, len, skip_section(m, len, off, an), ns);
-		return out->status = SD_DNS_NXDOMAIN;
+	ns_rr q;
+	return ns_msg_getflag(*h, ns_f_qr) && ns_msg_count(*h, ns_s_qd) == 1 &&
+	    ns_parserr(h, ns_s_qd, 0, &q) == 0 && ns_rr_type(q) == type &&
+	    ns_rr_class(q) == ns_c_in && same_name(ns_rr_name(q), name);
+}
+
+/* The records of the type asked for, owned by cur, into out; *ttl the
+ * lowest of their TTLs.  1, 0 when a record cannot be read, -1 when out
+ * of memory. */
+static int collect(ns_msg *h, const char *cur, uint16_t type,
+    sd_dns_answer *out, uint32_t *ttl)
+{
+	int an = ns_msg_count(*h, ns_s_an);
+	unsigned char *buf = malloc(STUB_RDATA_MAX);
+	out->rr = calloc(an ? (size_t)an : 1, sizeof *out->rr);
+	if (!buf || !out->rr) {
+		free(buf);
+		return -1;
 	}
-	if (out->rcode != 0)
-		return out->status = SD_DNS_SERVFAIL;
-	out->rr = calloc(an ? an : 1, sizeof *out->rr);
-	unsigned char *rd = malloc(STUB_TCP_MAX);
-	if (!out->rr || !rd) {
-		free(rd);
-		return out->status = SD_DNS_ERROR;
-	}
-	uint32_t min_ttl = UINT32_MAX;
-	for (unsigned k = 0; k < an; k++) {
-		rrview v;
-		if (!next_rr(m, len, &off, &v, owner)) {
-			/* a broken answer: the lookup failed, whatever it
-			 * held before the break */
-			free(rd);
-			return out->status = SD_DNS_SERVFAIL;
+	*ttl = UINT32_MAX;
+	for (int k = 0; k < an; k++) {
+		ns_rr r;
+		if (ns_parserr(h, ns_s_an, k, &r) < 0) {
+			free(buf);
+			return 0;
 		}
-		if (v.type != type || !wire_eq(owner, cur))
+		if (ns_rr_type(r) != type || !same_name(ns_rr_name(r), cur))
 			continue;
-		size_t rl = expand_rdata(m, len, &v, rd);
-		if (rl == (size_t)-1)
-			rl = 0;
-		else if (!rl)
-			continue;
-		sd_dns_rr *rr = &out->rr[out->n_rr];
-		rr->ttl = v.ttl;
-		if (sd_dns_rr_from_wire(rr, type, rd, rl)) {
+		/* a record whose rdata is malformed is dropped, as the
+		 * libunbound backend drops it */
+		if (decode_rr(h, &r, buf, &out->rr[out->n_rr])) {
+			*ttl = ttl_of(&r) < *ttl ? ttl_of(&r) : *ttl;
 			out->n_rr++;
-			min_ttl = v.ttl < min_ttl ? v.ttl : min_ttl;
-		} else {
-			free(rr->text);
-			free(rr->rdata);
-			*rr = (sd_dns_rr){ 0 };
 		}
 	}
-	free(rd);
-	if (!out->n_rr) {
-		*ttl = negative_ttl(m, len, off, ns);
-		return out->status = SD_DNS_NODATA;
-	}
-	*ttl = min_ttl;
-	return out->status = SD_DNS_OK;
-}
-
-/* ---- the exchange: servers in turn, retransmissions, TCP on TC ---- */
-
-typedef struct exchange {
-	int dead[STUB_MAX_SERVERS];  /* refused, unreachable or failed */
-	int failed_rcode;            /* a server's SERVFAIL/REFUSED, or 0 */
-} exchange;
-
-/* Asks server i once; the answer's length, 0 for none by `until`. */
-static size_t ask_one(const stub *s, size_t i, exchange *x,
-    const unsigned char *q, size_t qlen, unsigned char *ans, int64_t until,
-    int64_t deadline)
-{
-	ssize_t n = ask_udp(s, i, q, qlen, ans, until);
-	if (n < 0)
-		x->dead[i] = 1;
-	if (n <= 0)
-		return 0;
-	if (ans[2] & 0x02) {
-		/* truncated: the whole answer over TCP, within the deadline */
-		int timed_out;
-		n = (ssize_t)ask_tcp(s, i, q, qlen, ans, deadline, &timed_out);
-		if (!n) {
-			x->dead[i] = !timed_out;
-			return 0;
-		}
-	}
-	int rcode = ans[3] & 0x0f;
-	if (rcode != 0 && rcode != 3) {
-		/* SERVFAIL, REFUSED, FORMERR, NOTIMP: another server may do
-		 * better; if none does, the lookup failed */
-		x->failed_rcode = rcode;
-		x->dead[i] = 1;
-		return 0;
-	}
-	return (size_t)n;
-}
-
-/* The answer's length in ans, or 0 with out->status saying why not. */
-static size_t exchange_all(const stub *s, const unsigned char *q,
-    size_t qlen, unsigned char *ans, int64_t deadline, sd_dns_answer *out)
-{
-	exchange x = { { 0 }, 0 };
-	int64_t wait = STUB_FIRST_WAIT_MS;
-	for (;;) {
-		int asked = 0;
-		for (size_t i = 0; i < s->n; i++) {
-			if (x.dead[i])
-				continue;
-			if (sd_remaining_ms(deadline) <= 0) {
-				out->status = SD_DNS_TIMEOUT;
-				return 0;
-			}
-			asked = 1;
-			int64_t until = sd_now_ms() + wait;
-			size_t n = ask_one(s, i, &x, q, qlen, ans,
-			    until < deadline ? until : deadline, deadline);
-			if (n)
-				return n;
-		}
-		if (!asked) {
-			/* every server refused or failed: the lookup failed */
-			out->rcode = x.failed_rcode ? x.failed_rcode : 2;
-			out->status = SD_DNS_SERVFAIL;
-			return 0;
-		}
-		wait *= 2;
-	}
+	free(buf);
+	return 1;
 }
 
 sd_dns_status sd_dns_stub_parse(const unsigned char *msg, size_t len,
     const char *name, uint16_t type, sd_dns_answer *out, uint32_t *ttl)
 {
-	unsigned char wname[STUB_NAME_MAX];
-	unsigned char q[12 + STUB_NAME_MAX + 4 + 11];
-	size_t wl = name_to_wire(name, wname);
+	ns_msg h;
+	char cur[NS_MAXDNAME];
+	int last;
 	*ttl = 0;
-	if (!wl || len < 2)
+	if (len < NS_HFIXEDSZ || len > NS_MAXMSG ||
+	    strlen(name) >= sizeof cur)
 		return out->status = SD_DNS_ERROR;
-	size_t qlen = build_query(q, (uint16_t)(msg[0] << 8 | msg[1]), wname,
-	    wl, type);
-	if (!answers(msg, len, q, qlen))
+	/* libresolv refuses a message whose records run past its end, or
+	 * that holds bytes after its last record: a broken answer, the
+	 * lookup failed */
+	if (ns_initparse(msg, (int)len, &h) < 0) {
+		out->rcode = msg[3] & 0x0f;
+		return out->status = SD_DNS_SERVFAIL;
+	}
+	if (!answers(&h, name, type))
 		return out->status = SD_DNS_ERROR;
-	return parse(msg, len, wname, type, out, ttl);
+	out->rcode = ns_msg_getflag(h, ns_f_rcode);
+	strcpy(cur, name);
+	if (!follow_cnames(&h, type, cur, &last))
+		return out->status = SD_DNS_SERVFAIL;
+	if (last >= 0) {
+		/* without it (no memory) the answer still stands */
+		unsigned char *buf = malloc(STUB_RDATA_MAX);
+		out->canonname = buf ? canonname_of(&h, last, buf) : NULL;
+		free(buf);
+	}
+	if (out->rcode == ns_r_nxdomain) {
+		*ttl = negative_ttl(&h);
+		return out->status = SD_DNS_NXDOMAIN;
+	}
+	if (out->rcode != ns_r_noerror)
+		return out->status = SD_DNS_SERVFAIL;
+	int got = collect(&h, cur, type, out, ttl);
+	if (got <= 0) {
+		/* a broken answer: the lookup failed, whatever it held
+		 * before the break */
+		*ttl = 0;
+		return out->status = got < 0 ? SD_DNS_ERROR : SD_DNS_SERVFAIL;
+	}
+	if (!out->n_rr) {
+		*ttl = negative_ttl(&h);
+		return out->status = SD_DNS_NODATA;
+	}
+	return out->status = SD_DNS_OK;
+}
+
+/* ---- asking (c-ares) ---- */
+
+static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
+static int ares_ready;
+
+static void ares_start(void)
+{
+	ares_ready = ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS;
+}
+
+/*
+ * A channel asking the resolver's servers: EDNS0 with our payload size,
+ * our first wait and rounds, and nothing read from the system's files
+ * (every setting that would be is given; the servers are set right
+ * after).  With one server, c-ares hands over a SERVFAIL, REFUSED or
+ * NOTIMP answer as it is, so its rcode is known; with several, such a
+ * server is skipped and the next one asked, as the C library does.
+ */
+static ares_channel channel_new(const stub *s)
+{
+	struct ares_options o;
+	memset(&o, 0, sizeof o);
+	o.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
+	    (s->n == 1 ? ARES_FLAG_NOCHECKRESP : 0);
+	o.timeout = STUB_FIRST_WAIT_MS;
+	o.tries = STUB_TRIES;
+	o.ednspsz = STUB_UDP_SIZE;
+	o.ndots = 1;
+	o.lookups = (char *)"b";
+	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+	    ARES_OPT_EDNSPSZ | ARES_OPT_NDOTS | ARES_OPT_LOOKUPS |
+	    ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_SORTLIST;
+	ares_channel ch;
+	if (ares_init_options(&ch, &o, mask) != ARES_SUCCESS)
+		return NULL;
+	if (ares_set_servers_ports(ch,
+	    (struct ares_addr_port_node *)s->server) != ARES_SUCCESS) {
+		ares_destroy(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+/* An idle channel, or a new one; NULL when none can be made. */
+static ares_channel channel_take(stub *s)
+{
+	ares_channel ch = NULL;
+	pthread_mutex_lock(&s->idle_lock);
+	if (s->n_idle)
+		ch = s->idle[--s->n_idle];
+	pthread_mutex_unlock(&s->idle_lock);
+	return ch ? ch : channel_new(s);
+}
+
+static void channel_give(stub *s, ares_channel ch)
+{
+	pthread_mutex_lock(&s->idle_lock);
+	if (s->n_idle < STUB_IDLE_CHANNELS) {
+		s->idle[s->n_idle++] = ch;
+		ch = NULL;
+	}
+	pthread_mutex_unlock(&s->idle_lock);
+	if (ch)
+		ares_destroy(ch);
+}
+
+/* One question on its way. */
+typedef struct ask {
+	const char *name;
+	uint16_t type;
+	sd_dns_answer *out;
+	uint32_t ttl;      /* how long the answer may be cached */
+	int done;
+} ask;
+
+/* c-ares' status of a question that ended without an answer in hand, as
+ * dns.h tells them apart; *rcode the one a server would have said. */
+static sd_dns_status status_of(int st, int *rcode)
+{
+	switch (st) {
+	case ARES_ETIMEOUT:
+	case ARES_ECANCELLED:      /* our deadline */
+		return SD_DNS_TIMEOUT;
+	case ARES_ECONNREFUSED:
+		/* every server answered SERVFAIL, REFUSED or NOTIMP, or
+		 * could not be reached (nothing listens there): the lookup
+		 * failed, it did not time out */
+	case ARES_ESERVFAIL:
+	case ARES_EREFUSED:
+	case ARES_EFORMERR:
+	case ARES_ENOTIMP:
+	case ARES_EBADRESP:
+		*rcode = ns_r_servfail;
+		return SD_DNS_SERVFAIL;
+	case ARES_ENOTFOUND:
+		/* c-ares answers .onion names itself (RFC 7686) */
+		*rcode = ns_r_nxdomain;
+		return SD_DNS_NXDOMAIN;
+	default:                   /* a bad name, no memory */
+		return SD_DNS_ERROR;
+	}
+}
+
+static void on_answer(void *arg, int status, int timeouts,
+    unsigned char *abuf, int alen)
+{
+	ask *q = arg;
+	(void)timeouts;
+	q->done = 1;
+	/* c-ares turns the rcode into its status but hands over the answer
+	 * too: read it for the records, the rcode and the TTLs */
+	if (abuf && alen > 0)
+		sd_dns_stub_parse(abuf, (size_t)alen, q->name, q->type, q->out,
+		    &q->ttl);
+	else
+		q->out->status = status_of(status, &q->out->rcode);
+}
+
+/* The channel's sockets, as poll() takes them; their number. */
+static nfds_t channel_fds(ares_channel ch, struct pollfd *p)
+{
+	ares_socket_t fd[ARES_GETSOCK_MAXNUM];
+	/* read as unsigned: c-ares' own ARES_GETSOCK_WRITABLE shifts a
+	 * signed 1 into the sign bit for the last socket */
+	unsigned bits = (unsigned)ares_getsock(ch, fd, ARES_GETSOCK_MAXNUM);
+	nfds_t n = 0;
+	for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+		short ev = (short)((bits >> i & 1u ? POLLIN : 0) |
+		    (bits >> (i + ARES_GETSOCK_MAXNUM) & 1u ? POLLOUT : 0));
+		if (ev)
+			p[n++] = (struct pollfd){ .fd = fd[i], .events = ev };
+	}
+	return n;
+}
+
+/*
+ * Runs the channel until the question is answered or its deadline comes,
+ * when it is cancelled (a timeout).  Every wait ends at c-ares' next
+ * retransmission or at the deadline, whichever is first.  0, or -1 when
+ * poll() fails.
+ */
+static int pump(ares_channel ch, const ask *q, int64_t deadline)
+{
+	while (!q->done) {
+		int64_t left = sd_remaining_ms(deadline);
+		if (left <= 0) {
+			ares_cancel(ch);
+			return 0;
+		}
+		struct pollfd p[ARES_GETSOCK_MAXNUM];
+		nfds_t n = channel_fds(ch, p);
+		struct timeval max = { (time_t)(left / 1000),
+		    (suseconds_t)(left % 1000) * 1000 }, tv;
+		const struct timeval *t = ares_timeout(ch, &max, &tv);
+		int64_t wait = (int64_t)t->tv_sec * 1000 +
+		    (t->tv_usec + 999) / 1000;
+		int rc = poll(p, n, (int)wait);
+		if (rc < 0 && errno != EINTR) {
+			ares_cancel(ch);
+			return -1;
+		}
+		if (rc <= 0) {
+			/* retransmissions due */
+			ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+			continue;
+		}
+		for (nfds_t i = 0; i < n; i++) {
+			short r = p[i].revents;
+			if (!r)
+				continue;
+			/* an error (an ICMP unreachable) is read as such */
+			ares_process_fd(ch,
+			    r & (POLLIN | POLLERR | POLLHUP) ? p[i].fd :
+			    ARES_SOCKET_BAD,
+			    r & POLLOUT ? p[i].fd : ARES_SOCKET_BAD);
+		}
+	}
+	return 0;
 }
 
 static sd_dns_status stub_query(void *impl, const char *name, uint16_t type,
@@ -748,31 +710,26 @@ static sd_dns_status stub_query(void *impl, const char *name, uint16_t type,
 {
 	stub *s = impl;
 	int64_t t0 = sd_now_ms();
-	char key[STUB_NAME_MAX * 4 + 8];
-	unsigned char wname[STUB_NAME_MAX];
+	char key[STUB_NAME_MAX * 4 + 8], qname[2 * STUB_NAME_MAX + 2];
+	if (strlen(name) >= sizeof key - 1 || !ares_name_of(name, qname))
+		return out->status = SD_DNS_ERROR;
 	key_of(name, key, sizeof key);
 	if (cache_get(s, key, type, out))
 		return out->status;
-	size_t wl = strlen(name) < sizeof key - 1 ? name_to_wire(name, wname) :
-	    0;
-	if (!wl)
+	if (sd_remaining_ms(deadline_ms) <= 0)
+		return out->status = SD_DNS_TIMEOUT;
+	ares_channel ch = channel_take(s);
+	if (!ch)
 		return out->status = SD_DNS_ERROR;
-	uint16_t id;
-	if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id)
-		id = (uint16_t)(sd_now_ms() ^ (uintptr_t)&id);
-	unsigned char q[12 + STUB_NAME_MAX + 4 + 11];
-	size_t qlen = build_query(q, id, wname, wl, type);
-	unsigned char *ans = malloc(STUB_TCP_MAX);
-	if (!ans)
-		return out->status = SD_DNS_ERROR;
-	size_t n = exchange_all(s, q, qlen, ans, deadline_ms, out);
-	uint32_t ttl = 0;
-	if (n)
-		parse(ans, n, wname, type, out, &ttl);
-	free(ans);
+	ask q = { .name = name, .type = type, .out = out };
+	ares_query(ch, qname, ns_c_in, type, on_answer, &q);
+	if (pump(ch, &q, deadline_ms) < 0)
+		out->status = SD_DNS_ERROR;
+	channel_give(s, ch);
 	out->elapsed_ms = sd_now_ms() - t0;
-	if (n && out->status != SD_DNS_ERROR && out->status != SD_DNS_SERVFAIL)
-		cache_put(s, key, type, out, ttl);
+	if (out->status == SD_DNS_OK || out->status == SD_DNS_NXDOMAIN ||
+	    out->status == SD_DNS_NODATA)
+		cache_put(s, key, type, out, q.ttl);
 	return out->status;
 }
 
@@ -781,9 +738,12 @@ static void stub_free(void *impl)
 	stub *s = impl;
 	if (!s)
 		return;
+	while (s->n_idle)
+		ares_destroy(s->idle[--s->n_idle]);
 	while (s->oldest)
 		unlink_entry(s, s->oldest);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->idle_lock);
 	free(s->bucket);
 	free(s);
 }
@@ -792,56 +752,77 @@ static const sd_resolver_ops stub_ops = { stub_query, stub_free };
 
 /* ---- configuration ---- */
 
-/* "ADDR" or "ADDR@PORT" (sd_dns_server_spec's form) -> a socket address. */
+/*
+ * "ADDR" or "ADDR@PORT" (sd_dns_server_spec's form) as a server of
+ * c-ares.  (Its ares_set_servers_ports_csv reads the --resolver form
+ * itself, but c-ares 1.18 misreads the port of any server after the
+ * first, counting colons across the whole list.)
+ */
 static int add_server(stub *s, const char *spec)
 {
 	char host[128];
-	int port = 53;
 	const char *at = strchr(spec, '@');
 	size_t hl = at ? (size_t)(at - spec) : strlen(spec);
 	if (s->n >= STUB_MAX_SERVERS || hl >= sizeof host)
 		return 0;
 	memcpy(host, spec, hl);
 	host[hl] = '\0';
-	if (at)
-		port = atoi(at + 1);
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&s->addr[s->n];
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&s->addr[s->n];
-	memset(&s->addr[s->n], 0, sizeof s->addr[s->n]);
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		s->addrlen[s->n++] = sizeof *a4;
-		return 1;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		s->addrlen[s->n++] = sizeof *a6;
-		return 1;
-	}
-	return 0;
+	struct ares_addr_port_node *a = &s->server[s->n];
+	memset(a, 0, sizeof *a);
+	a->udp_port = a->tcp_port = at ? atoi(at + 1) : 53;
+	if (inet_pton(AF_INET, host, &a->addr.addr4) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, &a->addr.addr6) == 1)
+		a->family = AF_INET6;
+	else
+		return 0;
+	s->n++;
+	return 1;
 }
 
-/* The nameserver lines of resolv.conf (as the C library reads them: the
- * first three; none means the local host). */
-static int read_resolv_conf(stub *s)
+/* The system's servers, as c-ares reads them from resolv.conf (the first
+ * three, as the C library reads them; none means the local host). */
+static int system_servers(stub *s)
 {
-	FILE *f = fopen("/etc/resolv.conf", "re");
-	char line[512];
-	while (f && s->n < STUB_RESOLV_CONF_MAX && fgets(line, sizeof line, f)) {
-		char word[16], addr[128];
-		if (sscanf(line, "%15s %127s", word, addr) != 2 ||
-		    strcmp(word, "nameserver") != 0)
-			continue;
-		char *pct = strchr(addr, '%');
-		if (pct)
-			*pct = '\0';   /* a link-local's zone: not kept */
-		add_server(s, addr);
+	ares_channel ch;
+	struct ares_addr_port_node *list = NULL;
+	if (ares_init(&ch) != ARES_SUCCESS)
+		return 0;
+	if (ares_get_servers_ports(ch, &list) == ARES_SUCCESS)
+		for (const struct ares_addr_port_node *a = list;
+		    a && s->n < STUB_RESOLV_CONF_MAX; a = a->next) {
+			s->server[s->n] = *a;
+			if (!s->server[s->n].udp_port)
+				s->server[s->n].udp_port = 53;
+			if (!s->server[s->n].tcp_port)
+				s->server[s->n].tcp_port = 53;
+			s->n++;
+		}
+	ares_free_data(list);
+	ares_destroy(ch);
+	return s->n > 0;
+}
+
+/* Reads the --resolver values, or the system's servers when none is
+ * given; NULL or why not. */
+static const char *configure(stub *s, const char **servers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char spec[200];
+		if (!sd_dns_server_spec(servers[i], spec, sizeof spec) ||
+		    !add_server(s, spec))
+			return "invalid --resolver address (use ADDR, ADDR:PORT "
+			    "or [IPV6]:PORT; at most 8)";
 	}
-	if (f)
-		fclose(f);
-	return s->n ? 1 : add_server(s, "127.0.0.1");
+	if (!n && sd_dns_system_resolver_refused())
+		return sd_dns_system_resolver_refused();
+	if (!n && !system_servers(s))
+		return "could not read the system's resolver configuration "
+		    "(/etc/resolv.conf)";
+	for (size_t i = 0; i + 1 < s->n; i++)
+		s->server[i].next = &s->server[i + 1];
+	s->server[s->n - 1].next = NULL;
+	return NULL;
 }
 
 sd_resolver *sd_resolver_new_stub(const char **servers, size_t n_servers,
@@ -852,25 +833,27 @@ sd_resolver *sd_resolver_new_stub(const char **servers, size_t n_servers,
 	if (!s)
 		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->idle_lock, NULL);
+	pthread_once(&ares_once, ares_start);
 	s->bucket = calloc(STUB_CACHE_BUCKETS, sizeof *s->bucket);
 	if (!s->bucket)
 		goto fail;
-	for (size_t i = 0; i < n_servers; i++) {
-		char spec[200];
-		if (!sd_dns_server_spec(servers[i], spec, sizeof spec) ||
-		    !add_server(s, spec)) {
-			*err = "invalid --resolver address (use ADDR, ADDR:PORT "
-			    "or [IPV6]:PORT; at most 8)";
-			goto fail;
-		}
-	}
-	if (!n_servers && (*err = sd_dns_system_resolver_refused()) != NULL)
-		goto fail;
-	if (!n_servers && !read_resolv_conf(s)) {
-		*err = "could not read the system's resolver configuration "
-		    "(/etc/resolv.conf)";
+	if (!ares_ready) {
+		*err = "c-ares could not be initialised";
 		goto fail;
 	}
+	const char *why = configure(s, servers, n_servers);
+	if (why) {
+		*err = why;
+		goto fail;
+	}
+	/* the first channel now: a resolver that cannot make one fails
+	 * here, not at its first question */
+	if ((s->idle[0] = channel_new(s)) == NULL) {
+		*err = "could not set up a c-ares channel";
+		goto fail;
+	}
+	s->n_idle = 1;
 	return sd_resolver_new_custom(&stub_ops, s);
 fail:
 	stub_free(s);

@@ -15,8 +15,9 @@
  * the connection after each answer, as many do, loses every query but the
  * first, and libunbound answers those SERVFAIL: the lookup did not fail,
  * the transport did.  So a SERVFAIL is asked once more, one query at a
- * time, on a second context of the same settings (no pipelining there), if
- * the deadline leaves time; a server that really fails fails again.
+ * time, on a second context of the same settings (no pipelining there),
+ * made by the first retry, if the deadline leaves time; a server that
+ * really fails fails again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,8 +50,15 @@ typedef struct ub_backend {
 	int cancelled;      /* queries given up at our deadline */
 	int inflight;       /* queries sent and not yet answered or given up */
 	int permissive;     /* the default root anchor: bogus is not fatal */
-	struct ub_backend *retry;   /* same settings, one query at a time */
+	/* same settings, one query at a time: made by the first retry (a
+	 * context costs millions of instructions of random seeding, and most
+	 * runs never retry); set under retry_lock, read atomically */
+	struct ub_backend *retry;
 	pthread_mutex_t retry_lock; /* held while a retry is in flight */
+	int primary;        /* the resolver's own context, not its retry one */
+	char **servers;     /* the primary's settings, for the retry context */
+	size_t n_servers;
+	char *trust_anchor;
 	pthread_t pump;
 	int pump_started;   /* under lock */
 	int wake[2];        /* a byte here ends the pump */
@@ -332,6 +340,23 @@ static sd_dns_status resolve_on(ub_backend *b, const char *name,
 	return out->status;
 }
 
+static ub_backend *backend_new(const char **servers, size_t n_servers,
+    const char *trust_anchor, int wide, const char **err);
+
+/* Under retry_lock: the retry context, made the first time; NULL if it
+ * cannot be (the first answer then stands). */
+static ub_backend *retry_backend(ub_backend *b)
+{
+	if (!b->retry) {
+		const char *err;
+		/* one query at a time needs no width */
+		ub_backend *r = backend_new((const char **)b->servers,
+		    b->n_servers, b->trust_anchor, 0, &err);
+		__atomic_store_n(&b->retry, r, __ATOMIC_RELEASE);
+	}
+	return b->retry;
+}
+
 /* Takes the retry lock, or gives up at the deadline. */
 static int lock_until(pthread_mutex_t *m, int64_t deadline_ms)
 {
@@ -349,13 +374,17 @@ static sd_dns_status ub_query(void *impl, const char *name, uint16_t type,
 	ub_backend *b = impl;
 	int64_t t0 = sd_now_ms();
 	sd_dns_status st = resolve_on(b, name, type, deadline_ms, out);
-	if (st != SD_DNS_SERVFAIL || !b->retry ||
+	if (st != SD_DNS_SERVFAIL || !b->primary ||
 	    sd_remaining_ms(deadline_ms) < RETRY_MIN_MS ||
 	    !lock_until(&b->retry_lock, deadline_ms))
 		return st;
+	ub_backend *rb = retry_backend(b);
+	if (!rb) {
+		pthread_mutex_unlock(&b->retry_lock);
+		return st;
+	}
 	sd_dns_answer again = { 0 };
-	sd_dns_status st2 = resolve_on(b->retry, name, type, deadline_ms,
-	    &again);
+	sd_dns_status st2 = resolve_on(rb, name, type, deadline_ms, &again);
 	pthread_mutex_unlock(&b->retry_lock);
 	if (st2 == SD_DNS_TIMEOUT) {
 		/* the first answer is the one to report */
@@ -372,6 +401,10 @@ static void ub_delete_now(ub_backend *b)
 {
 	if (b->retry)
 		ub_delete_now(b->retry);
+	for (size_t i = 0; i < b->n_servers; i++)
+		free(b->servers[i]);
+	free(b->servers);
+	free(b->trust_anchor);
 	if (b->pump_started) {
 		/* write() never blocks on one byte to an empty pipe */
 		if (write(b->wake[1], "x", 1) != 1)
@@ -405,10 +438,11 @@ static void ub_free_backend(void *impl)
 	pthread_mutex_lock(&b->lock);
 	int busy = b->cancelled || b->inflight;
 	pthread_mutex_unlock(&b->lock);
-	if (b->retry) {
-		pthread_mutex_lock(&b->retry->lock);
-		busy |= b->retry->cancelled || b->retry->inflight;
-		pthread_mutex_unlock(&b->retry->lock);
+	ub_backend *rb = __atomic_load_n(&b->retry, __ATOMIC_ACQUIRE);
+	if (rb) {
+		pthread_mutex_lock(&rb->lock);
+		busy |= rb->cancelled || rb->inflight;
+		pthread_mutex_unlock(&rb->lock);
 	}
 	if (busy && pthread_attr_init(&a) == 0) {
 		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
@@ -569,13 +603,20 @@ static sd_resolver *resolver_new(const char **servers, size_t n_servers,
 	ub_backend *b = backend_new(servers, n_servers, trust_anchor, wide, err);
 	if (!b)
 		return NULL;
-	/* the second context for retries (see the top of this file): one
-	 * query at a time needs no width */
-	b->retry = backend_new(servers, n_servers, trust_anchor, 0, err);
-	sd_resolver *r = b->retry ? sd_resolver_new_custom(&ub_ops, b) : NULL;
+	/* the settings of the second context, made by the first retry (see
+	 * the top of this file) */
+	b->primary = 1;
+	b->servers = calloc(n_servers ? n_servers : 1, sizeof *b->servers);
+	int ok = b->servers != NULL;
+	for (size_t i = 0; ok && i < n_servers; i++)
+		ok = (b->servers[b->n_servers++] = strdup(servers[i])) != NULL;
+	if (ok && trust_anchor)
+		ok = (b->trust_anchor = strdup(trust_anchor)) != NULL;
+	sd_resolver *r = ok ? sd_resolver_new_custom(&ub_ops, b) : NULL;
 	if (!r) {
-		*err = b->retry ? "out of memory" : *err;
-		ub_free_backend(b);
+		*err = "out of memory";
+		if (!ok)
+			ub_free_backend(b);
 	}
 	return r;
 }

@@ -86,12 +86,6 @@ static int loaded(void)
 	return lc.ready;
 }
 
-CURLcode curl_global_init(long flags)
-{
-	(void)flags;   /* load() initialises with the defaults, once */
-	return loaded() ? CURLE_OK : CURLE_FAILED_INIT;
-}
-
 CURL *curl_easy_init(void)
 {
 	return loaded() ? lc.easy_init() : NULL;

@@ -2,6 +2,7 @@
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,15 +35,53 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* --ca-file: trusted in addition to the system's store libcurl loaded. */
+/*
+ * The trust store of every fetch: the system's CAs and --ca-file, read
+ * once per process and shared (X509_STORE counts its references and locks
+ * itself).  Reading the system's bundle costs more CPU than a fetch, and a
+ * batch fetches a policy for thousands of domains.  Rebuilt only if a
+ * fetch names another --ca-file (a library caller's choice).
+ */
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+static X509_STORE *store;
+static char *store_ca;     /* the --ca-file it holds, or NULL */
+
+static int same_ca(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Under store_lock: the store for ca_file, or NULL. */
+static X509_STORE *store_for(const char *ca_file)
+{
+	if (store && same_ca(store_ca, ca_file))
+		return store;
+	X509_STORE *st = X509_STORE_new();
+	char *ca = ca_file ? strdup(ca_file) : NULL;
+	if (!st || (ca_file && !ca) || X509_STORE_set_default_paths(st) != 1 ||
+	    (ca_file && X509_STORE_load_file(st, ca_file) != 1)) {
+		X509_STORE_free(st);
+		free(ca);
+		return NULL;
+	}
+	/* contexts of fetches still running hold their own references */
+	X509_STORE_free(store);
+	free(store_ca);
+	store = st;
+	store_ca = ca;
+	return store;
+}
+
+/* Every fetch's TLS context trusts the shared store. */
 static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *arg)
 {
 	(void)curl;
-	const char *ca_file = arg;
-	X509_STORE *st = SSL_CTX_get_cert_store((SSL_CTX *)ssl_ctx);
-	if (ca_file && (!st || X509_STORE_load_file(st, ca_file) != 1))
-		return CURLE_SSL_CACERT_BADFILE;
-	return CURLE_OK;
+	pthread_mutex_lock(&store_lock);
+	X509_STORE *st = store_for(arg);
+	if (st)
+		SSL_CTX_set1_cert_store((SSL_CTX *)ssl_ctx, st);
+	pthread_mutex_unlock(&store_lock);
+	return st ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
 }
 
 static void copy_sanitized(char *dst, size_t dstlen, const char *src)
@@ -68,9 +107,15 @@ static void set_options(CURL *h, const sd_https_req *req, body *b,
 	    (req->allow_http ? CURLPROTO_HTTP : 0)));
 #endif
 #if LIBCURL_VERSION_NUM >= 0x075700
-	/* a private store: --ca-file must not leak into a shared cache */
+	/* libcurl's own cache stays off: the store is ours (on_ssl_ctx) */
 	curl_easy_setopt(h, CURLOPT_CA_CACHE_TIMEOUT, 0L);
 #endif
+	/* nothing for libcurl to read: on_ssl_ctx gives the context its
+	 * store */
+	curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, (void *)req->ca_file);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(req->connect_timeout_ms < left ? req->connect_timeout_ms :
@@ -84,10 +129,6 @@ static void set_options(CURL *h, const sd_https_req *req, body *b,
 		curl_easy_setopt(h, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V4);
 	else if (req->family == 6)
 		curl_easy_setopt(h, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V6);
-	if (req->ca_file) {
-		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, (void *)req->ca_file);
-	}
 }
 
 int sd_https_pin_add(char *pin, size_t pinlen, int *o, size_t *n,

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "probe/discover.h"
 #include "probe/domain.h"
 #include "probe/domain_dnsbl.h"
+#include "probe/jobs.h"
+#include "probe/score.h"
 #include "probe/session.h"
 #include "rules/rules.h"
 #include "settings/server.h"
@@ -49,14 +52,13 @@ typedef struct lookup_job {
 	uint16_t type;
 	int64_t deadline;
 	sd_dns_answer ans;
-	pthread_t th;
+	int asked;
 } lookup_job;
 
-static void *lookup_thread(void *arg)
+static void lookup_run(void *arg)
 {
 	lookup_job *j = arg;
 	sd_dns_query(j->res, j->name, j->type, j->deadline, &j->ans);
-	return NULL;
 }
 
 static int is_literal(const char *host, int *family)
@@ -92,19 +94,18 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 		{ res, host, SD_DNS_A, deadline, { 0 }, 0 },
 		{ res, host, SD_DNS_AAAA, deadline, { 0 }, 0 },
 	};
-	int started[2] = { 0, 0 };
 	sd_report_waiting(r, host, "DNS lookup", strcmp(role, "main") == 0,
 	    (double)sd_remaining_ms(deadline) / 1000.0);
+	sd_jobgroup *g = sd_jobgroup_new(0);
 	for (int i = 0; i < 2; i++) {
 		if (family_only && family_only != (i == 0 ? 4 : 6))
 			continue;
-		started[i] = pthread_create(&jobs[i].th, NULL, lookup_thread,
-		    &jobs[i]) == 0 ? 1 : (lookup_thread(&jobs[i]), 2);
+		jobs[i].asked = 1;
+		sd_jobgroup_add(g, lookup_run, NULL, &jobs[i]);
 	}
+	sd_jobgroup_join(g, deadline + SD_JOBS_JOIN_GRACE_MS);
 	for (int i = 0; i < 2; i++) {
-		if (started[i] == 1)
-			pthread_join(jobs[i].th, NULL);
-		if (!started[i])
+		if (!jobs[i].asked)
 			continue;
 		sd_dns_answer *a = &jobs[i].ans;
 		const char *type = i == 0 ? "A" : "AAAA";
@@ -240,16 +241,14 @@ typedef struct sender_job {
 	sd_domain_params dp;
 	int64_t deadline;
 	int abandoned;
-	pthread_t th;
 	int started;
 } sender_job;
 
-static void *sender_thread(void *arg)
+static void sender_run(void *arg)
 {
 	sender_job *j = arg;
 	j->abandoned = sd_domain_probe(j->dr, j->res, j->opt, &j->dp,
 	    j->deadline);
-	return NULL;
 }
 
 /* Copies the sender domain's facts into the check report; the rules
@@ -269,11 +268,10 @@ typedef struct dnsbl_job {
 	sd_resolver *res;
 	const sd_options *opt;
 	int64_t deadline;
-	pthread_t th;
 	int started;
 } dnsbl_job;
 
-static void *dnsbl_thread(void *arg)
+static void dnsbl_run(void *arg)
 {
 	dnsbl_job *j = arg;
 	const char *zones[SD_CLI_MAX_ZONES];
@@ -281,7 +279,7 @@ static void *dnsbl_thread(void *arg)
 	    sd_dnsbl_defaults(0, zones, SD_CLI_MAX_ZONES);
 	unsigned char a[4];
 	if (inet_pton(AF_INET, j->opt->public_ip, a) != 1)
-		return NULL;
+		return;
 	for (size_t i = 0; i < nz && i < SD_CLI_MAX_ZONES; i++) {
 		const char *zone = j->opt->dnsbl_set ? j->opt->dnsbl[i] : zones[i];
 		char q[300], id[400], meaning[SD_DNSBL_MEANING_MAX] = "";
@@ -290,7 +288,7 @@ static void *dnsbl_thread(void *arg)
 		sd_dns_query(j->res, q, SD_DNS_A, j->deadline, &ans);
 		const char *result = "not_listed";
 		if (ans.status == SD_DNS_OK && ans.n_rr) {
-			sd_dnsbl_class cl = sd_dnsbl_classify(zone, 0, ans.rr[0].text,
+			sd_dnsbl_class cl = sd_dnsbl_classify(zone, ans.rr[0].text,
 			    meaning, sizeof meaning);
 			result = cl == SD_DNSBL_LISTED ? "listed" :
 			    cl == SD_DNSBL_POLICY ? "policy" : "refused";
@@ -312,7 +310,6 @@ static void *dnsbl_thread(void *arg)
 		    "ok", strcmp(result, "listed") != 0));
 		sd_dns_answer_clear(&ans);
 	}
-	return NULL;
 }
 
 /* Is there already a non-SMTP control probe of this address? */
@@ -400,7 +397,7 @@ static void decide_alternatives(sd_probe *probes, int np, sd_probe *main_probe,
 }
 
 /* The sender domain's audit, in a thread beside the probes. */
-static void start_sender(sender_job *sj, sd_resolver *res,
+static void start_sender(sd_jobgroup *side, sender_job *sj, sd_resolver *res,
     const sd_options *opt, const sd_check_params *cp, int64_t deadline)
 {
 	const char *sender = cp->from ? cp->from :
@@ -413,10 +410,51 @@ static void start_sender(sender_job *sj, sd_resolver *res,
 	sj->dp.domain = at + 1;
 	/* secondary to the path: it may not hold the verdict long */
 	sj->deadline = sd_deadline_min(deadline, sd_now_ms() + 4000);
-	sj->started = pthread_create(&sj->th, NULL, sender_thread, sj) == 0;
+	sj->started = 1;
+	sd_jobgroup_add(side, sender_run, NULL, sj);
 }
 
-/* The state the probes of one run share, and their waits. */
+/*
+ * The TLS client context is built by a thread of its own while the run
+ * sets up its resolver and plans the probes: opening OpenSSL, reading its
+ * configuration and the CA certificates (the whole bundle when
+ * SSL_CERT_FILE names it: some 30 ms) would otherwise delay every first
+ * connection.
+ */
+typedef struct tls_job {
+	pthread_t th;
+	int started;
+	const char *ca_file;
+	SSL_CTX *ctx;
+} tls_job;
+
+static void *tls_thread(void *arg)
+{
+	tls_job *j = arg;
+	j->ctx = sd_tls_client_ctx(j->ca_file);
+	return NULL;
+}
+
+static void tls_start(tls_job *j, const char *ca_file)
+{
+	j->ca_file = ca_file;
+	j->started = pthread_create(&j->th, NULL, tls_thread, j) == 0;
+	if (!j->started)
+		j->ctx = sd_tls_client_ctx(ca_file);
+}
+
+/* The context, once built (NULL when it could not be). */
+static SSL_CTX *tls_wait(tls_job *j)
+{
+	if (j->started) {
+		pthread_join(j->th, NULL);
+		j->started = 0;
+	}
+	return j->ctx;
+}
+
+/* The state the probes of one run share, and their waits (run->tls is set
+ * by tls_wait, before anything connects). */
 static void run_init(sd_run *run, sd_report *r, const sd_options *opt,
     const sd_check_params *cp, char *ehlo_name, int64_t deadline)
 {
@@ -429,7 +467,6 @@ static void run_init(sd_run *run, sd_report *r, const sd_options *opt,
 	run->reply_ms = run->connect_ms * 2 > 4000 ? run->connect_ms * 2 : 4000;
 	run->sniff_ms = run->connect_ms < 1500 ? 1500 : run->connect_ms > 4000 ?
 	    4000 : run->connect_ms;
-	run->tls = sd_tls_client_ctx(opt->ca_file);
 }
 
 /* The settings judged: a top-level member of the report (members may be
@@ -564,7 +601,7 @@ static void verify_way_around(sd_probe *main_probe, sd_run *run,
 	    atomic_load(&run->auth_rejected) || sd_remaining_ms(deadline) <= 500)
 		return;
 	sd_probe fix = *main_probe;
-	memset(&fix.thread, 0, sizeof fix.thread);
+	fix.job = NULL;
 	fix.started = 0;
 	fix.role = SD_ROLE_FIX;
 	fix.connected = fix.greeted = fix.tls_ok = fix.cert_ok = 0;
@@ -645,16 +682,14 @@ typedef struct published_job {
 	sd_run *run;
 	const char *domain, *server;
 	int64_t deadline;
-	pthread_t th;
 	int started;
 } published_job;
 
-static void *published_thread(void *arg)
+static void published_run(void *arg)
 {
 	published_job *j = arg;
 	sd_discover_published(j->r, j->res, j->run, j->domain, j->server,
 	    j->deadline);
-	return NULL;
 }
 
 /* config.source, source_detail and candidates (docs/discovery.md). */
@@ -727,9 +762,25 @@ static void no_server(sd_report *r, const sd_check_params *cp,
 	sd_rules_judge(r);
 }
 
+/* --send --score: the test message the run sent (or would have sent)
+ * goes to a content filter before the rules judge, since
+ * content.spam_score is a rule of check's table. */
+static void score_test_message(sd_report *r, const sd_check_params *cp,
+    int64_t deadline)
+{
+	const char *from = cp->from ? cp->from : cp->address;
+	const char *to = cp->to ? cp->to : from;
+	char msg[2048];
+	int n = cp->score && cp->send && from ? sd_check_test_message(msg,
+	    sizeof msg, cp->ehlo, from, to) : -1;
+	if (n > 0)
+		sd_score_with(r, cp->scorer, msg, (size_t)n, deadline);
+}
+
 /* The work beside the probes: this machine's address on the blocklists,
  * the sender domain's audit, the published settings of its domain. */
 typedef struct side_jobs {
+	sd_jobgroup *group;
 	dnsbl_job dj;
 	sender_job sj;
 	published_job pj;
@@ -740,13 +791,15 @@ static void side_start(side_jobs *s, sd_report *r, sd_resolver *res,
 {
 	const sd_options *opt = run->opt;
 	int64_t deadline = run->deadline_ms;
+	s->group = sd_jobgroup_new(0);
 	s->dj = (dnsbl_job){ r, res, opt, sd_deadline_min(deadline,
-	    sd_now_ms() + 4000), 0, 0 };
-	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0))
-		s->dj.started = pthread_create(&s->dj.th, NULL, dnsbl_thread,
-		    &s->dj) == 0;
+	    sd_now_ms() + 4000), 0 };
+	if (res && opt->public_ip && !(opt->dnsbl_set && opt->n_dnsbl == 0)) {
+		s->dj.started = 1;
+		sd_jobgroup_add(s->group, dnsbl_run, NULL, &s->dj);
+	}
 	if (res)
-		start_sender(&s->sj, res, opt, cp, deadline);
+		start_sender(s->group, &s->sj, res, opt, cp, deadline);
 	/* with flags or a file: what the sender's domain publishes (never
 	 * holding the verdict up for long); ADDRESS names the account's
 	 * domain even when --from differs */
@@ -755,24 +808,20 @@ static void side_start(side_jobs *s, sd_report *r, sd_resolver *res,
 	const char *pub_addr = cp->address ? cp->address : sender;
 	const char *at = pub_addr ? strchr(pub_addr, '@') : NULL;
 	s->pj = (published_job){ r, res, run, at && at[1] ? at + 1 : NULL,
-	    cp->server, sd_deadline_min(deadline, sd_now_ms() + 4000), 0, 0 };
-	if (!discovered)
-		s->pj.started = pthread_create(&s->pj.th, NULL,
-		    published_thread, &s->pj) == 0;
+	    cp->server, sd_deadline_min(deadline, sd_now_ms() + 4000), 0 };
+	if (!discovered) {
+		s->pj.started = 1;
+		sd_jobgroup_add(s->group, published_run, NULL, &s->pj);
+	}
 }
 
 /* Waits for the side work and adds the sender domain's facts; returns 1
  * when the domain audit was abandoned (it still holds the resolver). */
-static int side_join(side_jobs *s, sd_report *r)
+static int side_join(side_jobs *s, sd_report *r, int64_t deadline)
 {
-	if (s->dj.started)
-		pthread_join(s->dj.th, NULL);
-	if (s->pj.started)
-		pthread_join(s->pj.th, NULL);
-	if (s->sj.started) {
-		pthread_join(s->sj.th, NULL);
+	sd_jobgroup_join(s->group, deadline + SD_JOBS_JOIN_GRACE_MS);
+	if (s->sj.started)
 		merge_sender(r, &s->sj);
-	}
 	sd_report_free(s->sj.dr);
 	return s->sj.abandoned;
 }
@@ -822,9 +871,13 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 	sd_secrets *secrets = NULL;
 	sd_discovery *disc = calloc(1, sizeof *disc);
 	sd_run run = { 0 };
+	tls_job tj = { 0 };
+	tls_start(&tj, opt->ca_file);
 	run_init(&run, r, opt, cp, ehlo_name, deadline);
 	sd_resolver *res = run_resolver(r, opt, cp, n_controls);
 	int discovered = !cp->server;
+	if (discovered)
+		run.tls = tls_wait(&tj);   /* discovery probes candidates */
 	if (!disc || (discovered && !discover_server(r, res, &run, cp,
 	    deadline, disc))) {
 		sd_resolver_free(res);
@@ -837,6 +890,7 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 	sd_report_set_extra(r, "config", check_config(opt, cp, port, tls,
 	    controls));
 	config_source(r, cp, disc, discovered);
+	run.tls = tls_wait(&tj);
 	if (!run.tls || !secrets_ok) {
 		/* no way to keep the secret out of the report: no run */
 		sd_verdict_set(r, "inconclusive", -1, !secrets_ok ? "out of "
@@ -864,8 +918,9 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 		np = plan_controls(probes, np, &run, controls, res, dns_dl);
 	}
 	run_probes(probes, np, &run, res, server.n > 0, port, tls);
+	score_test_message(r, cp, deadline);
 	/* abandoned domain checks still hold the resolver: leave it */
-	if (!side_join(&side, r))
+	if (!side_join(&side, r, deadline))
 		sd_resolver_free(res);
 	sd_report_sort_facts(r);
 	sd_rules_judge(r);
@@ -876,6 +931,7 @@ done:
 	r->secrets = NULL;
 	sd_secrets_free(secrets);
 	json_decref(controls);
+	run.tls = tls_wait(&tj);
 	if (run.tls)
 		SSL_CTX_free(run.tls);
 	free(ehlo_name);

@@ -8,13 +8,13 @@
  * carry no query string, DNS asks only for names built from the domain.
  */
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/https.h"
 #include "probe/discover.h"
+#include "probe/jobs.h"
 #include "settings/autoconfig.h"
 #include "settings/server.h"
 #include "util/util.h"
@@ -46,8 +46,7 @@ typedef struct job {
 	size_t n;
 	const sd_provider *provider;   /* the MX job's match */
 	int variant;                   /* which SRV name */
-	pthread_t th;
-	int started;
+	void *(*fn)(void *);           /* the source's lookups */
 } job;
 
 static sd_candidate *add(job *j, sd_source src, const char *host, int port,
@@ -392,36 +391,35 @@ typedef struct resolve_job {
 	sd_resolver *res;
 	int family;
 	int64_t deadline;
-	pthread_t th;
-	int started;
 } resolve_job;
 
-static void *resolve_thread(void *arg)
+static void resolve_run(void *arg)
 {
 	resolve_job *j = arg;
 	sd_dns_status st;
 	if (!first_addr(j->res, j->c->host, j->family, j->deadline, j->c->addr,
 	    sizeof j->c->addr, &j->c->family, &st))
 		j->c->resolve_failed = 1;
-	return NULL;
+}
+
+/* One source's lookups as a job of the probe engine. */
+static void source_run(void *arg)
+{
+	job *j = arg;
+	j->fn(j);
 }
 
 static void resolve_all(sd_discovery *d, sd_resolver *res, int family,
     int64_t deadline)
 {
 	resolve_job rj[SD_DISCOVER_MAX];
+	sd_jobgroup *g = sd_jobgroup_new(0);
 	for (size_t i = 0; i < d->n; i++) {
-		rj[i] = (resolve_job){ &d->c[i], res, family, deadline, 0, 0 };
-		if (d->c[i].addr[0])
-			continue;
-		rj[i].started = pthread_create(&rj[i].th, NULL, resolve_thread,
-		    &rj[i]) == 0;
-		if (!rj[i].started)
-			resolve_thread(&rj[i]);
+		rj[i] = (resolve_job){ &d->c[i], res, family, deadline };
+		if (!d->c[i].addr[0])
+			sd_jobgroup_add(g, resolve_run, NULL, &rj[i]);
 	}
-	for (size_t i = 0; i < d->n; i++)
-		if (rj[i].started)
-			pthread_join(rj[i].th, NULL);
+	sd_jobgroup_join(g, deadline + SD_JOBS_JOIN_GRACE_MS);
 }
 
 /* Each candidate up to EHLO after TLS, then QUIT: no credentials. */
@@ -483,15 +481,12 @@ void sd_discover(sd_report *r, sd_resolver *res, sd_run *run,
 	memset(jobs, 0, sizeof jobs);
 	void *(*fn[5])(void *) = { srv_thread, srv_thread, autoconfig_thread,
 	    mx_thread, guess_thread };
+	sd_jobgroup *g = res ? sd_jobgroup_new(0) : NULL;
 	for (int i = 0; i < njobs; i++) {
 		jobs[i] = (job){ .r = r, .res = res, .run = run, .domain = domain,
-		    .deadline = deadline, .variant = i == 1 };
-		if (!res)
-			continue;
-		jobs[i].started = pthread_create(&jobs[i].th, NULL, fn[i],
-		    &jobs[i]) == 0;
-		if (!jobs[i].started)
-			fn[i](&jobs[i]);
+		    .deadline = deadline, .variant = i == 1, .fn = fn[i] };
+		if (res)
+			sd_jobgroup_add(g, source_run, NULL, &jobs[i]);
 	}
 	/* the provider table by domain needs no lookup */
 	job pj = { .r = r, .run = run, .domain = domain };
@@ -505,9 +500,7 @@ void sd_discover(sd_report *r, sd_resolver *res, sd_run *run,
 	snprintf(id, sizeof id, "discovery.provider.%s", domain);
 	fact(r, id, "provider", d, (int)pj.n, json_pack("{s:s?}", "provider",
 	    p ? p->id : NULL));
-	for (int i = 0; i < 5; i++)
-		if (jobs[i].started)
-			pthread_join(jobs[i].th, NULL);
+	sd_jobgroup_join(g, deadline + SD_JOBS_JOIN_GRACE_MS);
 	out->provider = p ? p : jobs[3].provider;
 	snprintf(out->provider_by, sizeof out->provider_by, "%s", p ? "domain" :
 	    jobs[3].provider ? "mx" : "");

@@ -1158,7 +1158,7 @@ static void job_list(sd_dctx *c, const sd_job *j)
 	json_t *answers = json_array();
 	for (size_t i = 0; i < a.n_rr; i++) {
 		char meaning[SD_DNSBL_MEANING_MAX];
-		sd_dnsbl_class cls = sd_dnsbl_classify(j->b, domain_list,
+		sd_dnsbl_class cls = sd_dnsbl_classify(j->b,
 		    a.rr[i].text, meaning, sizeof meaning);
 		json_array_append_new(answers, json_pack("{s:s, s:s, s:s}",
 		    "address", a.rr[i].text, "class",

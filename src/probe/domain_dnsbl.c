@@ -97,11 +97,10 @@ static void say(char *meaning, size_t len, const char *fmt, const char *arg)
 		snprintf(meaning, len, fmt, arg);
 }
 
-sd_dnsbl_class sd_dnsbl_classify(const char *zone, int domain_list,
-    const char *answer, char *meaning, size_t meaning_len)
+sd_dnsbl_class sd_dnsbl_classify(const char *zone, const char *answer,
+    char *meaning, size_t meaning_len)
 {
 	uint32_t a;
-	(void)domain_list;
 	if (!parse_v4(answer, &a)) {
 		say(meaning, meaning_len, "error: '%s' is not an IPv4 list "
 		    "answer", answer);

@@ -20,12 +20,12 @@ const char *sd_dnsbl_class_name(sd_dnsbl_class c);
 #define SD_DNSBL_MEANING_MAX 200
 
 /*
- * What answer address `answer` (dotted IPv4 text) from `zone` means.
- * `domain_list` is non-zero for a domain list (DBL, URIBL, SURBL).
- * Writes a one-line explanation into `meaning` (may be NULL).
+ * What answer address `answer` (dotted IPv4 text) from `zone` means (the
+ * zone says whether it lists addresses or domains).  Writes a one-line
+ * explanation into `meaning` (may be NULL).
  */
-sd_dnsbl_class sd_dnsbl_classify(const char *zone, int domain_list,
-    const char *answer, char *meaning, size_t meaning_len);
+sd_dnsbl_class sd_dnsbl_classify(const char *zone, const char *answer,
+    char *meaning, size_t meaning_len);
 
 /*
  * The built-in zones of one kind (domain_list 0: IP lists, 1: domain

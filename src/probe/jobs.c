@@ -189,6 +189,10 @@ sd_jobgroup *sd_jobgroup_new(size_t max_running)
 int sd_jobgroup_add(sd_jobgroup *g, sd_job_fn run, sd_job_fn drop,
     void *arg)
 {
+	if (!g) {
+		run(arg);
+		return 0;
+	}
 	job *j = calloc(1, sizeof *j);
 	pthread_mutex_lock(&pool.lock);
 	if (!j || g->closed) {
@@ -239,6 +243,18 @@ int sd_jobgroup_wait(sd_jobgroup *g, int64_t deadline_ms)
 		pthread_cond_timedwait(&g->idle, &pool.lock, &ts);
 	}
 	pthread_mutex_unlock(&pool.lock);
+	return late;
+}
+
+int sd_jobgroup_join(sd_jobgroup *g, int64_t deadline_ms)
+{
+	if (!g)
+		return 0;
+	int late = sd_jobgroup_wait(g, deadline_ms);
+	/* the jobs' memory is the caller's: stay until the last has ended */
+	while (late && sd_jobgroup_wait(g, sd_now_ms() + 1000))
+		;
+	sd_jobgroup_close(g);
 	return late;
 }
 

@@ -30,6 +30,9 @@
 #define SD_JOBS_THREADS_MAX 512
 /* A worker idle this long leaves. */
 #define SD_JOBS_IDLE_MS 2000
+/* Jobs end by their own deadlines; sd_jobgroup_join's callers give them
+ * this much more before calling them late. */
+#define SD_JOBS_JOIN_GRACE_MS 1000
 
 typedef struct sd_jobgroup sd_jobgroup;
 typedef void (*sd_job_fn)(void *arg);
@@ -44,7 +47,8 @@ sd_jobgroup *sd_jobgroup_new(size_t max_running);
 /*
  * Queues run(arg) in group g.  When the group is closed, or memory runs
  * out, drop(arg) runs at once instead (drop may be NULL) and -1 is
- * returned.  Each job gets exactly one of run and drop.
+ * returned.  Each job gets exactly one of run and drop.  With g NULL (a
+ * group that could not be made), run(arg) runs at once on this thread.
  */
 int sd_jobgroup_add(sd_jobgroup *g, sd_job_fn run, sd_job_fn drop,
     void *arg);
@@ -56,6 +60,14 @@ int sd_jobgroup_add(sd_jobgroup *g, sd_job_fn run, sd_job_fn drop,
  */
 int sd_jobgroup_wait(sd_jobgroup *g, int64_t deadline_ms);
 
+
+/*
+ * For jobs whose memory is the caller's (on its stack, say): waits for
+ * every job of g, then closes g.  Each job ends by its own deadline, so
+ * the wait ends soon after deadline_ms; returns 1 when the jobs outlived
+ * it.  g may be NULL (nothing to wait for).
+ */
+int sd_jobgroup_join(sd_jobgroup *g, int64_t deadline_ms);
 
 /*
  * Ends the owner's use of g: queued jobs are dropped, running ones finish

@@ -47,10 +47,16 @@ json_t *sd_score_spamd_rules(const char *text);
  * Scores msg[0..len) with `scorer`, or when NULL with a local spamd
  * (127.0.0.1:783), then a local rspamd (127.0.0.1:11333), whichever
  * answers first.  Adds one fact per scorer tried ("score.spamd",
- * "score.rspamd"; stage content).  Returns before deadline_ms.
+ * "score.rspamd"; stage content).  Returns before deadline_ms, or a
+ * second from now when that has (nearly) passed.
  */
-void sd_score_message(sd_report *r, const sd_options *opt,
-    const sd_scorer *scorer, const char *msg, size_t len,
-    int64_t deadline_ms);
+void sd_score_message(sd_report *r, const sd_scorer *scorer,
+    const char *msg, size_t len, int64_t deadline_ms);
+
+/* As sd_score_message with the scorer named by `spec` (sd_scorer_parse;
+ * NULL: the local defaults).  A spec that does not parse is a fact
+ * "score.scorer" (result unreachable, the reason in error). */
+void sd_score_with(sd_report *r, const char *spec, const char *msg,
+    size_t len, int64_t deadline_ms);
 
 #endif

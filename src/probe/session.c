@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "net/conn.h"
+#include "probe/jobs.h"
 #include "smtp/sasl.h"
 #include "tls/tlsinfo.h"
 #include "util/redact.h"
@@ -1104,35 +1105,32 @@ int sd_probe_set_addr(sd_probe *p, const char *addr, int family, int port)
 	return inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1;
 }
 
-static void *probe_thread(void *arg)
+static void probe_job(void *arg)
 {
 	sd_probe *p = arg;
 	sd_probe_run(p);
 	atomic_store(&p->done, 1);
-	return NULL;
 }
 
 int sd_probe_start(sd_probe *p)
 {
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	/* a probe needs little stack; many run at once */
-	pthread_attr_setstacksize(&a, 256 * 1024);
-	int rc = pthread_create(&p->thread, &a, probe_thread, p);
-	pthread_attr_destroy(&a);
-	p->started = rc == 0;
+	p->job = sd_jobgroup_new(1);
+	p->started = p->job != NULL;
 	if (!p->started) {
 		/* run here, and never park: only this thread could decide */
 		p->park = 0;
-		sd_probe_run(p);
-		atomic_store(&p->done, 1);
+		probe_job(p);
+		return 0;
 	}
-	return rc == 0;
+	sd_jobgroup_add(p->job, probe_job, NULL, p);
+	return 1;
 }
 
 void sd_probe_join(sd_probe *p)
 {
 	if (p->started)
-		pthread_join(p->thread, NULL);
+		sd_jobgroup_join(p->job, (p->run ? p->run->deadline_ms :
+		    sd_now_ms()) + SD_JOBS_JOIN_GRACE_MS);
+	p->job = NULL;
 	p->started = 0;
 }

@@ -65,7 +65,7 @@ typedef struct sd_probe {
 	int starttls;              /* do STARTTLS when offered */
 
 	/* results, for the orchestration of the next phase */
-	pthread_t thread;
+	struct sd_jobgroup *job;   /* the probe as a job (probe/jobs.h) */
 	int started;
 	char conn_id[128];         /* the tcp fact id */
 	int connected;
@@ -102,7 +102,8 @@ int sd_check_test_message(char *out, size_t cap, const char *ehlo,
 /* Runs the probe (blocking); fills its results and adds facts. */
 void sd_probe_run(sd_probe *p);
 
-/* Starts it on a thread (small stack); sd_probe_join waits. */
+/* Starts it as a job of the probe engine (probe/jobs.h); sd_probe_join
+ * waits for it (it ends by the run's deadline). */
 int sd_probe_start(sd_probe *p);
 void sd_probe_join(sd_probe *p);
 

@@ -11,7 +11,7 @@
 #include "util/util.h"
 
 static const sd_code codes[] = {
-#define CODE(c, cat, variants) { c, cat, variants },
+#define CODE(c, cat, variants, words) { c, cat, variants, words },
 #include "../../data/codes.def"
 #undef CODE
 };
@@ -642,4 +642,10 @@ int sd_report_exit_code(const sd_report *r)
 		return 3;
 	}
 	return 3;
+}
+
+const char *sd_jstr(const json_t *o, const char *key, const char *none)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : none;
 }

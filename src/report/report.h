@@ -138,6 +138,11 @@ void sd_report_clean(const sd_report *r, json_t *v);
 
 /* Sets a top-level member of the report ("spf", "domain", ...); steals v. */
 void sd_report_set_extra(sd_report *r, const char *key, json_t *v);
+
+/* The string member `key` of object o, or `none` when o lacks one (for
+ * renderers and rules reading a report; facts are read through the typed
+ * reads of report/facts.h). */
+const char *sd_jstr(const json_t *o, const char *key, const char *none);
 /* The report's whole JSON document (what sd_report_to_json() prints), for
  * a caller that adds members or prints it on one line; NULL when out of
  * memory. */
@@ -152,6 +157,7 @@ typedef struct sd_code {
 	const char *code;
 	const char *category;   /* NULL: the JSON category is null */
 	const char *variants;   /* allowed statuses, the default first */
+	const char *words;      /* what it means, for people; NULL: info only */
 } sd_code;
 
 /* The registry's row for a code, or NULL. */

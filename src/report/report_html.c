@@ -45,11 +45,8 @@ static const char style[] =
 "dt{font-weight:bold}dd{margin:0}"
 ".sev-error{color:#c0392b}.sev-warning{color:#b8860b}.sev-info{color:#777}";
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	return v ? v : "";
-}
+/* A string member, "" when absent. */
+#define jstr(o, key) sd_jstr((o), (key), "")
 
 /* Text into HTML: the five characters that are markup, and nothing else
  * (the view has already escaped controls and bidi overrides). */

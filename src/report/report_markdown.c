@@ -11,11 +11,8 @@
 #include "report/report.h"
 #include "report/report_view.h"
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	return v ? v : "";
-}
+/* A string member, "" when absent. */
+#define jstr(o, key) sd_jstr((o), (key), "")
 
 /* The longest run of backticks in s. */
 static size_t backtick_run(const char *s)

@@ -17,11 +17,8 @@
 #define C_YELLOW "\033[33m"
 #define C_DIM "\033[2m"
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	return v ? v : "";
-}
+/* A string member, "" when absent. */
+#define jstr(o, key) sd_jstr((o), (key), "")
 
 typedef struct out {
 	FILE *fp;

@@ -15,25 +15,14 @@
 /* Longest line of a view (a detail quoting a reply, a record). */
 #define VIEW_LINE_MAX 900
 
-static const struct { const char *code, *words; } code_words[] = {
-#define WORDS(c, w) { c, w },
-#include "../../data/code_words.def"
-#undef WORDS
-};
-
 const char *sd_code_words(const char *code)
 {
-	for (size_t i = 0; i < sizeof code_words / sizeof code_words[0]; i++)
-		if (strcmp(code_words[i].code, code) == 0)
-			return code_words[i].words;
-	return NULL;
+	const sd_code *c = code ? sd_code_lookup(code) : NULL;
+	return c ? c->words : NULL;
 }
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	return v ? v : "";
-}
+/* A string member, "" when absent. */
+#define jstr(o, key) sd_jstr((o), (key), "")
 
 /* Foreign or not, every string of a view goes through the one escaper. */
 static json_t *esc(const char *s)

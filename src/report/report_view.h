@@ -36,7 +36,8 @@
  * Returns a new reference, or NULL when out of memory. */
 json_t *sd_report_view(const sd_report *r, int verbose);
 
-/* Plain words for a verdict code, or NULL when the table has none. */
+/* Plain words for a verdict code (its row of data/codes.def), or NULL
+ * for an info-only code. */
 const char *sd_code_words(const char *code);
 
 #endif

@@ -90,10 +90,8 @@ const sd_reply_rule *sd_bounce_classify(const char *smtp_stage, int code,
 	return row;
 }
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
+/* A string member, NULL when absent. */
+#define jstr(o, key) sd_jstr((o), (key), NULL)
 
 /* One recipient, judged. */
 typedef struct judged {

@@ -23,6 +23,7 @@
 #include "rules/discovery_rules.h"
 #include "rules/judge.h"
 #include "rules/replies_glue.h"
+#include "rules/score_rules.h"
 #include "util/util.h"
 
 /* ---- reading facts ---------------------------------------------------- */
@@ -1468,6 +1469,36 @@ static int rule_ip_listed(ctx *c)
 	    str(f, "zone"), str(f, "meaning"));
 }
 
+/* The path works, but the settings differ from what the provider
+ * publishes: they may stop working when the provider moves. */
+static int rule_differs_from_published(ctx *c)
+{
+	char sum[1500];
+	const json_t *pub;
+	if (!sd_rules_published_differs(c->r, sum, sizeof sum, &pub, c->fix))
+		return 0;
+	ev(c, pub);
+	return propose(c, "settings.differs_from_published", c->server, "%s",
+	    sum);
+}
+
+/* With --send --score: the path works, but a content filter scored the
+ * test message at or over its threshold, so receivers file or refuse it. */
+static int rule_spam_score(ctx *c)
+{
+	sd_score_seen s;
+	sd_score_see(c->facts, &s);
+	int over = s.code && strcmp(s.code, "content.spam_score") == 0;
+	if (over) {
+		json_array_extend(c->fix, s.fix);
+		json_array_extend(c->evidence, s.evidence);
+		propose(c, s.code, s.subject, "%s", s.summary);
+	}
+	json_decref(s.fix);
+	json_decref(s.evidence);
+	return over;
+}
+
 static int rule_ok(ctx *c)
 {
 	ev(c, c->tcp);
@@ -1618,6 +1649,31 @@ static void finding_certificate_past(ctx *c)
 		    ids(c->tls_f, NULL), "%s", sum);
 }
 
+/* The settings differ from what the provider publishes, whatever the
+ * verdict (a failed path also gets them as its fix: discovery_rules.c). */
+static void finding_published(ctx *c)
+{
+	char sum[1500];
+	const json_t *pub;
+	if (sd_rules_published_differs(c->r, sum, sizeof sum, &pub, NULL))
+		finding(c, "settings.differs_from_published", SD_SEV_WARN,
+		    c->server, ids(pub, NULL), "%s", sum);
+}
+
+/* What a content filter said of the test message, whatever the verdict. */
+static void finding_score(ctx *c)
+{
+	sd_score_seen s;
+	sd_score_see(c->facts, &s);
+	if (s.code)
+		finding(c, s.code, strcmp(s.code, "content.spam_score") == 0 ?
+		    SD_SEV_WARN : SD_SEV_INFO, s.subject, s.evidence, "%s",
+		    s.summary);
+	else
+		json_decref(s.evidence);
+	json_decref(s.fix);
+}
+
 /* An inconclusive verdict always says what to try next: a longer
  * --timeout when the run's deadline cut a wait, the controls when they
  * were off, and a path that answered when one did. */
@@ -1729,6 +1785,8 @@ static const check_rule verdict_rules[] = {
 	RULE(ip_listed),
 	RULE(ipv6_broken),
 	RULE(sender_domain_warns),
+	RULE(differs_from_published),
+	RULE(spam_score),
 	RULE(ok),
 };
 
@@ -1739,6 +1797,8 @@ static void (*const finding_rules[])(ctx *c) = {
 	finding_ipv6,
 	finding_auth_not_tried,
 	finding_certificate_past,
+	finding_published,
+	finding_score,
 };
 
 const char *sd_check_rule_name(size_t i)

@@ -10,11 +10,8 @@
 #include "rules/discovery_rules.h"
 #include "util/util.h"
 
-static const char *str(const json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
+/* A string member, "" when absent. */
+#define str(o, key) sd_jstr((o), (key), "")
 
 static int is_discovery(const json_t *f)
 {
@@ -120,22 +117,38 @@ static int same(const json_t *s, const char *host, int port, const char *tls)
 	    strcmp(str(s, "tls"), tls) == 0;
 }
 
-static void differs(sd_report *r, const json_t *cfg, const json_t *pub)
+/* The published server to use when the configured settings match none
+ * of those the provider publishes; NULL when they match one, or nothing
+ * is published. */
+static const json_t *differing(const sd_report *r, const json_t **pub)
 {
+	const json_t *cfg = json_object_get(r->extra, "config");
+	*pub = sd_fact_get(r->facts, "published.settings");
+	if (!cfg || !*pub || !json_is_string(json_object_get(cfg, "server")))
+		return NULL;
 	const char *host = str(cfg, "server"), *tls = str(cfg, "tls");
 	int port = (int)json_integer_value(json_object_get(cfg, "port"));
-	const json_t *servers = json_object_get(pub, "servers");
+	const json_t *servers = json_object_get(*pub, "servers");
 	size_t i;
 	json_t *s;
 	json_array_foreach(servers, i, s)
 		if (same(s, host, port, tls))
-			return;
-	const json_t *b = best_published(servers);
+			return NULL;
+	return best_published(servers);
+}
+
+int sd_rules_published_differs(const sd_report *r, char *sum, size_t n,
+    const json_t **pub, json_t *fix)
+{
+	const json_t *b = differing(r, pub);
 	if (!b)
-		return;
+		return 0;
+	const json_t *cfg = json_object_get(r->extra, "config");
+	const char *host = str(cfg, "server"), *tls = str(cfg, "tls");
+	int port = (int)json_integer_value(json_object_get(cfg, "port"));
 	const char *bh = str(b, "host"), *bt = str(b, "tls");
 	int bp = (int)json_integer_value(json_object_get(b, "port"));
-	char sum[1500], diff[600] = "";
+	char diff[600] = "";
 	size_t o = 0;
 	if (!sd_strcaseeq(bh, host))
 		o += (size_t)snprintf(diff + o, sizeof diff - o, "host %s (not "
@@ -148,38 +161,35 @@ static void differs(sd_report *r, const json_t *cfg, const json_t *pub)
 		    mode_words(bt), mode_words(tls));
 	if (o >= 2 && o < sizeof diff)
 		diff[o - 2] = '\0';
-	snprintf(sum, sizeof sum, "the configured settings differ from what "
-	    "%s publishes: %s, from %s (%s)%s", str(pub, "domain"), diff,
+	snprintf(sum, n, "the configured settings differ from what %s "
+	    "publishes: %s, from %s (%s)%s", str(*pub, "domain"), diff,
 	    str(b, "source"), str(b, "source_detail"),
 	    json_is_true(json_object_get(b, "works")) ?
 	    "; the published server answers, with TLS and AUTH offered" : "");
-	json_t *ev = json_array();
-	json_array_append_new(ev, json_string(str(pub, "id")));
-	sd_finding_add(r, "settings.differs_from_published", "warning", host,
-	    sum, json_deep_copy(ev));
-	json_t *v = r->verdict;
-	const char *status = str(v, "status");
-	json_t *fix = json_array();
-	client_fix(fix, cfg, bh, bp, bt);
-	if (strcmp(status, "ok") == 0) {
-		sd_verdict_set(r, "settings.differs_from_published", -1, sum,
-		    fix, ev);
+	if (fix)
+		client_fix(fix, cfg, bh, bp, bt);
+	return 1;
+}
+
+/* The configured path failed: the published settings are the fix too,
+ * in the client's own words. */
+static void published_fix(sd_report *r, const json_t *cfg)
+{
+	const json_t *pub;
+	const json_t *b = differing(r, &pub);
+	json_t *vf = json_object_get(r->verdict, "fix");
+	if (!b || !json_is_array(vf) || strcmp(str(r->verdict, "status"),
+	    "fail") != 0)
 		return;
-	}
-	/* the configured path failed: the published settings are the fix
-	 * too, in the client's own words */
-	json_t *vf = json_object_get(v, "fix");
-	if (json_is_array(vf) && strcmp(status, "fail") == 0) {
-		char l[1200];
-		snprintf(l, sizeof l, "%s publishes %s port %d with %s (%s)%s",
-		    str(pub, "domain"), bh, bp, mode_words(bt), str(b, "source"),
-		    json_is_true(json_object_get(b, "works")) ?
-		    ": it answers, with TLS and AUTH offered" : "");
-		json_array_append_new(vf, json_string(l));
-		json_array_extend(vf, fix);
-	}
-	json_decref(fix);
-	json_decref(ev);
+	const char *bh = str(b, "host"), *bt = str(b, "tls");
+	int bp = (int)json_integer_value(json_object_get(b, "port"));
+	char l[1200];
+	snprintf(l, sizeof l, "%s publishes %s port %d with %s (%s)%s",
+	    str(pub, "domain"), bh, bp, mode_words(bt), str(b, "source"),
+	    json_is_true(json_object_get(b, "works")) ?
+	    ": it answers, with TLS and AUTH offered" : "");
+	json_array_append_new(vf, json_string(l));
+	client_fix(vf, cfg, bh, bp, bt);
 }
 
 /* The way around the configured path's failure that the run verified
@@ -275,7 +285,5 @@ void sd_rules_discovery_last(sd_report *r)
 			    "entering a password: only plain http named it"));
 	}
 	client_words(r, cfg);
-	json_t *pub = sd_fact_get(r->facts, "published.settings");
-	if (pub && json_is_string(json_object_get(cfg, "server")))
-		differs(r, cfg, pub);
+	published_fix(r, cfg);
 }

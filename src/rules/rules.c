@@ -11,8 +11,7 @@
 
 static const char *id_of(const json_t *f)
 {
-	const char *id = json_string_value(json_object_get(f, "id"));
-	return id ? id : "";
+	return sd_jstr(f, "id", "");
 }
 
 /* The sender domain's findings go into r, and its verdict becomes the
@@ -57,7 +56,6 @@ int sd_rules_judge(sd_report *r)
 			merge_sender_domain(r, dr);
 		sd_report_free(dr);
 		sd_rules_check(r);
-		sd_score_rules(r);
 	} else {
 		return -1;
 	}

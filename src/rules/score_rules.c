@@ -4,10 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *jstr(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
+/* A string member, NULL when absent. */
+#define jstr(o, key) sd_jstr((o), (key), NULL)
 
 static int is_score(const json_t *f)
 {
@@ -59,63 +57,73 @@ static json_t *fixes(const json_t *rules)
 	return fix;
 }
 
-void sd_score_rules(sd_report *r)
+void sd_score_see(const json_t *facts, sd_score_seen *s)
 {
+	memset(s, 0, sizeof *s);
+	s->subject = "";
 	size_t i;
-	json_t *f, *scored = NULL;
-	int tried = 0;
-	json_array_foreach(r->facts, i, f) {
-		const char *id = jstr(f, "id");
-		if (!id || !is_score(f))
+	json_t *f;
+	const json_t *scored = NULL;
+	json_t *tried = json_array();
+	json_array_foreach(facts, i, f) {
+		if (!is_score(f))
 			continue;
-		tried++;
+		json_array_append_new(tried, json_string(jstr(f, "id")));
 		const char *res = jstr(f, "result");
 		if (res && strcmp(res, "scored") == 0 && !scored)
 			scored = f;
 		if (res && strcmp(res, "too_large") == 0) {
-			json_t *ev = json_pack("[s]", id);
-			sd_finding_add(r, "info.score_skipped", "info", "",
-			    jstr(f, "detail"), ev);
+			s->code = "info.score_skipped";
+			snprintf(s->summary, sizeof s->summary, "%s",
+			    jstr(f, "detail") ? jstr(f, "detail") : "");
+			s->evidence = json_pack("[s]", jstr(f, "id"));
+			json_decref(tried);
 			return;
 		}
 	}
-	if (!tried)
-		return;
-	if (!scored) {
-		json_t *ev = json_array();
-		json_array_foreach(r->facts, i, f) {
-			const char *id = jstr(f, "id");
-			if (id && is_score(f))
-				json_array_append_new(ev, json_string(id));
-		}
-		sd_finding_add(r, "info.scorer_unreachable", "info", "",
-		    "no content filter answered (spamd, rspamd), so the message "
-		    "was not scored", ev);
+	if (!json_array_size(tried)) {
+		json_decref(tried);
 		return;
 	}
+	if (!scored) {
+		s->code = "info.scorer_unreachable";
+		snprintf(s->summary, sizeof s->summary, "no content filter "
+		    "answered (spamd, rspamd), so the message was not scored");
+		s->evidence = tried;
+		return;
+	}
+	json_decref(tried);
 	double score = json_number_value(json_object_get(scored, "score"));
 	double thr = json_number_value(json_object_get(scored, "threshold"));
 	const char *scorer = jstr(scored, "scorer");
 	const json_t *rules = json_object_get(scored, "rules");
-	char list[1200], summary[1600];
+	char list[1200];
 	rule_list(rules, list, sizeof list, 5);
 	int over = json_is_true(json_object_get(scored, "spam")) || score >= thr;
-	snprintf(summary, sizeof summary, "%s scored the message %.1f, %s its "
-	    "threshold of %.1f%s%s", strcmp(scorer, "spamd") == 0 ?
-	    "SpamAssassin" : "rspamd", score, over ? "at or over" : "under",
+	snprintf(s->summary, sizeof s->summary, "%s scored the message %.1f, "
+	    "%s its threshold of %.1f%s%s", scorer && strcmp(scorer, "spamd") ==
+	    0 ? "SpamAssassin" : "rspamd", score, over ? "at or over" : "under",
 	    thr, *list ? "; the rules that added most: " : "", list);
-	json_t *ev = json_pack("[s]", jstr(scored, "id"));
-	if (!over) {
-		sd_finding_add(r, "info.spam_score", "info",
-		    jstr(scored, "address"), summary, ev);
+	s->code = over ? "content.spam_score" : "info.spam_score";
+	s->subject = jstr(scored, "address") ? jstr(scored, "address") : "";
+	s->evidence = json_pack("[s]", jstr(scored, "id"));
+	s->fix = over ? fixes(rules) : NULL;
+}
+
+void sd_score_rules(sd_report *r)
+{
+	sd_score_seen s;
+	sd_score_see(r->facts, &s);
+	if (!s.code)
+		return;
+	int over = strcmp(s.code, "content.spam_score") == 0;
+	sd_finding_add(r, s.code, over ? "warning" : "info", s.subject,
+	    s.summary, json_incref(s.evidence));
+	const char *status = r->verdict ? jstr(r->verdict, "status") : NULL;
+	if (over && (!status || strcmp(status, "ok") == 0)) {
+		sd_verdict_set(r, s.code, -1, s.summary, s.fix, s.evidence);
 		return;
 	}
-	sd_finding_add(r, "content.spam_score", "warning",
-	    jstr(scored, "address"), summary, json_incref(ev));
-	const char *status = r->verdict ? jstr(r->verdict, "status") : NULL;
-	if (!status || strcmp(status, "ok") == 0)
-		sd_verdict_set(r, "content.spam_score", -1, summary,
-		    fixes(rules), ev);
-	else
-		json_decref(ev);
+	json_decref(s.fix);
+	json_decref(s.evidence);
 }

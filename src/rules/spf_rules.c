@@ -17,11 +17,8 @@ typedef struct spf_view {
 	const char *ids[2];     /* the spf.DOMAIN fact, the record lookup */
 } spf_view;
 
-static const char *get(const json_t *o, const char *k, const char *none)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : none;
-}
+/* A string member, `none` when absent. */
+#define get sd_jstr
 
 static json_t *evidence(const spf_view *v)
 {

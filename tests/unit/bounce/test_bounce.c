@@ -26,7 +26,7 @@
 #include "util/util.h"
 
 static const char *const codes[] = {
-#define CODE(code, category, status) code,
+#define CODE(code, category, status, words) code,
 #include "../../../data/codes.def"
 #undef CODE
 };

@@ -26,27 +26,41 @@ static const char *get(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
-/* Judges one recorded run; 0 when the verdict comes back. */
-static int replay(const char *name)
+/* A recorded run's facts (and `extra`, a fact of our own, when given),
+ * judged; NULL when the file cannot be read. */
+static sd_report *judged(const char *name, json_t **doc, const char *extra)
 {
 	char path[512];
 	snprintf(path, sizeof path, RECORDED "%s", name);
 	json_error_t e;
-	json_t *doc = json_load_file(path, 0, &e);
-	if (!doc) {
+	*doc = json_load_file(path, 0, &e);
+	if (!*doc) {
 		print_error("%s: %s\n", path, e.text);
-		return 1;
+		return NULL;
 	}
-	sd_report *r = sd_report_new(get(doc, "command"));
+	sd_report *r = sd_report_new(get(*doc, "command"));
 	assert_non_null(r);
 	size_t i;
 	json_t *f;
-	json_array_foreach(json_object_get(doc, "facts"), i, f)
+	json_array_foreach(json_object_get(*doc, "facts"), i, f)
 		assert_int_equal(sd_fact_add_saved(r, json_deep_copy(f), NULL, 0), 0);
-	if (json_is_object(json_object_get(doc, "config")))
+	if (extra)
+		assert_int_equal(sd_fact_add_saved(r, json_loads(extra, 0, NULL),
+		    NULL, 0), 0);
+	if (json_is_object(json_object_get(*doc, "config")))
 		sd_report_set_extra(r, "config", json_deep_copy(
-		    json_object_get(doc, "config")));
+		    json_object_get(*doc, "config")));
 	assert_int_equal(sd_rules_judge(r), 0);
+	return r;
+}
+
+/* Judges one recorded run; 0 when the verdict comes back. */
+static int replay(const char *name)
+{
+	json_t *doc;
+	sd_report *r = judged(name, &doc, NULL);
+	if (!r)
+		return 1;
 	json_t *want = json_object_get(doc, "expect");
 	int bad = strcmp(sd_report_cause(r), get(want, "cause")) != 0 ||
 	    sd_report_exit_code(r) != json_integer_value(json_object_get(want,
@@ -81,10 +95,68 @@ static void recorded_verdicts(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* What spamd says of a message over its threshold (the shape the score
+ * probe writes). */
+static const char spam_fact[] = "{\"id\": \"score.spamd.127.0.0.1:783\", "
+    "\"kind\": \"score\", \"stage\": \"content\", \"check\": \"score\", "
+    "\"scorer\": \"spamd\", \"address\": \"127.0.0.1:783\", \"result\": "
+    "\"scored\", \"score\": 7.5, \"threshold\": 5.0, \"spam\": true, "
+    "\"ok\": true, \"detail\": \"spamd scored 7.5\", \"rules\": [{\"name\": "
+    "\"MISSING_DATE\", \"score\": 7.5, \"description\": \"no Date\"}]}";
+
+/* The finding of `code` in r, or NULL. */
+static const json_t *finding(const sd_report *r, const char *code)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(r->findings, i, f)
+		if (strcmp(get(f, "code"), code) == 0)
+			return f;
+	return NULL;
+}
+
+/* content.spam_score is a rule of check's table: it decides a working
+ * path, after the published settings, and is a finding beside any other
+ * verdict (docs/verdicts.md, "When the configured path works"). */
+static void spam_score_in_the_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *run, *cause;
+	} cases[] = {
+		{ "send-ok.json", "content.spam_score" },
+		{ "published-differs.json", "settings.differs_from_published" },
+		{ "bad-credentials.json", "auth.bad_credentials" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_t *doc;
+		sd_report *r = judged(cases[i].run, &doc, spam_fact);
+		assert_non_null(r);
+		assert_string_equal(sd_report_cause(r), cases[i].cause);
+		const json_t *f = finding(r, "content.spam_score");
+		assert_non_null(f);
+		assert_string_equal(get(f, "severity"), "warning");
+		assert_non_null(strstr(get(f, "summary"), "MISSING_DATE"));
+		if (i == 0) {
+			assert_string_equal(get(r->verdict, "status"), "warn");
+			assert_int_equal(sd_report_exit_code(r), 0);
+			/* one finding for the verdict and the rule beside it */
+			size_t k, n = 0;
+			json_t *x;
+			json_array_foreach(r->findings, k, x)
+				n += strcmp(get(x, "code"), "content.spam_score") == 0;
+			assert_int_equal(n, 1);
+		}
+		sd_report_free(r);
+		json_decref(doc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(recorded_verdicts),
+		cmocka_unit_test(spam_score_in_the_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

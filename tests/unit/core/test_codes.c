@@ -18,7 +18,7 @@
 #include "report/report.h"
 
 static const sd_code rows[] = {
-#define CODE(c, cat, variants) { c, cat, variants },
+#define CODE(c, cat, variants, words) { c, cat, variants, words },
 #include "../../../data/codes.def"
 #undef CODE
 };

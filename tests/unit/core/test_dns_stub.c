@@ -1,8 +1,11 @@
 /*
- * The stub resolver's reading of answers (src/dns/dns_stub.c): compressed
- * names, CNAME chains and loops, negative answers' cache lifetime,
- * messages that answer another question, malformed records; and its
- * refusals before any packet leaves (bad names) or when nothing listens.
+ * The stub resolver (src/dns/dns_stub.c; c-ares asks, libresolv reads):
+ * its reading of answers (compressed names, CNAME chains and loops, the
+ * names inside SOA records, negative answers' cache lifetime, messages
+ * that answer another question, malformed records); its refusals before
+ * any packet leaves (bad names) or when nothing listens; and, against a
+ * scripted server on the loopback, the status each rcode becomes, the
+ * deadline, TCP after a truncated answer and the cache.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +13,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dns/dns.h"
 #include "util/util.h"
@@ -252,6 +263,42 @@ static void test_malformed_records(void **state)
 	sd_dns_answer_clear(&a);
 }
 
+static void test_soa_names_unpacked(void **state)
+{
+	(void)state;
+	msg m;
+	/* example.com SOA ns.<example.com> host.<example.com> 7 ...: the
+	 * names point into the question; the record hands them over whole */
+	head(&m, "example.com", SD_DNS_SOA, 0, 1, 0);
+	put(&m, ptr_qname, 2);
+	size_t len_at = m.n + 9;     /* rdlength's low byte */
+	rr(&m, SD_DNS_SOA, 300, 3 + 2 + 5 + 2 + 20);
+	put(&m, "\002ns", 3);
+	put(&m, ptr_qname, 2);
+	put(&m, "\004host", 5);
+	put(&m, ptr_qname, 2);
+	u32(&m, 7);
+	u32(&m, 7200);
+	u32(&m, 900);
+	u32(&m, 86400);
+	u32(&m, 30);
+	sd_dns_answer a;
+	assert_int_equal(parse_as(&m, "example.com", SD_DNS_SOA, &a),
+	    SD_DNS_OK);
+	assert_int_equal(a.n_rr, 1);
+	static const unsigned char want[] = "\002ns\007example\003com\0"
+	    "\004host\007example\003com\0" "\0\0\0\007";
+	assert_int_equal(a.rr[0].rdlen, 16 + 18 + 20);
+	assert_memory_equal(a.rr[0].rdata, want, sizeof want - 1);
+	sd_dns_answer_clear(&a);
+	/* a byte after the counters: malformed, the record is dropped */
+	m.b[m.n++] = 0;
+	m.b[len_at]++;
+	assert_int_equal(parse_as(&m, "example.com", SD_DNS_SOA, &a),
+	    SD_DNS_NODATA);
+	sd_dns_answer_clear(&a);
+}
+
 static void test_bad_names_and_no_server(void **state)
 {
 	(void)state;
@@ -283,6 +330,231 @@ static void test_bad_names_and_no_server(void **state)
 	assert_non_null(err);
 }
 
+/* ---- a scripted server on the loopback ---- */
+
+/*
+ * Answers by the question's first label: "refused" REFUSED, "formerr"
+ * FORMERR (with an OPT record, so no retry without EDNS), "servfail"
+ * SERVFAIL, "silent" nothing, "big" truncated over UDP and a 2,000-byte
+ * TXT over TCP, anything else one TXT record "v=spf1 -all" (TTL 60).
+ * Counts the questions it reads.
+ */
+typedef struct server {
+	int udp, tcp, stop[2];
+	unsigned short port;
+	int questions;
+	pthread_t thread;
+} server;
+
+static size_t reply(const unsigned char *q, size_t qn, int tcp,
+    unsigned char *r)
+{
+	size_t qe = 12;
+	while (qe < qn && q[qe])
+		qe += q[qe] + 1u;
+	qe += 5;                          /* root, type, class */
+	if (qe > qn)
+		return 0;
+	char label[64];
+	memcpy(label, q + 13, q[12]);
+	label[q[12]] = '\0';
+	memcpy(r, q, qe);
+	r[2] = 0x81;
+	r[3] = 0x80;
+	memset(r + 6, 0, 6);
+	size_t n = qe;
+	if (strcmp(label, "silent") == 0)
+		return 0;
+	if (strcmp(label, "refused") == 0 || strcmp(label, "servfail") == 0) {
+		r[3] |= label[0] == 'r' ? 5 : 2;
+		return n;
+	}
+	if (strcmp(label, "formerr") == 0) {
+		static const unsigned char opt[] = { 0, 0, 41, 4, 208, 0, 0, 0,
+		    0, 0, 0 };
+		r[3] |= 1;
+		r[11] = 1;
+		memcpy(r + n, opt, sizeof opt);
+		return n + sizeof opt;
+	}
+	int big = strcmp(label, "big") == 0;
+	if (big && !tcp) {
+		r[2] |= 0x02;                 /* TC */
+		return n;
+	}
+	size_t tl = big ? 2000 : 11;
+	r[7] = 1;
+	static const unsigned char rrh[] = { 0xc0, 12, 0, 16, 0, 1, 0, 0, 0,
+	    60 };
+	memcpy(r + n, rrh, sizeof rrh);
+	n += sizeof rrh;
+	size_t rdl = tl + (tl + 254) / 255;
+	r[n++] = (unsigned char)(rdl >> 8);
+	r[n++] = (unsigned char)rdl;
+	for (size_t left = tl; left;) {
+		size_t c = left > 255 ? 255 : left;
+		r[n++] = (unsigned char)c;
+		memset(r + n, 'x', c);
+		if (!big)
+			memcpy(r + n, "v=spf1 -all", 11);
+		n += c;
+		left -= c;
+	}
+	return n;
+}
+
+static void serve_tcp(server *sv)
+{
+	unsigned char q[600], r[4096];
+	int c = accept(sv->tcp, NULL, NULL);
+	if (c < 0)
+		return;
+	/* the length, then that many bytes */
+	size_t ql = recv(c, q, 2, MSG_WAITALL) == 2 ?
+	    (size_t)(q[0] << 8 | q[1]) : 0;
+	if (ql >= 12 && ql <= sizeof q - 2 &&
+	    recv(c, q + 2, ql, MSG_WAITALL) == (ssize_t)ql) {
+		__atomic_add_fetch(&sv->questions, 1, __ATOMIC_RELAXED);
+		size_t n = reply(q + 2, ql, 1, r + 2);
+		r[0] = (unsigned char)(n >> 8);
+		r[1] = (unsigned char)n;
+		if (n && send(c, r, n + 2, MSG_NOSIGNAL) < 0)
+			n = 0;
+	}
+	close(c);
+}
+
+static void *serve(void *arg)
+{
+	server *sv = arg;
+	for (;;) {
+		struct pollfd p[3] = { { sv->udp, POLLIN, 0 },
+		    { sv->tcp, POLLIN, 0 }, { sv->stop[0], POLLIN, 0 } };
+		if (poll(p, 3, 5000) <= 0 || p[2].revents)
+			return NULL;
+		if (p[1].revents)
+			serve_tcp(sv);
+		if (!p[0].revents)
+			continue;
+		unsigned char q[600], r[4096];
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof from;
+		ssize_t got = recvfrom(sv->udp, q, sizeof q, 0,
+		    (struct sockaddr *)&from, &fl);
+		if (got < 12)
+			continue;
+		__atomic_add_fetch(&sv->questions, 1, __ATOMIC_RELAXED);
+		size_t n = reply(q, (size_t)got, 0, r);
+		if (n)
+			sendto(sv->udp, r, n, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static void server_start(server *sv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof a;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sv->udp = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(sv->udp, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(sv->udp, (struct sockaddr *)&a, &al), 0);
+	sv->port = ntohs(a.sin_port);
+	sv->tcp = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(sv->tcp, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(sv->tcp, 4), 0);
+	assert_int_equal(pipe(sv->stop), 0);
+	sv->questions = 0;
+	assert_int_equal(pthread_create(&sv->thread, NULL, serve, sv), 0);
+}
+
+static void server_stop(server *sv)
+{
+	assert_int_equal(write(sv->stop[1], "x", 1), 1);
+	pthread_join(sv->thread, NULL);
+	close(sv->udp);
+	close(sv->tcp);
+	close(sv->stop[0]);
+	close(sv->stop[1]);
+}
+
+static sd_resolver *resolver_for(const server *sv)
+{
+	char addr[40];
+	const char *err = NULL;
+	snprintf(addr, sizeof addr, "127.0.0.1:%u", sv->port);
+	sd_resolver *r = sd_resolver_new_stub((const char *[]){ addr }, 1,
+	    &err);
+	assert_non_null(r);
+	return r;
+}
+
+static void test_rcodes_are_failures(void **state)
+{
+	(void)state;
+	server sv;
+	server_start(&sv);
+	sd_resolver *r = resolver_for(&sv);
+	sd_dns_answer a = { 0 };
+	/* the rcode as the server said it; asked once each, not cached */
+	static const struct { const char *name; int rcode; } c[] = {
+		{ "refused.example", 5 }, { "servfail.example", 2 },
+		{ "formerr.example", 1 }, { "refused.example", 5 },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		assert_int_equal(sd_dns_query(r, c[i].name, SD_DNS_TXT,
+		    sd_now_ms() + 3000, &a), SD_DNS_SERVFAIL);
+		assert_int_equal(a.rcode, c[i].rcode);
+		assert_true(a.elapsed_ms < 1000);   /* not a timeout */
+		sd_dns_answer_clear(&a);
+	}
+	assert_int_equal(__atomic_load_n(&sv.questions, __ATOMIC_RELAXED), 4);
+	sd_resolver_free(r);
+	server_stop(&sv);
+}
+
+static void test_deadline_truncation_cache(void **state)
+{
+	(void)state;
+	server sv;
+	server_start(&sv);
+	sd_resolver *r = resolver_for(&sv);
+	sd_dns_answer a = { 0 };
+	/* no answer: a timeout at the deadline, within a few ms of it */
+	int64_t t0 = sd_now_ms();
+	assert_int_equal(sd_dns_query(r, "silent.example", SD_DNS_TXT,
+	    t0 + 300, &a), SD_DNS_TIMEOUT);
+	int64_t took = sd_now_ms() - t0;
+	assert_true(took >= 300 && took < 800);
+	sd_dns_answer_clear(&a);
+	/* a deadline already gone: nothing asked */
+	int before = __atomic_load_n(&sv.questions, __ATOMIC_RELAXED);
+	assert_int_equal(sd_dns_query(r, "x.example", SD_DNS_TXT,
+	    sd_now_ms() - 1, &a), SD_DNS_TIMEOUT);
+	assert_int_equal(__atomic_load_n(&sv.questions, __ATOMIC_RELAXED),
+	    before);
+	sd_dns_answer_clear(&a);
+	/* truncated over UDP: asked again over TCP, the whole record */
+	assert_int_equal(sd_dns_query(r, "big.example", SD_DNS_TXT,
+	    sd_now_ms() + 3000, &a), SD_DNS_OK);
+	assert_int_equal(a.n_rr, 1);
+	assert_int_equal(a.rr[0].text_len, 2000);
+	sd_dns_answer_clear(&a);
+	/* an answer is kept for its TTL: the second asking sends nothing */
+	before = __atomic_load_n(&sv.questions, __ATOMIC_RELAXED);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(sd_dns_query(r, i ? "SPF.example." :
+		    "spf.example", SD_DNS_TXT, sd_now_ms() + 3000, &a),
+		    SD_DNS_OK);
+		assert_string_equal(a.rr[0].text, "v=spf1 -all");
+		assert_int_equal(a.rr[0].ttl, 60);
+		sd_dns_answer_clear(&a);
+	}
+	assert_int_equal(__atomic_load_n(&sv.questions, __ATOMIC_RELAXED),
+	    before + 1);
+	sd_resolver_free(r);
+	server_stop(&sv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +564,9 @@ int main(void)
 		cmocka_unit_test(test_negative_ttl_from_soa),
 		cmocka_unit_test(test_not_the_answer),
 		cmocka_unit_test(test_malformed_records),
+		cmocka_unit_test(test_soa_names_unpacked),
+		cmocka_unit_test(test_rcodes_are_failures),
+		cmocka_unit_test(test_deadline_truncation_cache),
 		cmocka_unit_test(test_bad_names_and_no_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

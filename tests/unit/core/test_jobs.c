@@ -97,6 +97,32 @@ static void deadline_first(void **state)
 	assert_int_equal(ran, 2);
 }
 
+static void join_outlived(void **state)
+{
+	(void)state;
+	reset();
+	/* the jobs' memory is the caller's: join stays until they end, and
+	 * says they outlived its deadline */
+	sd_jobgroup *g = sd_jobgroup_new(0);
+	for (int i = 0; i < 3; i++)
+		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)400);
+	int64_t t0 = sd_now_ms();
+	assert_int_equal(sd_jobgroup_join(g, t0 + 100), 1);
+	assert_true(sd_now_ms() - t0 >= 390);
+	assert_int_equal(ran, 3);
+	assert_int_equal(now_running, 0);
+	/* in time: 0 */
+	g = sd_jobgroup_new(0);
+	sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)10);
+	assert_int_equal(sd_jobgroup_join(g, sd_now_ms() + 2000), 0);
+	assert_int_equal(ran, 4);
+	/* no group (out of memory): the job runs on the caller's thread */
+	assert_int_equal(sd_jobgroup_add(NULL, slow, drop,
+	    (void *)(intptr_t)1), 0);
+	assert_int_equal(ran, 5);
+	assert_int_equal(sd_jobgroup_join(NULL, 0), 0);
+}
+
 struct nested {
 	int inner_late;
 };
@@ -133,6 +159,7 @@ int main(void)
 		cmocka_unit_test(limit_holds),
 		cmocka_unit_test(deadline_first),
 		cmocka_unit_test(groups_in_jobs),
+		cmocka_unit_test(join_outlived),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

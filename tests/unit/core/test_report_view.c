@@ -15,7 +15,7 @@ static void every_code_has_words(void **state)
 {
 	(void)state;
 	static const char *const codes[] = {
-#define CODE(c, cat, st) c,
+#define CODE(c, cat, st, words) c,
 #include "../../../data/codes.def"
 #undef CODE
 	};
@@ -24,8 +24,8 @@ static void every_code_has_words(void **state)
 		if (strcmp(sd_code_lookup(codes[i])->variants, "info") == 0)
 			continue;
 		if (!sd_code_words(codes[i]))
-			fail_msg("%s has no line in data/code_words.def: add "
-			    "one in plain words", codes[i]);
+			fail_msg("%s has no words in data/codes.def: add "
+			    "them in plain words", codes[i]);
 	}
 }
 

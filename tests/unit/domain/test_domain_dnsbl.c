@@ -9,32 +9,32 @@
 
 #include "probe/domain_dnsbl.h"
 
-static sd_dnsbl_class cls(const char *zone, int dl, const char *a, char *m)
+static sd_dnsbl_class cls(const char *zone, const char *a, char *m)
 {
-	return sd_dnsbl_classify(zone, dl, a, m, SD_DNSBL_MEANING_MAX);
+	return sd_dnsbl_classify(zone, a, m, SD_DNSBL_MEANING_MAX);
 }
 
 static void spamhaus_zen(void **state)
 {
 	(void)state;
 	char m[SD_DNSBL_MEANING_MAX];
-	assert_int_equal(cls("zen.spamhaus.org", 0, "127.0.0.2", m),
+	assert_int_equal(cls("zen.spamhaus.org", "127.0.0.2", m),
 	    SD_DNSBL_LISTED);
 	assert_non_null(strstr(m, "SBL"));
-	assert_int_equal(cls("ZEN.Spamhaus.ORG.", 0, "127.0.0.4", m),
+	assert_int_equal(cls("ZEN.Spamhaus.ORG.", "127.0.0.4", m),
 	    SD_DNSBL_LISTED);
 	assert_non_null(strstr(m, "XBL"));
-	assert_int_equal(cls("zen.spamhaus.org", 0, "127.0.0.10", m),
+	assert_int_equal(cls("zen.spamhaus.org", "127.0.0.10", m),
 	    SD_DNSBL_POLICY);
 	assert_non_null(strstr(m, "PBL"));
-	assert_int_equal(cls("zen.spamhaus.org", 0, "127.0.0.11", m),
+	assert_int_equal(cls("zen.spamhaus.org", "127.0.0.11", m),
 	    SD_DNSBL_POLICY);
-	assert_int_equal(cls("zen.spamhaus.org", 0, "127.255.255.254", m),
+	assert_int_equal(cls("zen.spamhaus.org", "127.255.255.254", m),
 	    SD_DNSBL_ERROR);
 	assert_non_null(strstr(m, "public"));
-	assert_int_equal(cls("zen.spamhaus.org", 0, "127.255.255.255", m),
+	assert_int_equal(cls("zen.spamhaus.org", "127.255.255.255", m),
 	    SD_DNSBL_ERROR);
-	assert_int_equal(cls("zen.spamhaus.org", 0, "127.255.255.252", m),
+	assert_int_equal(cls("zen.spamhaus.org", "127.255.255.252", m),
 	    SD_DNSBL_ERROR);
 }
 
@@ -42,23 +42,23 @@ static void domain_lists(void **state)
 {
 	(void)state;
 	char m[SD_DNSBL_MEANING_MAX];
-	assert_int_equal(cls("dbl.spamhaus.org", 1, "127.0.1.2", m),
+	assert_int_equal(cls("dbl.spamhaus.org", "127.0.1.2", m),
 	    SD_DNSBL_LISTED);
-	assert_int_equal(cls("dbl.spamhaus.org", 1, "127.0.1.4", m),
+	assert_int_equal(cls("dbl.spamhaus.org", "127.0.1.4", m),
 	    SD_DNSBL_LISTED);
 	assert_non_null(strstr(m, "phishing"));
-	assert_int_equal(cls("dbl.spamhaus.org", 1, "127.0.1.255", m),
+	assert_int_equal(cls("dbl.spamhaus.org", "127.0.1.255", m),
 	    SD_DNSBL_ERROR);
-	assert_int_equal(cls("dbl.spamhaus.org", 1, "127.0.0.1", m),
+	assert_int_equal(cls("dbl.spamhaus.org", "127.0.0.1", m),
 	    SD_DNSBL_ERROR);
-	assert_int_equal(cls("multi.uribl.com", 1, "127.0.0.1", m),
+	assert_int_equal(cls("multi.uribl.com", "127.0.0.1", m),
 	    SD_DNSBL_ERROR);
 	assert_non_null(strstr(m, "refused"));
-	assert_int_equal(cls("multi.uribl.com", 1, "127.0.0.2", m),
+	assert_int_equal(cls("multi.uribl.com", "127.0.0.2", m),
 	    SD_DNSBL_LISTED);
 	assert_non_null(strstr(m, "black"));
 	/* bitmask: 8 + 16 = phishing and malware */
-	assert_int_equal(cls("multi.surbl.org", 1, "127.0.0.24", m),
+	assert_int_equal(cls("multi.surbl.org", "127.0.0.24", m),
 	    SD_DNSBL_LISTED);
 	assert_non_null(strstr(m, "PH"));
 	assert_non_null(strstr(m, "MW"));
@@ -69,21 +69,21 @@ static void rule_of_thumb(void **state)
 	(void)state;
 	char m[SD_DNSBL_MEANING_MAX];
 	/* a zone the table does not know */
-	assert_int_equal(cls("bl.example.net", 0, "127.0.0.2", m),
+	assert_int_equal(cls("bl.example.net", "127.0.0.2", m),
 	    SD_DNSBL_LISTED);
-	assert_int_equal(cls("bl.example.net", 0, "127.0.0.5", m),
+	assert_int_equal(cls("bl.example.net", "127.0.0.5", m),
 	    SD_DNSBL_LISTED);
-	assert_int_equal(cls("bl.example.net", 0, "127.255.255.254", m),
+	assert_int_equal(cls("bl.example.net", "127.255.255.254", m),
 	    SD_DNSBL_ERROR);
-	assert_int_equal(cls("bl.example.net", 0, "127.0.0.1", m),
+	assert_int_equal(cls("bl.example.net", "127.0.0.1", m),
 	    SD_DNSBL_ERROR);
 	/* an ISP resolver that rewrites NXDOMAIN to its search page */
-	assert_int_equal(cls("bl.example.net", 0, "198.51.100.7", m),
+	assert_int_equal(cls("bl.example.net", "198.51.100.7", m),
 	    SD_DNSBL_ERROR);
 	assert_non_null(strstr(m, "outside 127"));
-	assert_int_equal(cls("bl.example.net", 0, "not an address", m),
+	assert_int_equal(cls("bl.example.net", "not an address", m),
 	    SD_DNSBL_ERROR);
-	assert_int_equal(cls("bl.example.net", 0, "::1", NULL),
+	assert_int_equal(cls("bl.example.net", "::1", NULL),
 	    SD_DNSBL_ERROR);
 	assert_string_equal(sd_dnsbl_class_name(SD_DNSBL_POLICY), "policy");
 }

@@ -36,7 +36,7 @@ static const row rows[] = {
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
 static const char *const codes[] = {
-#define CODE(code, category, status) code,
+#define CODE(code, category, status, words) code,
 #include "../../../data/codes.def"
 #undef CODE
 };
