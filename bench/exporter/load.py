@@ -5,7 +5,7 @@ Run inside the lab's client namespace by bench/exporter/run: starts the
 exporter (argv after --), then for each state of the table below sends
 ROUNDS bursts of 50 concurrent scrapes (each with Prometheus' timeout
 header), and prints a Markdown table: per-scrape latency (median, 95th
-percentile, max), the burst's wall time, answers by status, probes run and
+percentile, max), the burst's wall time, answers by status and verdict, probes run and
 shared (from the exporter's own /metrics), and the exporter's resident
 memory (sampled every 20 ms during the bursts, and its peak VmHWM).
 """
@@ -41,8 +41,11 @@ def scrape(path, out, i):
         "X-Prometheus-Scrape-Timeout-Seconds": SCRAPE_TIMEOUT})
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
-            r.read()
+            body = r.read().decode()
             status = r.status
+        for line in body.splitlines():
+            if line.startswith("smtpdoctor_verdict{"):
+                status = "200 " + line.split('cause="')[1].split('"')[0]
     except urllib.error.HTTPError as e:
         status = e.code
     except Exception:
@@ -78,7 +81,7 @@ def main():
             time.sleep(0.1)
     base_rss = rss_kib(ex.pid)
     print("| state | scrapes | latency median / p95 / max (s) | burst wall (s) "
-          "| answers | probes run | shared | RSS during bursts: median / max (MiB) |")
+          "| answers (status, verdict) | probes run | shared | RSS during bursts: median / max (MiB) |")
     print("|---|---:|---|---|---|---:|---:|---|")
     for name, paths in STATES:
         lat, statuses, walls, samples = [], {}, [], []
@@ -111,7 +114,8 @@ def main():
             m0["smtpdoctor_exporter_probes_total"]
         shared = m1["smtpdoctor_exporter_probes_shared_total"] - \
             m0["smtpdoctor_exporter_probes_shared_total"]
-        answers = ", ".join("%d x %s" % (n, s) for s, n in sorted(statuses.items()))
+        answers = ", ".join("%d x %s" % (n, s) for s, n in
+                            sorted(statuses.items(), key=lambda x: str(x[0])))
         print("| %s | %d | %.2f / %.2f / %.2f | %.2f (max %.2f) | %s | %d | %d | %.1f / %.1f |" % (
             name, len(lat), statistics.median(lat), pct(lat, 95), max(lat),
             statistics.median(walls), max(walls), answers, probes, shared,

@@ -1,10 +1,14 @@
 /*
  * The client configuration parsers (settings/clientconf.h): msmtp, git
  * config, muttrc, prefs.js, main.cf and sasl_passwd, as hostile files
- * (huge lines, NULs, unterminated quotes, inheritance loops).  The first
- * byte picks an account name, or none; the rest is the file.
+ * (huge lines, NULs, unterminated quotes, inheritance and include loops).
+ * The first byte picks an account name, or none; the rest is the file,
+ * and every file it includes (git's [include] path, mutt's source) is the
+ * same text again under the name it was given: an include of anything
+ * is a loop or a chain, which must end in an error, never a hang.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +29,24 @@ static void check(const sd_client_conf *c, int rc)
 		abort();   /* a refused file keeps no secret */
 }
 
+static const uint8_t *input;
+static size_t input_len;
+
+static char *same_again(const char *path, char *canon, size_t canonlen,
+    size_t *len, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	snprintf(canon, canonlen, "%s", path);
+	char *t = malloc(input_len + 1);
+	if (t) {
+		memcpy(t, input, input_len);
+		t[input_len] = '\0';
+		*len = input_len;
+	}
+	return t;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
@@ -33,8 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "alice@example.net", "[smtp.example.net]:587" };
 	const char *acc = accounts[data[0] % 5];
 	sd_client_conf c;
-	int rc = sd_client_conf_parse((const char *)data + 1, size - 1,
-	    "fuzz", acc, &c);
+	input = data + 1;
+	input_len = size - 1;
+	int rc = sd_client_conf_parse_with((const char *)data + 1, size - 1,
+	    "fuzz", acc, same_again, &c);
 	check(&c, rc);
 	if (rc == 0)
 		sd_client_conf_postfix_secrets((const char *)data + 1, size - 1,

@@ -28,7 +28,8 @@ int sd_cli_account_load(const char *spec, sd_cli_account *a,
 		if (sd_server_parse(c->host, &a->spec, serr, sizeof serr) != 0) {
 			sd_client_conf_wipe(c);
 			snprintf(err, errlen, "--config: %s line %d: %s",
-			    c->file, c->host_line, serr + 10);
+			    c->host_file[0] ? c->host_file : c->file,
+			    c->host_line, serr + 10);
 			return -1;
 		}
 		cp->server = a->spec.host;
@@ -43,12 +44,16 @@ int sd_cli_account_load(const char *spec, sd_cli_account *a,
 		cp->from = c->from;
 	if (!cp->auth_mech && c->auth[0] && sd_sasl_find(c->auth))
 		cp->auth_mech = c->auth;
-	snprintf(a->detail, sizeof a->detail, "%.900s line %d (%s%s%.255s)",
-	    c->file, c->host_line, c->format, c->account[0] ? ", " : "",
-	    c->account);
+	/* a server set in an included file: its lines are the ones to
+	 * change, there */
+	const char *where = c->host_file[0] ? c->host_file : c->file;
+	snprintf(a->detail, sizeof a->detail, "%.500s line %d (%s%s%.255s%s"
+	    "%.300s)", where, c->host_line, c->format, c->account[0] ? ", " :
+	    "", c->account, c->host_file[0] ? "; included from " : "",
+	    c->host_file[0] ? c->file : "");
 	cp->source = "config";
 	cp->source_detail = a->detail;
-	a->src = (sd_client_source){ c->format, c->file, c->account,
+	a->src = (sd_client_source){ c->format, where, c->account,
 	    c->git_prefix, c->url_user, { NULL }, c->n_notes };
 	for (int i = 0; i < c->n_notes && i < 4; i++)
 		a->src.notes[i] = c->notes[i];

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -207,6 +208,9 @@ static void probe(void *arg, const sd_exporter_query *q, int64_t deadline_ms,
 		probe_check(arg, q, deadline_ms, deadline_s, out);
 	else
 		probe_domain(arg, q, deadline_ms, deadline_s, out);
+	/* a check's TLS contexts and transcripts are freed by now: give the
+	 * pages back, or a burst's peak stays the exporter's size for good */
+	malloc_trim(0);
 }
 
 /* --listen: "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" (every address, both
@@ -316,6 +320,9 @@ int sd_cmd_exporter(sd_cli *cli)
 	x.guard = sd_guard_new((int64_t)((cli->auth_retry_after > 0 ?
 	    cli->auth_retry_after : EXPORTER_RETRY_AFTER_S) * 1000));
 	pthread_mutex_init(&x.conf_lock, NULL);
+	/* a thread per connection and per probe would otherwise each get an
+	 * arena of its own, each keeping what it once held */
+	mallopt(M_ARENA_MAX, 4);
 	/* every thread started from here on inherits the mask: the signals
 	 * that stop the server reach sigwait() in this one */
 	sigset_t stop;

@@ -17,6 +17,7 @@
 #include "probe/discover.h"
 #include "probe/domain.h"
 #include "probe/domain_dnsbl.h"
+#include "probe/host.h"
 #include "probe/jobs.h"
 #include "probe/score.h"
 #include "probe/session.h"
@@ -45,21 +46,6 @@ typedef struct addr_list {
 	int family[MAX_ADDRS];
 	int n;
 } addr_list;
-
-typedef struct lookup_job {
-	sd_resolver *res;
-	const char *name;
-	uint16_t type;
-	int64_t deadline;
-	sd_dns_answer ans;
-	int asked;
-} lookup_job;
-
-static void lookup_run(void *arg)
-{
-	lookup_job *j = arg;
-	sd_dns_query(j->res, j->name, j->type, j->deadline, &j->ans);
-}
 
 static int is_literal(const char *host, int *family)
 {
@@ -90,24 +76,14 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 	}
 	if (!res)
 		return;
-	lookup_job jobs[2] = {
-		{ res, host, SD_DNS_A, deadline, { 0 }, 0 },
-		{ res, host, SD_DNS_AAAA, deadline, { 0 }, 0 },
-	};
 	sd_report_waiting(r, host, "DNS lookup", strcmp(role, "main") == 0,
 	    (double)sd_remaining_ms(deadline) / 1000.0);
-	sd_jobgroup *g = sd_jobgroup_new(0);
+	sd_dns_host_answer h;
+	sd_dns_host(res, host, family_only, deadline, &h);
 	for (int i = 0; i < 2; i++) {
-		if (family_only && family_only != (i == 0 ? 4 : 6))
+		if (!h.asked[i])
 			continue;
-		jobs[i].asked = 1;
-		sd_jobgroup_add(g, lookup_run, NULL, &jobs[i]);
-	}
-	sd_jobgroup_join(g, deadline + SD_JOBS_JOIN_GRACE_MS);
-	for (int i = 0; i < 2; i++) {
-		if (!jobs[i].asked)
-			continue;
-		sd_dns_answer *a = &jobs[i].ans;
+		sd_dns_answer *a = &h.a[i];
 		const char *type = i == 0 ? "A" : "AAAA";
 		if (facts) {
 			char id[400];
@@ -152,8 +128,8 @@ static void resolve_host(sd_report *r, sd_resolver *res, const char *host,
 			    a->rr[k].text);
 			out->family[out->n++] = i == 0 ? 4 : 6;
 		}
-		sd_dns_answer_clear(a);
 	}
+	sd_dns_host_clear(&h);
 	sd_report_waiting(r, host, NULL, 0, 0);
 }
 
@@ -251,13 +227,13 @@ static void sender_run(void *arg)
 	    j->deadline);
 }
 
-/* Copies the sender domain's facts into the check report; the rules
- * judge them (sd_rules_judge). */
-static void merge_sender(sd_report *r, sender_job *j)
+/* Copies the facts of another report (the sender domain's audit,
+ * discovery's) into the check report; the rules judge them. */
+static void merge_facts(sd_report *r, const sd_report *from)
 {
 	size_t i;
 	json_t *f;
-	json_array_foreach(j->dr->facts, i, f)
+	json_array_foreach(from->facts, i, f)
 		sd_fact_add(r, NULL, json_deep_copy(f));
 }
 
@@ -339,11 +315,16 @@ static int fix_ran(sd_probe *probes, int np)
  */
 static void decide_alternatives(sd_probe *probes, int np, sd_probe *main_probe,
     sd_run *run, const sd_check_params *cp, sd_tls_mode tls, int port,
-    int64_t deadline)
+    int64_t deadline, int *way_around)
 {
 	int want_fix = !main_probe->finished && !main_probe->reached_auth &&
 	    !main_probe->implicit_detected && !main_probe->plaintext_answer &&
 	    !atomic_load(&run->auth_rejected);
+	/* not allowed (*way_around 0): say that one was wanted */
+	if (!*way_around) {
+		*way_around = want_fix ? -1 : 0;
+		want_fix = 0;
+	}
 	int64_t t_main = sd_now_ms();
 	int64_t until = sd_deadline_min(deadline, t_main +
 	    (main_probe->finished ? run->connect_ms + 500 :
@@ -453,11 +434,24 @@ static SSL_CTX *tls_wait(tls_job *j)
 	return j->ctx;
 }
 
-/* The state the probes of one run share, and their waits (run->tls is set
- * by tls_wait, before anything connects). */
-static void run_init(sd_run *run, sd_report *r, const sd_options *opt,
-    const sd_check_params *cp, char *ehlo_name, int64_t deadline)
+/* What every path of one run shares (discovery's, each check's). */
+typedef struct check_env {
+	const sd_options *opt;
+	sd_resolver *res;
+	json_t *controls;
+	char *ehlo_name;
+	int64_t deadline;
+	tls_job *tls;           /* one context for the run (tls_wait) */
+} check_env;
+
+/* The state the probes of one path share, and their waits (run->tls is
+ * set by tls_wait, before anything connects). */
+static void run_init(sd_run *run, sd_report *r, const check_env *env,
+    const sd_check_params *cp)
 {
+	const sd_options *opt = env->opt;
+	char *ehlo_name = env->ehlo_name;
+	int64_t deadline = env->deadline;
 	run->report = r;
 	run->params = cp;
 	run->opt = opt;
@@ -595,11 +589,15 @@ static int plan_controls(sd_probe *probes, int np, sd_run *run,
 /* The configured port speaks the other TLS mode: verify it with a new
  * connection in that mode (the way around of the verdict's fix). */
 static void verify_way_around(sd_probe *main_probe, sd_run *run,
-    int64_t deadline)
+    int64_t deadline, int *way_around)
 {
 	if (!(main_probe->implicit_detected || main_probe->plaintext_answer) ||
 	    atomic_load(&run->auth_rejected) || sd_remaining_ms(deadline) <= 500)
 		return;
+	if (*way_around <= 0) {
+		*way_around = -1;
+		return;
+	}
 	sd_probe fix = *main_probe;
 	fix.job = NULL;
 	fix.started = 0;
@@ -614,11 +612,22 @@ static void verify_way_around(sd_probe *main_probe, sd_run *run,
 	sd_probe_run(&fix);
 }
 
+/* Does the configured path work as discovery means it: greeting, TLS
+ * with a valid certificate, AUTH offered (docs/discovery.md)? */
+static int path_works(const sd_probe *p, sd_tls_mode tls)
+{
+	return p && p->greeted && p->auth_offered && (tls == SD_TLS_NONE ||
+	    (p->tls_ok && p->cert_ok));
+}
+
 /* Phase 1: every probe at once; the alternatives wait while the
  * configured path decides whether they are needed.  Phase 2: the way
- * around, verified. */
-static void run_probes(sd_probe *probes, int np, sd_run *run,
-    sd_resolver *res, int has_server, int port, sd_tls_mode tls)
+ * around, verified.  *way_around 1 allows it; 0 forbids it, and comes
+ * back -1 when the path wanted one; the configured path's probe is
+ * returned. */
+static sd_probe *run_probes(sd_probe *probes, int np, sd_run *run,
+    sd_resolver *res, int has_server, int port, sd_tls_mode tls,
+    int *way_around)
 {
 	for (int i = 0; i < np; i++)
 		sd_probe_start(&probes[i]);
@@ -635,44 +644,28 @@ static void run_probes(sd_probe *probes, int np, sd_run *run,
 	if (main_probe) {
 		sd_probe_join(main_probe);
 		decide_alternatives(probes, np, main_probe, run, cp, tls, port,
-		    run->deadline_ms);
+		    run->deadline_ms, way_around);
 	}
 	for (int i = 0; i < np; i++)
 		sd_probe_join(&probes[i]);
 	atomic_store(&run->cancel, 0);
 
 	if (main_probe && !fix_ran(probes, np))
-		verify_way_around(main_probe, run, run->deadline_ms);
+		verify_way_around(main_probe, run, run->deadline_ms, way_around);
+	return main_probe;
 }
 
-/*
- * check ADDRESS without a server: the sources are asked and the candidates
- * probed up to TLS within part of the run's deadline; the best becomes
- * the configured path.  Returns 0 when there is none to check.
- */
-static int discover_server(sd_report *r, sd_resolver *res, sd_run *run,
-    sd_check_params *cp, int64_t deadline, sd_discovery *disc)
+/* A candidate as the path to check; never credentials to a server only
+ * plain http named. */
+static void use_candidate(sd_check_params *cp, const sd_candidate *c)
 {
-	const char *at = cp->address ? strrchr(cp->address, '@') : NULL;
-	if (!at || !at[1])
-		return 0;
-	/* the path itself needs the rest: discovery may use about half */
-	int64_t dl = sd_deadline_min(deadline, sd_now_ms() +
-	    sd_remaining_ms(deadline) / 2);
-	sd_discover(r, res, run, at + 1, dl, run->tls ? SD_DISCOVER_PROBE : 0,
-	    disc);
-	const sd_candidate *c = sd_discovery_choose(disc);
-	if (!c)
-		return 0;
 	cp->server = c->host;
 	cp->port = c->port;
 	cp->tls = c->tls;
-	/* never credentials to a server only plain http named */
 	if (c->http_only) {
 		cp->user = NULL;
 		cp->password = NULL;
 	}
-	return 1;
 }
 
 /* The published settings of the sender's domain, beside the probes. */
@@ -821,7 +814,7 @@ static int side_join(side_jobs *s, sd_report *r, int64_t deadline)
 {
 	sd_jobgroup_join(s->group, deadline + SD_JOBS_JOIN_GRACE_MS);
 	if (s->sj.started)
-		merge_sender(r, &s->sj);
+		merge_facts(r, s->sj.dr);
 	sd_report_free(s->sj.dr);
 	return s->sj.abandoned;
 }
@@ -846,6 +839,158 @@ static int secret_forms(sd_report *r, sd_run *run, const sd_check_params *cp,
 	return 1;
 }
 
+/* What one check of a path leaves to its caller. */
+typedef struct path_result {
+	int main_works;       /* path_works() of the configured path */
+	int way_around;       /* -1: one was wanted and not allowed */
+	int abandoned;        /* a domain audit still holds the resolver */
+	int judge;            /* 0: the verdict is set already */
+	int no_server;        /* discovery named none */
+	char addr[64];        /* the address checked, "" when none */
+	sd_secrets *secrets;  /* kept until the report is judged */
+	sd_candidate top;     /* discovery's top candidate (cp points here) */
+} path_result;
+
+/*
+ * One check of the path cp names, into r: the server's every port and
+ * address, the controls, the side work.  way_around 0: nothing goes on
+ * past the configured path's failure (discovery's top candidate before it
+ * is known to work).
+ */
+static void check_path(sd_report *r, const check_env *env,
+    const sd_check_params *cp, int discovered, int way_around,
+    path_result *out)
+{
+	const sd_options *opt = env->opt;
+	sd_resolver *res = env->res;
+	int64_t deadline = env->deadline;
+	sd_run run = { 0 };
+	run_init(&run, r, env, cp);
+	int port = cp->port ? cp->port : cp->tls == SD_TLS_IMPLICIT ? 465 : 587;
+	sd_tls_mode tls = cp->tls ? cp->tls : default_mode(port);
+	int secrets_ok = secret_forms(r, &run, cp, port, &out->secrets);
+	sd_report_set_extra(r, "config", check_config(opt, cp, port, tls,
+	    env->controls));
+	run.tls = tls_wait(env->tls);
+	out->way_around = way_around;
+	out->judge = run.tls && secrets_ok;
+	if (!out->judge) {
+		/* no way to keep the secret out of the report: no run */
+		sd_verdict_set(r, "inconclusive", -1, !secrets_ok ? "out of "
+		    "memory" : opt->ca_file ? "could not load the --ca-file "
+		    "certificates" : "could not set up TLS", NULL, NULL);
+		return;
+	}
+	/* a discovered path's side work runs from the start (the caller's) */
+	side_jobs side = { 0 };
+	if (!discovered)
+		side_start(&side, r, res, &run, cp, 0);
+	addr_list server = { 0 };
+	/* a resolver that has not answered in twice a connect timeout (3 to
+	 * 8 s) has failed for the user too */
+	int64_t dns_ms = run.connect_ms * 2 < 3000 ? 3000 :
+	    run.connect_ms * 2 > 8000 ? 8000 : run.connect_ms * 2;
+	int64_t dns_dl = sd_deadline_min(deadline, sd_now_ms() + dns_ms);
+	resolve_host(r, res, cp->server, opt->family > 0 ? opt->family : 0,
+	    dns_dl, "main", &server, 1);
+
+	sd_probe *probes = calloc(MAX_PROBES, sizeof *probes);
+	int np = 0;
+	if (probes && server.n) {
+		np = plan_server(probes, np, &run, &server, port, tls);
+		np = plan_controls(probes, np, &run, env->controls, res,
+		    dns_dl);
+	}
+	sd_probe *main_probe = run_probes(probes, np, &run, res, server.n > 0,
+	    port, tls, &out->way_around);
+	score_test_message(r, cp, deadline);
+	out->main_works = path_works(main_probe, tls);
+	snprintf(out->addr, sizeof out->addr, "%s", main_probe ?
+	    main_probe->addr : "");
+	if (!discovered)
+		out->abandoned |= side_join(&side, r, deadline);
+	free(probes);
+}
+
+/* A report for one check of a path, on the run's clock. */
+static sd_report *path_report(const sd_report *first, const sd_options *opt)
+{
+	sd_report *r = sd_report_new("check");
+	if (r) {
+		sd_report_watch(r, opt);
+		r->t0_ms = first->t0_ms;
+		r->started = first->started;
+	}
+	return r;
+}
+
+/*
+ * check ADDRESS with no server: discovery and the check overlap.  The
+ * check starts on the top-ranked candidate as soon as every source ranked
+ * above it has answered, and goes no further than a path that works
+ * (credentials only to the chosen candidate, over a certificate valid for
+ * its name: docs/discovery.md).  When that path does not work, the
+ * candidate discovery chooses is checked afresh.  Returns the report to
+ * judge, holding discovery's facts (dr, freed, when another).
+ */
+static sd_report *check_discovered(sd_report *dr, const check_env *env,
+    sd_check_params *cp, sd_discovery *disc, path_result *pr)
+{
+	const sd_options *opt = env->opt;
+	int64_t deadline = env->deadline;
+	const char *at = cp->address ? strrchr(cp->address, '@') : NULL;
+	sd_run base = { 0 };
+	run_init(&base, dr, env, cp);
+	base.tls = tls_wait(env->tls);   /* discovery probes candidates */
+	/* the blocklists and the sender's domain need no server: they start
+	 * now (the blocklists' facts in dr, merged with discovery's) */
+	side_jobs side = { 0 };
+	side_start(&side, dr, env->res, &base, cp, 1);
+	/* the path itself needs the rest: discovery may use about half */
+	int64_t dl = sd_deadline_min(deadline, sd_now_ms() +
+	    sd_remaining_ms(deadline) / 2);
+	const sd_candidate *top = &pr->top;
+	if (!at || !at[1] || !sd_discover_start(disc, dr, env->res, &base, at + 1,
+	    dl, (base.tls ? SD_DISCOVER_PROBE : 0) | SD_DISCOVER_TOP) ||
+	    !sd_discover_top(disc, &pr->top)) {
+		sd_discover_end(disc, -1, NULL);
+		pr->no_server = 1;
+		pr->abandoned |= side_join(&side, dr, deadline);
+		return dr;
+	}
+	sd_check_params first = *cp;
+	use_candidate(&first, top);
+	first.insecure = 0;
+	sd_report *r = path_report(dr, opt);
+	if (r)
+		check_path(r, env, &first, 1, 0, pr);
+	sd_discover_end(disc, r ? pr->main_works : 0, pr->addr);
+	const sd_candidate *c = sd_discovery_choose(disc);
+	int other = c && !(sd_strcaseeq(c->host, top->host) && c->port ==
+	    top->port && c->tls == top->tls);
+	if (r && !pr->main_works && c && (other || pr->way_around < 0)) {
+		/* the top one does not work: the chosen one, afresh (no
+		 * credentials went to the first) */
+		sd_report_free(r);
+		sd_secrets_free(pr->secrets);
+		pr->secrets = NULL;
+		use_candidate(cp, c);
+		r = path_report(dr, opt);
+		if (r)
+			check_path(r, env, cp, 1, 1, pr);
+	} else {
+		*cp = first;
+	}
+	pr->abandoned |= side_join(&side, r ? r : dr, deadline);
+	if (!r) {
+		pr->judge = 0;
+		return dr;
+	}
+	merge_facts(r, dr);
+	sd_report_free(dr);
+	return r;
+}
+
 sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 {
 	sd_report *r = sd_report_new("check");
@@ -867,73 +1012,37 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 		    opt->control[i] : default_controls[i]));
 
 	/* per run, so that two checks can run at once in one process */
-	sd_probe *probes = NULL;
-	sd_secrets *secrets = NULL;
 	sd_discovery *disc = calloc(1, sizeof *disc);
-	sd_run run = { 0 };
+	path_result pr = { 0 };
 	tls_job tj = { 0 };
 	tls_start(&tj, opt->ca_file);
-	run_init(&run, r, opt, cp, ehlo_name, deadline);
-	sd_resolver *res = run_resolver(r, opt, cp, n_controls);
+	check_env env = { opt, run_resolver(r, opt, cp, n_controls), controls,
+	    ehlo_name, deadline, &tj };
 	int discovered = !cp->server;
-	if (discovered)
-		run.tls = tls_wait(&tj);   /* discovery probes candidates */
-	if (!disc || (discovered && !discover_server(r, res, &run, cp,
-	    deadline, disc))) {
-		sd_resolver_free(res);
-		no_server(r, cp, disc);
-		goto done;
-	}
-	int port = cp->port ? cp->port : cp->tls == SD_TLS_IMPLICIT ? 465 : 587;
-	sd_tls_mode tls = cp->tls ? cp->tls : default_mode(port);
-	int secrets_ok = secret_forms(r, &run, cp, port, &secrets);
-	sd_report_set_extra(r, "config", check_config(opt, cp, port, tls,
-	    controls));
-	config_source(r, cp, disc, discovered);
-	run.tls = tls_wait(&tj);
-	if (!run.tls || !secrets_ok) {
-		/* no way to keep the secret out of the report: no run */
-		sd_verdict_set(r, "inconclusive", -1, !secrets_ok ? "out of "
-		    "memory" : opt->ca_file ? "could not load the --ca-file "
-		    "certificates" : "could not set up TLS", NULL, NULL);
-		sd_resolver_free(res);
-		goto done;
-	}
-
-	side_jobs side = { 0 };
-	side_start(&side, r, res, &run, cp, discovered);
-	addr_list server = { 0 };
-	/* a resolver that has not answered in twice a connect timeout (3 to
-	 * 8 s) has failed for the user too */
-	int64_t dns_ms = run.connect_ms * 2 < 3000 ? 3000 :
-	    run.connect_ms * 2 > 8000 ? 8000 : run.connect_ms * 2;
-	int64_t dns_dl = sd_deadline_min(deadline, sd_now_ms() + dns_ms);
-	resolve_host(r, res, cp->server, opt->family > 0 ? opt->family : 0,
-	    dns_dl, "main", &server, 1);
-
-	probes = calloc(MAX_PROBES, sizeof *probes);
-	int np = 0;
-	if (probes && server.n) {
-		np = plan_server(probes, np, &run, &server, port, tls);
-		np = plan_controls(probes, np, &run, controls, res, dns_dl);
-	}
-	run_probes(probes, np, &run, res, server.n > 0, port, tls);
-	score_test_message(r, cp, deadline);
+	if (!disc)
+		pr.no_server = 1;
+	else if (discovered)
+		r = check_discovered(r, &env, cp, disc, &pr);
+	else
+		check_path(r, &env, cp, 0, 1, &pr);
 	/* abandoned domain checks still hold the resolver: leave it */
-	if (!side_join(&side, r, deadline))
-		sd_resolver_free(res);
-	sd_report_sort_facts(r);
-	sd_rules_judge(r);
-done:
-	free(probes);
+	if (!pr.abandoned)
+		sd_resolver_free(env.res);
+	SSL_CTX *ctx = tls_wait(&tj);
+	if (ctx)
+		SSL_CTX_free(ctx);
+	if (pr.no_server) {
+		no_server(r, cp, disc);
+	} else if (pr.judge) {
+		config_source(r, cp, disc, discovered);
+		sd_report_sort_facts(r);
+		sd_rules_judge(r);
+	}
 	free(disc);
 	/* nothing enters the report after the run: the forms go */
 	r->secrets = NULL;
-	sd_secrets_free(secrets);
+	sd_secrets_free(pr.secrets);
 	json_decref(controls);
-	run.tls = tls_wait(&tj);
-	if (run.tls)
-		SSL_CTX_free(run.tls);
 	free(ehlo_name);
 	r->elapsed_ms = sd_now_ms() - t0;
 	return r;

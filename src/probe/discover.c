@@ -8,12 +8,16 @@
  * carry no query string, DNS asks only for names built from the domain.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "mailauth/psl.h"
 #include "net/https.h"
 #include "probe/discover.h"
+#include "probe/host.h"
 #include "probe/jobs.h"
 #include "settings/autoconfig.h"
 #include "settings/server.h"
@@ -35,8 +39,14 @@ const char *sd_source_name(sd_source s)
 	return source_names[s];
 }
 
+struct disc_state;
+
 /* What one source found, filled by its thread. */
 typedef struct job {
+	struct disc_state *st;
+	void *(*fn)(void *);           /* the source's lookups */
+	sd_source src;                 /* the source's rank */
+	int finished;                  /* under st->mu */
 	sd_report *r;
 	sd_resolver *res;
 	const sd_run *run;
@@ -46,7 +56,6 @@ typedef struct job {
 	size_t n;
 	const sd_provider *provider;   /* the MX job's match */
 	int variant;                   /* which SRV name */
-	void *(*fn)(void *);           /* the source's lookups */
 } job;
 
 static sd_candidate *add(job *j, sd_source src, const char *host, int port,
@@ -140,24 +149,23 @@ static int first_addr(sd_resolver *res, const char *host, int family,
 		return 1;
 	}
 	*st = SD_DNS_ERROR;
-	for (int k = 0; k < 2; k++) {
-		if ((family == 4 && k) || (family == 6 && !k))
+	sd_dns_host_answer h;
+	sd_dns_host(res, host, family, deadline, &h);
+	int found = 0;
+	for (int k = 0; k < 2 && !found; k++) {
+		const sd_dns_answer *a = &h.a[k];
+		if (!h.asked[k])
 			continue;
-		sd_dns_answer a = { 0 };
-		sd_dns_status s = sd_dns_query(res, host, k ? SD_DNS_AAAA :
-		    SD_DNS_A, deadline, &a);
 		if (k == 0 || *st != SD_DNS_OK)
-			*st = s;
-		int ok = s == SD_DNS_OK && a.n_rr;
-		if (ok) {
-			snprintf(addr, addrlen, "%s", a.rr[0].text);
+			*st = a->status;
+		if (a->status == SD_DNS_OK && a->n_rr) {
+			snprintf(addr, addrlen, "%s", a->rr[0].text);
 			*fam = k ? 6 : 4;
+			found = 1;
 		}
-		sd_dns_answer_clear(&a);
-		if (ok)
-			return 1;
 	}
-	return 0;
+	sd_dns_host_clear(&h);
+	return found;
 }
 
 /* "host:port:a,b,[c]" for CURLOPT_RESOLVE; 0 when the host has no address. */
@@ -166,26 +174,23 @@ static size_t pin_for(sd_resolver *res, const char *host, int port,
 {
 	size_t n = 0;
 	int o = snprintf(pin, pinlen, "%s:%d:", host, port);
-	for (int k = 0; k < 2; k++) {
-		if ((family == 4 && k) || (family == 6 && !k))
-			continue;
-		sd_dns_answer a = { 0 };
-		sd_dns_query(res, host, k ? SD_DNS_AAAA : SD_DNS_A, deadline, &a);
-		for (size_t i = 0; i < a.n_rr && i < PIN_ADDRS_MAX; i++) {
+	sd_dns_host_answer h;
+	sd_dns_host(res, host, family, deadline, &h);
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < h.a[k].n_rr && i < PIN_ADDRS_MAX; i++)
 			if (!sd_https_pin_add(pin, pinlen, &o, &n,
-			    a.rr[i].text, k))
+			    h.a[k].rr[i].text, k))
 				break;
-		}
-		sd_dns_answer_clear(&a);
-	}
+	sd_dns_host_clear(&h);
 	return n;
 }
 
 /* ---- autoconfig ---------------------------------------------------------- */
 
-/* Fetches and parses one URL; adds its fact; returns the servers found. */
+/* Fetches and parses one URL; adds its fact; returns the servers found
+ * (candidates of source src). */
 static size_t autoconfig_one(job *j, const char *host, const char *path,
-    int http)
+    int http, sd_source src)
 {
 	char url[600], pin[900], id[700], d[1200];
 	snprintf(url, sizeof url, "%s://%s%s", http ? "http" : "https", host,
@@ -196,7 +201,7 @@ static size_t autoconfig_one(job *j, const char *host, const char *path,
 	if (!pin_for(j->res, host, http ? 80 : 443, j->run->opt->family,
 	    j->deadline, pin, sizeof pin)) {
 		snprintf(d, sizeof d, "%s: %s has no address", url, host);
-		fact(j->r, id, "autoconfig", d, 0, x);
+		fact(j->r, id, sd_source_name(src), d, 0, x);
 		return 0;
 	}
 	sd_https_req req = { url, pin, SD_AUTOCONFIG_MAX_BYTES, j->deadline,
@@ -229,8 +234,7 @@ static size_t autoconfig_one(job *j, const char *host, const char *path,
 				sd_tls_mode t = s->tls ? s->tls : SD_TLS_STARTTLS;
 				int port = s->port ? s->port :
 				    t == SD_TLS_IMPLICIT ? 465 : 587;
-				sd_candidate *c = add(j, SD_SRC_AUTOCONFIG,
-				    s->host, port, t);
+				sd_candidate *c = add(j, src, s->host, port, t);
 				if (!c)
 					break;
 				c->http_only = http;
@@ -242,7 +246,7 @@ static size_t autoconfig_one(job *j, const char *host, const char *path,
 			    "");
 		}
 	}
-	fact(j->r, id, "autoconfig", d, (int)(j->n - before), x);
+	fact(j->r, id, sd_source_name(src), d, (int)(j->n - before), x);
 	sd_https_resp_clear(&resp);
 	return j->n - before;
 }
@@ -253,13 +257,14 @@ static void *autoconfig_thread(void *arg)
 	char host[300];
 	snprintf(host, sizeof host, "autoconfig.%s", j->domain);
 	/* the address is not sent: no ?emailaddress= */
-	if (autoconfig_one(j, host, "/mail/config-v1.1.xml", 0))
+	if (autoconfig_one(j, host, "/mail/config-v1.1.xml", 0,
+	    SD_SRC_AUTOCONFIG))
 		return NULL;
 	if (autoconfig_one(j, j->domain,
-	    "/.well-known/autoconfig/mail/config-v1.1.xml", 0))
+	    "/.well-known/autoconfig/mail/config-v1.1.xml", 0, SD_SRC_AUTOCONFIG))
 		return NULL;
 	/* the labelled last resort: never trusted with credentials */
-	autoconfig_one(j, host, "/mail/config-v1.1.xml", 1);
+	autoconfig_one(j, host, "/mail/config-v1.1.xml", 1, SD_SRC_AUTOCONFIG);
 	return NULL;
 }
 
@@ -276,6 +281,38 @@ static void add_provider(job *j, const sd_provider *p, sd_source src,
 			snprintf(c->detail, sizeof c->detail, "provider table: "
 			    "%s (%s)", p->name, why);
 	}
+}
+
+/*
+ * No provider by MX host: the best MX host's registrable domain, as
+ * Thunderbird asks it when the domain publishes nothing.  A domain hosted
+ * elsewhere names its hoster there: the table by that domain, else that
+ * domain's own autoconfig document.
+ */
+static void mx_domain(job *j, const sd_dns_answer *a)
+{
+	const sd_psl *psl = sd_psl_default();
+	const sd_dns_rr *best = NULL;
+	for (size_t i = 0; a->status == SD_DNS_OK && i < a->n_rr; i++)
+		if (a->rr[i].text[0] && (!best || a->rr[i].pref < best->pref))
+			best = &a->rr[i];
+	char *org = psl && best ? sd_psl_org_domain(psl, best->text) : NULL;
+	char *own = org ? sd_psl_org_domain(psl, j->domain) : NULL;
+	if (org && !(own && sd_strcaseeq(org, own))) {
+		const sd_provider *p = sd_provider_by_domain(org);
+		char why[400], host[300];
+		if (p) {
+			j->provider = p;
+			snprintf(why, sizeof why, "MX %s, domain %s", best->text, org);
+			add_provider(j, p, SD_SRC_MX, why);
+		} else {
+			snprintf(host, sizeof host, "autoconfig.%s", org);
+			autoconfig_one(j, host, "/mail/config-v1.1.xml", 0,
+			    SD_SRC_MX);
+		}
+	}
+	free(org);
+	free(own);
 }
 
 static void *mx_thread(void *arg)
@@ -301,9 +338,12 @@ static void *mx_thread(void *arg)
 	if (j->provider) {
 		snprintf(why, sizeof why, "MX %s", matched);
 		add_provider(j, j->provider, SD_SRC_MX, why);
+	} else {
+		mx_domain(j, &a);
 	}
 	snprintf(d, sizeof d, "MX %s: %s%s%s", j->domain, a.status == SD_DNS_OK ?
 	    "" : sd_dns_status_name(a.status), j->provider ? "hosted at " :
+	    j->n ? "the MX host's domain publishes its settings" :
 	    a.status == SD_DNS_OK ? "no known provider" : "", j->provider ?
 	    j->provider->name : "");
 	snprintf(id, sizeof id, "discovery.mx.%s", j->domain);
@@ -347,7 +387,7 @@ static void *guess_thread(void *arg)
 	return NULL;
 }
 
-/* ---- ranking, resolving, probing ---------------------------------------- */
+/* ---- ranking -------------------------------------------------------------- */
 
 static int rank_cmp(const void *pa, const void *pb)
 {
@@ -366,6 +406,12 @@ static int rank_cmp(const void *pa, const void *pb)
 	return a->order - b->order;
 }
 
+static int same_path(const char *host, int port, sd_tls_mode tls,
+    const sd_candidate *c)
+{
+	return sd_strcaseeq(host, c->host) && port == c->port && tls == c->tls;
+}
+
 static void collect(sd_discovery *out, job *jobs, size_t nj)
 {
 	for (size_t i = 0; i < nj; i++)
@@ -377,29 +423,139 @@ static void collect(sd_discovery *out, job *jobs, size_t nj)
 	for (size_t i = 0; i < out->n; i++) {
 		int dup = 0;
 		for (size_t k = 0; k < w && !dup; k++)
-			dup = sd_strcaseeq(out->c[k].host, out->c[i].host) &&
-			    out->c[k].port == out->c[i].port &&
-			    out->c[k].tls == out->c[i].tls;
+			dup = same_path(out->c[i].host, out->c[i].port,
+			    out->c[i].tls, &out->c[k]);
 		if (!dup)
 			out->c[w++] = out->c[i];
 	}
 	out->n = w;
 }
 
-typedef struct resolve_job {
-	sd_candidate *c;
-	sd_resolver *res;
-	int family;
-	int64_t deadline;
-} resolve_job;
+/* ---- the run's state: sources, then candidates as they arrive ----------- */
 
-static void resolve_run(void *arg)
+/* Jobs: SRV twice, autoconfig, MX, guesses, and the provider table by
+ * domain (no lookup: finished at once). */
+#define NJOBS 6
+#define JOB_PROVIDER 5
+
+/* One host, port and mode, probed once however many sources named it. */
+typedef struct slot {
+	struct disc_state *st;
+	sd_candidate c;        /* host, port, tls; addr when already known */
+	int taken;             /* the caller's own path: not probed here */
+	sd_probe p;
+	int started;           /* queued as a job */
+} slot;
+
+struct disc_state {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	sd_jobgroup *g;           /* the sources and the candidates' probes */
+	job jobs[NJOBS];
+	slot slots[SD_DISCOVER_MAX];
+	size_t nslots;
+	sd_resolver *res;
+	int probe;                /* SD_DISCOVER_PROBE */
+	int speculate;            /* SD_DISCOVER_TOP */
+	int top_state;            /* 0 not yet known, 1 top holds it, 2 none */
+	sd_candidate top;
+	sd_run pr;                /* the candidates' run: no credentials */
+	sd_report *scratch;       /* their facts, not the report's */
+	sd_check_params params;
+	int64_t deadline;
+};
+
+/*
+ * The top candidate is known once every source ranked above it has
+ * answered: the best of the first rank (in source order) whose jobs have
+ * all finished with a candidate.  Under st->mu.
+ */
+static void settle(struct disc_state *st)
 {
-	resolve_job *j = arg;
-	sd_dns_status st;
-	if (!first_addr(j->res, j->c->host, j->family, j->deadline, j->c->addr,
-	    sizeof j->c->addr, &j->c->family, &st))
-		j->c->resolve_failed = 1;
+	if (st->top_state)
+		return;
+	for (int rank = SD_SRC_SRV; rank <= SD_SRC_GUESS; rank++) {
+		const sd_candidate *best = NULL;
+		for (int i = 0; i < NJOBS; i++) {
+			job *j = &st->jobs[i];
+			if ((int)j->src != rank || !j->fn)
+				continue;
+			if (!j->finished)
+				return;
+			for (size_t k = 0; k < j->n; k++)
+				if (!best || rank_cmp(&j->found[k], best) < 0)
+					best = &j->found[k];
+		}
+		if (best) {
+			st->top = *best;
+			st->top_state = 1;
+			return;
+		}
+	}
+	st->top_state = 2;
+}
+
+/* A candidate up to EHLO after TLS, then QUIT: no credentials. */
+static void slot_run(void *arg)
+{
+	slot *sl = arg;
+	sd_candidate *c = &sl->c;
+	struct disc_state *st = sl->st;
+	sd_dns_status dst;
+	if (!c->addr[0] && (!st->res || !first_addr(st->res, c->host,
+	    st->pr.opt->family, st->deadline, c->addr, sizeof c->addr,
+	    &c->family, &dst))) {
+		c->resolve_failed = 1;
+		return;
+	}
+	sd_probe *p = &sl->p;
+	if (!sd_probe_set_addr(p, c->addr, c->family, c->port))
+		return;
+	p->run = &st->pr;
+	p->role = SD_ROLE_ALT;
+	snprintf(p->host, sizeof p->host, "%s", c->host);
+	p->mode = c->tls == SD_TLS_IMPLICIT ? SD_MODE_IMPLICIT : SD_MODE_PLAIN;
+	p->starttls = c->tls != SD_TLS_NONE;
+	sd_probe_run(p);
+	int tls_ok = c->tls == SD_TLS_NONE || (p->tls_ok && p->cert_ok);
+	c->works = p->greeted && tls_ok && p->auth_offered;
+	return;
+}
+
+/* A finished job's candidates: each new host, port and mode is probed at
+ * once (but the top one, which the caller checks itself).  Under st->mu. */
+static void enqueue(struct disc_state *st, job *j)
+{
+	for (size_t k = 0; k < j->n; k++) {
+		const sd_candidate *c = &j->found[k];
+		size_t i = 0;
+		while (i < st->nslots && !same_path(c->host, c->port, c->tls,
+		    &st->slots[i].c))
+			i++;
+		if (i < st->nslots || st->nslots >= SD_DISCOVER_MAX)
+			continue;
+		slot *sl = &st->slots[st->nslots++];
+		sl->st = st;
+		sl->c = *c;
+		sl->c.works = -1;
+		sl->taken = st->speculate && st->top_state == 1 && same_path(c->host, c->port,
+		    c->tls, &st->top);
+		if (sl->taken || !st->probe)
+			continue;
+		sl->started = 1;
+		sd_jobgroup_add(st->g, slot_run, NULL, sl);
+	}
+}
+
+static void job_done(job *j)
+{
+	struct disc_state *st = j->st;
+	pthread_mutex_lock(&st->mu);
+	j->finished = 1;
+	settle(st);
+	enqueue(st, j);
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
 }
 
 /* One source's lookups as a job of the probe engine. */
@@ -407,111 +563,125 @@ static void source_run(void *arg)
 {
 	job *j = arg;
 	j->fn(j);
+	job_done(j);
 }
 
-static void resolve_all(sd_discovery *d, sd_resolver *res, int family,
-    int64_t deadline)
+/* the provider table by domain needs no lookup */
+static void *provider_job(void *arg)
 {
-	resolve_job rj[SD_DISCOVER_MAX];
-	sd_jobgroup *g = sd_jobgroup_new(0);
-	for (size_t i = 0; i < d->n; i++) {
-		rj[i] = (resolve_job){ &d->c[i], res, family, deadline };
-		if (!d->c[i].addr[0])
-			sd_jobgroup_add(g, resolve_run, NULL, &rj[i]);
-	}
-	sd_jobgroup_join(g, deadline + SD_JOBS_JOIN_GRACE_MS);
+	job *j = arg;
+	const sd_provider *p = sd_provider_by_domain(j->domain);
+	char d[600], id[340];
+	if (p)
+		add_provider(j, p, SD_SRC_PROVIDER, j->domain);
+	j->provider = p;
+	snprintf(d, sizeof d, "provider table, %s: %s", j->domain, p ? p->name :
+	    "no entry");
+	snprintf(id, sizeof id, "discovery.provider.%s", j->domain);
+	fact(j->r, id, "provider", d, (int)j->n, json_pack("{s:s?}", "provider",
+	    p ? p->id : NULL));
+	return NULL;
 }
 
-/* Each candidate up to EHLO after TLS, then QUIT: no credentials. */
-static void probe_all(sd_discovery *d, sd_run *run, int64_t deadline)
+/* The candidates' run: the caller's settings, a report of its own. */
+static void candidates_run(struct disc_state *st, const sd_run *run)
 {
-	sd_report *scratch = sd_report_new("check");
-	/* per call: two runs can probe their candidates at once */
-	sd_probe *probes = calloc(SD_DISCOVER_MAX, sizeof *probes);
-	if (!scratch || !probes) {
-		sd_report_free(scratch);
-		free(probes);
-		return;
-	}
-	sd_run pr;
-	memset(&pr, 0, sizeof pr);
-	pr.report = scratch;
-	pr.params = run->params;
-	pr.opt = run->opt;
-	pr.tls = run->tls;
-	pr.ehlo_name = run->ehlo_name;
-	pr.deadline_ms = deadline;
-	pr.connect_ms = run->connect_ms;
-	pr.reply_ms = run->reply_ms;
-	pr.sniff_ms = run->sniff_ms;
-	for (size_t i = 0; i < d->n; i++) {
-		sd_candidate *c = &d->c[i];
-		sd_probe *p = &probes[i];
-		if (!c->addr[0] || !sd_probe_set_addr(p, c->addr, c->family,
-		    c->port))
-			continue;
-		p->run = &pr;
-		p->role = SD_ROLE_ALT;
-		snprintf(p->host, sizeof p->host, "%s", c->host);
-		p->mode = c->tls == SD_TLS_IMPLICIT ? SD_MODE_IMPLICIT :
-		    SD_MODE_PLAIN;
-		p->starttls = c->tls != SD_TLS_NONE;
-		sd_probe_start(p);
-	}
-	for (size_t i = 0; i < d->n; i++) {
-		sd_probe *p = &probes[i];
-		if (!p->run)
-			continue;
-		sd_probe_join(p);
-		int tls_ok = d->c[i].tls == SD_TLS_NONE || (p->tls_ok &&
-		    p->cert_ok);
-		d->c[i].works = p->greeted && tls_ok && p->auth_offered;
-	}
-	free(probes);
-	sd_report_free(scratch);
+	if (run->params)
+		st->params = *run->params;
+	sd_run *pr = &st->pr;
+	pr->report = st->scratch;
+	pr->params = &st->params;
+	pr->opt = run->opt;
+	pr->tls = run->tls;
+	pr->ehlo_name = run->ehlo_name;
+	pr->deadline_ms = st->deadline;
+	pr->connect_ms = run->connect_ms;
+	pr->reply_ms = run->reply_ms;
+	pr->sniff_ms = run->sniff_ms;
 }
 
-void sd_discover(sd_report *r, sd_resolver *res, sd_run *run,
-    const char *domain, int64_t deadline, int flags, sd_discovery *out)
+int sd_discover_start(sd_discovery *out, sd_report *r, sd_resolver *res,
+    sd_run *run, const char *domain, int64_t deadline, int flags)
 {
 	memset(out, 0, sizeof *out);
-	/* published settings are what the domain says, never a guess */
-	int njobs = flags & SD_DISCOVER_PUBLISHED ? 4 : 5;
-	job jobs[5];
-	memset(jobs, 0, sizeof jobs);
-	void *(*fn[5])(void *) = { srv_thread, srv_thread, autoconfig_thread,
-	    mx_thread, guess_thread };
-	sd_jobgroup *g = res ? sd_jobgroup_new(0) : NULL;
-	for (int i = 0; i < njobs; i++) {
-		jobs[i] = (job){ .r = r, .res = res, .run = run, .domain = domain,
-		    .deadline = deadline, .variant = i == 1, .fn = fn[i] };
-		if (res)
-			sd_jobgroup_add(g, source_run, NULL, &jobs[i]);
+	struct disc_state *st = calloc(1, sizeof *st);
+	if (!st || !(st->scratch = sd_report_new("check"))) {
+		free(st);
+		return 0;
 	}
-	/* the provider table by domain needs no lookup */
-	job pj = { .r = r, .run = run, .domain = domain };
-	const sd_provider *p = sd_provider_by_domain(domain);
-	char d[600];
-	if (p)
-		add_provider(&pj, p, SD_SRC_PROVIDER, domain);
-	snprintf(d, sizeof d, "provider table, %s: %s", domain, p ? p->name :
-	    "no entry");
-	char id[340];
-	snprintf(id, sizeof id, "discovery.provider.%s", domain);
-	fact(r, id, "provider", d, (int)pj.n, json_pack("{s:s?}", "provider",
-	    p ? p->id : NULL));
-	sd_jobgroup_join(g, deadline + SD_JOBS_JOIN_GRACE_MS);
-	out->provider = p ? p : jobs[3].provider;
-	snprintf(out->provider_by, sizeof out->provider_by, "%s", p ? "domain" :
-	    jobs[3].provider ? "mx" : "");
-	job all[6];
-	memcpy(all, jobs, sizeof jobs);
-	all[5] = pj;
-	collect(out, all, 6);
-	if (!(flags & SD_DISCOVER_PROBE))
-		return;
-	resolve_all(out, res, run->opt->family, deadline);
-	probe_all(out, run, deadline);
+	out->st = st;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	st->deadline = deadline;
+	st->res = res;
+	st->probe = (flags & SD_DISCOVER_PROBE) && run->tls;
+	st->speculate = (flags & SD_DISCOVER_TOP) != 0;
+	candidates_run(st, run);
+	static void *(*const fn[NJOBS])(void *) = { srv_thread, srv_thread,
+	    autoconfig_thread, mx_thread, guess_thread, provider_job };
+	static const sd_source src[NJOBS] = { SD_SRC_SRV, SD_SRC_SRV,
+	    SD_SRC_AUTOCONFIG, SD_SRC_MX, SD_SRC_GUESS, SD_SRC_PROVIDER };
+	/* published settings are what the domain says, never a guess */
+	for (int i = 0; i < NJOBS; i++) {
+		if (i == 4 && (flags & SD_DISCOVER_PUBLISHED))
+			continue;
+		if (!res && i != JOB_PROVIDER)
+			continue;
+		st->jobs[i] = (job){ .st = st, .fn = fn[i], .src = src[i], .r = r,
+		    .res = res, .run = run, .domain = domain, .deadline = deadline,
+		    .variant = i == 1 };
+	}
+	/* with no group (out of memory), each job runs here and now */
+	st->g = sd_jobgroup_new(0);
+	for (int i = 0; i < NJOBS; i++) {
+		job *j = &st->jobs[i];
+		if (j->fn && i != JOB_PROVIDER)
+			sd_jobgroup_add(st->g, source_run, NULL, j);
+	}
+	source_run(&st->jobs[JOB_PROVIDER]);
+	return 1;
+}
+
+int sd_discover_top(sd_discovery *d, sd_candidate *top)
+{
+	struct disc_state *st = d->st;
+	if (!st)
+		return 0;
+	pthread_mutex_lock(&st->mu);
+	while (!st->top_state) {
+		/* in slices: when every worker of the pool is busy, this
+		 * thread runs the group's queued jobs itself */
+		pthread_mutex_unlock(&st->mu);
+		sd_jobgroup_wait(st->g, sd_now_ms());
+		pthread_mutex_lock(&st->mu);
+		if (st->top_state)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&st->cv, &st->mu, &ts);
+	}
+	int found = st->top_state == 1;
+	if (found) {
+		*top = st->top;
+		/* the caller checks it: its slot (if already there) is not
+		 * probed a second time when not yet started */
+		for (size_t i = 0; i < st->nslots; i++)
+			if (same_path(top->host, top->port, top->tls,
+			    &st->slots[i].c) && !st->slots[i].started)
+				st->slots[i].taken = 1;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return found;
+}
+
+/* A fact per ranked candidate: what the probe saw of it. */
+static void candidate_facts(sd_report *r, const sd_discovery *out)
+{
 	for (size_t i = 0; i < out->n; i++) {
 		const sd_candidate *c = &out->c[i];
 		char cid[340], cd[900];
@@ -530,6 +700,60 @@ void sd_discover(sd_report *r, sd_resolver *res, sd_run *run,
 		    json_boolean(c->works), "http_only", c->http_only, "detail",
 		    cd, "quiet", 1));
 	}
+}
+
+void sd_discover_end(sd_discovery *out, int top_works, const char *top_addr)
+{
+	struct disc_state *st = out->st;
+	if (!st)
+		return;
+	/* the sources first (they queue the candidates' probes), then the
+	 * probes: each job ends by its own deadline */
+	if (sd_jobgroup_join(st->g, st->deadline + SD_JOBS_JOIN_GRACE_MS)) {
+		/* a job outlived its deadline and still holds st: left to it
+		 * (never freed under it); no candidates from this run */
+		out->st = NULL;
+		return;
+	}
+	job *pj = &st->jobs[JOB_PROVIDER];
+	out->provider = pj->provider ? pj->provider : st->jobs[3].provider;
+	snprintf(out->provider_by, sizeof out->provider_by, "%s", pj->provider ?
+	    "domain" : st->jobs[3].provider ? "mx" : "");
+	collect(out, st->jobs, NJOBS);
+	for (size_t i = 0; st->probe && i < out->n; i++) {
+		sd_candidate *c = &out->c[i];
+		for (size_t k = 0; k < st->nslots; k++) {
+			const slot *sl = &st->slots[k];
+			if (!same_path(c->host, c->port, c->tls, &sl->c))
+				continue;
+			/* the caller's own check stands for the one it took */
+			if (sl->taken && top_works >= 0) {
+				c->works = top_works;
+				snprintf(c->addr, sizeof c->addr, "%s", top_addr ?
+				    top_addr : "");
+				c->resolve_failed = !c->addr[0];
+			} else if (!sl->taken) {
+				c->works = sl->c.works;
+				snprintf(c->addr, sizeof c->addr, "%s", sl->c.addr);
+				c->family = sl->c.family;
+				c->resolve_failed = sl->c.resolve_failed;
+			}
+		}
+	}
+	if (st->probe)
+		candidate_facts(st->jobs[JOB_PROVIDER].r, out);
+	sd_report_free(st->scratch);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+	out->st = NULL;
+}
+
+void sd_discover(sd_report *r, sd_resolver *res, sd_run *run,
+    const char *domain, int64_t deadline, int flags, sd_discovery *out)
+{
+	if (sd_discover_start(out, r, res, run, domain, deadline, flags))
+		sd_discover_end(out, -1, NULL);
 }
 
 /* The published lookup of one run, into d (its own: two runs can look at

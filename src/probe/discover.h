@@ -36,6 +36,7 @@ typedef struct sd_candidate {
 } sd_candidate;
 
 typedef struct sd_discovery {
+	struct disc_state *st;         /* while it runs (discover.c) */
 	sd_candidate c[SD_DISCOVER_MAX];
 	size_t n;
 	const sd_provider *provider;   /* by domain, else by MX */
@@ -54,6 +55,24 @@ typedef struct sd_discovery {
                                     guesses, facts of their own */
 void sd_discover(sd_report *r, sd_resolver *res, sd_run *run,
     const char *domain, int64_t deadline, int flags, sd_discovery *out);
+
+/*
+ * sd_discover in three steps, so that the check overlaps it.  _start asks
+ * every source at once (threads) and returns at once (0: out of memory);
+ * each candidate is probed as soon as its source answered.  _top waits
+ * until the top-ranked candidate is known, that is until every source
+ * ranked above it has answered (not for the lower ones, nor for any
+ * probe), and copies it; 0 when no source named any.  With
+ * SD_DISCOVER_TOP the caller checks that candidate itself, and discovery
+ * does not probe it a second time.  _end waits for everything, ranks the
+ * candidates into out and adds their facts; top_works and top_addr are
+ * what the caller's check saw of the top one (-1 and NULL: nothing).
+ */
+#define SD_DISCOVER_TOP 4
+int sd_discover_start(sd_discovery *out, sd_report *r, sd_resolver *res,
+    sd_run *run, const char *domain, int64_t deadline, int flags);
+int sd_discover_top(sd_discovery *d, sd_candidate *top);
+void sd_discover_end(sd_discovery *out, int top_works, const char *top_addr);
 
 /*
  * The published settings beside a check whose settings came from flags or

@@ -183,6 +183,22 @@ int sd_name_eq(const char *a, const char *b)
 	return la == lb && sd_strncaseeq(a, b, la);
 }
 
+void sd_dctx_host(sd_dctx *c, const char *host, int by_family,
+    sd_dns_host_answer *out, json_t **ev)
+{
+	static const uint16_t types[] = { SD_DNS_A, SD_DNS_AAAA };
+	memset(out, 0, sizeof *out);
+	for (int k = 0; k < 2; k++) {
+		out->asked[k] = !by_family || c->conf.family != (k ? 4 : 6);
+		if (!out->asked[k])
+			continue;
+		char id[SD_DOMAIN_ID_MAX];
+		sd_dctx_lookup(c, NULL, host, types[k], 0, "domain", NULL,
+		    &out->a[k], id, sizeof id);
+		*ev = sd_evidence_add(*ev, id);
+	}
+}
+
 json_t *sd_evidence_add(json_t *arr, const char *id)
 {
 	if (!arr)
@@ -397,20 +413,16 @@ static void job_mx(sd_dctx *c, const sd_job *j)
 		/* RFC 5321 §5.1: no MX, the domain's own address is used */
 		json_t *fb = json_object();
 		json_t *addrs = json_array();
-		static const uint16_t types[] = { SD_DNS_A, SD_DNS_AAAA };
+		sd_dns_host_answer h;
+		sd_dctx_host(c, domain, 0, &h, &ev);
 		for (size_t k = 0; k < 2; k++) {
-			sd_dns_answer b = { 0 };
-			char bid[SD_DOMAIN_ID_MAX];
-			sd_dns_status bs = sd_dctx_lookup(c, NULL, domain,
-			    types[k], 0, "domain", NULL, &b, bid, sizeof bid);
-			ev = sd_evidence_add(ev, bid);
-			json_object_set_new(fb, sd_dns_type_name(types[k]),
-			    json_string(sd_dns_status_name(bs)));
-			for (size_t i = 0; i < b.n_rr; i++)
+			json_object_set_new(fb, k ? "AAAA" : "A", json_string(
+			    sd_dns_status_name(h.a[k].status)));
+			for (size_t i = 0; i < h.a[k].n_rr; i++)
 				json_array_append_new(addrs,
-				    json_string(b.rr[i].text));
-			sd_dns_answer_clear(&b);
+				    json_string(h.a[k].rr[i].text));
 		}
+		sd_dns_host_clear(&h);
 		json_object_set_new(fb, "addresses", addrs);
 		json_object_set_new(f, "fallback", fb);
 	}
@@ -428,25 +440,22 @@ static void job_mx_host(sd_dctx *c, const sd_job *j)
 	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:i}", "id", fid,
 	    "stage", "domain", "check", "mx_host", "host", host, "pref", j->n);
 	json_t *ev = NULL, *addrs = json_array();
-	static const uint16_t types[] = { SD_DNS_A, SD_DNS_AAAA };
 	char *cname = NULL;
+	sd_dns_host_answer h;
+	sd_dctx_host(c, host, 0, &h, &ev);
 	for (size_t k = 0; k < 2; k++) {
-		sd_dns_answer a = { 0 };
-		char id[SD_DOMAIN_ID_MAX];
-		sd_dns_status st = sd_dctx_lookup(c, NULL, host, types[k], 0,
-		    "domain", NULL, &a, id, sizeof id);
-		ev = sd_evidence_add(ev, id);
+		const sd_dns_answer *a = &h.a[k];
 		json_object_set_new(f, k ? "aaaa" : "a",
-		    json_string(sd_dns_status_name(st)));
-		for (size_t i = 0; i < a.n_rr; i++)
-			json_array_append_new(addrs, json_string(a.rr[i].text));
-		if (!cname && a.canonname && !sd_name_eq(a.canonname, host)) {
+		    json_string(sd_dns_status_name(a->status)));
+		for (size_t i = 0; i < a->n_rr; i++)
+			json_array_append_new(addrs, json_string(a->rr[i].text));
+		if (!cname && a->canonname && !sd_name_eq(a->canonname, host)) {
 			char t[300];
-			lower_copy(t, sizeof t, a.canonname);
+			lower_copy(t, sizeof t, a->canonname);
 			cname = strdup(t);
 		}
-		sd_dns_answer_clear(&a);
 	}
+	sd_dns_host_clear(&h);
 	json_object_set_new(f, "addresses", addrs);
 	json_object_set_new(f, "cname", cname ? json_string(cname) :
 	    json_null());
@@ -936,28 +945,22 @@ static void job_ns(sd_dctx *c, const sd_job *j)
 		char ns[300];
 		lower_copy(ns, sizeof ns, a.rr[i].text);
 		json_array_append_new(nsnames, json_string(ns));
+		sd_dns_host_answer h;
+		sd_dctx_host(c, ns, 1, &h, &ev);
 		for (int k = 0; k < 2; k++) {
-			uint16_t type = k ? SD_DNS_AAAA : SD_DNS_A;
-			if ((c->conf.family == 4 && type == SD_DNS_AAAA) ||
-			    (c->conf.family == 6 && type == SD_DNS_A))
-				continue;
-			sd_dns_answer b = { 0 };
-			char bid[SD_DOMAIN_ID_MAX];
-			sd_dctx_lookup(c, NULL, ns, type, 0, "domain", NULL,
-			    &b, bid, sizeof bid);
-			ev = sd_evidence_add(ev, bid);
-			for (size_t m = 0; m < b.n_rr; m++) {
+			const sd_dns_answer *b = &h.a[k];
+			for (size_t m = 0; m < b->n_rr; m++) {
 				if (n_addr >= SD_DOMAIN_MAX_NS_ADDRS)
 					break;
 				n_addr++;
 				json_array_append_new(servers, json_pack(
 				    "{s:s, s:s}", "ns", ns, "address",
-				    b.rr[m].text));
-				enqueue(c, job_ns_server, b.rr[m].text, ns,
+				    b->rr[m].text));
+				enqueue(c, job_ns_server, b->rr[m].text, ns,
 				    zone, 0);
 			}
-			sd_dns_answer_clear(&b);
 		}
+		sd_dns_host_clear(&h);
 	}
 	json_object_set_new(f, "names", nsnames);
 	json_object_set_new(f, "servers", servers);

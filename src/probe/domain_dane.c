@@ -339,7 +339,6 @@ out:
 
 void sd_domain_check_dane(sd_dctx *c, const char *host)
 {
-	const sd_dctx_conf *conf = sd_dctx_conf_of(c);
 	char name[320], id[SD_DOMAIN_ID_MAX], fid[SD_DOMAIN_ID_MAX];
 	snprintf(name, sizeof name, "_25._tcp.%s", host);
 	snprintf(fid, sizeof fid, "domain.dane.%s", host);
@@ -382,22 +381,16 @@ void sd_domain_check_dane(sd_dctx *c, const char *host)
 		json_object_set_new(f, "attempts", json_array());
 		int done = 0;
 		size_t tried = 0;
+		sd_dns_host_answer h;
+		sd_dctx_host(c, host, 1, &h, &ev);
 		for (int k = 0; k < 2 && !done; k++) {
-			uint16_t type = k ? SD_DNS_AAAA : SD_DNS_A;
-			if ((conf->family == 4 && k) ||
-			    (conf->family == 6 && !k))
-				continue;
-			sd_dns_answer b = { 0 };
-			char bid[SD_DOMAIN_ID_MAX];
-			sd_dctx_lookup(c, NULL, host, type, 0, "domain", NULL,
-			    &b, bid, sizeof bid);
-			ev = sd_evidence_add(ev, bid);
-			for (size_t i = 0; i < b.n_rr && !done &&
+			const sd_dns_answer *b = &h.a[k];
+			for (size_t i = 0; i < b->n_rr && !done &&
 			    tried < DANE_ADDRS_MAX; i++, tried++)
-				done = try_address(c, host, b.rr[i].text, fid, f,
+				done = try_address(c, host, b->rr[i].text, fid, f,
 				    recs, tlsa, n);
-			sd_dns_answer_clear(&b);
 		}
+		sd_dns_host_clear(&h);
 		json_object_set_new(f, "checked", json_boolean(done));
 	}
 	json_object_set_new(f, "evidence", ev);

@@ -11,6 +11,7 @@
 
 #include "dns/dns.h"
 #include "probe/domain.h"
+#include "probe/host.h"
 #include "report/report.h"
 
 /* Longest fact id we build (names are at most 253 bytes). */
@@ -54,6 +55,14 @@ void sd_dctx_transcript(sd_dctx *c, const char *conn, char dir,
 sd_dns_status sd_dctx_lookup(sd_dctx *c, sd_resolver *res, const char *name,
     uint16_t type, int64_t deadline, const char *stage, const char *prefix,
     sd_dns_answer *out, char *id_out, size_t id_len);
+
+/*
+ * The A and AAAA lookups of `host` (with `by_family`, only the one -4 or
+ * -6 allows), each recorded as by sd_dctx_lookup and its fact id added to
+ * *ev.  Free `out` with sd_dns_host_clear().
+ */
+void sd_dctx_host(sd_dctx *c, const char *host, int by_family,
+    sd_dns_host_answer *out, json_t **ev);
 
 /* A JSON array with one string, or appends to `arr` (never NULL result
  * unless out of memory). */

@@ -34,26 +34,19 @@ static json_t *sanitized(const char *s, size_t len, size_t max)
 static size_t resolve_host(sd_dctx *c, const char *host, json_t *addrs,
     json_t **ev, char *pin, size_t pinlen)
 {
-	const sd_dctx_conf *conf = sd_dctx_conf_of(c);
 	size_t n = 0;
 	int o = snprintf(pin, pinlen, "%s:443:", host);
+	sd_dns_host_answer h;
+	sd_dctx_host(c, host, 1, &h, ev);
 	for (int k = 0; k < 2; k++) {
-		uint16_t type = k ? SD_DNS_AAAA : SD_DNS_A;
-		if ((conf->family == 4 && k) || (conf->family == 6 && !k))
-			continue;
-		sd_dns_answer a = { 0 };
-		char id[SD_DOMAIN_ID_MAX];
-		sd_dctx_lookup(c, NULL, host, type, 0, "domain", NULL, &a, id,
-		    sizeof id);
-		*ev = sd_evidence_add(*ev, id);
-		for (size_t i = 0; i < a.n_rr && i < MTASTS_ADDRS_MAX; i++) {
-			const char *t = a.rr[i].text;
+		for (size_t i = 0; i < h.a[k].n_rr && i < MTASTS_ADDRS_MAX; i++) {
+			const char *t = h.a[k].rr[i].text;
 			json_array_append_new(addrs, json_string(t));
 			if (!sd_https_pin_add(pin, pinlen, &o, &n, t, k))
 				break;
 		}
-		sd_dns_answer_clear(&a);
 	}
+	sd_dns_host_clear(&h);
 	return n;
 }
 

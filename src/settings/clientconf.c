@@ -3,6 +3,7 @@
  * parser shares (conf_int.h).  The parsers themselves are in conf_*.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +124,94 @@ void conf_address(char *dst, size_t dstlen, const char *v)
 	dst[strcspn(dst, " \t")] = '\0';
 }
 
+/* ---- includes ------------------------------------------------------------ */
+
+/* The files being read, outermost first. */
+struct conf_includes {
+	sd_conf_read_fn read;
+	int depth;
+	char open[SD_CONF_INCLUDE_DEPTH + 1][PATH_MAX];
+};
+
+/* A NUL or an endless line says "not a text file", with its line. */
+static int text_ok(sd_client_conf *c, const char *text, size_t len)
+{
+	if (len > SD_CONF_MAX_BYTES)
+		return conf_fail(c, 0, "larger than %d bytes: not a mail "
+		    "client's configuration", SD_CONF_MAX_BYTES);
+	conf_reader r;
+	conf_line l;
+	conf_reader_init(&r, text, len);
+	while (conf_next_line(&r, &l)) {
+		if (memchr(l.s, '\0', l.len))
+			return conf_fail(c, l.no, "a NUL byte: not a text file");
+		if (l.len > SD_CONF_LINE_MAX)
+			return conf_fail(c, l.no, "a line longer than %d bytes",
+			    SD_CONF_LINE_MAX);
+	}
+	return 0;
+}
+
+const char *conf_included(const sd_client_conf *c)
+{
+	return c->inc && c->inc->depth > 0 ? c->file : NULL;
+}
+
+int conf_include(sd_client_conf *c, const char *path, int line,
+    conf_body_fn body, void *state)
+{
+	struct conf_includes *inc = c->inc;
+	if (!inc || !inc->read) {
+		conf_note(c, line, "an included file (%.100s) was not read", path);
+		return 0;
+	}
+	if (inc->depth >= SD_CONF_INCLUDE_DEPTH)
+		return conf_fail(c, line, "includes nested deeper than %d",
+		    SD_CONF_INCLUDE_DEPTH);
+	char full[sizeof c->file + 8], canon[PATH_MAX], err[300];
+	const char *home = getenv("HOME"), *slash = strrchr(c->file, '/');
+	if (path[0] == '~' && path[1] == '/')
+		snprintf(full, sizeof full, "%s%s", home ? home : "", path + 1);
+	else if (path[0] != '/' && slash)
+		snprintf(full, sizeof full, "%.*s/%s", (int)(slash - c->file),
+		    c->file, path);
+	else
+		snprintf(full, sizeof full, "%s", path);
+	if (strlen(full) >= sizeof c->file)
+		return conf_fail(c, line, "an included file's name is too long");
+	size_t len;
+	char *text = inc->read(full, canon, sizeof canon, &len, err, sizeof err);
+	if (!text) {
+		conf_note(c, line, "%.200s: not read", err);
+		return 0;
+	}
+	int rc = 0;
+	for (int i = 0; i <= inc->depth && rc == 0; i++)
+		if (strcmp(inc->open[i], canon) == 0)
+			rc = conf_fail(c, line, "%.200s is a file already being "
+			    "read (an include loop)", path);
+	char outer[sizeof c->file];
+	memcpy(outer, c->file, sizeof outer);
+	if (rc == 0) {
+		snprintf(inc->open[++inc->depth], sizeof inc->open[0], "%s", canon);
+		memcpy(c->file, full, strlen(full) + 1);
+		rc = text_ok(c, text, len);
+		if (rc == 0)
+			rc = body(state, text, len, c);
+		inc->depth--;
+	}
+	/* an error names the included file; anything else the outer one */
+	if (rc == 0)
+		memcpy(c->file, outer, sizeof outer);
+	sd_wipe(text, len);
+	free(text);
+	return rc;
+}
+
 /* ---- which format ------------------------------------------------------ */
+
+static int parse_format(const char *text, size_t len, const char *account,
+    sd_client_conf *out);
 
 typedef int (*parser)(const char *, size_t, const char *, sd_client_conf *);
 
@@ -143,7 +231,9 @@ static const char *detect(const char *text, size_t len, parser *fn)
 			*fn = conf_thunderbird;
 			return "thunderbird";
 		}
-		if (n > 10 && *p == '[' && sd_strncaseeq(p + 1, "sendemail", 9)) {
+		/* [sendemail], or an include that may hold it */
+		if (*p == '[' && ((n > 10 && sd_strncaseeq(p + 1, "sendemail",
+		    9)) || (n > 8 && sd_strncaseeq(p + 1, "include", 7)))) {
 			*fn = conf_git;
 			return "git";
 		}
@@ -178,22 +268,35 @@ static const char *detect(const char *text, size_t len, parser *fn)
 int sd_client_conf_parse(const char *text, size_t len, const char *path,
     const char *account, sd_client_conf *out)
 {
+	return sd_client_conf_parse_with(text, len, path, account, NULL, out);
+}
+
+int sd_client_conf_parse_with(const char *text, size_t len, const char *path,
+    const char *account, sd_conf_read_fn read, sd_client_conf *out)
+{
 	memset(out, 0, sizeof *out);
 	snprintf(out->file, sizeof out->file, "%s", path ? path : "the file");
-	if (len > SD_CONF_MAX_BYTES)
-		return conf_fail(out, 0, "larger than %d bytes: not a mail "
-		    "client's configuration", SD_CONF_MAX_BYTES);
-	/* a NUL or an endless line says "not a text file", with its line */
-	conf_reader r;
-	conf_line l;
-	conf_reader_init(&r, text, len);
-	while (conf_next_line(&r, &l)) {
-		if (memchr(l.s, '\0', l.len))
-			return conf_fail(out, l.no, "a NUL byte: not a text file");
-		if (l.len > SD_CONF_LINE_MAX)
-			return conf_fail(out, l.no, "a line longer than %d bytes",
-			    SD_CONF_LINE_MAX);
-	}
+	if (text_ok(out, text, len) != 0)
+		return -1;
+	/* large: not on a small stack */
+	struct conf_includes *inc = calloc(1, sizeof *inc);
+	if (!inc)
+		return conf_fail(out, 0, "out of memory");
+	inc->read = read;
+	char canon[PATH_MAX];
+	snprintf(inc->open[0], sizeof inc->open[0], "%s", realpath(out->file,
+	    canon) ? canon : out->file);
+	out->inc = inc;
+	int rc = parse_format(text, len, account, out);
+	out->inc = NULL;
+	free(inc);
+	return rc;
+}
+
+/* The format's parser, and the checks every format shares. */
+static int parse_format(const char *text, size_t len, const char *account,
+    sd_client_conf *out)
+{
 	parser fn = NULL;
 	out->format = detect(text, len, &fn);
 	if (!out->format)
@@ -249,6 +352,19 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	buf[got] = '\0';
 	*len = (size_t)got;
 	return buf;
+}
+
+/* An included file, from the disk (sd_conf_read_fn). */
+static char *read_include(const char *path, char *canon, size_t canonlen,
+    size_t *len, char *err, size_t errlen)
+{
+	char real[PATH_MAX];
+	if (!realpath(path, real)) {
+		snprintf(err, errlen, "%.200s: %s", path, strerror(errno));
+		return NULL;
+	}
+	snprintf(canon, canonlen, "%s", real);
+	return read_file(real, len, err, errlen);
 }
 
 /* The default profile folder named in ~/.thunderbird/profiles.ini. */
@@ -363,8 +479,8 @@ int sd_client_conf_load(const char *spec, sd_client_conf *out)
 		snprintf(out->error, sizeof out->error, "--config: %.380s", err);
 		return -1;
 	}
-	int rc = sd_client_conf_parse(text, len, path, account[0] ? account :
-	    NULL, out);
+	int rc = sd_client_conf_parse_with(text, len, path, account[0] ?
+	    account : NULL, read_include, out);
 	sd_wipe(text, len);
 	free(text);
 	if (rc == 0 && out->sasl_map[0])

@@ -7,7 +7,9 @@
  *
  * Nothing here runs a command: a passwordeval is handed back for the
  * caller to run under its own rules, mutt backticks and `source "cmd|"`
- * are only noted.  A password the file holds lives in `password` until
+ * are only noted.  Included files (git's [include] path, mutt's `source
+ * FILE`) are read as the file itself is, and only set values: nothing in
+ * them runs, and msmtp, whose passwordeval does, has no includes.  A password the file holds lives in `password` until
  * sd_client_conf_wipe(); it is never copied into any other member, and
  * no member holds a line that contained it.
  */
@@ -47,6 +49,9 @@ typedef struct sd_client_conf {
 	                              name, read beside main.cf */
 	char url_user[513];        /* mutt: the smtp_url's user part, as written */
 	char git_prefix[300];      /* git: "IDENTITY." when an identity is used */
+	char host_file[1024];      /* the included file holding the server
+	                              setting ("" when it is `file`) */
+	struct conf_includes *inc; /* while parsing (clientconf.c) */
 	char notes[4][300];        /* what was seen and not done (a backtick
 	                              not run, an include not followed) */
 	int n_notes;
@@ -61,6 +66,19 @@ typedef struct sd_client_conf {
  */
 int sd_client_conf_parse(const char *text, size_t len, const char *path,
     const char *account, sd_client_conf *out);
+
+/*
+ * Reads the file an include names (git's [include] path, mutt's source):
+ * malloc'd text and its length, its canonical name into canon (a loop is
+ * a file already being read), or NULL with err.
+ */
+typedef char *(*sd_conf_read_fn)(const char *path, char *canon,
+    size_t canonlen, size_t *len, char *err, size_t errlen);
+/* sd_client_conf_parse, following includes through read (NULL: they are
+ * noted, not followed), at most SD_CONF_INCLUDE_DEPTH deep. */
+#define SD_CONF_INCLUDE_DEPTH 10
+int sd_client_conf_parse_with(const char *text, size_t len, const char *path,
+    const char *account, sd_conf_read_fn read, sd_client_conf *out);
 
 /*
  * --config SPEC: FILE[:ACCOUNT], a Thunderbird profile folder, or

@@ -2,8 +2,10 @@
  * git send-email's settings in a git config file: [sendemail] and
  * [sendemail "IDENTITY"] sections (git-config(1) syntax: case-insensitive
  * names, double-quoted parts, backslash escapes, '#'/';' comments, a
- * trailing '\' continues the line).  Includes are not followed: they are
- * noted.
+ * trailing '\' continues the line).  [include] path = FILE is followed
+ * (relative to the including file, "~/" for $HOME, at most 10 deep as git
+ * does, never a loop); [includeIf "..."] is noted, not followed: its
+ * condition is about a repository, and --config names a file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ typedef struct gitvar {
 	char name[40];
 	char *val;          /* malloc'd (may hold a password: wiped) */
 	int line;
+	char *file;         /* malloc'd: the included file, NULL in the file */
 } gitvar;
 
 #define MAX_VARS 512
@@ -28,6 +31,7 @@ typedef struct gitconf {
 	char section[40];
 	char ident[128];
 	int in_sendemail;
+	int in_include;
 } gitconf;
 
 /* "[sendemail]", "[sendemail \"id\"]" or "[sendemail.id]". */
@@ -65,8 +69,7 @@ static int section(gitconf *g, sd_client_conf *c, const char *p,
 			    "closing '\"'");
 		g->ident[o] = '\0';
 	}
-	if (n == 7 && sd_strncaseeq(q, "include", 7))
-		conf_note(c, line, "an include is not followed");
+	g->in_include = n == 7 && sd_strncaseeq(q, "include", 7);
 	if (n == 9 && sd_strncaseeq(q, "includeif", 9))
 		conf_note(c, line, "a conditional include is not followed");
 	return 0;
@@ -132,11 +135,39 @@ static int add_var(gitconf *g, sd_client_conf *c, const char *name, size_t n,
 	if (!conf_copy(v->name, sizeof v->name, name, n))
 		return 0;   /* no name of ours is that long */
 	v->val = strdup(val);
-	if (!v->val)
+	const char *inc = conf_included(c);
+	v->file = inc ? strdup(inc) : NULL;
+	if (!v->val || (inc && !v->file)) {
+		free(v->val);
+		free(v->file);
 		return conf_fail(c, line, "out of memory");
+	}
 	v->line = line;
 	g->n++;
 	return 0;
+}
+
+static int read_vars(gitconf *g, const char *text, size_t len,
+    sd_client_conf *c);
+
+/* An included file is a file of its own: the including file's section
+ * goes on after it. */
+static int include_body(void *state, const char *text, size_t len,
+    sd_client_conf *c)
+{
+	gitconf *g = state;
+	char section[sizeof g->section], ident[sizeof g->ident];
+	memcpy(section, g->section, sizeof section);
+	memcpy(ident, g->ident, sizeof ident);
+	int in_sendemail = g->in_sendemail;
+	g->in_sendemail = g->in_include = 0;
+	g->ident[0] = '\0';
+	int rc = read_vars(g, text, len, c);
+	memcpy(g->section, section, sizeof section);
+	memcpy(g->ident, ident, sizeof ident);
+	g->in_sendemail = in_sendemail;
+	g->in_include = 1;
+	return rc;
 }
 
 static int read_vars(gitconf *g, const char *text, size_t len,
@@ -164,6 +195,9 @@ static int read_vars(gitconf *g, const char *text, size_t len,
 			snprintf(val, sizeof val, "true");
 		if (rc == 0 && g->in_sendemail)
 			rc = add_var(g, c, p, n, val, l.no);
+		else if (rc == 0 && g->in_include && n == 4 &&
+		    sd_strncaseeq(p, "path", 4))
+			rc = conf_include(c, val, l.no, include_body, g);
 		sd_wipe(val, sizeof val);
 		if (rc != 0)
 			return -1;
@@ -202,6 +236,8 @@ static int settle(const gitconf *g, const char *ident, sd_client_conf *c)
 	if (v) {
 		snprintf(c->host, sizeof c->host, "%.255s", v->val);
 		c->host_line = v->line;
+		snprintf(c->host_file, sizeof c->host_file, "%s", v->file ?
+		    v->file : "");
 		if (ident[0] && get(g, ident, "smtpServer"))
 			snprintf(c->git_prefix, sizeof c->git_prefix, "%s.", ident);
 	}
@@ -254,6 +290,7 @@ int conf_git(const char *text, size_t len, const char *account,
 	for (int i = 0; i < g.n; i++) {
 		sd_wipe(g.v[i].val, strlen(g.v[i].val));
 		free(g.v[i].val);
+		free(g.v[i].file);
 	}
 	return rc;
 }

@@ -45,6 +45,21 @@ int conf_no_account(sd_client_conf *c, const char *account, const char *what);
 /* The address inside "Name <addr>" or a bare address, into dst. */
 void conf_address(char *dst, size_t dstlen, const char *v);
 
+/*
+ * Follows an include of `path` (relative to the file being read, "~/" for
+ * $HOME) named at `line`: body(state, text, len, c) reads it with c->file
+ * naming it meanwhile, so that its errors and notes name their own file.
+ * Deeper than SD_CONF_INCLUDE_DEPTH, or a file already being read (a
+ * loop), is an error naming the line; a file that cannot be read is
+ * noted.  Returns body's result, or 0.
+ */
+typedef int (*conf_body_fn)(void *state, const char *text, size_t len,
+    sd_client_conf *c);
+int conf_include(sd_client_conf *c, const char *path, int line,
+    conf_body_fn body, void *state);
+/* The included file being read, or NULL in the file itself. */
+const char *conf_included(const sd_client_conf *c);
+
 int conf_msmtp(const char *text, size_t len, const char *account,
     sd_client_conf *c);
 int conf_git(const char *text, size_t len, const char *account,

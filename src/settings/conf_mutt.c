@@ -1,8 +1,9 @@
 /*
  * mutt / neomutt: "set smtp_url = ...", "set smtp_pass = ...", "set from
  * = ...", "set ssl_starttls / ssl_force_tls".  Backtick commands and
- * `source "cmd|"` are never run, and `source FILE` is not followed: each
- * is noted, and a value that needed one is taken as absent.
+ * `source "cmd|"` are never run: each is noted, and a value that needed
+ * one is taken as absent.  `source FILE...` is followed (relative to the
+ * sourcing file, "~/" for $HOME, at most 10 deep, never a loop).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@ typedef struct mutt {
 	int force_tls;
 	int url_line;
 	char url[SD_CONF_VALUE_MAX + 1];
+	char url_file[1024];  /* the sourced file that set it, or "" */
 } mutt;
 
 /* One value: '...' or "..." (backslash escapes in the latter) or a bare
@@ -83,6 +85,7 @@ static int url(mutt *m, sd_client_conf *c)
 		return conf_fail(c, m->url_line, "smtp_url: %s", err + 10);
 	snprintf(c->host, sizeof c->host, "%.255s", spec.host);
 	c->host_line = c->tls_line = m->url_line;
+	snprintf(c->host_file, sizeof c->host_file, "%s", m->url_file);
 	c->port = spec.port;
 	if (spec.user[0])
 		snprintf(c->user, sizeof c->user, "%.512s", spec.user);
@@ -105,6 +108,8 @@ static int set_var(mutt *m, sd_client_conf *c, const char *name, size_t n,
 	if (IS("smtp_url")) {
 		snprintf(m->url, sizeof m->url, "%.1024s", v);
 		m->url_line = line;
+		const char *inc = conf_included(c);
+		snprintf(m->url_file, sizeof m->url_file, "%s", inc ? inc : "");
 	} else if (IS("smtp_pass")) {
 		if (!conf_set_password(c, v, strlen(v), line))
 			return conf_fail(c, line, "out of memory");
@@ -154,12 +159,38 @@ static int set_line(mutt *m, sd_client_conf *c, const char *p,
 	return 0;
 }
 
-int conf_mutt(const char *text, size_t len, const char *account,
+static int mutt_body(void *state, const char *text, size_t len,
+    sd_client_conf *c);
+
+/* "source FILE...": each file read in turn; "cmd|" and backticks never
+ * run. */
+static int source_line(mutt *m, sd_client_conf *c, const char *p,
+    const char *end, int line)
+{
+	char w[SD_CONF_VALUE_MAX + 1];
+	while ((p = conf_skip_ws(p, end)) < end && *p != '#' && *p != ';') {
+		int backtick = 0;
+		if (word(c, p, end, line, w, sizeof w, &p, &backtick) != 0)
+			return -1;
+		size_t n = strlen(w);
+		if (!n)
+			continue;
+		if (backtick || w[n - 1] == '|') {
+			conf_note(c, line, backtick ? "a backtick command was not "
+			    "run (source)" : "a command (source \"...|\") was "
+			    "not run");
+			continue;
+		}
+		if (conf_include(c, w, line, mutt_body, m) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int mutt_body(void *state, const char *text, size_t len,
     sd_client_conf *c)
 {
-	if (conf_no_account(c, account, "a mutt configuration"))
-		return -1;
-	mutt m = { .starttls = 1 };
+	mutt *m = state;
 	conf_reader r;
 	conf_line l;
 	conf_reader_init(&r, text, len);
@@ -169,19 +200,29 @@ int conf_mutt(const char *text, size_t len, const char *account,
 			continue;
 		if ((size_t)(end - p) > 7 && strncmp(p, "source", 6) == 0 &&
 		    (p[6] == ' ' || p[6] == '\t')) {
-			int cmd = memchr(p, '|', (size_t)(end - p)) != NULL;
-			conf_note(c, l.no, cmd ? "a command (source \"...|\") was "
-			    "not run" : "a sourced file was not followed");
+			if (source_line(m, c, p + 7, end, l.no) != 0)
+				return -1;
 			continue;
 		}
 		int unset = (size_t)(end - p) > 6 && strncmp(p, "unset", 5) == 0 &&
 		    (p[5] == ' ' || p[5] == '\t');
 		int set = (size_t)(end - p) > 4 && strncmp(p, "set", 3) == 0 &&
 		    (p[3] == ' ' || p[3] == '\t');
-		if ((set || unset) && set_line(&m, c, p + (set ? 3 : 5), end, l.no,
+		if ((set || unset) && set_line(m, c, p + (set ? 3 : 5), end, l.no,
 		    unset) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+int conf_mutt(const char *text, size_t len, const char *account,
+    sd_client_conf *c)
+{
+	if (conf_no_account(c, account, "a mutt configuration"))
+		return -1;
+	mutt m = { .starttls = 1 };
+	if (mutt_body(&m, text, len, c) != 0)
+		return -1;
 	if (!m.url[0])
 		return conf_fail(c, 0, "no smtp_url: this mutt hands mail to a "
 		    "local program (sendmail), which has its own configuration");

@@ -49,7 +49,7 @@ lab_certs() {
 		printf ',DNS:h%04d.huge-certificate.example.net' "$i"; done)" || return 1
 	make_leaf mx1 ca mx1.example.org "DNS:mx1.example.org" || return 1
 	make_leaf autoconfig ca autoconfig.ac.example.com \
-		"DNS:autoconfig.ac.example.com,DNS:autoconfig.ac-stale.example.com,DNS:autoconfig.ac-big.example.com,DNS:autoconfig.ac-bad.example.com,DNS:autoconfig.ac-hostile.example.com,DNS:autoconfig.ac-redirect.example.com" || return 1
+		"DNS:autoconfig.ac.example.com,DNS:autoconfig.ac-stale.example.com,DNS:autoconfig.ac-big.example.com,DNS:autoconfig.ac-bad.example.com,DNS:autoconfig.ac-hostile.example.com,DNS:autoconfig.ac-redirect.example.com,DNS:autoconfig.mailhoster.example" || return 1
 	make_leaf mx2 ca mx2.example.org "DNS:mx2.example.org" || return 1
 	# self-signed: its own issuer, trusted by nobody
 	openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=smtp-selfsigned.example.net" \

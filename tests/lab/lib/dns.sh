@@ -21,6 +21,11 @@ gmail.com. IN NS ns1.example.net.
 100.51.198.in-addr.arpa. IN NS ns1.example.net.
 1.d.5.0.8.b.d.0.1.0.0.2.ip6.arpa. IN NS ns1.example.net.
 ns1.example.net. IN A $DNS_AUTH4
+; a mail hoster of its own registrable domain, answered by the root zone
+; itself: a domain whose MX is here finds its settings at the hoster's
+; autoconfig (docs/discovery.md)
+mx.mailhoster.example. IN A $MX1_4
+autoconfig.mailhoster.example. IN A $RBL4
 EOF
 }
 
@@ -84,10 +89,16 @@ _submissions._tcp.srv IN SRV 0 1 465 smtp.example.net.
 ; RFC 6186 SRV only, with two targets: the lower priority value wins
 _submission._tcp.srv587 IN SRV 10 1 587 smtp-notls.example.net.
 _submission._tcp.srv587 IN SRV 0 1 587 smtp.example.net.
+; the best SRV target's certificate has expired, the next one works: the
+; check goes on where it works, and no credentials go to the first
+_submissions._tcp.srv-fallback IN SRV 0 1 465 smtp-expired.example.net.
+_submissions._tcp.srv-fallback IN SRV 10 1 465 smtp.example.net.
 ; SRV "." says "not offered", and nothing else is published: no source
 _submissions._tcp.nosrc IN SRV 0 0 0 .
 ; a custom domain hosted at a provider of the table, known by its MX
 hosted IN MX 10 aspmx.l.google.com.
+; a custom domain whose MX is at a hoster that publishes autoconfig
+mxac IN MX 10 mx.mailhoster.example.
 ; autoconfig documents over HTTPS (lighttpd beside rbldnsd, in the rbl namespace)
 autoconfig.ac IN A $RBL4
 autoconfig.ac-stale IN A $RBL4

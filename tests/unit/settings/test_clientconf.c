@@ -217,6 +217,103 @@ static void hostile(void **state)
 	assert_int_equal(parse("", NULL), -1);
 }
 
+/* Included files, from memory: "/virt/NAME" holds files[NAME]; chainN
+ * includes chainN+1 for ever. */
+static const char *const files[][2] = {
+	{ "mail.inc", "[sendemail]\n\tsmtpServer = smtp.example.net\n"
+	    "\tsmtpServerPort = 465\n\tsmtpEncryption = ssl\n" },
+	{ "self.conf", "[include]\n\tpath = self.conf\n" },
+	{ "account.rc", "set smtp_url = smtps://alice@mail.example.net/\n"
+	    "set smtp_pass = \"s3cret\"\n" },
+	{ "a.rc", "source b.rc\n" },
+	{ "b.rc", "source ~/../virt/a.rc\n" },
+};
+
+static char *virt_read(const char *path, char *canon, size_t canonlen,
+    size_t *len, char *err, size_t errlen)
+{
+	snprintf(canon, canonlen, "%s", path);
+	int n;
+	if (sscanf(path, "/virt/chain%d", &n) == 1) {
+		char text[100];
+		snprintf(text, sizeof text, "[include]\n\tpath = chain%d\n", n + 1);
+		*len = strlen(text);
+		return strdup(text);
+	}
+	/* "~/../virt/a.rc" with HOME=/virt: the same file, another name */
+	if (strcmp(path, "/virt/../virt/a.rc") == 0)
+		snprintf(canon, canonlen, "/virt/a.rc");
+	const char *base = strrchr(canon, '/');
+	for (size_t i = 0; base && i < sizeof files / sizeof files[0]; i++)
+		if (strcmp(base + 1, files[i][0]) == 0) {
+			*len = strlen(files[i][1]);
+			return strdup(files[i][1]);
+		}
+	snprintf(err, errlen, "%s: No such file or directory", path);
+	return NULL;
+}
+
+static int parse_in(const char *name, const char *text)
+{
+	char path[100];
+	snprintf(path, sizeof path, "/virt/%s", name);
+	sd_client_conf_wipe(&c);
+	int rc = sd_client_conf_parse_with(text, strlen(text), path, NULL,
+	    virt_read, &c);
+	if (rc)
+		fprintf(stderr, "# %s\n", c.error);
+	return rc;
+}
+
+static void includes(void **state)
+{
+	(void)state;
+	setenv("HOME", "/virt", 1);
+	/* git: [include] path, relative to the including file */
+	assert_int_equal(parse_in("gitconfig", "[user]\n\tname = Alice\n"
+	    "[include]\n\tpath = mail.inc\n[user]\n\temail = a@example.net\n"), 0);
+	assert_string_equal(c.format, "git");
+	assert_string_equal(c.host, "smtp.example.net");
+	assert_int_equal(c.port, 465);
+	assert_int_equal(c.tls, SD_TLS_IMPLICIT);
+	assert_string_equal(c.host_file, "/virt/mail.inc");
+	assert_int_equal(c.host_line, 2);
+	assert_string_equal(c.file, "/virt/gitconfig");
+	/* a missing file is noted, as git ignores it */
+	assert_int_equal(parse_in("gitconfig", "[include]\n\tpath = gone.inc\n"
+	    "[sendemail]\n\tsmtpServer = s.example\n"), 0);
+	assert_string_equal(c.host_file, "");
+	assert_non_null(strstr(c.notes[0], "not read"));
+	/* a loop, and a chain deeper than git's 10 */
+	assert_int_equal(parse_in("self.conf", "[include]\n\tpath = self.conf\n"),
+	    -1);
+	assert_non_null(strstr(c.error, "include loop"));
+	assert_non_null(strstr(c.error, "line 2"));
+	assert_int_equal(parse_in("chain0", "[include]\n\tpath = chain1\n"), -1);
+	assert_non_null(strstr(c.error, "deeper than 10"));
+	/* includeIf is about a repository: noted, not followed */
+	assert_int_equal(parse_in("gitconfig", "[includeIf \"gitdir:~/w/\"]\n"
+	    "\tpath = mail.inc\n[sendemail]\n\tsmtpServer = s.example\n"), 0);
+	assert_string_equal(c.host, "s.example");
+	/* mutt: source FILE; "cmd|" never runs */
+	assert_int_equal(parse_in("muttrc", "source \"~/bin/pw|\"\n"
+	    "source account.rc\n"), 0);
+	assert_string_equal(c.format, "mutt");
+	assert_string_equal(c.host, "mail.example.net");
+	assert_int_equal(c.port, 465);
+	assert_string_equal(c.host_file, "/virt/account.rc");
+	assert_string_equal(c.password, "s3cret");
+	assert_non_null(strstr(c.notes[0], "not run"));
+	/* a loop through another name of the same file */
+	assert_int_equal(parse_in("a.rc", "source b.rc\n"), -1);
+	assert_non_null(strstr(c.error, "include loop"));
+	assert_null(c.password);
+	/* without a reader (the fuzzer's parse): noted, not read */
+	const char *mr = "source account.rc\nset smtp_url=smtp://m.example\n";
+	assert_int_equal(sd_client_conf_parse(mr, strlen(mr), "m", NULL, &c), 0);
+	assert_non_null(strstr(c.notes[0], "was not read"));
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -233,6 +330,7 @@ int main(void)
 		cmocka_unit_test(thunderbird),
 		cmocka_unit_test(postfix),
 		cmocka_unit_test(hostile),
+		cmocka_unit_test(includes),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
