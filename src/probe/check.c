@@ -16,6 +16,7 @@
 #include "net/conn.h"
 #include "probe/discover.h"
 #include "probe/domain.h"
+#include "probe/dnsbl.h"
 #include "probe/domain_dnsbl.h"
 #include "probe/host.h"
 #include "probe/jobs.h"
@@ -247,44 +248,56 @@ typedef struct dnsbl_job {
 	int started;
 } dnsbl_job;
 
+/* check's lookups: beside its probes, no DNS facts of their own. */
+static sd_dns_status self_lookup(void *ctx, const char *name, uint16_t type,
+    sd_dns_answer *out, char *id, size_t id_len)
+{
+	const dnsbl_job *j = ctx;
+	(void)id;
+	(void)id_len;
+	return sd_dns_query(j->res, name, type, j->deadline, out);
+}
+
+/* The -v line for one list: not listed, listed (and why), or no check. */
+static void self_detail(json_t *f, const char *ip, const char *zone)
+{
+	const json_t *a = sd_dnsbl_answer(f, "listed");
+	const char *st = json_string_value(json_object_get(f, "status"));
+	const char *err = json_string_value(json_object_get(f, "error"));
+	const char *what = a ? "listed" : err ? err :
+	    (a = sd_dnsbl_answer(f, "policy")) ? "policy" :
+	    (a = sd_dnsbl_answer(f, "error")) ? "the list refused to answer" :
+	    st && (strcmp(st, "ok") == 0 || strcmp(st, "nxdomain") == 0 ||
+	    strcmp(st, "nodata") == 0) ? "not listed" : "the lookup failed";
+	const char *meaning = a ?
+	    json_string_value(json_object_get(a, "meaning")) : NULL;
+	char d[600];
+	snprintf(d, sizeof d, "%s on %s: %s%s%s", ip, zone, what,
+	    meaning && *meaning ? " - " : "", meaning ? meaning : "");
+	json_object_set_new(f, "detail", json_string(d));
+	json_object_set_new(f, "ok", json_boolean(!sd_dnsbl_answer(f,
+	    "listed")));
+}
+
 static void dnsbl_run(void *arg)
 {
 	dnsbl_job *j = arg;
 	const char *zones[SD_CLI_MAX_ZONES];
 	size_t nz = j->opt->dnsbl_set ? j->opt->n_dnsbl :
 	    sd_dnsbl_defaults(0, zones, SD_CLI_MAX_ZONES);
-	unsigned char a[4];
-	if (inet_pton(AF_INET, j->opt->public_ip, a) != 1)
-		return;
 	for (size_t i = 0; i < nz && i < SD_CLI_MAX_ZONES; i++) {
 		const char *zone = j->opt->dnsbl_set ? j->opt->dnsbl[i] : zones[i];
-		char q[300], id[400], meaning[SD_DNSBL_MEANING_MAX] = "";
-		snprintf(q, sizeof q, "%u.%u.%u.%u.%s", a[3], a[2], a[1], a[0], zone);
-		sd_dns_answer ans = { 0 };
-		sd_dns_query(j->res, q, SD_DNS_A, j->deadline, &ans);
-		const char *result = "not_listed";
-		if (ans.status == SD_DNS_OK && ans.n_rr) {
-			sd_dnsbl_class cl = sd_dnsbl_classify(zone, ans.rr[0].text,
-			    meaning, sizeof meaning);
-			result = cl == SD_DNSBL_LISTED ? "listed" :
-			    cl == SD_DNSBL_POLICY ? "policy" : "refused";
-		} else if (sd_dns_status_is_failure(ans.status)) {
-			result = "lookup_failed";
-		}
-		snprintf(id, sizeof id, "dnsbl.%s.%s", zone, j->opt->public_ip);
-		char d[600];
-		snprintf(d, sizeof d, "%s on %s: %s%s%s", j->opt->public_ip, zone,
-		    strcmp(result, "not_listed") == 0 ? "not listed" :
-		    strcmp(result, "lookup_failed") == 0 ? "the lookup failed" :
-		    strcmp(result, "refused") == 0 ? "the list refused to "
-		    "answer" : result, *meaning ? " - " : "", meaning);
-		sd_fact_add(j->r, "dnsbl_self", json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:s, s:s, s:s, "
-		    "s:s, s:b}", "id", id, "stage", "reputation", "ip",
-		    j->opt->public_ip, "zone", zone, "result", result, "answer",
-		    ans.n_rr ? ans.rr[0].text : "", "meaning", meaning, "detail", d,
-		    "ok", strcmp(result, "listed") != 0));
-		sd_dns_answer_clear(&ans);
+		char id[400];
+		/* "self.": this machine's address, apart from the sender
+		 * domain's addresses, which the same report may hold */
+		snprintf(id, sizeof id, "self.dnsbl.%s.%s", zone, j->opt->public_ip);
+		json_t *f = sd_dnsbl_probe(id, j->opt->public_ip, zone, 0,
+		    self_lookup, j);
+		if (!f)
+			continue;
+		json_object_set_new(f, "own", json_true());
+		self_detail(f, j->opt->public_ip, zone);
+		sd_fact_add(j->r, "dnsbl", f);
 	}
 }
 

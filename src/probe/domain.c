@@ -22,6 +22,7 @@
 #include "mailauth/dkim.h"
 #include "mailauth/dmarc.h"
 #include "mailauth/spf.h"
+#include "probe/dnsbl.h"
 #include "probe/domain_dnsbl.h"
 #include "probe/domain_int.h"
 #include "probe/domain_records.h"
@@ -330,7 +331,7 @@ static int is_address(const char *s)
 	    inet_pton(AF_INET6, s, buf) == 1;
 }
 
-static json_t *jstr_sanitized(const char *s, size_t max)
+json_t *sd_jstr_sanitized(const char *s, size_t max)
 {
 	if (!s)
 		return json_null();
@@ -476,7 +477,7 @@ static json_t *string_array(char **v, size_t n, size_t keep, size_t max)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n && i < keep; i++)
-		json_array_append_new(arr, jstr_sanitized(v[i], max));
+		json_array_append_new(arr, sd_jstr_sanitized(v[i], max));
 	if (n > keep) {
 		char buf[64];
 		snprintf(buf, sizeof buf, "... %zu more lines", n - keep);
@@ -499,10 +500,10 @@ static void job_spf_tree(sd_dctx *c, const sd_job *j)
 	    "ptr_terms", (int)t.n_ptr, "macro_targets", (int)t.n_macro_targets,
 	    "elapsed_ms", (json_int_t)(sd_now_ms() - t0));
 	if (f) {
-		json_object_set_new(f, "problem", jstr_sanitized(t.problem,
+		json_object_set_new(f, "problem", sd_jstr_sanitized(t.problem,
 		    600));
 		json_object_set_new(f, "timed_out", json_boolean(t.timed_out));
-		json_object_set_new(f, "record", jstr_sanitized(t.record,
+		json_object_set_new(f, "record", sd_jstr_sanitized(t.record,
 		    SD_DOMAIN_TXT_MAX));
 		if (t.record) {
 			char err[300] = "";
@@ -511,7 +512,7 @@ static void job_spf_tree(sd_dctx *c, const sd_job *j)
 			    err, sizeof err);
 			if (rc == -1)
 				json_object_set_new(f, "syntax_error",
-				    jstr_sanitized(err, 300));
+				    sd_jstr_sanitized(err, 300));
 			sd_spf_record_free(rec);
 		}
 		json_object_set_new(f, "trace", string_array(t.trace,
@@ -543,15 +544,15 @@ static void job_spf_ip(sd_dctx *c, const sd_job *j)
 		return;
 	}
 	json_object_set_new(f, "own", json_boolean(c->conf.ips_own));
-	json_object_set_new(f, "domain", jstr_sanitized(res.domain, 300));
-	json_object_set_new(f, "record", jstr_sanitized(res.record,
+	json_object_set_new(f, "domain", sd_jstr_sanitized(res.domain, 300));
+	json_object_set_new(f, "record", sd_jstr_sanitized(res.record,
 	    SD_DOMAIN_TXT_MAX));
-	json_object_set_new(f, "mechanism", jstr_sanitized(res.mechanism, 300));
+	json_object_set_new(f, "mechanism", sd_jstr_sanitized(res.mechanism, 300));
 	json_object_set_new(f, "mechanism_domain",
-	    jstr_sanitized(res.mechanism_domain, 300));
-	json_object_set_new(f, "explanation", jstr_sanitized(res.explanation,
+	    sd_jstr_sanitized(res.mechanism_domain, 300));
+	json_object_set_new(f, "explanation", sd_jstr_sanitized(res.explanation,
 	    600));
-	json_object_set_new(f, "problem", jstr_sanitized(res.problem, 600));
+	json_object_set_new(f, "problem", sd_jstr_sanitized(res.problem, 600));
 	if (res.problem_class)
 		json_object_set_new(f, "problem_class",
 		    json_string(res.problem_class));
@@ -560,7 +561,7 @@ static void job_spf_ip(sd_dctx *c, const sd_job *j)
 	json_t *dns = json_array();
 	for (size_t i = 0; i < res.n_dns && i < 64; i++)
 		json_array_append_new(dns, json_pack("{s:o, s:s, s:s, s:I}",
-		    "name", jstr_sanitized(res.dns[i].name, 300),
+		    "name", sd_jstr_sanitized(res.dns[i].name, 300),
 		    "type", sd_dns_type_name(res.dns[i].type),
 		    "status", sd_dns_status_name(res.dns[i].status),
 		    "elapsed_ms", (json_int_t)res.dns[i].elapsed_ms));
@@ -598,10 +599,10 @@ static void job_dkim(sd_dctx *c, const sd_job *j)
 		sd_dkim_key_lookup_clear(&l);
 		return;
 	}
-	json_object_set_new(f, "name", jstr_sanitized(l.name, 300));
-	json_object_set_new(f, "record", jstr_sanitized(l.record,
+	json_object_set_new(f, "name", sd_jstr_sanitized(l.name, 300));
+	json_object_set_new(f, "record", sd_jstr_sanitized(l.record,
 	    SD_DOMAIN_TXT_MAX));
-	json_object_set_new(f, "reason", jstr_sanitized(l.reason,
+	json_object_set_new(f, "reason", sd_jstr_sanitized(l.reason,
 	    SD_DKIM_REASON_MAX));
 	if (l.result == SD_DKIM_LOOKUP_FOUND) {
 		const char *type = l.key.type == SD_DKIM_KEY_TYPE_RSA ? "rsa" :
@@ -612,7 +613,7 @@ static void job_dkim(sd_dctx *c, const sd_job *j)
 		    sd_dkim_key_status_name(l.key.status), "type", type,
 		    "bits", (int)l.key.bits, "weak", l.key.weak,
 		    "testing", l.key.testing,
-		    "reason", jstr_sanitized(l.key.reason,
+		    "reason", sd_jstr_sanitized(l.key.reason,
 		    SD_DKIM_REASON_MAX)));
 	}
 	sd_dctx_fact(c, f, NULL, 0);
@@ -669,31 +670,31 @@ static void job_message(sd_dctx *c, const sd_job *j)
 	    c->message_len, 0, &res);
 	json_t *f = json_pack("{s:s, s:s, s:s, s:o, s:b, s:i, s:I}",
 	    "id", "domain.message", "stage", "domain", "check", "message",
-	    "file", jstr_sanitized(c->message_name, 300),
+	    "file", sd_jstr_sanitized(c->message_name, 300),
 	    "readable", res.message_ok, "signatures_seen", (int)res.n_sig_seen,
 	    "elapsed_ms", (json_int_t)(sd_now_ms() - t0));
 	if (!f) {
 		sd_dkim_results_clear(&res);
 		return;
 	}
-	json_object_set_new(f, "reason", jstr_sanitized(res.reason, 400));
+	json_object_set_new(f, "reason", sd_jstr_sanitized(res.reason, 400));
 	json_object_set_new(f, "from_domain", c->from_domain ?
 	    json_string(c->from_domain) : json_null());
 	if (c->from_problem)
 		json_object_set_new(f, "from_problem",
-		    jstr_sanitized(c->from_problem, 300));
+		    sd_jstr_sanitized(c->from_problem, 300));
 	json_object_set_new(f, "spf_sender", json_string(c->spf_sender));
 	json_t *sigs = json_array();
 	for (size_t i = 0; i < res.n_sig; i++) {
 		const sd_dkim_sig *s = &res.sig[i];
 		json_array_append_new(sigs, json_pack("{s:o, s:o, s:o, s:s, "
 		    "s:s, s:o, s:s}",
-		    "d", jstr_sanitized(s->domain, 300),
-		    "s", jstr_sanitized(s->selector, 300),
-		    "algorithm", jstr_sanitized(s->algorithm, 64),
+		    "d", sd_jstr_sanitized(s->domain, 300),
+		    "s", sd_jstr_sanitized(s->selector, 300),
+		    "algorithm", sd_jstr_sanitized(s->algorithm, 64),
 		    "result", sd_dkim_result_name(s->result),
 		    "why", sd_dkim_why_name(s->why),
-		    "reason", jstr_sanitized(s->reason, SD_DKIM_REASON_MAX),
+		    "reason", sd_jstr_sanitized(s->reason, SD_DKIM_REASON_MAX),
 		    "key", sd_dkim_lookup_name(s->key.result)));
 	}
 	json_object_set_new(f, "signatures", sigs);
@@ -769,7 +770,7 @@ static json_t *policy_json(const sd_dmarc_record *rec)
 {
 	json_t *rua = json_array();
 	for (size_t i = 0; i < rec->n_rua; i++)
-		json_array_append_new(rua, jstr_sanitized(rec->rua[i], 300));
+		json_array_append_new(rua, sd_jstr_sanitized(rec->rua[i], 300));
 	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o}",
 	    "p", sd_dmarc_policy_name(rec->p),
 	    "sp", sd_dmarc_policy_name(rec->sp),
@@ -808,18 +809,18 @@ static void job_dmarc(sd_dctx *c, const sd_job *j)
 		sd_dmarc_policy_info_clear(&info);
 		return;
 	}
-	json_object_set_new(f, "org_domain", jstr_sanitized(info.org_domain,
+	json_object_set_new(f, "org_domain", sd_jstr_sanitized(info.org_domain,
 	    300));
 	json_object_set_new(f, "record_domain",
-	    jstr_sanitized(info.record_domain, 300));
-	json_object_set_new(f, "record", jstr_sanitized(info.record_text,
+	    sd_jstr_sanitized(info.record_domain, 300));
+	json_object_set_new(f, "record", sd_jstr_sanitized(info.record_text,
 	    SD_DOMAIN_TXT_MAX));
-	json_object_set_new(f, "reason", jstr_sanitized(info.reason,
+	json_object_set_new(f, "reason", sd_jstr_sanitized(info.reason,
 	    SD_DMARC_REASON_MAX));
 	json_t *lk = json_array();
 	for (size_t i = 0; i < info.n_lookup && i < 2; i++)
 		json_array_append_new(lk, json_pack("{s:o, s:s, s:i, s:i}",
-		    "name", jstr_sanitized(info.lookup[i].name, 300),
+		    "name", sd_jstr_sanitized(info.lookup[i].name, 300),
 		    "status", sd_dns_status_name(info.lookup[i].status),
 		    "txt", (int)info.lookup[i].n_txt,
 		    "dmarc", (int)info.lookup[i].n_dmarc));
@@ -831,10 +832,10 @@ static void job_dmarc(sd_dctx *c, const sd_job *j)
 		    json_boolean(rec->acts_as_none));
 		if (rec->reason[0])
 			json_object_set_new(f, "record_error",
-			    jstr_sanitized(rec->reason, SD_DMARC_REASON_MAX));
+			    sd_jstr_sanitized(rec->reason, SD_DMARC_REASON_MAX));
 		if (rec->warnings[0])
 			json_object_set_new(f, "warnings",
-			    jstr_sanitized(rec->warnings, SD_DMARC_REASON_MAX));
+			    sd_jstr_sanitized(rec->warnings, SD_DMARC_REASON_MAX));
 		json_object_set_new(f, "policy", policy_json(rec));
 	}
 	sd_dctx_fact(c, f, NULL, 0);
@@ -1090,7 +1091,7 @@ static void job_tlsrpt(sd_dctx *c, const sd_job *j)
 			json_object_set_new(f, "error", json_string(t.error));
 		json_t *rua = json_array();
 		for (size_t i = 0; i < t.n_rua; i++)
-			json_array_append_new(rua, jstr_sanitized(t.rua[i],
+			json_array_append_new(rua, sd_jstr_sanitized(t.rua[i],
 			    SD_TLSRPT_URI_MAX));
 		json_object_set_new(f, "rua", rua);
 	}
@@ -1110,7 +1111,7 @@ static void job_dnssec(sd_dctx *c, const sd_job *j)
 	    "name", c->conf.domain, "status", sd_dns_status_name(st),
 	    "secure", a.secure, "evidence", sd_evidence_add(NULL, id));
 	if (a.why_bogus)
-		json_object_set_new(f, "why_bogus", jstr_sanitized(a.why_bogus,
+		json_object_set_new(f, "why_bogus", sd_jstr_sanitized(a.why_bogus,
 		    400));
 	sd_dctx_fact(c, f, NULL, 0);
 	sd_dns_answer_clear(&a);
@@ -1119,69 +1120,27 @@ static void job_dnssec(sd_dctx *c, const sd_job *j)
 /* ------------------------------------------------------------------ */
 /* blocklists                                                          */
 
+/* The domain's lookups: recorded as DNS facts, their ids the evidence. */
+static sd_dns_status list_lookup(void *ctx, const char *name, uint16_t type,
+    sd_dns_answer *out, char *id, size_t id_len)
+{
+	return sd_dctx_lookup(ctx, NULL, name, type, 0, "reputation", NULL, out,
+	    id, id_len);
+}
+
 /* j->a: the address or domain; j->b: the zone; j->n: 1 for a domain list */
 static void job_list(sd_dctx *c, const sd_job *j)
 {
 	int domain_list = j->n;
-	char q[400], id[SD_DOMAIN_ID_MAX], fid[SD_DOMAIN_ID_MAX];
+	char fid[SD_DOMAIN_ID_MAX];
 	snprintf(fid, sizeof fid, "reputation.%s.%s.%s",
 	    domain_list ? "dbl" : "dnsbl", j->b, j->a);
-	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", fid,
-	    "stage", "reputation", "check", domain_list ? "dbl" : "dnsbl",
-	    "zone", j->b, domain_list ? "domain" : "ip", j->a);
+	json_t *f = sd_dnsbl_probe(fid, j->a, j->b, domain_list, list_lookup, c);
+	if (!f)
+		return;
 	if (!domain_list)
 		json_object_set_new(f, "own", json_boolean(c->conf.ips_own));
-	int bad;
-	if (domain_list) {
-		int n = snprintf(q, sizeof q, "%s.%s", j->a, j->b);
-		bad = n < 0 || (size_t)n >= sizeof q || n > 253;
-	} else {
-		bad = sd_dnsbl_query_name(j->a, j->b, q, sizeof q) != 0;
-	}
-	if (bad) {
-		json_object_set_new(f, "status", json_string("error"));
-		json_object_set_new(f, "error", json_string("the query name "
-		    "would be longer than 253 characters"));
-		sd_dctx_fact(c, f, NULL, 0);
-		return;
-	}
-	if (!domain_list && strchr(j->a, ':') && !sd_dnsbl_zone_ipv6(j->b)) {
-		json_object_set_new(f, "status", json_string("skipped"));
-		json_object_set_new(f, "error", json_string("this list does "
-		    "not answer for IPv6 addresses"));
-		sd_dctx_fact(c, f, NULL, 0);
-		return;
-	}
-	json_object_set_new(f, "query", json_string(q));
-	sd_dns_answer a = { 0 };
-	sd_dns_status st = sd_dctx_lookup(c, NULL, q, SD_DNS_A, 0,
-	    "reputation", NULL, &a, id, sizeof id);
-	json_t *ev = sd_evidence_add(NULL, id);
-	json_object_set_new(f, "status", json_string(sd_dns_status_name(st)));
-	json_t *answers = json_array();
-	for (size_t i = 0; i < a.n_rr; i++) {
-		char meaning[SD_DNSBL_MEANING_MAX];
-		sd_dnsbl_class cls = sd_dnsbl_classify(j->b,
-		    a.rr[i].text, meaning, sizeof meaning);
-		json_array_append_new(answers, json_pack("{s:s, s:s, s:s}",
-		    "address", a.rr[i].text, "class",
-		    sd_dnsbl_class_name(cls), "meaning", meaning));
-	}
-	json_object_set_new(f, "answers", answers);
-	if (a.n_rr) {
-		/* the list's own words: why, and where to ask for removal */
-		sd_dns_answer t = { 0 };
-		sd_dctx_lookup(c, NULL, q, SD_DNS_TXT, 0, "reputation", NULL,
-		    &t, id, sizeof id);
-		ev = sd_evidence_add(ev, id);
-		if (t.n_rr)
-			json_object_set_new(f, "txt", jstr_sanitized(t.rr[0].text,
-			    512));
-		sd_dns_answer_clear(&t);
-	}
-	json_object_set_new(f, "evidence", ev);
 	sd_dctx_fact(c, f, NULL, 0);
-	sd_dns_answer_clear(&a);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1202,9 +1161,9 @@ static void add_inputs_fact(sd_dctx *c, const sd_options *opt,
 	for (size_t i = 0; i < c->conf.n_ips; i++)
 		json_array_append_new(ips, json_string(c->conf.ips[i]));
 	for (size_t i = 0; i < nz; i++)
-		json_array_append_new(jz, jstr_sanitized(zones[i], 300));
+		json_array_append_new(jz, sd_jstr_sanitized(zones[i], 300));
 	for (size_t i = 0; i < nd; i++)
-		json_array_append_new(jd, jstr_sanitized(dbl[i], 300));
+		json_array_append_new(jd, sd_jstr_sanitized(dbl[i], 300));
 	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o, "
 	    "s:f}", "id", "domain.inputs", "stage", "domain", "check",
 	    "inputs", "domain", c->conf.domain, "ips", ips,
@@ -1216,9 +1175,9 @@ static void add_inputs_fact(sd_dctx *c, const sd_options *opt,
 	/* whether DNSSEC is validated at all: without trust anchors,
 	 * "not secure" says nothing about the domain */
 	json_object_set_new(f, "trust_anchor", opt->trust_anchor ?
-	    jstr_sanitized(opt->trust_anchor, 300) : json_null());
+	    sd_jstr_sanitized(opt->trust_anchor, 300) : json_null());
 	if (c->message_name)
-		json_object_set_new(f, "message", jstr_sanitized(
+		json_object_set_new(f, "message", sd_jstr_sanitized(
 		    c->message_name, 300));
 	if (c->from_domain)
 		json_object_set_new(f, "from_domain",
@@ -1285,7 +1244,7 @@ static json_t *enqueue_selectors(sd_dctx *c, const sd_domain_params *p,
 		    i < SD_DOMAIN_MAX_SELECTORS; i++) {
 			enqueue(c, job_dkim, p->selectors[i], "option", NULL, 0);
 			json_array_append_new(selectors,
-			    jstr_sanitized(p->selectors[i], 300));
+			    sd_jstr_sanitized(p->selectors[i], 300));
 		}
 	} else if (!n_msg_sel) {
 		for (size_t i = 0; sd_domain_common_selectors[i]; i++) {

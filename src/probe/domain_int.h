@@ -67,6 +67,8 @@ void sd_dctx_host(sd_dctx *c, const char *host, int by_family,
 /* A JSON array with one string, or appends to `arr` (never NULL result
  * unless out of memory). */
 json_t *sd_evidence_add(json_t *arr, const char *id);
+/* S as a JSON string, escaped and capped at MAX bytes; null for NULL. */
+json_t *sd_jstr_sanitized(const char *s, size_t max);
 
 /* "A", "MX", "TXT", ... */
 

@@ -225,7 +225,6 @@ const char *sd_fact_kind_of_id(const json_t *fact)
 		{ "bounce.returned", "bounce_returned" },
 		{ "bounce.sending_ip", "bounce_sending_ip" },
 		{ "spf.", "spf_result" },
-		{ "dnsbl.", "dnsbl_self" },
 	};
 	for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
 		if (strncmp(id, special[i].prefix, strlen(special[i].prefix)) == 0)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe/dnsbl.h"
 #include "report/facts.h"
 #include "rules/discovery_rules.h"
 #include "rules/judge.h"
@@ -1447,14 +1448,23 @@ static int rule_sender_domain_warns(ctx *c)
 	return sender_domain_verdict(c, "warn", SD_STATUS_WARN);
 }
 
+/* A blocklist fact about this machine's own address (check's probe), not
+ * one about the sender domain's addresses in the same report. */
+static int self_list(const json_t *f)
+{
+	const char *id = json_string_value(json_object_get(f, "id"));
+	return kind_is(f, "dnsbl") && id && strncmp(id, "self.", 5) == 0;
+}
+
 /* This machine's address on a list that is not a policy list: the path
  * works, but servers that check the list refuse its mail. */
 static int rule_ip_listed(ctx *c)
 {
 	json_t *f, *listed = NULL;
+	const json_t *a = NULL;
 	size_t i;
 	EACH(c->facts, i, f)
-		if (!listed && kind_is(f, "dnsbl_self") && is(f, "result", "listed"))
+		if (!listed && self_list(f) && (a = sd_dnsbl_answer(f, "listed")))
 			listed = f;
 	if (!(f = listed))
 		return 0;
@@ -1466,7 +1476,7 @@ static int rule_ip_listed(ctx *c)
 	return propose(c, "reputation.ip_listed", str(f, "ip"), "sending works "
 	    "on port %d, but this machine's address %s is listed on %s (%s): "
 	    "servers that check it refuse its mail", c->port, str(f, "ip"),
-	    str(f, "zone"), str(f, "meaning"));
+	    str(f, "zone"), str(a, "meaning"));
 }
 
 /* The path works, but the settings differ from what the provider
@@ -1594,24 +1604,25 @@ static void finding_reputation(ctx *c)
 	size_t i;
 	json_t *f;
 	EACH(c->facts, i, f) {
-		if (!kind_is(f, "dnsbl_self"))
+		const json_t *a;
+		if (!self_list(f))
 			continue;
-		if (is(f, "result", "listed"))
+		if ((a = sd_dnsbl_answer(f, "listed")))
 			finding(c, "reputation.ip_listed", SD_SEV_WARN, str(f, "ip"),
 			    ids(f, NULL), "this machine's address %s is listed on %s "
 			    "(%s): servers that check it refuse its mail; submission "
 			    "with AUTH on 587/465 usually still works", str(f, "ip"),
-			    str(f, "zone"), str(f, "meaning"));
-		else if (is(f, "result", "policy"))
+			    str(f, "zone"), str(a, "meaning"));
+		else if ((a = sd_dnsbl_answer(f, "policy")))
 			finding(c, "reputation.ip_listed", SD_SEV_INFO, str(f, "ip"),
 			    ids(f, NULL), "%s is on the policy list %s (%s): normal "
 			    "for an end-user address that submits with AUTH",
-			    str(f, "ip"), str(f, "zone"), str(f, "meaning"));
-		else if (is(f, "result", "refused"))
+			    str(f, "ip"), str(f, "zone"), str(a, "meaning"));
+		else if ((a = sd_dnsbl_answer(f, "error")))
 			finding(c, "reputation.dnsbl_refused", SD_SEV_WARN,
 			    str(f, "zone"), ids(f, NULL), "%s answered with an error "
 			    "code (%s): the check did not happen", str(f, "zone"),
-			    str(f, "meaning"));
+			    str(a, "meaning"));
 	}
 }
 

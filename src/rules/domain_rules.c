@@ -1382,8 +1382,11 @@ sd_report *sd_domain_rules_of(const sd_report *r)
 	json_array_foreach(r->facts, i, f) {
 		const char *st = json_string_value(json_object_get(f, "stage"));
 		const char *kind = json_string_value(json_object_get(f, "kind"));
-		if (!dr || !st || !kind || strcmp(kind, "sender_domain") == 0 ||
-		    strcmp(kind, "dnsbl_self") == 0)
+		const char *id = json_string_value(json_object_get(f, "id"));
+		/* "self.": check's own address on the lists, judged by check */
+		if (!dr || !st || !kind || !id ||
+		    strcmp(kind, "sender_domain") == 0 ||
+		    strncmp(id, "self.", 5) == 0)
 			continue;
 		if (strcmp(st, "domain") == 0 || strcmp(st, "reputation") == 0)
 			json_array_append(dr->facts, f);

@@ -13,7 +13,7 @@
 /*
  * Adds the findings and sets the verdict of r by its command ("check",
  * "domain", "spf", "bounce").  For check, the sender domain's facts (stage
- * "domain", and "reputation" but for this machine's "dnsbl.*") are judged
+ * "domain", and "reputation" but for this machine's "self.dnsbl.*") are judged
  * first by the domain rules, and that verdict becomes the fact
  * "sender_domain" the check rules read (replacing one a saved report
  * had).  Returns 0, or -1 for a command without rules.

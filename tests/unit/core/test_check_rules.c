@@ -547,18 +547,21 @@ static void sender_domain_decides_a_working_path(void **s)
 
 /* A working path with what endangers it: the order of docs/verdicts.md
  * ("When the configured path works"), and never ok while one stands. */
-static sd_report *working_with(const char *dnsbl_result, int v6_broken,
+static sd_report *working_with(const char *dnsbl_class, int v6_broken,
     const char *domain_cause, const char *domain_status)
 {
 	sd_report *r = R(587, "starttls", 1, 1);
 	healthy_to_auth(r);
 	auth_ok(r);
 	env_ok(r);
-	if (dnsbl_result)
-		sd_fact_add(r, "dnsbl_self", json_pack("{s:s, s:s, s:s, s:s, s:s, "
-		    "s:s}", "id", "dnsbl.bl.example.org.192.0.2.200", "stage", "reputation",
-		    "ip", "192.0.2.200", "zone", "bl.example.org", "result",
-		    dnsbl_result, "meaning", "listed"));
+	/* this machine's address on a list, as check's blocklist probe says */
+	if (dnsbl_class)
+		sd_fact_add(r, "dnsbl", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, "
+		    "s:b, s:[{s:s, s:s, s:s}]}", "id",
+		    "self.dnsbl.bl.example.org.192.0.2.200", "stage", "reputation",
+		    "check", "dnsbl", "ip", "192.0.2.200", "zone", "bl.example.org",
+		    "status", "ok", "own", 1, "answers", "address", "127.0.0.2",
+		    "class", dnsbl_class, "meaning", "listed"));
 	if (v6_broken)
 		tcp(r, "alternative", 587, A6, "timeout");
 	if (domain_cause)
