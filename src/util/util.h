@@ -24,6 +24,12 @@ void sd_deadline_timespec(int64_t deadline_ms, struct timespec *ts);
 /* The earlier of two deadlines. */
 int64_t sd_deadline_min(int64_t a, int64_t b);
 
+/* Seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) in buf (21
+ * bytes at least).  Not gmtime_r(): the C library reads the time zone
+ * file before its first answer, a file and six system calls per process
+ * for a time that has no zone. */
+void sd_utc_text(int64_t t, char *buf, size_t len);
+
 /*
  * Text that did not come from smtpdoctor (a peer, a certificate, a DNS
  * record, a file, a saved report) is escaped by one routine, sd_escape():
