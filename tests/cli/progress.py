@@ -51,6 +51,12 @@ def run(args, stderr_tty=True, stdout_tty=True):
     return seen.decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace"), (out or b"").decode("utf-8", "replace")
 
 
+# The progress line's own shape: a report may say "waiting for the
+# greeting" in a finding when the run's deadline came first (a loaded
+# machine), which is not a progress line.
+progress_line = re.compile(r"waiting for 127\.0\.0\.1:%d \(" % port)
+
+
 def check(name, cond, why=""):
     print(("ok - " if cond else "not ok - ") + name)
     if not cond and why:
@@ -70,11 +76,12 @@ check("the line is redrawn in place, never scrolled",
       "\nwaiting for" not in seen and seen.count("waiting for") >= 2)
 
 seen, err, out = run(base, stderr_tty=False, stdout_tty=True)
-check("no progress when stderr is a pipe", "waiting for" not in err and "waiting for" not in seen, err[:300])
+check("no progress when stderr is a pipe",
+      not progress_line.search(err) and not progress_line.search(seen), err[:300])
 seen, _, _ = run(base + ["-q"])
-check("no progress with -q", "waiting for" not in seen, seen[:300])
+check("no progress with -q", not progress_line.search(seen), seen[:300])
 seen, _, _ = run(base + ["--json"])
-check("no progress with --json", "waiting for" not in seen, seen[:300])
+check("no progress with --json", not progress_line.search(seen), seen[:300])
 
 seen, err, out = run(base + ["-v"], stderr_tty=False, stdout_tty=False)
 check("-v prints each stage as it ends",
