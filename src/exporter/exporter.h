@@ -247,6 +247,11 @@ typedef struct sd_flight_wait {
 
 typedef struct sd_flights sd_flights;
 
+/* The nice value a probe's thread takes (and the job workers it starts
+ * with it): below the threads that answer scrapes, so that a machine short
+ * of CPU delays the probes, not the answers. */
+#define SD_FLIGHT_NICE 10
+
 /* At most `slots` probes run at once. */
 sd_flights *sd_flights_new(unsigned slots);
 

@@ -22,7 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "exporter/exporter.h"
 #include "util/util.h"
@@ -142,6 +145,10 @@ static void *probe_thread(void *arg)
 	flight *fl = arg;
 	sd_flights *f = fl->f;
 	sd_flight_answer a = { 0, NULL, 0 };
+	/* the nice value is the thread's own on Linux, and the pool's
+	 * workers it starts inherit it: when CPU is short, the threads that
+	 * answer scrapes go first, and the answers stay on time */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SD_FLIGHT_NICE);
 	sd_cancel_enter(fl->scope);
 	fl->fn(fl->arg, fl->deadline_ms, &a);
 	sd_cancel_enter(NULL);
