@@ -11,14 +11,15 @@
  * here).  Commands that judge DNSSEC (domain's DANE, check's answers) keep
  * libunbound.
  *
- * Nothing of the protocol is ours: c-ares asks (UDP with EDNS0, TCP when
+ * Little of the protocol is ours: c-ares asks (UDP with EDNS0, TCP when
  * an answer is truncated, retransmission with a doubling wait, answers
- * matched to their question, random ids and source ports) and libresolv
- * reads the answer (sections, records, name decompression).  What is ours
- * is what the resolver interface promises on top: a deadline per question
- * with every wait bounded, the status of dns.h told apart exactly
- * (SERVFAIL, REFUSED, FORMERR and a server nothing listens on are a failed
- * lookup, not a timeout), CNAME chains followed, and a cache.
+ * matched to their question, random ids and source ports) and the C
+ * library reads the names in the answer (compression, escapes).  Ours are
+ * the walk over the answer's records (below, with why) and what the
+ * resolver interface promises on top: a deadline per question with every
+ * wait bounded, the status of dns.h told apart exactly (SERVFAIL, REFUSED,
+ * FORMERR and a server nothing listens on are a failed lookup, not a
+ * timeout), CNAME chains followed, and a cache.
  *
  * One resolver serves a whole batch: answers are cached by name and type
  * for their TTL (negative answers for the SOA's, RFC 2308), the cache
@@ -33,6 +34,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,10 +63,12 @@
  * (a TXT answer can be 64 KiB); the oldest leave first. */
 #define STUB_CACHE_MAX 50000
 #define STUB_CACHE_BYTES (64u << 20)
-/* 256 KiB of chain heads: above malloc's mmap threshold, so the zeroed
- * pages come from the kernel as they are first touched, and a one-answer
- * run does not pay for clearing them all. */
-#define STUB_CACHE_BUCKETS 32768
+/* Chain heads: a few to start with (one `spf` asks a handful of
+ * questions, and every page a process touches or maps costs it), twice
+ * as many whenever the answers outnumber them twice, up to 256 KiB of
+ * heads for a full cache. */
+#define STUB_BUCKETS_FIRST 64
+#define STUB_BUCKETS_MAX 32768
 /* Negative answers without an SOA are kept this long (seconds). */
 #define STUB_NEG_TTL_DEFAULT 60
 /* Longest wire-format name (RFC 1035). */
@@ -90,7 +94,8 @@ typedef struct stub {
 	ares_channel idle[STUB_IDLE_CHANNELS];
 	size_t n_idle;
 	pthread_mutex_t lock;      /* the cache */
-	centry **bucket;           /* STUB_CACHE_BUCKETS chains */
+	centry **bucket;           /* n_buckets chains, a power of two */
+	size_t n_buckets;
 	centry *oldest, *newest;
 	size_t cached;
 	size_t bytes;              /* of all entries */
@@ -166,12 +171,33 @@ static int ares_name_of(const char *name, char *out)
 
 /* ---- the cache ---- */
 
-static unsigned bucket_of(const char *name, uint16_t type)
+static size_t bucket_of(const stub *s, const char *name, uint16_t type)
 {
 	unsigned h = 2166136261u ^ type;
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 16777619u;
-	return h % STUB_CACHE_BUCKETS;
+	return h & (s->n_buckets - 1);
+}
+
+/* Twice the chains once the answers outnumber them twice, so that a chain
+ * stays short; the entries are rechained from the age list.  When the
+ * memory cannot be had the chains just grow longer. */
+static void maybe_grow(stub *s)
+{
+	size_t n = s->n_buckets * 2;
+	if (s->cached < 2 * s->n_buckets || n > STUB_BUCKETS_MAX)
+		return;
+	centry **b = calloc(n, sizeof *b);
+	if (!b)
+		return;
+	free(s->bucket);
+	s->bucket = b;
+	s->n_buckets = n;
+	for (centry *e = s->oldest; e; e = e->newer) {
+		size_t k = bucket_of(s, e->name, e->type);
+		e->next = b[k];
+		b[k] = e;
+	}
 }
 
 static void key_of(const char *name, char *key, size_t size)
@@ -215,7 +241,7 @@ static int copy_answer(const sd_dns_answer *a, sd_dns_answer *out)
 
 static void unlink_entry(stub *s, centry *e)
 {
-	centry **p = &s->bucket[bucket_of(e->name, e->type)];
+	centry **p = &s->bucket[bucket_of(s, e->name, e->type)];
 	while (*p && *p != e)
 		p = &(*p)->next;
 	if (*p)
@@ -240,7 +266,8 @@ static int cache_get(stub *s, const char *key, uint16_t type,
 {
 	int hit = 0;
 	pthread_mutex_lock(&s->lock);
-	for (centry *e = s->bucket[bucket_of(key, type)]; e; e = e->next) {
+	for (centry *e = s->bucket[bucket_of(s, key, type)]; e;
+	    e = e->next) {
 		if (e->type != type || strcmp(e->name, key) != 0)
 			continue;
 		if (e->expires_ms <= sd_now_ms()) {
@@ -279,7 +306,8 @@ static void cache_put(stub *s, const char *key, uint16_t type,
 		return;
 	}
 	pthread_mutex_lock(&s->lock);
-	unsigned b = bucket_of(key, type);
+	maybe_grow(s);
+	size_t b = bucket_of(s, key, type);
 	for (centry *o = s->bucket[b]; o; o = o->next)
 		if (o->type == type && strcmp(o->name, key) == 0) {
 			unlink_entry(s, o);   /* a racing thread's copy */
@@ -301,13 +329,118 @@ static void cache_put(stub *s, const char *key, uint16_t type,
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* ---- reading the answer (libresolv) ---- */
+/* ---- reading the answer ---- */
+
+/*
+ * The message's frame (RFC 1035 4.1): the header's counts, where each
+ * section starts, every record checked to lie inside the message and
+ * nothing left after the last one, as libresolv's ns_initparse() checks
+ * it.  This little is ours so that a process need not open libresolv for
+ * it: that cost every `spf` 15 system calls and 7 pages of memory, dear on
+ * a virtual machine, where a new page can cost more than 20 us.  The
+ * names are read by the C library itself (dn_skipname, dn_expand,
+ * ns_name_*).
+ */
+enum { SEC_QD, SEC_AN, SEC_NS, SEC_AR };
+
+typedef struct dmsg {
+	const unsigned char *base, *end;
+	const unsigned char *sect[4];   /* first record of each section */
+	unsigned count[4];
+	int at_sect;                    /* where the last record read ended: */
+	unsigned at_k;                  /* section, index of the next one, */
+	const unsigned char *at;        /* and its first byte */
+} dmsg;
+
+/* One record (or question: no TTL, no rdata). */
+typedef struct drr {
+	char name[NS_MAXDNAME];         /* the owner, presentation text */
+	uint16_t type, rclass;
+	uint32_t ttl;
+	const unsigned char *rdata;
+	uint16_t rdlen;
+} drr;
+
+/* The record of section sec at p: into rr (its owner expanded) unless
+ * rr is NULL; the first byte after it, NULL when it does not fit in the
+ * message or its owner cannot be read. */
+static const unsigned char *read_rr(const dmsg *m, int sec,
+    const unsigned char *p, drr *rr)
+{
+	int n = dn_skipname(p, m->end);
+	if (n < 0 || m->end - p - n < (sec == SEC_QD ? 4 : 10))
+		return NULL;
+	if (rr && dn_expand(m->base, m->end, p, rr->name,
+	    sizeof rr->name) < 0)
+		return NULL;
+	const unsigned char *q = p + n;
+	uint16_t type, rclass, rdlen = 0;
+	uint32_t ttl = 0;
+	NS_GET16(type, q);
+	NS_GET16(rclass, q);
+	if (sec != SEC_QD) {
+		NS_GET32(ttl, q);
+		NS_GET16(rdlen, q);
+		if (m->end - q < rdlen)
+			return NULL;
+	}
+	if (rr) {
+		rr->type = type;
+		rr->rclass = rclass;
+		rr->ttl = ttl;
+		rr->rdata = q;
+		rr->rdlen = rdlen;
+	}
+	return q + rdlen;
+}
+
+/* The frame of msg (len bytes, a header's worth at least); 0, or -1 when
+ * a record runs past the end or bytes follow the last one. */
+static int msg_init(dmsg *m, const unsigned char *msg, size_t len)
+{
+	const unsigned char *p = msg + NS_HFIXEDSZ;
+	m->base = msg;
+	m->end = msg + len;
+	for (int s = SEC_QD; s <= SEC_AR; s++) {
+		m->count[s] = (unsigned)msg[4 + 2 * s] << 8 | msg[5 + 2 * s];
+		m->sect[s] = p;
+		for (unsigned k = 0; k < m->count[s] && p; k++)
+			p = read_rr(m, s, p, NULL);
+		if (!p)
+			return -1;
+	}
+	m->at_sect = SEC_QD;
+	m->at_k = 0;
+	m->at = m->sect[SEC_QD];
+	return p == m->end ? 0 : -1;
+}
+
+/* Record k of section sec into rr; 0, or -1 when its owner cannot be
+ * read.  Reading the records of a section in turn walks it once. */
+static int msg_rr(dmsg *m, int sec, unsigned k, drr *rr)
+{
+	if (k >= m->count[sec])
+		return -1;
+	if (m->at_sect != sec || m->at_k > k) {
+		m->at_sect = sec;
+		m->at_k = 0;
+		m->at = m->sect[sec];
+	}
+	/* msg_init() has walked these: each one fits */
+	for (; m->at_k < k; m->at_k++)
+		m->at = read_rr(m, sec, m->at, NULL);
+	const unsigned char *next = read_rr(m, sec, m->at, rr);
+	if (!next)
+		return -1;
+	m->at = next;
+	m->at_k++;
+	return 0;
+}
 
 /* A record's TTL as RFC 2181 8 reads it: above 2^31 - 1 it is zero. */
-static uint32_t ttl_of(const ns_rr *rr)
+static uint32_t ttl_of(const drr *rr)
 {
-	uint32_t t = ns_rr_ttl(*rr);
-	return t > 0x7fffffff ? 0 : t;
+	return rr->ttl > 0x7fffffff ? 0 : rr->ttl;
 }
 
 /*
@@ -316,21 +449,20 @@ static uint32_t ttl_of(const ns_rr *rr)
  * message as sent, compressed).  Its length in out (STUB_RDATA_MAX
  * bytes), or -1 when the rdata is malformed.
  */
-static long unpack_rdata(const ns_msg *h, const ns_rr *rr,
-    unsigned char *out)
+static long unpack_rdata(const dmsg *m, const drr *rr, unsigned char *out)
 {
-	const unsigned char *p = ns_rr_rdata(*rr);
-	const unsigned char *end = p + ns_rr_rdlen(*rr);
+	const unsigned char *p = rr->rdata;
+	const unsigned char *end = p + rr->rdlen;
 	size_t fixed = 0, tail = 0, o;
 	int names = 1;
-	switch (ns_rr_type(*rr)) {
+	switch (rr->type) {
 	case ns_t_cname: case ns_t_ns: case ns_t_ptr: break;
 	case ns_t_mx: fixed = 2; break;
 	case ns_t_srv: fixed = 6; break;
 	case ns_t_soa: names = 2; tail = 20; break;   /* five counters */
 	default:
-		memcpy(out, p, ns_rr_rdlen(*rr));
-		return ns_rr_rdlen(*rr);
+		memcpy(out, p, rr->rdlen);
+		return rr->rdlen;
 	}
 	if ((size_t)(end - p) < fixed)
 		return -1;
@@ -338,8 +470,8 @@ static long unpack_rdata(const ns_msg *h, const ns_rr *rr,
 	o = fixed;
 	p += fixed;
 	for (int k = 0; k < names; k++) {
-		int used = ns_name_unpack(ns_msg_base(*h), ns_msg_end(*h), p,
-		    out + o, STUB_RDATA_MAX - o);
+		int used = ns_name_unpack(m->base, m->end, p, out + o,
+		    STUB_RDATA_MAX - o);
 		if (used < 0 || used > end - p)
 			return -1;
 		o += wire_len(out + o);
@@ -353,14 +485,14 @@ static long unpack_rdata(const ns_msg *h, const ns_rr *rr,
 
 /* Decodes the record r into rr (through the common decoder); 1 if it was
  * kept.  buf holds STUB_RDATA_MAX bytes. */
-static int decode_rr(ns_msg *h, const ns_rr *r, unsigned char *buf,
+static int decode_rr(const dmsg *m, const drr *r, unsigned char *buf,
     sd_dns_rr *rr)
 {
-	long rl = unpack_rdata(h, r, buf);
+	long rl = unpack_rdata(m, r, buf);
 	if (rl < 0)
 		return 0;
 	rr->ttl = ttl_of(r);
-	if (sd_dns_rr_from_wire(rr, ns_rr_type(*r), buf, (size_t)rl))
+	if (sd_dns_rr_from_wire(rr, r->type, buf, (size_t)rl))
 		return 1;
 	free(rr->text);
 	free(rr->rdata);
@@ -371,26 +503,24 @@ static int decode_rr(ns_msg *h, const ns_rr *r, unsigned char *buf,
 /* Follows the CNAMEs from the question's name (cur, NS_MAXDNAME bytes) in
  * the answer section; cur ends as the name whose records answer the
  * question, *last as the CNAME record followed last (-1: none).  0 on a
- * loop or a record libresolv cannot read. */
-static int follow_cnames(ns_msg *h, uint16_t type, char *cur, int *last)
+ * loop or a record that cannot be read. */
+static int follow_cnames(dmsg *m, uint16_t type, char *cur, int *last)
 {
-	int an = ns_msg_count(*h, ns_s_an);
 	*last = -1;
 	if (type == ns_t_cname)
 		return 1;
 	for (int hop = 0; hop < STUB_MAX_CNAMES; hop++) {
 		int moved = 0;
-		for (int k = 0; k < an && !moved; k++) {
-			ns_rr rr;
-			if (ns_parserr(h, ns_s_an, k, &rr) < 0)
+		for (unsigned k = 0; k < m->count[SEC_AN] && !moved; k++) {
+			drr rr;
+			if (msg_rr(m, SEC_AN, k, &rr) < 0)
 				return 0;
-			if (ns_rr_type(rr) != ns_t_cname ||
-			    !same_name(ns_rr_name(rr), cur))
+			if (rr.type != ns_t_cname || !same_name(rr.name, cur))
 				continue;
-			if (ns_name_uncompress(ns_msg_base(*h), ns_msg_end(*h),
-			    ns_rr_rdata(rr), cur, NS_MAXDNAME) < 0)
+			if (ns_name_uncompress(m->base, m->end, rr.rdata, cur,
+			    NS_MAXDNAME) < 0)
 				return 0;
-			*last = k;
+			*last = (int)k;
 			moved = 1;
 		}
 		if (!moved)
@@ -401,11 +531,12 @@ static int follow_cnames(ns_msg *h, uint16_t type, char *cur, int *last)
 
 /* The canonical name: the target of CNAME record k, as the common decoder
  * writes names; NULL when it cannot be had. */
-static char *canonname_of(ns_msg *h, int k, unsigned char *buf)
+static char *canonname_of(dmsg *m, int k, unsigned char *buf)
 {
-	ns_rr r;
+	drr r;
 	sd_dns_rr rr = { 0 };
-	if (ns_parserr(h, ns_s_an, k, &r) < 0 || !decode_rr(h, &r, buf, &rr))
+	if (msg_rr(m, SEC_AN, (unsigned)k, &r) < 0 ||
+	    !decode_rr(m, &r, buf, &rr))
 		return NULL;
 	free(rr.rdata);
 	return rr.text;
@@ -413,16 +544,16 @@ static char *canonname_of(ns_msg *h, int k, unsigned char *buf)
 
 /* The negative answer's TTL: the SOA's own TTL or its MINIMUM, the lower
  * (RFC 2308 5). */
-static uint32_t negative_ttl(ns_msg *h)
+static uint32_t negative_ttl(dmsg *m)
 {
-	for (int k = 0; k < ns_msg_count(*h, ns_s_ns); k++) {
-		ns_rr rr;
-		if (ns_parserr(h, ns_s_ns, k, &rr) < 0)
+	for (unsigned k = 0; k < m->count[SEC_NS]; k++) {
+		drr rr;
+		if (msg_rr(m, SEC_NS, k, &rr) < 0)
 			break;
-		if (ns_rr_type(rr) != ns_t_soa)
+		if (rr.type != ns_t_soa)
 			continue;
-		const unsigned char *p = ns_rr_rdata(rr);
-		const unsigned char *end = p + ns_rr_rdlen(rr);
+		const unsigned char *p = rr.rdata;
+		const unsigned char *end = p + rr.rdlen;
 		if (ns_name_skip(&p, end) < 0 || ns_name_skip(&p, end) < 0 ||
 		    end - p < 20)
 			break;
@@ -435,39 +566,39 @@ static uint32_t negative_ttl(ns_msg *h)
 }
 
 /* Is the message a response to name/type, class IN? */
-static int answers(ns_msg *h, const char *name, uint16_t type)
+static int answers(dmsg *m, const char *name, uint16_t type)
 {
-	ns_rr q;
-	return ns_msg_getflag(*h, ns_f_qr) && ns_msg_count(*h, ns_s_qd) == 1 &&
-	    ns_parserr(h, ns_s_qd, 0, &q) == 0 && ns_rr_type(q) == type &&
-	    ns_rr_class(q) == ns_c_in && same_name(ns_rr_name(q), name);
+	drr q;
+	return (m->base[2] & 0x80) && m->count[SEC_QD] == 1 &&
+	    msg_rr(m, SEC_QD, 0, &q) == 0 && q.type == type &&
+	    q.rclass == ns_c_in && same_name(q.name, name);
 }
 
 /* The records of the type asked for, owned by cur, into out; *ttl the
  * lowest of their TTLs.  1, 0 when a record cannot be read, -1 when out
  * of memory. */
-static int collect(ns_msg *h, const char *cur, uint16_t type,
+static int collect(dmsg *m, const char *cur, uint16_t type,
     sd_dns_answer *out, uint32_t *ttl)
 {
-	int an = ns_msg_count(*h, ns_s_an);
+	unsigned an = m->count[SEC_AN];
 	unsigned char *buf = malloc(STUB_RDATA_MAX);
-	out->rr = calloc(an ? (size_t)an : 1, sizeof *out->rr);
+	out->rr = calloc(an ? an : 1, sizeof *out->rr);
 	if (!buf || !out->rr) {
 		free(buf);
 		return -1;
 	}
 	*ttl = UINT32_MAX;
-	for (int k = 0; k < an; k++) {
-		ns_rr r;
-		if (ns_parserr(h, ns_s_an, k, &r) < 0) {
+	for (unsigned k = 0; k < an; k++) {
+		drr r;
+		if (msg_rr(m, SEC_AN, k, &r) < 0) {
 			free(buf);
 			return 0;
 		}
-		if (ns_rr_type(r) != type || !same_name(ns_rr_name(r), cur))
+		if (r.type != type || !same_name(r.name, cur))
 			continue;
 		/* a record whose rdata is malformed is dropped, as the
 		 * libunbound backend drops it */
-		if (decode_rr(h, &r, buf, &out->rr[out->n_rr])) {
+		if (decode_rr(m, &r, buf, &out->rr[out->n_rr])) {
 			*ttl = ttl_of(&r) < *ttl ? ttl_of(&r) : *ttl;
 			out->n_rr++;
 		}
@@ -479,39 +610,38 @@ static int collect(ns_msg *h, const char *cur, uint16_t type,
 sd_dns_status sd_dns_stub_parse(const unsigned char *msg, size_t len,
     const char *name, uint16_t type, sd_dns_answer *out, uint32_t *ttl)
 {
-	ns_msg h;
+	dmsg m;
 	char cur[NS_MAXDNAME];
 	int last;
 	*ttl = 0;
 	if (len < NS_HFIXEDSZ || len > NS_MAXMSG ||
 	    strlen(name) >= sizeof cur)
 		return out->status = SD_DNS_ERROR;
-	/* libresolv refuses a message whose records run past its end, or
-	 * that holds bytes after its last record: a broken answer, the
-	 * lookup failed */
-	if (ns_initparse(msg, (int)len, &h) < 0) {
+	/* a message whose records run past its end, or that holds bytes
+	 * after its last record, is a broken answer: the lookup failed */
+	if (msg_init(&m, msg, len) < 0) {
 		out->rcode = msg[3] & 0x0f;
 		return out->status = SD_DNS_SERVFAIL;
 	}
-	if (!answers(&h, name, type))
+	if (!answers(&m, name, type))
 		return out->status = SD_DNS_ERROR;
-	out->rcode = ns_msg_getflag(h, ns_f_rcode);
+	out->rcode = msg[3] & 0x0f;
 	strcpy(cur, name);
-	if (!follow_cnames(&h, type, cur, &last))
+	if (!follow_cnames(&m, type, cur, &last))
 		return out->status = SD_DNS_SERVFAIL;
 	if (last >= 0) {
 		/* without it (no memory) the answer still stands */
 		unsigned char *buf = malloc(STUB_RDATA_MAX);
-		out->canonname = buf ? canonname_of(&h, last, buf) : NULL;
+		out->canonname = buf ? canonname_of(&m, last, buf) : NULL;
 		free(buf);
 	}
 	if (out->rcode == ns_r_nxdomain) {
-		*ttl = negative_ttl(&h);
+		*ttl = negative_ttl(&m);
 		return out->status = SD_DNS_NXDOMAIN;
 	}
 	if (out->rcode != ns_r_noerror)
 		return out->status = SD_DNS_SERVFAIL;
-	int got = collect(&h, cur, type, out, ttl);
+	int got = collect(&m, cur, type, out, ttl);
 	if (got <= 0) {
 		/* a broken answer: the lookup failed, whatever it held
 		 * before the break */
@@ -519,7 +649,7 @@ sd_dns_status sd_dns_stub_parse(const unsigned char *msg, size_t len,
 		return out->status = got < 0 ? SD_DNS_ERROR : SD_DNS_SERVFAIL;
 	}
 	if (!out->n_rr) {
-		*ttl = negative_ttl(&h);
+		*ttl = negative_ttl(&m);
 		return out->status = SD_DNS_NODATA;
 	}
 	return out->status = SD_DNS_OK;
@@ -835,7 +965,8 @@ sd_resolver *sd_resolver_new_stub(const char **servers, size_t n_servers,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->idle_lock, NULL);
 	pthread_once(&ares_once, ares_start);
-	s->bucket = calloc(STUB_CACHE_BUCKETS, sizeof *s->bucket);
+	s->n_buckets = STUB_BUCKETS_FIRST;
+	s->bucket = calloc(s->n_buckets, sizeof *s->bucket);
 	if (!s->bucket)
 		goto fail;
 	if (!ares_ready) {

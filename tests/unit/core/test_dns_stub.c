@@ -1,5 +1,5 @@
 /*
- * The stub resolver (src/dns/dns_stub.c; c-ares asks, libresolv reads):
+ * The stub resolver (src/dns/dns_stub.c; c-ares asks, it reads):
  * its reading of answers (compressed names, CNAME chains and loops, the
  * names inside SOA records, negative answers' cache lifetime, messages
  * that answer another question, malformed records); its refusals before
@@ -551,6 +551,19 @@ static void test_deadline_truncation_cache(void **state)
 	}
 	assert_int_equal(__atomic_load_n(&sv.questions, __ATOMIC_RELAXED),
 	    before + 1);
+	/* and answers past the first few chains (they grow twice over on
+	 * the way) are all kept: asked again, none is sent */
+	before = __atomic_load_n(&sv.questions, __ATOMIC_RELAXED);
+	char name[40];
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < 300; i++) {
+			snprintf(name, sizeof name, "n%d.example", i);
+			assert_int_equal(sd_dns_query(r, name, SD_DNS_TXT,
+			    sd_now_ms() + 3000, &a), SD_DNS_OK);
+			sd_dns_answer_clear(&a);
+		}
+	assert_int_equal(__atomic_load_n(&sv.questions, __ATOMIC_RELAXED),
+	    before + 300);
 	sd_resolver_free(r);
 	server_stop(&sv);
 }
