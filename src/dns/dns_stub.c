@@ -9,7 +9,8 @@
  * libevent, nettle, hogweed and gmp, and seeds a random generator for the
  * context and again for its worker thread: some 30 million instructions
  * here).  Commands that judge DNSSEC (domain's DANE, check's answers) keep
- * libunbound.
+ * libunbound, unless nothing is validated (--resolver without
+ * --trust-anchor): then check and domain --batch ask here too.
  *
  * Little of the protocol is ours: c-ares asks (UDP with EDNS0, TCP when
  * an answer is truncated, retransmission with a doubling wait, answers

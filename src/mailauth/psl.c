@@ -13,15 +13,15 @@
 #include "mailauth/psl.h"
 #include "sd_config.h"
 
-/* Bytes of a list file searched for the ICANN section marker; it sits in
- * the first few kilobytes of every published list. */
-#define SD_PSL_MARKER_WINDOW 65536
 #define SD_PSL_FILE "public_suffix_list.dat"
+/* A list line longer than this is no rule (the longest is ~60 bytes). */
+#define SD_PSL_LINE_MAX 4096
 
 struct sd_psl {
 	psl_ctx_t *ctx;          /* owned, NULL when builtin is used */
 	const psl_ctx_t *use;    /* ctx or libpsl's built-in one */
 	sd_psl_origin origin;
+	size_t rules;            /* counted in the text (a DAFSA has no count) */
 	char source[1024];
 	char note[1200];
 };
@@ -43,28 +43,70 @@ static void say(char *why, size_t size, const char *fmt, const char *arg)
 		snprintf(why, size, fmt, arg);
 }
 
-/* Is `path` a Public Suffix List?  libpsl loads any text as rules, so a
- * wrong file would otherwise give nonsense answers without complaint. */
-static int looks_like_psl(const char *path)
+/* The rules of the list at `path` (lines that are neither empty nor
+ * comments), or 0 when it is no Public Suffix List: libpsl loads any text
+ * as rules, so a wrong file would otherwise give nonsense answers without
+ * complaint. */
+static size_t count_rules(const char *path)
 {
 	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	char *buf = malloc(SD_PSL_MARKER_WINDOW + 1);
-	size_t n = buf ? fread(buf, 1, SD_PSL_MARKER_WINDOW, f) : 0;
-	fclose(f);
-	if (!buf)
-		return 0;
-	buf[n] = '\0';
-	int ok = strstr(buf, "===BEGIN ICANN DOMAINS===") != NULL;
-	free(buf);
-	return ok;
+	char *line = f ? malloc(SD_PSL_LINE_MAX) : NULL;
+	size_t rules = 0;
+	int icann = 0, whole = 1;
+	while (line && fgets(line, SD_PSL_LINE_MAX, f)) {
+		int complete = strchr(line, '\n') != NULL || feof(f);
+		/* only a line's first piece can be a rule */
+		const char *c = line + strspn(line, " \t");
+		if (whole && strncmp(c, "//", 2) == 0)
+			icann |= strstr(c, "===BEGIN ICANN DOMAINS===") != NULL;
+		else if (whole && *c && !strchr("\r\n", *c))
+			rules++;
+		whole = complete;
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return icann ? rules : 0;
 }
 
-static sd_psl *load_file(const char *path, sd_psl_origin origin, char *why,
-    size_t why_size)
+static int exists(const char *path)
 {
-	if (!looks_like_psl(path)) {
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* Is `twin` there and not older than `text`?  The compiled form of a list
+ * made before the list was replaced (tools/refresh-psl) would answer with
+ * the old rules. */
+static int fresh_twin(const char *twin, const char *text)
+{
+	struct stat t, l;
+	if (stat(twin, &t) != 0 || stat(text, &l) != 0)
+		return 0;
+	return t.st_mtim.tv_sec > l.st_mtim.tv_sec ||
+	    (t.st_mtim.tv_sec == l.st_mtim.tv_sec &&
+	    t.st_mtim.tv_nsec >= l.st_mtim.tv_nsec);
+}
+
+/*
+ * libpsl's rules of the list `path`: from its compiled form (DAFSA, made
+ * by psl-make-dafsa) when `twin` names a fresh one, else from the text.
+ * The text costs some 2.5 MiB of memory as libpsl holds it (a fixed-size
+ * entry of ~150 bytes per rule), the DAFSA about 60 KiB: most of the
+ * memory of a check's audit of the sender's domain, or of a batch.
+ */
+static psl_ctx_t *load_rules(const char *path, const char *twin)
+{
+	psl_ctx_t *ctx = twin && fresh_twin(twin, path) ?
+	    psl_load_file(twin) : NULL;
+	return ctx ? ctx : psl_load_file(path);
+}
+
+static sd_psl *load_file(const char *path, const char *twin,
+    sd_psl_origin origin, char *why, size_t why_size)
+{
+	size_t rules = count_rules(path);
+	if (!rules) {
 		say(why, why_size, "%s is not a Public Suffix List (no ICANN "
 		    "section): run tools/refresh-psl to fetch one", path);
 		return NULL;
@@ -74,23 +116,28 @@ static sd_psl *load_file(const char *path, sd_psl_origin origin, char *why,
 		say(why, why_size, "out of memory loading %s", path);
 		return NULL;
 	}
-	p->ctx = psl_load_file(path);
-	if (!p->ctx || psl_suffix_count(p->ctx) <= 0) {
+	p->ctx = load_rules(path, twin);
+	if (!p->ctx) {
 		say(why, why_size, "libpsl could not load %s", path);
-		psl_free(p->ctx);
 		free(p);
 		return NULL;
 	}
 	p->use = p->ctx;
 	p->origin = origin;
+	p->rules = rules;
 	snprintf(p->source, sizeof p->source, "%s", path);
 	return p;
 }
 
-static int exists(const char *path)
+/* The compiled form looked for beside a list: FILE.dat -> FILE.dafsa (as
+ * Debian's publicsuffix package and smtpdoctor's installation lay them). */
+static const char *twin_beside(const char *path, char *buf, size_t size)
 {
-	struct stat st;
-	return stat(path, &st) == 0;
+	size_t n = strlen(path);
+	if (n < 4 || strcmp(path + n - 4, ".dat") != 0 || n + 3 > size)
+		return NULL;
+	snprintf(buf, size, "%.*s.dafsa", (int)(n - 4), path);
+	return buf;
 }
 
 sd_psl *sd_psl_load(const char *path, char *why, size_t why_size)
@@ -102,7 +149,9 @@ sd_psl *sd_psl_load(const char *path, char *why, size_t why_size)
 		say(why, why_size, "cannot read the Public Suffix List %s", path);
 		return NULL;
 	}
-	return load_file(path, SD_PSL_FROM_FILE, why, why_size);
+	char twin[1100];
+	return load_file(path, twin_beside(path, twin, sizeof twin),
+	    SD_PSL_FROM_FILE, why, why_size);
 }
 
 sd_psl *sd_psl_load_dirs(const char *srcdir, const char *datadir, char *why,
@@ -112,8 +161,10 @@ sd_psl *sd_psl_load_dirs(const char *srcdir, const char *datadir, char *why,
 	char note[1200] = "";
 	const char *env = getenv("SMTPDOCTOR_PSL");
 	if (env && *env) {
+		char twin[1100];
 		if (exists(env))
-			return load_file(env, SD_PSL_FROM_ENV, why, why_size);
+			return load_file(env, twin_beside(env, twin, sizeof twin),
+			    SD_PSL_FROM_ENV, why, why_size);
 		snprintf(note, sizeof note, "SMTPDOCTOR_PSL names %.1000s, which "
 		    "does not exist; ", env);
 	}
@@ -128,7 +179,16 @@ sd_psl *sd_psl_load_dirs(const char *srcdir, const char *datadir, char *why,
 		snprintf(file, sizeof file, "%.990s/%s", dirs[i].dir, SD_PSL_FILE);
 		if (!exists(file))
 			continue;
-		sd_psl *p = load_file(file, dirs[i].origin, why, why_size);
+		char twin[1100];
+		const char *tw = twin_beside(file, twin, sizeof twin);
+#ifdef SD_PSL_BUILT
+		/* the build compiles the source tree's list into its own
+		 * directory */
+		if (dirs[i].origin == SD_PSL_FROM_SRCDIR &&
+		    strcmp(srcdir, SD_SRCDATADIR) == 0)
+			tw = SD_PSL_BUILT;
+#endif
+		sd_psl *p = load_file(file, tw, dirs[i].origin, why, why_size);
 		if (p && note[0])
 			set_note(p, "%susing %s", note, file);
 		return p;
@@ -193,6 +253,8 @@ const char *sd_psl_note(const sd_psl *psl)
 
 size_t sd_psl_rule_count(const sd_psl *psl)
 {
+	if (psl->rules)
+		return psl->rules;
 	int n = psl_suffix_count(psl->use);
 	return n > 0 ? (size_t)n : 0;
 }

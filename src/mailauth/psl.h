@@ -9,7 +9,10 @@
  *   4. libpsl's built-in list, only when none of the files exists; the
  *      handle's note says so, since that list may be older.
  * A file that exists but is not a Public Suffix List is an error, never a
- * silent fallback.  tools/refresh-psl downloads a current list.
+ * silent fallback.  tools/refresh-psl downloads a current list.  The rules
+ * of a list FILE.dat come from its compiled form FILE.dafsa (the build's
+ * own for the source tree's list) when that is not older than the list:
+ * the same rules in a fortieth of the memory.
  *
  * Ownership: sd_psl_load() hands the caller a handle to free with
  * sd_psl_free(); sd_psl_default() returns a process-wide handle that must

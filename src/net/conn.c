@@ -528,25 +528,73 @@ void sd_conn_close(sd_conn *c)
 	free(c);
 }
 
+/* The system's CAs in `st`; 1 on success. */
+static int trust_system(X509_STORE *st)
+{
+	/* the hashed directory is read lazily, certificate by certificate:
+	 * the bundle file costs ~40 ms of parsing and ~1 MiB of memory for
+	 * its ~140 certificates.  Where the user points OpenSSL elsewhere
+	 * (SSL_CERT_FILE/DIR) or there is no such directory, the default
+	 * paths, bundle included */
+	struct stat sb;
+	const char *dir = X509_get_default_cert_dir();
+	if (!getenv("SSL_CERT_FILE") && !getenv("SSL_CERT_DIR") && dir &&
+	    stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    X509_STORE_load_path(st, dir) == 1)
+		return 1;
+	return X509_STORE_set_default_paths(st) == 1;
+}
+
+/*
+ * One trust store per process, shared by every TLS context of the probes
+ * and of the HTTPS fetches (X509_STORE counts its references and locks
+ * itself): the system's CAs (a bundle named by SSL_CERT_FILE is parsed
+ * once, not once per context) and --ca-file.  Rebuilt only when a caller
+ * names another ca_file (a library caller's choice); contexts made before
+ * keep their own reference to the old one.
+ */
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+static X509_STORE *store;
+static char *store_ca;     /* the ca_file it holds, or NULL */
+
+static int same_ca(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+X509_STORE *sd_tls_store(const char *ca_file)
+{
+	pthread_mutex_lock(&store_lock);
+	if (!store || !same_ca(store_ca, ca_file)) {
+		X509_STORE *st = X509_STORE_new();
+		char *ca = ca_file ? strdup(ca_file) : NULL;
+		if (!st || (ca_file && !ca) || !trust_system(st) ||
+		    (ca_file && X509_STORE_load_file(st, ca_file) != 1)) {
+			X509_STORE_free(st);
+			free(ca);
+			pthread_mutex_unlock(&store_lock);
+			return NULL;
+		}
+		X509_STORE_free(store);
+		free(store_ca);
+		store = st;
+		store_ca = ca;
+	}
+	X509_STORE *st = X509_STORE_up_ref(store) == 1 ? store : NULL;
+	pthread_mutex_unlock(&store_lock);
+	return st;
+}
+
 SSL_CTX *sd_tls_client_ctx(const char *ca_file)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx)
-		return NULL;
-	/* the hashed directory is read lazily, certificate by certificate;
-	 * the bundle file costs ~40 ms of parsing at every start.  Where the
-	 * user points OpenSSL elsewhere (SSL_CERT_FILE/DIR) or there is no
-	 * such directory, the default paths, bundle included */
-	struct stat st;
-	const char *dir = X509_get_default_cert_dir();
-	if (getenv("SSL_CERT_FILE") || getenv("SSL_CERT_DIR") || !dir ||
-	    stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    SSL_CTX_set_default_verify_dir(ctx) != 1)
-		SSL_CTX_set_default_verify_paths(ctx);
-	if (ca_file && SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+	X509_STORE *st = ctx ? sd_tls_store(ca_file) : NULL;
+	if (!st) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
+	SSL_CTX_set1_cert_store(ctx, st);
+	X509_STORE_free(st);
 	/* verification is judged by the caller from the result, so that an
 	 * invalid chain can still be shown */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);

@@ -110,4 +110,9 @@ void sd_conn_close(sd_conn *c);
 /* A client TLS context: system CAs plus ca_file (may be NULL). */
 SSL_CTX *sd_tls_client_ctx(const char *ca_file);
 
+/* The process's trust store: the system's CAs (their hashed directory,
+ * each CA read when a chain first needs it) plus ca_file.  A new
+ * reference (X509_STORE_free it), or NULL when ca_file cannot be read. */
+X509_STORE *sd_tls_store(const char *ca_file);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/conn.h"
 #include "net/https.h"
 #include "sd_config.h"
 #include "util/util.h"
@@ -35,53 +36,16 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/*
- * The trust store of every fetch: the system's CAs and --ca-file, read
- * once per process and shared (X509_STORE counts its references and locks
- * itself).  Reading the system's bundle costs more CPU than a fetch, and a
- * batch fetches a policy for thousands of domains.  Rebuilt only if a
- * fetch names another --ca-file (a library caller's choice).
- */
-static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
-static X509_STORE *store;
-static char *store_ca;     /* the --ca-file it holds, or NULL */
-
-static int same_ca(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-/* Under store_lock: the store for ca_file, or NULL. */
-static X509_STORE *store_for(const char *ca_file)
-{
-	if (store && same_ca(store_ca, ca_file))
-		return store;
-	X509_STORE *st = X509_STORE_new();
-	char *ca = ca_file ? strdup(ca_file) : NULL;
-	if (!st || (ca_file && !ca) || X509_STORE_set_default_paths(st) != 1 ||
-	    (ca_file && X509_STORE_load_file(st, ca_file) != 1)) {
-		X509_STORE_free(st);
-		free(ca);
-		return NULL;
-	}
-	/* contexts of fetches still running hold their own references */
-	X509_STORE_free(store);
-	free(store_ca);
-	store = st;
-	store_ca = ca;
-	return store;
-}
-
-/* Every fetch's TLS context trusts the shared store. */
+/* Every fetch's TLS context trusts the process's store (sd_tls_store). */
 static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *arg)
 {
 	(void)curl;
-	pthread_mutex_lock(&store_lock);
-	X509_STORE *st = store_for(arg);
-	if (st)
-		SSL_CTX_set1_cert_store((SSL_CTX *)ssl_ctx, st);
-	pthread_mutex_unlock(&store_lock);
-	return st ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
+	X509_STORE *st = sd_tls_store(arg);
+	if (!st)
+		return CURLE_SSL_CACERT_BADFILE;
+	SSL_CTX_set1_cert_store((SSL_CTX *)ssl_ctx, st);
+	X509_STORE_free(st);
+	return CURLE_OK;
 }
 
 static void copy_sanitized(char *dst, size_t dstlen, const char *src)
