@@ -13,6 +13,13 @@ int64_t sd_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+double sd_wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int64_t sd_remaining_ms(int64_t deadline_ms)
 {
 	int64_t left = deadline_ms - sd_now_ms();
