@@ -186,12 +186,10 @@ const char *sd_report_started_at(const sd_report *r, char *buf, size_t len)
 {
 	const char *saved = json_string_value(json_object_get(r->extra,
 	    "started_at"));
-	struct tm tm;
 	if (saved)
 		snprintf(buf, len, "%s", saved);
-	else if (!gmtime_r(&r->started, &tm) ||
-	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "unknown");
+	else
+		sd_utc_text((int64_t)r->started, buf, len);
 	return buf;
 }
 
