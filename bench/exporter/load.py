@@ -5,9 +5,12 @@ Run inside the lab's client namespace by bench/exporter/run: starts the
 exporter (argv after --), then for each state of the table below sends
 ROUNDS bursts of 50 concurrent scrapes (each with Prometheus' timeout
 header), and prints a Markdown table: per-scrape latency (median, 95th
-percentile, max), the burst's wall time, answers by status and verdict, probes run and
-shared (from the exporter's own /metrics), and the exporter's resident
-memory (sampled every 20 ms during the bursts, and its peak VmHWM).
+percentile, max), how far the slowest answer came past the scrape's
+deadline (the timeout header minus 0.5 s), the burst's wall time, answers
+by status and verdict ("timed out": answered at the deadline before the
+probe's end), probes run and shared (from the exporter's own /metrics),
+and the exporter's resident memory (sampled every 20 ms during the
+bursts, and its peak VmHWM).
 """
 import json
 import statistics
@@ -46,6 +49,8 @@ def scrape(path, out, i):
         for line in body.splitlines():
             if line.startswith("smtpdoctor_verdict{"):
                 status = "200 " + line.split('cause="')[1].split('"')[0]
+            elif line == "smtpdoctor_probe_timed_out 1":
+                status = "200 timed out"
     except urllib.error.HTTPError as e:
         status = e.code
     except Exception:
@@ -80,9 +85,10 @@ def main():
         except Exception:
             time.sleep(0.1)
     base_rss = rss_kib(ex.pid)
-    print("| state | scrapes | latency median / p95 / max (s) | burst wall (s) "
-          "| answers (status, verdict) | probes run | shared | RSS during bursts: median / max (MiB) |")
-    print("|---|---:|---|---|---|---:|---:|---|")
+    deadline = float(SCRAPE_TIMEOUT) - 0.5
+    print("| state | scrapes | latency median / p95 / max (s) | slowest past the %.1f s deadline (s) | burst wall (s) "
+          "| answers (status, verdict) | probes run | shared | RSS during bursts: median / max (MiB) |" % deadline)
+    print("|---|---:|---|---:|---|---|---:|---:|---|")
     for name, paths in STATES:
         lat, statuses, walls, samples = [], {}, [], []
         m0 = own_metrics()
@@ -116,8 +122,9 @@ def main():
             m0["smtpdoctor_exporter_probes_shared_total"]
         answers = ", ".join("%d x %s" % (n, s) for s, n in
                             sorted(statuses.items(), key=lambda x: str(x[0])))
-        print("| %s | %d | %.2f / %.2f / %.2f | %.2f (max %.2f) | %s | %d | %d | %.1f / %.1f |" % (
+        print("| %s | %d | %.2f / %.2f / %.2f | %+.2f | %.2f (max %.2f) | %s | %d | %d | %.1f / %.1f |" % (
             name, len(lat), statistics.median(lat), pct(lat, 95), max(lat),
+            max(lat) - deadline,
             statistics.median(walls), max(walls), answers, probes, shared,
             statistics.median(samples) / 1024, max(samples) / 1024))
         sys.stdout.flush()

@@ -77,13 +77,6 @@ static double left_s(int64_t deadline_ms)
 	return s > 0.3 ? s : 0.3;
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void probe_domain(exporter *x, const sd_exporter_query *q,
     int64_t deadline_ms, double deadline_s, sd_flight_answer *out)
 {
@@ -98,7 +91,7 @@ static void probe_domain(exporter *x, const sd_exporter_query *q,
 	c->opt.timeout = left_s(deadline_ms);
 	c->opt.progress = NULL;
 	sd_probe_info pi = { .deadline_s = deadline_s,
-	    .started_unix = wall_now() };
+	    .started_unix = sd_wall_now() };
 	int64_t t0 = sd_now_ms();
 	sd_report *r = sd_cli_domain_line(c, x->res, line, err, sizeof err);
 	pi.duration_s = (double)(sd_now_ms() - t0) / 1000;
@@ -159,7 +152,7 @@ static void probe_check(exporter *x, const sd_exporter_query *q,
 		return;
 	}
 	sd_probe_info pi = { .deadline_s = deadline_s, .is_check = 1,
-	    .started_unix = wall_now() };
+	    .started_unix = sd_wall_now() };
 	int64_t t0 = sd_now_ms();
 	sd_guard_hold hold;
 	char *secret = NULL;
@@ -195,7 +188,8 @@ static void probe_check(exporter *x, const sd_exporter_query *q,
 	if (r && !pi.withheld && sd_guard_record(x->guard, q->target, &ids,
 	    sd_now_ms(), sd_exporter_auth_outcome(r), sd_report_cause(r)) < 0)
 		fprintf(stderr, "smtpdoctor exporter: %s: more than %d accounts "
-		    "rejected at once: this rejection is not remembered\n",
+		    "rejected at once: credentials are now withheld from every "
+		    "account not already held, for --auth-retry-after\n",
 		    q->key, SD_GUARD_MAX);
 	answer_page(x, q, r, &pi, out);
 	free(a);

@@ -5,10 +5,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "util/util.h"
+
 struct sd_resolver {
 	const sd_resolver_ops *ops;
 	void *impl;
 	atomic_ulong queries;
+	atomic_int refs;        /* its owner and the runs that outlived it */
 };
 
 const char *sd_dns_status_name(sd_dns_status s)
@@ -75,12 +78,19 @@ sd_resolver *sd_resolver_new_custom(const sd_resolver_ops *ops, void *impl)
 	}
 	r->ops = ops;
 	r->impl = impl;
+	atomic_init(&r->refs, 1);
 	return r;
 }
 
 sd_dns_status sd_dns_query(sd_resolver *res, const char *name, uint16_t type,
     int64_t deadline_ms, sd_dns_answer *out)
 {
+	/* the run was given up: no new question (one on the wire ends by
+	 * its deadline) */
+	if (sd_cancelled()) {
+		out->status = SD_DNS_TIMEOUT;
+		return out->status;
+	}
 	atomic_fetch_add(&res->queries, 1);
 	return res->ops->query(res->impl, name, type, deadline_ms, out);
 }
@@ -90,9 +100,16 @@ unsigned long sd_resolver_query_count(const sd_resolver *res)
 	return atomic_load(&((sd_resolver *)res)->queries);
 }
 
+sd_resolver *sd_resolver_ref(sd_resolver *res)
+{
+	if (res)
+		atomic_fetch_add(&res->refs, 1);
+	return res;
+}
+
 void sd_resolver_free(sd_resolver *res)
 {
-	if (!res)
+	if (!res || atomic_fetch_sub(&res->refs, 1) > 1)
 		return;
 	if (res->ops->free)
 		res->ops->free(res->impl);

@@ -93,7 +93,8 @@ sd_resolver *sd_resolver_new_unbound_run(const char **servers,
 
 /*
  * Looks up name/type, waiting at most until deadline_ms (monotonic
- * milliseconds, sd_now_ms()).  Thread-safe.  `out` must be zeroed or
+ * milliseconds, sd_now_ms()); SD_DNS_TIMEOUT at once when the calling
+ * thread's cancel scope (util.h) was fired.  Thread-safe.  `out` must be zeroed or
  * cleared; free it with sd_dns_answer_clear().
  */
 sd_dns_status sd_dns_query(sd_resolver *res, const char *name, uint16_t type,
@@ -124,6 +125,9 @@ const char *sd_dns_system_resolver_refused(void);
 /* Number of queries sent through this resolver (for SPF lookup counts). */
 unsigned long sd_resolver_query_count(const sd_resolver *res);
 
+/* One more holder of res (a run that may outlive its caller's use):
+ * sd_resolver_free() drops one, and the last frees it. */
+sd_resolver *sd_resolver_ref(sd_resolver *res);
 void sd_resolver_free(sd_resolver *res);
 
 /*

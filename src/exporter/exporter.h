@@ -123,6 +123,13 @@ typedef struct sd_probe_info {
 char *sd_exporter_probe_page(const sd_report *r, const sd_probe_info *pi,
     size_t *len);
 
+/*
+ * The page of a scrape whose deadline came before its probe's end: what
+ * is known (smtpdoctor_probe_success 0, smtpdoctor_probe_timed_out 1,
+ * how long the probe had run, its deadline, when it began), no verdict.
+ */
+char *sd_exporter_timeout_page(const sd_probe_info *pi, size_t *len);
+
 /* ---- the lockout guard ------------------------------------------------ */
 
 /* What a file was when it was read: a change of any of these is "the file
@@ -157,8 +164,11 @@ typedef enum sd_auth_outcome {
 
 sd_auth_outcome sd_exporter_auth_outcome(const sd_report *r);
 
-/* Accounts remembered at most (a configuration file names a few). */
+/* Accounts held at once at most (a configuration file names a few). */
 #define SD_GUARD_MAX 4096
+/* The cause of a hold of an account the guard could not tell apart: a
+ * rejection found the table full (sd_guard_record). */
+#define SD_GUARD_FULL_CAUSE "exporter.guard_full"
 
 typedef struct sd_guard sd_guard;
 
@@ -177,7 +187,8 @@ typedef struct sd_guard_hold {
  * Before a probe of `account` whose files are now `ids`: 1 (and *hold
  * filled) while its credentials must not be sent, 0 when they may be.  A
  * hold whose time is up, or whose files changed since the rejection, is
- * forgotten here.
+ * forgotten here.  While the table is full (below), every account it does
+ * not hold is held too, with SD_GUARD_FULL_CAUSE.
  */
 int sd_guard_held(sd_guard *g, const char *account, const sd_file_ids *ids,
     int64_t now_ms, sd_guard_hold *hold);
@@ -186,14 +197,18 @@ int sd_guard_held(sd_guard *g, const char *account, const sd_file_ids *ids,
  * After a probe that read the files as `ids` (before it began: an edit
  * during the probe counts as a change): a rejection holds the account,
  * an acceptance forgets it, NOT_SENT changes nothing.  -1 when the table
- * is full (SD_GUARD_MAX accounts held at once: the rejection is not
- * remembered, and the caller logs it).
+ * is full (SD_GUARD_MAX accounts held at once, after dropping the holds
+ * whose time is up): the guard cannot name the account, so it fails
+ * closed and holds every account it does not hold already for the retry
+ * time from now (the caller logs it).
  */
 int sd_guard_record(sd_guard *g, const char *account, const sd_file_ids *ids,
     int64_t now_ms, sd_auth_outcome outcome, const char *cause);
 
 /* Accounts held now. */
 size_t sd_guard_count(sd_guard *g, int64_t now_ms);
+/* 1 while the table-full hold of every other account lasts. */
+int sd_guard_full(sd_guard *g, int64_t now_ms);
 
 /* ---- probes in flight ------------------------------------------------- */
 
@@ -204,32 +219,69 @@ typedef struct sd_flight_answer {
 	size_t len;
 } sd_flight_answer;
 
-/* Runs the probe by `deadline_ms` (monotonic) and fills *out. */
+/* Runs the probe by `deadline_ms` (monotonic) and fills *out.  It runs on
+ * a thread of its own under a cancel scope (util.h) that is fired when no
+ * scrape waits for it any more. */
 typedef void (*sd_flight_fn)(void *arg, int64_t deadline_ms,
     sd_flight_answer *out);
 
+/* A probe to run: fn(arg) by deadline_ms.  arg is the probe's own (it
+ * may outlive the scrape): arg_free(arg) runs once, when the probe has
+ * ended, or at once when no probe of it runs. */
+typedef struct sd_flight_probe {
+	sd_flight_fn fn;
+	void *arg;
+	void (*arg_free)(void *arg);
+	int64_t deadline_ms;
+	double deadline_s;      /* the same, as shown on the page */
+} sd_flight_probe;
+
+/* How a scrape's wait went, besides its answer. */
+typedef struct sd_flight_wait {
+	int shared;             /* the probe was another scrape's */
+	int timed_out;          /* the scrape's deadline came first: no
+	                           answer (the caller says it timed out) */
+	double started_unix;    /* when the probe began (0: it never did) */
+	double deadline_s;      /* the probe's own deadline, as shown */
+} sd_flight_wait;
+
 typedef struct sd_flights sd_flights;
+
+/* The nice value a probe's thread takes (and the job workers it starts
+ * with it): below the threads that answer scrapes, so that a machine short
+ * of CPU delays the probes, not the answers. */
+#define SD_FLIGHT_NICE 10
 
 /* At most `slots` probes run at once. */
 sd_flights *sd_flights_new(unsigned slots);
-void sd_flights_free(sd_flights *f);
 
 /*
- * The answer for `key`: when a probe of that key is in flight, its
- * answer (*shared = 1), else that of a new probe run by fn on this thread
- * once a slot is free.  The wait ends at deadline_ms + grace_ms: then (or
- * when no slot came free by deadline_ms) *out gets status 503 and a
- * sentence.  *out's body is the caller's (a copy for each sharer).
+ * Cancels the probes still running and waits for them until deadline_ms;
+ * frees f and returns 0 when none is left, else returns their number and
+ * leaves f to them (the process is ending).
+ */
+int sd_flights_free(sd_flights *f, int64_t deadline_ms);
+
+/*
+ * The answer for `key`, by this scrape's deadline_ms: when a probe of
+ * that key is in flight, its answer (w->shared), else that of a new probe
+ * p started on a thread of its own once a slot is free.  No slot by
+ * deadline_ms: status 503 and a sentence.  The probe not ended by
+ * deadline_ms: no answer (status 0, no body) and w->timed_out; the probe
+ * goes on, holding its slot, until it ends or (once no scrape waits for
+ * it) is cancelled.  *out's body is the caller's (a copy for each sharer).
  */
 void sd_flights_run(sd_flights *f, const char *key, int64_t deadline_ms,
-    int64_t grace_ms, sd_flight_fn fn, void *arg, sd_flight_answer *out,
-    int *shared);
+    const sd_flight_probe *p, sd_flight_answer *out, sd_flight_wait *w);
 
 typedef struct sd_flight_stats {
 	uint64_t probes;        /* probes run */
 	uint64_t shared;        /* answers taken from another's probe */
-	uint64_t late;          /* 503s: no slot, or the shared probe late */
-	unsigned running;       /* probes running now */
+	uint64_t late;          /* 503s: no slot by the deadline */
+	uint64_t timed_out;     /* scrapes answered before their probe ended */
+	uint64_t cancelled;     /* probes cancelled: nobody waited any more */
+	unsigned running;       /* probes running now, overrunning included */
+	unsigned overrunning;   /* of them, past a scrape that timed out */
 	unsigned waiting;       /* probes waiting for a slot now */
 	unsigned slots;
 } sd_flight_stats;

@@ -4,16 +4,28 @@
  * login, one set of connections.  And at most `slots` probes run at once,
  * so a burst of scrapes queues instead of opening thousands of sockets.
  *
+ * A probe runs on a thread of its own, not on a scrape's: each scrape
+ * waits for the answer until its own deadline and is then answered with
+ * what is known (the caller's "timed out" page), however late the probe
+ * is.  A probe keeps its slot until it has really ended, so probes that
+ * overran their deadline still count against the bound and never pile
+ * up; once its last scrape has given up it is cancelled (its cancel scope
+ * fired: its lookups fail at once, its connections and job groups stop
+ * waiting) and its answer, made of cancelled work, is given to nobody.
+ *
  * A flight lives from the first scrape of its key until its probe ended
- * and the last scrape waiting on it took its copy of the answer; a scrape
- * that comes after the probe ended starts a new one (nothing is cached:
- * a scrape always sees a probe that began after it was asked for, or one
- * in flight when it was).
+ * and the last scrape waiting on it left; a scrape that comes after the
+ * probe ended starts a new one (nothing is cached: a scrape always sees a
+ * probe that began after it was asked for, or one in flight when it was).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "exporter/exporter.h"
 #include "util/util.h"
@@ -21,17 +33,28 @@
 typedef struct flight {
 	struct flight *next;
 	char *key;
-	int done;               /* the answer is in */
-	int refs;               /* scrapes holding it, the runner included */
+	int done;               /* the answer is in (or there will be none) */
+	int refs;               /* scrapes waiting, and the probe's thread */
 	sd_flight_answer answer;
+	sd_flights *f;
+	/* the probe: run by its own thread, which frees arg */
+	sd_flight_fn fn;
+	void *arg;
+	void (*arg_free)(void *arg);
+	int64_t deadline_ms;    /* the probe's own */
+	double deadline_s;      /* the same, as shown */
+	int64_t scrape_deadline_ms;   /* the latest of its scrapes' */
+	double started_unix;    /* 0 until the probe took a slot */
+	int overran;            /* a scrape was answered before its end */
+	sd_cancel *scope;       /* the probe's: fired when nobody waits */
 } flight;
 
 struct sd_flights {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;   /* a flight ended or a slot came free */
 	flight *list;             /* flights whose probe has not ended */
-	unsigned slots, running, waiting;
-	uint64_t probes, shared, late;
+	unsigned slots, running, waiting, overrunning;
+	uint64_t probes, shared, late, timed_out, cancelled;
 };
 
 sd_flights *sd_flights_new(unsigned slots)
@@ -39,24 +62,34 @@ sd_flights *sd_flights_new(unsigned slots)
 	sd_flights *f = calloc(1, sizeof *f);
 	if (!f)
 		return NULL;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
 	/* deadlines are CLOCK_MONOTONIC (sd_now_ms) */
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->changed, &ca);
-	pthread_condattr_destroy(&ca);
+	sd_cond_init_monotonic(&f->changed);
 	pthread_mutex_init(&f->lock, NULL);
 	f->slots = slots ? slots : 1;
 	return f;
 }
 
-void sd_flights_free(sd_flights *f)
+int sd_flights_free(sd_flights *f, int64_t deadline_ms)
 {
 	if (!f)
-		return;
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	for (flight *fl = f->list; fl; fl = fl->next)
+		sd_cancel_fire(fl->scope);
+	struct timespec ts;
+	sd_deadline_timespec(deadline_ms, &ts);
+	while (f->running && pthread_cond_timedwait(&f->changed, &f->lock,
+	    &ts) == 0)
+		;
+	int left = (int)f->running;
+	pthread_mutex_unlock(&f->lock);
+	/* a probe still running holds f: leave it to the process's end */
+	if (left)
+		return left;
 	pthread_cond_destroy(&f->changed);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
+	return 0;
 }
 
 static void set_text(sd_flight_answer *a, int status, const char *text)
@@ -84,6 +117,7 @@ static void release(flight *fl)
 		return;
 	free(fl->answer.body);
 	free(fl->key);
+	sd_cancel_unref(fl->scope);
 	free(fl);
 }
 
@@ -96,7 +130,50 @@ static void unlink_flight(sd_flights *f, flight *fl)
 		}
 }
 
-/* Waits (under the lock) until cond() or the deadline; 0 at the deadline. */
+/* Under the lock: the flight has its answer (or will have none). */
+static void land(sd_flights *f, flight *fl)
+{
+	fl->done = 1;
+	unlink_flight(f, fl);
+	pthread_cond_broadcast(&f->changed);
+}
+
+/* The probe's thread: runs it under its scope, hands the answer over and
+ * gives the slot back only now, however late. */
+static void *probe_thread(void *arg)
+{
+	flight *fl = arg;
+	sd_flights *f = fl->f;
+	sd_flight_answer a = { 0, NULL, 0 };
+	/* the nice value is the thread's own on Linux, and the pool's
+	 * workers it starts inherit it: when CPU is short, the threads that
+	 * answer scrapes go first, and the answers stay on time */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SD_FLIGHT_NICE);
+	sd_cancel_enter(fl->scope);
+	fl->fn(fl->arg, fl->deadline_ms, &a);
+	sd_cancel_enter(NULL);
+	if (fl->arg_free)
+		fl->arg_free(fl->arg);
+	pthread_mutex_lock(&f->lock);
+	f->running--;
+	if (fl->overran)
+		f->overrunning--;
+	if (sd_cancel_fired(fl->scope)) {
+		/* cut short: what it says is the cut, not the target */
+		free(a.body);
+		a = (sd_flight_answer){ 0, NULL, 0 };
+	} else if (!a.body) {
+		set_text(&a, 500, "out of memory\n");
+	}
+	fl->answer = a;
+	land(f, fl);
+	release(fl);
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+/* Waits (under the lock) for a change or the deadline; 0 at the
+ * deadline. */
 static int wait_until(sd_flights *f, int64_t deadline_ms)
 {
 	struct timespec ts;
@@ -105,84 +182,144 @@ static int wait_until(sd_flights *f, int64_t deadline_ms)
 	    sd_now_ms() < deadline_ms;
 }
 
-static void join(sd_flights *f, flight *fl, int64_t until_ms,
-    sd_flight_answer *out)
-{
-	fl->refs++;
-	f->shared++;
-	while (!fl->done && wait_until(f, until_ms))
-		;
-	if (fl->done) {
-		copy_answer(&fl->answer, out);
-	} else {
-		f->late++;
-		set_text(out, 503, "the probe of this target that another "
-		    "scrape started did not end within this scrape's deadline\n");
-	}
-	release(fl);
-}
-
-/* The runner's part: a slot, the probe, the answer for every sharer. */
-static void run(sd_flights *f, flight *fl, int64_t deadline_ms,
-    sd_flight_fn fn, void *arg, sd_flight_answer *out)
+/* Under the lock: a slot by the scrape's deadline, and the probe's thread
+ * started; 0 when neither (fl's answer then says why). */
+static int start(sd_flights *f, flight *fl)
 {
 	f->waiting++;
-	while (f->running >= f->slots && wait_until(f, deadline_ms))
+	while (f->running >= f->slots && wait_until(f, fl->scrape_deadline_ms))
 		;
 	f->waiting--;
 	if (f->running >= f->slots) {
 		f->late++;
 		set_text(&fl->answer, 503, "every probe slot (--concurrency) "
 		    "stayed busy until this scrape's deadline\n");
-	} else {
-		f->running++;
-		f->probes++;
-		pthread_mutex_unlock(&f->lock);
-		sd_flight_answer a = { 0, NULL, 0 };
-		fn(arg, deadline_ms, &a);
-		pthread_mutex_lock(&f->lock);
-		f->running--;
-		fl->answer = a;
-		if (!a.body)
-			set_text(&fl->answer, 500, "out of memory\n");
+		return 0;
 	}
-	fl->done = 1;
-	unlink_flight(f, fl);
-	pthread_cond_broadcast(&f->changed);
-	copy_answer(&fl->answer, out);
+	pthread_attr_t attr;
+	pthread_t t;
+	int ok = pthread_attr_init(&attr) == 0;
+	if (ok) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		fl->refs++;
+		fl->started_unix = sd_wall_now();
+		ok = pthread_create(&t, &attr, probe_thread, fl) == 0;
+		pthread_attr_destroy(&attr);
+		if (!ok) {
+			fl->refs--;
+			fl->started_unix = 0;
+		}
+	}
+	if (!ok) {
+		set_text(&fl->answer, 500, "the probe could not be started\n");
+		return 0;
+	}
+	f->running++;
+	f->probes++;
+	return 1;
+}
+
+/* Under the lock: one scrape's wait for fl's answer, until until_ms.  A
+ * probe none of whose scrapes waits any more is cancelled. */
+static void await(sd_flights *f, flight *fl, int64_t until_ms,
+    sd_flight_answer *out, sd_flight_wait *w)
+{
+	while (!fl->done && wait_until(f, until_ms))
+		;
+	w->started_unix = fl->started_unix;
+	w->deadline_s = fl->deadline_s;
+	if (fl->done && fl->answer.body) {
+		copy_answer(&fl->answer, out);
+	} else {
+		w->timed_out = 1;
+		f->timed_out++;
+		if (!fl->done && !fl->overran) {
+			fl->overran = 1;
+			f->overrunning++;
+		}
+		/* the last scrape that could take its answer has gone */
+		if (!fl->done && sd_now_ms() >= fl->scrape_deadline_ms &&
+		    !sd_cancel_fired(fl->scope)) {
+			sd_cancel_fire(fl->scope);
+			f->cancelled++;
+		}
+	}
 	release(fl);
 }
 
-void sd_flights_run(sd_flights *f, const char *key, int64_t deadline_ms,
-    int64_t grace_ms, sd_flight_fn fn, void *arg, sd_flight_answer *out,
-    int *shared)
+/* Under the lock: a new flight for key, on the list; NULL when out of
+ * memory. */
+static flight *new_flight(sd_flights *f, const char *key,
+    const sd_flight_probe *p, int64_t scrape_deadline_ms)
 {
-	*shared = 0;
+	flight *fl = calloc(1, sizeof *fl);
+	sd_cancel *prev = sd_cancel_enter(NULL);
+	if (fl) {
+		fl->key = strdup(key);
+		fl->scope = sd_cancel_new();
+	}
+	sd_cancel_enter(prev);
+	if (fl && (!fl->key || !fl->scope)) {
+		free(fl->key);
+		sd_cancel_unref(fl->scope);
+		free(fl);
+		fl = NULL;
+	}
+	if (!fl)
+		return NULL;
+	fl->refs = 1;
+	fl->f = f;
+	fl->fn = p->fn;
+	fl->arg = p->arg;
+	fl->arg_free = p->arg_free;
+	fl->deadline_ms = p->deadline_ms;
+	fl->deadline_s = p->deadline_s;
+	fl->scrape_deadline_ms = scrape_deadline_ms;
+	fl->next = f->list;
+	f->list = fl;
+	return fl;
+}
+
+void sd_flights_run(sd_flights *f, const char *key, int64_t deadline_ms,
+    const sd_flight_probe *p, sd_flight_answer *out, sd_flight_wait *w)
+{
+	memset(w, 0, sizeof *w);
 	memset(out, 0, sizeof *out);
 	pthread_mutex_lock(&f->lock);
 	flight *fl = f->list;
 	while (fl && strcmp(fl->key, key) != 0)
 		fl = fl->next;
 	if (fl) {
-		*shared = 1;
-		join(f, fl, deadline_ms + grace_ms, out);
+		/* its probe is another scrape's: this one's arg is not needed */
+		if (p->arg_free)
+			p->arg_free(p->arg);
+		w->shared = 1;
+		f->shared++;
+		fl->refs++;
+		if (deadline_ms > fl->scrape_deadline_ms)
+			fl->scrape_deadline_ms = deadline_ms;
+		await(f, fl, deadline_ms, out, w);
 		pthread_mutex_unlock(&f->lock);
 		return;
 	}
-	fl = calloc(1, sizeof *fl);
-	if (fl && !(fl->key = strdup(key))) {
-		free(fl);
-		fl = NULL;
-	}
+	fl = new_flight(f, key, p, deadline_ms);
 	if (!fl) {
 		pthread_mutex_unlock(&f->lock);
+		if (p->arg_free)
+			p->arg_free(p->arg);
 		set_text(out, 500, "out of memory\n");
 		return;
 	}
-	fl->refs = 1;
-	fl->next = f->list;
-	f->list = fl;
-	run(f, fl, deadline_ms, fn, arg, out);
+	if (!start(f, fl)) {
+		if (p->arg_free)
+			p->arg_free(p->arg);
+		land(f, fl);
+		copy_answer(&fl->answer, out);
+		release(fl);
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
+	await(f, fl, deadline_ms, out, w);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -192,7 +329,10 @@ void sd_flights_stats(sd_flights *f, sd_flight_stats *s)
 	s->probes = f->probes;
 	s->shared = f->shared;
 	s->late = f->late;
+	s->timed_out = f->timed_out;
+	s->cancelled = f->cancelled;
 	s->running = f->running;
+	s->overrunning = f->overrunning;
 	s->waiting = f->waiting;
 	s->slots = f->slots;
 	pthread_mutex_unlock(&f->lock);

@@ -5,6 +5,13 @@
  * delays, Exchange and Gmail lock).  So after the server rejected an
  * account's credentials, they are not sent again until the file they come
  * from changes (the password was fixed) or --auth-retry-after passes.
+ *
+ * The table is bounded (SD_GUARD_MAX accounts held at once).  When a
+ * rejection finds it full, even after the holds whose time is up are
+ * dropped, the guard fails closed: it cannot remember which account was
+ * rejected, so for --auth-retry-after it holds back the credentials of
+ * every account it does not hold already (SD_GUARD_FULL_CAUSE), and the
+ * login the rejection should have stopped is never tried again early.
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -100,7 +107,25 @@ struct sd_guard {
 	int64_t retry_after_ms;
 	held *h;
 	size_t n, cap;
+	int full;               /* a rejection found the table full ... */
+	int64_t full_since_ms;  /* ... last at this time */
 };
+
+/* Under the lock: the table was full within --auth-retry-after. */
+static int full_now(const sd_guard *g, int64_t now_ms)
+{
+	return g->full && now_ms - g->full_since_ms < g->retry_after_ms;
+}
+
+/* Under the lock: drops the holds whose time is up (room for new ones). */
+static void purge(sd_guard *g, int64_t now_ms)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (now_ms - g->h[i].since_ms < g->retry_after_ms)
+			g->h[k++] = g->h[i];
+	g->n = k;
+}
 
 sd_guard *sd_guard_new(int64_t retry_after_ms)
 {
@@ -148,6 +173,13 @@ int sd_guard_held(sd_guard *g, const char *account, const sd_file_ids *ids,
 		snprintf(hold->cause, sizeof hold->cause, "%s", h->cause);
 		rc = 1;
 	}
+	if (!rc && full_now(g, now_ms)) {
+		/* maybe the account whose rejection could not be kept */
+		hold->until_ms = g->full_since_ms + g->retry_after_ms;
+		snprintf(hold->cause, sizeof hold->cause, "%s",
+		    SD_GUARD_FULL_CAUSE);
+		rc = 1;
+	}
 	pthread_mutex_unlock(&g->lock);
 	return rc;
 }
@@ -164,6 +196,8 @@ int sd_guard_record(sd_guard *g, const char *account, const sd_file_ids *ids,
 		if (h)
 			forget(g, h);
 	} else {
+		if (!h && g->n == SD_GUARD_MAX)
+			purge(g, now_ms);
 		if (!h && g->n == g->cap && g->cap < SD_GUARD_MAX) {
 			size_t cap = g->cap ? g->cap * 2 : 8;
 			held *more = realloc(g->h, cap * sizeof *more);
@@ -181,9 +215,19 @@ int sd_guard_record(sd_guard *g, const char *account, const sd_file_ids *ids,
 			snprintf(h->cause, sizeof h->cause, "%s",
 			    cause ? cause : "");
 		} else {
+			g->full = 1;
+			g->full_since_ms = now_ms;
 			rc = -1;
 		}
 	}
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
+int sd_guard_full(sd_guard *g, int64_t now_ms)
+{
+	pthread_mutex_lock(&g->lock);
+	int rc = full_now(g, now_ms);
 	pthread_mutex_unlock(&g->lock);
 	return rc;
 }

@@ -202,36 +202,61 @@ static void guard_metrics(sd_prom *p, const sd_probe_info *pi)
 	    (double)(int64_t)pi->retry_unix);
 }
 
+/* The success gauge and the timed-out one, first on both pages. */
+static void success(sd_prom *p, int ok, int timed_out)
+{
+	sd_prom_family(p, "smtpdoctor_probe_success", "gauge", "1 when the "
+	    "verdict's status is ok or warn: mail can be sent on this path");
+	sd_prom_sample(p, "smtpdoctor_probe_success", NULL, ok);
+	sd_prom_family(p, "smtpdoctor_probe_timed_out", "gauge", "1 when the "
+	    "scrape's deadline came before the probe's end: no verdict");
+	sd_prom_sample(p, "smtpdoctor_probe_timed_out", NULL, timed_out);
+}
+
+/* How long, under which deadline, since when. */
+static void timing(sd_prom *p, const sd_probe_info *pi)
+{
+	sd_prom_family(p, "smtpdoctor_probe_duration_seconds", "gauge",
+	    "How long the probe took (timed out: how long it had run when "
+	    "the scrape was answered)");
+	sd_prom_sample(p, "smtpdoctor_probe_duration_seconds", NULL,
+	    (double)(int64_t)(pi->duration_s * 1000) / 1000);
+	sd_prom_family(p, "smtpdoctor_probe_deadline_seconds", "gauge",
+	    "The deadline the probe ran under: --timeout, lowered to the "
+	    "scrape's X-Prometheus-Scrape-Timeout-Seconds minus 0.5, less the "
+	    "time kept for the answer");
+	sd_prom_sample(p, "smtpdoctor_probe_deadline_seconds", NULL,
+	    (double)(int64_t)(pi->deadline_s * 1000) / 1000);
+	sd_prom_family(p, "smtpdoctor_probe_started_timestamp_seconds",
+	    "gauge", "When the probe began (Unix time); scrapes that shared "
+	    "one probe show the same");
+	sd_prom_sample(p, "smtpdoctor_probe_started_timestamp_seconds", NULL,
+	    (double)(int64_t)(pi->started_unix * 1000) / 1000);
+}
+
 char *sd_exporter_probe_page(const sd_report *r, const sd_probe_info *pi,
     size_t *len)
 {
 	sd_prom p;
 	sd_prom_init(&p);
 	sd_status st = sd_report_status(r);
-	sd_prom_family(&p, "smtpdoctor_probe_success", "gauge", "1 when the "
-	    "verdict's status is ok or warn: mail can be sent on this path");
-	sd_prom_sample(&p, "smtpdoctor_probe_success", NULL,
-	    st == SD_STATUS_OK || st == SD_STATUS_WARN);
+	success(&p, st == SD_STATUS_OK || st == SD_STATUS_WARN, 0);
 	sd_prom_family(&p, "smtpdoctor_verdict", "gauge", "The verdict: 1 "
 	    "for its cause and status");
 	sd_prom_sample(&p, "smtpdoctor_verdict", (const char *[]){ "cause",
 	    sd_report_cause(r), "status", sd_status_name(st), NULL }, 1);
 	findings(&p, r->findings);
-	sd_prom_family(&p, "smtpdoctor_probe_duration_seconds", "gauge",
-	    "How long the probe took");
-	sd_prom_sample(&p, "smtpdoctor_probe_duration_seconds", NULL,
-	    (double)(int64_t)(pi->duration_s * 1000) / 1000);
-	sd_prom_family(&p, "smtpdoctor_probe_deadline_seconds", "gauge",
-	    "The deadline the probe ran under: --timeout, lowered to the "
-	    "scrape's X-Prometheus-Scrape-Timeout-Seconds minus 0.5");
-	sd_prom_sample(&p, "smtpdoctor_probe_deadline_seconds", NULL,
-	    (double)(int64_t)(pi->deadline_s * 1000) / 1000);
-	sd_prom_family(&p, "smtpdoctor_probe_started_timestamp_seconds",
-	    "gauge", "When the probe began (Unix time); scrapes that shared "
-	    "one probe show the same");
-	sd_prom_sample(&p, "smtpdoctor_probe_started_timestamp_seconds", NULL,
-	    (double)(int64_t)(pi->started_unix * 1000) / 1000);
+	timing(&p, pi);
 	if (pi->is_check)
 		guard_metrics(&p, pi);
+	return sd_prom_finish(&p, len);
+}
+
+char *sd_exporter_timeout_page(const sd_probe_info *pi, size_t *len)
+{
+	sd_prom p;
+	sd_prom_init(&p);
+	success(&p, 0, 1);
+	timing(&p, pi);
 	return sd_prom_finish(&p, len);
 }

@@ -1,7 +1,9 @@
 /*
  * The exporter's HTTP server (server.h).  libmicrohttpd runs a thread per
- * connection: a probe blocks its scrape's thread for at most its deadline,
- * and the probes themselves are bounded by the flights' slots.
+ * connection; a probe runs on a thread of its own (flights.c), and the
+ * scrape's thread waits for it until the scrape's deadline at most, then
+ * answers with what is known.  The probes are bounded by the flights'
+ * slots, those that overran included.
  */
 #include <dirent.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "exporter/server.h"
+#include "probe/jobs.h"
 #include "util/util.h"
 
 /* Answers counted on /metrics, by page (sd_xq_page's order, then the
@@ -202,10 +205,30 @@ static void flight_metrics(sd_prom *p, sd_flights *fl)
 	    "probe did not end, by their deadline");
 	sd_prom_sample(p, "smtpdoctor_exporter_probes_late_total", NULL,
 	    (double)st.late);
+	sd_prom_family(p, "smtpdoctor_exporter_probes_timed_out_total",
+	    "counter", "Scrapes answered before their probe ended "
+	    "(smtpdoctor_probe_timed_out 1)");
+	sd_prom_sample(p, "smtpdoctor_exporter_probes_timed_out_total", NULL,
+	    (double)st.timed_out);
+	sd_prom_family(p, "smtpdoctor_exporter_probes_cancelled_total",
+	    "counter", "Probes cancelled: every scrape waiting for them had "
+	    "been answered");
+	sd_prom_sample(p, "smtpdoctor_exporter_probes_cancelled_total", NULL,
+	    (double)st.cancelled);
 	sd_prom_family(p, "smtpdoctor_exporter_probes_running", "gauge",
-	    "Probes running now");
+	    "Probes running now, those past their deadline included");
 	sd_prom_sample(p, "smtpdoctor_exporter_probes_running", NULL,
 	    st.running);
+	sd_prom_family(p, "smtpdoctor_exporter_probes_overrunning", "gauge",
+	    "Probes running now whose scrape was answered timed out (each "
+	    "holds its slot until it ends)");
+	sd_prom_sample(p, "smtpdoctor_exporter_probes_overrunning", NULL,
+	    st.overrunning);
+	sd_prom_family(p, "smtpdoctor_exporter_orphan_jobs", "gauge",
+	    "Jobs of probes (lookups, connections) still running after the "
+	    "part of the probe that started them gave up at its deadline");
+	sd_prom_sample(p, "smtpdoctor_exporter_orphan_jobs", NULL,
+	    (double)sd_jobs_orphans());
 	sd_prom_family(p, "smtpdoctor_exporter_probes_waiting", "gauge",
 	    "Probes waiting for a slot now");
 	sd_prom_sample(p, "smtpdoctor_exporter_probes_waiting", NULL,
@@ -240,23 +263,51 @@ static char *own_metrics(server *sv, size_t *len)
 	sd_prom_sample(&p, "smtpdoctor_exporter_auth_withheld_accounts", NULL,
 	    sv->p->guard ? (double)sd_guard_count(sv->p->guard, sd_now_ms()) :
 	    0);
+	sd_prom_family(&p, "smtpdoctor_exporter_auth_guard_full", "gauge",
+	    "1 while the lockout guard, its table full, withholds the "
+	    "credentials of every account it does not hold already");
+	sd_prom_sample(&p, "smtpdoctor_exporter_auth_guard_full", NULL,
+	    sv->p->guard ? sd_guard_full(sv->p->guard, sd_now_ms()) : 0);
 	process_metrics(&p, sv->started);
 	return sd_prom_finish(&p, len);
 }
 
 /* ---- /probe ---------------------------------------------------------- */
 
+/* A probe's own copy of what it needs: it may outlive its scrape. */
 typedef struct flight_arg {
 	server *sv;
-	const sd_exporter_query *q;
+	sd_exporter_query q;
 	double deadline_s;
 } flight_arg;
 
 static void run_probe(void *arg, int64_t deadline_ms, sd_flight_answer *out)
 {
 	flight_arg *fa = arg;
-	fa->sv->p->probe(fa->sv->p->probe_arg, fa->q, deadline_ms,
+	fa->sv->p->probe(fa->sv->p->probe_arg, &fa->q, deadline_ms,
 	    fa->deadline_s, out);
+}
+
+/* The time a probe keeps for its answer, out of the scrape's seconds: a
+ * tenth, at most SD_EXPORTER_ANSWER_RESERVE_MS. */
+static int64_t reserve_ms(double secs)
+{
+	int64_t r = (int64_t)(secs * 100);
+	return r < SD_EXPORTER_ANSWER_RESERVE_MS ? r :
+	    SD_EXPORTER_ANSWER_RESERVE_MS;
+}
+
+/* The answer of a scrape whose deadline came first: what is known. */
+static void timed_out_page(const sd_exporter_query *q,
+    const sd_flight_wait *w, sd_flight_answer *a)
+{
+	sd_probe_info pi = { .deadline_s = w->deadline_s,
+	    .started_unix = w->started_unix,
+	    .is_check = q->command == SD_XQ_CHECK };
+	if (w->started_unix > 0)
+		pi.duration_s = sd_wall_now() - w->started_unix;
+	a->status = 200;
+	a->body = sd_exporter_timeout_page(&pi, &a->len);
 }
 
 /* The probe's seconds: --timeout, lowered to the scrape's timeout header
@@ -292,17 +343,25 @@ static enum MHD_Result probe(server *sv, struct MHD_Connection *c,
 	double secs = probe_seconds(sv, c, err, sizeof err);
 	if (secs <= 0)
 		return answer_text(sv, c, 1, 400, err);
-	flight_arg fa = { sv, q, secs };
+	int64_t deadline_ms = t0 + (int64_t)(secs * 1000);
+	flight_arg *fa = malloc(sizeof *fa);
+	if (!fa)
+		return answer_text(sv, c, 1, 500, "out of memory");
+	*fa = (flight_arg){ sv, *q, secs - (double)reserve_ms(secs) / 1000 };
+	sd_flight_probe p = { run_probe, fa, free,
+	    deadline_ms - reserve_ms(secs), fa->deadline_s };
 	sd_flight_answer a;
-	int shared;
-	sd_flights_run(sv->flights, q->key, t0 + (int64_t)(secs * 1000),
-	    SD_EXPORTER_GRACE_MS, run_probe, &fa, &a, &shared);
+	sd_flight_wait w;
+	sd_flights_run(sv->flights, q->key, deadline_ms, &p, &a, &w);
+	if (w.timed_out)
+		timed_out_page(q, &w, &a);
 	/* the probe's own line says its verdict; this one what it shared */
-	if (sv->p->verbose && (shared || a.status != 200)) {
+	if (sv->p->verbose && (w.shared || w.timed_out || a.status != 200)) {
 		char *key = sd_sanitize(q->key, strlen(q->key), 300);
-		fprintf(stderr, "smtpdoctor exporter: %s: %d in %.2f s%s\n",
+		fprintf(stderr, "smtpdoctor exporter: %s: %d in %.2f s%s%s\n",
 		    key ? key : "?", a.status, (double)(sd_now_ms() - t0) / 1000,
-		    shared ? " (shared)" : "");
+		    w.shared ? " (shared)" : "", w.timed_out ?
+		    " (timed out: the probe goes on, holding its slot)" : "");
 		free(key);
 	}
 	if (!a.body)
@@ -383,7 +442,7 @@ int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
 	    MHD_OPTION_END);
 	if (!d) {
 		snprintf(err, errlen, "the HTTP server did not start");
-		sd_flights_free(sv.flights);
+		sd_flights_free(sv.flights, sd_now_ms());
 		return -1;
 	}
 	int sig = 0;
@@ -392,8 +451,13 @@ int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
 	if (s->verbose)
 		fprintf(stderr, "smtpdoctor exporter: signal %d: stopping\n",
 		    sig);
-	/* waits for the connections' threads: a probe ends by its deadline */
+	/* waits for the connections' threads: each ends by its scrape's
+	 * deadline; then the probes still running are cancelled */
 	MHD_stop_daemon(d);
-	sd_flights_free(sv.flights);
+	int left = sd_flights_free(sv.flights, sd_now_ms() +
+	    SD_EXPORTER_STOP_MS);
+	if (left && s->verbose)
+		fprintf(stderr, "smtpdoctor exporter: %d probes still running "
+		    "at the stop: left to the process's end\n", left);
 	return 0;
 }

@@ -39,9 +39,12 @@ typedef struct sd_exporter_server {
 #define SD_EXPORTER_IDLE_S 60
 /* What the scrape's timeout header is lowered by (docs/exporter.md). */
 #define SD_EXPORTER_SCRAPE_MARGIN_S 0.5
-/* How long a scrape waits past its deadline for the answer of a probe
- * another scrape started (that probe's deadline plus its grace). */
-#define SD_EXPORTER_GRACE_MS 1500
+/* Out of the scrape's deadline, a probe keeps a tenth for its answer, at
+ * most this much: the probe ends by then, and the scrape is answered by
+ * its deadline whatever the probe does (docs/exporter.md). */
+#define SD_EXPORTER_ANSWER_RESERVE_MS 1000
+/* At the stop, how long probes still running get after their cancel. */
+#define SD_EXPORTER_STOP_MS 3000
 
 /*
  * Serves until SIGINT or SIGTERM arrives (the caller blocks them in every

@@ -87,7 +87,8 @@ static sd_connect_result classify_errno(int e)
 
 static int cancelled(const atomic_int *cancel)
 {
-	return cancel && atomic_load(cancel);
+	/* the run's own flag, or its caller gave the whole run up */
+	return (cancel && atomic_load(cancel)) || sd_cancelled();
 }
 
 /* poll() one fd until an event, the deadline, or a cancel. */

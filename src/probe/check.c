@@ -217,15 +217,13 @@ typedef struct sender_job {
 	const sd_options *opt;
 	sd_domain_params dp;
 	int64_t deadline;
-	int abandoned;
 	int started;
 } sender_job;
 
 static void sender_run(void *arg)
 {
 	sender_job *j = arg;
-	j->abandoned = sd_domain_probe(j->dr, j->res, j->opt, &j->dp,
-	    j->deadline);
+	sd_domain_probe(j->dr, j->res, j->opt, &j->dp, j->deadline);
 }
 
 /* Copies the facts of another report (the sender domain's audit,
@@ -839,15 +837,15 @@ static void side_start(side_jobs *s, sd_report *r, sd_resolver *res,
 	}
 }
 
-/* Waits for the side work and adds the sender domain's facts; returns 1
- * when the domain audit was abandoned (it still holds the resolver). */
-static int side_join(side_jobs *s, sd_report *r, int64_t deadline)
+/* Waits for the side work and adds the sender domain's facts (an audit
+ * cut at its deadline left its stragglers cancelled, holding their own
+ * references: nothing of the check's). */
+static void side_join(side_jobs *s, sd_report *r, int64_t deadline)
 {
 	sd_jobgroup_join(s->group, deadline + SD_JOBS_JOIN_GRACE_MS);
 	if (s->sj.started)
 		merge_facts(r, s->sj.dr);
 	sd_report_free(s->sj.dr);
-	return s->sj.abandoned;
 }
 
 /* Every form the secret can take, before the first connection that
@@ -874,7 +872,6 @@ static int secret_forms(sd_report *r, sd_run *run, const sd_check_params *cp,
 typedef struct path_result {
 	int main_works;       /* path_works() of the configured path */
 	int way_around;       /* -1: one was wanted and not allowed */
-	int abandoned;        /* a domain audit still holds the resolver */
 	int judge;            /* 0: the verdict is set already */
 	int no_server;        /* discovery named none */
 	char addr[64];        /* the address checked, "" when none */
@@ -939,7 +936,7 @@ static void check_path(sd_report *r, const check_env *env,
 	snprintf(out->addr, sizeof out->addr, "%s", main_probe ?
 	    main_probe->addr : "");
 	if (!discovered)
-		out->abandoned |= side_join(&side, r, deadline);
+		side_join(&side, r, deadline);
 	free(probes);
 }
 
@@ -986,7 +983,7 @@ static sd_report *check_discovered(sd_report *dr, const check_env *env,
 	    !sd_discover_top(disc, &pr->top)) {
 		sd_discover_end(disc, -1, NULL);
 		pr->no_server = 1;
-		pr->abandoned |= side_join(&side, dr, deadline);
+		side_join(&side, dr, deadline);
 		return dr;
 	}
 	sd_check_params first = *cp;
@@ -1011,7 +1008,7 @@ static sd_report *check_discovered(sd_report *dr, const check_env *env,
 	} else {
 		*cp = first;
 	}
-	pr->abandoned |= side_join(&side, r ? r : dr, deadline);
+	side_join(&side, r ? r : dr, deadline);
 	if (!r) {
 		pr->judge = 0;
 		return dr;
@@ -1055,9 +1052,8 @@ sd_report *sd_check(const sd_options *opt, const sd_check_params *cp_in)
 		r = check_discovered(r, &env, cp, disc, &pr);
 	else
 		check_path(r, &env, cp, 0, 1, &pr);
-	/* abandoned domain checks still hold the resolver: leave it */
-	if (!pr.abandoned)
-		sd_resolver_free(env.res);
+	/* a domain audit's stragglers hold a reference of their own */
+	sd_resolver_free(env.res);
 	SSL_CTX *ctx = tls_wait(&tj);
 	if (ctx)
 		SSL_CTX_free(ctx);

@@ -7,8 +7,13 @@
  * Lifetime: the run state (sd_dctx) is shared by the caller and the jobs
  * (each queued job holds a reference) and freed by whoever leaves last.
  * When the deadline passes with jobs still running, the caller closes the
- * run (late facts are dropped, jobs not started are dropped) and goes on;
- * the stragglers finish on their own deadlines and free the state.
+ * run (late facts are dropped, jobs not started are dropped) and fires
+ * the run's cancel scope (their new lookups fail at once, their
+ * connections end at their next look at it) and goes on; the stragglers
+ * finish on their own deadlines at the latest, counted meanwhile by the
+ * job model (sd_jobs_orphans), and free the state.  The state holds a
+ * reference to the resolver, so the caller frees its own whenever it
+ * likes.
  */
 #include "probe/domain.h"
 
@@ -58,6 +63,7 @@ struct sd_job {
 struct sd_dctx {
 	pthread_mutex_t lock;
 	sd_jobgroup *jobs;  /* the run's checks */
+	sd_cancel *scope;  /* theirs: fired when the caller leaves */
 	int refs;          /* the caller + queued and running jobs */
 	int closed;        /* the report is no longer ours */
 	sd_report *r;
@@ -81,6 +87,8 @@ const sd_dctx_conf *sd_dctx_conf_of(const sd_dctx *c)
 
 static void dctx_free(sd_dctx *c)
 {
+	sd_resolver_free(c->conf.res);
+	sd_cancel_unref(c->scope);
 	free(c->conf.domain);
 	for (size_t i = 0; i < c->conf.n_ips; i++)
 		free(c->conf.ips[i]);
@@ -1196,10 +1204,15 @@ static sd_dctx *dctx_new(sd_report *r, sd_resolver *res,
 		return NULL;
 	pthread_mutex_init(&c->lock, NULL);
 	c->refs = 1;
+	/* the jobs' scope: a child of the caller's (an exporter that gives
+	 * the probe up stops them too) */
+	c->scope = sd_cancel_new();
+	sd_cancel *prev = sd_cancel_enter(c->scope);
 	c->jobs = sd_jobgroup_new(p->max_workers > 0 ?
 	    (size_t)p->max_workers : 0);
+	sd_cancel_enter(prev);
 	c->r = r;
-	c->conf.res = res;
+	c->conf.res = sd_resolver_ref(res);
 	c->conf.deadline = deadline;
 	c->conf.family = opt->family;
 	c->conf.have_resolver_option = opt->n_resolvers > 0;
@@ -1329,6 +1342,7 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 	pthread_mutex_lock(&c->lock);
 	c->closed = 1;
 	pthread_mutex_unlock(&c->lock);
+	sd_cancel_fire(c->scope);
 	sd_jobgroup_close(c->jobs);
 	pthread_mutex_lock(&c->lock);
 	dctx_unref_locked(c);
@@ -1386,8 +1400,7 @@ sd_report *sd_domain_run(const sd_options *opt, const sd_domain_params *p)
 	    opt->resolvers : NULL, opt->n_resolvers, opt->trust_anchor, &err);
 	int abandoned;
 	sd_report *r = run_on(opt, p, res, err, &abandoned);
-	/* checks still running keep the resolver; the process ends soon */
-	if (res && !abandoned)
-		sd_resolver_free(res);
+	/* checks still running hold a reference of their own */
+	sd_resolver_free(res);
 	return r;
 }

@@ -29,7 +29,7 @@ typedef struct sd_dctx_conf {
 	int family;                  /* 0 both, 4, 6 */
 	int64_t connect_timeout_ms;
 	int64_t deadline;            /* every lookup ends by then */
-	sd_resolver *res;            /* borrowed: outlives abandoned checks */
+	sd_resolver *res;            /* a reference of the run's own */
 	int have_resolver_option;    /* --resolver given */
 } sd_dctx_conf;
 

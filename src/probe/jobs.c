@@ -17,6 +17,8 @@
 /* Worker stack: OpenSSL, libcurl and the SPF evaluator need more than a
  * few pages; only the pages touched cost memory. */
 #define JOBS_STACK (1024 * 1024)
+/* How often an owner waiting for its jobs looks at its cancel scope. */
+#define JOBS_CANCEL_SLICE_MS 20
 
 typedef struct job {
 	sd_job_fn run, drop;
@@ -31,6 +33,7 @@ struct sd_jobgroup {
 	size_t max_running;       /* 0: no limit of its own */
 	int closed;               /* the owner has left */
 	int ready;                /* on the pool's ready list */
+	sd_cancel *scope;         /* the run the group works for (its owner's) */
 	pthread_cond_t idle;      /* queued and running reached 0 */
 	sd_jobgroup *next_ready;
 };
@@ -42,6 +45,7 @@ static struct {
 	unsigned long seq;
 	size_t threads, idle;     /* started, and waiting for work */
 	size_t queued;            /* jobs queued in all groups */
+	size_t orphans;           /* jobs running whose owner has left */
 	int inited;
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -102,17 +106,27 @@ static job *take_locked(sd_jobgroup *g)
 static void group_free(sd_jobgroup *g)
 {
 	pthread_cond_destroy(&g->idle);
+	sd_cancel_unref(g->scope);
 	free(g);
 }
 
-/* Runs j (taken from g) without the lock; returns with it held. */
+/* Runs j (taken from g) without the lock, under g's cancel scope; returns
+ * with the lock held.  A job of a cancelled run that can be dropped is
+ * dropped: its owner has stopped waiting for it. */
 static void run_locked(sd_jobgroup *g, job *j)
 {
 	pthread_mutex_unlock(&pool.lock);
-	j->run(j->arg);
+	sd_cancel *prev = sd_cancel_enter(g->scope);
+	if (j->drop && sd_cancel_fired(g->scope))
+		j->drop(j->arg);
+	else
+		j->run(j->arg);
+	sd_cancel_enter(prev);
 	free(j);
 	pthread_mutex_lock(&pool.lock);
 	g->running--;
+	if (g->closed)
+		pool.orphans--;
 	if (g->closed && !g->running && !g->queued) {
 		group_free(g);
 		return;
@@ -179,6 +193,7 @@ sd_jobgroup *sd_jobgroup_new(size_t max_running)
 		return NULL;
 	sd_cond_init_monotonic(&g->idle);
 	g->max_running = max_running;
+	g->scope = sd_cancel_ref(sd_cancel_current());
 	pthread_mutex_lock(&pool.lock);
 	pool_init_locked();
 	g->seq = pool.seq++;
@@ -220,15 +235,14 @@ int sd_jobgroup_add(sd_jobgroup *g, sd_job_fn run, sd_job_fn drop,
 	return 0;
 }
 
-int sd_jobgroup_wait(sd_jobgroup *g, int64_t deadline_ms)
+/* Under the lock: sd_jobgroup_wait's loop; with `cancellable`, a fired
+ * scope ends it as the deadline does. */
+static int wait_locked(sd_jobgroup *g, int64_t deadline_ms, int cancellable)
 {
-	int late = 0;
-	pthread_mutex_lock(&pool.lock);
 	while (g->queued || g->running) {
-		if (sd_remaining_ms(deadline_ms) <= 0) {
-			late = 1;
-			break;
-		}
+		if (sd_remaining_ms(deadline_ms) <= 0 ||
+		    (cancellable && sd_cancel_fired(g->scope)))
+			return 1;
 		if (can_run(g) && (!pool.threads ||
 		    (pool.threads >= SD_JOBS_THREADS_MAX && !pool.idle))) {
 			/* no worker could be started, or every worker is busy
@@ -238,10 +252,21 @@ int sd_jobgroup_wait(sd_jobgroup *g, int64_t deadline_ms)
 			run_locked(g, take_locked(g));
 			continue;
 		}
+		/* a cancel fires no condition: look at it every slice */
+		int64_t until = cancellable && g->scope ? sd_deadline_min(
+		    deadline_ms, sd_now_ms() + JOBS_CANCEL_SLICE_MS) :
+		    deadline_ms;
 		struct timespec ts;
-		sd_deadline_timespec(deadline_ms, &ts);
+		sd_deadline_timespec(until, &ts);
 		pthread_cond_timedwait(&g->idle, &pool.lock, &ts);
 	}
+	return 0;
+}
+
+int sd_jobgroup_wait(sd_jobgroup *g, int64_t deadline_ms)
+{
+	pthread_mutex_lock(&pool.lock);
+	int late = wait_locked(g, deadline_ms, 1);
 	pthread_mutex_unlock(&pool.lock);
 	return late;
 }
@@ -250,12 +275,23 @@ int sd_jobgroup_join(sd_jobgroup *g, int64_t deadline_ms)
 {
 	if (!g)
 		return 0;
-	int late = sd_jobgroup_wait(g, deadline_ms);
-	/* the jobs' memory is the caller's: stay until the last has ended */
-	while (late && sd_jobgroup_wait(g, sd_now_ms() + 1000))
+	pthread_mutex_lock(&pool.lock);
+	int late = wait_locked(g, deadline_ms, 1);
+	/* the jobs' memory is the caller's: stay until the last has ended
+	 * (a cancelled run's jobs end soon: their waits see the cancel) */
+	while (late && wait_locked(g, sd_now_ms() + 1000, 0))
 		;
+	pthread_mutex_unlock(&pool.lock);
 	sd_jobgroup_close(g);
 	return late;
+}
+
+size_t sd_jobs_orphans(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	size_t n = pool.orphans;
+	pthread_mutex_unlock(&pool.lock);
+	return n;
 }
 
 void sd_jobgroup_close(sd_jobgroup *g)
@@ -269,6 +305,7 @@ void sd_jobgroup_close(sd_jobgroup *g)
 	g->queued = 0;
 	ready_remove_locked(g);
 	g->closed = 1;
+	pool.orphans += g->running;
 	int last = !g->running;
 	pthread_mutex_unlock(&pool.lock);
 	while (q) {

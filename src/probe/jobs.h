@@ -19,6 +19,14 @@
  * Groups are served oldest first: the lines of a batch that started first
  * finish first, so the batch writes its lines in order without holding
  * many finished ones.
+ *
+ * A group works for the cancel scope (util.h) of the thread that made it,
+ * and its jobs run under that scope on whichever thread runs them, so
+ * their groups, lookups and connections see the same flag.  When the
+ * scope is fired, the owner's wait ends at once (as at its deadline),
+ * jobs not yet started that have a `drop` are dropped, and the waits of
+ * jobs running end at their next look at the flag.  Jobs still running
+ * after their owner has left are counted (sd_jobs_orphans).
  */
 #ifndef SD_PROBE_JOBS_H
 #define SD_PROBE_JOBS_H
@@ -55,7 +63,7 @@ int sd_jobgroup_add(sd_jobgroup *g, sd_job_fn run, sd_job_fn drop,
 
 /*
  * Waits until every job of g has run (0), or until deadline_ms (monotonic
- * milliseconds, sd_now_ms()) passes (1).  Runs g's queued jobs on the
+ * milliseconds, sd_now_ms()) passes or g's cancel scope is fired (1).  Runs g's queued jobs on the
  * calling thread while every worker of the pool is busy.
  */
 int sd_jobgroup_wait(sd_jobgroup *g, int64_t deadline_ms);
@@ -68,6 +76,11 @@ int sd_jobgroup_wait(sd_jobgroup *g, int64_t deadline_ms);
  * it.  g may be NULL (nothing to wait for).
  */
 int sd_jobgroup_join(sd_jobgroup *g, int64_t deadline_ms);
+
+/* Jobs running now whose group's owner has left (closed it at its
+ * deadline): the work a run left behind, each piece ending by its own
+ * deadline. */
+size_t sd_jobs_orphans(void);
 
 /*
  * Ends the owner's use of g: queued jobs are dropped, running ones finish

@@ -9,6 +9,9 @@
 /* Monotonic clock in milliseconds (CLOCK_MONOTONIC). */
 int64_t sd_now_ms(void);
 
+/* The wall clock (CLOCK_REALTIME) in seconds: for timestamps shown. */
+double sd_wall_now(void);
+
 /* Milliseconds left until `deadline_ms`, never negative. */
 int64_t sd_remaining_ms(int64_t deadline_ms);
 
@@ -23,6 +26,32 @@ void sd_deadline_timespec(int64_t deadline_ms, struct timespec *ts);
 
 /* The earlier of two deadlines. */
 int64_t sd_deadline_min(int64_t a, int64_t b);
+
+/* Seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) in buf (21
+ * bytes at least).  Not gmtime_r(): the C library reads the time zone
+ * file before its first answer, a file and six system calls per process
+ * for a time that has no zone. */
+void sd_utc_text(int64_t t, char *buf, size_t len);
+
+/*
+ * Cancel scopes (cancel.c): a run's flag that every thread working for it
+ * sees.  sd_cancel_new() makes one under the calling thread's scope (a
+ * child: firing the parent fires it too); sd_cancel_enter() makes c the
+ * calling thread's scope and returns the one it replaces (the job model
+ * does this for the workers that run a group's jobs).  Waits that honour
+ * it (lookups, connections, a group's owner waiting for its jobs) end at
+ * once when sd_cancelled() says the scope was fired; the run's memory is
+ * the run's own, so work that cannot notice ends by its own deadline.
+ */
+typedef struct sd_cancel sd_cancel;
+sd_cancel *sd_cancel_new(void);
+sd_cancel *sd_cancel_ref(sd_cancel *c);
+void sd_cancel_unref(sd_cancel *c);
+void sd_cancel_fire(sd_cancel *c);
+int sd_cancel_fired(const sd_cancel *c);
+sd_cancel *sd_cancel_enter(sd_cancel *c);
+sd_cancel *sd_cancel_current(void);
+int sd_cancelled(void);
 
 /*
  * Text that did not come from smtpdoctor (a peer, a certificate, a DNS

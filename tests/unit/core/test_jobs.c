@@ -152,6 +152,79 @@ static void groups_in_jobs(void **state)
 	assert_int_equal(ran, 200);
 }
 
+/* arg: milliseconds to take, unless the run is cancelled first; a nested
+ * group of its own sees the same cancel */
+static atomic_int saw_cancel, nested_late, sleeping;
+
+/* arg: milliseconds to take, unless the run is cancelled first */
+static void sleeper(void *arg)
+{
+	int64_t until = sd_now_ms() + (intptr_t)arg;
+	sleeping++;
+	while (sd_now_ms() < until && !sd_cancelled())
+		sleep_ms(2);
+	if (sd_cancelled())
+		saw_cancel++;
+}
+
+static void heeding(void *arg)
+{
+	now_running++;
+	sd_jobgroup *inner = sd_jobgroup_new(0);
+	sd_jobgroup_add(inner, sleeper, drop, arg);
+	sleeper(arg);
+	/* the nested owner's wait ends at once (its scope is the run's),
+	 * or its job has already seen the cancel and ended */
+	int64_t t = sd_now_ms();
+	sd_jobgroup_wait(inner, t + 5000);
+	if (sd_now_ms() - t > 1000)
+		nested_late++;
+	sd_jobgroup_close(inner);
+	now_running--;
+	ran++;
+}
+
+static void cancel_scope(void **state)
+{
+	(void)state;
+	reset();
+	saw_cancel = nested_late = sleeping = 0;
+	sd_cancel *run = sd_cancel_new();
+	sd_cancel *prev = sd_cancel_enter(run);
+	sd_cancel *child = sd_cancel_new();
+	sd_jobgroup *g = sd_jobgroup_new(2);
+	sd_cancel_enter(prev);
+	assert_false(sd_cancelled());
+	for (int i = 0; i < 6; i++)
+		sd_jobgroup_add(g, heeding, drop, (void *)(intptr_t)5000);
+	/* two jobs running (the group's limit), each with its nested one */
+	for (int i = 0; i < 500 && sleeping < 4; i++)
+		sleep_ms(10);
+	assert_int_equal(sleeping, 4);
+	int64_t t0 = sd_now_ms();
+	sd_cancel_fire(run);
+	assert_true(sd_cancel_fired(child));
+	/* the owner's wait ends at once, long before its deadline */
+	assert_int_equal(sd_jobgroup_wait(g, sd_now_ms() + 10000), 1);
+	assert_true(sd_now_ms() - t0 < 1000);
+	sd_jobgroup_close(g);
+	/* the two running saw the cancel and end; the four queued are
+	 * dropped (none starts after the cancel); the jobs of their nested
+	 * groups, on other workers, see the cancel too */
+	for (int i = 0; i < 300 && ran < 2; i++)
+		sleep_ms(10);
+	assert_int_equal(ran, 2);
+	assert_int_equal(dropped, 4);
+	assert_int_equal(nested_late, 0);
+	assert_true(sd_now_ms() - t0 < 2000);
+	for (int i = 0; i < 300 && (sd_jobs_orphans() || saw_cancel < 4); i++)
+		sleep_ms(10);
+	assert_int_equal(sd_jobs_orphans(), 0);
+	assert_int_equal(saw_cancel, 4);
+	sd_cancel_unref(child);
+	sd_cancel_unref(run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +233,7 @@ int main(void)
 		cmocka_unit_test(deadline_first),
 		cmocka_unit_test(groups_in_jobs),
 		cmocka_unit_test(join_outlived),
+		cmocka_unit_test(cancel_scope),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

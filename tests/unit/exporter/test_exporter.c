@@ -200,6 +200,7 @@ static void probe_page(void **state)
 	char *s = sd_exporter_probe_page(r, &pi, &len);
 	assert_non_null(s);
 	assert_non_null(strstr(s, "\nsmtpdoctor_probe_success 0\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_probe_timed_out 0\n"));
 	assert_non_null(strstr(s, "\nsmtpdoctor_verdict{cause=\""
 	    "dns.resolution_failed\",status=\"fail\"} 1\n"));
 	/* one series per code and severity, counting the findings */
@@ -328,18 +329,72 @@ static void guard_holds_until_file_or_time(void **state)
 	sd_guard_free(g);
 }
 
+/* At its limit the guard fails closed: the rejection it cannot keep
+ * withholds every account it does not know, so that login is not retried
+ * before --auth-retry-after. */
+static void guard_full_fails_closed(void **state)
+{
+	(void)state;
+	sd_file_ids ids = { 0 };
+	sd_file_ids_add(&ids, NULL);
+	sd_guard *g = sd_guard_new(60000);
+	sd_guard_hold h;
+	char name[32];
+	for (int i = 0; i < SD_GUARD_MAX; i++) {
+		snprintf(name, sizeof name, "acct%d", i);
+		assert_int_equal(sd_guard_record(g, name, &ids, 1000 + i,
+		    SD_AUTH_REJECTED, "auth.bad_credentials"), 0);
+	}
+	assert_false(sd_guard_full(g, 10000));
+	assert_false(sd_guard_held(g, "extra", &ids, 10000, &h));
+	assert_int_equal(sd_guard_record(g, "extra", &ids, 10000,
+	    SD_AUTH_REJECTED, "auth.bad_credentials"), -1);
+	assert_true(sd_guard_full(g, 10001));
+	/* the rejected one and every other unknown account: withheld */
+	assert_true(sd_guard_held(g, "extra", &ids, 10001, &h));
+	assert_string_equal(h.cause, SD_GUARD_FULL_CAUSE);
+	assert_int_equal(h.until_ms, 70000);
+	assert_true(sd_guard_held(g, "never-seen", &ids, 10001, &h));
+	/* the known ones keep their own hold */
+	assert_true(sd_guard_held(g, "acct5", &ids, 10001, &h));
+	assert_string_equal(h.cause, "auth.bad_credentials");
+	/* an account accepted meanwhile is still withheld: it cannot be told
+	 * from the one that was rejected */
+	sd_guard_record(g, "other", &ids, 20000, SD_AUTH_ACCEPTED, "ok");
+	assert_true(sd_guard_held(g, "other", &ids, 20001, &h));
+	/* the retry time passes: holds whose time is up make room */
+	assert_false(sd_guard_held(g, "extra", &ids, 70000, &h));
+	assert_false(sd_guard_full(g, 70000));
+	assert_int_equal(sd_guard_record(g, "extra", &ids, 80000,
+	    SD_AUTH_REJECTED, "auth.bad_credentials"), 0);
+	assert_true(sd_guard_held(g, "extra", &ids, 80001, &h));
+	assert_string_equal(h.cause, "auth.bad_credentials");
+	assert_false(sd_guard_held(g, "never-seen", &ids, 80001, &h));
+	assert_int_equal(sd_guard_count(g, 80001), 1);
+	sd_guard_free(g);
+}
+
 /* ---- flights: threads asking for one key at once ----------------------- */
 
-static atomic_int runs;
+static atomic_int runs, ended, saw_cancel;
 
+/* arg: milliseconds the probe takes; a negative count is a probe that
+ * never looks at its cancel scope */
 static void slow_probe(void *arg, int64_t deadline_ms, sd_flight_answer *out)
 {
 	(void)deadline_ms;
+	intptr_t ms = (intptr_t)arg;
+	int heeds = ms >= 0;
+	int64_t until = sd_now_ms() + (ms < 0 ? -ms : ms);
 	atomic_fetch_add(&runs, 1);
-	usleep((useconds_t)(intptr_t)arg * 1000);
+	while (sd_now_ms() < until && !(heeds && sd_cancelled()))
+		usleep(2000);
+	if (sd_cancelled())
+		atomic_fetch_add(&saw_cancel, 1);
 	out->status = 200;
 	out->body = strdup("page\n");
 	out->len = 5;
+	atomic_fetch_add(&ended, 1);
 }
 
 typedef struct asker {
@@ -348,15 +403,49 @@ typedef struct asker {
 	int64_t deadline_ms;
 	int sleep_ms;
 	sd_flight_answer a;
-	int shared;
+	sd_flight_wait w;
+	int64_t took_ms;
 } asker;
+
+static asker mk(sd_flights *f, const char *key, int64_t deadline_ms,
+    int sleep_ms)
+{
+	asker k;
+	memset(&k, 0, sizeof k);
+	k.f = f;
+	k.key = key;
+	k.deadline_ms = deadline_ms;
+	k.sleep_ms = sleep_ms;
+	return k;
+}
 
 static void *ask(void *arg)
 {
 	asker *k = arg;
-	sd_flights_run(k->f, k->key, k->deadline_ms, 500, slow_probe,
-	    (void *)(intptr_t)k->sleep_ms, &k->a, &k->shared);
+	int64_t t0 = sd_now_ms();
+	sd_flight_probe p = { slow_probe, (void *)(intptr_t)k->sleep_ms, NULL,
+	    k->deadline_ms, 1.0 };
+	sd_flights_run(k->f, k->key, k->deadline_ms, &p, &k->a, &k->w);
+	k->took_ms = sd_now_ms() - t0;
 	return NULL;
+}
+
+static void reset_probes(void)
+{
+	atomic_store(&runs, 0);
+	atomic_store(&ended, 0);
+	atomic_store(&saw_cancel, 0);
+}
+
+/* Waits (a few seconds at most) until no probe of f runs. */
+static void until_idle(sd_flights *f, sd_flight_stats *st)
+{
+	for (int i = 0; i < 500; i++) {
+		sd_flights_stats(f, st);
+		if (!st->running)
+			return;
+		usleep(10000);
+	}
 }
 
 static void flights_share_one_probe(void **state)
@@ -365,10 +454,9 @@ static void flights_share_one_probe(void **state)
 	sd_flights *f = sd_flights_new(4);
 	asker k[8];
 	pthread_t t[8];
-	atomic_store(&runs, 0);
+	reset_probes();
 	for (int i = 0; i < 8; i++) {
-		k[i] = (asker){ f, "check lab", sd_now_ms() + 5000, 300,
-		    { 0, NULL, 0 }, 0 };
+		k[i] = mk(f, "check lab", sd_now_ms() + 5000, 300);
 		pthread_create(&t[i], NULL, ask, &k[i]);
 	}
 	int shared = 0;
@@ -376,54 +464,159 @@ static void flights_share_one_probe(void **state)
 		pthread_join(t[i], NULL);
 		assert_int_equal(k[i].a.status, 200);
 		assert_string_equal(k[i].a.body, "page\n");
-		shared += k[i].shared;
+		assert_false(k[i].w.timed_out);
+		assert_true(k[i].w.started_unix > 0);
+		shared += k[i].w.shared;
 		free(k[i].a.body);
 	}
 	assert_int_equal(atomic_load(&runs), 1);
 	assert_int_equal(shared, 7);
 	sd_flight_stats st;
-	sd_flights_stats(f, &st);
+	until_idle(f, &st);
 	assert_int_equal(st.probes, 1);
 	assert_int_equal(st.shared, 7);
 	assert_int_equal(st.running, 0);
+	assert_int_equal(st.timed_out, 0);
 	/* once it ended, the next scrape starts a new probe */
-	k[0] = (asker){ f, "check lab", sd_now_ms() + 5000, 1, { 0, NULL, 0 },
-	    0 };
+	k[0] = mk(f, "check lab", sd_now_ms() + 5000, 1);
 	ask(&k[0]);
-	assert_false(k[0].shared);
+	assert_false(k[0].w.shared);
 	free(k[0].a.body);
 	assert_int_equal(atomic_load(&runs), 2);
-	sd_flights_free(f);
+	assert_int_equal(sd_flights_free(f, sd_now_ms() + 1000), 0);
 }
 
 static void flights_bound_the_probes(void **state)
 {
 	(void)state;
 	sd_flights *f = sd_flights_new(1);
-	asker a = { f, "domain a.example", sd_now_ms() + 5000, 600,
-	    { 0, NULL, 0 }, 0 };
-	asker b = { f, "domain b.example", sd_now_ms() + 200, 1,
-	    { 0, NULL, 0 }, 0 };
+	asker a = mk(f, "domain a.example", sd_now_ms() + 5000, 600);
+	asker b = mk(f, "domain b.example", sd_now_ms() + 200, 1);
 	pthread_t ta, tb;
-	atomic_store(&runs, 0);
+	reset_probes();
 	pthread_create(&ta, NULL, ask, &a);
 	usleep(50000);
-	int64_t t0 = sd_now_ms();
 	pthread_create(&tb, NULL, ask, &b);
 	pthread_join(tb, NULL);
 	/* no slot came free by b's deadline: 503, at that deadline */
 	assert_int_equal(b.a.status, 503);
 	assert_non_null(strstr(b.a.body, "--concurrency"));
-	assert_true(sd_now_ms() - t0 < 550);
+	assert_true(b.took_ms < 550);
 	pthread_join(ta, NULL);
 	assert_int_equal(a.a.status, 200);
 	assert_int_equal(atomic_load(&runs), 1);
 	sd_flight_stats st;
-	sd_flights_stats(f, &st);
+	until_idle(f, &st);
 	assert_int_equal(st.late, 1);
 	free(a.a.body);
 	free(b.a.body);
-	sd_flights_free(f);
+	assert_int_equal(sd_flights_free(f, sd_now_ms() + 1000), 0);
+}
+
+/*
+ * A probe slower than its scrape: the scrape is answered at its deadline
+ * (no answer: timed out), the probe keeps its slot while it runs, scrapes
+ * of the same target join it instead of starting another, and once no
+ * scrape waits it is cancelled and gives its slot back.
+ */
+static void flights_answer_by_the_deadline(void **state)
+{
+	(void)state;
+	sd_flights *f = sd_flights_new(1);
+	reset_probes();
+	/* the probe would take 3 s; the scrape has 300 ms */
+	asker a = mk(f, "check slow", sd_now_ms() + 300, 3000);
+	ask(&a);
+	assert_true(a.w.timed_out);
+	assert_int_equal(a.a.status, 0);
+	assert_null(a.a.body);
+	assert_true(a.w.started_unix > 0);
+	assert_true(a.w.deadline_s == 1.0);
+	/* answered at its deadline, not at the probe's end (margin: a loaded
+	 * machine; the probe alone would take ten times as long) */
+	assert_true(a.took_ms >= 290 && a.took_ms < 1500);
+	/* nobody waits: cancelled, and it heeds the cancel */
+	sd_flight_stats st;
+	until_idle(f, &st);
+	assert_int_equal(st.running, 0);
+	assert_int_equal(st.overrunning, 0);
+	assert_int_equal(st.timed_out, 1);
+	assert_int_equal(st.cancelled, 1);
+	assert_int_equal(atomic_load(&saw_cancel), 1);
+	assert_int_equal(atomic_load(&ended), 1);
+
+	/* one that never looks at the cancel: its slot stays taken until it
+	 * really ends, so another target waits for it (503) */
+	reset_probes();
+	asker b = mk(f, "check deaf", sd_now_ms() + 200, -1500);
+	ask(&b);
+	assert_true(b.w.timed_out);
+	sd_flights_stats(f, &st);
+	assert_int_equal(st.running, 1);
+	assert_int_equal(st.overrunning, 1);
+	asker c = mk(f, "check other", sd_now_ms() + 200, 1);
+	ask(&c);
+	assert_int_equal(c.a.status, 503);
+	free(c.a.body);
+	/* a scrape of the deaf target joins the probe running: no second */
+	asker d = mk(f, "check deaf", sd_now_ms() + 200, 1);
+	ask(&d);
+	assert_true(d.w.shared);
+	assert_true(d.w.timed_out);
+	assert_int_equal(atomic_load(&runs), 1);
+	until_idle(f, &st);
+	assert_int_equal(st.running, 0);
+	assert_int_equal(st.overrunning, 0);
+	assert_int_equal(atomic_load(&ended), 1);
+	/* the slot is free again: a quick probe answers */
+	asker e = mk(f, "check other", sd_now_ms() + 2000, 1);
+	ask(&e);
+	assert_int_equal(e.a.status, 200);
+	free(e.a.body);
+	assert_int_equal(sd_flights_free(f, sd_now_ms() + 1000), 0);
+}
+
+/* A sharer whose deadline comes before the starter's gives up alone: the
+ * probe is not cancelled while its starter still waits, and the starter
+ * gets the answer. */
+static void flights_sharer_leaves_alone(void **state)
+{
+	(void)state;
+	sd_flights *f = sd_flights_new(2);
+	reset_probes();
+	asker a = mk(f, "domain s.example", sd_now_ms() + 5000, 500);
+	asker b = mk(f, "domain s.example", sd_now_ms() + 150, 500);
+	pthread_t ta;
+	pthread_create(&ta, NULL, ask, &a);
+	usleep(30000);
+	ask(&b);
+	assert_true(b.w.shared);
+	assert_true(b.w.timed_out);
+	pthread_join(ta, NULL);
+	assert_false(a.w.timed_out);
+	assert_int_equal(a.a.status, 200);
+	free(a.a.body);
+	assert_int_equal(atomic_load(&saw_cancel), 0);
+	sd_flight_stats st;
+	until_idle(f, &st);
+	assert_int_equal(st.cancelled, 0);
+	assert_int_equal(sd_flights_free(f, sd_now_ms() + 1000), 0);
+}
+
+static void timeout_page(void **state)
+{
+	(void)state;
+	sd_probe_info pi = { .duration_s = 8.6, .deadline_s = 8.55,
+	    .started_unix = 1796585803.5, .is_check = 1 };
+	size_t len;
+	char *s = sd_exporter_timeout_page(&pi, &len);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\nsmtpdoctor_probe_success 0\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_probe_timed_out 1\n"));
+	assert_non_null(strstr(s, "\nsmtpdoctor_probe_deadline_seconds 8.55\n"));
+	assert_null(strstr(s, "smtpdoctor_verdict"));
+	assert_null(strstr(s, "smtpdoctor_auth_withheld"));
+	free(s);
 }
 
 int main(void)
@@ -437,8 +630,12 @@ int main(void)
 		cmocka_unit_test(probe_page),
 		cmocka_unit_test(auth_outcomes),
 		cmocka_unit_test(guard_holds_until_file_or_time),
+		cmocka_unit_test(guard_full_fails_closed),
 		cmocka_unit_test(flights_share_one_probe),
 		cmocka_unit_test(flights_bound_the_probes),
+		cmocka_unit_test(flights_answer_by_the_deadline),
+		cmocka_unit_test(flights_sharer_leaves_alone),
+		cmocka_unit_test(timeout_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
