@@ -1872,8 +1872,9 @@ void sd_rules_check(sd_report *r)
 		verdict_rules[i].propose(&c);
 	}
 	int ok = strcmp(c.cause, "ok") == 0;
+	sd_code row;
 	sd_status st = c.status >= 0 ? (sd_status)c.status :
-	    sd_code_default(sd_code_lookup(c.cause));
+	    sd_code_default(sd_code_lookup(c.cause, &row));
 	/* an inconclusive verdict always says what to try next */
 	if (st == SD_STATUS_INCONCLUSIVE)
 		next_steps(&c);
