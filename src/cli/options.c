@@ -152,7 +152,7 @@ const sd_cli_command sd_cli_commands[] = {
 	{ "help", 0, "[COMMAND]", "this help, or one command's", ex_help },
 	{ "completion", 0, "bash|zsh|fish",
 	  "print the shell completion script", ex_completion },
-	{ NULL, 0, NULL, NULL, NULL },
+	{ "", 0, NULL, NULL, NULL },
 };
 
 #define N_OPTIONS (sizeof sd_cli_options / sizeof sd_cli_options[0] - 1)
@@ -196,7 +196,7 @@ const sd_cli_option *sd_cli_option_by_id(int id)
 
 const sd_cli_command *sd_cli_command_by_name(const char *name)
 {
-	for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+	for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
@@ -310,7 +310,7 @@ void sd_cli_help(FILE *out, const sd_cli_command *cmd)
 		fprintf(out, "smtpdoctor %s: I can receive email, so why can't "
 		    "I send it?\n\nusage: smtpdoctor COMMAND [ARGUMENTS] "
 		    "[options]\n\nCommands:\n", sd_version());
-		for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+		for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++)
 			fprintf(out, "  %-11s %s\n", c->name, c->summary);
 		fprintf(out, "\nOptions of every command:\n");
 		options_of(out, SD_CMD_ALL);
