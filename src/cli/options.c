@@ -67,7 +67,7 @@ const sd_cli_option sd_cli_options[] = {
 	{ "ehlo", 0, "NAME", O_EHLO, CHECK, "the name to send in EHLO (default: this machine's name)" },
 	{ "send", 0, "", O_SEND, CHECK, "really send one test message (off by default: the envelope ends with RSET)" },
 	{ "allow-plaintext-auth", 0, "", O_ALLOW_PLAIN, CHECK, "allow sending the password over an unencrypted connection" },
-	{ "insecure", 0, "", O_INSECURE, CHECK, "go on past an invalid certificate (it is still reported)" },
+	{ "insecure", 0, "", O_INSECURE, CHECK, "go on past an invalid certificate (it is still reported; not for a discovered server)" },
 	{ "config", 0, "FILE[:ACCOUNT]", O_CONFIG, CHECK | EXPORTER, "read the settings from a mail program's configuration file (exporter: the accounts command=check probes)" },
 	/* spf */
 	{ "helo", 0, "NAME", O_HELO, SPF, "the HELO name, checked when the sender is empty" },
