@@ -4,6 +4,7 @@
  */
 #include "cli/options.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,6 +167,15 @@ void sd_cli_getopt_tables(struct option longopts[SD_CLI_OPTIONS_MAX + 1],
 	/* ':' first: a missing value is told apart from an unknown option */
 	shortopts[k++] = ':';
 	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++) {
+		/* a string that fills its array has lost its NUL: the
+		 * array is too small for it */
+		if (o->name[sizeof o->name - 1] || o->arg[sizeof o->arg - 1] ||
+		    o->help[sizeof o->help - 1]) {
+			fprintf(stderr, "smtpdoctor: internal error: option "
+			    "%.*s: a string longer than its array in "
+			    "sd_cli_option\n", (int)sizeof o->name, o->name);
+			abort();
+		}
 		if (o->name[0])
 			longopts[n++] = (struct option){ o->name, o->arg[0] ?
 			    required_argument : no_argument, NULL, o->id };
