@@ -338,11 +338,18 @@ int sd_cmd_exporter(sd_cli *cli)
 		fprintf(stderr, "smtpdoctor exporter: listening on http://%s/ "
 		    "(%u probes at once, each within %.1f s)\n", shown, s.slots,
 		    cli->opt.timeout);
-	if (sd_exporter_serve(&s, &stop, err, sizeof err) != 0) {
+	int left = sd_exporter_serve(&s, &stop, err, sizeof err);
+	if (left < 0) {
 		fprintf(stderr, "smtpdoctor exporter: %s\n", err);
 		return 2;
 	}
-	/* probes the deadline abandoned may still hold the resolver: the
-	 * process ends without freeing it */
+	if (left > 0) {
+		/* probes still running use OpenSSL and the resolver: no
+		 * library destructor may run under them */
+		fflush(NULL);
+		_exit(0);
+	}
+	/* the domain probes' stragglers hold their own references to the
+	 * resolver; the process ends without freeing the shared one */
 	return 0;
 }

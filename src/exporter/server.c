@@ -459,5 +459,5 @@ int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
 	if (left && s->verbose)
 		fprintf(stderr, "smtpdoctor exporter: %d probes still running "
 		    "at the stop: left to the process's end\n", left);
-	return 0;
+	return left;
 }
