@@ -21,6 +21,7 @@
 
 #include "bounce/mime.h"
 #include "smtp/reply.h"
+#include "util/strtab.h"
 #include "util/util.h"
 
 typedef enum bm_kind {
@@ -28,16 +29,39 @@ typedef enum bm_kind {
 	BM_RELAYED, BM_RCPT,
 } bm_kind;
 
-typedef struct mark {
-	bm_kind kind;
-	const char *fragment, *value;
-} mark;
-
-static const mark marks[] = {
-#define MARK(kind, fragment, value, source) { kind, fragment, value },
+/* The strings of data/bounce_formats.def, and its rows as offsets into
+ * them (a table the loader need not write: util/strtab.h). */
+#pragma push_macro("NULL")
+#undef NULL
+#define NULL ""
+static const struct mark_strs {
+#define MARK(kind, fragment, value, source) SD_STRTAB_FIELD(f_, fragment) \
+	SD_STRTAB_FIELD(v_, value)
+#include "../../data/bounce_formats.def"
+#undef MARK
+} mark_strs = {
+#define MARK(kind, fragment, value, source) fragment, value,
 #include "../../data/bounce_formats.def"
 #undef MARK
 };
+#pragma pop_macro("NULL")
+
+typedef struct mark {
+	bm_kind kind;
+	sd_stroff fragment, value;
+} mark;
+
+static const mark marks[] = {
+#define MARK(kind, fragment, value, source) { kind, \
+	SD_STRTAB_AT(mark_strs, f_, fragment), SD_STRTAB_AT(mark_strs, v_, value) },
+#include "../../data/bounce_formats.def"
+#undef MARK
+};
+
+static const char *fragment_of(const mark *m)
+{
+	return sd_strtab_str(&mark_strs, m->fragment);
+}
 #define N_MARKS (sizeof marks / sizeof marks[0])
 
 /* Text kept of the reports for people, all parts together. */
@@ -75,7 +99,7 @@ static const mark *find_mark(bm_kind kind, const char *buf, size_t len,
 	for (size_t i = 0; i < N_MARKS; i++) {
 		if (marks[i].kind != kind)
 			continue;
-		const char *p = find_ci(buf, len, marks[i].fragment);
+		const char *p = find_ci(buf, len, fragment_of(&marks[i]));
 		if (p) {
 			if (at)
 				*at = p;
@@ -441,11 +465,11 @@ static void remote_of(const char *text, size_t len, char **name, char **ip)
 	for (size_t i = 0; i < N_MARKS && !*name; i++) {
 		if (marks[i].kind != BM_REMOTE)
 			continue;
-		size_t fl = strlen(marks[i].fragment);
+		size_t fl = strlen(fragment_of(&marks[i]));
 		const char *p = text;
 		const char *at;
 		while (p < end && (at = find_ci(p, (size_t)(end - p),
-		    marks[i].fragment))) {
+		    fragment_of(&marks[i])))) {
 			/* "This is the mail system at host X": the reporting
 			 * host, not the remote one */
 			int ours = at - text >= 3 && sd_strncaseeq(at - 3, "at ", 3);
@@ -462,7 +486,7 @@ static void diag_from(sd_bounce_rcpt *r, const char *text, size_t len)
 {
 	const char *at = NULL;
 	const mark *m = find_mark(BM_DIAG, text, len, &at);
-	const char *from = m ? at + strlen(m->fragment) : text;
+	const char *from = m ? at + strlen(fragment_of(m)) : text;
 	size_t left = (size_t)(text + len - from);
 	int code = 0;
 	const char *reply = reply_start(from, left, &code);
@@ -479,7 +503,7 @@ static void diag_from(sd_bounce_rcpt *r, const char *text, size_t len)
 	} else {
 		left = (size_t)(text + len - reply);
 	}
-	char open = m && strcmp(m->fragment, "(reason:") == 0 ? '(' :
+	char open = m && strcmp(fragment_of(m), "(reason:") == 0 ? '(' :
 	    reply > text && reply[-1] == '\'' ? '\'' : 0;
 	size_t n = reply_len(reply, left, open);
 	char enh[16];
@@ -777,7 +801,7 @@ static void scan_sentences(sd_bounce *b, const char *t, size_t len)
 	char addr[ADDR_MAX];
 	if (!m)
 		return;
-	const char *from = at + strlen(m->fragment);
+	const char *from = at + strlen(fragment_of(m));
 	size_t window = (size_t)(t + len - from);
 	if (window > 300)
 		window = 300;
@@ -845,7 +869,7 @@ static void read_text(sd_bounce *b, const char *raw, size_t raw_len)
 		fill(&b->rcpts[i].action, action);
 	if (!b->generator) {
 		const mark *g = find_mark(BM_GENERATOR, t, len, NULL);
-		b->generator = g ? g->value : NULL;
+		b->generator = g ? sd_strtab_str(&mark_strs, g->value) : NULL;
 	}
 	free(t);
 }
@@ -967,7 +991,7 @@ static void read_top_headers(sd_bounce *b, const char *p, size_t len)
 	}
 	const mark *g = find_mark(BM_GENERATOR, p, body, NULL);
 	if (g)
-		b->generator = g->value;
+		b->generator = sd_strtab_str(&mark_strs, g->value);
 }
 
 /* Exim names its failed recipients in a header: the last resort when

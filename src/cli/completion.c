@@ -10,7 +10,7 @@
 /* The words of an option, "--server" (or "-4" for a short-only one). */
 static void opt_word(FILE *out, const sd_cli_option *o)
 {
-	if (o->name)
+	if (o->name[0])
 		fprintf(out, "--%s", o->name);
 	else
 		fprintf(out, "-%c", o->short_name);
@@ -19,7 +19,7 @@ static void opt_word(FILE *out, const sd_cli_option *o)
 /* Options of `bits` (exactly), as a space-separated word list. */
 static void words_of(FILE *out, unsigned bits)
 {
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++) {
 		if (!sd_cli_option_of(o, bits))
 			continue;
 		opt_word(out, o);
@@ -59,8 +59,8 @@ static void bash(FILE *out)
 	    "_smtpdoctor() {\n"
 	    "\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
 	    "\tlocal cmd= i w\n\tlocal valued=' ");
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
-		if (o->arg) {
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++)
+		if (o->arg[0]) {
 			opt_word(out, o);
 			fputc(' ', out);
 		}
@@ -72,8 +72,8 @@ static void bash(FILE *out)
 	    "\t\tcmd=$w; break\n"
 	    "\tdone\n"
 	    "\tcase $prev in\n");
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
-		if (!o->arg)
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++) {
+		if (!o->arg[0])
 			continue;
 		static const char *const forms[5] = {
 			") return ;;\n",
@@ -136,10 +136,10 @@ static void zsh_spec(FILE *out, const sd_cli_option *o)
 	static const char *const forms[5] = {
 		": '", ":_files'", ":_parameters'", ":_command_names'", ":(%s)'",
 	};
-	fprintf(out, "\t\t'%s", o->arg ? "*" : "");
+	fprintf(out, "\t\t'%s", o->arg[0] ? "*" : "");
 	opt_word(out, o);
 	fprintf(out, "[%s]", help);
-	if (o->arg) {
+	if (o->arg[0]) {
 		fprintf(out, ":%s", o->arg);
 		value_action(out, o->id, forms);
 	} else {
@@ -157,7 +157,7 @@ static void zsh(FILE *out)
 	    "\tlocal curcontext=$curcontext state line\n"
 	    "\tlocal -a globals commands\n"
 	    "\tglobals=(\n");
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++)
 		if (sd_cli_option_of(o, SD_CMD_ALL))
 			zsh_spec(out, o);
 	fprintf(out, "\t)\n\tcommands=(\n");
@@ -178,7 +178,7 @@ static void zsh(FILE *out)
 		if (!c->bit)
 			continue;
 		fprintf(out, "\t\t%s) _arguments $globals \\\n", c->name);
-		for (const sd_cli_option *o = sd_cli_options; o->help; o++)
+		for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++)
 			if (sd_cli_option_of(o, c->bit))
 				zsh_spec(out, o);
 		fprintf(out, "\t\t\t'*:file:_files' ;;\n");
@@ -196,7 +196,7 @@ static void fish_option(FILE *out, const sd_cli_option *o, const char *cond)
 	fprintf(out, "complete -c smtpdoctor");
 	if (cond)
 		fprintf(out, " -n '__fish_seen_subcommand_from %s'", cond);
-	if (o->name)
+	if (o->name[0])
 		fprintf(out, " -l %s", o->name);
 	if (o->short_name)
 		fprintf(out, " -s %c", o->short_name);
@@ -204,7 +204,7 @@ static void fish_option(FILE *out, const sd_cli_option *o, const char *cond)
 		" -x", " -r -F", " -x -a '(set -xn)'",
 		" -x -a '(__fish_complete_command)'", " -x -a '%s'",
 	};
-	if (o->arg)
+	if (o->arg[0])
 		value_action(out, o->id, forms);
 	fprintf(out, " -d ");
 	squote(out, o->help);
@@ -222,7 +222,7 @@ static void fish(FILE *out)
 		squote(out, c->summary);
 		fputc('\n', out);
 	}
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++) {
 		/* the commands it belongs to, or none for a global option */
 		char owners[200] = "";
 		for (const sd_cli_command *c = sd_cli_commands; c->name; c++)

@@ -330,8 +330,8 @@ static int unknown_option(const sd_cli *cli, const char *arg)
 static int misplaced_option(const sd_cli *cli, const sd_cli_command *cmd,
     const char *seen)
 {
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
-		if (o->commands == SD_CMD_ALL || !o->name ||
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++) {
+		if (o->commands == SD_CMD_ALL || !o->name[0] ||
 		    !seen[o->id - O_JSON] || (cmd && (o->commands & cmd->bit)))
 			continue;
 		const char *owner = "?";
@@ -400,11 +400,53 @@ static void prescan_json(sd_cli *cli, int argc, char **argv)
 	}
 }
 
+/*
+ * getopt_long over argv: the options into cli, seen[] marks the long
+ * options given.  An exit status when the run ends here (an error,
+ * --version), else -1.
+ */
+static int parse_options(sd_cli *cli, int argc, char **argv, char *seen)
+{
+	/* getopt's tables on the heap, whose first pages every run touches
+	 * (stdout's buffer): on the stack or in static memory they cost a
+	 * page fault of their own at each start */
+	struct option *longopts = malloc((SD_CLI_OPTIONS_MAX + 1) *
+	    sizeof *longopts);
+	char shortopts[2 * SD_CLI_OPTIONS_MAX + 2];
+	if (!longopts) {
+		fprintf(stderr, "smtpdoctor: out of memory\n");
+		return 3;
+	}
+	sd_cli_getopt_tables(longopts, shortopts);
+	opterr = 0;
+	int c, rc = -1;
+	while (rc < 0 && (c = getopt_long(argc, argv, shortopts, longopts,
+	    NULL)) != -1) {
+		/* a short form ("-o") is its long option ("--output") */
+		const sd_cli_option *opt = sd_cli_option_by_id(c);
+		if (opt && opt->short_name == c)
+			c = opt->id;
+		if (c >= O_JSON && c < O_LAST_)
+			seen[c - O_JSON] = 1;
+		if (c == ':')
+			rc = sd_cli_usage_error(cli, "option '%s' needs a value",
+			    argv[optind - 1]);
+		else if (c == '?')
+			rc = unknown_option(cli, optopt ?
+			    (char[]){ '-', (char)optopt, 0 } : argv[optind - 1]);
+		else if ((rc = global_option(cli, c, optarg)) == -2)
+			rc = command_option(cli, c, optarg);
+		if (rc < -1)
+			rc = -1;
+	}
+	free(longopts);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static sd_cli cli;
 	char seen[O_LAST_ - O_JSON] = { 0 };
-	int c;
 
 	/* the library never raises SIGPIPE itself; this is for stdout: a
 	 * reader that went away (smtpdoctor | head) ends the output, not the
@@ -422,27 +464,9 @@ int main(int argc, char **argv)
 		if (sd_cli_command_by_name(argv[i]))
 			cli.command = argv[i];
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, sd_cli_shortopts(),
-	    sd_cli_longopts(), NULL)) != -1) {
-		/* a short form ("-o") is its long option ("--output") */
-		const sd_cli_option *opt = sd_cli_option_by_id(c);
-		if (opt && opt->short_name == c)
-			c = opt->id;
-		if (c >= O_JSON && c < O_LAST_)
-			seen[c - O_JSON] = 1;
-		if (c == ':')
-			return sd_cli_usage_error(&cli, "option '%s' needs a "
-			    "value", argv[optind - 1]);
-		if (c == '?')
-			return unknown_option(&cli, optopt ?
-			    (char[]){ '-', (char)optopt, 0 } : argv[optind - 1]);
-		int rc = global_option(&cli, c, optarg);
-		if (rc == -2)
-			rc = command_option(&cli, c, optarg);
-		if (rc >= 0)
-			return rc;
-	}
+	int rc = parse_options(&cli, argc, argv, seen);
+	if (rc >= 0)
+		return rc;
 	if (cli.opt.family == -1)
 		return sd_cli_usage_error(&cli, "-4 and -6 exclude each other");
 	cli.command = optind < argc ? argv[optind++] : "";
@@ -462,10 +486,7 @@ int main(int argc, char **argv)
 		    "lists them)");
 	cli.color = cli.color >= 0 && isatty(STDOUT_FILENO) && !cli.output &&
 	    !getenv("NO_COLOR") && !cli.json;
-	if (cmd) {
-		int rc = misplaced_option(&cli, cmd, seen);
-		if (rc >= 0)
-			return rc;
-	}
+	if (cmd && (rc = misplaced_option(&cli, cmd, seen)) >= 0)
+		return rc;
 	return dispatch(&cli, cmd);
 }

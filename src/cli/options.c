@@ -33,7 +33,7 @@ const char *sd_cli_value_words(int id)
 
 const sd_cli_option sd_cli_options[] = {
 	/* global */
-	{ "json", 0, NULL, O_JSON, ALL, "the report as one JSON document on stdout (same as --format json)" },
+	{ "json", 0, "", O_JSON, ALL, "the report as one JSON document on stdout (same as --format json)" },
 	{ "format", 0, "FORMAT", O_FORMAT, ALL, "text (default), json, markdown (for a ticket) or html (one self-contained page)" },
 	{ "output", 'o', "FILE", O_OUTPUT, ALL, "write the report to FILE instead of stdout" },
 	{ "timeout", 0, "SECONDS", O_TIMEOUT, ALL, "deadline for the whole run (default 30; fractions allowed)" },
@@ -43,16 +43,16 @@ const sd_cli_option sd_cli_options[] = {
 	{ "dnsbl", 0, "ZONE", O_DNSBL, ALL, "IP blocklist zone to query (repeatable; replaces the built-in list; none for none)" },
 	{ "dbl", 0, "ZONE", O_DBL, ALL, "domain blocklist zone to query (repeatable; replaces the built-in list; none for none)" },
 	{ "control", 0, "HOST:PORT", O_CONTROL, ALL, "an independent host to compare with (repeatable; replaces the built-in list)" },
-	{ "no-control", 0, NULL, O_NO_CONTROL, ALL, "contact no host you did not name (other ports of your server are still probed)" },
+	{ "no-control", 0, "", O_NO_CONTROL, ALL, "contact no host you did not name (other ports of your server are still probed)" },
 	{ "public-ip", 0, "ADDR", O_PUBLIC_IP, ALL, "this machine's public address, instead of discovering it" },
 	{ "ca-file", 0, "FILE", O_CA_FILE, ALL, "trust these CA certificates in addition to the system's" },
-	{ NULL, '4', NULL, '4', ALL, "IPv4 only" },
-	{ NULL, '6', NULL, '6', ALL, "IPv6 only" },
-	{ "no-color", 0, NULL, O_NO_COLOR, ALL, "no colours (they are used only on a terminal, and never with NO_COLOR set)" },
-	{ "quiet", 'q', NULL, 'q', ALL, "print nothing when the verdict is ok" },
-	{ "verbose", 'v', NULL, 'v', ALL, "every stage as it ends, every fact, the SMTP conversation" },
-	{ "version", 0, NULL, O_VERSION, ALL, "print the version and exit" },
-	{ "help", 'h', NULL, O_HELP, ALL, "this help (smtpdoctor help COMMAND for one command)" },
+	{ "", '4', "", '4', ALL, "IPv4 only" },
+	{ "", '6', "", '6', ALL, "IPv6 only" },
+	{ "no-color", 0, "", O_NO_COLOR, ALL, "no colours (they are used only on a terminal, and never with NO_COLOR set)" },
+	{ "quiet", 'q', "", 'q', ALL, "print nothing when the verdict is ok" },
+	{ "verbose", 'v', "", 'v', ALL, "every stage as it ends, every fact, the SMTP conversation" },
+	{ "version", 0, "", O_VERSION, ALL, "print the version and exit" },
+	{ "help", 'h', "", O_HELP, ALL, "this help (smtpdoctor help COMMAND for one command)" },
 	/* check */
 	{ "server", 0, "HOST", O_SERVER, CHECK, "the outgoing server: a name, an address, HOST:PORT, or an smtp://, smtps:// or submission:// URL" },
 	{ "port", 0, "N", O_PORT, CHECK, "the port your mail program uses (default 587; 465 with implicit TLS)" },
@@ -65,9 +65,9 @@ const sd_cli_option sd_cli_options[] = {
 	{ "from", 0, "ADDR", O_FROM, CHECK, "sender address of the test envelope (ADDRESS sets it)" },
 	{ "to", 0, "ADDR", O_TO, CHECK, "recipient of the test envelope (default: the sender)" },
 	{ "ehlo", 0, "NAME", O_EHLO, CHECK, "the name to send in EHLO (default: this machine's name)" },
-	{ "send", 0, NULL, O_SEND, CHECK, "really send one test message (off by default: the envelope ends with RSET)" },
-	{ "allow-plaintext-auth", 0, NULL, O_ALLOW_PLAIN, CHECK, "allow sending the password over an unencrypted connection" },
-	{ "insecure", 0, NULL, O_INSECURE, CHECK, "go on past an invalid certificate (it is still reported)" },
+	{ "send", 0, "", O_SEND, CHECK, "really send one test message (off by default: the envelope ends with RSET)" },
+	{ "allow-plaintext-auth", 0, "", O_ALLOW_PLAIN, CHECK, "allow sending the password over an unencrypted connection" },
+	{ "insecure", 0, "", O_INSECURE, CHECK, "go on past an invalid certificate (it is still reported; not for a discovered server)" },
 	{ "config", 0, "FILE[:ACCOUNT]", O_CONFIG, CHECK | EXPORTER, "read the settings from a mail program's configuration file (exporter: the accounts command=check probes)" },
 	/* spf */
 	{ "helo", 0, "NAME", O_HELO, SPF, "the HELO name, checked when the sender is empty" },
@@ -76,18 +76,18 @@ const sd_cli_option sd_cli_options[] = {
 	{ "selector", 0, "NAME", O_SELECTOR, DOMAIN, "a DKIM selector to check (repeatable)" },
 	{ "message", 0, "FILE", O_MESSAGE, DOMAIN, "a message whose DKIM signature and DMARC alignment are checked" },
 	/* content scoring */
-	{ "score", 0, NULL, O_SCORE, CHECK | DOMAIN, "score the message with a content filter (spamd, rspamd): check --send's test message, domain --message's file" },
+	{ "score", 0, "", O_SCORE, CHECK | DOMAIN, "score the message with a content filter (spamd, rspamd): check --send's test message, domain --message's file" },
 	{ "scorer", 0, "URL", O_SCORER, CHECK | DOMAIN, "the filter to ask: spamd://HOST[:783] or rspamd://HOST[:11333] (default: a local spamd, then a local rspamd)" },
 	/* batches */
 	{ "batch", 0, "FILE", O_BATCH, SPF | DOMAIN, "one evaluation a line of FILE (- for standard input), JSON Lines out in input order" },
 	{ "concurrency", 0, "N", O_CONCURRENCY, SPF | DOMAIN | EXPORTER, "with --batch: lines evaluated at once (default 64); exporter: probes run at once (default 16)" },
 	{ "shard", 0, "I/N", O_SHARD, SPF | DOMAIN, "with --batch: only the lines whose 0-based number modulo N is I" },
 	/* bounce */
-	{ "recheck", 0, NULL, O_RECHECK, SD_CMD_BOUNCE, "run the probes that confirm the cause now (SPF, blocklists, DMARC, DKIM, MX, MTA-STS)" },
+	{ "recheck", 0, "", O_RECHECK, SD_CMD_BOUNCE, "run the probes that confirm the cause now (SPF, blocklists, DMARC, DKIM, MX, MTA-STS)" },
 	/* exporter */
 	{ "listen", 0, "ADDR:PORT", O_LISTEN, EXPORTER, "serve HTTP on this address and port (127.0.0.1:9125, [::1]:9125, :9125 for every address; port 0 picks one)" },
 	{ "auth-retry-after", 0, "SECONDS", O_AUTH_RETRY_AFTER, EXPORTER, "after the server rejected an account's credentials, send them again only after this long (default 3600) or when its file changes" },
-	{ NULL, 0, NULL, 0, 0, NULL },
+	{ "", 0, "", 0, 0, "" },
 };
 
 static const char *const ex_check[] = {
@@ -157,41 +157,26 @@ const sd_cli_command sd_cli_commands[] = {
 
 #define N_OPTIONS (sizeof sd_cli_options / sizeof sd_cli_options[0] - 1)
 
-const struct option *sd_cli_longopts(void)
-{
-	static struct option table[N_OPTIONS + 1];
-	if (!table[0].name) {
-		size_t n = 0;
-		for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
-			if (!o->name)
-				continue;
-			table[n].name = o->name;
-			table[n].has_arg = o->arg ? required_argument :
-			    no_argument;
-			table[n].val = o->id;
-			n++;
-		}
-	}
-	return table;
-}
+_Static_assert(N_OPTIONS <= SD_CLI_OPTIONS_MAX, "SD_CLI_OPTIONS_MAX");
 
-const char *sd_cli_shortopts(void)
+void sd_cli_getopt_tables(struct option longopts[SD_CLI_OPTIONS_MAX + 1],
+    char shortopts[2 * SD_CLI_OPTIONS_MAX + 2])
 {
+	size_t n = 0, k = 0;
 	/* ':' first: a missing value is told apart from an unknown option */
-	static char s[2 * N_OPTIONS + 2];
-	if (!s[0]) {
-		size_t n = 0;
-		s[n++] = ':';
-		for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
-			if (!o->short_name)
-				continue;
-			s[n++] = o->short_name;
-			if (o->arg)
-				s[n++] = ':';
+	shortopts[k++] = ':';
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++) {
+		if (o->name[0])
+			longopts[n++] = (struct option){ o->name, o->arg[0] ?
+			    required_argument : no_argument, NULL, o->id };
+		if (o->short_name) {
+			shortopts[k++] = o->short_name;
+			if (o->arg[0])
+				shortopts[k++] = ':';
 		}
-		s[n] = '\0';
 	}
-	return s;
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+	shortopts[k] = '\0';
 }
 
 int sd_cli_option_of(const sd_cli_option *o, unsigned bits)
@@ -203,7 +188,7 @@ int sd_cli_option_of(const sd_cli_option *o, unsigned bits)
 
 const sd_cli_option *sd_cli_option_by_id(int id)
 {
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++)
 		if (o->id == id || (o->short_name && o->short_name == id))
 			return o;
 	return NULL;
@@ -267,8 +252,8 @@ const char *sd_cli_suggest(const char *arg, char *buf, size_t len)
 	}
 	const char *best = NULL;
 	size_t best_d = (size_t)-1;
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++) {
-		if (!o->name)
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++) {
+		if (!o->name[0])
 			continue;
 		size_t d = distance(name, o->name);
 		if (d < best_d) {
@@ -286,13 +271,15 @@ const char *sd_cli_suggest(const char *arg, char *buf, size_t len)
 /* "  --server HOST" padded, then the help line. */
 static void option_line(FILE *out, const sd_cli_option *o)
 {
+	/* the table's strings fill their arrays at most */
+	const int name = (int)sizeof o->name, arg = (int)sizeof o->arg;
 	char left[64];
-	if (o->name && o->short_name)
-		snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name,
-		    o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-	else if (o->name)
-		snprintf(left, sizeof left, "--%s%s%s", o->name,
-		    o->arg ? " " : "", o->arg ? o->arg : "");
+	if (o->name[0] && o->short_name)
+		snprintf(left, sizeof left, "-%c, --%.*s%s%.*s", o->short_name,
+		    name, o->name, o->arg[0] ? " " : "", arg, o->arg);
+	else if (o->name[0])
+		snprintf(left, sizeof left, "--%.*s%s%.*s", name, o->name,
+		    o->arg[0] ? " " : "", arg, o->arg);
 	else
 		snprintf(left, sizeof left, "-%c", o->short_name);
 	if (strlen(left) > 26)
@@ -303,7 +290,7 @@ static void option_line(FILE *out, const sd_cli_option *o)
 
 static void options_of(FILE *out, unsigned bits)
 {
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++)
 		if (sd_cli_option_of(o, bits))
 			option_line(out, o);
 }
@@ -337,7 +324,7 @@ void sd_cli_help(FILE *out, const sd_cli_command *cmd)
 	fprintf(out, "smtpdoctor %s: %s\n\nusage: smtpdoctor %s %s\n",
 	    cmd->name, cmd->summary, cmd->name, cmd->synopsis);
 	int own = 0;
-	for (const sd_cli_option *o = sd_cli_options; o->help; o++)
+	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++)
 		own |= cmd->bit && sd_cli_option_of(o, cmd->bit);
 	if (own) {
 		fprintf(out, "\nOptions of %s:\n", cmd->name);

@@ -46,13 +46,15 @@ enum {
 	O_LAST_,
 };
 
+/* The strings are arrays, not pointers, so that the loader does not write
+ * the table at every start (util/strtab.h says why that costs). */
 typedef struct sd_cli_option {
-	const char *name;     /* long name without "--" */
+	char name[24];        /* long name without "--", "" for none */
 	char short_name;      /* '4', 'q', ... or 0 */
-	const char *arg;      /* the value's name ("SECONDS"), NULL for a flag */
+	char arg[16];         /* the value's name ("SECONDS"), "" for a flag */
 	int id;               /* O_*; for a short-only option its letter */
 	unsigned commands;    /* SD_CMD_* bits */
-	const char *help;     /* one line */
+	char help[136];       /* one line; "" ends the table */
 } sd_cli_option;
 
 typedef struct sd_cli_command {
@@ -66,9 +68,11 @@ typedef struct sd_cli_command {
 extern const sd_cli_option sd_cli_options[];
 extern const sd_cli_command sd_cli_commands[];
 
-/* The getopt_long table and short-option string made from sd_cli_options. */
-const struct option *sd_cli_longopts(void);
-const char *sd_cli_shortopts(void);
+/* The getopt_long table and short-option string made from sd_cli_options,
+ * in the caller's arrays. */
+#define SD_CLI_OPTIONS_MAX 64
+void sd_cli_getopt_tables(struct option longopts[SD_CLI_OPTIONS_MAX + 1],
+    char shortopts[2 * SD_CLI_OPTIONS_MAX + 2]);
 
 /*
  * How a shell completes an option's value: a space-separated word list, or

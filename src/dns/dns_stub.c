@@ -74,9 +74,10 @@
 #define STUB_NEG_TTL_DEFAULT 60
 /* Longest wire-format name (RFC 1035). */
 #define STUB_NAME_MAX 255
-/* A record's rdata with its names unpacked: at most 64 KiB as sent, and
- * an SOA's two names may grow by as much as a name each. */
-#define STUB_RDATA_MAX (65535 + 2 * STUB_NAME_MAX)
+/* The longest rdata that holds names, with them unpacked: an SOA's two
+ * names and five counters (MX, SRV, CNAME, NS and PTR hold less).  Other
+ * rdata is read where it lies in the message. */
+#define STUB_NAMED_RDATA_MAX (2 * STUB_NAME_MAX + 20)
 
 typedef struct centry {
 	struct centry *next;       /* bucket chain */
@@ -445,12 +446,14 @@ static uint32_t ttl_of(const drr *rr)
 }
 
 /*
- * rr's rdata as the backends' common decoder takes it: the names inside
- * CNAME, NS, PTR, MX, SRV and SOA records unpacked (c-ares hands us the
- * message as sent, compressed).  Its length in out (STUB_RDATA_MAX
- * bytes), or -1 when the rdata is malformed.
+ * rr's rdata as the backends' common decoder takes it, in *rd: with the
+ * names inside CNAME, NS, PTR, MX, SRV and SOA records unpacked into buf
+ * (STUB_NAMED_RDATA_MAX bytes; c-ares hands us the message as sent,
+ * compressed), any other rdata where it lies.  Its length, or -1 when the
+ * rdata is malformed.
  */
-static long unpack_rdata(const dmsg *m, const drr *rr, unsigned char *out)
+static long rdata_of(const dmsg *m, const drr *rr, unsigned char *buf,
+    const unsigned char **rd)
 {
 	const unsigned char *p = rr->rdata;
 	const unsigned char *end = p + rr->rdlen;
@@ -462,38 +465,40 @@ static long unpack_rdata(const dmsg *m, const drr *rr, unsigned char *out)
 	case ns_t_srv: fixed = 6; break;
 	case ns_t_soa: names = 2; tail = 20; break;   /* five counters */
 	default:
-		memcpy(out, p, rr->rdlen);
+		*rd = p;
 		return rr->rdlen;
 	}
 	if ((size_t)(end - p) < fixed)
 		return -1;
-	memcpy(out, p, fixed);
+	memcpy(buf, p, fixed);
 	o = fixed;
 	p += fixed;
 	for (int k = 0; k < names; k++) {
-		int used = ns_name_unpack(m->base, m->end, p, out + o,
-		    STUB_RDATA_MAX - o);
+		int used = ns_name_unpack(m->base, m->end, p, buf + o,
+		    STUB_NAMED_RDATA_MAX - o);
 		if (used < 0 || used > end - p)
 			return -1;
-		o += wire_len(out + o);
+		o += wire_len(buf + o);
 		p += used;
 	}
 	if ((size_t)(end - p) != tail)
 		return -1;
-	memcpy(out + o, p, tail);
+	memcpy(buf + o, p, tail);
+	*rd = buf;
 	return (long)(o + tail);
 }
 
 /* Decodes the record r into rr (through the common decoder); 1 if it was
- * kept.  buf holds STUB_RDATA_MAX bytes. */
-static int decode_rr(const dmsg *m, const drr *r, unsigned char *buf,
-    sd_dns_rr *rr)
+ * kept. */
+static int decode_rr(const dmsg *m, const drr *r, sd_dns_rr *rr)
 {
-	long rl = unpack_rdata(m, r, buf);
+	unsigned char buf[STUB_NAMED_RDATA_MAX];
+	const unsigned char *rd;
+	long rl = rdata_of(m, r, buf, &rd);
 	if (rl < 0)
 		return 0;
 	rr->ttl = ttl_of(r);
-	if (sd_dns_rr_from_wire(rr, r->type, buf, (size_t)rl))
+	if (sd_dns_rr_from_wire(rr, r->type, rd, (size_t)rl))
 		return 1;
 	free(rr->text);
 	free(rr->rdata);
@@ -532,12 +537,12 @@ static int follow_cnames(dmsg *m, uint16_t type, char *cur, int *last)
 
 /* The canonical name: the target of CNAME record k, as the common decoder
  * writes names; NULL when it cannot be had. */
-static char *canonname_of(dmsg *m, int k, unsigned char *buf)
+static char *canonname_of(dmsg *m, int k)
 {
 	drr r;
 	sd_dns_rr rr = { 0 };
 	if (msg_rr(m, SEC_AN, (unsigned)k, &r) < 0 ||
-	    !decode_rr(m, &r, buf, &rr))
+	    !decode_rr(m, &r, &rr))
 		return NULL;
 	free(rr.rdata);
 	return rr.text;
@@ -582,29 +587,23 @@ static int collect(dmsg *m, const char *cur, uint16_t type,
     sd_dns_answer *out, uint32_t *ttl)
 {
 	unsigned an = m->count[SEC_AN];
-	unsigned char *buf = malloc(STUB_RDATA_MAX);
 	out->rr = calloc(an ? an : 1, sizeof *out->rr);
-	if (!buf || !out->rr) {
-		free(buf);
+	if (!out->rr)
 		return -1;
-	}
 	*ttl = UINT32_MAX;
 	for (unsigned k = 0; k < an; k++) {
 		drr r;
-		if (msg_rr(m, SEC_AN, k, &r) < 0) {
-			free(buf);
+		if (msg_rr(m, SEC_AN, k, &r) < 0)
 			return 0;
-		}
 		if (r.type != type || !same_name(r.name, cur))
 			continue;
 		/* a record whose rdata is malformed is dropped, as the
 		 * libunbound backend drops it */
-		if (decode_rr(m, &r, buf, &out->rr[out->n_rr])) {
+		if (decode_rr(m, &r, &out->rr[out->n_rr])) {
 			*ttl = ttl_of(&r) < *ttl ? ttl_of(&r) : *ttl;
 			out->n_rr++;
 		}
 	}
-	free(buf);
 	return 1;
 }
 
@@ -632,9 +631,7 @@ sd_dns_status sd_dns_stub_parse(const unsigned char *msg, size_t len,
 		return out->status = SD_DNS_SERVFAIL;
 	if (last >= 0) {
 		/* without it (no memory) the answer still stands */
-		unsigned char *buf = malloc(STUB_RDATA_MAX);
-		out->canonname = buf ? canonname_of(&m, last, buf) : NULL;
-		free(buf);
+		out->canonname = canonname_of(&m, last);
 	}
 	if (out->rcode == ns_r_nxdomain) {
 		*ttl = negative_ttl(&m);

@@ -681,6 +681,10 @@ static void use_candidate(sd_check_params *cp, const sd_candidate *c)
 	cp->server = c->host;
 	cp->port = c->port;
 	cp->tls = c->tls;
+	/* credentials go to a discovered server only through a certificate
+	 * valid for the name its source gave: --insecure is for a server
+	 * the user names (the report's config.insecure says false) */
+	cp->insecure = 0;
 	if (c->http_only) {
 		cp->user = NULL;
 		cp->password = NULL;
@@ -984,7 +988,6 @@ static sd_report *check_discovered(sd_report *dr, const check_env *env,
 	}
 	sd_check_params first = *cp;
 	use_candidate(&first, top);
-	first.insecure = 0;
 	sd_report *r = path_report(dr, opt);
 	if (r)
 		check_path(r, env, &first, 1, 0, pr);

@@ -6,31 +6,54 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/strtab.h"
 #include "util/util.h"
 
 enum { IP = 0, DOMAIN = 1 };
 enum { LISTED = SD_DNSBL_LISTED, POLICY = SD_DNSBL_POLICY,
     ERROR = SD_DNSBL_ERROR };
 
+/* The strings of data/dnsbl.def, and its rows as offsets into them (a
+ * table the loader need not write: util/strtab.h). */
+static const struct dnsbl_strs {
+#define DNSBL_ZONE(z, k, v6, b) SD_STRTAB_FIELD(zz_, z)
+#define DNSBL_CODE(z, f, l, c, m) SD_STRTAB_FIELD(cz_, z) \
+	SD_STRTAB_FIELD(cf_, f) SD_STRTAB_FIELD(cl_, l) SD_STRTAB_FIELD(cm_, m)
+#define DNSBL_BIT(z, b, m) SD_STRTAB_FIELD(bz_, z) SD_STRTAB_FIELD(bm_, m)
+#include "../../data/dnsbl.def"
+#undef DNSBL_ZONE
+#undef DNSBL_CODE
+#undef DNSBL_BIT
+} strs = {
+#define DNSBL_ZONE(z, k, v6, b) z,
+#define DNSBL_CODE(z, f, l, c, m) z, f, l, m,
+#define DNSBL_BIT(z, b, m) z, m,
+#include "../../data/dnsbl.def"
+#undef DNSBL_ZONE
+#undef DNSBL_CODE
+#undef DNSBL_BIT
+};
+#define STR(off) sd_strtab_str(&strs, off)
+
 typedef struct zone_row {
-	const char *zone;
+	sd_stroff zone;
 	int kind, ipv6, builtin;
 } zone_row;
 
 typedef struct code_row {
-	const char *zone, *first, *last;
+	sd_stroff zone, first, last;
 	sd_dnsbl_class cls;
-	const char *meaning;
+	sd_stroff meaning;
 } code_row;
 
 typedef struct bit_row {
-	const char *zone;
+	sd_stroff zone;
 	unsigned bit;
-	const char *meaning;
+	sd_stroff meaning;
 } bit_row;
 
 static const zone_row zones[] = {
-#define DNSBL_ZONE(z, k, v6, b) { z, k, v6, b },
+#define DNSBL_ZONE(z, k, v6, b) { SD_STRTAB_AT(dnsbl_strs, zz_, z), k, v6, b },
 #define DNSBL_CODE(z, f, l, c, m)
 #define DNSBL_BIT(z, b, m)
 #include "../../data/dnsbl.def"
@@ -41,7 +64,9 @@ static const zone_row zones[] = {
 
 static const code_row codes[] = {
 #define DNSBL_ZONE(z, k, v6, b)
-#define DNSBL_CODE(z, f, l, c, m) { z, f, l, (sd_dnsbl_class)c, m },
+#define DNSBL_CODE(z, f, l, c, m) { SD_STRTAB_AT(dnsbl_strs, cz_, z), \
+	SD_STRTAB_AT(dnsbl_strs, cf_, f), SD_STRTAB_AT(dnsbl_strs, cl_, l), \
+	(sd_dnsbl_class)c, SD_STRTAB_AT(dnsbl_strs, cm_, m) },
 #define DNSBL_BIT(z, b, m)
 #include "../../data/dnsbl.def"
 #undef DNSBL_ZONE
@@ -52,7 +77,8 @@ static const code_row codes[] = {
 static const bit_row bits[] = {
 #define DNSBL_ZONE(z, k, v6, b)
 #define DNSBL_CODE(z, f, l, c, m)
-#define DNSBL_BIT(z, b, m) { z, b, m },
+#define DNSBL_BIT(z, b, m) { SD_STRTAB_AT(dnsbl_strs, bz_, z), b, \
+	SD_STRTAB_AT(dnsbl_strs, bm_, m) },
 #include "../../data/dnsbl.def"
 #undef DNSBL_ZONE
 #undef DNSBL_CODE
@@ -108,12 +134,12 @@ sd_dnsbl_class sd_dnsbl_classify(const char *zone, const char *answer,
 	}
 	for (size_t i = 0; i < N_OF(codes); i++) {
 		uint32_t lo, hi;
-		if (!zone_eq(codes[i].zone, zone) ||
-		    !parse_v4(codes[i].first, &lo) ||
-		    !parse_v4(codes[i].last, &hi))
+		if (!zone_eq(STR(codes[i].zone), zone) ||
+		    !parse_v4(STR(codes[i].first), &lo) ||
+		    !parse_v4(STR(codes[i].last), &hi))
 			continue;
 		if (a >= lo && a <= hi) {
-			say(meaning, meaning_len, "%s", codes[i].meaning);
+			say(meaning, meaning_len, "%s", STR(codes[i].meaning));
 			return codes[i].cls;
 		}
 	}
@@ -121,13 +147,13 @@ sd_dnsbl_class sd_dnsbl_classify(const char *zone, const char *answer,
 	int bitmask = 0;
 	char buf[SD_DNSBL_MEANING_MAX] = "";
 	for (size_t i = 0; i < N_OF(bits); i++) {
-		if (!zone_eq(bits[i].zone, zone))
+		if (!zone_eq(STR(bits[i].zone), zone))
 			continue;
 		bitmask = 1;
 		if ((a >> 8) == 0x7f0000 && (a & 0xff & bits[i].bit)) {
 			size_t o = strlen(buf);
 			snprintf(buf + o, sizeof buf - o, "%s%s",
-			    o ? ", " : "", bits[i].meaning);
+			    o ? ", " : "", STR(bits[i].meaning));
 		}
 	}
 	if (bitmask && buf[0]) {
@@ -160,14 +186,14 @@ size_t sd_dnsbl_defaults(int domain_list, const char **out, size_t max)
 	for (size_t i = 0; i < N_OF(zones) && n < max; i++)
 		if (zones[i].builtin && zones[i].kind == (domain_list ?
 		    DOMAIN : IP))
-			out[n++] = zones[i].zone;
+			out[n++] = STR(zones[i].zone);
 	return n;
 }
 
 int sd_dnsbl_zone_ipv6(const char *zone)
 {
 	for (size_t i = 0; i < N_OF(zones); i++)
-		if (zone_eq(zones[i].zone, zone))
+		if (zone_eq(STR(zones[i].zone), zone))
 			return zones[i].ipv6;
 	return 1;
 }

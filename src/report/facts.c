@@ -7,39 +7,75 @@
 #include <string.h>
 
 #include "sd_config.h"
+#include "util/strtab.h"
 #include "util/util.h"
 
+/* The strings of data/facts.def, and its rows as offsets into them (a
+ * table the loader need not write: util/strtab.h). */
+static const struct fact_strs {
+#define FACT(k, stages, what) SD_STRTAB_FIELD(fk_, k) \
+	SD_STRTAB_FIELD(fs_, stages) SD_STRTAB_FIELD(fw_, what)
+#define MEMBER(k, m, types, values) SD_STRTAB_FIELD(mk_, k) \
+	SD_STRTAB_FIELD(mm_, m) SD_STRTAB_FIELD(mt_, types) \
+	SD_STRTAB_FIELD(mv_, values)
+#include "../../data/facts.def"
+#undef FACT
+#undef MEMBER
+} strs = {
+#define FACT(k, stages, what) k, stages, what,
+#define MEMBER(k, m, types, values) k, m, types, values,
+#include "../../data/facts.def"
+#undef FACT
+#undef MEMBER
+};
+#define STR(off) sd_strtab_str(&strs, off)
+
 typedef struct kind_row {
-	const char *kind, *stages, *what;
+	sd_stroff kind, stages, what;
 } kind_row;
 
 static const kind_row kinds[] = {
-#define FACT(k, stages, what) { k, stages, what },
+#define FACT(k, stages, what) { SD_STRTAB_AT(fact_strs, fk_, k), \
+	SD_STRTAB_AT(fact_strs, fs_, stages), SD_STRTAB_AT(fact_strs, fw_, what) },
 #define MEMBER(k, m, types, values)
 #include "../../data/facts.def"
 #undef FACT
 #undef MEMBER
 };
 
-static const sd_fact_row members[] = {
+typedef struct member_row {
+	sd_stroff kind, member, types, values;
+} member_row;
+
+static const member_row members[] = {
 #define FACT(k, stages, what)
-#define MEMBER(k, m, types, values) { k, m, types, values },
+#define MEMBER(k, m, types, values) { SD_STRTAB_AT(fact_strs, mk_, k), \
+	SD_STRTAB_AT(fact_strs, mm_, m), SD_STRTAB_AT(fact_strs, mt_, types), \
+	SD_STRTAB_AT(fact_strs, mv_, values) },
 #include "../../data/facts.def"
 #undef FACT
 #undef MEMBER
 };
 
-const sd_fact_row *sd_fact_rows(size_t *n)
+size_t sd_fact_row_count(void)
 {
-	*n = sizeof members / sizeof members[0];
-	return members;
+	return sizeof members / sizeof members[0];
+}
+
+sd_fact_row sd_fact_row_at(size_t i)
+{
+	const member_row *r = &members[i];
+	return (sd_fact_row){ STR(r->kind), STR(r->member), STR(r->types),
+	    STR(r->values) };
 }
 
 static const kind_row *kind_row_of(const char *kind)
 {
-	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-		if (kinds[i].kind[0] == kind[0] && strcmp(kinds[i].kind, kind) == 0)
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		const char *k = STR(kinds[i].kind);
+		if (k[0] == kind[0] && strcmp(k, kind) == 0)
 			return &kinds[i];
+	}
 	return NULL;
 }
 
@@ -59,10 +95,10 @@ static void find_ranges(void)
 	every_fact = kind_row_of("*");
 	for (size_t i = 0; i < N_MEMBERS;) {
 		size_t j = i + 1;
-		while (j < N_MEMBERS && strcmp(members[j].kind,
-		    members[i].kind) == 0)
+		while (j < N_MEMBERS && strcmp(STR(members[j].kind),
+		    STR(members[i].kind)) == 0)
 			j++;
-		const kind_row *k = kind_row_of(members[i].kind);
+		const kind_row *k = kind_row_of(STR(members[i].kind));
 		if (k) {
 			size_t x = (size_t)(k - kinds);
 			/* a second block of the kind: search it whole */
@@ -74,23 +110,24 @@ static void find_ranges(void)
 	}
 }
 
-static const sd_fact_row *member_in(size_t k, const char *member)
+static const member_row *member_in(size_t k, const char *member)
 {
-	for (size_t i = range_from[k]; i < range_to[k]; i++)
-		if (members[i].member[0] == member[0] &&
-		    strcmp(members[i].member, member) == 0 &&
-		    strcmp(members[i].kind, kinds[k].kind) == 0)
+	for (size_t i = range_from[k]; i < range_to[k]; i++) {
+		const char *m = STR(members[i].member);
+		if (m[0] == member[0] && strcmp(m, member) == 0 &&
+		    strcmp(STR(members[i].kind), STR(kinds[k].kind)) == 0)
 			return &members[i];
+	}
 	return NULL;
 }
 
 /* Every member of every fact added is looked up here (a run of `spf`
  * spent a sixth of its CPU time scanning the whole table): the members
  * every fact has, then the kind's own (k: the kind's row, or NULL). */
-static const sd_fact_row *member_of(const kind_row *k, const char *member)
+static const member_row *member_of(const kind_row *k, const char *member)
 {
 	pthread_once(&ranges_once, find_ranges);
-	const sd_fact_row *row = every_fact ?
+	const member_row *row = every_fact ?
 	    member_in((size_t)(every_fact - kinds), member) : NULL;
 	if (!row && k)
 		row = member_in((size_t)(k - kinds), member);
@@ -129,10 +166,10 @@ static void read_checked(const json_t *f, const char *member,
 	const char *kind = json_string_value(json_object_get(f, "kind"));
 	if (!kind)
 		return;
-	const sd_fact_row *row = member_of(kind_row_of(kind), member);
+	const member_row *row = member_of(kind_row_of(kind), member);
 	const char *bad = !row ? "is not declared" :
-	    !sd_word_in(row->types, type) ? "is not of the type read" :
-	    value && *row->values && !sd_word_in(row->values, value) ?
+	    !sd_word_in(STR(row->types), type) ? "is not of the type read" :
+	    value && *STR(row->values) && !sd_word_in(STR(row->values), value) ?
 	    "never takes the value compared" : NULL;
 	if (bad) {
 		fprintf(stderr, "smtpdoctor: internal error: a rule reads %s.%s "
@@ -185,21 +222,23 @@ int sd_fact_check(const json_t *fact, char *why, size_t len)
 		return misfit(why, len, "%s: kind %s is not in data/facts.def%s",
 		    id, kind ? kind : "(none)", "");
 	const char *stage = json_string_value(json_object_get(fact, "stage"));
-	if (!stage || (*k->stages && !sd_word_in(k->stages, stage)))
+	const char *stages = STR(k->stages);
+	if (!stage || (*stages && !sd_word_in(stages, stage)))
 		return misfit(why, len, "%s: stage %s is not one of kind %s",
 		    id, stage ? stage : "(none)", kind);
 	const char *m;
 	json_t *v;
 	json_object_foreach((json_t *)fact, m, v) {
-		const sd_fact_row *row = member_of(k, m);
+		const member_row *row = member_of(k, m);
 		if (!row)
 			return misfit(why, len, "%s: member %s is not declared for "
 			    "kind %s", id, m, kind);
-		if (!sd_word_in(row->types, type_name(v)))
+		const char *types = STR(row->types), *values = STR(row->values);
+		if (!sd_word_in(types, type_name(v)))
 			return misfit(why, len, "%s: member %s is not of type %s",
-			    id, m, row->types);
-		if (*row->values && json_is_string(v) &&
-		    !sd_word_in(row->values, json_string_value(v)))
+			    id, m, types);
+		if (*values && json_is_string(v) &&
+		    !sd_word_in(values, json_string_value(v)))
 			return misfit(why, len, "%s: %s is not a value of member "
 			    "%s", id, json_string_value(v), m);
 	}
@@ -210,7 +249,7 @@ const char *sd_fact_kind_of_id(const json_t *fact)
 {
 	const char *check = json_string_value(json_object_get(fact, "check"));
 	if (check)
-		return kind_row_of(check) ? kind_row_of(check)->kind : NULL;
+		return kind_row_of(check) ? STR(kind_row_of(check)->kind) : NULL;
 	const char *id = json_string_value(json_object_get(fact, "id"));
 	if (!id)
 		return NULL;
@@ -238,5 +277,5 @@ const char *sd_fact_kind_of_id(const json_t *fact)
 	memcpy(first, id, n);
 	first[n] = '\0';
 	const kind_row *k = kind_row_of(first);
-	return k ? k->kind : NULL;
+	return k ? STR(k->kind) : NULL;
 }

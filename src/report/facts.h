@@ -39,6 +39,7 @@ const char *sd_fact_kind_of_id(const json_t *fact);
 typedef struct sd_fact_row {
 	const char *kind, *member, *types, *values;
 } sd_fact_row;
-const sd_fact_row *sd_fact_rows(size_t *n);
+size_t sd_fact_row_count(void);
+sd_fact_row sd_fact_row_at(size_t i);
 
 #endif

@@ -8,19 +8,49 @@
 #include "report/facts.h"
 #include "sd_config.h"
 #include "util/redact.h"
+#include "util/strtab.h"
 #include "util/util.h"
 
-static const sd_code codes[] = {
-#define CODE(c, cat, variants, words) { c, cat, variants, words },
+/* data/codes.def as strings and rows of offsets into them, a table the
+ * loader need not write (util/strtab.h). */
+#pragma push_macro("NULL")
+#undef NULL
+#define NULL ""
+static const struct code_strs {
+#define CODE(c, cat, variants, words) SD_STRTAB_FIELD(c_, c) \
+	SD_STRTAB_FIELD(k_, cat) SD_STRTAB_FIELD(v_, variants) \
+	SD_STRTAB_FIELD(w_, words)
+#include "../../data/codes.def"
+#undef CODE
+} code_strs = {
+#define CODE(c, cat, variants, words) c, cat, variants, words,
+#include "../../data/codes.def"
+#undef CODE
+};
+#pragma pop_macro("NULL")
+
+static const struct code_row {
+	sd_stroff code, category, variants, words;
+} codes[] = {
+#define CODE(c, cat, variants, words) { SD_STRTAB_AT(code_strs, c_, c), \
+	SD_STRTAB_AT(code_strs, k_, cat), SD_STRTAB_AT(code_strs, v_, variants), \
+	SD_STRTAB_AT(code_strs, w_, words) },
 #include "../../data/codes.def"
 #undef CODE
 };
 
-const sd_code *sd_code_lookup(const char *code)
+const sd_code *sd_code_lookup(const char *code, sd_code *row)
 {
-	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
-		if (strcmp(codes[i].code, code) == 0)
-			return &codes[i];
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		const struct code_row *c = &codes[i];
+		if (strcmp(sd_strtab_str(&code_strs, c->code), code) == 0) {
+			*row = (sd_code){ sd_strtab_str(&code_strs, c->code),
+			    sd_strtab_str(&code_strs, c->category),
+			    sd_strtab_str(&code_strs, c->variants),
+			    sd_strtab_str(&code_strs, c->words) };
+			return row;
+		}
+	}
 	return NULL;
 }
 
@@ -30,9 +60,10 @@ const sd_code *sd_code_lookup(const char *code)
  * not allow, is a bug in a rule.  Test builds stop at it so that the unit
  * tests and the lab catch it; other builds go on with what they have.
  */
-static const sd_code *code_checked(const char *code, const char *status)
+static const sd_code *code_checked(const char *code, const char *status,
+    sd_code *row)
 {
-	const sd_code *c = code ? sd_code_lookup(code) : NULL;
+	const sd_code *c = code ? sd_code_lookup(code, row) : NULL;
 	if (c && (!status || sd_word_in(c->variants, status)))
 		return c;
 #ifdef SD_STRICT_CODES
@@ -155,12 +186,10 @@ const char *sd_report_started_at(const sd_report *r, char *buf, size_t len)
 {
 	const char *saved = json_string_value(json_object_get(r->extra,
 	    "started_at"));
-	struct tm tm;
 	if (saved)
 		snprintf(buf, len, "%s", saved);
-	else if (!gmtime_r(&r->started, &tm) ||
-	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "unknown");
+	else
+		sd_utc_text((int64_t)r->started, buf, len);
 	return buf;
 }
 
@@ -536,7 +565,8 @@ static const char *severity_status(const char *severity)
 void sd_finding_add(sd_report *r, const char *code, const char *severity,
     const char *subject, const char *summary, json_t *evidence)
 {
-	const sd_code *c = code_checked(code, severity_status(severity));
+	sd_code row;
+	const sd_code *c = code_checked(code, severity_status(severity), &row);
 	json_t *f = json_object();
 	json_object_set_new(f, "code", json_string(code));
 	json_object_set_new(f, "severity", json_string(severity));
@@ -554,11 +584,12 @@ void sd_finding_add(sd_report *r, const char *code, const char *severity,
 void sd_verdict_set(sd_report *r, const char *cause, int status_override,
     const char *summary, json_t *fix, json_t *evidence)
 {
-	const sd_code *c = sd_code_lookup(cause);
+	sd_code row;
+	const sd_code *c = sd_code_lookup(cause, &row);
 	sd_status st = c ? sd_code_default(c) : SD_STATUS_INCONCLUSIVE;
 	if (status_override >= 0)
 		st = (sd_status)status_override;
-	c = code_checked(cause, sd_status_name(st));
+	c = code_checked(cause, sd_status_name(st), &row);
 	const char *category = c ? c->category : NULL;
 	if (st == SD_STATUS_OK || st == SD_STATUS_INCONCLUSIVE)
 		category = NULL;

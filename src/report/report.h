@@ -160,8 +160,9 @@ typedef struct sd_code {
 	const char *words;      /* what it means, for people; NULL: info only */
 } sd_code;
 
-/* The registry's row for a code, or NULL. */
-const sd_code *sd_code_lookup(const char *code);
+/* The registry's row for a code, written to *row and returned; NULL when
+ * the code is not in the registry. */
+const sd_code *sd_code_lookup(const char *code, sd_code *row);
 
 /* A code's default status as a verdict (inconclusive for info codes). */
 sd_status sd_code_default(const sd_code *c);

@@ -17,7 +17,8 @@
 
 const char *sd_code_words(const char *code)
 {
-	const sd_code *c = code ? sd_code_lookup(code) : NULL;
+	sd_code row;
+	const sd_code *c = code ? sd_code_lookup(code, &row) : NULL;
 	return c ? c->words : NULL;
 }
 

@@ -1,6 +1,7 @@
 /* The rules of `bounce`; see bounce_rules.h. */
 #include "rules/bounce_rules.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,18 +10,42 @@
 #include "rules/judge.h"
 #include "util/util.h"
 
-static const sd_reply_rule rows[] = {
-#define REPLY SD_REPLY_ROW
+#pragma push_macro("NULL")
+#undef NULL
+#define NULL ""
+static const struct bounce_strs {
+#define REPLY SD_REPLY_STR_FIELDS
+#include "../../data/bounces.def"
+#undef REPLY
+} bounce_strs = {
+#define REPLY SD_REPLY_STR_VALUES
 #include "../../data/bounces.def"
 #undef REPLY
 };
-#define N_ROWS (sizeof rows / sizeof rows[0])
+#pragma pop_macro("NULL")
+
+static const sd_reply_packed packed[] = {
+#define REPLY(...) SD_REPLY_PACKED_ROW(bounce_strs, __VA_ARGS__)
+#include "../../data/bounces.def"
+#undef REPLY
+};
+#define N_ROWS (sizeof packed / sizeof packed[0])
+
+/* The rows as the matcher reads them, made on first use (replies.h). */
+static sd_reply_rule rows[N_ROWS];
+static pthread_once_t rows_once = PTHREAD_ONCE_INIT;
+
+static void unpack_rows(void)
+{
+	sd_reply_unpack(packed, &bounce_strs, N_ROWS, rows);
+}
 
 /* Quoted diagnostic text kept in a summary. */
 #define SUMMARY_DIAG_MAX 300
 
 const sd_reply_rule *sd_bounce_table(size_t *n)
 {
+	pthread_once(&rows_once, unpack_rows);
 	if (n)
 		*n = N_ROWS;
 	return rows;
@@ -76,7 +101,8 @@ const sd_reply_rule *sd_bounce_classify(const char *smtp_stage, int code,
 		strcpy(enh, status);
 	}
 	sd_smtp_stage st = stage_named(smtp_stage);
-	const sd_reply_rule *row = sd_reply_classify_in(rows, N_ROWS, st, code,
+	const sd_reply_rule *table = sd_bounce_table(NULL);
+	const sd_reply_rule *row = sd_reply_classify_in(table, N_ROWS, st, code,
 	    enh, t, 0);
 	if (!row) {
 		const sd_reply_rule *p = sd_reply_classify(st, code, enh, t);
@@ -85,7 +111,7 @@ const sd_reply_rule *sd_bounce_classify(const char *smtp_stage, int code,
 	}
 	if (!row && enh[0] == '4') {
 		enh[0] = '5';
-		row = sd_reply_classify_in(rows, N_ROWS, st, code, enh, t, 0);
+		row = sd_reply_classify_in(table, N_ROWS, st, code, enh, t, 0);
 	}
 	return row;
 }

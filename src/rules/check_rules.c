@@ -1126,6 +1126,13 @@ static json_t *cert_invalid(ctx *c, char *summary, size_t len)
 	fixf(c, "the server's certificate is invalid (%s): tell its "
 	    "administrator; if you trust this server, use the name its "
 	    "certificate is issued for", cert_why(t));
+	/* discovery never sends credentials through such a certificate,
+	 * --insecure or not (docs/discovery.md): a server the user names
+	 * may be trusted */
+	const char *src = str(c->cfg, "source");
+	if (*src && strcmp(src, "flags") != 0 && strcmp(src, "config") != 0)
+		fixf(c, "to go on past it anyway, name the server yourself: "
+		    "--server %s:%d --insecure", str(c->cfg, "server"), c->port);
 	return t;
 }
 
@@ -1872,8 +1879,9 @@ void sd_rules_check(sd_report *r)
 		verdict_rules[i].propose(&c);
 	}
 	int ok = strcmp(c.cause, "ok") == 0;
+	sd_code row;
 	sd_status st = c.status >= 0 ? (sd_status)c.status :
-	    sd_code_default(sd_code_lookup(c.cause));
+	    sd_code_default(sd_code_lookup(c.cause, &row));
 	/* an inconclusive verdict always says what to try next */
 	if (st == SD_STATUS_INCONCLUSIVE)
 		next_steps(&c);

@@ -22,7 +22,7 @@ sd_cand *sd_judge_add(sd_judge *j, const char *code, sd_sev sev,
 			return &j->c[i];
 		}
 	if (j->n == j->cap) {
-		size_t cap = j->cap ? j->cap * 2 : 32;
+		size_t cap = j->cap ? j->cap * 2 : 4;
 		sd_cand *nc = realloc(j->c, cap * sizeof *nc);
 		if (!nc) {
 			json_decref(evidence);

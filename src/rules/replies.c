@@ -4,15 +4,64 @@
  */
 #include "rules/replies.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "smtp/reply.h"
 
-static const sd_reply_rule rules[] = {
-#define REPLY SD_REPLY_ROW
+#pragma push_macro("NULL")
+#undef NULL
+#define NULL ""
+static const struct reply_strs {
+#define REPLY SD_REPLY_STR_FIELDS
+#include "../../data/replies.def"
+#undef REPLY
+} reply_strs = {
+#define REPLY SD_REPLY_STR_VALUES
 #include "../../data/replies.def"
 #undef REPLY
 };
+#pragma pop_macro("NULL")
+
+static const sd_reply_packed packed[] = {
+#define REPLY(...) SD_REPLY_PACKED_ROW(reply_strs, __VA_ARGS__)
+#include "../../data/replies.def"
+#undef REPLY
+};
+#define N_RULES (sizeof packed / sizeof packed[0])
+
+/* The rows as the matcher and its callers read them, made on first use. */
+static sd_reply_rule rules[N_RULES];
+static pthread_once_t rules_once = PTHREAD_ONCE_INIT;
+
+static void unpack_rules(void)
+{
+	sd_reply_unpack(packed, &reply_strs, N_RULES, rules);
+}
+
+void sd_reply_unpack(const sd_reply_packed *packed_rows, const void *strs,
+    size_t n, sd_reply_rule *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		const sd_reply_packed *p = &packed_rows[i];
+		sd_reply_rule *r = &out[i];
+		r->id = sd_strtab_str(strs, p->id);
+		r->provider = sd_strtab_str(strs, p->provider);
+		r->stages = p->stages;
+		r->code_min = p->code_min;
+		r->code_max = p->code_max;
+		r->enhanced = sd_strtab_str(strs, p->enhanced);
+		for (size_t f = 0; f < SD_REPLY_MAX_FRAGMENTS; f++)
+			r->fragments[f] = sd_strtab_str(strs, p->fragments[f]);
+		r->cause = sd_strtab_str(strs, p->cause);
+		r->flags = p->flags;
+		r->generic = (p->flags & SD_REPLY_GENERIC) != 0;
+		r->explain = sd_strtab_str(strs, p->explain);
+		r->hint = sd_strtab_str(strs, p->hint);
+		r->sample = sd_strtab_str(strs, p->sample);
+		r->source = sd_strtab_str(strs, p->source);
+	}
+}
 
 static const char *const stage_names[SD_STAGE_COUNT] = {
 	"connect", "ehlo", "starttls", "auth", "mail", "rcpt", "data",
@@ -191,8 +240,9 @@ const sd_reply_rule *sd_reply_classify_in(const sd_reply_rule *table,
 const sd_reply_rule *sd_reply_classify_ex(sd_smtp_stage stage, int code,
     const char *enhanced, const char *text, unsigned options)
 {
-	return sd_reply_classify_in(rules, sizeof rules / sizeof rules[0],
-	    stage, code, enhanced, text, options);
+	pthread_once(&rules_once, unpack_rules);
+	return sd_reply_classify_in(rules, N_RULES, stage, code, enhanced,
+	    text, options);
 }
 
 const sd_reply_rule *sd_reply_classify(sd_smtp_stage stage, int code,
@@ -203,8 +253,9 @@ const sd_reply_rule *sd_reply_classify(sd_smtp_stage stage, int code,
 
 const sd_reply_rule *sd_reply_rules(size_t *n)
 {
+	pthread_once(&rules_once, unpack_rules);
 	if (n)
-		*n = sizeof rules / sizeof rules[0];
+		*n = N_RULES;
 	return rules;
 }
 

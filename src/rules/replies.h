@@ -9,13 +9,15 @@
  * first, then wordings of server software, then generic fallbacks by stage
  * and code class.  The first row that matches wins.
  *
- * Pure functions over static data: no allocation, no locale (ASCII case
- * folding only), safe from any thread.
+ * Pure functions over static data (its rows made once, on first use): no
+ * allocation, no locale (ASCII case folding only), safe from any thread.
  */
 #ifndef SD_RULES_REPLIES_H
 #define SD_RULES_REPLIES_H
 
 #include <stddef.h>
+
+#include "util/strtab.h"
 
 /* The command a reply answers. */
 typedef enum sd_smtp_stage {
@@ -83,12 +85,55 @@ typedef struct sd_reply_rule {
 	const char *source;     /* where the wording comes from */
 } sd_reply_rule;
 
-/* One row of a table in the data/replies.def form, for an X-macro
- * include: #define REPLY SD_REPLY_ROW. */
-#define SD_REPLY_ROW(id, provider, stages, lo, hi, enh, f1, f2, f3, cause, \
-    flags, explain, hint, sample, source) \
-	{ id, provider, stages, lo, hi, enh, { f1, f2, f3 }, cause, flags, \
-	  ((flags) & SD_REPLY_GENERIC) != 0, explain, hint, sample, source },
+/*
+ * A table in the data/replies.def form as the program stores it: the
+ * strings in one constant block, rows of offsets into it, so the loader
+ * never writes it (util/strtab.h).  The table's own file makes the
+ * sd_reply_rule rows of it on first use (sd_reply_unpack).  For X-macro
+ * includes of the .def file:
+ *
+ *   static const struct my_strs {
+ *   #define REPLY SD_REPLY_STR_FIELDS      (NULL defined as "" here:
+ *   ...                                      util/strtab.h)
+ *   } my_strs = {
+ *   #define REPLY SD_REPLY_STR_VALUES
+ *   ...
+ *   };
+ *   static const sd_reply_packed packed[] = {
+ *   #define REPLY(...) SD_REPLY_PACKED_ROW(my_strs, __VA_ARGS__)
+ *   ...
+ *   };
+ */
+typedef struct sd_reply_packed {
+	sd_stroff id, provider, enhanced, fragments[SD_REPLY_MAX_FRAGMENTS];
+	sd_stroff cause, explain, hint, sample, source;
+	unsigned stages, flags;
+	int code_min, code_max;
+} sd_reply_packed;
+
+#define SD_REPLY_STR_FIELDS(id, provider, stages, lo, hi, enh, f1, f2, f3, \
+    cause, flags, explain, hint, sample, source) \
+	SD_STRTAB_FIELD(id_, id) SD_STRTAB_FIELD(pr_, provider) \
+	SD_STRTAB_FIELD(en_, enh) SD_STRTAB_FIELD(f1_, f1) \
+	SD_STRTAB_FIELD(f2_, f2) SD_STRTAB_FIELD(f3_, f3) \
+	SD_STRTAB_FIELD(ca_, cause) SD_STRTAB_FIELD(ex_, explain) \
+	SD_STRTAB_FIELD(hi_, hint) SD_STRTAB_FIELD(sa_, sample) \
+	SD_STRTAB_FIELD(so_, source)
+#define SD_REPLY_STR_VALUES(id, provider, stages, lo, hi, enh, f1, f2, f3, \
+    cause, flags, explain, hint, sample, source) \
+	id, provider, enh, f1, f2, f3, cause, explain, hint, sample, source,
+#define SD_REPLY_PACKED_ROW(strs, id, provider, stages, lo, hi, enh, f1, f2, \
+    f3, cause, flags, explain, hint, sample, source) \
+	{ SD_STRTAB_AT(strs, id_, id), SD_STRTAB_AT(strs, pr_, provider), \
+	  SD_STRTAB_AT(strs, en_, enh), { SD_STRTAB_AT(strs, f1_, f1), \
+	  SD_STRTAB_AT(strs, f2_, f2), SD_STRTAB_AT(strs, f3_, f3) }, \
+	  SD_STRTAB_AT(strs, ca_, cause), SD_STRTAB_AT(strs, ex_, explain), \
+	  SD_STRTAB_AT(strs, hi_, hint), SD_STRTAB_AT(strs, sa_, sample), \
+	  SD_STRTAB_AT(strs, so_, source), stages, flags, lo, hi },
+
+/* The rows of packed[0..n) (strings in strs) into out[0..n). */
+void sd_reply_unpack(const sd_reply_packed *packed, const void *strs,
+    size_t n, sd_reply_rule *out);
 
 /*
  * The first confirmed row that matches, or NULL.

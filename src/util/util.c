@@ -1,6 +1,7 @@
 /* Small helpers shared by every module. */
 #include "util/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,6 +52,29 @@ void sd_deadline_timespec(int64_t deadline_ms, struct timespec *ts)
 int64_t sd_deadline_min(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
+}
+
+void sd_utc_text(int64_t t, char *buf, size_t len)
+{
+	/* days since 1970-01-01 to the civil date, counted in 400-year eras
+	 * that start on March 1st, so that the leap day ends a year */
+	int64_t days = t / 86400, sec = t % 86400;
+	if (sec < 0) {
+		sec += 86400;
+		days--;
+	}
+	int64_t z = days + 719468;                 /* days since 0000-03-01 */
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;            /* [0, 146096] */
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;          /* March is 0 */
+	int64_t d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+	snprintf(buf, len, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
+	    (long long)y, (long long)m, (long long)d, (long long)(sec / 3600),
+	    (long long)(sec / 60 % 60), (long long)(sec % 60));
 }
 
 static const char b64[] =

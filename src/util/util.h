@@ -27,6 +27,12 @@ void sd_deadline_timespec(int64_t deadline_ms, struct timespec *ts);
 /* The earlier of two deadlines. */
 int64_t sd_deadline_min(int64_t a, int64_t b);
 
+/* Seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) in buf (21
+ * bytes at least).  Not gmtime_r(): the C library reads the time zone
+ * file before its first answer, a file and six system calls per process
+ * for a time that has no zone. */
+void sd_utc_text(int64_t t, char *buf, size_t len);
+
 /*
  * Cancel scopes (cancel.c): a run's flag that every thread working for it
  * sees.  sd_cancel_new() makes one under the calling thread's scope (a

@@ -93,6 +93,9 @@ _submission._tcp.srv587 IN SRV 0 1 587 smtp.example.net.
 ; check goes on where it works, and no credentials go to the first
 _submissions._tcp.srv-fallback IN SRV 0 1 465 smtp-expired.example.net.
 _submissions._tcp.srv-fallback IN SRV 10 1 465 smtp.example.net.
+; the only SRV target's certificate has expired: --insecure does not send
+; credentials to a discovered server through it
+_submissions._tcp.srv-expired IN SRV 0 1 465 smtp-expired.example.net.
 ; SRV "." says "not offered", and nothing else is published: no source
 _submissions._tcp.nosrc IN SRV 0 0 0 .
 ; a custom domain hosted at a provider of the table, known by its MX

@@ -8,8 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <time.h>
+
 #include "report/report.h"
 #include "report/report_view.h"
+#include "util/util.h"
 
 static void every_code_has_words(void **state)
 {
@@ -21,7 +24,8 @@ static void every_code_has_words(void **state)
 	};
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
 		/* an info finding never heads a report */
-		if (strcmp(sd_code_lookup(codes[i])->variants, "info") == 0)
+		sd_code row;
+		if (strcmp(sd_code_lookup(codes[i], &row)->variants, "info") == 0)
 			continue;
 		if (!sd_code_words(codes[i]))
 			fail_msg("%s has no words in data/codes.def: add "
@@ -228,6 +232,29 @@ static void domain_records_with_tags(void **state)
 	sd_report_free(r);
 }
 
+/* The report's start time is written without the C library's calendar
+ * (util.h says why): the same text as gmtime_r() and strftime() give,
+ * across leap days, centuries and before the epoch. */
+static void utc_text_as_the_c_library(void **state)
+{
+	(void)state;
+	static const int64_t fixed[] = { 0, -1, 86399, 86400, 951782400,
+	    951868800, 4107542400, 4107456000, 1796601600, -2208988800,
+	    253402300799 };
+	char want[40], got[40];
+	for (int64_t i = 0; i < 20000 + (int64_t)(sizeof fixed /
+	    sizeof fixed[0]); i++) {
+		/* the fixed ones, then a walk of irregular steps from 1900 */
+		time_t t = (time_t)(i < (int64_t)(sizeof fixed / sizeof fixed[0]) ?
+		    fixed[i] : -2208988800 + i * 1000003 * 7 + i % 86400);
+		struct tm tm;
+		assert_non_null(gmtime_r(&t, &tm));
+		strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		sd_utc_text((int64_t)t, got, sizeof got);
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +265,7 @@ int main(void)
 		cmocka_unit_test(foreign_text_is_escaped),
 		cmocka_unit_test(certificate_shown_for_its_verdict),
 		cmocka_unit_test(domain_records_with_tags),
+		cmocka_unit_test(utc_text_as_the_c_library),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

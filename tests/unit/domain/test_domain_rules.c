@@ -477,7 +477,9 @@ static void order_uses_spec_codes(void **state)
 	(void)state;
 	size_t n = 0;
 	for (size_t i = 0; sd_domain_verdict_order[i]; i++, n++) {
-		const sd_code *c = sd_code_lookup(sd_domain_verdict_order[i]);
+		sd_code row;
+		const sd_code *c = sd_code_lookup(sd_domain_verdict_order[i],
+		    &row);
 		if (!c)
 			fail_msg("%s is not a verdict code",
 			    sd_domain_verdict_order[i]);
