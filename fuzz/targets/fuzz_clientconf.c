@@ -2,7 +2,9 @@
  * The client configuration parsers (settings/clientconf.h): msmtp, git
  * config, muttrc, prefs.js, main.cf and sasl_passwd, as hostile files
  * (huge lines, NULs, unterminated quotes, inheritance and include loops).
- * The first byte picks an account name, or none; the rest is the file,
+ * The first byte picks an account name, or none, and where the file is
+ * (a repository's .git/config decides git's [includeIf "gitdir:..."]
+ * conditions, a global one none); the rest is the file,
  * and every file it includes (git's [include] path, mutt's source) is the
  * same text again under the name it was given: an include of anything
  * is a loop or a chain, which must end in an error, never a hang.
@@ -57,12 +59,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sd_client_conf c;
 	input = data + 1;
 	input_len = size - 1;
+	/* deep enough that "**" "/" patterns have directories to try */
+	const char *path = (data[0] / 5) % 2 ? "/f/u/z/z/i/n/g/a/b/c/d/e/f/"
+	    "repo/.git/config" : "fuzz";
 	int rc = sd_client_conf_parse_with((const char *)data + 1, size - 1,
-	    "fuzz", acc, same_again, &c);
+	    path, acc, same_again, &c);
 	check(&c, rc);
 	if (rc == 0)
 		sd_client_conf_postfix_secrets((const char *)data + 1, size - 1,
-		    "fuzz", &c);
+		    path, &c);
 	sd_client_conf_wipe(&c);
 	return 0;
 }

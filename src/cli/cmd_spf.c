@@ -125,23 +125,32 @@ static int bad_args(const char *ip, const char *sender, const char *helo,
 }
 
 /* Evaluates check_host() on res and judges it: the whole report, or NULL
- * with the usage problem in err. */
-static sd_report *spf_report(sd_resolver *res, const char *ip,
+ * with the usage problem in err (empty: out of memory).  With `last`, res
+ * is freed as soon as the evaluation is done: the report's memory then
+ * takes the pages c-ares had, and a page a process touches first is dear
+ * (one `spf`, two questions: 104 page faults before, 99 after). */
+static sd_report *spf_report(sd_resolver *res, int last, const char *ip,
     const char *sender, const char *helo, double timeout, char *err,
     size_t errlen)
 {
-	if (bad_args(ip, sender, helo, err, errlen))
+	err[0] = '\0';
+	sd_report *r = bad_args(ip, sender, helo, err, errlen) ? NULL :
+	    sd_report_new("spf");
+	if (!r) {
+		if (last)
+			sd_resolver_free(res);
 		return NULL;
-	sd_report *r = sd_report_new("spf");
-	if (!r)
-		return NULL;
+	}
 	sd_spf_result out;
 	memset(&out, 0, sizeof out);
 	sd_spf_params p = {
 		.ip = ip, .sender = sender, .helo = helo,
 		.deadline_ms = sd_now_ms() + (int64_t)(timeout * 1000.0),
 	};
-	if (sd_spf_check(res, &p, &out) == SD_ERR_USAGE) {
+	int rc = sd_spf_check(res, &p, &out);
+	if (last)
+		sd_resolver_free(res);
+	if (rc == SD_ERR_USAGE) {
 		sd_report_free(r);
 		sd_spf_result_clear(&out);
 		snprintf(err, errlen, "spf: not an IP address: '%s'", ip);
@@ -195,7 +204,7 @@ static sd_report *batch_line(const sd_cli *cli, sd_resolver *res,
 	/* the null reverse-path has no word of its own on a line: "<>" */
 	if (strcmp(sender, "<>") == 0)
 		sender[0] = '\0';
-	return spf_report(res, ip, sender, helo ? helo : cli->helo,
+	return spf_report(res, 0, ip, sender, helo ? helo : cli->helo,
 	    cli->opt.timeout, err, errlen);
 }
 
@@ -240,9 +249,8 @@ int sd_cmd_spf(sd_cli *cli)
 	sd_resolver *res = spf_resolver(cli, &rerr);
 	if (!res)
 		return no_resolver(cli, rerr);
-	sd_report *r = spf_report(res, ip, sender, cli->helo, cli->opt.timeout,
-	    err, sizeof err);
-	sd_resolver_free(res);
+	sd_report *r = spf_report(res, 1, ip, sender, cli->helo,
+	    cli->opt.timeout, err, sizeof err);
 	if (!r)
 		return err[0] ? sd_cli_usage_error(cli, "%s", err) :
 		    sd_cli_render(cli, NULL);

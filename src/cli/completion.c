@@ -89,7 +89,7 @@ static void bash(FILE *out)
 	fprintf(out, "\tesac\n\tlocal opts='");
 	words_of(out, SD_CMD_ALL);
 	fprintf(out, "'\n\tcase $cmd in\n");
-	for (const sd_cli_command *c = sd_cli_commands; c->name; c++) {
+	for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++) {
 		if (!c->bit)
 			continue;
 		fprintf(out, "\t%s) opts+='", c->name);
@@ -97,13 +97,13 @@ static void bash(FILE *out)
 		fprintf(out, "' ;;\n");
 	}
 	fprintf(out, "\thelp) COMPREPLY=($(compgen -W '");
-	for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+	for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++)
 		fprintf(out, "%s ", c->name);
 	fprintf(out, "' -- \"$cur\")); return ;;\n"
 	    "\tcompletion) COMPREPLY=($(compgen -W 'bash zsh fish' -- "
 	    "\"$cur\")); return ;;\n"
 	    "\t'') if [[ $cur != -* ]]; then COMPREPLY=($(compgen -W '");
-	for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+	for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++)
 		fprintf(out, "%s ", c->name);
 	fprintf(out, "' -- \"$cur\")); return; fi ;;\n"
 	    "\tesac\n"
@@ -161,7 +161,7 @@ static void zsh(FILE *out)
 		if (sd_cli_option_of(o, SD_CMD_ALL))
 			zsh_spec(out, o);
 	fprintf(out, "\t)\n\tcommands=(\n");
-	for (const sd_cli_command *c = sd_cli_commands; c->name; c++) {
+	for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++) {
 		char item[300];
 		snprintf(item, sizeof item, "%s:%s", c->name, c->summary);
 		fputs("\t\t", out);
@@ -174,7 +174,7 @@ static void zsh(FILE *out)
 	    "\tcommand) _describe command commands ;;\n"
 	    "\targument)\n"
 	    "\t\tcase $line[1] in\n");
-	for (const sd_cli_command *c = sd_cli_commands; c->name; c++) {
+	for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++) {
 		if (!c->bit)
 			continue;
 		fprintf(out, "\t\t%s) _arguments $globals \\\n", c->name);
@@ -216,7 +216,7 @@ static void fish(FILE *out)
 	fprintf(out, "# fish completion for smtpdoctor "
 	    "(made by: smtpdoctor completion fish)\n"
 	    "complete -c smtpdoctor -f\n");
-	for (const sd_cli_command *c = sd_cli_commands; c->name; c++) {
+	for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++) {
 		fprintf(out, "complete -c smtpdoctor -n __fish_use_subcommand "
 		    "-a %s -d ", c->name);
 		squote(out, c->summary);
@@ -225,7 +225,7 @@ static void fish(FILE *out)
 	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++) {
 		/* the commands it belongs to, or none for a global option */
 		char owners[200] = "";
-		for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+		for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++)
 			if (c->bit && sd_cli_option_of(o, c->bit))
 				snprintf(owners + strlen(owners), sizeof owners -
 				    strlen(owners), "%s%s", *owners ? " " : "",
@@ -236,7 +236,7 @@ static void fish(FILE *out)
 	    "explain bounce' -F\n"
 	    "complete -c smtpdoctor -n '__fish_seen_subcommand_from help' "
 	    "-a '");
-	for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+	for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++)
 		fprintf(out, "%s ", c->name);
 	fprintf(out, "'\ncomplete -c smtpdoctor -n "
 	    "'__fish_seen_subcommand_from completion' -a 'bash zsh fish'\n");

@@ -335,7 +335,7 @@ static int misplaced_option(const sd_cli *cli, const sd_cli_command *cmd,
 		    !seen[o->id - O_JSON] || (cmd && (o->commands & cmd->bit)))
 			continue;
 		const char *owner = "?";
-		for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+		for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++)
 			if (c->bit & o->commands)
 				owner = c->name;
 		return sd_cli_usage_error(cli, "option --%s belongs to '%s', "

@@ -4,6 +4,7 @@
  */
 #include "cli/options.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,7 +153,7 @@ const sd_cli_command sd_cli_commands[] = {
 	{ "help", 0, "[COMMAND]", "this help, or one command's", ex_help },
 	{ "completion", 0, "bash|zsh|fish",
 	  "print the shell completion script", ex_completion },
-	{ NULL, 0, NULL, NULL, NULL },
+	{ "", 0, NULL, NULL, NULL },
 };
 
 #define N_OPTIONS (sizeof sd_cli_options / sizeof sd_cli_options[0] - 1)
@@ -166,6 +167,15 @@ void sd_cli_getopt_tables(struct option longopts[SD_CLI_OPTIONS_MAX + 1],
 	/* ':' first: a missing value is told apart from an unknown option */
 	shortopts[k++] = ':';
 	for (const sd_cli_option *o = sd_cli_options; o->help[0]; o++) {
+		/* a string that fills its array has lost its NUL: the
+		 * array is too small for it */
+		if (o->name[sizeof o->name - 1] || o->arg[sizeof o->arg - 1] ||
+		    o->help[sizeof o->help - 1]) {
+			fprintf(stderr, "smtpdoctor: internal error: option "
+			    "%.*s: a string longer than its array in "
+			    "sd_cli_option\n", (int)sizeof o->name, o->name);
+			abort();
+		}
 		if (o->name[0])
 			longopts[n++] = (struct option){ o->name, o->arg[0] ?
 			    required_argument : no_argument, NULL, o->id };
@@ -196,7 +206,7 @@ const sd_cli_option *sd_cli_option_by_id(int id)
 
 const sd_cli_command *sd_cli_command_by_name(const char *name)
 {
-	for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+	for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
@@ -310,7 +320,7 @@ void sd_cli_help(FILE *out, const sd_cli_command *cmd)
 		fprintf(out, "smtpdoctor %s: I can receive email, so why can't "
 		    "I send it?\n\nusage: smtpdoctor COMMAND [ARGUMENTS] "
 		    "[options]\n\nCommands:\n", sd_version());
-		for (const sd_cli_command *c = sd_cli_commands; c->name; c++)
+		for (const sd_cli_command *c = sd_cli_commands; c->name[0]; c++)
 			fprintf(out, "  %-11s %s\n", c->name, c->summary);
 		fprintf(out, "\nOptions of every command:\n");
 		options_of(out, SD_CMD_ALL);

@@ -58,7 +58,8 @@ typedef struct sd_cli_option {
 } sd_cli_option;
 
 typedef struct sd_cli_command {
-	const char *name;
+	char name[12];        /* an array: looked up at every start, so read
+	                         from this table, not from the merged strings */
 	unsigned bit;         /* SD_CMD_* */
 	const char *synopsis; /* the arguments after the name */
 	const char *summary;  /* one line */

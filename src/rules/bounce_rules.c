@@ -348,29 +348,33 @@ static judged *judge_all(const json_t *facts, size_t *n)
 
 /* The domain checks that can confirm a cause: the domain rules' codes
  * that mean it still holds, and whether the sending address is needed. */
+/* Codes as arrays ("" for none), not pointers, so that the loader does
+ * not write the table at every start (util/strtab.h says why that costs). */
+#define CONFIRM_CODE_MAX 32
+#define CONFIRM_CODES 4
 typedef struct confirm {
-	const char *cause;
-	const char *codes[4];
+	char cause[CONFIRM_CODE_MAX];
+	char codes[CONFIRM_CODES][CONFIRM_CODE_MAX];
 	int needs_ip, needs_message;
 } confirm;
 
 static const confirm confirms[] = {
 	{ "dns.spf_fail", { "dns.spf_fail", "dns.spf_missing",
-	    "dns.spf_permerror", NULL }, 1, 0 },
-	{ "dns.spf_permerror", { "dns.spf_permerror", NULL }, 0, 0 },
-	{ "dns.spf_missing", { "dns.spf_missing", NULL }, 0, 0 },
-	{ "dns.dkim_invalid", { "dns.dkim_invalid", "dns.dkim_missing", NULL },
+	    "dns.spf_permerror" }, 1, 0 },
+	{ "dns.spf_permerror", { "dns.spf_permerror" }, 0, 0 },
+	{ "dns.spf_missing", { "dns.spf_missing" }, 0, 0 },
+	{ "dns.dkim_invalid", { "dns.dkim_invalid", "dns.dkim_missing" },
 	    0, 1 },
-	{ "dns.dmarc_reject_unaligned", { "dns.dmarc_reject_unaligned", NULL },
+	{ "dns.dmarc_reject_unaligned", { "dns.dmarc_reject_unaligned" },
 	    0, 0 },
-	{ "dns.ptr_missing", { "dns.ptr_missing", "dns.fcrdns_mismatch", NULL },
+	{ "dns.ptr_missing", { "dns.ptr_missing", "dns.fcrdns_mismatch" },
 	    1, 0 },
-	{ "reputation.ip_listed", { "reputation.ip_listed", NULL }, 1, 0 },
-	{ "reputation.domain_listed", { "reputation.domain_listed", NULL },
+	{ "reputation.ip_listed", { "reputation.ip_listed" }, 1, 0 },
+	{ "reputation.domain_listed", { "reputation.domain_listed" },
 	    0, 0 },
-	{ "dns.mx_missing", { "dns.mx_missing", NULL }, 0, 0 },
-	{ "dns.resolution_failed", { "dns.resolution_failed", NULL }, 0, 0 },
-	{ "recipient.tls_required", { NULL }, 0, 0 },
+	{ "dns.mx_missing", { "dns.mx_missing" }, 0, 0 },
+	{ "dns.resolution_failed", { "dns.resolution_failed" }, 0, 0 },
+	{ "recipient.tls_required", { "" }, 0, 0 },
 };
 
 static const confirm *confirm_of(const char *cause)
@@ -545,7 +549,7 @@ static int recheck_holds(sd_report *r, const json_t *rc, const char *cause,
 		if (!code || !sev || strcmp(sev, "info") == 0)
 			continue;
 		failed_lookup |= strcmp(code, "dns.resolution_failed") == 0;
-		for (size_t k = 0; c->codes[k]; k++)
+		for (size_t k = 0; k < CONFIRM_CODES && c->codes[k][0]; k++)
 			if (strcmp(code, c->codes[k]) == 0 && !holds) {
 				holds = 1;
 				json_array_extend(ev, json_object_get(f, "evidence"));

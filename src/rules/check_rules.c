@@ -1,7 +1,7 @@
 /*
  * The rules of `check`; see check_rules.h.
  *
- * Precedence is data: `verdict_rules` below is an ordered table of small
+ * Precedence is data: `VERDICT_RULES` below is an ordered list of small
  * named rules, each reading facts and proposing one candidate verdict
  * (code, summary, fix, evidence) or nothing.  The first rule that
  * proposes decides.  The order walks the stages of the outbound path
@@ -1729,84 +1729,107 @@ static void next_steps(ctx *c)
 
 /* ---- the tables -------------------------------------------------------- */
 
-typedef struct check_rule {
-	const char *name;
-	int (*propose)(ctx *c);     /* 1: c->cause and the rest are set */
-} check_rule;
+/*
+ * The precedence of check: the first rule that proposes decides.  The
+ * same order, by name, is the list in docs/verdicts.md.  One list, made
+ * into a table of names and a switch below rather than a table of
+ * function pointers, which the loader would write at every start
+ * (util/strtab.h says why that costs).
+ */
+#define VERDICT_RULES(X) \
+	/* DNS: the server's name */ \
+	X(resolver_broken) \
+	X(lookup_failed) \
+	X(host_not_found) \
+	/* network: this machine, then the path, then the server */ \
+	X(local_firewall) \
+	X(port25_blocked) \
+	X(port_closed) \
+	X(port_blocked) \
+	X(port_failed) \
+	X(host_unreachable) \
+	X(smtp_blocked) \
+	X(no_network) \
+	/* greeting */ \
+	X(starttls_expected) \
+	X(not_smtp) \
+	X(smtp_proxy) \
+	X(late_greeting) \
+	X(tls_not_smtp) \
+	X(tls_required_on_connect) \
+	X(greeting_cut) \
+	X(greeting_stalled) \
+	X(greeting_refused) \
+	X(greeting_broken) \
+	/* EHLO, and what it says about STARTTLS */ \
+	X(ehlo_endless) \
+	X(ehlo_stalled) \
+	X(ehlo_refused) \
+	X(smtp_inspection) \
+	X(starttls_stripped) \
+	X(starttls_unavailable) \
+	/* TLS */ \
+	X(starttls_refused) \
+	X(tls_stalled) \
+	X(tls_broke_off) \
+	X(tls_handshake_failed) \
+	X(tls_interception_trusted) \
+	X(tls_interception) \
+	X(certificate_invalid) \
+	X(ehlo_tls_stalled) \
+	X(ehlo_tls_refused) \
+	/* AUTH */ \
+	X(auth_encryption_required) \
+	X(wrong_server) \
+	X(auth_offered_nowhere) \
+	X(auth_not_offered_here) \
+	X(mechanism_unsupported) \
+	X(plaintext_refused) \
+	X(auth_rejected) \
+	X(auth_unanswered) \
+	X(auth_offer_cut) \
+	X(auth_hung_up) \
+	X(auth_failed) \
+	/* envelope and content */ \
+	X(step_unanswered) \
+	X(step_refused) \
+	X(step_failed) \
+	/* the path works: what still endangers sending */ \
+	X(unfinished) \
+	X(certificate_went_past) \
+	X(sender_domain_fails) \
+	X(ip_listed) \
+	X(ipv6_broken) \
+	X(sender_domain_warns) \
+	X(differs_from_published) \
+	X(spam_score) \
+	X(ok) \
+	/* end of VERDICT_RULES */
 
-#define RULE(fn) { #fn, rule_##fn }
-
-/* The precedence of check: the first rule that proposes decides.  The
- * same order, by name, is the list in docs/verdicts.md. */
-static const check_rule verdict_rules[] = {
-	/* DNS: the server's name */
-	RULE(resolver_broken),
-	RULE(lookup_failed),
-	RULE(host_not_found),
-	/* network: this machine, then the path, then the server */
-	RULE(local_firewall),
-	RULE(port25_blocked),
-	RULE(port_closed),
-	RULE(port_blocked),
-	RULE(port_failed),
-	RULE(host_unreachable),
-	RULE(smtp_blocked),
-	RULE(no_network),
-	/* greeting */
-	RULE(starttls_expected),
-	RULE(not_smtp),
-	RULE(smtp_proxy),
-	RULE(late_greeting),
-	RULE(tls_not_smtp),
-	RULE(tls_required_on_connect),
-	RULE(greeting_cut),
-	RULE(greeting_stalled),
-	RULE(greeting_refused),
-	RULE(greeting_broken),
-	/* EHLO, and what it says about STARTTLS */
-	RULE(ehlo_endless),
-	RULE(ehlo_stalled),
-	RULE(ehlo_refused),
-	RULE(smtp_inspection),
-	RULE(starttls_stripped),
-	RULE(starttls_unavailable),
-	/* TLS */
-	RULE(starttls_refused),
-	RULE(tls_stalled),
-	RULE(tls_broke_off),
-	RULE(tls_handshake_failed),
-	RULE(tls_interception_trusted),
-	RULE(tls_interception),
-	RULE(certificate_invalid),
-	RULE(ehlo_tls_stalled),
-	RULE(ehlo_tls_refused),
-	/* AUTH */
-	RULE(auth_encryption_required),
-	RULE(wrong_server),
-	RULE(auth_offered_nowhere),
-	RULE(auth_not_offered_here),
-	RULE(mechanism_unsupported),
-	RULE(plaintext_refused),
-	RULE(auth_rejected),
-	RULE(auth_unanswered),
-	RULE(auth_offer_cut),
-	RULE(auth_hung_up),
-	RULE(auth_failed),
-	/* envelope and content */
-	RULE(step_unanswered),
-	RULE(step_refused),
-	RULE(step_failed),
-	/* the path works: what still endangers sending */
-	RULE(unfinished),
-	RULE(certificate_went_past),
-	RULE(sender_domain_fails),
-	RULE(ip_listed),
-	RULE(ipv6_broken),
-	RULE(sender_domain_warns),
-	RULE(differs_from_published),
-	RULE(spam_score),
-	RULE(ok),
+enum {
+#define RULE_ID(fn) RULE_##fn,
+	VERDICT_RULES(RULE_ID)
+#undef RULE_ID
+	N_VERDICT_RULES
 };
+
+/* The names as arrays, for the same reason (the longest is 24). */
+static const char verdict_rule_names[N_VERDICT_RULES][32] = {
+#define RULE_NAME(fn) #fn,
+	VERDICT_RULES(RULE_NAME)
+#undef RULE_NAME
+};
+
+/* Rule i of the list: 1 when it proposed (c->cause and the rest set). */
+static int run_verdict_rule(size_t i, ctx *c)
+{
+	switch (i) {
+#define RULE_CASE(fn) case RULE_##fn: return rule_##fn(c);
+	VERDICT_RULES(RULE_CASE)
+#undef RULE_CASE
+	}
+	return 0;
+}
 
 /* What else was seen: findings that never decide. */
 static void (*const finding_rules[])(ctx *c) = {
@@ -1821,8 +1844,7 @@ static void (*const finding_rules[])(ctx *c) = {
 
 const char *sd_check_rule_name(size_t i)
 {
-	return i < sizeof verdict_rules / sizeof verdict_rules[0] ?
-	    verdict_rules[i].name : NULL;
+	return i < N_VERDICT_RULES ? verdict_rule_names[i] : NULL;
 }
 
 /* A rule starts with no fix and no evidence of its own. */
@@ -1876,7 +1898,7 @@ void sd_rules_check(sd_report *r)
 	}
 	for (size_t i = 0; !c.cause; i++) {
 		rule_start(&c);
-		verdict_rules[i].propose(&c);
+		run_verdict_rule(i, &c);
 	}
 	int ok = strcmp(c.cause, "ok") == 0;
 	sd_code row;

@@ -157,6 +157,13 @@ const char *conf_included(const sd_client_conf *c)
 	return c->inc && c->inc->depth > 0 ? c->file : NULL;
 }
 
+const char *conf_open_file(const sd_client_conf *c, int top)
+{
+	if (!c->inc)
+		return NULL;
+	return c->inc->open[top ? 0 : c->inc->depth];
+}
+
 int conf_include(sd_client_conf *c, const char *path, int line,
     conf_body_fn body, void *state)
 {

@@ -4,13 +4,15 @@
  * names, double-quoted parts, backslash escapes, '#'/';' comments, a
  * trailing '\' continues the line).  [include] path = FILE is followed
  * (relative to the including file, "~/" for $HOME, at most 10 deep as git
- * does, never a loop); [includeIf "..."] is noted, not followed: its
- * condition is about a repository, and --config names a file.
+ * does, never a loop).  [includeIf "..."] is followed as git would when
+ * the file can decide its condition: "gitdir:" in a repository's own
+ * .git/config; any other is noted, not followed (conf_gitif.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "settings/conf_gitif.h"
 #include "settings/conf_int.h"
 #include "util/util.h"
 
@@ -55,23 +57,29 @@ static int section(gitconf *g, sd_client_conf *c, const char *p,
 	g->in_sendemail = n == 9 && sd_strncaseeq(q, "sendemail", 9);
 	const char *quote = close > sp ? memchr(sp, '"', (size_t)(close - sp)) :
 	    NULL;
+	char sub[SD_CONF_VALUE_MAX + 1] = "";
 	if (quote) {
 		size_t o = 0;
 		const char *r = quote + 1;
 		for (; r < end && *r != '"'; r++) {
 			if (*r == '\\' && r + 1 < end)
 				r++;
-			if (o + 1 < sizeof g->ident)
-				g->ident[o++] = *r;
+			if (o + 1 < sizeof sub)
+				sub[o++] = *r;
 		}
 		if (r >= end)
 			return conf_fail(c, line, "a subsection name without its "
 			    "closing '\"'");
-		g->ident[o] = '\0';
+		sub[o] = '\0';
+		snprintf(g->ident, sizeof g->ident, "%s", sub);
 	}
 	g->in_include = n == 7 && sd_strncaseeq(q, "include", 7);
-	if (n == 9 && sd_strncaseeq(q, "includeif", 9))
-		conf_note(c, line, "a conditional include is not followed");
+	if (n == 9 && sd_strncaseeq(q, "includeif", 9)) {
+		char why[400];
+		g->in_include = sd_gitif_eval(sub, conf_open_file(c, 1),
+		    conf_open_file(c, 0), why, sizeof why) == SD_GITIF_HOLDS;
+		conf_note(c, line, "%s", why);
+	}
 	return 0;
 }
 

@@ -59,6 +59,9 @@ int conf_include(sd_client_conf *c, const char *path, int line,
     conf_body_fn body, void *state);
 /* The included file being read, or NULL in the file itself. */
 const char *conf_included(const sd_client_conf *c);
+/* The canonical name of the file named on the command line (top), or of
+ * the one being read; NULL outside a parse. */
+const char *conf_open_file(const sd_client_conf *c, int top);
 
 int conf_msmtp(const char *text, size_t len, const char *account,
     sd_client_conf *c);

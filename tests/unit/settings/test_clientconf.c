@@ -265,6 +265,70 @@ static int parse_in(const char *name, const char *text)
 	return rc;
 }
 
+/* The server a repository's .git/config gives: its own [sendemail]
+ * (s.example), then an [includeIf] of mail.inc (smtp.example.net): the
+ * later setting wins, so the include's server means it was followed. */
+static const char *include_if(const char *repo_file, const char *cond)
+{
+	char text[600];
+	snprintf(text, sizeof text, "[sendemail]\n\tsmtpServer = s.example\n"
+	    "[includeIf \"%s\"]\n\tpath = mail.inc\n", cond);
+	if (parse_in(repo_file, text) != 0)
+		return "error";
+	return c.host;
+}
+
+/* gitdir: decided for a repository's own config, as git prepares the
+ * pattern; the rest noted (HOME=/virt) */
+static void git_include_if(void)
+{
+	const char *repo = "w/proj/.git/config";
+	assert_string_equal(include_if(repo, "gitdir:~/w/"), "smtp.example.net");
+	assert_non_null(strstr(c.notes[0], "holds"));
+	assert_string_equal(include_if(repo, "gitdir:/virt/w/"),
+	    "smtp.example.net");
+	assert_string_equal(include_if(repo, "gitdir:/virt/x/"), "s.example");
+	assert_non_null(strstr(c.notes[0], "does not hold"));
+	/* relative: any directories before it */
+	assert_string_equal(include_if(repo, "gitdir:proj/.git"),
+	    "smtp.example.net");
+	assert_string_equal(include_if(repo, "gitdir:w/"), "smtp.example.net");
+	assert_string_equal(include_if(repo, "gitdir:roj/.git"), "s.example");
+	/* '*' stops at '/', "**" does not; classes; case */
+	assert_string_equal(include_if(repo, "gitdir:/virt/*/.git"),
+	    "s.example");
+	assert_string_equal(include_if(repo, "gitdir:/virt/**/.git"),
+	    "smtp.example.net");
+	assert_string_equal(include_if(repo, "gitdir:/virt/w/p[a-r]oj/.gi?"),
+	    "smtp.example.net");
+	assert_string_equal(include_if(repo, "gitdir:/virt/w/p[!r]oj/.git"),
+	    "s.example");
+	assert_string_equal(include_if(repo, "gitdir:~/W/"), "s.example");
+	assert_string_equal(include_if(repo, "gitdir/i:~/W/"),
+	    "smtp.example.net");
+	/* "./": the directory of the file holding it, matched literally (in
+	 * .git/config itself that is the git directory: never below it) */
+	assert_string_equal(include_if(repo, "gitdir:./"), "s.example");
+	assert_string_equal(include_if(repo, "gitdir:./../.git"), "s.example");
+	/* what the file cannot decide: noted, not followed */
+	assert_string_equal(include_if(repo, "onbranch:main"), "s.example");
+	assert_non_null(strstr(c.notes[0], "only gitdir:"));
+	assert_string_equal(include_if(repo, "hasconfig:remote.*.url:x"),
+	    "s.example");
+	/* hostile patterns: no hang, no match */
+	char pat[400] = "gitdir:/";
+	for (int i = 0; i < 60; i++)
+		strcat(pat, "*a");
+	strcat(pat, "b");
+	assert_string_equal(include_if(repo, pat), "s.example");
+	assert_string_equal(include_if(repo, "gitdir:[[[[[[**/**/**/**/**/"
+	    "**/**/**/**/**/**/**/x"), "s.example");
+	assert_string_equal(include_if(repo, "gitdir:/virt/\\\\"), "s.example");
+	/* a quote escaped away is the config's own error, as for git */
+	assert_string_equal(include_if(repo, "gitdir:\\"), "error");
+	assert_non_null(strstr(c.error, "closing"));
+}
+
 static void includes(void **state)
 {
 	(void)state;
@@ -291,10 +355,12 @@ static void includes(void **state)
 	assert_non_null(strstr(c.error, "line 2"));
 	assert_int_equal(parse_in("chain0", "[include]\n\tpath = chain1\n"), -1);
 	assert_non_null(strstr(c.error, "deeper than 10"));
-	/* includeIf is about a repository: noted, not followed */
+	/* includeIf: a global file does not know the repository */
 	assert_int_equal(parse_in("gitconfig", "[includeIf \"gitdir:~/w/\"]\n"
 	    "\tpath = mail.inc\n[sendemail]\n\tsmtpServer = s.example\n"), 0);
 	assert_string_equal(c.host, "s.example");
+	assert_non_null(strstr(c.notes[0], "not followed"));
+	git_include_if();
 	/* mutt: source FILE; "cmd|" never runs */
 	assert_int_equal(parse_in("muttrc", "source \"~/bin/pw|\"\n"
 	    "source account.rc\n"), 0);
