@@ -115,7 +115,10 @@ const char *sd_strerror(sd_error err)
  * a page of their own (a page fault at every start). */
 __attribute__((hot)) const char *sd_version(void)
 {
-	return SD_VERSION;
+	/* an array of this file's constants, which sd_options_init() reads
+	 * too, not a literal somewhere in the program's merged strings */
+	static const char version[] = SD_VERSION;
+	return version;
 }
 
 __attribute__((hot)) void sd_options_init(sd_options *opt)
