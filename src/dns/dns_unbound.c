@@ -542,6 +542,23 @@ static const char *const run_limits[][2] = {
 	{ NULL, NULL },
 };
 
+/* Does resolv.conf name only IPv4 servers?  (0 when unknown.) */
+static int resolvconf_v4_only(void)
+{
+	FILE *f = fopen("/etc/resolv.conf", "r");
+	if (!f)
+		return 0;
+	char line[512], addr[256];
+	int n = 0, v6 = 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, " nameserver %255s", addr) == 1) {
+			n++;
+			v6 |= strchr(addr, ':') != NULL;
+		}
+	fclose(f);
+	return n && !v6;
+}
+
 /* One context with the resolver's settings; `wide` (SD_UB_*) for the queries
  * of a run (else libunbound's small defaults). */
 static ub_backend *backend_new(const char **servers, size_t n_servers,
@@ -568,6 +585,10 @@ static ub_backend *backend_new(const char **servers, size_t n_servers,
 	    wide == SD_UB_RUN ? run_limits : NULL;
 	for (size_t i = 0; limits && limits[i][0]; i++)
 		ub_ctx_set_option(b->ctx, limits[i][0], limits[i][1]);
+	/* every question goes to the forwarders: with none on IPv6,
+	 * libunbound needs no IPv6 sockets (nor their 237 KiB table of
+	 * ports) */
+	int v6 = !n_servers && !resolvconf_v4_only();
 	if (n_servers) {
 		ub_ctx_set_option(b->ctx, "do-not-query-localhost:", "no");
 		for (size_t i = 0; i < n_servers; i++) {
@@ -578,6 +599,7 @@ static ub_backend *backend_new(const char **servers, size_t n_servers,
 				    "ADDR:PORT or [IPV6]:PORT)";
 				goto fail;
 			}
+			v6 |= strchr(spec, ':') != NULL;
 		}
 		for (size_t i = 0; undefault_zones[i]; i++) {
 			char z[64];
@@ -594,6 +616,8 @@ static ub_backend *backend_new(const char **servers, size_t n_servers,
 		}
 		ub_ctx_hosts(b->ctx, NULL);
 	}
+	if (!v6)
+		ub_ctx_set_option(b->ctx, "do-ip6:", "no");
 	if (trust_anchor) {
 		if (ub_ctx_add_ta_file(b->ctx, trust_anchor) != 0) {
 			*err = "could not read the --trust-anchor file";
