@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,16 +196,24 @@ static void probe_check(exporter *x, const sd_exporter_query *q,
 	free(a);
 }
 
+/* Probes under way: the heap is trimmed when the last one ends. */
+static atomic_int probes_running;
+
 static void probe(void *arg, const sd_exporter_query *q, int64_t deadline_ms,
     double deadline_s, sd_flight_answer *out)
 {
+	atomic_fetch_add(&probes_running, 1);
 	if (q->command == SD_XQ_CHECK)
 		probe_check(arg, q, deadline_ms, deadline_s, out);
 	else
 		probe_domain(arg, q, deadline_ms, deadline_s, out);
 	/* a check's TLS contexts and transcripts are freed by now: give the
-	 * pages back, or a burst's peak stays the exporter's size for good */
-	malloc_trim(0);
+	 * pages back, or a burst's peak stays the exporter's size for good.
+	 * Only once the burst is over: the trim holds each arena's lock while
+	 * it walks it, and a probe thread (nice 10) holding one while CPU is
+	 * short would hold up the threads answering scrapes */
+	if (atomic_fetch_sub(&probes_running, 1) == 1)
+		malloc_trim(0);
 }
 
 /* --listen: "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" (every address, both
@@ -338,11 +347,18 @@ int sd_cmd_exporter(sd_cli *cli)
 		fprintf(stderr, "smtpdoctor exporter: listening on http://%s/ "
 		    "(%u probes at once, each within %.1f s)\n", shown, s.slots,
 		    cli->opt.timeout);
-	if (sd_exporter_serve(&s, &stop, err, sizeof err) != 0) {
+	int left = sd_exporter_serve(&s, &stop, err, sizeof err);
+	if (left < 0) {
 		fprintf(stderr, "smtpdoctor exporter: %s\n", err);
 		return 2;
 	}
-	/* probes the deadline abandoned may still hold the resolver: the
-	 * process ends without freeing it */
+	if (left > 0) {
+		/* probes still running use OpenSSL and the resolver: no
+		 * library destructor may run under them */
+		fflush(NULL);
+		_exit(0);
+	}
+	/* the domain probes' stragglers hold their own references to the
+	 * resolver; the process ends without freeing the shared one */
 	return 0;
 }

@@ -35,10 +35,13 @@ typedef struct server {
 	atomic_ulong answers[N_PAGES][N_CODES];
 } server;
 
-/* One request: its target as sent, taken before the library parses it. */
+/* One request: its target as sent, taken before the library parses it,
+ * and when its request line came (the scrape's deadline counts from
+ * there, not from the end of its headers). */
 typedef struct request {
 	char *uri;
 	size_t len;
+	int64_t t0;
 } request;
 
 /* The request target as the client sent it (query string included). */
@@ -49,6 +52,7 @@ static void *take_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	request *rq = calloc(1, sizeof *rq);
 	if (!rq)
 		return NULL;
+	rq->t0 = sd_now_ms();
 	size_t n = strlen(uri);
 	/* one byte past the limit is enough to say "too long" */
 	rq->len = n > SD_XQ_URI_MAX ? SD_XQ_URI_MAX + 1 : n;
@@ -336,10 +340,9 @@ static double probe_seconds(server *sv, struct MHD_Connection *c, char *err,
 }
 
 static enum MHD_Result probe(server *sv, struct MHD_Connection *c,
-    const sd_exporter_query *q)
+    const sd_exporter_query *q, int64_t t0)
 {
 	char err[200];
-	int64_t t0 = sd_now_ms();
 	double secs = probe_seconds(sv, c, err, sizeof err);
 	if (secs <= 0)
 		return answer_text(sv, c, 1, 400, err);
@@ -413,7 +416,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		return body ? answer(sv, c, 2, 200, body, len) :
 		    answer_text(sv, c, 2, 500, "out of memory");
 	}
-	return probe(sv, c, &q);
+	return probe(sv, c, &q, rq->t0);
 }
 
 int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
@@ -459,5 +462,5 @@ int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
 	if (left && s->verbose)
 		fprintf(stderr, "smtpdoctor exporter: %d probes still running "
 		    "at the stop: left to the process's end\n", left);
-	return 0;
+	return left;
 }

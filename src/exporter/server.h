@@ -48,8 +48,11 @@ typedef struct sd_exporter_server {
 
 /*
  * Serves until SIGINT or SIGTERM arrives (the caller blocks them in every
- * thread first, so this thread takes them with sigwait).  Returns 0, or
- * -1 with the reason in err when the server could not start.
+ * thread first, so this thread takes them with sigwait).  Returns 0, the
+ * number of probes still running after their cancel and SD_EXPORTER_STOP_MS
+ * (the caller then ends the process without running the libraries'
+ * destructors under them), or -1 with the reason in err when the server
+ * could not start.
  */
 int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
     char *err, size_t errlen);

@@ -110,21 +110,6 @@ const char *sd_strerror(sd_error err)
 	return "unknown error";
 }
 
-/* The two functions every run of the program calls first are "hot": the
- * compiler puts them with main, on a page of code already read in, not on
- * a page of their own (a page fault at every start). */
-__attribute__((hot)) const char *sd_version(void)
-{
-	return SD_VERSION;
-}
-
-__attribute__((hot)) void sd_options_init(sd_options *opt)
-{
-	memset(opt, 0, sizeof *opt);
-	opt->timeout = 30;
-	opt->connect_timeout = 5;
-}
-
 sd_report *sd_report_new(const char *command)
 {
 	sd_report *r = calloc(1, sizeof *r);
