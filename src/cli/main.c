@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 
@@ -452,6 +453,11 @@ int main(int argc, char **argv)
 	 * reader that went away (smtpdoctor | head) ends the output, not the
 	 * process, whose exit status still tells the verdict */
 	signal(SIGPIPE, SIG_IGN);
+	/* jansson seeds its hash function from /dev/urandom (open, read,
+	 * close) at the first object; one getrandom() call does as well */
+	uint32_t seed;
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == sizeof seed)
+		json_object_seed(seed ? seed : 1);
 	sd_options_init(&cli.opt);
 	cli.opt.resolvers = cli.resolvers;
 	cli.opt.dnsbl = cli.dnsbl;

@@ -55,15 +55,15 @@ const sd_code *sd_code_lookup(const char *code, sd_code *row)
 }
 
 /*
- * The registry's row for `code`, checked: a code missing from
- * data/codes.def, or a status (a status or severity word) its row does
- * not allow, is a bug in a rule.  Test builds stop at it so that the unit
- * tests and the lab catch it; other builds go on with what they have.
+ * c, the registry's row for `code` (NULL when it has none), checked: a
+ * code missing from data/codes.def, or a status (a status or severity
+ * word) its row does not allow, is a bug in a rule.  Test builds stop at
+ * it so that the unit tests and the lab catch it; other builds go on with
+ * what they have.
  */
-static const sd_code *code_checked(const char *code, const char *status,
-    sd_code *row)
+static const sd_code *code_allowed(const sd_code *c, const char *code,
+    const char *status)
 {
-	const sd_code *c = code ? sd_code_lookup(code, row) : NULL;
 	if (c && (!status || sd_word_in(c->variants, status)))
 		return c;
 #ifdef SD_STRICT_CODES
@@ -73,6 +73,14 @@ static const sd_code *code_checked(const char *code, const char *status,
 	abort();
 #endif
 	return c;
+}
+
+/* The registry's row for `code`, checked as above. */
+static const sd_code *code_checked(const char *code, const char *status,
+    sd_code *row)
+{
+	return code_allowed(code ? sd_code_lookup(code, row) : NULL, code,
+	    status);
 }
 
 sd_status sd_code_default(const sd_code *c)
@@ -577,7 +585,7 @@ void sd_verdict_set(sd_report *r, const char *cause, int status_override,
 	sd_status st = c ? sd_code_default(c) : SD_STATUS_INCONCLUSIVE;
 	if (status_override >= 0)
 		st = (sd_status)status_override;
-	c = code_checked(cause, sd_status_name(st), &row);
+	c = code_allowed(c, cause, sd_status_name(st));
 	const char *category = c ? c->category : NULL;
 	if (st == SD_STATUS_OK || st == SD_STATUS_INCONCLUSIVE)
 		category = NULL;

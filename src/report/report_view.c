@@ -28,8 +28,11 @@ const char *sd_code_words(const char *code)
 /* Foreign or not, every string of a view goes through the one escaper. */
 static json_t *esc(const char *s)
 {
-	char *clean = sd_sanitize(s ? s : "", strlen(s ? s : ""),
-	    VIEW_LINE_MAX);
+	size_t len = strlen(s ? s : "");
+	/* most need no escape and no cut: no copy to make */
+	if (len <= VIEW_LINE_MAX && sd_escaped_len(s, len, 0) == len)
+		return json_stringn(s ? s : "", len);
+	char *clean = sd_sanitize(s ? s : "", len, VIEW_LINE_MAX);
 	json_t *v = json_string(clean ? clean : "");
 	free(clean);
 	return v;
