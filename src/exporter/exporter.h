@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "smtpdoctor/smtpdoctor.h"
+#include "util/util.h"
 
 /* ---- the request ------------------------------------------------------ */
 
@@ -80,11 +81,7 @@ int sd_exporter_scrape_timeout(const char *value, double *seconds);
 /* A metrics page under construction: a growing buffer with a sticky
  * out-of-memory flag and a cap (SD_PROM_MAX). */
 #define SD_PROM_MAX (4u << 20)
-typedef struct sd_prom {
-	char *buf;
-	size_t len, cap;
-	int failed;
-} sd_prom;
+typedef sd_buf sd_prom;
 
 void sd_prom_init(sd_prom *p);
 /* "# HELP name help\n# TYPE name type\n" (help escaped as the format

@@ -27,23 +27,7 @@ void sd_prom_free(sd_prom *p)
 
 static void put(sd_prom *p, const char *s, size_t n)
 {
-	if (p->failed)
-		return;
-	if (p->len + n + 1 > p->cap) {
-		size_t cap = p->cap ? p->cap : 4096;
-		while (cap < p->len + n + 1)
-			cap *= 2;
-		char *more = cap <= SD_PROM_MAX ? realloc(p->buf, cap) : NULL;
-		if (!more) {
-			p->failed = 1;
-			return;
-		}
-		p->buf = more;
-		p->cap = cap;
-	}
-	memcpy(p->buf + p->len, s, n);
-	p->len += n;
-	p->buf[p->len] = '\0';
+	sd_buf_put(p, s, n, SD_PROM_MAX);
 }
 
 static void puts_(sd_prom *p, const char *s)

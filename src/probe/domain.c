@@ -1304,18 +1304,21 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 	/* the message first: it may name the selectors and identities */
 	json_t *message_problem = NULL;
 	size_t n_msg_sel = 0;
-	if (c->message) {
+	if (c->message)
 		n_msg_sel = scan_message(c, &message_problem);
-		enqueue(c, job_message, NULL, NULL, NULL, 0);
-		if (c->from_domain && !sd_name_eq(c->from_domain, domain))
-			enqueue(c, job_dmarc, c->from_domain,
-			    "domain.dmarc_from", NULL, 0);
-	}
+	/* before any job that reads it (the message's, SPF per address) is
+	 * queued: the jobs run on other threads at once */
 	if (!c->spf_sender) {
 		size_t n = strlen(domain) + 20;
 		c->spf_sender = malloc(n);
 		if (c->spf_sender)
 			snprintf(c->spf_sender, n, "postmaster@%s", domain);
+	}
+	if (c->message) {
+		enqueue(c, job_message, NULL, NULL, NULL, 0);
+		if (c->from_domain && !sd_name_eq(c->from_domain, domain))
+			enqueue(c, job_dmarc, c->from_domain,
+			    "domain.dmarc_from", NULL, 0);
 	}
 
 	json_t *selectors = enqueue_selectors(c, p, n_msg_sel);

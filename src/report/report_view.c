@@ -747,7 +747,8 @@ int sd_report_write(const sd_report *r, FILE *out, sd_format format,
 	case SD_FORMAT_JSON:
 		if (!(json = sd_report_to_json(r)))
 			return -1;
-		fprintf(out, "%s\n", json);
+		fwrite(json, 1, strlen(json), out);
+		putc('\n', out);
 		free(json);
 		return 0;
 	case SD_FORMAT_MARKDOWN:

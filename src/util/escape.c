@@ -95,6 +95,16 @@ static size_t escape_to(const unsigned char *p, size_t len, int flags,
 	if (quote)
 		EMIT("\"", 1);
 	for (size_t i = 0; i < len;) {
+		/* most text is printable ASCII: a run of it is copied at once */
+		size_t run = i;
+		while (run < len && p[run] >= 0x20 && p[run] < 0x7f &&
+		    !(quote && p[run] == '"'))
+			run++;
+		if (run > i) {
+			EMIT(p + i, run - i);
+			i = run;
+			continue;
+		}
 		unsigned char c = p[i];
 		size_t n = c >= 0x80 ? utf8_len(p + i, len - i) : 1;
 		if ((c >= 0x20 && c < 0x7f && !(quote && c == '"')) ||

@@ -204,3 +204,25 @@ int sd_word_in(const char *list, const char *word)
 			return 1;
 	return 0;
 }
+
+void sd_buf_put(sd_buf *b, const char *s, size_t n, size_t max)
+{
+	if (b->failed)
+		return;
+	if (n >= b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (n >= cap - b->len && cap <= max)
+			cap *= 2;
+		char *more = n < cap - b->len && cap <= max ?
+		    realloc(b->buf, cap) : NULL;
+		if (!more) {
+			b->failed = 1;
+			return;
+		}
+		b->buf = more;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}

@@ -27,6 +27,17 @@ void sd_deadline_timespec(int64_t deadline_ms, struct timespec *ts);
 /* The earlier of two deadlines. */
 int64_t sd_deadline_min(int64_t a, int64_t b);
 
+/* A growing text, NUL-terminated, with a sticky out-of-memory flag: an
+ * append that would take it past `max` bytes fails it too (a metrics page,
+ * the JSON report). */
+typedef struct sd_buf {
+	char *buf;
+	size_t len, cap;
+	int failed;
+} sd_buf;
+
+void sd_buf_put(sd_buf *b, const char *s, size_t n, size_t max);
+
 /* Seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ" (UTC) in buf (21
  * bytes at least).  Not gmtime_r(): the C library reads the time zone
  * file before its first answer, a file and six system calls per process
