@@ -188,44 +188,15 @@ static sd_report *spf_report(sd_resolver *res, int last, const char *ip,
 	return r;
 }
 
-/*
- * The next word of a batch line, or NULL at its end.  A word is ended by a
- * space or tab, except one that begins with a double quote: it runs to the
- * next double quote, which must end the word, and the quotes are not part
- * of it.  That is how a sender or HELO holding a space is written (the
- * RFC 7208 suite has both); *bad is set when the closing quote is missing
- * or followed by more of the word.
- */
-static char *batch_word(char **cur, int *bad)
-{
-	char *p = *cur + strspn(*cur, " \t");
-	if (!*p)
-		return NULL;
-	char *word = p, *end;
-	if (*p == '"') {
-		word = p + 1;
-		end = strchr(word, '"');
-		if (!end || (end[1] && !strchr(" \t", end[1]))) {
-			*bad = 1;
-			return NULL;
-		}
-	} else {
-		end = p + strcspn(p, " \t");
-	}
-	*cur = *end ? end + 1 : end;
-	*end = '\0';
-	return word;
-}
-
 /* One line of spf --batch: IP SENDER [HELO]. */
 static sd_report *batch_line(const sd_cli *cli, sd_resolver *res,
     char *text, char *err, size_t errlen)
 {
 	int bad = 0;
-	char *ip = batch_word(&text, &bad);
-	char *sender = ip ? batch_word(&text, &bad) : NULL;
-	char *helo = sender ? batch_word(&text, &bad) : NULL;
-	if (bad || !ip || !sender || (helo && batch_word(&text, &bad))) {
+	char *ip = sd_word_next(&text, &bad);
+	char *sender = ip ? sd_word_next(&text, &bad) : NULL;
+	char *helo = sender ? sd_word_next(&text, &bad) : NULL;
+	if (bad || !ip || !sender || (helo && sd_word_next(&text, &bad))) {
 		snprintf(err, errlen, "spf --batch: expected IP SENDER [HELO] "
 		    "on the line (a word holding a space in double quotes)");
 		return NULL;
