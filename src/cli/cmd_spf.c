@@ -192,13 +192,13 @@ static sd_report *spf_report(sd_resolver *res, int last, const char *ip,
 static sd_report *batch_line(const sd_cli *cli, sd_resolver *res,
     char *text, char *err, size_t errlen)
 {
-	char *save = NULL;
-	char *ip = strtok_r(text, " \t", &save);
-	char *sender = strtok_r(NULL, " \t", &save);
-	char *helo = strtok_r(NULL, " \t", &save);
-	if (!ip || !sender || strtok_r(NULL, " \t", &save)) {
+	int bad = 0;
+	char *ip = sd_word_next(&text, &bad);
+	char *sender = ip ? sd_word_next(&text, &bad) : NULL;
+	char *helo = sender ? sd_word_next(&text, &bad) : NULL;
+	if (bad || !ip || !sender || (helo && sd_word_next(&text, &bad))) {
 		snprintf(err, errlen, "spf --batch: expected IP SENDER [HELO] "
-		    "on the line");
+		    "on the line (a word holding a space in double quotes)");
 		return NULL;
 	}
 	/* the null reverse-path has no word of its own on a line: "<>" */

@@ -226,3 +226,28 @@ void sd_buf_put(sd_buf *b, const char *s, size_t n, size_t max)
 	b->len += n;
 	b->buf[b->len] = '\0';
 }
+
+/*
+ * Quotes let a batch line hold a sender or HELO with a space in it (the
+ * RFC 7208 suite has both) without giving the other words new meaning.
+ */
+char *sd_word_next(char **cur, int *bad)
+{
+	char *p = *cur + strspn(*cur, " \t");
+	if (!*p)
+		return NULL;
+	char *word = p, *end;
+	if (*p == '"') {
+		word = p + 1;
+		end = strchr(word, '"');
+		if (!end || (end[1] && !strchr(" \t", end[1]))) {
+			*bad = 1;
+			return NULL;
+		}
+	} else {
+		end = p + strcspn(p, " \t");
+	}
+	*cur = *end ? end + 1 : end;
+	*end = '\0';
+	return word;
+}

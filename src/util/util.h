@@ -108,6 +108,16 @@ char sd_tolower(char c);
 /* `word` is one of the space-separated words of `list`. */
 int sd_word_in(const char *list, const char *word);
 
+/*
+ * The next word of a line (*cur, NUL-terminated, cut up in place; *cur
+ * moves past the word), or NULL at its end.  A word is ended by a space or
+ * tab, except one that begins with a double quote: it runs to the next
+ * double quote, which must end the word, and the quotes are not part of
+ * it.  *bad is set (and NULL returned) when that quote is missing or
+ * followed by more of the word.
+ */
+char *sd_word_next(char **cur, int *bad);
+
 /* Wipes memory in a way the compiler cannot drop. */
 void sd_wipe(void *p, size_t n);
 
