@@ -147,10 +147,6 @@ const char *sd_jstr(const json_t *o, const char *key, const char *none);
  * a caller that adds members or prints it on one line; NULL when out of
  * memory. */
 json_t *sd_report_json_doc(const sd_report *r);
-/* v (an object or array) as the JSON report prints it: indented by two
- * spaces, members in their order, ASCII only; malloc'd, NULL when out of
- * memory. */
-char *sd_json_text(const json_t *v);
 
 /* The renderers beside sd_report_write_text (flags: SD_TEXT_VERBOSE). */
 void sd_report_write_markdown(const sd_report *r, FILE *out, int flags);

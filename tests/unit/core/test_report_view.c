@@ -255,35 +255,6 @@ static void utc_text_as_the_c_library(void **state)
 	}
 }
 
-/* The JSON report's own writer prints what json_dumps() would, byte for
- * byte: escapes (controls, quotes, non-ASCII, past the BMP), empty and
- * nested containers, numbers, members in their order. */
-static void json_text_as_jansson(void **state)
-{
-	(void)state;
-	static const char tricky[] = "a\"b\\c/d\b\f\n\r\t\x01\x1f\x7f "
-	    "\xc3\xa9 \xe2\x80\xae \xf0\x9f\x93\xa7 \xc2\x85 end";
-	json_t *v = json_pack("{s:s, s:s#, s:[], s:{}, s:[i, I, f, f, b, b, n], "
-	    "s:{s:[s, {s:s}], s:s}, s:s}", "plain", "smtp.example.com",
-	    "tricky", tricky, (int)(sizeof tricky - 1), "empty_array",
-	    "empty_object", "numbers", -7, (json_int_t)1 << 40, 0.1, 2.0,
-	    1, 0, "nested", "list", "x", "k\xc3\xa9y", "v", "after", "",
-	    "z\"key", "last");
-	assert_non_null(v);
-	for (const json_t *doc = v; doc; doc = doc == v ?
-	    json_object_get(v, "nested") : NULL) {
-		char *want = json_dumps(doc, JSON_INDENT(2) |
-		    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-		char *got = sd_json_text(doc);
-		assert_non_null(want);
-		assert_non_null(got);
-		assert_string_equal(got, want);
-		free(want);
-		free(got);
-	}
-	json_decref(v);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,7 +266,6 @@ int main(void)
 		cmocka_unit_test(certificate_shown_for_its_verdict),
 		cmocka_unit_test(domain_records_with_tags),
 		cmocka_unit_test(utc_text_as_the_c_library),
-		cmocka_unit_test(json_text_as_jansson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
