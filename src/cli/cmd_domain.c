@@ -132,7 +132,7 @@ int sd_cmd_domain(sd_cli *cli)
 	if (cli->n_positional != 1)
 		return sd_cli_usage_error(cli, "domain: expected one DOMAIN "
 		    "(smtpdoctor domain example.com)");
-	static sd_domain_input in;
+	sd_domain_input in = {0};
 	char err[512];
 	int own = 0;
 	if (sd_domain_input_domain(&in, cli->positional[0], err, sizeof err) ||

@@ -10,45 +10,15 @@
 #include "rules/judge.h"
 #include "util/util.h"
 
-#pragma push_macro("NULL")
-#undef NULL
-#define NULL ""
-static const struct bounce_strs {
-#define REPLY SD_REPLY_STR_FIELDS
-#include "../../data/bounces.def"
-#undef REPLY
-} bounce_strs = {
-#define REPLY SD_REPLY_STR_VALUES
-#include "../../data/bounces.def"
-#undef REPLY
-};
-#pragma pop_macro("NULL")
-
-static const sd_reply_packed packed[] = {
-#define REPLY(...) SD_REPLY_PACKED_ROW(bounce_strs, __VA_ARGS__)
-#include "../../data/bounces.def"
-#undef REPLY
-};
-#define N_ROWS (sizeof packed / sizeof packed[0])
-
-/* The rows as the matcher reads them, made on first use (replies.h). */
-static sd_reply_rule rows[N_ROWS];
-static pthread_once_t rows_once = PTHREAD_ONCE_INIT;
-
-static void unpack_rows(void)
-{
-	sd_reply_unpack(packed, &bounce_strs, N_ROWS, rows);
-}
+#define SD_REPLY_TABLE_DEF "../../data/bounces.def"
+#include "rules/reply_table.inc"
 
 /* Quoted diagnostic text kept in a summary. */
 #define SUMMARY_DIAG_MAX 300
 
 const sd_reply_rule *sd_bounce_table(size_t *n)
 {
-	pthread_once(&rows_once, unpack_rows);
-	if (n)
-		*n = N_ROWS;
-	return rows;
+	return table_rows(n);
 }
 
 int sd_bounce_sender_side(const char *cause)

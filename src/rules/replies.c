@@ -9,35 +9,8 @@
 
 #include "smtp/reply.h"
 
-#pragma push_macro("NULL")
-#undef NULL
-#define NULL ""
-static const struct reply_strs {
-#define REPLY SD_REPLY_STR_FIELDS
-#include "../../data/replies.def"
-#undef REPLY
-} reply_strs = {
-#define REPLY SD_REPLY_STR_VALUES
-#include "../../data/replies.def"
-#undef REPLY
-};
-#pragma pop_macro("NULL")
-
-static const sd_reply_packed packed[] = {
-#define REPLY(...) SD_REPLY_PACKED_ROW(reply_strs, __VA_ARGS__)
-#include "../../data/replies.def"
-#undef REPLY
-};
-#define N_RULES (sizeof packed / sizeof packed[0])
-
-/* The rows as the matcher and its callers read them, made on first use. */
-static sd_reply_rule rules[N_RULES];
-static pthread_once_t rules_once = PTHREAD_ONCE_INIT;
-
-static void unpack_rules(void)
-{
-	sd_reply_unpack(packed, &reply_strs, N_RULES, rules);
-}
+#define SD_REPLY_TABLE_DEF "../../data/replies.def"
+#include "rules/reply_table.inc"
 
 void sd_reply_unpack(const sd_reply_packed *packed_rows, const void *strs,
     size_t n, sd_reply_rule *out)
@@ -240,9 +213,8 @@ const sd_reply_rule *sd_reply_classify_in(const sd_reply_rule *table,
 const sd_reply_rule *sd_reply_classify_ex(sd_smtp_stage stage, int code,
     const char *enhanced, const char *text, unsigned options)
 {
-	pthread_once(&rules_once, unpack_rules);
-	return sd_reply_classify_in(rules, N_RULES, stage, code, enhanced,
-	    text, options);
+	return sd_reply_classify_in(table_rows(NULL), N_ROWS, stage, code,
+	    enhanced, text, options);
 }
 
 const sd_reply_rule *sd_reply_classify(sd_smtp_stage stage, int code,
@@ -253,10 +225,7 @@ const sd_reply_rule *sd_reply_classify(sd_smtp_stage stage, int code,
 
 const sd_reply_rule *sd_reply_rules(size_t *n)
 {
-	pthread_once(&rules_once, unpack_rules);
-	if (n)
-		*n = N_RULES;
-	return rules;
+	return table_rows(n);
 }
 
 const char *sd_reply_stage_name(sd_smtp_stage stage)

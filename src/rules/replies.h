@@ -89,20 +89,9 @@ typedef struct sd_reply_rule {
  * A table in the data/replies.def form as the program stores it: the
  * strings in one constant block, rows of offsets into it, so the loader
  * never writes it (util/strtab.h).  The table's own file makes the
- * sd_reply_rule rows of it on first use (sd_reply_unpack).  For X-macro
- * includes of the .def file:
- *
- *   static const struct my_strs {
- *   #define REPLY SD_REPLY_STR_FIELDS      (NULL defined as "" here:
- *   ...                                      util/strtab.h)
- *   } my_strs = {
- *   #define REPLY SD_REPLY_STR_VALUES
- *   ...
- *   };
- *   static const sd_reply_packed packed[] = {
- *   #define REPLY(...) SD_REPLY_PACKED_ROW(my_strs, __VA_ARGS__)
- *   ...
- *   };
+ * sd_reply_rule rows of it on first use (sd_reply_unpack): it defines
+ * SD_REPLY_TABLE_DEF as the .def file's path and includes
+ * rules/reply_table.inc, which writes the X-macro includes below.
  */
 typedef struct sd_reply_packed {
 	sd_stroff id, provider, enhanced, fragments[SD_REPLY_MAX_FRAGMENTS];

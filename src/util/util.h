@@ -28,8 +28,8 @@ void sd_deadline_timespec(int64_t deadline_ms, struct timespec *ts);
 int64_t sd_deadline_min(int64_t a, int64_t b);
 
 /* A growing text, NUL-terminated, with a sticky out-of-memory flag: an
- * append that would take it past `max` bytes fails it too (a metrics page,
- * the JSON report). */
+ * append that would take it past `max` bytes fails it too (the exporter's
+ * metrics pages). */
 typedef struct sd_buf {
 	char *buf;
 	size_t len, cap;
