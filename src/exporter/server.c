@@ -3,7 +3,8 @@
  * connection; a probe runs on a thread of its own (flights.c), and the
  * scrape's thread waits for it until the scrape's deadline at most, then
  * answers with what is known.  The probes are bounded by the flights'
- * slots, those that overran included.
+ * slots, those that overran included.  How late an answer is handed over
+ * after its wait ended is a sample of the exporter's lag (flights.c).
  */
 #include <dirent.h>
 #include <signal.h>
@@ -37,11 +38,13 @@ typedef struct server {
 
 /* One request: its target as sent, taken before the library parses it,
  * and when its request line came (the scrape's deadline counts from
- * there, not from the end of its headers). */
+ * there, not from the end of its headers); for a probe's, when its wait
+ * ended (0: not a probe's answer). */
 typedef struct request {
 	char *uri;
 	size_t len;
 	int64_t t0;
+	int64_t ended_ms;
 } request;
 
 /* The request target as the client sent it (query string included). */
@@ -69,10 +72,12 @@ static void *take_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode why)
 {
-	(void)cls;
+	server *sv = cls;
 	(void)c;
-	(void)why;
 	request *rq = *req_cls;
+	/* the answer is with the kernel now: how long after its wait ended */
+	if (rq && rq->ended_ms && why == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		sd_flights_lag(sv->flights, sd_now_ms() - rq->ended_ms);
 	if (rq) {
 		free(rq->uri);
 		free(rq);
@@ -191,55 +196,55 @@ static void process_metrics(sd_prom *p, time_t started)
 	sd_prom_sample(p, "process_start_time_seconds", NULL, (double)started);
 }
 
+/* A family of one sample without labels. */
+static void one(sd_prom *p, const char *name, const char *type,
+    const char *help, double value)
+{
+	sd_prom_family(p, name, type, help);
+	sd_prom_sample(p, name, NULL, value);
+}
+
 static void flight_metrics(sd_prom *p, sd_flights *fl)
 {
 	sd_flight_stats st;
 	sd_flights_stats(fl, &st);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_total", "counter",
-	    "Probes run");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_total", NULL,
+	one(p, "smtpdoctor_exporter_probes_total", "counter", "Probes run",
 	    (double)st.probes);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_shared_total", "counter",
+	one(p, "smtpdoctor_exporter_probes_shared_total", "counter",
 	    "Scrapes that took the answer of a probe of the same target "
-	    "another scrape had started");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_shared_total", NULL,
-	    (double)st.shared);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_late_total", "counter",
+	    "another scrape had started", (double)st.shared);
+	one(p, "smtpdoctor_exporter_probes_late_total", "counter",
 	    "Scrapes answered 503: no probe slot came free, or the shared "
-	    "probe did not end, by their deadline");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_late_total", NULL,
-	    (double)st.late);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_timed_out_total",
-	    "counter", "Scrapes answered before their probe ended "
-	    "(smtpdoctor_probe_timed_out 1)");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_timed_out_total", NULL,
-	    (double)st.timed_out);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_cancelled_total",
-	    "counter", "Probes cancelled: every scrape waiting for them had "
-	    "been answered");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_cancelled_total", NULL,
-	    (double)st.cancelled);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_running", "gauge",
-	    "Probes running now, those past their deadline included");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_running", NULL,
+	    "probe did not end, by their deadline", (double)st.late);
+	one(p, "smtpdoctor_exporter_probes_timed_out_total", "counter",
+	    "Scrapes answered before their probe ended "
+	    "(smtpdoctor_probe_timed_out 1)", (double)st.timed_out);
+	one(p, "smtpdoctor_exporter_probes_cancelled_total", "counter",
+	    "Probes cancelled: every scrape waiting for them had "
+	    "been answered", (double)st.cancelled);
+	one(p, "smtpdoctor_exporter_probes_running", "gauge",
+	    "Probes running now, those past their deadline included",
 	    st.running);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_overrunning", "gauge",
+	one(p, "smtpdoctor_exporter_probes_overrunning", "gauge",
 	    "Probes running now whose scrape was answered timed out (each "
-	    "holds its slot until it ends)");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_overrunning", NULL,
-	    st.overrunning);
-	sd_prom_family(p, "smtpdoctor_exporter_orphan_jobs", "gauge",
+	    "holds its slot until it ends)", st.overrunning);
+	one(p, "smtpdoctor_exporter_orphan_jobs", "gauge",
 	    "Jobs of probes (lookups, connections) still running after the "
-	    "part of the probe that started them gave up at its deadline");
-	sd_prom_sample(p, "smtpdoctor_exporter_orphan_jobs", NULL,
+	    "part of the probe that started them gave up at its deadline",
 	    (double)sd_jobs_orphans());
-	sd_prom_family(p, "smtpdoctor_exporter_probes_waiting", "gauge",
-	    "Probes waiting for a slot now");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_waiting", NULL,
-	    st.waiting);
-	sd_prom_family(p, "smtpdoctor_exporter_probe_slots", "gauge",
-	    "Probes that may run at once (--concurrency)");
-	sd_prom_sample(p, "smtpdoctor_exporter_probe_slots", NULL, st.slots);
+	one(p, "smtpdoctor_exporter_probes_waiting", "gauge",
+	    "Probes waiting for a slot now", st.waiting);
+	one(p, "smtpdoctor_exporter_probe_slots", "gauge",
+	    "Probes that may run at once (--concurrency)", st.slots);
+	one(p, "smtpdoctor_exporter_lag_seconds", "gauge",
+	    "The exporter's own lag: the largest of the last 30 to 60 s, "
+	    "how late its timed waits woke and its answers were handed over "
+	    "past the times it had set (the machine or its CPU quota short)",
+	    (double)st.lag_ms / 1000);
+	one(p, "smtpdoctor_exporter_lag_reserve_seconds", "gauge",
+	    "How much earlier than their deadline scrapes are answered now "
+	    "for that lag: three times it, less half of --timeout-offset "
+	    "(at most half of a scrape's time)", (double)st.reserve_ms / 1000);
 }
 
 static char *own_metrics(server *sv, size_t *len)
@@ -314,8 +319,9 @@ static void timed_out_page(const sd_exporter_query *q,
 	a->body = sd_exporter_timeout_page(&pi, &a->len);
 }
 
-/* The probe's seconds: --timeout, lowered to the scrape's timeout header
- * minus the margin; 0 with a sentence in err when the header is bad. */
+/* The scrape's seconds: --timeout, lowered to the scrape's timeout header
+ * minus --timeout-offset; 0 with a sentence in err when the header is
+ * bad. */
 static double probe_seconds(server *sv, struct MHD_Connection *c, char *err,
     size_t errlen)
 {
@@ -329,33 +335,39 @@ static double probe_seconds(server *sv, struct MHD_Connection *c, char *err,
 		    "expected a number of seconds");
 		return 0;
 	}
-	if (scrape - SD_EXPORTER_SCRAPE_MARGIN_S <= 0) {
+	double off = sv->p->offset_s;
+	if (scrape - off <= 0) {
 		snprintf(err, errlen, "X-Prometheus-Scrape-Timeout-Seconds: "
-		    "%.3g s leaves no time for a probe (it is lowered by %.1f s)",
-		    scrape, SD_EXPORTER_SCRAPE_MARGIN_S);
+		    "%.3g s leaves no time for a probe (it is lowered by %.3g s, "
+		    "--timeout-offset)", scrape, off);
 		return 0;
 	}
-	return scrape - SD_EXPORTER_SCRAPE_MARGIN_S < s ?
-	    scrape - SD_EXPORTER_SCRAPE_MARGIN_S : s;
+	return scrape - off < s ? scrape - off : s;
 }
 
 static enum MHD_Result probe(server *sv, struct MHD_Connection *c,
-    const sd_exporter_query *q, int64_t t0)
+    const sd_exporter_query *q, int64_t t0, int64_t *ended_ms)
 {
 	char err[200];
 	double secs = probe_seconds(sv, c, err, sizeof err);
 	if (secs <= 0)
 		return answer_text(sv, c, 1, 400, err);
 	int64_t deadline_ms = t0 + (int64_t)(secs * 1000);
+	/* the scrape is answered earlier by the lag reserve, and its probe
+	 * ends a tenth of that before */
+	int64_t until_ms = deadline_ms - sd_flights_reserve_ms(sv->flights,
+	    deadline_ms - t0);
+	double run_s = (double)(until_ms - t0) / 1000;
 	flight_arg *fa = malloc(sizeof *fa);
 	if (!fa)
 		return answer_text(sv, c, 1, 500, "out of memory");
-	*fa = (flight_arg){ sv, *q, secs - (double)reserve_ms(secs) / 1000 };
+	*fa = (flight_arg){ sv, *q, run_s - (double)reserve_ms(run_s) / 1000 };
 	sd_flight_probe p = { run_probe, fa, free,
-	    deadline_ms - reserve_ms(secs), fa->deadline_s };
+	    until_ms - reserve_ms(run_s), fa->deadline_s };
 	sd_flight_answer a;
 	sd_flight_wait w;
 	sd_flights_run(sv->flights, q->key, deadline_ms, &p, &a, &w);
+	*ended_ms = w.ended_ms;
 	if (w.timed_out)
 		timed_out_page(q, &w, &a);
 	/* the probe's own line says its verdict; this one what it shared */
@@ -416,7 +428,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		return body ? answer(sv, c, 2, 200, body, len) :
 		    answer_text(sv, c, 2, 500, "out of memory");
 	}
-	return probe(sv, c, &q, rq->t0);
+	return probe(sv, c, &q, rq->t0, &rq->ended_ms);
 }
 
 int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
@@ -430,6 +442,7 @@ int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	sd_flights_set_offset(sv.flights, (int64_t)(s->offset_s * 1000));
 	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, handle, &sv,
@@ -441,7 +454,7 @@ int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
 	    (size_t)SD_EXPORTER_REQUEST_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SD_EXPORTER_IDLE_S,
 	    MHD_OPTION_URI_LOG_CALLBACK, take_uri, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_done, &sv,
 	    MHD_OPTION_END);
 	if (!d) {
 		snprintf(err, errlen, "the HTTP server did not start");
