@@ -98,6 +98,9 @@ void sd_prom_sample(sd_prom *p, const char *name, const char *const *labels,
 char *sd_prom_finish(sd_prom *p, size_t *len);
 /* Drops the page under construction. */
 void sd_prom_free(sd_prom *p);
+/* Room for a page of a few KiB, allocated now: appending the timed-out
+ * page (below) then allocates nothing (p->failed when out of memory). */
+void sd_prom_reserve(sd_prom *p);
 
 /* The exporter's words on one probe, besides what the report holds. */
 typedef struct sd_probe_info {
@@ -126,6 +129,8 @@ char *sd_exporter_probe_page(const sd_report *r, const sd_probe_info *pi,
  * how long the probe had run, its deadline, when it began), no verdict.
  */
 char *sd_exporter_timeout_page(const sd_probe_info *pi, size_t *len);
+/* The same appended to p (in the room sd_prom_reserve made). */
+void sd_exporter_timeout_page_to(sd_prom *p, const sd_probe_info *pi);
 
 /* ---- the lockout guard ------------------------------------------------ */
 
@@ -275,6 +280,7 @@ typedef struct sd_flight_wait {
 	                           answer (the caller says it timed out) */
 	double started_unix;    /* when the probe began (0: it never did) */
 	double deadline_s;      /* the probe's own deadline, as shown */
+	void *held;             /* the flight whose answer *out borrows */
 } sd_flight_wait;
 
 typedef struct sd_flights sd_flights;
@@ -307,12 +313,18 @@ int sd_flights_free(sd_flights *f, int64_t deadline_ms);
  * is a sample of the lag.  No slot by then: status 503 and a sentence.
  * The probe not ended by then: no answer (status 0, no body) and
  * w->timed_out; the probe goes on, holding its slot, until it ends or
- * (once no scrape waits for it) is cancelled.  *out's body is the
- * caller's (a copy for each sharer).
+ * (once no scrape waits for it) is cancelled.  *out's body is borrowed
+ * (every sharer reads the one answer): it stays as it is until the caller
+ * gives it back with sd_flights_release, once the answer is sent.  From
+ * the wait's end to the return nothing is allocated or freed.
  */
 #define SD_LAG_STEP_MS 100
 void sd_flights_run(sd_flights *f, const char *key, int64_t deadline_ms,
     const sd_flight_probe *p, sd_flight_answer *out, sd_flight_wait *w);
+
+/* Gives back what w holds (the answer's body); then frees what nobody
+ * holds any more. */
+void sd_flights_release(sd_flights *f, sd_flight_wait *w);
 
 /* A sample of the lag seen elsewhere (how late an answer was handed
  * over after its w->ended_ms). */

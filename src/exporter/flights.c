@@ -20,8 +20,14 @@
  * each wakes at least every SD_LAG_STEP_MS, and a timed wake that came
  * late says by how much.
  *
+ * Once its wait has ended a scrape allocates nothing and frees nothing:
+ * its answer borrows the flight's (held until sd_flights_release), and the
+ * flights' own sentences are constants.  The allocator's locks are shared
+ * with the probes' threads, and one of those (nice 10) held up while
+ * holding one held the answers up past their deadline.
+ *
  * A flight lives from the first scrape of its key until its probe ended
- * and the last scrape waiting on it left; a scrape that comes after the
+ * and the last scrape holding its answer released it; a scrape that comes after the
  * probe ended starts a new one (nothing is cached: a scrape always sees a
  * probe that began after it was asked for, or one in flight when it was).
  */
@@ -45,6 +51,7 @@ typedef struct flight {
 	int refs;               /* scrapes waiting, and the probe's thread */
 	int waiters;            /* scrapes waiting */
 	sd_flight_answer answer;
+	int answer_static;      /* its body is one of the sentences below */
 	sd_flights *f;
 	/* the probe: run by its own thread, which frees arg */
 	sd_flight_fn fn;
@@ -133,33 +140,46 @@ int sd_flights_free(sd_flights *f, int64_t deadline_ms)
 	return 0;
 }
 
+static const char no_memory[] = "out of memory\n";
+static const char no_slot[] = "every probe slot (--concurrency) stayed busy "
+    "until this scrape's deadline\n";
+static const char no_thread[] = "the probe could not be started\n";
+
+/* One of the sentences above as an answer (never freed). */
 static void set_text(sd_flight_answer *a, int status, const char *text)
 {
 	a->status = status;
-	a->body = strdup(text);
-	a->len = a->body ? strlen(a->body) : 0;
+	a->body = (char *)text;
+	a->len = strlen(text);
 }
 
-static void copy_answer(const sd_flight_answer *from, sd_flight_answer *to)
+/* Drops one reference (under the lock); 1 when it was the last, and the
+ * caller then frees fl (outside the lock: nobody else can reach it). */
+static int release(flight *fl)
 {
-	to->status = from->status;
-	to->body = from->body ? malloc(from->len + 1) : NULL;
-	to->len = to->body ? from->len : 0;
-	if (to->body)
-		memcpy(to->body, from->body, from->len + 1);
-	else
-		set_text(to, 500, "out of memory\n");
+	return --fl->refs == 0;
 }
 
-/* Drops one reference (under the lock); the last one frees. */
-static void release(flight *fl)
+static void free_flight(flight *fl)
 {
-	if (--fl->refs > 0)
-		return;
-	free(fl->answer.body);
+	if (!fl->answer_static)
+		free(fl->answer.body);
 	free(fl->key);
 	sd_cancel_unref(fl->scope);
 	free(fl);
+}
+
+void sd_flights_release(sd_flights *f, sd_flight_wait *w)
+{
+	flight *fl = w->held;
+	if (!fl)
+		return;
+	w->held = NULL;
+	pthread_mutex_lock(&f->lock);
+	int last = release(fl);
+	pthread_mutex_unlock(&f->lock);
+	if (last)
+		free_flight(fl);
 }
 
 static void unlink_flight(sd_flights *f, flight *fl)
@@ -196,8 +216,6 @@ static void *probe_thread(void *arg)
 	sd_cancel_enter(NULL);
 	if (fl->arg_free)
 		fl->arg_free(fl->arg);
-	if (!a.body)
-		set_text(&a, 500, "out of memory\n");
 	/* nothing is allocated or freed under the lock here: this thread runs
 	 * at nice 10, and one held up while holding the lock would hold up
 	 * the scrapes waiting for it */
@@ -208,15 +226,17 @@ static void *probe_thread(void *arg)
 	if (!sd_cancel_fired(fl->scope)) {
 		fl->answer = a;
 		a.body = NULL;
+		if (!fl->answer.body) {
+			set_text(&fl->answer, 500, no_memory);
+			fl->answer_static = 1;
+		}
 	}
 	/* else cut short: what it says is the cut, not the target */
 	land(f, fl);
-	int last = fl->refs == 1;
-	if (!last)
-		release(fl);
+	int last = release(fl);
 	pthread_mutex_unlock(&f->lock);
 	if (last)
-		release(fl);   /* nobody else can reach it any more */
+		free_flight(fl);
 	free(a.body);
 	return NULL;
 }
@@ -260,8 +280,8 @@ static int start(sd_flights *f, flight *fl, const scrape *s)
 	f->waiting--;
 	if (f->running >= f->slots) {
 		f->late++;
-		set_text(&fl->answer, 503, "every probe slot (--concurrency) "
-		    "stayed busy until this scrape's deadline\n");
+		set_text(&fl->answer, 503, no_slot);
+		fl->answer_static = 1;
 		return 0;
 	}
 	pthread_attr_t attr;
@@ -279,7 +299,8 @@ static int start(sd_flights *f, flight *fl, const scrape *s)
 		}
 	}
 	if (!ok) {
-		set_text(&fl->answer, 500, "the probe could not be started\n");
+		set_text(&fl->answer, 500, no_thread);
+		fl->answer_static = 1;
 		return 0;
 	}
 	f->running++;
@@ -287,8 +308,9 @@ static int start(sd_flights *f, flight *fl, const scrape *s)
 	return 1;
 }
 
-/* Under the lock: one scrape's wait for fl's answer, until until_ms.  A
- * probe none of whose scrapes waits any more is cancelled. */
+/* Under the lock: one scrape's wait for fl's answer, by its deadline less
+ * the lag reserve; the answer borrowed, fl held (w->held).  A probe none
+ * of whose scrapes waits any more is cancelled. */
 static void await(sd_flights *f, flight *fl, const scrape *s,
     sd_flight_answer *out, sd_flight_wait *w)
 {
@@ -299,8 +321,9 @@ static void await(sd_flights *f, flight *fl, const scrape *s,
 	w->started_unix = fl->started_unix;
 	w->deadline_s = fl->deadline_s;
 	w->ended_ms = fl->done ? fl->landed_ms : end;
+	w->held = fl;
 	if (fl->done && fl->answer.body) {
-		copy_answer(&fl->answer, out);
+		*out = fl->answer;
 	} else {
 		w->timed_out = 1;
 		f->timed_out++;
@@ -314,7 +337,6 @@ static void await(sd_flights *f, flight *fl, const scrape *s,
 			f->cancelled++;
 		}
 	}
-	release(fl);
 }
 
 /* Under the lock: a new flight for key, on the list; NULL when out of
@@ -377,7 +399,7 @@ void sd_flights_run(sd_flights *f, const char *key, int64_t deadline_ms,
 		pthread_mutex_unlock(&f->lock);
 		if (p->arg_free)
 			p->arg_free(p->arg);
-		set_text(out, 500, "out of memory\n");
+		set_text(out, 500, no_memory);
 		return;
 	}
 	if (!start(f, fl, &s)) {
@@ -385,8 +407,8 @@ void sd_flights_run(sd_flights *f, const char *key, int64_t deadline_ms,
 			p->arg_free(p->arg);
 		land(f, fl);
 		w->ended_ms = fl->landed_ms;
-		copy_answer(&fl->answer, out);
-		release(fl);
+		*out = fl->answer;
+		w->held = fl;
 		pthread_mutex_unlock(&f->lock);
 		return;
 	}

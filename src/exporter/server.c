@@ -28,6 +28,8 @@ static const char *const pages[] = { "index", "probe", "metrics", "other" };
 static const int codes[] = { 200, 400, 404, 405, 413, 414, 500, 503 };
 #define N_PAGES (sizeof pages / sizeof pages[0])
 #define N_CODES (sizeof codes / sizeof codes[0])
+/* The text format's type */
+#define PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 typedef struct server {
 	const sd_exporter_server *p;
@@ -122,8 +124,7 @@ static enum MHD_Result answer(server *sv, struct MHD_Connection *c, int page,
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", status == 200 && page != 0 ?
-	    "text/plain; version=0.0.4; charset=utf-8" :
-	    "text/plain; charset=utf-8");
+	    PROM_TYPE : "text/plain; charset=utf-8");
 	if (status == 405)
 		MHD_add_response_header(r, "Allow", "GET, HEAD");
 	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
@@ -306,17 +307,93 @@ static int64_t reserve_ms(double secs)
 	    SD_EXPORTER_ANSWER_RESERVE_MS;
 }
 
-/* The answer of a scrape whose deadline came first: what is known. */
-static void timed_out_page(const sd_exporter_query *q,
-    const sd_flight_wait *w, sd_flight_answer *a)
+/* A probe's answer made ready before its wait: the response (a reader of
+ * `body`, its type set) and room for the timed-out page.  Once the wait
+ * has ended nothing is allocated or freed until the answer is sent: the
+ * allocator's locks are shared with the probes' threads, and one of those
+ * (nice 10) held up while holding one held the answer up, 70 to 600 ms
+ * past its deadline when the exporter was short of CPU. */
+typedef struct kit {
+	server *sv;
+	struct MHD_Response *r;
+	const char *body;       /* the flight's answer, or the page's */
+	size_t len;
+	sd_prom page;           /* the timed-out page */
+	sd_flight_wait w;       /* holds the flight's answer until sent */
+	int status;
+	int64_t t0;
+	char *key;              /* -v: the probe's, for its line */
+} kit;
+
+static ssize_t kit_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	sd_probe_info pi = { .deadline_s = w->deadline_s,
-	    .started_unix = w->started_unix,
+	kit *k = cls;
+	if (pos >= k->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	size_t n = k->len - (size_t)pos;
+	n = n < max ? n : max;
+	memcpy(buf, k->body + pos, n);
+	return (ssize_t)n;
+}
+
+/* The response is done with (sent, or not used): -v's line, then the
+ * flight's answer given back. */
+static void kit_free(void *cls)
+{
+	kit *k = cls;
+	/* the probe's own line says its verdict; this one what it shared */
+	if (k->key && (k->w.shared || k->w.timed_out || k->status != 200)) {
+		char *key = sd_sanitize(k->key, strlen(k->key), 300);
+		fprintf(stderr, "smtpdoctor exporter: %s: %d in %.2f s%s%s\n",
+		    key ? key : "?", k->status,
+		    (double)(sd_now_ms() - k->t0) / 1000,
+		    k->w.shared ? " (shared)" : "", k->w.timed_out ?
+		    " (timed out: the probe goes on, holding its slot)" : "");
+		free(key);
+	}
+	free(k->key);
+	sd_flights_release(k->sv->flights, &k->w);
+	sd_prom_free(&k->page);
+	free(k);
+}
+
+static kit *kit_new(server *sv, const sd_exporter_query *q, int64_t t0)
+{
+	kit *k = calloc(1, sizeof *k);
+	if (!k)
+		return NULL;
+	k->sv = sv;
+	k->t0 = t0;
+	sd_prom_init(&k->page);
+	sd_prom_reserve(&k->page);
+	k->key = sv->p->verbose ? strdup(q->key) : NULL;
+	/* its length is not known yet: sent chunked */
+	k->r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	    kit_read, k, kit_free);
+	if (!k->r) {
+		kit_free(k);
+		return NULL;
+	}
+	if (k->page.failed || (sv->p->verbose && !k->key) ||
+	    MHD_add_response_header(k->r, "Content-Type", PROM_TYPE) !=
+	    MHD_YES) {
+		MHD_destroy_response(k->r);
+		return NULL;
+	}
+	return k;
+}
+
+/* The page of a scrape whose deadline came first: what is known. */
+static void timed_out_page(const sd_exporter_query *q, kit *k)
+{
+	sd_probe_info pi = { .deadline_s = k->w.deadline_s,
+	    .started_unix = k->w.started_unix,
 	    .is_check = q->command == SD_XQ_CHECK };
-	if (w->started_unix > 0)
-		pi.duration_s = sd_wall_now() - w->started_unix;
-	a->status = 200;
-	a->body = sd_exporter_timeout_page(&pi, &a->len);
+	if (k->w.started_unix > 0)
+		pi.duration_s = sd_wall_now() - k->w.started_unix;
+	sd_exporter_timeout_page_to(&k->page, &pi);
+	k->body = k->page.buf;
+	k->len = k->page.len;
 }
 
 /* The scrape's seconds: --timeout, lowered to the scrape's timeout header
@@ -345,6 +422,21 @@ static double probe_seconds(server *sv, struct MHD_Connection *c, char *err,
 	return scrape - off < s ? scrape - off : s;
 }
 
+/* A sentence (400 for a target refused, 500, 503) instead of the kit's
+ * page: made now, with its own type. */
+static enum MHD_Result probe_text(server *sv, struct MHD_Connection *c,
+    kit *k)
+{
+	int status = k->body ? k->status : 500;
+	char *text = k->body ? strndup(k->body, k->len) : NULL;
+	size_t len = k->len;
+	k->status = status;
+	MHD_destroy_response(k->r);   /* the kit too */
+	if (!text)
+		return answer_text(sv, c, 1, 500, "out of memory");
+	return answer(sv, c, 1, status, text, len);
+}
+
 static enum MHD_Result probe(server *sv, struct MHD_Connection *c,
     const sd_exporter_query *q, int64_t t0, int64_t *ended_ms)
 {
@@ -359,29 +451,31 @@ static enum MHD_Result probe(server *sv, struct MHD_Connection *c,
 	    deadline_ms - t0);
 	double run_s = (double)(until_ms - t0) / 1000;
 	flight_arg *fa = malloc(sizeof *fa);
-	if (!fa)
+	kit *k = fa ? kit_new(sv, q, t0) : NULL;
+	if (!k) {
+		free(fa);
 		return answer_text(sv, c, 1, 500, "out of memory");
+	}
 	*fa = (flight_arg){ sv, *q, run_s - (double)reserve_ms(run_s) / 1000 };
 	sd_flight_probe p = { run_probe, fa, free,
 	    until_ms - reserve_ms(run_s), fa->deadline_s };
 	sd_flight_answer a;
-	sd_flight_wait w;
-	sd_flights_run(sv->flights, q->key, deadline_ms, &p, &a, &w);
-	*ended_ms = w.ended_ms;
-	if (w.timed_out)
-		timed_out_page(q, &w, &a);
-	/* the probe's own line says its verdict; this one what it shared */
-	if (sv->p->verbose && (w.shared || w.timed_out || a.status != 200)) {
-		char *key = sd_sanitize(q->key, strlen(q->key), 300);
-		fprintf(stderr, "smtpdoctor exporter: %s: %d in %.2f s%s%s\n",
-		    key ? key : "?", a.status, (double)(sd_now_ms() - t0) / 1000,
-		    w.shared ? " (shared)" : "", w.timed_out ?
-		    " (timed out: the probe goes on, holding its slot)" : "");
-		free(key);
+	sd_flights_run(sv->flights, q->key, deadline_ms, &p, &a, &k->w);
+	/* from here until it is sent, nothing is allocated (the kit) */
+	*ended_ms = k->w.ended_ms;
+	k->status = k->w.timed_out ? 200 : a.status;
+	if (k->w.timed_out) {
+		timed_out_page(q, k);
+	} else {
+		k->body = a.body;
+		k->len = a.len;
 	}
-	if (!a.body)
-		return answer_text(sv, c, 1, 500, "out of memory");
-	return answer(sv, c, 1, a.status, a.body, a.len);
+	if (k->status != 200 || !k->body || k->page.failed)
+		return probe_text(sv, c, k);
+	count(sv, 1, 200);
+	enum MHD_Result rc = MHD_queue_response(c, 200, k->r);
+	MHD_destroy_response(k->r);   /* the kit goes once it is sent */
+	return rc;
 }
 
 /* ---- routing --------------------------------------------------------- */

@@ -427,6 +427,10 @@ static void *ask(void *arg)
 	    k->deadline_ms, 1.0 };
 	sd_flights_run(k->f, k->key, k->deadline_ms, &p, &k->a, &k->w);
 	k->took_ms = sd_now_ms() - t0;
+	/* the body is borrowed until released: the asker keeps a copy */
+	if (k->a.body)
+		k->a.body = strdup(k->a.body);
+	sd_flights_release(k->f, &k->w);
 	return NULL;
 }
 
