@@ -289,7 +289,8 @@ static void finish_lines(batch *b)
 	}
 }
 
-int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
+    int cpu_bound)
 {
 	unsigned shard_i, shard_n;
 	int rc = batch_usage(cli, &shard_i, &shard_n);
@@ -327,6 +328,8 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
 	};
 	b.slots = calloc(b.window, sizeof *b.slots);
 	b.lines = sd_jobgroup_new(workers);
+	if (cpu_bound)
+		sd_jobgroup_keep_to_cpus(b.lines);
 	pthread_mutex_init(&b.lock, NULL);
 	sd_cond_init_monotonic(&b.space);
 	int started = b.slots && b.lines;

@@ -791,8 +791,9 @@ static nfds_t channel_fds(ares_channel ch, struct pollfd *p)
 /*
  * Runs the channel until the question is answered or its deadline comes,
  * when it is cancelled (a timeout).  Every wait ends at c-ares' next
- * retransmission or at the deadline, whichever is first.  0, or -1 when
- * poll() fails.
+ * retransmission or at the deadline, whichever is first, and is told
+ * (sd_wait_begin): a batch's next line may use the CPU meanwhile.  0, or
+ * -1 when poll() fails.
  */
 static int pump(ares_channel ch, const ask *q, int64_t deadline)
 {
@@ -809,7 +810,9 @@ static int pump(ares_channel ch, const ask *q, int64_t deadline)
 		const struct timeval *t = ares_timeout(ch, &max, &tv);
 		int64_t wait = (int64_t)t->tv_sec * 1000 +
 		    (t->tv_usec + 999) / 1000;
+		sd_wait_begin();
 		int rc = poll(p, n, (int)wait);
+		sd_wait_end();
 		if (rc < 0 && errno != EINTR) {
 			ares_cancel(ch);
 			return -1;
