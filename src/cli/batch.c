@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,8 +17,11 @@
 /* Lines held at once per worker: enough that a slow line does not idle
  * the other workers while its successors wait to be written. */
 #define WINDOW_PER_WORKER 4
-/* How often the progress line on a terminal is redrawn. */
+/* How often the progress line on a terminal is redrawn, and the longest
+ * a written line stays in the output's buffer while others run. */
 #define PROGRESS_EVERY_MS 250
+/* The output's buffer (not a terminal): many lines a write. */
+#define OUT_BUFFER (64 * 1024)
 
 typedef struct batch batch;
 
@@ -41,6 +45,10 @@ struct batch {
 	/* sequence numbers of kept lines: [head, tail) not yet written */
 	unsigned long head, tail;
 	unsigned long running;
+	int writing;            /* a thread is writing the lines at the head */
+	int flush_each;         /* the input may keep the reader waiting */
+	int64_t flushed_at;     /* the output's buffer last emptied */
+	int feeder_waits;       /* the reader waits for free slots */
 	int failed;             /* a line could not be rendered */
 	int abandoned;          /* a line's checks outlived its deadline */
 	unsigned long written;
@@ -143,28 +151,66 @@ static void draw_progress(batch *b, int last)
 	fflush(stderr);
 }
 
-/* Under the lock: writes the finished lines at the head, in order. */
+/* Under the lock: is it time to empty the output's buffer?  After every
+ * line when the reader may wait for input, else when no line is left
+ * running and a quarter second after the last time, so that no written
+ * line waits in the buffer longer. */
+static int flush_due(batch *b)
+{
+	int64_t now = sd_now_ms();
+	if (!b->flush_each && b->head < b->tail &&
+	    now - b->flushed_at < PROGRESS_EVERY_MS)
+		return 0;
+	b->flushed_at = now;
+	return 1;
+}
+
+/* Under the lock: is the line at the head finished? */
+static int head_done(const batch *b)
+{
+	return b->head < b->tail && b->slots[b->head % b->window].done;
+}
+
+/*
+ * Under the lock: writes the finished lines at the head, in order.  One
+ * thread writes at a time, without the lock, so the threads finishing
+ * other lines do not wait for the output; a line finished meanwhile is
+ * written by that thread before it leaves.
+ */
 static void write_ready(batch *b)
 {
-	while (b->head < b->tail) {
+	if (b->writing)
+		return;
+	b->writing = 1;
+	while (head_done(b)) {
 		slot *s = &b->slots[b->head % b->window];
-		if (!s->done)
-			break;
-		if (s->out) {
-			fputs(s->out, b->out);
-			fputc('\n', b->out);
-		} else {
+		char *out = s->out;
+		if (!out)
 			b->failed = 1;
-		}
-		free(s->out);
 		free(s->text);
 		memset(s, 0, sizeof *s);
 		b->head++;
 		b->written++;
+		pthread_mutex_unlock(&b->lock);
+		if (out) {
+			fputs(out, b->out);
+			putc('\n', b->out);
+			free(out);
+		}
+		pthread_mutex_lock(&b->lock);
+		if (head_done(b) || !flush_due(b))
+			continue;
+		pthread_mutex_unlock(&b->lock);
+		fflush(b->out);
+		/* a line finished meanwhile is this thread's to write */
+		pthread_mutex_lock(&b->lock);
 	}
-	fflush(b->out);
+	b->writing = 0;
 	draw_progress(b, 0);
-	pthread_cond_broadcast(&b->space);
+	/* the reader refills a quarter of the window at a time */
+	if (b->feeder_waits && b->window - (b->tail - b->head) >=
+	    (b->window + 3) / 4)
+		pthread_cond_signal(&b->space);
 }
 
 /* A line's job: its report, rendered, then what is ready is written. */
@@ -247,7 +293,11 @@ static int feed(batch *b, FILE *in, unsigned shard_i, unsigned shard_n)
 			struct timespec ts;
 			sd_deadline_timespec(sd_now_ms() + PROGRESS_EVERY_MS,
 			    &ts);
+			b->feeder_waits = 1;
 			pthread_cond_timedwait(&b->space, &b->lock, &ts);
+			b->feeder_waits = 0;
+			if (!b->writing && flush_due(b))
+				fflush(b->out);
 			draw_progress(b, 0);
 		}
 		slot *s = &b->slots[b->tail++ % b->window];
@@ -284,6 +334,8 @@ static void finish_lines(batch *b)
 {
 	while (sd_jobgroup_wait(b->lines, sd_now_ms() + PROGRESS_EVERY_MS)) {
 		pthread_mutex_lock(&b->lock);
+		if (!b->writing && flush_due(b))
+			fflush(b->out);
 		draw_progress(b, 0);
 		pthread_mutex_unlock(&b->lock);
 	}
@@ -326,6 +378,13 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
 		.progress = isatty(STDERR_FILENO) && cli->opt.verbose >= 0,
 		.t0 = sd_now_ms(),
 	};
+	/* a file read never keeps the reader waiting: the written lines
+	 * leave in large writes (flush_due); a pipe or a terminal may */
+	struct stat st;
+	b.flush_each = fstat(fileno(in), &st) != 0 || !S_ISREG(st.st_mode);
+	if (!b.flush_each && !isatty(fileno(out)))
+		setvbuf(out, NULL, _IOFBF, OUT_BUFFER);
+	b.flushed_at = b.t0;
 	b.slots = calloc(b.window, sizeof *b.slots);
 	b.lines = sd_jobgroup_new(workers);
 	if (cpu_bound)
@@ -341,7 +400,7 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
 		fprintf(stderr, "smtpdoctor: --batch: %s\n", started ?
 		    "reading the input failed" : "out of memory");
 	rc = frc < 0 ? (started ? 2 : 3) : b.failed ? 3 : 0;
-	if (fflush(out) != 0) {
+	if (fflush(out) != 0 || ferror(out)) {
 		fprintf(stderr, "smtpdoctor: writing the output failed: %s\n",
 		    strerror(errno));
 		rc = 3;
