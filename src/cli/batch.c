@@ -22,6 +22,9 @@
 #define PROGRESS_EVERY_MS 250
 /* The output's buffer (not a terminal): many lines a write. */
 #define OUT_BUFFER (64 * 1024)
+/* No bound of the batch's own on a line's text (as json_dumps has none):
+ * the report's text budget bounds what a document holds. */
+#define LINE_TEXT_MAX ((size_t)1 << 30)
 
 typedef struct batch batch;
 
@@ -93,15 +96,41 @@ static json_t *input_object(const slot *s)
 	return o;
 }
 
+/* jansson hands the text over in pieces, most a few bytes long */
+static int put_text(const char *p, size_t n, void *arg)
+{
+	sd_buf *t = arg;
+	if (n < t->cap - t->len) {
+		memcpy(t->buf + t->len, p, n);
+		t->len += n;
+		t->buf[t->len] = '\0';
+		return 0;
+	}
+	sd_buf_put(t, p, n, LINE_TEXT_MAX);
+	return t->failed ? -1 : 0;
+}
+
+/* doc as one line of JSON, written by jansson (json_dumps' text) into one
+ * buffer sized for a line at once, rather than grown from 16 bytes and
+ * copied; doc is released.  NULL when out of memory. */
+static char *line_text(json_t *doc)
+{
+	sd_buf t = { 0 };
+	int rc = doc ? json_dump_callback(doc, put_text, &t, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : -1;
+	json_decref(doc);
+	if (rc != 0 || t.failed || !t.buf) {
+		free(t.buf);
+		return NULL;
+	}
+	return t.buf;
+}
+
 static char *error_line(const slot *s, const char *msg)
 {
-	json_t *doc = json_pack("{s:s, s:o, s:{s:s, s:s}}", "schema",
+	return line_text(json_pack("{s:s, s:o, s:{s:s, s:s}}", "schema",
 	    SD_SCHEMA, "input", input_object(s), "error", "code", "usage",
-	    "message", msg);
-	char *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENSURE_ASCII) : NULL;
-	json_decref(doc);
-	return out;
+	    "message", msg));
 }
 
 /* Runs one line and renders it as one line of JSON. */
@@ -129,10 +158,7 @@ static char *run_line(batch *b, slot *s)
 	if (!doc)
 		return NULL;
 	json_object_set_new(doc, "input", input_object(s));
-	char *out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENSURE_ASCII);
-	json_decref(doc);
-	return out;
+	return line_text(doc);
 }
 
 static void draw_progress(batch *b, int last)
