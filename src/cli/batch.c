@@ -11,6 +11,7 @@
 
 #include "cli/batch.h"
 #include "probe/jobs.h"
+#include "report/arena.h"
 #include "report/report.h"
 #include "util/util.h"
 
@@ -48,6 +49,7 @@ struct batch {
 	/* sequence numbers of kept lines: [head, tail) not yet written */
 	unsigned long head, tail;
 	unsigned long running;
+	unsigned how;           /* SD_BATCH_* */
 	int writing;            /* a thread is writing the lines at the head */
 	int flush_each;         /* the input may keep the reader waiting */
 	int64_t flushed_at;     /* the output's buffer last emptied */
@@ -112,13 +114,15 @@ static int put_text(const char *p, size_t n, void *arg)
 
 /* doc as one line of JSON, written by jansson (json_dumps' text) into one
  * buffer sized for a line at once, rather than grown from 16 bytes and
- * copied; doc is released.  NULL when out of memory. */
+ * copied; doc is released (in an arena, with it).  NULL when out of
+ * memory. */
 static char *line_text(json_t *doc)
 {
 	sd_buf t = { 0 };
 	int rc = doc ? json_dump_callback(doc, put_text, &t, JSON_COMPACT |
 	    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : -1;
-	json_decref(doc);
+	if (!sd_json_arena_active())
+		json_decref(doc);
 	if (rc != 0 || t.failed || !t.buf) {
 		free(t.buf);
 		return NULL;
@@ -134,7 +138,7 @@ static char *error_line(const slot *s, const char *msg)
 }
 
 /* Runs one line and renders it as one line of JSON. */
-static char *run_line(batch *b, slot *s)
+static char *evaluate(batch *b, slot *s)
 {
 	char err[512] = "";
 	if (s->too_long) {
@@ -159,6 +163,19 @@ static char *run_line(batch *b, slot *s)
 		return NULL;
 	json_object_set_new(doc, "input", input_object(s));
 	return line_text(doc);
+}
+
+/* A line's JSON values in an arena of its thread when they stay there
+ * (SD_BATCH_ONE_THREAD): the hundreds of them are gone at once with it. */
+static char *run_line(batch *b, slot *s)
+{
+	if (!(b->how & SD_BATCH_ONE_THREAD))
+		return evaluate(b, s);
+	sd_json_arena a = { 0 };
+	sd_json_arena_enter(&a);
+	char *out = evaluate(b, s);
+	sd_json_arena_leave(&a);
+	return out;
 }
 
 static void draw_progress(batch *b, int last)
@@ -368,7 +385,7 @@ static void finish_lines(batch *b)
 }
 
 int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
-    int cpu_bound)
+    unsigned how)
 {
 	unsigned shard_i, shard_n;
 	int rc = batch_usage(cli, &shard_i, &shard_n);
@@ -399,7 +416,7 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
 	}
 	size_t workers = cli->concurrency ? cli->concurrency : 64;
 	batch b = {
-		.cli = cli, .fn = fn, .res = res, .out = out,
+		.cli = cli, .fn = fn, .res = res, .out = out, .how = how,
 		.window = workers * WINDOW_PER_WORKER,
 		.progress = isatty(STDERR_FILENO) && cli->opt.verbose >= 0,
 		.t0 = sd_now_ms(),
@@ -413,8 +430,10 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
 	b.flushed_at = b.t0;
 	b.slots = calloc(b.window, sizeof *b.slots);
 	b.lines = sd_jobgroup_new(workers);
-	if (cpu_bound)
+	if (how & SD_BATCH_CPU_BOUND)
 		sd_jobgroup_keep_to_cpus(b.lines);
+	if (how & SD_BATCH_ONE_THREAD)
+		sd_json_arena_install();
 	pthread_mutex_init(&b.lock, NULL);
 	sd_cond_init_monotonic(&b.space);
 	int started = b.slots && b.lines;
