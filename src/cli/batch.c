@@ -21,8 +21,11 @@
 /* How often the progress line on a terminal is redrawn, and the longest
  * a written line stays in the output's buffer while others run. */
 #define PROGRESS_EVERY_MS 250
-/* The output's buffer (not a terminal): many lines a write. */
-#define OUT_BUFFER (64 * 1024)
+/* The output's buffer (not a terminal): many lines a write.  The C
+ * library takes the size only with the memory (with NULL it keeps its
+ * own, a page for a pipe); the stream may outlive the batch (exit
+ * flushes it), so the memory is static. */
+static char out_buffer[64 * 1024];
 /* No bound of the batch's own on a line's text (as json_dumps has none):
  * the report's text budget bounds what a document holds. */
 #define LINE_TEXT_MAX ((size_t)1 << 30)
@@ -426,7 +429,7 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
 	struct stat st;
 	b.flush_each = fstat(fileno(in), &st) != 0 || !S_ISREG(st.st_mode);
 	if (!b.flush_each && !isatty(fileno(out)))
-		setvbuf(out, NULL, _IOFBF, OUT_BUFFER);
+		setvbuf(out, out_buffer, _IOFBF, sizeof out_buffer);
 	b.flushed_at = b.t0;
 	b.slots = calloc(b.window, sizeof *b.slots);
 	b.lines = sd_jobgroup_new(workers);
