@@ -95,20 +95,28 @@ int sd_cli_batch_options(const sd_cli *cli)
 static json_t *input_object(const slot *s)
 {
 	char *t = sd_sanitize(s->text, strlen(s->text), SD_BATCH_LINE_MAX);
-	json_t *o = json_pack("{s:I, s:s}", "line", (json_int_t)s->number,
-	    "text", t ? t : "");
+	json_t *o = json_object();
+	/* a member a call (json_pack would read a format for each line) */
+	json_object_set_new(o, "line", json_integer((json_int_t)s->number));
+	json_object_set_new(o, "text", json_string(t ? t : ""));
 	free(t);
 	return o;
 }
 
-/* jansson hands the text over in pieces, most a few bytes long */
+/* jansson hands the text over in pieces, most a few bytes long (a quote,
+ * a colon, a key): those are copied here, without a call */
 static int put_text(const char *p, size_t n, void *arg)
 {
 	sd_buf *t = arg;
 	if (n < t->cap - t->len) {
-		memcpy(t->buf + t->len, p, n);
+		char *o = t->buf + t->len;
+		if (n <= 8)
+			for (size_t i = 0; i < n; i++)
+				o[i] = p[i];
+		else
+			memcpy(o, p, n);
 		t->len += n;
-		t->buf[t->len] = '\0';
+		o[n] = '\0';
 		return 0;
 	}
 	sd_buf_put(t, p, n, LINE_TEXT_MAX);
