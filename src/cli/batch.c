@@ -219,6 +219,17 @@ static int flush_due(batch *b)
 	return 1;
 }
 
+/* Under the lock, from the reader's wakeups (four a second at least while
+ * lines run): what the output's buffer holds leaves now, unless a writer
+ * is at work (it flushes when it is done, if it is time). */
+static void flush_now(batch *b)
+{
+	if (b->writing)
+		return;
+	b->flushed_at = sd_now_ms();
+	fflush(b->out);
+}
+
 /* Under the lock: is the line at the head finished? */
 static int head_done(const batch *b)
 {
@@ -350,8 +361,7 @@ static int feed(batch *b, FILE *in, unsigned shard_i, unsigned shard_n)
 			b->feeder_waits = 1;
 			pthread_cond_timedwait(&b->space, &b->lock, &ts);
 			b->feeder_waits = 0;
-			if (!b->writing && flush_due(b))
-				fflush(b->out);
+			flush_now(b);
 			draw_progress(b, 0);
 		}
 		slot *s = &b->slots[b->tail++ % b->window];
@@ -388,8 +398,7 @@ static void finish_lines(batch *b)
 {
 	while (sd_jobgroup_wait(b->lines, sd_now_ms() + PROGRESS_EVERY_MS)) {
 		pthread_mutex_lock(&b->lock);
-		if (!b->writing && flush_due(b))
-			fflush(b->out);
+		flush_now(b);
 		draw_progress(b, 0);
 		pthread_mutex_unlock(&b->lock);
 	}
