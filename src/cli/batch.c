@@ -5,19 +5,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/batch.h"
 #include "probe/jobs.h"
+#include "report/arena.h"
 #include "report/report.h"
 #include "util/util.h"
 
 /* Lines held at once per worker: enough that a slow line does not idle
  * the other workers while its successors wait to be written. */
 #define WINDOW_PER_WORKER 4
-/* How often the progress line on a terminal is redrawn. */
+/* How often the progress line on a terminal is redrawn, and the longest
+ * a written line stays in the output's buffer while others run. */
 #define PROGRESS_EVERY_MS 250
+/* The output's buffer (not a terminal): many lines a write.  The C
+ * library takes the size only with the memory (with NULL it keeps its
+ * own, a page for a pipe); the stream may outlive the batch (exit
+ * flushes it), so the memory is static. */
+static char out_buffer[64 * 1024];
+/* No bound of the batch's own on a line's text (as json_dumps has none):
+ * the report's text budget bounds what a document holds. */
+#define LINE_TEXT_MAX ((size_t)1 << 30)
 
 typedef struct batch batch;
 
@@ -41,6 +52,11 @@ struct batch {
 	/* sequence numbers of kept lines: [head, tail) not yet written */
 	unsigned long head, tail;
 	unsigned long running;
+	unsigned how;           /* SD_BATCH_* */
+	int writing;            /* a thread is writing the lines at the head */
+	int flush_each;         /* the input may keep the reader waiting */
+	int64_t flushed_at;     /* the output's buffer last emptied */
+	int feeder_waits;       /* the reader waits for free slots */
 	int failed;             /* a line could not be rendered */
 	int abandoned;          /* a line's checks outlived its deadline */
 	unsigned long written;
@@ -79,25 +95,61 @@ int sd_cli_batch_options(const sd_cli *cli)
 static json_t *input_object(const slot *s)
 {
 	char *t = sd_sanitize(s->text, strlen(s->text), SD_BATCH_LINE_MAX);
-	json_t *o = json_pack("{s:I, s:s}", "line", (json_int_t)s->number,
-	    "text", t ? t : "");
+	json_t *o = json_object();
+	/* a member a call (json_pack would read a format for each line) */
+	json_object_set_new(o, "line", json_integer((json_int_t)s->number));
+	json_object_set_new(o, "text", json_string(t ? t : ""));
 	free(t);
 	return o;
 }
 
+/* jansson hands the text over in pieces, most a few bytes long (a quote,
+ * a colon, a key): those are copied here, without a call */
+static int put_text(const char *p, size_t n, void *arg)
+{
+	sd_buf *t = arg;
+	if (n < t->cap - t->len) {
+		char *o = t->buf + t->len;
+		if (n <= 8)
+			for (size_t i = 0; i < n; i++)
+				o[i] = p[i];
+		else
+			memcpy(o, p, n);
+		t->len += n;
+		o[n] = '\0';
+		return 0;
+	}
+	sd_buf_put(t, p, n, LINE_TEXT_MAX);
+	return t->failed ? -1 : 0;
+}
+
+/* doc as one line of JSON, written by jansson (json_dumps' text) into one
+ * buffer sized for a line at once, rather than grown from 16 bytes and
+ * copied; doc is released (in an arena, with it).  NULL when out of
+ * memory. */
+static char *line_text(json_t *doc)
+{
+	sd_buf t = { 0 };
+	int rc = doc ? json_dump_callback(doc, put_text, &t, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : -1;
+	if (!sd_json_arena_active())
+		json_decref(doc);
+	if (rc != 0 || t.failed || !t.buf) {
+		free(t.buf);
+		return NULL;
+	}
+	return t.buf;
+}
+
 static char *error_line(const slot *s, const char *msg)
 {
-	json_t *doc = json_pack("{s:s, s:o, s:{s:s, s:s}}", "schema",
+	return line_text(json_pack("{s:s, s:o, s:{s:s, s:s}}", "schema",
 	    SD_SCHEMA, "input", input_object(s), "error", "code", "usage",
-	    "message", msg);
-	char *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENSURE_ASCII) : NULL;
-	json_decref(doc);
-	return out;
+	    "message", msg));
 }
 
 /* Runs one line and renders it as one line of JSON. */
-static char *run_line(batch *b, slot *s)
+static char *evaluate(batch *b, slot *s)
 {
 	char err[512] = "";
 	if (s->too_long) {
@@ -121,9 +173,19 @@ static char *run_line(batch *b, slot *s)
 	if (!doc)
 		return NULL;
 	json_object_set_new(doc, "input", input_object(s));
-	char *out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENSURE_ASCII);
-	json_decref(doc);
+	return line_text(doc);
+}
+
+/* A line's JSON values in an arena of its thread when they stay there
+ * (SD_BATCH_ONE_THREAD): the hundreds of them are gone at once with it. */
+static char *run_line(batch *b, slot *s)
+{
+	if (!(b->how & SD_BATCH_ONE_THREAD))
+		return evaluate(b, s);
+	sd_json_arena a = { 0 };
+	sd_json_arena_enter(&a);
+	char *out = evaluate(b, s);
+	sd_json_arena_leave(&a);
 	return out;
 }
 
@@ -143,28 +205,77 @@ static void draw_progress(batch *b, int last)
 	fflush(stderr);
 }
 
-/* Under the lock: writes the finished lines at the head, in order. */
+/* Under the lock: is it time to empty the output's buffer?  After every
+ * line when the reader may wait for input, else when no line is left
+ * running and a quarter second after the last time, so that no written
+ * line waits in the buffer longer. */
+static int flush_due(batch *b)
+{
+	int64_t now = sd_now_ms();
+	if (!b->flush_each && b->head < b->tail &&
+	    now - b->flushed_at < PROGRESS_EVERY_MS)
+		return 0;
+	b->flushed_at = now;
+	return 1;
+}
+
+/* Under the lock, from the reader's wakeups (four a second at least while
+ * lines run): what the output's buffer holds leaves now, unless a writer
+ * is at work (it flushes when it is done, if it is time). */
+static void flush_now(batch *b)
+{
+	if (b->writing)
+		return;
+	b->flushed_at = sd_now_ms();
+	fflush(b->out);
+}
+
+/* Under the lock: is the line at the head finished? */
+static int head_done(const batch *b)
+{
+	return b->head < b->tail && b->slots[b->head % b->window].done;
+}
+
+/*
+ * Under the lock: writes the finished lines at the head, in order.  One
+ * thread writes at a time, without the lock, so the threads finishing
+ * other lines do not wait for the output; a line finished meanwhile is
+ * written by that thread before it leaves.
+ */
 static void write_ready(batch *b)
 {
-	while (b->head < b->tail) {
+	if (b->writing)
+		return;
+	b->writing = 1;
+	while (head_done(b)) {
 		slot *s = &b->slots[b->head % b->window];
-		if (!s->done)
-			break;
-		if (s->out) {
-			fputs(s->out, b->out);
-			fputc('\n', b->out);
-		} else {
+		char *out = s->out;
+		if (!out)
 			b->failed = 1;
-		}
-		free(s->out);
 		free(s->text);
 		memset(s, 0, sizeof *s);
 		b->head++;
 		b->written++;
+		pthread_mutex_unlock(&b->lock);
+		if (out) {
+			fputs(out, b->out);
+			putc('\n', b->out);
+			free(out);
+		}
+		pthread_mutex_lock(&b->lock);
+		if (head_done(b) || !flush_due(b))
+			continue;
+		pthread_mutex_unlock(&b->lock);
+		fflush(b->out);
+		/* a line finished meanwhile is this thread's to write */
+		pthread_mutex_lock(&b->lock);
 	}
-	fflush(b->out);
+	b->writing = 0;
 	draw_progress(b, 0);
-	pthread_cond_broadcast(&b->space);
+	/* the reader refills a quarter of the window at a time */
+	if (b->feeder_waits && b->window - (b->tail - b->head) >=
+	    (b->window + 3) / 4)
+		pthread_cond_signal(&b->space);
 }
 
 /* A line's job: its report, rendered, then what is ready is written. */
@@ -247,7 +358,10 @@ static int feed(batch *b, FILE *in, unsigned shard_i, unsigned shard_n)
 			struct timespec ts;
 			sd_deadline_timespec(sd_now_ms() + PROGRESS_EVERY_MS,
 			    &ts);
+			b->feeder_waits = 1;
 			pthread_cond_timedwait(&b->space, &b->lock, &ts);
+			b->feeder_waits = 0;
+			flush_now(b);
 			draw_progress(b, 0);
 		}
 		slot *s = &b->slots[b->tail++ % b->window];
@@ -284,12 +398,14 @@ static void finish_lines(batch *b)
 {
 	while (sd_jobgroup_wait(b->lines, sd_now_ms() + PROGRESS_EVERY_MS)) {
 		pthread_mutex_lock(&b->lock);
+		flush_now(b);
 		draw_progress(b, 0);
 		pthread_mutex_unlock(&b->lock);
 	}
 }
 
-int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
+    unsigned how)
 {
 	unsigned shard_i, shard_n;
 	int rc = batch_usage(cli, &shard_i, &shard_n);
@@ -320,13 +436,24 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
 	}
 	size_t workers = cli->concurrency ? cli->concurrency : 64;
 	batch b = {
-		.cli = cli, .fn = fn, .res = res, .out = out,
+		.cli = cli, .fn = fn, .res = res, .out = out, .how = how,
 		.window = workers * WINDOW_PER_WORKER,
 		.progress = isatty(STDERR_FILENO) && cli->opt.verbose >= 0,
 		.t0 = sd_now_ms(),
 	};
+	/* a file read never keeps the reader waiting: the written lines
+	 * leave in large writes (flush_due); a pipe or a terminal may */
+	struct stat st;
+	b.flush_each = fstat(fileno(in), &st) != 0 || !S_ISREG(st.st_mode);
+	if (!b.flush_each && !isatty(fileno(out)))
+		setvbuf(out, out_buffer, _IOFBF, sizeof out_buffer);
+	b.flushed_at = b.t0;
 	b.slots = calloc(b.window, sizeof *b.slots);
 	b.lines = sd_jobgroup_new(workers);
+	if (how & SD_BATCH_CPU_BOUND)
+		sd_jobgroup_keep_to_cpus(b.lines);
+	if (how & SD_BATCH_ONE_THREAD)
+		sd_json_arena_install();
 	pthread_mutex_init(&b.lock, NULL);
 	sd_cond_init_monotonic(&b.space);
 	int started = b.slots && b.lines;
@@ -338,7 +465,7 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
 		fprintf(stderr, "smtpdoctor: --batch: %s\n", started ?
 		    "reading the input failed" : "out of memory");
 	rc = frc < 0 ? (started ? 2 : 3) : b.failed ? 3 : 0;
-	if (fflush(out) != 0) {
+	if (fflush(out) != 0 || ferror(out)) {
 		fprintf(stderr, "smtpdoctor: writing the output failed: %s\n",
 		    strerror(errno));
 		rc = 3;
