@@ -55,9 +55,14 @@
  * not this, is what ends the wait. */
 #define STUB_FIRST_WAIT_MS 400
 #define STUB_TRIES 8
-/* Idle channels kept for the next question (a batch's workers); a channel
- * holds no socket while idle, only c-ares' tables (some 50 KiB). */
-#define STUB_IDLE_CHANNELS 64
+/* Idle channels kept for the next question: one for each thread of the
+ * job pool (SD_JOBS_THREADS_MAX), each of which asks one question at a
+ * time, so that a batch's questions never make and destroy channels (with
+ * 64, a domain --batch of 128 domains at once made and destroyed one to
+ * three channels a domain).  A channel holds no socket while idle, only
+ * c-ares' tables (some 75 KiB), and the channels kept are the ones the
+ * busiest moment made. */
+#define STUB_IDLE_CHANNELS 512
 /* CNAMEs followed inside one answer before giving up (a loop). */
 #define STUB_MAX_CNAMES 16
 /* Answers kept in the cache of one resolver, and the bytes they may hold
