@@ -14,7 +14,9 @@
  *
  * Little of the protocol is ours: c-ares asks (UDP with EDNS0, TCP when
  * an answer is truncated, retransmission with a doubling wait, answers
- * matched to their question, random ids and source ports) and the C
+ * matched to their question, random ids and source ports: a channel keeps
+ * its socket between questions, as c-ares does, for STUB_SOCKET_QUESTIONS
+ * questions at most) and the C
  * library reads the names in the answer (compression, escapes).  Ours are
  * the walk over the answer's records (below, with why) and what the
  * resolver interface promises on top: a deadline per question with every
@@ -63,6 +65,13 @@
  * c-ares' tables (some 75 KiB), and the channels kept are the ones the
  * busiest moment made. */
 #define STUB_IDLE_CHANNELS 512
+/* Questions a channel asks before it is made anew.  A channel keeps its
+ * UDP socket open between questions (ARES_FLAG_STAYOPEN): a socket a
+ * question cost six system calls (socket, three fcntl, connect, close),
+ * 40% of domain --batch's.  A new channel has a new socket, on a new
+ * random port, as c-ares' own limit on a socket's queries
+ * (ARES_OPT_UDP_MAX_QUERIES, c-ares 1.20) would give it. */
+#define STUB_SOCKET_QUESTIONS 32
 /* CNAMEs followed inside one answer before giving up (a loop). */
 #define STUB_MAX_CNAMES 16
 /* Answers kept in the cache of one resolver, and the bytes they may hold
@@ -94,11 +103,17 @@ typedef struct centry {
 	char name[];               /* lowercased, no trailing dot */
 } centry;
 
+/* A c-ares channel and the questions it has asked. */
+typedef struct chan {
+	ares_channel ch;
+	unsigned asked;
+} chan;
+
 typedef struct stub {
 	struct ares_addr_port_node server[STUB_MAX_SERVERS];
 	size_t n;
 	pthread_mutex_t idle_lock; /* the idle channels */
-	ares_channel idle[STUB_IDLE_CHANNELS];
+	chan idle[STUB_IDLE_CHANNELS];
 	size_t n_idle;
 	pthread_mutex_t lock;      /* the cache */
 	centry **bucket;           /* n_buckets chains, a power of two */
@@ -681,7 +696,7 @@ static ares_channel channel_new(const stub *s)
 	struct ares_options o;
 	memset(&o, 0, sizeof o);
 	o.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
-	    (s->n == 1 ? ARES_FLAG_NOCHECKRESP : 0);
+	    ARES_FLAG_STAYOPEN | (s->n == 1 ? ARES_FLAG_NOCHECKRESP : 0);
 	o.timeout = STUB_FIRST_WAIT_MS;
 	o.tries = STUB_TRIES;
 	o.ednspsz = STUB_UDP_SIZE;
@@ -701,27 +716,41 @@ static ares_channel channel_new(const stub *s)
 	return ch;
 }
 
-/* An idle channel, or a new one; NULL when none can be made. */
-static ares_channel channel_take(stub *s)
+/* An idle channel, or a new one; its ch NULL when none can be made. */
+static chan channel_take(stub *s)
 {
-	ares_channel ch = NULL;
+	chan c = { 0 };
 	pthread_mutex_lock(&s->idle_lock);
 	if (s->n_idle)
-		ch = s->idle[--s->n_idle];
+		c = s->idle[--s->n_idle];
 	pthread_mutex_unlock(&s->idle_lock);
-	return ch ? ch : channel_new(s);
+	if (!c.ch)
+		c.ch = channel_new(s);
+	return c;
 }
 
-static void channel_give(stub *s, ares_channel ch)
+/*
+ * A channel that has asked one more question: kept for the next one, or
+ * destroyed (its socket closed) once it has asked its share, or when it
+ * holds a TCP connection (a truncated answer was asked again over TCP):
+ * c-ares watches a TCP connection while it asks, and the server closing
+ * it, idle, would make c-ares send the next question over UDP again.
+ * With no question on its way, only a TCP socket is reported.
+ */
+static void channel_give(stub *s, chan c)
 {
-	pthread_mutex_lock(&s->idle_lock);
-	if (s->n_idle < STUB_IDLE_CHANNELS) {
-		s->idle[s->n_idle++] = ch;
-		ch = NULL;
+	ares_socket_t fd[ARES_GETSOCK_MAXNUM];
+	if (++c.asked < STUB_SOCKET_QUESTIONS &&
+	    !ares_getsock(c.ch, fd, ARES_GETSOCK_MAXNUM)) {
+		pthread_mutex_lock(&s->idle_lock);
+		if (s->n_idle < STUB_IDLE_CHANNELS) {
+			s->idle[s->n_idle++] = c;
+			c.ch = NULL;
+		}
+		pthread_mutex_unlock(&s->idle_lock);
 	}
-	pthread_mutex_unlock(&s->idle_lock);
-	if (ch)
-		ares_destroy(ch);
+	if (c.ch)
+		ares_destroy(c.ch);
 }
 
 /* One question on its way. */
@@ -851,14 +880,14 @@ static sd_dns_status stub_query(void *impl, const char *name, uint16_t type,
 		return out->status;
 	if (sd_remaining_ms(deadline_ms) <= 0)
 		return out->status = SD_DNS_TIMEOUT;
-	ares_channel ch = channel_take(s);
-	if (!ch)
+	chan c = channel_take(s);
+	if (!c.ch)
 		return out->status = SD_DNS_ERROR;
 	ask q = { .name = name, .type = type, .out = out };
-	ares_query(ch, qname, ns_c_in, type, on_answer, &q);
-	if (pump(ch, &q, deadline_ms) < 0)
+	ares_query(c.ch, qname, ns_c_in, type, on_answer, &q);
+	if (pump(c.ch, &q, deadline_ms) < 0)
 		out->status = SD_DNS_ERROR;
-	channel_give(s, ch);
+	channel_give(s, c);
 	out->elapsed_ms = sd_now_ms() - t0;
 	if (out->status == SD_DNS_OK || out->status == SD_DNS_NXDOMAIN ||
 	    out->status == SD_DNS_NODATA)
@@ -872,7 +901,7 @@ static void stub_free(void *impl)
 	if (!s)
 		return;
 	while (s->n_idle)
-		ares_destroy(s->idle[--s->n_idle]);
+		ares_destroy(s->idle[--s->n_idle].ch);
 	while (s->oldest)
 		unlink_entry(s, s->oldest);
 	pthread_mutex_destroy(&s->lock);
@@ -983,7 +1012,7 @@ sd_resolver *sd_resolver_new_stub(const char **servers, size_t n_servers,
 	}
 	/* the first channel now: a resolver that cannot make one fails
 	 * here, not at its first question */
-	if ((s->idle[0] = channel_new(s)) == NULL) {
+	if ((s->idle[0].ch = channel_new(s)) == NULL) {
 		*err = "could not set up a c-ares channel";
 		goto fail;
 	}
