@@ -26,7 +26,9 @@
  *
  * One resolver serves a whole batch: answers are cached by name and type
  * for their TTL (negative answers for the SOA's, RFC 2308), the cache
- * bounded in entries and bytes.  A c-ares channel is not safe to share
+ * bounded in entries and bytes, and a question already on its way is not
+ * asked again: its asker's answer is awaited (a domain's SPF record is
+ * asked by two checks at once).  A c-ares channel is not safe to share
  * between threads, so a question takes an idle channel of the resolver's
  * own (or makes one) and gives it back when answered: threads ask at once
  * without waiting for each other, and no pump thread sits between them.
@@ -86,6 +88,9 @@
 #define STUB_BUCKETS_MAX 32768
 /* Negative answers without an SOA are kept this long (seconds). */
 #define STUB_NEG_TTL_DEFAULT 60
+/* Chains of the questions on their way (a power of two): a batch has a
+ * few hundred on the wire at most. */
+#define STUB_ASKING_BUCKETS 256
 /* Longest wire-format name (RFC 1035). */
 #define STUB_NAME_MAX 255
 /* The longest rdata that holds names, with them unpacked: an SOA's two
@@ -102,6 +107,16 @@ typedef struct centry {
 	sd_dns_answer ans;
 	char name[];               /* lowercased, no trailing dot */
 } centry;
+
+/* A question on its way, listed for the askers of the same one, who wait
+ * for its answer on its own condition (made by the first of them). */
+typedef struct asking {
+	struct asking *next;
+	const char *key;           /* the asker's, listed while it asks */
+	uint16_t type;
+	int awaited;               /* `answered` is made */
+	pthread_cond_t answered;
+} asking;
 
 /* A c-ares channel and the questions it has asked. */
 typedef struct chan {
@@ -121,6 +136,7 @@ typedef struct stub {
 	centry *oldest, *newest;
 	size_t cached;
 	size_t bytes;              /* of all entries */
+	asking *asking[STUB_ASKING_BUCKETS];  /* on their way (under lock) */
 } stub;
 
 /* ---- names ---- */
@@ -193,12 +209,17 @@ static int ares_name_of(const char *name, char *out)
 
 /* ---- the cache ---- */
 
-static size_t bucket_of(const stub *s, const char *name, uint16_t type)
+static unsigned bucket_hash(const char *name, uint16_t type)
 {
 	unsigned h = 2166136261u ^ type;
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 16777619u;
-	return h & (s->n_buckets - 1);
+	return h;
+}
+
+static size_t bucket_of(const stub *s, const char *name, uint16_t type)
+{
+	return bucket_hash(name, type) & (s->n_buckets - 1);
 }
 
 /* Twice the chains once the answers outnumber them twice, so that a chain
@@ -305,6 +326,59 @@ static int cache_get(stub *s, const char *key, uint16_t type,
 	if (hit)
 		out->elapsed_ms = 0;
 	return hit;
+}
+
+/*
+ * Lists the question key/type as on its way (1), unless the same question
+ * is on its way already: then waits for that one's answer, or for the
+ * deadline, and returns 0 (the answer is in the cache, unless it was a
+ * failure or uncachable: then this asker asks for itself).
+ */
+static int claim(stub *s, asking *q, int64_t deadline_ms)
+{
+	asking **head = &s->asking[bucket_hash(q->key, q->type) &
+	    (STUB_ASKING_BUCKETS - 1)];
+	int mine = 1;
+	pthread_mutex_lock(&s->lock);
+	for (asking *a = *head; a; a = a->next)
+		if (a->type == q->type && strcmp(a->key, q->key) == 0) {
+			if (!a->awaited)
+				a->awaited = sd_cond_init_monotonic(
+				    &a->answered) == 0;
+			if (a->awaited) {
+				struct timespec ts;
+				sd_deadline_timespec(deadline_ms, &ts);
+				pthread_cond_timedwait(&a->answered, &s->lock,
+				    &ts);
+				mine = 0;
+			}
+			break;
+		}
+	if (mine) {
+		q->next = *head;
+		*head = q;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return mine;
+}
+
+/* The question q is answered (and its answer cached): off the list, and
+ * its waiters look at the cache.  The condition outlives their waits:
+ * pthread_cond_destroy() returns once the woken have left it. */
+static void unclaim(stub *s, asking *q)
+{
+	asking **p = &s->asking[bucket_hash(q->key, q->type) &
+	    (STUB_ASKING_BUCKETS - 1)];
+	pthread_mutex_lock(&s->lock);
+	while (*p && *p != q)
+		p = &(*p)->next;
+	if (*p)
+		*p = q->next;
+	if (q->awaited)
+		pthread_cond_broadcast(&q->answered);
+	pthread_mutex_unlock(&s->lock);
+	if (q->awaited)
+		pthread_cond_destroy(&q->answered);
 }
 
 static void cache_put(stub *s, const char *key, uint16_t type,
@@ -876,22 +950,33 @@ static sd_dns_status stub_query(void *impl, const char *name, uint16_t type,
 	if (strlen(name) >= sizeof key - 1 || !ares_name_of(name, qname))
 		return out->status = SD_DNS_ERROR;
 	key_of(name, key, sizeof key);
-	if (cache_get(s, key, type, out))
-		return out->status;
-	if (sd_remaining_ms(deadline_ms) <= 0)
-		return out->status = SD_DNS_TIMEOUT;
+	asking me = { .key = key, .type = type };
+	for (int waited = 0;; waited = 1) {
+		if (cache_get(s, key, type, out)) {
+			if (waited)
+				out->elapsed_ms = sd_now_ms() - t0;
+			return out->status;
+		}
+		if (sd_remaining_ms(deadline_ms) <= 0)
+			return out->status = SD_DNS_TIMEOUT;
+		if (claim(s, &me, deadline_ms))
+			break;
+	}
 	chan c = channel_take(s);
-	if (!c.ch)
-		return out->status = SD_DNS_ERROR;
 	ask q = { .name = name, .type = type, .out = out };
-	ares_query(c.ch, qname, ns_c_in, type, on_answer, &q);
-	if (pump(c.ch, &q, deadline_ms) < 0)
+	if (c.ch) {
+		ares_query(c.ch, qname, ns_c_in, type, on_answer, &q);
+		if (pump(c.ch, &q, deadline_ms) < 0)
+			out->status = SD_DNS_ERROR;
+		channel_give(s, c);
+	} else {
 		out->status = SD_DNS_ERROR;
-	channel_give(s, c);
+	}
 	out->elapsed_ms = sd_now_ms() - t0;
 	if (out->status == SD_DNS_OK || out->status == SD_DNS_NXDOMAIN ||
 	    out->status == SD_DNS_NODATA)
 		cache_put(s, key, type, out, q.ttl);
+	unclaim(s, &me);
 	return out->status;
 }
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns/dns.h"
@@ -336,8 +337,8 @@ static void test_bad_names_and_no_server(void **state)
  * Answers by the question's first label: "refused" REFUSED, "formerr"
  * FORMERR (with an OPT record, so no retry without EDNS), "servfail"
  * SERVFAIL, "silent" nothing, "big" truncated over UDP and a 2,000-byte
- * TXT over TCP, anything else one TXT record "v=spf1 -all" (TTL 60).
- * Counts the questions it reads.
+ * TXT over TCP, anything else one TXT record "v=spf1 -all" (TTL 60),
+ * "slow" 200 ms late.  Counts the questions it reads.
  */
 typedef struct server {
 	int udp, tcp, stop[2];
@@ -365,6 +366,8 @@ static size_t reply(const unsigned char *q, size_t qn, int tcp,
 	size_t n = qe;
 	if (strcmp(label, "silent") == 0)
 		return 0;
+	if (strcmp(label, "slow") == 0)
+		nanosleep(&(struct timespec){ 0, 200000000L }, NULL);
 	if (strcmp(label, "refused") == 0 || strcmp(label, "servfail") == 0) {
 		r[3] |= label[0] == 'r' ? 5 : 2;
 		return n;
@@ -568,6 +571,64 @@ static void test_deadline_truncation_cache(void **state)
 	server_stop(&sv);
 }
 
+/* One asker of the shared resolver: its name, deadline and outcome. */
+typedef struct asker {
+	sd_resolver *r;
+	const char *name;
+	int64_t deadline_ms;
+	sd_dns_status st;
+	int64_t took_ms;
+} asker;
+
+static void *ask_once(void *arg)
+{
+	asker *k = arg;
+	sd_dns_answer a = { 0 };
+	int64_t t0 = sd_now_ms();
+	k->st = sd_dns_query(k->r, k->name, SD_DNS_TXT, k->deadline_ms, &a);
+	k->took_ms = sd_now_ms() - t0;
+	sd_dns_answer_clear(&a);
+	return NULL;
+}
+
+/* Askers of the same question at once: one question goes out, and all
+ * have its answer; a failed one (not cached) leaves the others to ask for
+ * themselves, each until its own deadline. */
+static void test_same_question_at_once(void **state)
+{
+	(void)state;
+	server sv;
+	server_start(&sv);
+	sd_resolver *r = resolver_for(&sv);
+	asker k[6];
+	pthread_t t[6];
+	for (int i = 0; i < 6; i++) {
+		k[i] = (asker){ r, "slow.example", sd_now_ms() + 3000, 0, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, ask_once, &k[i]),
+		    0);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(k[i].st, SD_DNS_OK);
+	}
+	assert_int_equal(__atomic_load_n(&sv.questions, __ATOMIC_RELAXED), 1);
+	int64_t t0 = sd_now_ms();
+	for (int i = 0; i < 2; i++) {
+		k[i] = (asker){ r, "silent.example", t0 + 300 * (i + 1), 0, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, ask_once, &k[i]),
+		    0);
+		nanosleep(&(struct timespec){ 0, 20000000L }, NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(k[i].st, SD_DNS_TIMEOUT);
+	}
+	assert_true(sd_now_ms() - t0 >= 600);
+	assert_int_equal(__atomic_load_n(&sv.questions, __ATOMIC_RELAXED), 3);
+	sd_resolver_free(r);
+	server_stop(&sv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_rcodes_are_failures),
 		cmocka_unit_test(test_deadline_truncation_cache),
 		cmocka_unit_test(test_bad_names_and_no_server),
+		cmocka_unit_test(test_same_question_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
