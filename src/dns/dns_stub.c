@@ -26,9 +26,7 @@
  *
  * One resolver serves a whole batch: answers are cached by name and type
  * for their TTL (negative answers for the SOA's, RFC 2308), the cache
- * bounded in entries and bytes, and a question already on its way is not
- * asked again: its asker's answer is awaited (a domain's SPF record is
- * asked by two checks at once).  A c-ares channel is not safe to share
+ * bounded in entries and bytes.  A c-ares channel is not safe to share
  * between threads, so a question takes an idle channel of the resolver's
  * own (or makes one) and gives it back when answered: threads ask at once
  * without waiting for each other, and no pump thread sits between them.
@@ -88,9 +86,6 @@
 #define STUB_BUCKETS_MAX 32768
 /* Negative answers without an SOA are kept this long (seconds). */
 #define STUB_NEG_TTL_DEFAULT 60
-/* Chains of the questions on their way (a power of two): a batch has a
- * few hundred on the wire at most. */
-#define STUB_ASKING_BUCKETS 256
 /* Longest wire-format name (RFC 1035). */
 #define STUB_NAME_MAX 255
 /* The longest rdata that holds names, with them unpacked: an SOA's two
@@ -107,16 +102,6 @@ typedef struct centry {
 	sd_dns_answer ans;
 	char name[];               /* lowercased, no trailing dot */
 } centry;
-
-/* A question on its way, listed for the askers of the same one, who wait
- * for its answer on its own condition (made by the first of them). */
-typedef struct asking {
-	struct asking *next;
-	const char *key;           /* the asker's, listed while it asks */
-	uint16_t type;
-	int awaited;               /* `answered` is made */
-	pthread_cond_t answered;
-} asking;
 
 /* A c-ares channel and the questions it has asked. */
 typedef struct chan {
@@ -136,7 +121,7 @@ typedef struct stub {
 	centry *oldest, *newest;
 	size_t cached;
 	size_t bytes;              /* of all entries */
-	asking *asking[STUB_ASKING_BUCKETS];  /* on their way (under lock) */
+	struct flight *flights;    /* questions on the wire (under lock) */
 } stub;
 
 /* ---- names ---- */
@@ -209,17 +194,12 @@ static int ares_name_of(const char *name, char *out)
 
 /* ---- the cache ---- */
 
-static unsigned bucket_hash(const char *name, uint16_t type)
+static size_t bucket_of(const stub *s, const char *name, uint16_t type)
 {
 	unsigned h = 2166136261u ^ type;
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 16777619u;
-	return h;
-}
-
-static size_t bucket_of(const stub *s, const char *name, uint16_t type)
-{
-	return bucket_hash(name, type) & (s->n_buckets - 1);
+	return h & (s->n_buckets - 1);
 }
 
 /* Twice the chains once the answers outnumber them twice, so that a chain
@@ -326,59 +306,6 @@ static int cache_get(stub *s, const char *key, uint16_t type,
 	if (hit)
 		out->elapsed_ms = 0;
 	return hit;
-}
-
-/*
- * Lists the question key/type as on its way (1), unless the same question
- * is on its way already: then waits for that one's answer, or for the
- * deadline, and returns 0 (the answer is in the cache, unless it was a
- * failure or uncachable: then this asker asks for itself).
- */
-static int claim(stub *s, asking *q, int64_t deadline_ms)
-{
-	asking **head = &s->asking[bucket_hash(q->key, q->type) &
-	    (STUB_ASKING_BUCKETS - 1)];
-	int mine = 1;
-	pthread_mutex_lock(&s->lock);
-	for (asking *a = *head; a; a = a->next)
-		if (a->type == q->type && strcmp(a->key, q->key) == 0) {
-			if (!a->awaited)
-				a->awaited = sd_cond_init_monotonic(
-				    &a->answered) == 0;
-			if (a->awaited) {
-				struct timespec ts;
-				sd_deadline_timespec(deadline_ms, &ts);
-				pthread_cond_timedwait(&a->answered, &s->lock,
-				    &ts);
-				mine = 0;
-			}
-			break;
-		}
-	if (mine) {
-		q->next = *head;
-		*head = q;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return mine;
-}
-
-/* The question q is answered (and its answer cached): off the list, and
- * its waiters look at the cache.  The condition outlives their waits:
- * pthread_cond_destroy() returns once the woken have left it. */
-static void unclaim(stub *s, asking *q)
-{
-	asking **p = &s->asking[bucket_hash(q->key, q->type) &
-	    (STUB_ASKING_BUCKETS - 1)];
-	pthread_mutex_lock(&s->lock);
-	while (*p && *p != q)
-		p = &(*p)->next;
-	if (*p)
-		*p = q->next;
-	if (q->awaited)
-		pthread_cond_broadcast(&q->answered);
-	pthread_mutex_unlock(&s->lock);
-	if (q->awaited)
-		pthread_cond_destroy(&q->answered);
 }
 
 static void cache_put(stub *s, const char *key, uint16_t type,
@@ -899,8 +826,9 @@ static nfds_t channel_fds(ares_channel ch, struct pollfd *p)
 /*
  * Runs the channel until the question is answered or its deadline comes,
  * when it is cancelled (a timeout).  Every wait ends at c-ares' next
- * retransmission or at the deadline, whichever is first.  0, or -1 when
- * poll() fails.
+ * retransmission or at the deadline, whichever is first, and is told
+ * (sd_wait_begin): a batch's next line may use the CPU meanwhile.  0, or
+ * -1 when poll() fails.
  */
 static int pump(ares_channel ch, const ask *q, int64_t deadline)
 {
@@ -917,7 +845,9 @@ static int pump(ares_channel ch, const ask *q, int64_t deadline)
 		const struct timeval *t = ares_timeout(ch, &max, &tv);
 		int64_t wait = (int64_t)t->tv_sec * 1000 +
 		    (t->tv_usec + 999) / 1000;
+		sd_wait_begin();
 		int rc = poll(p, n, (int)wait);
+		sd_wait_end();
 		if (rc < 0 && errno != EINTR) {
 			ares_cancel(ch);
 			return -1;
@@ -941,6 +871,121 @@ static int pump(ares_channel ch, const ask *q, int64_t deadline)
 	return 0;
 }
 
+/* ---- questions on the wire ---- */
+
+/*
+ * A question already on the wire is not sent again: the lines of a batch
+ * that start together ask the same questions together (a provider's
+ * include, the same test over and over), and each asker would take a
+ * channel and a socket of its own.  The others wait for the first one's
+ * answer to reach the cache, each until its own deadline, and read it
+ * there; an answer that is not cached (a failed lookup, a timeout, a TTL
+ * of 0) sends each of them to ask for itself, as if it had come later.
+ */
+typedef struct flight {
+	struct flight *next;
+	uint16_t type;
+	int landed;                /* the asker is done */
+	size_t waiters;
+	pthread_cond_t cond;       /* landed (CLOCK_MONOTONIC) */
+	char key[];
+} flight;
+
+/* Under s->lock: the question key/type on the wire, or NULL. */
+static flight *flight_find(stub *s, const char *key, uint16_t type)
+{
+	for (flight *f = s->flights; f; f = f->next)
+		if (f->type == type && strcmp(f->key, key) == 0)
+			return f;
+	return NULL;
+}
+
+/*
+ * Joins the question key/type on the wire, waiting until it lands or the
+ * deadline passes (1), or, when none is, puts one there for the caller to
+ * ask (0, *mine the flight to land; NULL when out of memory).
+ */
+static int flight_join(stub *s, const char *key, uint16_t type,
+    int64_t deadline_ms, flight **mine)
+{
+	*mine = NULL;
+	pthread_mutex_lock(&s->lock);
+	flight *f = flight_find(s, key, type);
+	if (!f) {
+		size_t kl = strlen(key);
+		f = calloc(1, sizeof *f + kl + 1);
+		if (f && sd_cond_init_monotonic(&f->cond) == 0) {
+			memcpy(f->key, key, kl + 1);
+			f->type = type;
+			f->next = s->flights;
+			s->flights = f;
+			*mine = f;
+		} else {
+			free(f);
+		}
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	f->waiters++;
+	pthread_mutex_unlock(&s->lock);
+	sd_wait_begin();
+	pthread_mutex_lock(&s->lock);
+	struct timespec ts;
+	sd_deadline_timespec(deadline_ms, &ts);
+	while (!f->landed && sd_remaining_ms(deadline_ms) > 0)
+		pthread_cond_timedwait(&f->cond, &s->lock, &ts);
+	int last = --f->waiters == 0 && f->landed;
+	pthread_mutex_unlock(&s->lock);
+	sd_wait_end();
+	if (last) {
+		pthread_cond_destroy(&f->cond);
+		free(f);
+	}
+	return 1;
+}
+
+/* The caller's question has its answer, in the cache or not: off the
+ * wire, its waiters woken (the last one frees it). */
+static void flight_land(stub *s, flight *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&s->lock);
+	flight **p = &s->flights;
+	while (*p != f)
+		p = &(*p)->next;
+	*p = f->next;
+	f->landed = 1;
+	int none = !f->waiters;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (none) {
+		pthread_cond_destroy(&f->cond);
+		free(f);
+	}
+}
+
+/* Asks the servers (name as c-ares writes it in qname) and caches what
+ * may be cached. */
+static sd_dns_status ask_servers(stub *s, const char *name, const char *qname,
+    const char *key, uint16_t type, int64_t deadline_ms, sd_dns_answer *out)
+{
+	if (sd_remaining_ms(deadline_ms) <= 0)
+		return out->status = SD_DNS_TIMEOUT;
+	chan c = channel_take(s);
+	if (!c.ch)
+		return out->status = SD_DNS_ERROR;
+	ask q = { .name = name, .type = type, .out = out };
+	ares_query(c.ch, qname, ns_c_in, type, on_answer, &q);
+	if (pump(c.ch, &q, deadline_ms) < 0)
+		out->status = SD_DNS_ERROR;
+	channel_give(s, c);
+	if (out->status == SD_DNS_OK || out->status == SD_DNS_NXDOMAIN ||
+	    out->status == SD_DNS_NODATA)
+		cache_put(s, key, type, out, q.ttl);
+	return out->status;
+}
+
 static sd_dns_status stub_query(void *impl, const char *name, uint16_t type,
     int64_t deadline_ms, sd_dns_answer *out)
 {
@@ -950,33 +995,17 @@ static sd_dns_status stub_query(void *impl, const char *name, uint16_t type,
 	if (strlen(name) >= sizeof key - 1 || !ares_name_of(name, qname))
 		return out->status = SD_DNS_ERROR;
 	key_of(name, key, sizeof key);
-	asking me = { .key = key, .type = type };
-	for (int waited = 0;; waited = 1) {
-		if (cache_get(s, key, type, out)) {
-			if (waited)
-				out->elapsed_ms = sd_now_ms() - t0;
-			return out->status;
-		}
-		if (sd_remaining_ms(deadline_ms) <= 0)
-			return out->status = SD_DNS_TIMEOUT;
-		if (claim(s, &me, deadline_ms))
-			break;
+	if (cache_get(s, key, type, out))
+		return out->status;
+	flight *mine;
+	if (flight_join(s, key, type, deadline_ms, &mine) &&
+	    cache_get(s, key, type, out)) {
+		out->elapsed_ms = sd_now_ms() - t0;
+		return out->status;
 	}
-	chan c = channel_take(s);
-	ask q = { .name = name, .type = type, .out = out };
-	if (c.ch) {
-		ares_query(c.ch, qname, ns_c_in, type, on_answer, &q);
-		if (pump(c.ch, &q, deadline_ms) < 0)
-			out->status = SD_DNS_ERROR;
-		channel_give(s, c);
-	} else {
-		out->status = SD_DNS_ERROR;
-	}
+	ask_servers(s, name, qname, key, type, deadline_ms, out);
+	flight_land(s, mine);
 	out->elapsed_ms = sd_now_ms() - t0;
-	if (out->status == SD_DNS_OK || out->status == SD_DNS_NXDOMAIN ||
-	    out->status == SD_DNS_NODATA)
-		cache_put(s, key, type, out, q.ttl);
-	unclaim(s, &me);
 	return out->status;
 }
 
