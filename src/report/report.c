@@ -275,14 +275,13 @@ static void clean_json(const sd_secrets *sec, json_t *v)
 	size_t i;
 	if (json_is_object(v)) {
 		json_object_foreach_safe(v, tmp, key, x) {
-			json_t *c = json_is_string(x) ?
-			    cleaned(sec, x, own_member(key)) : NULL;
+			int own = own_member(key);
+			json_t *c = json_is_string(x) ? cleaned(sec, x, own) :
+			    NULL;
 			if (c)
 				json_object_set_new(v, key, c);
-			else if (own_member(key))
-				clean_json(NULL, x);
 			else
-				clean_json(sec, x);
+				clean_json(own ? NULL : sec, x);
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, x) {
