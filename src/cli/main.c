@@ -18,6 +18,7 @@
 #include "cli/options.h"
 #include "cli/secret.h"
 #include "report/report.h"
+#include "sd_config.h"
 #include "settings/server.h"
 #include "util/util.h"
 
@@ -77,6 +78,29 @@ int sd_cli_render(const sd_cli *cli, sd_report *r)
 		    cli->output, strerror(errno));
 	fflush(stdout);
 	return sd_report_exit_code(r);
+}
+
+/*
+ * The process exits right after this: the kernel takes its memory back at
+ * once, where freeing the report object by object first costs (one spf
+ * --json, 2 DNS answers: 29 thousand instructions; 10 answers: 103
+ * thousand).  Builds that check for leaks free it, so that every other
+ * allocation the run did not return still shows; the pointer kept here
+ * leaves the report reachable, not lost, to a checker of a release build.
+ */
+#ifndef SD_FREE_AT_EXIT
+static sd_report *volatile last_report;
+#endif
+
+int sd_cli_render_last(const sd_cli *cli, sd_report *r)
+{
+	int code = sd_cli_render(cli, r);
+#ifdef SD_FREE_AT_EXIT
+	sd_report_free(r);
+#else
+	last_report = r;
+#endif
+	return code;
 }
 
 static int parse_seconds(const char *s, double *out)
