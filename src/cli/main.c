@@ -516,8 +516,9 @@ int main(int argc, char **argv)
 		return sd_cli_usage_error(&cli, "no command given (check, "
 		    "domain, spf, explain, bounce or exporter; smtpdoctor help "
 		    "lists them)");
-	cli.color = cli.color >= 0 && isatty(STDOUT_FILENO) && !cli.output &&
-	    !getenv("NO_COLOR") && !cli.json;
+	/* the cheap tests first: a --json run asks the terminal nothing */
+	cli.color = cli.color >= 0 && !cli.json && !cli.output &&
+	    isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	if (cmd && (rc = misplaced_option(&cli, cmd, seen)) >= 0)
 		return rc;
 	return dispatch(&cli, cmd);
