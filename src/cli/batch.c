@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,8 +17,14 @@
 /* Lines held at once per worker: enough that a slow line does not idle
  * the other workers while its successors wait to be written. */
 #define WINDOW_PER_WORKER 4
-/* How often the progress line on a terminal is redrawn. */
+/* How often the progress line on a terminal is redrawn, and the longest
+ * a written line stays in the output's buffer while others run. */
 #define PROGRESS_EVERY_MS 250
+/* The output's buffer (not a terminal): many lines a write. */
+#define OUT_BUFFER (64 * 1024)
+/* No bound of the batch's own on a line's text (as json_dumps has none):
+ * the report's text budget bounds what a document holds. */
+#define LINE_TEXT_MAX ((size_t)1 << 30)
 
 typedef struct batch batch;
 
@@ -41,6 +48,10 @@ struct batch {
 	/* sequence numbers of kept lines: [head, tail) not yet written */
 	unsigned long head, tail;
 	unsigned long running;
+	int writing;            /* a thread is writing the lines at the head */
+	int flush_each;         /* the input may keep the reader waiting */
+	int64_t flushed_at;     /* the output's buffer last emptied */
+	int feeder_waits;       /* the reader waits for free slots */
 	int failed;             /* a line could not be rendered */
 	int abandoned;          /* a line's checks outlived its deadline */
 	unsigned long written;
@@ -85,15 +96,41 @@ static json_t *input_object(const slot *s)
 	return o;
 }
 
+/* jansson hands the text over in pieces, most a few bytes long */
+static int put_text(const char *p, size_t n, void *arg)
+{
+	sd_buf *t = arg;
+	if (n < t->cap - t->len) {
+		memcpy(t->buf + t->len, p, n);
+		t->len += n;
+		t->buf[t->len] = '\0';
+		return 0;
+	}
+	sd_buf_put(t, p, n, LINE_TEXT_MAX);
+	return t->failed ? -1 : 0;
+}
+
+/* doc as one line of JSON, written by jansson (json_dumps' text) into one
+ * buffer sized for a line at once, rather than grown from 16 bytes and
+ * copied; doc is released.  NULL when out of memory. */
+static char *line_text(json_t *doc)
+{
+	sd_buf t = { 0 };
+	int rc = doc ? json_dump_callback(doc, put_text, &t, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : -1;
+	json_decref(doc);
+	if (rc != 0 || t.failed || !t.buf) {
+		free(t.buf);
+		return NULL;
+	}
+	return t.buf;
+}
+
 static char *error_line(const slot *s, const char *msg)
 {
-	json_t *doc = json_pack("{s:s, s:o, s:{s:s, s:s}}", "schema",
+	return line_text(json_pack("{s:s, s:o, s:{s:s, s:s}}", "schema",
 	    SD_SCHEMA, "input", input_object(s), "error", "code", "usage",
-	    "message", msg);
-	char *out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENSURE_ASCII) : NULL;
-	json_decref(doc);
-	return out;
+	    "message", msg));
 }
 
 /* Runs one line and renders it as one line of JSON. */
@@ -121,10 +158,7 @@ static char *run_line(batch *b, slot *s)
 	if (!doc)
 		return NULL;
 	json_object_set_new(doc, "input", input_object(s));
-	char *out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	    JSON_ENSURE_ASCII);
-	json_decref(doc);
-	return out;
+	return line_text(doc);
 }
 
 static void draw_progress(batch *b, int last)
@@ -143,28 +177,66 @@ static void draw_progress(batch *b, int last)
 	fflush(stderr);
 }
 
-/* Under the lock: writes the finished lines at the head, in order. */
+/* Under the lock: is it time to empty the output's buffer?  After every
+ * line when the reader may wait for input, else when no line is left
+ * running and a quarter second after the last time, so that no written
+ * line waits in the buffer longer. */
+static int flush_due(batch *b)
+{
+	int64_t now = sd_now_ms();
+	if (!b->flush_each && b->head < b->tail &&
+	    now - b->flushed_at < PROGRESS_EVERY_MS)
+		return 0;
+	b->flushed_at = now;
+	return 1;
+}
+
+/* Under the lock: is the line at the head finished? */
+static int head_done(const batch *b)
+{
+	return b->head < b->tail && b->slots[b->head % b->window].done;
+}
+
+/*
+ * Under the lock: writes the finished lines at the head, in order.  One
+ * thread writes at a time, without the lock, so the threads finishing
+ * other lines do not wait for the output; a line finished meanwhile is
+ * written by that thread before it leaves.
+ */
 static void write_ready(batch *b)
 {
-	while (b->head < b->tail) {
+	if (b->writing)
+		return;
+	b->writing = 1;
+	while (head_done(b)) {
 		slot *s = &b->slots[b->head % b->window];
-		if (!s->done)
-			break;
-		if (s->out) {
-			fputs(s->out, b->out);
-			fputc('\n', b->out);
-		} else {
+		char *out = s->out;
+		if (!out)
 			b->failed = 1;
-		}
-		free(s->out);
 		free(s->text);
 		memset(s, 0, sizeof *s);
 		b->head++;
 		b->written++;
+		pthread_mutex_unlock(&b->lock);
+		if (out) {
+			fputs(out, b->out);
+			putc('\n', b->out);
+			free(out);
+		}
+		pthread_mutex_lock(&b->lock);
+		if (head_done(b) || !flush_due(b))
+			continue;
+		pthread_mutex_unlock(&b->lock);
+		fflush(b->out);
+		/* a line finished meanwhile is this thread's to write */
+		pthread_mutex_lock(&b->lock);
 	}
-	fflush(b->out);
+	b->writing = 0;
 	draw_progress(b, 0);
-	pthread_cond_broadcast(&b->space);
+	/* the reader refills a quarter of the window at a time */
+	if (b->feeder_waits && b->window - (b->tail - b->head) >=
+	    (b->window + 3) / 4)
+		pthread_cond_signal(&b->space);
 }
 
 /* A line's job: its report, rendered, then what is ready is written. */
@@ -247,7 +319,11 @@ static int feed(batch *b, FILE *in, unsigned shard_i, unsigned shard_n)
 			struct timespec ts;
 			sd_deadline_timespec(sd_now_ms() + PROGRESS_EVERY_MS,
 			    &ts);
+			b->feeder_waits = 1;
 			pthread_cond_timedwait(&b->space, &b->lock, &ts);
+			b->feeder_waits = 0;
+			if (!b->writing && flush_due(b))
+				fflush(b->out);
 			draw_progress(b, 0);
 		}
 		slot *s = &b->slots[b->tail++ % b->window];
@@ -284,12 +360,15 @@ static void finish_lines(batch *b)
 {
 	while (sd_jobgroup_wait(b->lines, sd_now_ms() + PROGRESS_EVERY_MS)) {
 		pthread_mutex_lock(&b->lock);
+		if (!b->writing && flush_due(b))
+			fflush(b->out);
 		draw_progress(b, 0);
 		pthread_mutex_unlock(&b->lock);
 	}
 }
 
-int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
+    int cpu_bound)
 {
 	unsigned shard_i, shard_n;
 	int rc = batch_usage(cli, &shard_i, &shard_n);
@@ -325,8 +404,17 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
 		.progress = isatty(STDERR_FILENO) && cli->opt.verbose >= 0,
 		.t0 = sd_now_ms(),
 	};
+	/* a file read never keeps the reader waiting: the written lines
+	 * leave in large writes (flush_due); a pipe or a terminal may */
+	struct stat st;
+	b.flush_each = fstat(fileno(in), &st) != 0 || !S_ISREG(st.st_mode);
+	if (!b.flush_each && !isatty(fileno(out)))
+		setvbuf(out, NULL, _IOFBF, OUT_BUFFER);
+	b.flushed_at = b.t0;
 	b.slots = calloc(b.window, sizeof *b.slots);
 	b.lines = sd_jobgroup_new(workers);
+	if (cpu_bound)
+		sd_jobgroup_keep_to_cpus(b.lines);
 	pthread_mutex_init(&b.lock, NULL);
 	sd_cond_init_monotonic(&b.space);
 	int started = b.slots && b.lines;
@@ -338,7 +426,7 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res)
 		fprintf(stderr, "smtpdoctor: --batch: %s\n", started ?
 		    "reading the input failed" : "out of memory");
 	rc = frc < 0 ? (started ? 2 : 3) : b.failed ? 3 : 0;
-	if (fflush(out) != 0) {
+	if (fflush(out) != 0 || ferror(out)) {
 		fprintf(stderr, "smtpdoctor: writing the output failed: %s\n",
 		    strerror(errno));
 		rc = 3;

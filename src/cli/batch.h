@@ -32,9 +32,13 @@ typedef sd_report *(*sd_batch_fn)(const sd_cli *cli, sd_resolver *res,
 /*
  * Runs cli->batch through fn; returns the exit status.  res is the
  * resolver every line shares (taken over and freed), or NULL for the
- * libunbound one the options describe.
+ * libunbound one the options describe.  `cpu_bound`: a line waits only
+ * where it tells it (the stub resolver's questions), so the lines run as
+ * many at once as there are CPUs, more while some wait (jobs.h,
+ * sd_jobgroup_keep_to_cpus), never more than --concurrency.
  */
-int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res);
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
+    int cpu_bound);
 
 /*
  * --concurrency and --shard without --batch: the usage error's status;

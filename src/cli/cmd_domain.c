@@ -127,7 +127,7 @@ int sd_cmd_domain(sd_cli *cli)
 			return sd_cli_usage_error(cli, "domain --batch takes no "
 			    "--message or --score");
 		return sd_cli_batch(cli, sd_cli_domain_line,
-		    batch_resolver(cli));
+		    batch_resolver(cli), 0);
 	}
 	if (cli->n_positional != 1)
 		return sd_cli_usage_error(cli, "domain: expected one DOMAIN "

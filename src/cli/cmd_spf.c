@@ -235,7 +235,9 @@ int sd_cmd_spf(sd_cli *cli)
 			    "be set up: %s\n", rerr ? rerr : "unknown error");
 			return 3;
 		}
-		return sd_cli_batch(cli, batch_line, bres);
+		/* a line waits only for the stub resolver's answers */
+		return sd_cli_batch(cli, batch_line, bres,
+		    !cli->opt.trust_anchor);
 	}
 	if (cli->n_positional != 2)
 		return sd_cli_usage_error(cli, "spf needs two arguments: IP "

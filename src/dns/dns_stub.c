@@ -101,6 +101,7 @@ typedef struct stub {
 	centry *oldest, *newest;
 	size_t cached;
 	size_t bytes;              /* of all entries */
+	struct flight *flights;    /* questions on the wire (under lock) */
 } stub;
 
 /* ---- names ---- */
@@ -795,8 +796,9 @@ static nfds_t channel_fds(ares_channel ch, struct pollfd *p)
 /*
  * Runs the channel until the question is answered or its deadline comes,
  * when it is cancelled (a timeout).  Every wait ends at c-ares' next
- * retransmission or at the deadline, whichever is first.  0, or -1 when
- * poll() fails.
+ * retransmission or at the deadline, whichever is first, and is told
+ * (sd_wait_begin): a batch's next line may use the CPU meanwhile.  0, or
+ * -1 when poll() fails.
  */
 static int pump(ares_channel ch, const ask *q, int64_t deadline)
 {
@@ -813,7 +815,9 @@ static int pump(ares_channel ch, const ask *q, int64_t deadline)
 		const struct timeval *t = ares_timeout(ch, &max, &tv);
 		int64_t wait = (int64_t)t->tv_sec * 1000 +
 		    (t->tv_usec + 999) / 1000;
+		sd_wait_begin();
 		int rc = poll(p, n, (int)wait);
+		sd_wait_end();
 		if (rc < 0 && errno != EINTR) {
 			ares_cancel(ch);
 			return -1;
@@ -837,6 +841,121 @@ static int pump(ares_channel ch, const ask *q, int64_t deadline)
 	return 0;
 }
 
+/* ---- questions on the wire ---- */
+
+/*
+ * A question already on the wire is not sent again: the lines of a batch
+ * that start together ask the same questions together (a provider's
+ * include, the same test over and over), and each asker would take a
+ * channel and a socket of its own.  The others wait for the first one's
+ * answer to reach the cache, each until its own deadline, and read it
+ * there; an answer that is not cached (a failed lookup, a timeout, a TTL
+ * of 0) sends each of them to ask for itself, as if it had come later.
+ */
+typedef struct flight {
+	struct flight *next;
+	uint16_t type;
+	int landed;                /* the asker is done */
+	size_t waiters;
+	pthread_cond_t cond;       /* landed (CLOCK_MONOTONIC) */
+	char key[];
+} flight;
+
+/* Under s->lock: the question key/type on the wire, or NULL. */
+static flight *flight_find(stub *s, const char *key, uint16_t type)
+{
+	for (flight *f = s->flights; f; f = f->next)
+		if (f->type == type && strcmp(f->key, key) == 0)
+			return f;
+	return NULL;
+}
+
+/*
+ * Joins the question key/type on the wire, waiting until it lands or the
+ * deadline passes (1), or, when none is, puts one there for the caller to
+ * ask (0, *mine the flight to land; NULL when out of memory).
+ */
+static int flight_join(stub *s, const char *key, uint16_t type,
+    int64_t deadline_ms, flight **mine)
+{
+	*mine = NULL;
+	pthread_mutex_lock(&s->lock);
+	flight *f = flight_find(s, key, type);
+	if (!f) {
+		size_t kl = strlen(key);
+		f = calloc(1, sizeof *f + kl + 1);
+		if (f && sd_cond_init_monotonic(&f->cond) == 0) {
+			memcpy(f->key, key, kl + 1);
+			f->type = type;
+			f->next = s->flights;
+			s->flights = f;
+			*mine = f;
+		} else {
+			free(f);
+		}
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	f->waiters++;
+	pthread_mutex_unlock(&s->lock);
+	sd_wait_begin();
+	pthread_mutex_lock(&s->lock);
+	struct timespec ts;
+	sd_deadline_timespec(deadline_ms, &ts);
+	while (!f->landed && sd_remaining_ms(deadline_ms) > 0)
+		pthread_cond_timedwait(&f->cond, &s->lock, &ts);
+	int last = --f->waiters == 0 && f->landed;
+	pthread_mutex_unlock(&s->lock);
+	sd_wait_end();
+	if (last) {
+		pthread_cond_destroy(&f->cond);
+		free(f);
+	}
+	return 1;
+}
+
+/* The caller's question has its answer, in the cache or not: off the
+ * wire, its waiters woken (the last one frees it). */
+static void flight_land(stub *s, flight *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&s->lock);
+	flight **p = &s->flights;
+	while (*p != f)
+		p = &(*p)->next;
+	*p = f->next;
+	f->landed = 1;
+	int none = !f->waiters;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&s->lock);
+	if (none) {
+		pthread_cond_destroy(&f->cond);
+		free(f);
+	}
+}
+
+/* Asks the servers (name as c-ares writes it in qname) and caches what
+ * may be cached. */
+static sd_dns_status ask_servers(stub *s, const char *name, const char *qname,
+    const char *key, uint16_t type, int64_t deadline_ms, sd_dns_answer *out)
+{
+	if (sd_remaining_ms(deadline_ms) <= 0)
+		return out->status = SD_DNS_TIMEOUT;
+	ares_channel ch = channel_take(s);
+	if (!ch)
+		return out->status = SD_DNS_ERROR;
+	ask q = { .name = name, .type = type, .out = out };
+	ares_query(ch, qname, ns_c_in, type, on_answer, &q);
+	if (pump(ch, &q, deadline_ms) < 0)
+		out->status = SD_DNS_ERROR;
+	channel_give(s, ch);
+	if (out->status == SD_DNS_OK || out->status == SD_DNS_NXDOMAIN ||
+	    out->status == SD_DNS_NODATA)
+		cache_put(s, key, type, out, q.ttl);
+	return out->status;
+}
+
 static sd_dns_status stub_query(void *impl, const char *name, uint16_t type,
     int64_t deadline_ms, sd_dns_answer *out)
 {
@@ -848,20 +967,15 @@ static sd_dns_status stub_query(void *impl, const char *name, uint16_t type,
 	key_of(name, key, sizeof key);
 	if (cache_get(s, key, type, out))
 		return out->status;
-	if (sd_remaining_ms(deadline_ms) <= 0)
-		return out->status = SD_DNS_TIMEOUT;
-	ares_channel ch = channel_take(s);
-	if (!ch)
-		return out->status = SD_DNS_ERROR;
-	ask q = { .name = name, .type = type, .out = out };
-	ares_query(ch, qname, ns_c_in, type, on_answer, &q);
-	if (pump(ch, &q, deadline_ms) < 0)
-		out->status = SD_DNS_ERROR;
-	channel_give(s, ch);
+	flight *mine;
+	if (flight_join(s, key, type, deadline_ms, &mine) &&
+	    cache_get(s, key, type, out)) {
+		out->elapsed_ms = sd_now_ms() - t0;
+		return out->status;
+	}
+	ask_servers(s, name, qname, key, type, deadline_ms, out);
+	flight_land(s, mine);
 	out->elapsed_ms = sd_now_ms() - t0;
-	if (out->status == SD_DNS_OK || out->status == SD_DNS_NXDOMAIN ||
-	    out->status == SD_DNS_NODATA)
-		cache_put(s, key, type, out, q.ttl);
 	return out->status;
 }
 

@@ -9,8 +9,10 @@
 #include "probe/jobs.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/util.h"
 
@@ -31,6 +33,8 @@ struct sd_jobgroup {
 	job *head, *tail;         /* queued */
 	size_t queued, running;
 	size_t max_running;       /* 0: no limit of its own */
+	size_t cpus;              /* 0, or running outside a wait at most */
+	size_t waiting;           /* running jobs inside a wait (cpus only) */
 	int closed;               /* the owner has left */
 	int ready;                /* on the pool's ready list */
 	sd_cancel *scope;         /* the run the group works for (its owner's) */
@@ -49,6 +53,9 @@ static struct {
 	int inited;
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* The group whose job this thread runs (for the waits it tells). */
+static __thread sd_jobgroup *running_group;
+
 /* Under the lock: the pool's condition variable, made once. */
 static void pool_init_locked(void)
 {
@@ -60,7 +67,8 @@ static void pool_init_locked(void)
 
 static int can_run(const sd_jobgroup *g)
 {
-	return g->head && (!g->max_running || g->running < g->max_running);
+	return g->head && (!g->max_running || g->running < g->max_running) &&
+	    (!g->cpus || g->running - g->waiting < g->cpus);
 }
 
 static void ready_insert_locked(sd_jobgroup *g)
@@ -110,17 +118,26 @@ static void group_free(sd_jobgroup *g)
 	free(g);
 }
 
+static void job_waits(int waiting);
+static sd_jobgroup *next_group_locked(void);
+
 /* Runs j (taken from g) without the lock, under g's cancel scope; returns
  * with the lock held.  A job of a cancelled run that can be dropped is
- * dropped: its owner has stopped waiting for it. */
-static void run_locked(sd_jobgroup *g, job *j)
+ * dropped: its owner has stopped waiting for it.  `worker`: the caller
+ * looks for the next job itself afterwards. */
+static void run_locked(sd_jobgroup *g, job *j, int worker)
 {
 	pthread_mutex_unlock(&pool.lock);
 	sd_cancel *prev = sd_cancel_enter(g->scope);
+	sd_jobgroup *prev_g = running_group;
+	sd_wait_fn prev_w = sd_wait_listen(g->cpus ? job_waits : NULL);
+	running_group = g;
 	if (j->drop && sd_cancel_fired(g->scope))
 		j->drop(j->arg);
 	else
 		j->run(j->arg);
+	running_group = prev_g;
+	sd_wait_listen(prev_w);
 	sd_cancel_enter(prev);
 	free(j);
 	pthread_mutex_lock(&pool.lock);
@@ -133,8 +150,9 @@ static void run_locked(sd_jobgroup *g, job *j)
 	}
 	if (!g->running && !g->queued)
 		pthread_cond_broadcast(&g->idle);
-	/* a group at its limit may take its next job now */
-	if (can_run(g))
+	/* a group at its limit may take its next job now: a worker that
+	 * takes it next needs no other woken (a CPU's job ended, one starts) */
+	if (can_run(g) && !(g->cpus && worker && next_group_locked() == g))
 		pthread_cond_signal(&pool.work);
 }
 
@@ -154,7 +172,7 @@ static void *worker(void *arg)
 	for (;;) {
 		sd_jobgroup *g = next_group_locked();
 		if (g) {
-			run_locked(g, take_locked(g));
+			run_locked(g, take_locked(g), 1);
 			continue;
 		}
 		struct timespec ts;
@@ -170,10 +188,12 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Under the lock: one more worker when jobs wait and no worker is free. */
-static void maybe_spawn_locked(void)
+/* Under the lock: one more worker when jobs wait and no worker is free
+ * (for g, a group kept to the CPUs: when g's next job may start). */
+static void maybe_spawn_locked(const sd_jobgroup *g)
 {
-	if (pool.idle >= pool.queued || pool.threads >= SD_JOBS_THREADS_MAX)
+	size_t want = g->cpus ? (size_t)can_run(g) : pool.queued;
+	if (pool.idle >= want || pool.threads >= SD_JOBS_THREADS_MAX)
 		return;
 	pthread_attr_t attr;
 	pthread_t t;
@@ -184,6 +204,43 @@ static void maybe_spawn_locked(void)
 	if (pthread_create(&t, &attr, worker, NULL) == 0)
 		pool.threads++;
 	pthread_attr_destroy(&attr);
+}
+
+/* A job of a group kept to the CPUs begins (1) or ends (0) a wait: while
+ * it waits, another job of its group may use its CPU. */
+static void job_waits(int waiting)
+{
+	sd_jobgroup *g = running_group;
+	pthread_mutex_lock(&pool.lock);
+	if (waiting)
+		g->waiting++;
+	else
+		g->waiting--;
+	if (waiting && can_run(g)) {
+		maybe_spawn_locked(g);
+		pthread_cond_signal(&pool.work);
+	}
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* The CPUs this process may run on. */
+static size_t cpus_here(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (size_t)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (size_t)n : 1;
+}
+
+void sd_jobgroup_keep_to_cpus(sd_jobgroup *g)
+{
+	if (!g)
+		return;
+	size_t n = cpus_here();
+	pthread_mutex_lock(&pool.lock);
+	g->cpus = n;
+	pthread_mutex_unlock(&pool.lock);
 }
 
 sd_jobgroup *sd_jobgroup_new(size_t max_running)
@@ -228,7 +285,7 @@ int sd_jobgroup_add(sd_jobgroup *g, sd_job_fn run, sd_job_fn drop,
 	g->queued++;
 	pool.queued++;
 	ready_insert_locked(g);
-	maybe_spawn_locked();
+	maybe_spawn_locked(g);
 	if (can_run(g))
 		pthread_cond_signal(&pool.work);
 	pthread_mutex_unlock(&pool.lock);
@@ -249,7 +306,7 @@ static int wait_locked(sd_jobgroup *g, int64_t deadline_ms, int cancellable)
 			 * (with jobs that may be waiting for this very group):
 			 * run one here.  Only then: a job run here could
 			 * outlast the owner's deadline */
-			run_locked(g, take_locked(g));
+			run_locked(g, take_locked(g), 0);
 			continue;
 		}
 		/* a cancel fires no condition: look at it every slice */

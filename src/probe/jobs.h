@@ -53,6 +53,18 @@ typedef void (*sd_job_fn)(void *arg);
 sd_jobgroup *sd_jobgroup_new(size_t max_running);
 
 /*
+ * For a group whose jobs use the CPU but where they say they wait
+ * (sd_wait_begin(), util.h; the stub resolver's questions do): at most as
+ * many of them run outside such a wait as the process may use CPUs, the
+ * others wait their turn in the queue, within the group's own limit.  A
+ * batch of lines answered from the cache then runs on a thread a CPU, not
+ * on dozens that take the CPUs from each other; lines that wait for
+ * answers still wait side by side.  Only for jobs that wait nowhere else
+ * (a wait not told holds its CPU's turn).  Call it before the first add.
+ */
+void sd_jobgroup_keep_to_cpus(sd_jobgroup *g);
+
+/*
  * Queues run(arg) in group g.  When the group is closed, or memory runs
  * out, drop(arg) runs at once instead (drop may be NULL) and -1 is
  * returned.  Each job gets exactly one of run and drop.  With g NULL (a

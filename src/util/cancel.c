@@ -8,6 +8,10 @@
  * A scope made under another is its child: firing the parent (the
  * exporter gives up on a probe) stops the child's work too (the domain
  * audit a check runs), and firing the child stops only its own.
+ *
+ * Waits (util.h) are told to the thread's listener the same way: the job
+ * model listens on the threads that run the jobs of a group it keeps to
+ * the CPUs.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -79,4 +83,25 @@ sd_cancel *sd_cancel_current(void)
 int sd_cancelled(void)
 {
 	return sd_cancel_fired(current);
+}
+
+static __thread sd_wait_fn wait_listener;
+
+sd_wait_fn sd_wait_listen(sd_wait_fn fn)
+{
+	sd_wait_fn prev = wait_listener;
+	wait_listener = fn;
+	return prev;
+}
+
+void sd_wait_begin(void)
+{
+	if (wait_listener)
+		wait_listener(1);
+}
+
+void sd_wait_end(void)
+{
+	if (wait_listener)
+		wait_listener(0);
 }

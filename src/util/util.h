@@ -65,6 +65,19 @@ sd_cancel *sd_cancel_current(void);
 int sd_cancelled(void);
 
 /*
+ * Waits on the network (cancel.c, beside the scopes): code about to block
+ * on a socket says so with sd_wait_begin(), and sd_wait_end() when the
+ * wait is over.  The calling thread's listener, if it has one, hears it:
+ * the job pool (probe/jobs.c) starts another job of a group that runs as
+ * many jobs as there are CPUs meanwhile.  sd_wait_listen() sets the
+ * thread's listener (NULL: none) and returns the one it replaces.
+ */
+typedef void (*sd_wait_fn)(int waiting);
+sd_wait_fn sd_wait_listen(sd_wait_fn fn);
+void sd_wait_begin(void);
+void sd_wait_end(void);
+
+/*
  * Text that did not come from smtpdoctor (a peer, a certificate, a DNS
  * record, a file, a saved report) is escaped by one routine, sd_escape():
  * at most `max` bytes of `in` (never half a character), with C0 controls,

@@ -5,7 +5,8 @@
  * that answer another question, malformed records); its refusals before
  * any packet leaves (bad names) or when nothing listens; and, against a
  * scripted server on the loopback, the status each rcode becomes, the
- * deadline, TCP after a truncated answer and the cache.
+ * deadline, TCP after a truncated answer, the cache and one question on
+ * the wire for many askers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -336,8 +337,8 @@ static void test_bad_names_and_no_server(void **state)
  * Answers by the question's first label: "refused" REFUSED, "formerr"
  * FORMERR (with an OPT record, so no retry without EDNS), "servfail"
  * SERVFAIL, "silent" nothing, "big" truncated over UDP and a 2,000-byte
- * TXT over TCP, anything else one TXT record "v=spf1 -all" (TTL 60).
- * Counts the questions it reads.
+ * TXT over TCP, "slow" (after 150 ms) and anything else one TXT record
+ * "v=spf1 -all" (TTL 60).  Counts the questions it reads.
  */
 typedef struct server {
 	int udp, tcp, stop[2];
@@ -365,6 +366,8 @@ static size_t reply(const unsigned char *q, size_t qn, int tcp,
 	size_t n = qe;
 	if (strcmp(label, "silent") == 0)
 		return 0;
+	if (strcmp(label, "slow") == 0)
+		usleep(150 * 1000);
 	if (strcmp(label, "refused") == 0 || strcmp(label, "servfail") == 0) {
 		r[3] |= label[0] == 'r' ? 5 : 2;
 		return n;
@@ -568,6 +571,72 @@ static void test_deadline_truncation_cache(void **state)
 	server_stop(&sv);
 }
 
+/* Threads asking one question at once. */
+typedef struct asker {
+	sd_resolver *r;
+	const char *name;
+	pthread_barrier_t *go;
+	sd_dns_status st;
+	int rcode;
+	char text[20];
+} asker;
+
+static void *ask_once(void *arg)
+{
+	asker *k = arg;
+	sd_dns_answer a = { 0 };
+	pthread_barrier_wait(k->go);
+	k->st = sd_dns_query(k->r, k->name, SD_DNS_TXT, sd_now_ms() + 3000,
+	    &a);
+	k->rcode = a.rcode;
+	snprintf(k->text, sizeof k->text, "%s", a.n_rr ? a.rr[0].text : "");
+	sd_dns_answer_clear(&a);
+	return NULL;
+}
+
+/* n threads ask name at once; returns the questions the server read */
+static int ask_together(server *sv, sd_resolver *r, const char *name,
+    asker *k, int n)
+{
+	pthread_t t[8];
+	pthread_barrier_t go;
+	int before = __atomic_load_n(&sv->questions, __ATOMIC_RELAXED);
+	pthread_barrier_init(&go, NULL, (unsigned)n);
+	for (int i = 0; i < n; i++) {
+		k[i] = (asker){ .r = r, .name = name, .go = &go };
+		assert_int_equal(pthread_create(&t[i], NULL, ask_once, &k[i]),
+		    0);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&go);
+	return __atomic_load_n(&sv->questions, __ATOMIC_RELAXED) - before;
+}
+
+static void test_one_question_on_the_wire(void **state)
+{
+	(void)state;
+	server sv;
+	server_start(&sv);
+	sd_resolver *r = resolver_for(&sv);
+	asker k[8];
+	/* eight threads ask what none has in the cache: the question is
+	 * sent once, and each reads the answer from the cache */
+	assert_int_equal(ask_together(&sv, r, "slow.example", k, 8), 1);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(k[i].st, SD_DNS_OK);
+		assert_string_equal(k[i].text, "v=spf1 -all");
+	}
+	/* a failed lookup is not cached, nor shared: each asks for itself */
+	assert_int_equal(ask_together(&sv, r, "servfail.example", k, 4), 4);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(k[i].st, SD_DNS_SERVFAIL);
+		assert_int_equal(k[i].rcode, 2);
+	}
+	sd_resolver_free(r);
+	server_stop(&sv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_soa_names_unpacked),
 		cmocka_unit_test(test_rcodes_are_failures),
 		cmocka_unit_test(test_deadline_truncation_cache),
+		cmocka_unit_test(test_one_question_on_the_wire),
 		cmocka_unit_test(test_bad_names_and_no_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,14 +1,16 @@
 /*
  * The probe engine's job model (probe/jobs.c): every job runs or is
  * dropped exactly once, a group's limit holds, the owner's wait ends at its
- * deadline however long the jobs take, and a job may run a group of its
- * own.
+ * deadline however long the jobs take, a job may run a group of its
+ * own, and a group kept to the CPUs runs one job per CPU, more while jobs
+ * wait.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -225,6 +227,58 @@ static void cancel_scope(void **state)
 	sd_cancel_unref(run);
 }
 
+/* arg: milliseconds to wait, told (sd_wait_begin) as a lookup tells it */
+static void told_wait(void *arg)
+{
+	sd_wait_begin();
+	slow(arg);
+	sd_wait_end();
+}
+
+static void kept_to_cpus(void **state)
+{
+	(void)state;
+	/* one CPU for this process (and the workers it starts from now on) */
+	cpu_set_t was, one;
+	assert_int_equal(sched_getaffinity(0, sizeof was, &was), 0);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &was)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+
+	/* jobs that do not tell their waits run one at a time */
+	reset();
+	sd_jobgroup *g = sd_jobgroup_new(8);
+	sd_jobgroup_keep_to_cpus(g);
+	for (int i = 0; i < 6; i++)
+		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)20);
+	int64_t t0 = sd_now_ms();
+	assert_int_equal(sd_jobgroup_wait(g, t0 + 10000), 0);
+	assert_true(sd_now_ms() - t0 >= 6 * 20 - 5);
+	sd_jobgroup_close(g);
+	assert_int_equal(ran, 6);
+	assert_int_equal(most_running, 1);
+
+	/* jobs that tell them wait side by side, within the group's limit */
+	reset();
+	g = sd_jobgroup_new(5);
+	sd_jobgroup_keep_to_cpus(g);
+	for (int i = 0; i < 10; i++)
+		sd_jobgroup_add(g, told_wait, drop, (void *)(intptr_t)200);
+	t0 = sd_now_ms();
+	assert_int_equal(sd_jobgroup_wait(g, t0 + 10000), 0);
+	/* two rounds of five, not ten waits one after the other */
+	assert_true(sd_now_ms() - t0 < 1200);
+	sd_jobgroup_close(g);
+	assert_int_equal(ran, 10);
+	assert_true(most_running <= 5);
+	assert_true(most_running >= 3);
+	assert_int_equal(sched_setaffinity(0, sizeof was, &was), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +288,7 @@ int main(void)
 		cmocka_unit_test(groups_in_jobs),
 		cmocka_unit_test(join_outlived),
 		cmocka_unit_test(cancel_scope),
+		cmocka_unit_test(kept_to_cpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
