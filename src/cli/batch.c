@@ -11,6 +11,7 @@
 
 #include "cli/batch.h"
 #include "probe/jobs.h"
+#include "report/arena.h"
 #include "report/report.h"
 #include "util/util.h"
 
@@ -20,8 +21,11 @@
 /* How often the progress line on a terminal is redrawn, and the longest
  * a written line stays in the output's buffer while others run. */
 #define PROGRESS_EVERY_MS 250
-/* The output's buffer (not a terminal): many lines a write. */
-#define OUT_BUFFER (64 * 1024)
+/* The output's buffer (not a terminal): many lines a write.  The C
+ * library takes the size only with the memory (with NULL it keeps its
+ * own, a page for a pipe); the stream may outlive the batch (exit
+ * flushes it), so the memory is static. */
+static char out_buffer[64 * 1024];
 /* No bound of the batch's own on a line's text (as json_dumps has none):
  * the report's text budget bounds what a document holds. */
 #define LINE_TEXT_MAX ((size_t)1 << 30)
@@ -48,6 +52,7 @@ struct batch {
 	/* sequence numbers of kept lines: [head, tail) not yet written */
 	unsigned long head, tail;
 	unsigned long running;
+	unsigned how;           /* SD_BATCH_* */
 	int writing;            /* a thread is writing the lines at the head */
 	int flush_each;         /* the input may keep the reader waiting */
 	int64_t flushed_at;     /* the output's buffer last emptied */
@@ -90,20 +95,28 @@ int sd_cli_batch_options(const sd_cli *cli)
 static json_t *input_object(const slot *s)
 {
 	char *t = sd_sanitize(s->text, strlen(s->text), SD_BATCH_LINE_MAX);
-	json_t *o = json_pack("{s:I, s:s}", "line", (json_int_t)s->number,
-	    "text", t ? t : "");
+	json_t *o = json_object();
+	/* a member a call (json_pack would read a format for each line) */
+	json_object_set_new(o, "line", json_integer((json_int_t)s->number));
+	json_object_set_new(o, "text", json_string(t ? t : ""));
 	free(t);
 	return o;
 }
 
-/* jansson hands the text over in pieces, most a few bytes long */
+/* jansson hands the text over in pieces, most a few bytes long (a quote,
+ * a colon, a key): those are copied here, without a call */
 static int put_text(const char *p, size_t n, void *arg)
 {
 	sd_buf *t = arg;
 	if (n < t->cap - t->len) {
-		memcpy(t->buf + t->len, p, n);
+		char *o = t->buf + t->len;
+		if (n <= 8)
+			for (size_t i = 0; i < n; i++)
+				o[i] = p[i];
+		else
+			memcpy(o, p, n);
 		t->len += n;
-		t->buf[t->len] = '\0';
+		o[n] = '\0';
 		return 0;
 	}
 	sd_buf_put(t, p, n, LINE_TEXT_MAX);
@@ -112,13 +125,15 @@ static int put_text(const char *p, size_t n, void *arg)
 
 /* doc as one line of JSON, written by jansson (json_dumps' text) into one
  * buffer sized for a line at once, rather than grown from 16 bytes and
- * copied; doc is released.  NULL when out of memory. */
+ * copied; doc is released (in an arena, with it).  NULL when out of
+ * memory. */
 static char *line_text(json_t *doc)
 {
 	sd_buf t = { 0 };
 	int rc = doc ? json_dump_callback(doc, put_text, &t, JSON_COMPACT |
 	    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : -1;
-	json_decref(doc);
+	if (!sd_json_arena_active())
+		json_decref(doc);
 	if (rc != 0 || t.failed || !t.buf) {
 		free(t.buf);
 		return NULL;
@@ -134,7 +149,7 @@ static char *error_line(const slot *s, const char *msg)
 }
 
 /* Runs one line and renders it as one line of JSON. */
-static char *run_line(batch *b, slot *s)
+static char *evaluate(batch *b, slot *s)
 {
 	char err[512] = "";
 	if (s->too_long) {
@@ -159,6 +174,19 @@ static char *run_line(batch *b, slot *s)
 		return NULL;
 	json_object_set_new(doc, "input", input_object(s));
 	return line_text(doc);
+}
+
+/* A line's JSON values in an arena of its thread when they stay there
+ * (SD_BATCH_ONE_THREAD): the hundreds of them are gone at once with it. */
+static char *run_line(batch *b, slot *s)
+{
+	if (!(b->how & SD_BATCH_ONE_THREAD))
+		return evaluate(b, s);
+	sd_json_arena a = { 0 };
+	sd_json_arena_enter(&a);
+	char *out = evaluate(b, s);
+	sd_json_arena_leave(&a);
+	return out;
 }
 
 static void draw_progress(batch *b, int last)
@@ -189,6 +217,17 @@ static int flush_due(batch *b)
 		return 0;
 	b->flushed_at = now;
 	return 1;
+}
+
+/* Under the lock, from the reader's wakeups (four a second at least while
+ * lines run): what the output's buffer holds leaves now, unless a writer
+ * is at work (it flushes when it is done, if it is time). */
+static void flush_now(batch *b)
+{
+	if (b->writing)
+		return;
+	b->flushed_at = sd_now_ms();
+	fflush(b->out);
 }
 
 /* Under the lock: is the line at the head finished? */
@@ -322,8 +361,7 @@ static int feed(batch *b, FILE *in, unsigned shard_i, unsigned shard_n)
 			b->feeder_waits = 1;
 			pthread_cond_timedwait(&b->space, &b->lock, &ts);
 			b->feeder_waits = 0;
-			if (!b->writing && flush_due(b))
-				fflush(b->out);
+			flush_now(b);
 			draw_progress(b, 0);
 		}
 		slot *s = &b->slots[b->tail++ % b->window];
@@ -360,15 +398,14 @@ static void finish_lines(batch *b)
 {
 	while (sd_jobgroup_wait(b->lines, sd_now_ms() + PROGRESS_EVERY_MS)) {
 		pthread_mutex_lock(&b->lock);
-		if (!b->writing && flush_due(b))
-			fflush(b->out);
+		flush_now(b);
 		draw_progress(b, 0);
 		pthread_mutex_unlock(&b->lock);
 	}
 }
 
 int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
-    int cpu_bound)
+    unsigned how)
 {
 	unsigned shard_i, shard_n;
 	int rc = batch_usage(cli, &shard_i, &shard_n);
@@ -399,7 +436,7 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
 	}
 	size_t workers = cli->concurrency ? cli->concurrency : 64;
 	batch b = {
-		.cli = cli, .fn = fn, .res = res, .out = out,
+		.cli = cli, .fn = fn, .res = res, .out = out, .how = how,
 		.window = workers * WINDOW_PER_WORKER,
 		.progress = isatty(STDERR_FILENO) && cli->opt.verbose >= 0,
 		.t0 = sd_now_ms(),
@@ -409,12 +446,14 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
 	struct stat st;
 	b.flush_each = fstat(fileno(in), &st) != 0 || !S_ISREG(st.st_mode);
 	if (!b.flush_each && !isatty(fileno(out)))
-		setvbuf(out, NULL, _IOFBF, OUT_BUFFER);
+		setvbuf(out, out_buffer, _IOFBF, sizeof out_buffer);
 	b.flushed_at = b.t0;
 	b.slots = calloc(b.window, sizeof *b.slots);
 	b.lines = sd_jobgroup_new(workers);
-	if (cpu_bound)
+	if (how & SD_BATCH_CPU_BOUND)
 		sd_jobgroup_keep_to_cpus(b.lines);
+	if (how & SD_BATCH_ONE_THREAD)
+		sd_json_arena_install();
 	pthread_mutex_init(&b.lock, NULL);
 	sd_cond_init_monotonic(&b.space);
 	int started = b.slots && b.lines;

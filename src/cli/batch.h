@@ -29,16 +29,23 @@
 typedef sd_report *(*sd_batch_fn)(const sd_cli *cli, sd_resolver *res,
     char *text, char *err, size_t errlen);
 
+/* How a batch's lines run (sd_cli_batch's `how`, or'ed). */
+/* A line waits only where it tells it (the stub resolver's questions):
+ * the lines run as many at once as there are CPUs, more while some wait
+ * (jobs.h, sd_jobgroup_keep_to_cpus), never more than --concurrency. */
+#define SD_BATCH_CPU_BOUND 1u
+/* A line's JSON values never leave the thread that runs it (no job of its
+ * own holds them): they come from an arena of that thread, freed with
+ * it once the line is written (report/arena.h). */
+#define SD_BATCH_ONE_THREAD 2u
+
 /*
  * Runs cli->batch through fn; returns the exit status.  res is the
  * resolver every line shares (taken over and freed), or NULL for the
- * libunbound one the options describe.  `cpu_bound`: a line waits only
- * where it tells it (the stub resolver's questions), so the lines run as
- * many at once as there are CPUs, more while some wait (jobs.h,
- * sd_jobgroup_keep_to_cpus), never more than --concurrency.
+ * libunbound one the options describe.
  */
 int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
-    int cpu_bound);
+    unsigned how);
 
 /*
  * --concurrency and --shard without --batch: the usage error's status;

@@ -235,9 +235,10 @@ int sd_cmd_spf(sd_cli *cli)
 			    "be set up: %s\n", rerr ? rerr : "unknown error");
 			return 3;
 		}
-		/* a line waits only for the stub resolver's answers */
-		return sd_cli_batch(cli, batch_line, bres,
-		    !cli->opt.trust_anchor);
+		/* a line is one thread's work; with the stub resolver it
+		 * waits only for its answers */
+		return sd_cli_batch(cli, batch_line, bres, SD_BATCH_ONE_THREAD |
+		    (cli->opt.trust_anchor ? 0 : SD_BATCH_CPU_BOUND));
 	}
 	if (cli->n_positional != 2)
 		return sd_cli_usage_error(cli, "spf needs two arguments: IP "

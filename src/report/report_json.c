@@ -16,17 +16,32 @@ json_t *sd_report_json_doc(const sd_report *r)
 		    json_pack("{s:s, s:s, s:n, s:s, s:[], s:[]}", "status",
 		        "inconclusive", "cause", "inconclusive", "category",
 		        "summary", "no verdict was reached", "fix", "evidence");
-		json_error_t jerr;
 		char started[40];
 		sd_report_started_at(r, started, sizeof started);
-		doc = json_pack_ex(&jerr, 0,
-		    "{s:s, s:s, s:s, s:s, s:o, s:O, s:O, s:O, s:I}",
-		    "schema", SD_SCHEMA, "version", sd_version(), "command",
-		    r->command, "started_at", started, "verdict", verdict, "findings", r->findings,
-		    "facts", r->facts, "transcript", r->transcript,
-		    "elapsed_ms", (json_int_t)r->elapsed_ms);
-		if (!doc)
-			fprintf(stderr, "smtpdoctor: JSON report: %s\n", jerr.text);
+		/* member by member: json_pack would read its format string
+		 * for every line of a batch (a tenth of making the document);
+		 * each value is taken, or released when it cannot be */
+		doc = json_object();
+		int bad = json_object_set_new(doc, "schema",
+		    json_string(SD_SCHEMA));
+		bad |= json_object_set_new(doc, "version",
+		    json_string(sd_version()));
+		bad |= json_object_set_new(doc, "command",
+		    json_string(r->command));
+		bad |= json_object_set_new(doc, "started_at",
+		    json_string(started));
+		bad |= json_object_set_new(doc, "verdict", verdict);
+		bad |= json_object_set(doc, "findings", r->findings);
+		bad |= json_object_set(doc, "facts", r->facts);
+		bad |= json_object_set(doc, "transcript", r->transcript);
+		bad |= json_object_set_new(doc, "elapsed_ms",
+		    json_integer((json_int_t)r->elapsed_ms));
+		if (bad) {
+			json_decref(doc);
+			fprintf(stderr, "smtpdoctor: JSON report: out of "
+			    "memory\n");
+			return NULL;
+		}
 		const char *key;
 		json_t *v;
 		json_object_foreach(r->extra, key, v)

@@ -575,6 +575,8 @@ static void test_deadline_truncation_cache(void **state)
 typedef struct asker {
 	sd_resolver *r;
 	const char *name;
+	int64_t wait_ms;           /* the deadline (default 3 s) */
+	int64_t took_ms;
 	pthread_barrier_t *go;
 	sd_dns_status st;
 	int rcode;
@@ -586,24 +588,28 @@ static void *ask_once(void *arg)
 	asker *k = arg;
 	sd_dns_answer a = { 0 };
 	pthread_barrier_wait(k->go);
-	k->st = sd_dns_query(k->r, k->name, SD_DNS_TXT, sd_now_ms() + 3000,
-	    &a);
+	int64_t t0 = sd_now_ms();
+	k->st = sd_dns_query(k->r, k->name, SD_DNS_TXT, t0 + (k->wait_ms ?
+	    k->wait_ms : 3000), &a);
+	k->took_ms = sd_now_ms() - t0;
 	k->rcode = a.rcode;
 	snprintf(k->text, sizeof k->text, "%s", a.n_rr ? a.rr[0].text : "");
 	sd_dns_answer_clear(&a);
 	return NULL;
 }
 
-/* n threads ask name at once; returns the questions the server read */
+/* n threads ask name at once, the first with a deadline first_ms away,
+ * the others rest_ms (0: 3 s); returns the questions the server read */
 static int ask_together(server *sv, sd_resolver *r, const char *name,
-    asker *k, int n)
+    asker *k, int n, int64_t first_ms, int64_t rest_ms)
 {
 	pthread_t t[8];
 	pthread_barrier_t go;
 	int before = __atomic_load_n(&sv->questions, __ATOMIC_RELAXED);
 	pthread_barrier_init(&go, NULL, (unsigned)n);
 	for (int i = 0; i < n; i++) {
-		k[i] = (asker){ .r = r, .name = name, .go = &go };
+		k[i] = (asker){ .r = r, .name = name, .go = &go,
+		    .wait_ms = i ? rest_ms : first_ms };
 		assert_int_equal(pthread_create(&t[i], NULL, ask_once, &k[i]),
 		    0);
 	}
@@ -622,13 +628,21 @@ static void test_one_question_on_the_wire(void **state)
 	asker k[8];
 	/* eight threads ask what none has in the cache: the question is
 	 * sent once, and each reads the answer from the cache */
-	assert_int_equal(ask_together(&sv, r, "slow.example", k, 8), 1);
+	assert_int_equal(ask_together(&sv, r, "slow.example", k, 8, 0, 0), 1);
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(k[i].st, SD_DNS_OK);
 		assert_string_equal(k[i].text, "v=spf1 -all");
 	}
+	/* each waits to its own deadline: the first asks a silent server
+	 * for 1.5 s, the others give up at their 0.3 s */
+	ask_together(&sv, r, "silent.example", k, 3, 1500, 300);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(k[i].st, SD_DNS_TIMEOUT);
+		assert_true(k[i].took_ms >= (i ? 290 : 1490));
+		assert_true(k[i].took_ms < (i ? 800 : 2500));
+	}
 	/* a failed lookup is not cached, nor shared: each asks for itself */
-	assert_int_equal(ask_together(&sv, r, "servfail.example", k, 4), 4);
+	assert_int_equal(ask_together(&sv, r, "servfail.example", k, 4, 0, 0), 4);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(k[i].st, SD_DNS_SERVFAIL);
 		assert_int_equal(k[i].rcode, 2);
