@@ -48,6 +48,8 @@ typedef struct sd_cli {
 	/* exporter */
 	const char *listen;       /* --listen ADDR:PORT */
 	double auth_retry_after;  /* --auth-retry-after SECONDS (0: default) */
+	double timeout_offset;    /* --timeout-offset SECONDS */
+	int timeout_offset_set;   /* given (0 is a value) */
 
 	/* check --send, domain --message: --score, --scorer */
 	int score;

@@ -270,6 +270,17 @@ static int command_option(sd_cli *cli, int c, const char *arg)
 			return sd_cli_usage_error(cli, "--auth-retry-after: "
 			    "expected a number of seconds > 0, got '%s'", arg);
 		break;
+	case O_TIMEOUT_OFFSET: {
+		char *end;
+		errno = 0;
+		double v = strtod(arg, &end);
+		if (errno || end == arg || *end || !(v >= 0) || v > 3600)
+			return sd_cli_usage_error(cli, "--timeout-offset: expected "
+			    "a number of seconds from 0 to 3600, got '%s'", arg);
+		cli->timeout_offset = v;
+		cli->timeout_offset_set = 1;
+		break;
+	}
 	case O_CONCURRENCY: {
 		char *end;
 		unsigned long n = strtoul(arg, &end, 10);
