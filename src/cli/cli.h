@@ -48,6 +48,8 @@ typedef struct sd_cli {
 	/* exporter */
 	const char *listen;       /* --listen ADDR:PORT */
 	double auth_retry_after;  /* --auth-retry-after SECONDS (0: default) */
+	double timeout_offset;    /* --timeout-offset SECONDS */
+	int timeout_offset_set;   /* given (0 is a value) */
 
 	/* check --send, domain --message: --score, --scorer */
 	int score;
@@ -121,5 +123,10 @@ int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 
 /* Renders a finished report per cli->json / cli->color; returns its exit. */
 int sd_cli_render(const sd_cli *cli, sd_report *r);
+
+/* The same for the last report of the process (the command returns its
+ * exit status next), which it takes: freed in builds that check for leaks
+ * (SD_FREE_AT_EXIT), otherwise left, reachable, to the exit. */
+int sd_cli_render_last(const sd_cli *cli, sd_report *r);
 
 #endif

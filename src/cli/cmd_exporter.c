@@ -339,6 +339,8 @@ int sd_cmd_exporter(sd_cli *cli)
 		    "out of memory");
 	sd_exporter_server s = {
 		.listen_fd = fd, .timeout_s = cli->opt.timeout,
+		.offset_s = cli->timeout_offset_set ? cli->timeout_offset :
+		    SD_EXPORTER_TIMEOUT_OFFSET_S,
 		.slots = cli->concurrency ? cli->concurrency : EXPORTER_SLOTS,
 		.verbose = cli->opt.verbose > 0, .probe = probe,
 		.probe_arg = &x, .guard = x.guard,

@@ -88,6 +88,7 @@ const sd_cli_option sd_cli_options[] = {
 	/* exporter */
 	{ "listen", 0, "ADDR:PORT", O_LISTEN, EXPORTER, "serve HTTP on this address and port (127.0.0.1:9125, [::1]:9125, :9125 for every address; port 0 picks one)" },
 	{ "auth-retry-after", 0, "SECONDS", O_AUTH_RETRY_AFTER, EXPORTER, "after the server rejected an account's credentials, send them again only after this long (default 3600) or when its file changes" },
+	{ "timeout-offset", 0, "SECONDS", O_TIMEOUT_OFFSET, EXPORTER, "answer each scrape this long before its X-Prometheus-Scrape-Timeout-Seconds (default 0.5; more while the exporter lags)" },
 	{ "", 0, "", 0, 0, "" },
 };
 

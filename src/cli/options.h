@@ -42,7 +42,7 @@ enum {
 	/* spf and domain: batches */
 	O_BATCH, O_CONCURRENCY, O_SHARD,
 	/* exporter */
-	O_LISTEN, O_AUTH_RETRY_AFTER,
+	O_LISTEN, O_AUTH_RETRY_AFTER, O_TIMEOUT_OFFSET,
 	O_LAST_,
 };
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,23 +86,37 @@ static char *from_cmd(const char *cmd, int64_t limit_ms, const char *what,
 		snprintf(err, errlen, "%s: %s", what, strerror(errno));
 		return NULL;
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	/* posix_spawn, not fork: a fork of the exporter (many threads) copies
+	 * its page tables holding every allocator lock and the address
+	 * space's, so a probe thread (nice 10) short of CPU while forking
+	 * stalled every thread of the process, the answers' too */
+	pid_t pid = -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	char sh[] = "sh", dash_c[] = "-c";
+	char *argv[] = { sh, dash_c, (char *)cmd, NULL };
+	int rc = posix_spawn_file_actions_init(&fa);
+	if (rc == 0) {
+		posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+		posix_spawn_file_actions_addclose(&fa, pfd[0]);
+		posix_spawn_file_actions_addclose(&fa, pfd[1]);
+		rc = posix_spawnattr_init(&at);
+		if (rc == 0) {
+			/* a process group of its own before it runs: no race
+			 * with the kill below */
+			posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+			posix_spawnattr_setpgroup(&at, 0);
+			rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, environ);
+			posix_spawnattr_destroy(&at);
+		}
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	close(pfd[1]);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", what, strerror(rc));
 		close(pfd[0]);
-		close(pfd[1]);
 		return NULL;
 	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		dup2(pfd[1], STDOUT_FILENO);
-		close(pfd[0]);
-		close(pfd[1]);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	setpgid(pid, pid);   /* both sides: no race with the kill below */
-	close(pfd[1]);
 	int too_long, timed_out;
 	char *s = read_line_fd_until(pfd[0], &too_long, sd_now_ms() + limit_ms,
 	    &timed_out);

@@ -98,6 +98,9 @@ void sd_prom_sample(sd_prom *p, const char *name, const char *const *labels,
 char *sd_prom_finish(sd_prom *p, size_t *len);
 /* Drops the page under construction. */
 void sd_prom_free(sd_prom *p);
+/* Room for a page of a few KiB, allocated now: appending the timed-out
+ * page (below) then allocates nothing (p->failed when out of memory). */
+void sd_prom_reserve(sd_prom *p);
 
 /* The exporter's words on one probe, besides what the report holds. */
 typedef struct sd_probe_info {
@@ -126,6 +129,8 @@ char *sd_exporter_probe_page(const sd_report *r, const sd_probe_info *pi,
  * how long the probe had run, its deadline, when it began), no verdict.
  */
 char *sd_exporter_timeout_page(const sd_probe_info *pi, size_t *len);
+/* The same appended to p (in the room sd_prom_reserve made). */
+void sd_exporter_timeout_page_to(sd_prom *p, const sd_probe_info *pi);
 
 /* ---- the lockout guard ------------------------------------------------ */
 
@@ -207,6 +212,38 @@ size_t sd_guard_count(sd_guard *g, int64_t now_ms);
 /* 1 while the table-full hold of every other account lasts. */
 int sd_guard_full(sd_guard *g, int64_t now_ms);
 
+/* ---- the exporter's own lag ------------------------------------------ */
+
+/*
+ * How far behind the times it sets itself the exporter's work runs: a
+ * timed wait that wakes late, an answer handed to the kernel late after
+ * the time its wait ended (a machine short of CPU, the exporter's CPU
+ * quota spent, its threads waiting their turn).  What counts is the
+ * largest lag of the last SD_LAG_WINDOW_MS to twice that: a spike is
+ * remembered for a while, and forgotten once the CPU is back.  The caller
+ * locks.
+ */
+#define SD_LAG_WINDOW_MS 30000
+typedef struct sd_lag {
+	int64_t start_ms;       /* when the current window began */
+	int64_t cur_ms;         /* the largest lag in it */
+	int64_t prev_ms;        /* the largest in the window before */
+} sd_lag;
+
+void sd_lag_add(sd_lag *l, int64_t now_ms, int64_t lag_ms);
+int64_t sd_lag_recent(sd_lag *l, int64_t now_ms);
+
+/*
+ * How much earlier than its deadline a scrape is answered for a lag of
+ * lag_ms: the answer is late by the lag when it is handed over, and its
+ * request was read late by about as much (twice more on a new connection:
+ * the accept, then the connection's thread), so three times the lag.
+ * --timeout-offset (offset_ms) keeps half of itself for the network and
+ * the scraper and gives the other half to the lag: what is taken off the
+ * deadline is 3 * lag_ms - offset_ms / 2 when positive, at most cap_ms.
+ */
+int64_t sd_lag_reserve_ms(int64_t lag_ms, int64_t offset_ms, int64_t cap_ms);
+
 /* ---- probes in flight ------------------------------------------------- */
 
 /* What one probe answers: an HTTP status and its body. */
@@ -236,10 +273,14 @@ typedef struct sd_flight_probe {
 /* How a scrape's wait went, besides its answer. */
 typedef struct sd_flight_wait {
 	int shared;             /* the probe was another scrape's */
+	int64_t ended_ms;       /* when the wait was to end: the probe's
+	                           answer in, or the wait's own end (its
+	                           deadline less the lag reserve) */
 	int timed_out;          /* the scrape's deadline came first: no
 	                           answer (the caller says it timed out) */
 	double started_unix;    /* when the probe began (0: it never did) */
 	double deadline_s;      /* the probe's own deadline, as shown */
+	void *held;             /* the flight whose answer *out borrows */
 } sd_flight_wait;
 
 typedef struct sd_flights sd_flights;
@@ -249,8 +290,11 @@ typedef struct sd_flights sd_flights;
  * of CPU delays the probes, not the answers. */
 #define SD_FLIGHT_NICE 10
 
-/* At most `slots` probes run at once. */
+/* At most `slots` probes run at once.  The lag reserve counts with an
+ * offset of SD_FLIGHT_OFFSET_MS until sd_flights_set_offset. */
+#define SD_FLIGHT_OFFSET_MS 500
 sd_flights *sd_flights_new(unsigned slots);
+void sd_flights_set_offset(sd_flights *f, int64_t offset_ms);
 
 /*
  * Cancels the probes still running and waits for them until deadline_ms;
@@ -262,14 +306,31 @@ int sd_flights_free(sd_flights *f, int64_t deadline_ms);
 /*
  * The answer for `key`, by this scrape's deadline_ms: when a probe of
  * that key is in flight, its answer (w->shared), else that of a new probe
- * p started on a thread of its own once a slot is free.  No slot by
- * deadline_ms: status 503 and a sentence.  The probe not ended by
- * deadline_ms: no answer (status 0, no body) and w->timed_out; the probe
- * goes on, holding its slot, until it ends or (once no scrape waits for
- * it) is cancelled.  *out's body is the caller's (a copy for each sharer).
+ * p started on a thread of its own once a slot is free.  The wait ends
+ * before deadline_ms by the lag reserve (sd_flights_reserve_ms, counted
+ * again at each wake, so that a scrape already waiting heeds a lag that
+ * grows), waking at least every SD_LAG_STEP_MS: how late those wakes come
+ * is a sample of the lag.  No slot by then: status 503 and a sentence.
+ * The probe not ended by then: no answer (status 0, no body) and
+ * w->timed_out; the probe goes on, holding its slot, until it ends or
+ * (once no scrape waits for it) is cancelled.  *out's body is borrowed
+ * (every sharer reads the one answer): it stays as it is until the caller
+ * gives it back with sd_flights_release, once the answer is sent.  From
+ * the wait's end to the return nothing is allocated or freed.
  */
+#define SD_LAG_STEP_MS 100
 void sd_flights_run(sd_flights *f, const char *key, int64_t deadline_ms,
     const sd_flight_probe *p, sd_flight_answer *out, sd_flight_wait *w);
+
+/* Gives back what w holds (the answer's body); then frees what nobody
+ * holds any more. */
+void sd_flights_release(sd_flights *f, sd_flight_wait *w);
+
+/* A sample of the lag seen elsewhere (how late an answer was handed
+ * over after its w->ended_ms). */
+void sd_flights_lag(sd_flights *f, int64_t lag_ms);
+/* The lag reserve now, for a scrape of span_ms (at most half of it). */
+int64_t sd_flights_reserve_ms(sd_flights *f, int64_t span_ms);
 
 typedef struct sd_flight_stats {
 	uint64_t probes;        /* probes run */
@@ -281,6 +342,8 @@ typedef struct sd_flight_stats {
 	unsigned overrunning;   /* of them, past a scrape that timed out */
 	unsigned waiting;       /* probes waiting for a slot now */
 	unsigned slots;
+	int64_t lag_ms;         /* the recent lag (sd_lag_recent) */
+	int64_t reserve_ms;     /* the lag reserve it makes, uncapped */
 } sd_flight_stats;
 
 void sd_flights_stats(sd_flights *f, sd_flight_stats *s);

@@ -32,3 +32,4 @@ SD_LAZY_FN(lib_mhd, struct MHD_Response *, MHD_create_response_from_buffer, (siz
 SD_LAZY_FN(lib_mhd, enum MHD_Result, MHD_add_response_header, (struct MHD_Response *r, const char *header, const char *content), (r, header, content))
 SD_LAZY_FN(lib_mhd, enum MHD_Result, MHD_queue_response, (struct MHD_Connection *c, unsigned int status, struct MHD_Response *r), (c, status, r))
 SD_LAZY_VOID(lib_mhd, MHD_destroy_response, (struct MHD_Response *r), (r))
+SD_LAZY_FN(lib_mhd, struct MHD_Response *, MHD_create_response_from_callback, (uint64_t size, size_t block_size, MHD_ContentReaderCallback crc, void *crc_cls, MHD_ContentReaderFreeCallback crfc), (size, block_size, crc, crc_cls, crfc))

@@ -207,8 +207,9 @@ static void timing(sd_prom *p, const sd_probe_info *pi)
 	    (double)(int64_t)(pi->duration_s * 1000) / 1000);
 	sd_prom_family(p, "smtpdoctor_probe_deadline_seconds", "gauge",
 	    "The deadline the probe ran under: --timeout, lowered to the "
-	    "scrape's X-Prometheus-Scrape-Timeout-Seconds minus 0.5, less the "
-	    "time kept for the answer");
+	    "scrape's X-Prometheus-Scrape-Timeout-Seconds minus "
+	    "--timeout-offset (and the lag reserve), less the time kept for "
+	    "the answer");
 	sd_prom_sample(p, "smtpdoctor_probe_deadline_seconds", NULL,
 	    (double)(int64_t)(pi->deadline_s * 1000) / 1000);
 	sd_prom_family(p, "smtpdoctor_probe_started_timestamp_seconds",
@@ -236,11 +237,21 @@ char *sd_exporter_probe_page(const sd_report *r, const sd_probe_info *pi,
 	return sd_prom_finish(&p, len);
 }
 
+void sd_prom_reserve(sd_prom *p)
+{
+	put(p, "", 0);
+}
+
+void sd_exporter_timeout_page_to(sd_prom *p, const sd_probe_info *pi)
+{
+	success(p, 0, 1);
+	timing(p, pi);
+}
+
 char *sd_exporter_timeout_page(const sd_probe_info *pi, size_t *len)
 {
 	sd_prom p;
 	sd_prom_init(&p);
-	success(&p, 0, 1);
-	timing(&p, pi);
+	sd_exporter_timeout_page_to(&p, pi);
 	return sd_prom_finish(&p, len);
 }

@@ -3,7 +3,8 @@
  * connection; a probe runs on a thread of its own (flights.c), and the
  * scrape's thread waits for it until the scrape's deadline at most, then
  * answers with what is known.  The probes are bounded by the flights'
- * slots, those that overran included.
+ * slots, those that overran included.  How late an answer is handed over
+ * after its wait ended is a sample of the exporter's lag (flights.c).
  */
 #include <dirent.h>
 #include <signal.h>
@@ -27,6 +28,8 @@ static const char *const pages[] = { "index", "probe", "metrics", "other" };
 static const int codes[] = { 200, 400, 404, 405, 413, 414, 500, 503 };
 #define N_PAGES (sizeof pages / sizeof pages[0])
 #define N_CODES (sizeof codes / sizeof codes[0])
+/* The text format's type */
+#define PROM_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 typedef struct server {
 	const sd_exporter_server *p;
@@ -37,11 +40,13 @@ typedef struct server {
 
 /* One request: its target as sent, taken before the library parses it,
  * and when its request line came (the scrape's deadline counts from
- * there, not from the end of its headers). */
+ * there, not from the end of its headers); for a probe's, when its wait
+ * ended (0: not a probe's answer). */
 typedef struct request {
 	char *uri;
 	size_t len;
 	int64_t t0;
+	int64_t ended_ms;
 } request;
 
 /* The request target as the client sent it (query string included). */
@@ -69,10 +74,12 @@ static void *take_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
     enum MHD_RequestTerminationCode why)
 {
-	(void)cls;
+	server *sv = cls;
 	(void)c;
-	(void)why;
 	request *rq = *req_cls;
+	/* the answer is with the kernel now: how long after its wait ended */
+	if (rq && rq->ended_ms && why == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		sd_flights_lag(sv->flights, sd_now_ms() - rq->ended_ms);
 	if (rq) {
 		free(rq->uri);
 		free(rq);
@@ -117,8 +124,7 @@ static enum MHD_Result answer(server *sv, struct MHD_Connection *c, int page,
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", status == 200 && page != 0 ?
-	    "text/plain; version=0.0.4; charset=utf-8" :
-	    "text/plain; charset=utf-8");
+	    PROM_TYPE : "text/plain; charset=utf-8");
 	if (status == 405)
 		MHD_add_response_header(r, "Allow", "GET, HEAD");
 	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, r);
@@ -191,55 +197,55 @@ static void process_metrics(sd_prom *p, time_t started)
 	sd_prom_sample(p, "process_start_time_seconds", NULL, (double)started);
 }
 
+/* A family of one sample without labels. */
+static void one(sd_prom *p, const char *name, const char *type,
+    const char *help, double value)
+{
+	sd_prom_family(p, name, type, help);
+	sd_prom_sample(p, name, NULL, value);
+}
+
 static void flight_metrics(sd_prom *p, sd_flights *fl)
 {
 	sd_flight_stats st;
 	sd_flights_stats(fl, &st);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_total", "counter",
-	    "Probes run");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_total", NULL,
+	one(p, "smtpdoctor_exporter_probes_total", "counter", "Probes run",
 	    (double)st.probes);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_shared_total", "counter",
+	one(p, "smtpdoctor_exporter_probes_shared_total", "counter",
 	    "Scrapes that took the answer of a probe of the same target "
-	    "another scrape had started");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_shared_total", NULL,
-	    (double)st.shared);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_late_total", "counter",
+	    "another scrape had started", (double)st.shared);
+	one(p, "smtpdoctor_exporter_probes_late_total", "counter",
 	    "Scrapes answered 503: no probe slot came free, or the shared "
-	    "probe did not end, by their deadline");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_late_total", NULL,
-	    (double)st.late);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_timed_out_total",
-	    "counter", "Scrapes answered before their probe ended "
-	    "(smtpdoctor_probe_timed_out 1)");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_timed_out_total", NULL,
-	    (double)st.timed_out);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_cancelled_total",
-	    "counter", "Probes cancelled: every scrape waiting for them had "
-	    "been answered");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_cancelled_total", NULL,
-	    (double)st.cancelled);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_running", "gauge",
-	    "Probes running now, those past their deadline included");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_running", NULL,
+	    "probe did not end, by their deadline", (double)st.late);
+	one(p, "smtpdoctor_exporter_probes_timed_out_total", "counter",
+	    "Scrapes answered before their probe ended "
+	    "(smtpdoctor_probe_timed_out 1)", (double)st.timed_out);
+	one(p, "smtpdoctor_exporter_probes_cancelled_total", "counter",
+	    "Probes cancelled: every scrape waiting for them had "
+	    "been answered", (double)st.cancelled);
+	one(p, "smtpdoctor_exporter_probes_running", "gauge",
+	    "Probes running now, those past their deadline included",
 	    st.running);
-	sd_prom_family(p, "smtpdoctor_exporter_probes_overrunning", "gauge",
+	one(p, "smtpdoctor_exporter_probes_overrunning", "gauge",
 	    "Probes running now whose scrape was answered timed out (each "
-	    "holds its slot until it ends)");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_overrunning", NULL,
-	    st.overrunning);
-	sd_prom_family(p, "smtpdoctor_exporter_orphan_jobs", "gauge",
+	    "holds its slot until it ends)", st.overrunning);
+	one(p, "smtpdoctor_exporter_orphan_jobs", "gauge",
 	    "Jobs of probes (lookups, connections) still running after the "
-	    "part of the probe that started them gave up at its deadline");
-	sd_prom_sample(p, "smtpdoctor_exporter_orphan_jobs", NULL,
+	    "part of the probe that started them gave up at its deadline",
 	    (double)sd_jobs_orphans());
-	sd_prom_family(p, "smtpdoctor_exporter_probes_waiting", "gauge",
-	    "Probes waiting for a slot now");
-	sd_prom_sample(p, "smtpdoctor_exporter_probes_waiting", NULL,
-	    st.waiting);
-	sd_prom_family(p, "smtpdoctor_exporter_probe_slots", "gauge",
-	    "Probes that may run at once (--concurrency)");
-	sd_prom_sample(p, "smtpdoctor_exporter_probe_slots", NULL, st.slots);
+	one(p, "smtpdoctor_exporter_probes_waiting", "gauge",
+	    "Probes waiting for a slot now", st.waiting);
+	one(p, "smtpdoctor_exporter_probe_slots", "gauge",
+	    "Probes that may run at once (--concurrency)", st.slots);
+	one(p, "smtpdoctor_exporter_lag_seconds", "gauge",
+	    "The exporter's own lag: the largest of the last 30 to 60 s, "
+	    "how late its timed waits woke and its answers were handed over "
+	    "past the times it had set (the machine or its CPU quota short)",
+	    (double)st.lag_ms / 1000);
+	one(p, "smtpdoctor_exporter_lag_reserve_seconds", "gauge",
+	    "How much earlier than their deadline scrapes are answered now "
+	    "for that lag: three times it, less half of --timeout-offset "
+	    "(at most half of a scrape's time)", (double)st.reserve_ms / 1000);
 }
 
 static char *own_metrics(server *sv, size_t *len)
@@ -301,21 +307,98 @@ static int64_t reserve_ms(double secs)
 	    SD_EXPORTER_ANSWER_RESERVE_MS;
 }
 
-/* The answer of a scrape whose deadline came first: what is known. */
-static void timed_out_page(const sd_exporter_query *q,
-    const sd_flight_wait *w, sd_flight_answer *a)
+/* A probe's answer made ready before its wait: the response (a reader of
+ * `body`, its type set) and room for the timed-out page.  Once the wait
+ * has ended nothing is allocated or freed until the answer is sent: the
+ * allocator's locks are shared with the probes' threads, and one of those
+ * (nice 10) held up while holding one held the answer up, 70 to 600 ms
+ * past its deadline when the exporter was short of CPU. */
+typedef struct kit {
+	server *sv;
+	struct MHD_Response *r;
+	const char *body;       /* the flight's answer, or the page's */
+	size_t len;
+	sd_prom page;           /* the timed-out page */
+	sd_flight_wait w;       /* holds the flight's answer until sent */
+	int status;
+	int64_t t0;
+	char *key;              /* -v: the probe's, for its line */
+} kit;
+
+static ssize_t kit_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	sd_probe_info pi = { .deadline_s = w->deadline_s,
-	    .started_unix = w->started_unix,
-	    .is_check = q->command == SD_XQ_CHECK };
-	if (w->started_unix > 0)
-		pi.duration_s = sd_wall_now() - w->started_unix;
-	a->status = 200;
-	a->body = sd_exporter_timeout_page(&pi, &a->len);
+	kit *k = cls;
+	if (pos >= k->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	size_t n = k->len - (size_t)pos;
+	n = n < max ? n : max;
+	memcpy(buf, k->body + pos, n);
+	return (ssize_t)n;
 }
 
-/* The probe's seconds: --timeout, lowered to the scrape's timeout header
- * minus the margin; 0 with a sentence in err when the header is bad. */
+/* The response is done with (sent, or not used): -v's line, then the
+ * flight's answer given back. */
+static void kit_free(void *cls)
+{
+	kit *k = cls;
+	/* the probe's own line says its verdict; this one what it shared */
+	if (k->key && (k->w.shared || k->w.timed_out || k->status != 200)) {
+		char *key = sd_sanitize(k->key, strlen(k->key), 300);
+		fprintf(stderr, "smtpdoctor exporter: %s: %d in %.2f s%s%s\n",
+		    key ? key : "?", k->status,
+		    (double)(sd_now_ms() - k->t0) / 1000,
+		    k->w.shared ? " (shared)" : "", k->w.timed_out ?
+		    " (timed out: the probe goes on, holding its slot)" : "");
+		free(key);
+	}
+	free(k->key);
+	sd_flights_release(k->sv->flights, &k->w);
+	sd_prom_free(&k->page);
+	free(k);
+}
+
+static kit *kit_new(server *sv, const sd_exporter_query *q, int64_t t0)
+{
+	kit *k = calloc(1, sizeof *k);
+	if (!k)
+		return NULL;
+	k->sv = sv;
+	k->t0 = t0;
+	sd_prom_init(&k->page);
+	sd_prom_reserve(&k->page);
+	k->key = sv->p->verbose ? strdup(q->key) : NULL;
+	/* its length is not known yet: sent chunked */
+	k->r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	    kit_read, k, kit_free);
+	if (!k->r) {
+		kit_free(k);
+		return NULL;
+	}
+	if (k->page.failed || (sv->p->verbose && !k->key) ||
+	    MHD_add_response_header(k->r, "Content-Type", PROM_TYPE) !=
+	    MHD_YES) {
+		MHD_destroy_response(k->r);
+		return NULL;
+	}
+	return k;
+}
+
+/* The page of a scrape whose deadline came first: what is known. */
+static void timed_out_page(const sd_exporter_query *q, kit *k)
+{
+	sd_probe_info pi = { .deadline_s = k->w.deadline_s,
+	    .started_unix = k->w.started_unix,
+	    .is_check = q->command == SD_XQ_CHECK };
+	if (k->w.started_unix > 0)
+		pi.duration_s = sd_wall_now() - k->w.started_unix;
+	sd_exporter_timeout_page_to(&k->page, &pi);
+	k->body = k->page.buf;
+	k->len = k->page.len;
+}
+
+/* The scrape's seconds: --timeout, lowered to the scrape's timeout header
+ * minus --timeout-offset; 0 with a sentence in err when the header is
+ * bad. */
 static double probe_seconds(server *sv, struct MHD_Connection *c, char *err,
     size_t errlen)
 {
@@ -329,47 +412,70 @@ static double probe_seconds(server *sv, struct MHD_Connection *c, char *err,
 		    "expected a number of seconds");
 		return 0;
 	}
-	if (scrape - SD_EXPORTER_SCRAPE_MARGIN_S <= 0) {
+	double off = sv->p->offset_s;
+	if (scrape - off <= 0) {
 		snprintf(err, errlen, "X-Prometheus-Scrape-Timeout-Seconds: "
-		    "%.3g s leaves no time for a probe (it is lowered by %.1f s)",
-		    scrape, SD_EXPORTER_SCRAPE_MARGIN_S);
+		    "%.3g s leaves no time for a probe (it is lowered by %.3g s, "
+		    "--timeout-offset)", scrape, off);
 		return 0;
 	}
-	return scrape - SD_EXPORTER_SCRAPE_MARGIN_S < s ?
-	    scrape - SD_EXPORTER_SCRAPE_MARGIN_S : s;
+	return scrape - off < s ? scrape - off : s;
+}
+
+/* A sentence (400 for a target refused, 500, 503) instead of the kit's
+ * page: made now, with its own type. */
+static enum MHD_Result probe_text(server *sv, struct MHD_Connection *c,
+    kit *k)
+{
+	int status = k->body ? k->status : 500;
+	char *text = k->body ? strndup(k->body, k->len) : NULL;
+	size_t len = k->len;
+	k->status = status;
+	MHD_destroy_response(k->r);   /* the kit too */
+	if (!text)
+		return answer_text(sv, c, 1, 500, "out of memory");
+	return answer(sv, c, 1, status, text, len);
 }
 
 static enum MHD_Result probe(server *sv, struct MHD_Connection *c,
-    const sd_exporter_query *q, int64_t t0)
+    const sd_exporter_query *q, int64_t t0, int64_t *ended_ms)
 {
 	char err[200];
 	double secs = probe_seconds(sv, c, err, sizeof err);
 	if (secs <= 0)
 		return answer_text(sv, c, 1, 400, err);
 	int64_t deadline_ms = t0 + (int64_t)(secs * 1000);
+	/* the scrape is answered earlier by the lag reserve, and its probe
+	 * ends a tenth of that before */
+	int64_t until_ms = deadline_ms - sd_flights_reserve_ms(sv->flights,
+	    deadline_ms - t0);
+	double run_s = (double)(until_ms - t0) / 1000;
 	flight_arg *fa = malloc(sizeof *fa);
-	if (!fa)
+	kit *k = fa ? kit_new(sv, q, t0) : NULL;
+	if (!k) {
+		free(fa);
 		return answer_text(sv, c, 1, 500, "out of memory");
-	*fa = (flight_arg){ sv, *q, secs - (double)reserve_ms(secs) / 1000 };
-	sd_flight_probe p = { run_probe, fa, free,
-	    deadline_ms - reserve_ms(secs), fa->deadline_s };
-	sd_flight_answer a;
-	sd_flight_wait w;
-	sd_flights_run(sv->flights, q->key, deadline_ms, &p, &a, &w);
-	if (w.timed_out)
-		timed_out_page(q, &w, &a);
-	/* the probe's own line says its verdict; this one what it shared */
-	if (sv->p->verbose && (w.shared || w.timed_out || a.status != 200)) {
-		char *key = sd_sanitize(q->key, strlen(q->key), 300);
-		fprintf(stderr, "smtpdoctor exporter: %s: %d in %.2f s%s%s\n",
-		    key ? key : "?", a.status, (double)(sd_now_ms() - t0) / 1000,
-		    w.shared ? " (shared)" : "", w.timed_out ?
-		    " (timed out: the probe goes on, holding its slot)" : "");
-		free(key);
 	}
-	if (!a.body)
-		return answer_text(sv, c, 1, 500, "out of memory");
-	return answer(sv, c, 1, a.status, a.body, a.len);
+	*fa = (flight_arg){ sv, *q, run_s - (double)reserve_ms(run_s) / 1000 };
+	sd_flight_probe p = { run_probe, fa, free,
+	    until_ms - reserve_ms(run_s), fa->deadline_s };
+	sd_flight_answer a;
+	sd_flights_run(sv->flights, q->key, deadline_ms, &p, &a, &k->w);
+	/* from here until it is sent, nothing is allocated (the kit) */
+	*ended_ms = k->w.ended_ms;
+	k->status = k->w.timed_out ? 200 : a.status;
+	if (k->w.timed_out) {
+		timed_out_page(q, k);
+	} else {
+		k->body = a.body;
+		k->len = a.len;
+	}
+	if (k->status != 200 || !k->body || k->page.failed)
+		return probe_text(sv, c, k);
+	count(sv, 1, 200);
+	enum MHD_Result rc = MHD_queue_response(c, 200, k->r);
+	MHD_destroy_response(k->r);   /* the kit goes once it is sent */
+	return rc;
 }
 
 /* ---- routing --------------------------------------------------------- */
@@ -416,7 +522,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		return body ? answer(sv, c, 2, 200, body, len) :
 		    answer_text(sv, c, 2, 500, "out of memory");
 	}
-	return probe(sv, c, &q, rq->t0);
+	return probe(sv, c, &q, rq->t0, &rq->ended_ms);
 }
 
 int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
@@ -430,6 +536,7 @@ int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	sd_flights_set_offset(sv.flights, (int64_t)(s->offset_s * 1000));
 	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, handle, &sv,
@@ -441,7 +548,7 @@ int sd_exporter_serve(const sd_exporter_server *s, const sigset_t *stop,
 	    (size_t)SD_EXPORTER_REQUEST_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SD_EXPORTER_IDLE_S,
 	    MHD_OPTION_URI_LOG_CALLBACK, take_uri, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_done, &sv,
 	    MHD_OPTION_END);
 	if (!d) {
 		snprintf(err, errlen, "the HTTP server did not start");

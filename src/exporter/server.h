@@ -23,6 +23,8 @@ typedef void (*sd_exporter_probe_fn)(void *arg, const sd_exporter_query *q,
 typedef struct sd_exporter_server {
 	int listen_fd;          /* bound and listening */
 	double timeout_s;       /* --timeout: each probe's deadline */
+	double offset_s;        /* --timeout-offset: what the scrape's
+	                           timeout header is lowered by */
 	unsigned slots;         /* --concurrency */
 	int verbose;            /* -v: a line per request on stderr */
 	sd_exporter_probe_fn probe;
@@ -37,8 +39,9 @@ typedef struct sd_exporter_server {
 #define SD_EXPORTER_REQUEST_MEMORY (32 * 1024)
 /* Seconds an idle kept-alive connection stays open. */
 #define SD_EXPORTER_IDLE_S 60
-/* What the scrape's timeout header is lowered by (docs/exporter.md). */
-#define SD_EXPORTER_SCRAPE_MARGIN_S 0.5
+/* What the scrape's timeout header is lowered by unless --timeout-offset
+ * says (docs/exporter.md). */
+#define SD_EXPORTER_TIMEOUT_OFFSET_S 0.5
 /* Out of the scrape's deadline, a probe keeps a tenth for its answer, at
  * most this much: the probe ends by then, and the scrape is answered by
  * its deadline whatever the probe does (docs/exporter.md). */

@@ -427,6 +427,10 @@ static void *ask(void *arg)
 	    k->deadline_ms, 1.0 };
 	sd_flights_run(k->f, k->key, k->deadline_ms, &p, &k->a, &k->w);
 	k->took_ms = sd_now_ms() - t0;
+	/* the body is borrowed until released: the asker keeps a copy */
+	if (k->a.body)
+		k->a.body = strdup(k->a.body);
+	sd_flights_release(k->f, &k->w);
 	return NULL;
 }
 
@@ -603,6 +607,68 @@ static void flights_sharer_leaves_alone(void **state)
 	assert_int_equal(sd_flights_free(f, sd_now_ms() + 1000), 0);
 }
 
+/* The lag: the largest of the current window and the one before. */
+static void lag_window(void **state)
+{
+	(void)state;
+	sd_lag l = { 0 };
+	int64_t t = 1000000;
+	assert_int_equal(sd_lag_recent(&l, t), 0);
+	sd_lag_add(&l, t, 40);
+	sd_lag_add(&l, t + 10, 300);
+	sd_lag_add(&l, t + 20, 100);
+	assert_int_equal(sd_lag_recent(&l, t + 20), 300);
+	/* the next window remembers it */
+	sd_lag_add(&l, t + SD_LAG_WINDOW_MS + 5, 50);
+	assert_int_equal(sd_lag_recent(&l, t + SD_LAG_WINDOW_MS + 5), 300);
+	/* the one after forgets it, not what came since */
+	assert_int_equal(sd_lag_recent(&l, t + 2 * SD_LAG_WINDOW_MS + 5), 50);
+	/* two windows with nothing: no lag */
+	assert_int_equal(sd_lag_recent(&l, t + 5 * SD_LAG_WINDOW_MS), 0);
+}
+
+/* Three times the lag, less half the offset, within the cap. */
+static void lag_reserve(void **state)
+{
+	(void)state;
+	assert_int_equal(sd_lag_reserve_ms(0, 500, 1500), 0);
+	/* up to 83 ms the offset's half absorbs it */
+	assert_int_equal(sd_lag_reserve_ms(80, 500, 1500), 0);
+	assert_int_equal(sd_lag_reserve_ms(100, 500, 1500), 50);
+	assert_int_equal(sd_lag_reserve_ms(300, 500, 1500), 650);
+	assert_int_equal(sd_lag_reserve_ms(900, 500, 1500), 1500);
+	assert_int_equal(sd_lag_reserve_ms(100, 0, 1500), 300);
+}
+
+/* A lag seen (an answer handed over late) brings the next scrape's
+ * answer forward by the reserve; /metrics' figures say so. */
+static void flights_answer_early_when_lagging(void **state)
+{
+	(void)state;
+	sd_flights *f = sd_flights_new(2);
+	reset_probes();
+	sd_flights_lag(f, 300);
+	sd_flight_stats st;
+	sd_flights_stats(f, &st);
+	assert_int_equal(st.lag_ms, 300);
+	assert_int_equal(st.reserve_ms, 650);
+	assert_int_equal(sd_flights_reserve_ms(f, 1000), 500);
+	/* 2 s to the deadline, the probe would take 3: the wait ends 650 ms
+	 * early (more if this machine lags too), timed out */
+	int64_t t0 = sd_now_ms();
+	asker a = mk(f, "check lagging", t0 + 2000, 3000);
+	ask(&a);
+	assert_true(a.w.timed_out);
+	assert_true(a.w.ended_ms > t0 && a.w.ended_ms <= t0 + 1350);
+	assert_true(a.took_ms < 2000);
+	/* no lag with an offset that absorbs it */
+	sd_flights_set_offset(f, 2000);
+	assert_int_equal(sd_flights_reserve_ms(f, 1000), 0);
+	until_idle(f, &st);
+	assert_int_equal(st.running, 0);
+	assert_int_equal(sd_flights_free(f, sd_now_ms() + 1000), 0);
+}
+
 static void timeout_page(void **state)
 {
 	(void)state;
@@ -635,6 +701,9 @@ int main(void)
 		cmocka_unit_test(flights_bound_the_probes),
 		cmocka_unit_test(flights_answer_by_the_deadline),
 		cmocka_unit_test(flights_sharer_leaves_alone),
+		cmocka_unit_test(lag_window),
+		cmocka_unit_test(lag_reserve),
+		cmocka_unit_test(flights_answer_early_when_lagging),
 		cmocka_unit_test(timeout_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
