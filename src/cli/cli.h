@@ -124,4 +124,9 @@ int sd_cli_usage_error(const sd_cli *cli, const char *fmt, ...)
 /* Renders a finished report per cli->json / cli->color; returns its exit. */
 int sd_cli_render(const sd_cli *cli, sd_report *r);
 
+/* The same for the last report of the process (the command returns its
+ * exit status next), which it takes: freed in builds that check for leaks
+ * (SD_FREE_AT_EXIT), otherwise left, reachable, to the exit. */
+int sd_cli_render_last(const sd_cli *cli, sd_report *r);
+
 #endif

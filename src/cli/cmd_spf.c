@@ -257,7 +257,5 @@ int sd_cmd_spf(sd_cli *cli)
 	if (!r)
 		return err[0] ? sd_cli_usage_error(cli, "%s", err) :
 		    sd_cli_render(cli, NULL);
-	int code = sd_cli_render(cli, r);
-	sd_report_free(r);
-	return code;
+	return sd_cli_render_last(cli, r);
 }

@@ -14,7 +14,9 @@
  *
  * Little of the protocol is ours: c-ares asks (UDP with EDNS0, TCP when
  * an answer is truncated, retransmission with a doubling wait, answers
- * matched to their question, random ids and source ports) and the C
+ * matched to their question, random ids and source ports: a channel keeps
+ * its socket between questions, as c-ares does, for STUB_SOCKET_QUESTIONS
+ * questions at most) and the C
  * library reads the names in the answer (compression, escapes).  Ours are
  * the walk over the answer's records (below, with why) and what the
  * resolver interface promises on top: a deadline per question with every
@@ -55,9 +57,21 @@
  * not this, is what ends the wait. */
 #define STUB_FIRST_WAIT_MS 400
 #define STUB_TRIES 8
-/* Idle channels kept for the next question (a batch's workers); a channel
- * holds no socket while idle, only c-ares' tables (some 50 KiB). */
-#define STUB_IDLE_CHANNELS 64
+/* Idle channels kept for the next question: one for each thread of the
+ * job pool (SD_JOBS_THREADS_MAX), each of which asks one question at a
+ * time, so that a batch's questions never make and destroy channels (with
+ * 64, a domain --batch of 128 domains at once made and destroyed one to
+ * three channels a domain).  A channel holds no socket while idle, only
+ * c-ares' tables (some 75 KiB), and the channels kept are the ones the
+ * busiest moment made. */
+#define STUB_IDLE_CHANNELS 512
+/* Questions a channel asks before it is made anew.  A channel keeps its
+ * UDP socket open between questions (ARES_FLAG_STAYOPEN): a socket a
+ * question cost six system calls (socket, three fcntl, connect, close),
+ * 40% of domain --batch's.  A new channel has a new socket, on a new
+ * random port, as c-ares' own limit on a socket's queries
+ * (ARES_OPT_UDP_MAX_QUERIES, c-ares 1.20) would give it. */
+#define STUB_SOCKET_QUESTIONS 32
 /* CNAMEs followed inside one answer before giving up (a loop). */
 #define STUB_MAX_CNAMES 16
 /* Answers kept in the cache of one resolver, and the bytes they may hold
@@ -70,6 +84,10 @@
  * heads for a full cache. */
 #define STUB_BUCKETS_FIRST 64
 #define STUB_BUCKETS_MAX 32768
+/* Chains of the questions on the wire (a power of two): domain --batch
+ * has a few hundred on the wire at once, and one list under the cache's
+ * lock, walked by every question twice, cost it 8% of its CPU. */
+#define STUB_FLIGHT_BUCKETS 256
 /* Negative answers without an SOA are kept this long (seconds). */
 #define STUB_NEG_TTL_DEFAULT 60
 /* Longest wire-format name (RFC 1035). */
@@ -89,11 +107,17 @@ typedef struct centry {
 	char name[];               /* lowercased, no trailing dot */
 } centry;
 
+/* A c-ares channel and the questions it has asked. */
+typedef struct chan {
+	ares_channel ch;
+	unsigned asked;
+} chan;
+
 typedef struct stub {
 	struct ares_addr_port_node server[STUB_MAX_SERVERS];
 	size_t n;
 	pthread_mutex_t idle_lock; /* the idle channels */
-	ares_channel idle[STUB_IDLE_CHANNELS];
+	chan idle[STUB_IDLE_CHANNELS];
 	size_t n_idle;
 	pthread_mutex_t lock;      /* the cache */
 	centry **bucket;           /* n_buckets chains, a power of two */
@@ -101,7 +125,8 @@ typedef struct stub {
 	centry *oldest, *newest;
 	size_t cached;
 	size_t bytes;              /* of all entries */
-	struct flight *flights;    /* questions on the wire (under lock) */
+	/* questions on the wire (under lock), chained by name and type */
+	struct flight *flights[STUB_FLIGHT_BUCKETS];
 } stub;
 
 /* ---- names ---- */
@@ -174,12 +199,17 @@ static int ares_name_of(const char *name, char *out)
 
 /* ---- the cache ---- */
 
-static size_t bucket_of(const stub *s, const char *name, uint16_t type)
+static unsigned name_hash(const char *name, uint16_t type)
 {
 	unsigned h = 2166136261u ^ type;
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 16777619u;
-	return h & (s->n_buckets - 1);
+	return h;
+}
+
+static size_t bucket_of(const stub *s, const char *name, uint16_t type)
+{
+	return name_hash(name, type) & (s->n_buckets - 1);
 }
 
 /* Twice the chains once the answers outnumber them twice, so that a chain
@@ -656,8 +686,12 @@ sd_dns_status sd_dns_stub_parse(const unsigned char *msg, size_t len,
 
 /* ---- asking (c-ares) ---- */
 
-static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
-static int ares_ready;
+/* in .data, on a page the program's start has written already: alone on
+ * a page of .bss, pthread_once's read and then its write cost every
+ * process two page faults */
+static pthread_once_t ares_once __attribute__((section(".data"))) =
+    PTHREAD_ONCE_INIT;
+static int ares_ready __attribute__((section(".data")));
 
 static void ares_start(void)
 {
@@ -677,7 +711,7 @@ static ares_channel channel_new(const stub *s)
 	struct ares_options o;
 	memset(&o, 0, sizeof o);
 	o.flags = ARES_FLAG_EDNS | ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
-	    (s->n == 1 ? ARES_FLAG_NOCHECKRESP : 0);
+	    ARES_FLAG_STAYOPEN | (s->n == 1 ? ARES_FLAG_NOCHECKRESP : 0);
 	o.timeout = STUB_FIRST_WAIT_MS;
 	o.tries = STUB_TRIES;
 	o.ednspsz = STUB_UDP_SIZE;
@@ -697,27 +731,41 @@ static ares_channel channel_new(const stub *s)
 	return ch;
 }
 
-/* An idle channel, or a new one; NULL when none can be made. */
-static ares_channel channel_take(stub *s)
+/* An idle channel, or a new one; its ch NULL when none can be made. */
+static chan channel_take(stub *s)
 {
-	ares_channel ch = NULL;
+	chan c = { 0 };
 	pthread_mutex_lock(&s->idle_lock);
 	if (s->n_idle)
-		ch = s->idle[--s->n_idle];
+		c = s->idle[--s->n_idle];
 	pthread_mutex_unlock(&s->idle_lock);
-	return ch ? ch : channel_new(s);
+	if (!c.ch)
+		c.ch = channel_new(s);
+	return c;
 }
 
-static void channel_give(stub *s, ares_channel ch)
+/*
+ * A channel that has asked one more question: kept for the next one, or
+ * destroyed (its socket closed) once it has asked its share, or when it
+ * holds a TCP connection (a truncated answer was asked again over TCP):
+ * c-ares watches a TCP connection while it asks, and the server closing
+ * it, idle, would make c-ares send the next question over UDP again.
+ * With no question on its way, only a TCP socket is reported.
+ */
+static void channel_give(stub *s, chan c)
 {
-	pthread_mutex_lock(&s->idle_lock);
-	if (s->n_idle < STUB_IDLE_CHANNELS) {
-		s->idle[s->n_idle++] = ch;
-		ch = NULL;
+	ares_socket_t fd[ARES_GETSOCK_MAXNUM];
+	if (++c.asked < STUB_SOCKET_QUESTIONS &&
+	    !ares_getsock(c.ch, fd, ARES_GETSOCK_MAXNUM)) {
+		pthread_mutex_lock(&s->idle_lock);
+		if (s->n_idle < STUB_IDLE_CHANNELS) {
+			s->idle[s->n_idle++] = c;
+			c.ch = NULL;
+		}
+		pthread_mutex_unlock(&s->idle_lock);
 	}
-	pthread_mutex_unlock(&s->idle_lock);
-	if (ch)
-		ares_destroy(ch);
+	if (c.ch)
+		ares_destroy(c.ch);
 }
 
 /* One question on its way. */
@@ -857,10 +905,16 @@ typedef struct flight {
 	char key[];
 } flight;
 
+/* The chain of the questions on the wire that key/type would be on. */
+static flight **flight_chain(stub *s, const char *key, uint16_t type)
+{
+	return &s->flights[name_hash(key, type) & (STUB_FLIGHT_BUCKETS - 1)];
+}
+
 /* Under s->lock: the question key/type on the wire, or NULL. */
 static flight *flight_find(stub *s, const char *key, uint16_t type)
 {
-	for (flight *f = s->flights; f; f = f->next)
+	for (flight *f = *flight_chain(s, key, type); f; f = f->next)
 		if (f->type == type && strcmp(f->key, key) == 0)
 			return f;
 	return NULL;
@@ -883,8 +937,9 @@ static int flight_join(stub *s, const char *key, uint16_t type,
 		if (f && sd_cond_init_monotonic(&f->cond) == 0) {
 			memcpy(f->key, key, kl + 1);
 			f->type = type;
-			f->next = s->flights;
-			s->flights = f;
+			flight **chain = flight_chain(s, key, type);
+			f->next = *chain;
+			*chain = f;
 			*mine = f;
 		} else {
 			free(f);
@@ -917,7 +972,7 @@ static void flight_land(stub *s, flight *f)
 	if (!f)
 		return;
 	pthread_mutex_lock(&s->lock);
-	flight **p = &s->flights;
+	flight **p = flight_chain(s, f->key, f->type);
 	while (*p != f)
 		p = &(*p)->next;
 	*p = f->next;
@@ -938,14 +993,14 @@ static sd_dns_status ask_servers(stub *s, const char *name, const char *qname,
 {
 	if (sd_remaining_ms(deadline_ms) <= 0)
 		return out->status = SD_DNS_TIMEOUT;
-	ares_channel ch = channel_take(s);
-	if (!ch)
+	chan c = channel_take(s);
+	if (!c.ch)
 		return out->status = SD_DNS_ERROR;
 	ask q = { .name = name, .type = type, .out = out };
-	ares_query(ch, qname, ns_c_in, type, on_answer, &q);
-	if (pump(ch, &q, deadline_ms) < 0)
+	ares_query(c.ch, qname, ns_c_in, type, on_answer, &q);
+	if (pump(c.ch, &q, deadline_ms) < 0)
 		out->status = SD_DNS_ERROR;
-	channel_give(s, ch);
+	channel_give(s, c);
 	if (out->status == SD_DNS_OK || out->status == SD_DNS_NXDOMAIN ||
 	    out->status == SD_DNS_NODATA)
 		cache_put(s, key, type, out, q.ttl);
@@ -981,7 +1036,7 @@ static void stub_free(void *impl)
 	if (!s)
 		return;
 	while (s->n_idle)
-		ares_destroy(s->idle[--s->n_idle]);
+		ares_destroy(s->idle[--s->n_idle].ch);
 	while (s->oldest)
 		unlink_entry(s, s->oldest);
 	pthread_mutex_destroy(&s->lock);
@@ -1092,7 +1147,7 @@ sd_resolver *sd_resolver_new_stub(const char **servers, size_t n_servers,
 	}
 	/* the first channel now: a resolver that cannot make one fails
 	 * here, not at its first question */
-	if ((s->idle[0] = channel_new(s)) == NULL) {
+	if ((s->idle[0].ch = channel_new(s)) == NULL) {
 		*err = "could not set up a c-ares channel";
 		goto fail;
 	}

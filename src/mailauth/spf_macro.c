@@ -121,18 +121,35 @@ void sd_spfi_buf_free(sd_spfi_buf *b)
 	b->len = b->cap = 0;
 }
 
+/* Appends s[0..n) as far as b's cap lets it, and overflows b when not all
+ * of it fits: what n appends of one byte each would leave. */
+static void buf_add_upto(sd_spfi_buf *b, const char *s, size_t n)
+{
+	size_t max = b->max ? b->max : SD_SPF_EXPAND_MAX;
+	size_t room = b->len < max ? max - b->len : 0;
+	sd_spfi_buf_add(b, s, n < room ? n : room);
+	if (n > room && !b->oom)
+		b->overflow = 1;
+}
+
 void sd_spfi_buf_add_clean(sd_spfi_buf *b, const char *s, size_t n, size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t lim = n > max ? max : n;
-	for (size_t i = 0; i < lim; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f) {
-			sd_spfi_buf_addc(b, (char)c);
-		} else {
-			char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-			sd_spfi_buf_add(b, esc, 4);
+	for (size_t i = 0; i < lim;) {
+		/* most text is printable ASCII: a run of it at once */
+		size_t run = i;
+		while (run < lim && (unsigned char)s[run] >= 0x20 &&
+		    (unsigned char)s[run] < 0x7f)
+			run++;
+		if (run > i) {
+			buf_add_upto(b, s + i, run - i);
+			i = run;
+			continue;
 		}
+		unsigned char c = (unsigned char)s[i++];
+		char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+		sd_spfi_buf_add(b, esc, 4);
 	}
 	if (n > max)
 		sd_spfi_buf_adds(b, "...");

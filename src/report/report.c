@@ -267,28 +267,32 @@ static json_t *cleaned(const sd_secrets *sec, const json_t *v, int own)
 	return j;
 }
 
-/* Cleans every string inside v (an object or array). */
+/* Cleans every string inside v (an object or array).  Without secrets
+ * in the run (sec NULL or none active), which member holds a string does
+ * not matter: the tool's own members are not looked up then. */
 static void clean_json(const sd_secrets *sec, json_t *v)
 {
 	const char *key;
 	json_t *x, *tmp;
 	size_t i;
+	int secrets = sd_secrets_active(sec);
 	if (json_is_object(v)) {
 		json_object_foreach_safe(v, tmp, key, x) {
-			int own = own_member(key);
-			json_t *c = json_is_string(x) ? cleaned(sec, x, own) :
-			    NULL;
-			if (c)
-				json_object_set_new(v, key, c);
-			else
+			int own = secrets && own_member(key);
+			if (json_is_string(x)) {
+				json_t *c = cleaned(sec, x, own);
+				if (c)
+					json_object_set_new(v, key, c);
+			} else {
 				clean_json(own ? NULL : sec, x);
+			}
 		}
 	} else if (json_is_array(v)) {
 		json_array_foreach(v, i, x) {
 			json_t *c = json_is_string(x) ? cleaned(sec, x, 0) : NULL;
 			if (c)
 				json_array_set_new(v, i, c);
-			else
+			else if (!json_is_string(x))
 				clean_json(sec, x);
 		}
 	}

@@ -21,10 +21,13 @@
 struct sd_cancel {
 	atomic_int fired;
 	atomic_int refs;
+	atomic_int watchers;    /* waits watching it or a child of it */
 	sd_cancel *parent;      /* a reference of its own, or NULL */
 };
 
 static __thread sd_cancel *current;
+/* Wakes the watching waits (the job pool's), or NULL. */
+static void (*_Atomic on_fire)(void);
 
 sd_cancel *sd_cancel_new(void)
 {
@@ -33,6 +36,7 @@ sd_cancel *sd_cancel_new(void)
 		return NULL;
 	atomic_init(&c->fired, 0);
 	atomic_init(&c->refs, 1);
+	atomic_init(&c->watchers, 0);
 	c->parent = sd_cancel_ref(current);
 	return c;
 }
@@ -54,10 +58,32 @@ void sd_cancel_unref(sd_cancel *c)
 	}
 }
 
+/*
+ * A fire wakes the waits watching the scope or a child of it, and only
+ * those (a domain fires its own scope once it has stopped waiting: no
+ * one to wake).  The flag is stored before the count is read, and a
+ * watcher counts itself before it reads the flag, so one of the two sees
+ * the other: a wait that missed the flag is woken.
+ */
 void sd_cancel_fire(sd_cancel *c)
 {
-	if (c)
-		atomic_store(&c->fired, 1);
+	if (!c)
+		return;
+	atomic_store(&c->fired, 1);
+	void (*wake)(void) = atomic_load(&on_fire);
+	if (wake && atomic_load(&c->watchers) > 0)
+		wake();
+}
+
+void sd_cancel_watch(sd_cancel *c, int delta)
+{
+	for (; c; c = c->parent)
+		atomic_fetch_add(&c->watchers, delta);
+}
+
+void sd_cancel_on_fire(void (*wake)(void))
+{
+	atomic_store(&on_fire, wake);
 }
 
 int sd_cancel_fired(const sd_cancel *c)

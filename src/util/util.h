@@ -63,6 +63,14 @@ int sd_cancel_fired(const sd_cancel *c);
 sd_cancel *sd_cancel_enter(sd_cancel *c);
 sd_cancel *sd_cancel_current(void);
 int sd_cancelled(void);
+/*
+ * A wait that honours c without looking at it over and over counts itself
+ * as a watcher (sd_cancel_watch(c, 1), then reads the flag, then sleeps;
+ * sd_cancel_watch(c, -1) when it leaves); firing c or a parent of it while
+ * it is watched calls the wake function given to sd_cancel_on_fire().
+ */
+void sd_cancel_watch(sd_cancel *c, int delta);
+void sd_cancel_on_fire(void (*wake)(void));
 
 /*
  * Waits on the network (cancel.c, beside the scopes): code about to block

@@ -227,6 +227,43 @@ static void cancel_scope(void **state)
 	sd_cancel_unref(run);
 }
 
+static void *fire_later(void *arg)
+{
+	sleep_ms(100);
+	sd_cancel_fire(arg);
+	return NULL;
+}
+
+/* An owner already asleep in its wait wakes when the run's scope (a
+ * parent of its group's) is fired, though its one job, deaf to the cancel,
+ * runs on for a second and a half. */
+static void cancel_wakes_owner(void **state)
+{
+	(void)state;
+	reset();
+	sd_cancel *run = sd_cancel_new();
+	sd_cancel *prev = sd_cancel_enter(run);
+	sd_cancel *child = sd_cancel_new();
+	sd_cancel_enter(child);
+	sd_jobgroup *g = sd_jobgroup_new(0);
+	sd_cancel_enter(prev);
+	assert_int_equal(sd_jobgroup_add(g, slow, drop,
+	    (void *)(intptr_t)1500), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, fire_later, run), 0);
+	int64_t t0 = sd_now_ms();
+	assert_int_equal(sd_jobgroup_wait(g, t0 + 10000), 1);
+	assert_true(sd_now_ms() - t0 < 1000);
+	pthread_join(t, NULL);
+	sd_jobgroup_close(g);
+	for (int i = 0; i < 300 && sd_jobs_orphans(); i++)
+		sleep_ms(10);
+	assert_int_equal(sd_jobs_orphans(), 0);
+	assert_int_equal(ran, 1);
+	sd_cancel_unref(child);
+	sd_cancel_unref(run);
+}
+
 /* arg: milliseconds to wait, told (sd_wait_begin) as a lookup tells it */
 static void told_wait(void *arg)
 {
@@ -288,6 +325,7 @@ int main(void)
 		cmocka_unit_test(groups_in_jobs),
 		cmocka_unit_test(join_outlived),
 		cmocka_unit_test(cancel_scope),
+		cmocka_unit_test(cancel_wakes_owner),
 		cmocka_unit_test(kept_to_cpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
