@@ -22,6 +22,18 @@ static size_t in_use(void)
 	return mallinfo2().uordblks;
 }
 
+/* Does malloc's own count see a block?  Not under AddressSanitizer, whose
+ * allocator leaves mallinfo2() at zero: there its leak check at the exit
+ * is what finds a chunk the arena did not free. */
+static int counted(void)
+{
+	size_t before = in_use();
+	void *volatile p = malloc(4096);
+	int seen = in_use() > before;
+	free(p);
+	return seen;
+}
+
 /* a report's worth of values: objects, arrays, strings, integers */
 static json_t *some_values(int n)
 {
@@ -64,10 +76,12 @@ static void left_behind_is_freed(void **state)
 	sd_json_arena_leave(&a);
 	assert_false(sd_json_arena_active());
 	/* 2,000 facts and a 300 KiB string are gone, and `before` too */
-	assert_true(in_use() <= used);
+	if (counted())
+		assert_true(in_use() <= used);
 	/* out of the arena: malloc and free as before */
 	json_t *after = some_values(100);
-	assert_true(in_use() > used);
+	if (counted())
+		assert_true(in_use() > used);
 	json_decref(after);
 }
 
