@@ -641,8 +641,9 @@ static void test_one_question_on_the_wire(void **state)
 		assert_true(k[i].took_ms >= (i ? 290 : 1490));
 		assert_true(k[i].took_ms < (i ? 800 : 2500));
 	}
-	/* a failed lookup is not cached, nor shared: each asks for itself */
-	assert_int_equal(ask_together(&sv, r, "servfail.example", k, 4, 0, 0), 4);
+	/* a failed lookup is not cached, nor shared: each asks for itself
+	 * (at least four questions; a slow run may see one retransmitted) */
+	assert_true(ask_together(&sv, r, "servfail.example", k, 4, 0, 0) >= 4);
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(k[i].st, SD_DNS_SERVFAIL);
 		assert_int_equal(k[i].rcode, 2);
