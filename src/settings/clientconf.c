@@ -124,6 +124,19 @@ void conf_address(char *dst, size_t dstlen, const char *v)
 	dst[strcspn(dst, " \t")] = '\0';
 }
 
+void *conf_grow(void *items, int n, int *cap, size_t size, int max)
+{
+	if (n < *cap)
+		return items;
+	int more = *cap ? *cap * 2 : 16;
+	if (more > max)
+		more = max;
+	void *grown = n < more ? realloc(items, (size_t)more * size) : NULL;
+	if (grown)
+		*cap = more;
+	return grown;
+}
+
 /* ---- includes ------------------------------------------------------------ */
 
 /* The files being read, outermost first. */

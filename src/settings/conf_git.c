@@ -27,9 +27,10 @@ typedef struct gitvar {
 
 #define MAX_VARS 512
 
+/* One parse's settings, grown as the file (and its includes) has them. */
 typedef struct gitconf {
-	gitvar v[MAX_VARS];
-	int n;
+	gitvar *v;
+	int n, cap;
 	char section[40];
 	char ident[128];
 	int in_sendemail;
@@ -138,6 +139,10 @@ static int add_var(gitconf *g, sd_client_conf *c, const char *name, size_t n,
 	if (g->n >= MAX_VARS)
 		return conf_fail(c, line, "more than %d sendemail settings",
 		    MAX_VARS);
+	gitvar *more = conf_grow(g->v, g->n, &g->cap, sizeof *more, MAX_VARS);
+	if (!more)
+		return conf_fail(c, line, "out of memory");
+	g->v = more;
 	gitvar *v = &g->v[g->n];
 	snprintf(v->ident, sizeof v->ident, "%s", g->ident);
 	if (!conf_copy(v->name, sizeof v->name, name, n))
@@ -276,8 +281,7 @@ static int settle(const gitconf *g, const char *ident, sd_client_conf *c)
 int conf_git(const char *text, size_t len, const char *account,
     sd_client_conf *c)
 {
-	static gitconf g;   /* large: not on a thread's stack */
-	memset(&g, 0, sizeof g);
+	gitconf g = { 0 };
 	int rc = read_vars(&g, text, len, c);
 	const char *ident = account ? account : "";
 	const gitvar *def = get(&g, "", "identity");
@@ -300,5 +304,6 @@ int conf_git(const char *text, size_t len, const char *account,
 		free(g.v[i].val);
 		free(g.v[i].file);
 	}
+	free(g.v);
 	return rc;
 }

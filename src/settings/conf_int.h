@@ -46,6 +46,16 @@ int conf_no_account(sd_client_conf *c, const char *account, const char *what);
 void conf_address(char *dst, size_t dstlen, const char *v);
 
 /*
+ * Room for item n of what a parse keeps (an array of *cap items of `size`
+ * bytes, NULL at first): it grows by doubling, up to max items, so that a
+ * parse costs what its file holds and no two parses share anything.
+ * Returns the array (perhaps moved; new items not initialised), or NULL
+ * when out of memory (items untouched and still the caller's).  The
+ * caller refuses item max itself, in its own words, before asking.
+ */
+void *conf_grow(void *items, int n, int *cap, size_t size, int max);
+
+/*
  * Follows an include of `path` (relative to the file being read, "~/" for
  * $HOME) named at `line`: body(state, text, len, c) reads it with c->file
  * naming it meanwhile, so that its errors and notes name their own file.

@@ -35,11 +35,12 @@ typedef struct msmtp_account {
 	int line;
 } msmtp_account;
 
+/* One parse's file: entries and accounts grown as the file has them. */
 typedef struct msmtp {
-	entry e[MAX_ENTRIES];
-	int n;
-	msmtp_account a[MAX_ACCOUNTS];
-	int na;
+	entry *e;
+	int n, cap_e;
+	msmtp_account *a;
+	int na, cap_a;
 	int tls;          /* -1 unset, 0 off, 1 on */
 	int starttls;     /* tls_starttls: 1 (msmtp's default) or 0 */
 } msmtp;
@@ -155,6 +156,11 @@ static int add_account(msmtp *m, sd_client_conf *c, const char *p,
 {
 	if (m->na >= MAX_ACCOUNTS)
 		return conf_fail(c, line, "more than %d accounts", MAX_ACCOUNTS);
+	msmtp_account *more = conf_grow(m->a, m->na, &m->cap_a, sizeof *more,
+	    MAX_ACCOUNTS);
+	if (!more)
+		return conf_fail(c, line, "out of memory");
+	m->a = more;
 	msmtp_account *a = &m->a[m->na];
 	memset(a, 0, sizeof *a);
 	a->line = line;
@@ -209,6 +215,11 @@ static int read_lines(msmtp *m, const char *text, size_t len,
 		if (m->n >= MAX_ENTRIES)
 			return conf_fail(c, l.no, "more than %d settings",
 			    MAX_ENTRIES);
+		entry *more = conf_grow(m->e, m->n, &m->cap_e, sizeof *more,
+		    MAX_ENTRIES);
+		if (!more)
+			return conf_fail(c, l.no, "out of memory");
+		m->e = more;
 		entry *en = &m->e[m->n++];
 		en->account = cur;
 		en->line = l.no;
@@ -220,32 +231,40 @@ static int read_lines(msmtp *m, const char *text, size_t len,
 	return 0;
 }
 
-int conf_msmtp(const char *text, size_t len, const char *account,
-    sd_client_conf *c)
+/* The account's settings, from the file read. */
+static int settle(msmtp *m, const char *account, sd_client_conf *c)
 {
-	static msmtp m;   /* 200 KiB: not on a probe thread's stack */
-	memset(&m, 0, sizeof m);
-	if (read_lines(&m, text, len, c) != 0)
-		return -1;
 	const char *want = account ? account : "default";
-	int ai = find(&m, want);
+	int ai = find(m, want);
 	if (ai < 0) {
 		char names[200] = "";
-		for (int i = 0; i < m.na && strlen(names) < 150; i++)
+		for (int i = 0; i < m->na && strlen(names) < 150; i++)
 			snprintf(names + strlen(names), sizeof names -
-			    strlen(names), "%s%s", i ? ", " : "", m.a[i].name);
+			    strlen(names), "%s%s", i ? ", " : "", m->a[i].name);
 		return conf_fail(c, 0, "no account '%s' (accounts: %s); give "
-		    "--config FILE:ACCOUNT", want, m.na ? names : "none");
+		    "--config FILE:ACCOUNT", want, m->na ? names : "none");
 	}
 	snprintf(c->account, sizeof c->account, "%.255s", want);
-	m.tls = -1;
-	m.starttls = 1;
-	if (resolve(&m, ai, 0, c) != 0)
+	m->tls = -1;
+	m->starttls = 1;
+	if (resolve(m, ai, 0, c) != 0)
 		return -1;
 	/* msmtp's default is tls off */
-	c->tls = m.tls != 1 ? SD_TLS_NONE : m.starttls ? SD_TLS_STARTTLS :
+	c->tls = m->tls != 1 ? SD_TLS_NONE : m->starttls ? SD_TLS_STARTTLS :
 	    SD_TLS_IMPLICIT;
 	if (!c->port)
 		c->port = c->tls == SD_TLS_IMPLICIT ? 465 : 25;
 	return 0;
+}
+
+int conf_msmtp(const char *text, size_t len, const char *account,
+    sd_client_conf *c)
+{
+	msmtp m = { 0 };
+	int rc = read_lines(&m, text, len, c);
+	if (rc == 0)
+		rc = settle(&m, account, c);
+	free(m.e);
+	free(m.a);
+	return rc;
 }

@@ -13,16 +13,19 @@
 #include "util/util.h"
 
 #define MAX_PREFS 4096
+/* A preference name this long is none of the mail settings read here. */
+#define PREF_NAME_MAX 160
 
 typedef struct pref {
-	char name[160];
-	char val[SD_CONF_VALUE_MAX + 1];
+	char *name;         /* malloc'd: "name\0value\0" */
+	const char *val;    /* after the name's NUL */
 	int line;
 } pref;
 
+/* The mail preferences of one parse, grown as the file has them. */
 typedef struct prefs {
-	pref p[MAX_PREFS];
-	int n;
+	pref *p;
+	int n, cap;
 } prefs;
 
 /* A JavaScript string literal (the escapes prefs.js writes) or a bare
@@ -53,6 +56,23 @@ static int literal(sd_client_conf *c, const char *p, const char *end,
 	return 0;
 }
 
+/* Keeps one preference; -1 when out of memory. */
+static int add_pref(prefs *ps, const char *name, const char *val, int line)
+{
+	pref *more = conf_grow(ps->p, ps->n, &ps->cap, sizeof *more, MAX_PREFS);
+	if (!more)
+		return -1;
+	ps->p = more;
+	size_t nl = strlen(name) + 1, vl = strlen(val) + 1;
+	char *s = malloc(nl + vl);
+	if (!s)
+		return -1;
+	memcpy(s, name, nl);
+	memcpy(s + nl, val, vl);
+	ps->p[ps->n++] = (pref){ s, s + nl, line };
+	return 0;
+}
+
 static int read_prefs(prefs *ps, const char *text, size_t len,
     sd_client_conf *c)
 {
@@ -63,7 +83,7 @@ static int read_prefs(prefs *ps, const char *text, size_t len,
 		const char *end = l.s + l.len, *p = conf_skip_ws(l.s, end);
 		if ((size_t)(end - p) < 10 || strncmp(p, "user_pref(", 10) != 0)
 			continue;
-		char name[SD_CONF_VALUE_MAX + 1];
+		char name[SD_CONF_VALUE_MAX + 1], val[SD_CONF_VALUE_MAX + 1];
 		const char *q;
 		if (literal(c, conf_skip_ws(p + 10, end), end, l.no, name,
 		    sizeof name, &q) != 0)
@@ -78,14 +98,13 @@ static int read_prefs(prefs *ps, const char *text, size_t len,
 		if (ps->n >= MAX_PREFS)
 			return conf_fail(c, l.no, "more than %d mail preferences",
 			    MAX_PREFS);
-		pref *pf = &ps->p[ps->n];
-		if (!conf_copy(pf->name, sizeof pf->name, name, strlen(name)))
+		if (strlen(name) >= PREF_NAME_MAX)
 			continue;
-		if (literal(c, conf_skip_ws(q + 1, end), end, l.no, pf->val,
-		    sizeof pf->val, &q) != 0)
+		if (literal(c, conf_skip_ws(q + 1, end), end, l.no, val,
+		    sizeof val, &q) != 0)
 			return -1;
-		pf->line = l.no;
-		ps->n++;
+		if (add_pref(ps, name, val, l.no) != 0)
+			return conf_fail(c, l.no, "out of memory");
 	}
 	return 0;
 }
@@ -118,7 +137,7 @@ static int server_key(const prefs *ps, const char *account, char *key,
 			if (nl < 24 || strcmp(n + nl - 10, ".useremail") != 0 ||
 			    !sd_strcaseeq(ps->p[i].val, account))
 				continue;
-			char id[160];
+			char id[PREF_NAME_MAX];
 			conf_copy(id, sizeof id, n + 14, nl - 24);
 			p = getf(ps, "mail.identity.%s.smtpServer", id);
 			snprintf(c->from, sizeof c->from, "%.255s", ps->p[i].val);
@@ -139,38 +158,47 @@ static int server_key(const prefs *ps, const char *account, char *key,
 	return 0;
 }
 
-int conf_thunderbird(const char *text, size_t len, const char *account,
-    sd_client_conf *c)
+/* The outgoing server's settings, from the preferences read. */
+static int settle(const prefs *ps, const char *account, sd_client_conf *c)
 {
-	static prefs ps;   /* large: not on a thread's stack */
-	memset(&ps, 0, sizeof ps);
-	if (read_prefs(&ps, text, len, c) != 0)
-		return -1;
-	char key[160] = "";
-	if (!server_key(&ps, account, key, sizeof key, c))
+	char key[PREF_NAME_MAX] = "";
+	if (!server_key(ps, account, key, sizeof key, c))
 		return c->error[0] ? -1 : conf_fail(c, 0, "no outgoing server "
 		    "(mail.smtpserver.*) in this profile");
 	snprintf(c->account, sizeof c->account, "%.255s", account ? account : key);
-	const pref *p = getf(&ps, "mail.smtpserver.%s.hostname", key);
+	const pref *p = getf(ps, "mail.smtpserver.%s.hostname", key);
 	if (p) {
 		snprintf(c->host, sizeof c->host, "%.255s", p->val);
 		c->host_line = p->line;
 	}
 	/* try_ssl (nsMsgSocketType): 0 plain, 1 and 2 STARTTLS, 3 SSL/TLS */
-	p = getf(&ps, "mail.smtpserver.%s.try_ssl", key);
+	p = getf(ps, "mail.smtpserver.%s.try_ssl", key);
 	int sock = p ? atoi(p->val) : 0;
 	c->tls = sock == 3 ? SD_TLS_IMPLICIT : sock == 1 || sock == 2 ?
 	    SD_TLS_STARTTLS : SD_TLS_NONE;
 	c->tls_line = p ? p->line : 0;
-	p = getf(&ps, "mail.smtpserver.%s.port", key);
+	p = getf(ps, "mail.smtpserver.%s.port", key);
 	c->port = p && atoi(p->val) > 0 && atoi(p->val) < 65536 ?
 	    atoi(p->val) : c->tls == SD_TLS_IMPLICIT ? 465 : 587;
-	if ((p = getf(&ps, "mail.smtpserver.%s.username", key)))
+	if ((p = getf(ps, "mail.smtpserver.%s.username", key)))
 		snprintf(c->user, sizeof c->user, "%.512s", p->val);
 	/* authMethod (nsMsgAuthMethod): 1 none, 10 OAuth2 */
-	p = getf(&ps, "mail.smtpserver.%s.authMethod", key);
+	p = getf(ps, "mail.smtpserver.%s.authMethod", key);
 	c->no_auth = p && atoi(p->val) == 1;
 	if (p && atoi(p->val) == 10)
 		snprintf(c->auth, sizeof c->auth, "XOAUTH2");
 	return 0;
+}
+
+int conf_thunderbird(const char *text, size_t len, const char *account,
+    sd_client_conf *c)
+{
+	prefs ps = { 0 };
+	int rc = read_prefs(&ps, text, len, c);
+	if (rc == 0)
+		rc = settle(&ps, account, c);
+	for (int i = 0; i < ps.n; i++)
+		free(ps.p[i].name);
+	free(ps.p);
+	return rc;
 }

@@ -1,4 +1,5 @@
 /* Client configuration files, one format at a time (settings/clientconf.h). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -217,6 +218,165 @@ static void hostile(void **state)
 	assert_int_equal(parse("", NULL), -1);
 }
 
+/* head, then fmt (taking a line's number) for lines first..last:
+ * malloc'd. */
+static char *lines(const char *head, const char *fmt, int first, int last)
+{
+	size_t cap = strlen(head) + 1 +
+	    (size_t)(last - first + 1) * (strlen(fmt) + 12);
+	char *t = malloc(cap), *p = t;
+	assert_non_null(t);
+	p += sprintf(p, "%s", head);
+	for (int i = first; i <= last; i++)
+		p += sprintf(p, fmt, i);
+	return t;
+}
+
+/* A bound of what a parse keeps: up to line `last` the file is read (its
+ * server is smtp.example.net), one line more is refused with `error`. */
+static void bound(const char *head, const char *fmt, int first, int last,
+    const char *error)
+{
+	char *t = lines(head, fmt, first, last);
+	assert_int_equal(parse(t, NULL), 0);
+	assert_string_equal(c.host, "smtp.example.net");
+	free(t);
+	t = lines(head, fmt, first, last + 1);
+	assert_int_equal(parse(t, NULL), -1);
+	assert_string_equal(c.error, error);
+	free(t);
+}
+
+/* The bounds hold as they always did, with the same words, whatever the
+ * storage behind them. */
+static void limits(void **state)
+{
+	(void)state;
+	bound("user_pref(\"mail.smtp.defaultserver\", \"s\");\n"
+	    "user_pref(\"mail.smtpserver.s.hostname\", "
+	    "\"smtp.example.net\");\n",
+	    "user_pref(\"mail.identity.id%d.fullName\", \"A\");\n", 3, 4096,
+	    "test.conf line 4097: more than 4096 mail preferences");
+	bound("relayhost = [smtp.example.net]:587\n", "p%d = x\n", 2, 512,
+	    "test.conf line 513: more than 512 parameters");
+	bound("account default\nhost smtp.example.net\n", "logfile /l%d\n", 3,
+	    2049, "test.conf line 2050: more than 2048 settings");
+	bound("account default\nhost smtp.example.net\n", "account a%d\n", 3,
+	    65, "test.conf line 66: more than 64 accounts");
+	bound("[sendemail]\n\tsmtpServer = smtp.example.net\n",
+	    "\tsmtpDomain%d = x\n", 3, 513,
+	    "test.conf line 514: more than 512 sendemail settings");
+	/* a value of SD_CONF_VALUE_MAX bytes, and one more */
+	char v[SD_CONF_VALUE_MAX + 2], t[SD_CONF_VALUE_MAX + 200];
+	memset(v, 'a', sizeof v - 1);
+	v[sizeof v - 1] = '\0';
+	v[SD_CONF_VALUE_MAX] = '\0';
+	snprintf(t, sizeof t, "user_pref(\"mail.smtpservers\", \"s\");\n"
+	    "user_pref(\"mail.smtpserver.s.hostname\", \"%s\");\n", v);
+	assert_int_equal(parse(t, NULL), 0);
+	assert_int_equal(strlen(c.host), 255);
+	snprintf(t, sizeof t, "relayhost = x\nmyhostname = %s\n", v);
+	assert_int_equal(parse(t, NULL), 0);
+	v[SD_CONF_VALUE_MAX] = 'a';
+	snprintf(t, sizeof t, "user_pref(\"mail.smtpservers\", \"s\");\n"
+	    "user_pref(\"mail.smtpserver.s.hostname\", \"%s\");\n", v);
+	assert_int_equal(parse(t, NULL), -1);
+	assert_string_equal(c.error, "test.conf line 2: a value too long");
+	snprintf(t, sizeof t, "relayhost = x\nmyhostname = %s\n", v);
+	assert_int_equal(parse(t, NULL), -1);
+	assert_string_equal(c.error, "test.conf line 2: a value too long");
+	/* main.cf: a continuation line is kept while the value stays within
+	 * SD_CONF_VALUE_MAX bytes (1018 + " /more"), dropped past it (the
+	 * map's file name is what follows the value's last '/') */
+	memset(v, 'x', 1018 - 17);
+	v[1018 - 17] = '\0';
+	const char *mc = "relayhost = x\nsmtp_sasl_auth_enable = yes\n"
+	    "smtp_sasl_password_maps = hash:%s/sasl_passwd\n%s/more\n";
+	snprintf(t, sizeof t, mc, v, " ");
+	assert_int_equal(parse(t, NULL), 0);
+	assert_string_equal(c.sasl_map, "more");
+	snprintf(t, sizeof t, mc, v, "  x");
+	assert_int_equal(parse(t, NULL), 0);
+	assert_string_equal(c.sasl_map, "sasl_passwd");
+	/* a preference name of 160 bytes or more is none of ours */
+	char key[140];
+	memset(key, 'k', sizeof key);
+	for (int k = 134; k <= 135; k++) {
+		snprintf(t, sizeof t, "user_pref(\"mail.smtpservers\", "
+		    "\"%.*s\");\nuser_pref(\"mail.smtpserver.%.*s.hostname\", "
+		    "\"h.example\");\n", k, key, k, key);
+		assert_int_equal(parse(t, NULL), k == 134 ? 0 : -1);
+	}
+	assert_non_null(strstr(c.error, "no outgoing server"));
+}
+
+/* Two parses at once, each in a thread of its own and of its own file:
+ * both must give their own file's server every time (the parsers share
+ * nothing; when they kept their settings in function statics this gave
+ * the other file's server, or crashed).  The files are long enough that
+ * a parse takes a while. */
+#define RACE_ROUNDS 300
+
+typedef struct racer {
+	char *text;
+	char host[64];
+	int wrong;      /* parses that did not give host */
+} racer;
+
+static void *race(void *arg)
+{
+	racer *r = arg;
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		sd_client_conf mine;
+		if (sd_client_conf_parse(r->text, strlen(r->text), "race.conf",
+		    NULL, &mine) != 0 || strcmp(mine.host, r->host) != 0)
+			r->wrong++;
+		sd_client_conf_wipe(&mine);
+	}
+	return NULL;
+}
+
+static void two_threads(void **state)
+{
+	(void)state;
+	/* head (taking the host), padding (a line's number), per format */
+	static const char *const formats[][2] = {
+		{ "user_pref(\"mail.smtp.defaultserver\", \"s\");\n"
+		  "user_pref(\"mail.smtpserver.s.hostname\", \"%s\");\n",
+		  "user_pref(\"mail.identity.id%d.fullName\", \"Alice\");\n" },
+		{ "relayhost = [%s]:587\n", "smtp_param_%d = some value\n" },
+		{ "account default\nhost %s\n", "logfile /var/log/msmtp.%d\n" },
+		{ "[sendemail]\n\tsmtpServer = %s\n", "\tsmtpDomain%d = x\n" },
+	};
+	int wrong = 0;
+	for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+		racer r[2];
+		pthread_t t[2];
+		for (int i = 0; i < 2; i++) {
+			char head[200];
+			snprintf(r[i].host, sizeof r[i].host, "smtp%d.example.net",
+			    i);
+			snprintf(head, sizeof head, formats[f][0], r[i].host);
+			r[i].text = lines(head, formats[f][1], 3, 400);
+			r[i].wrong = 0;
+		}
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]),
+			    0);
+		for (int i = 0; i < 2; i++) {
+			pthread_join(t[i], NULL);
+			free(r[i].text);
+		}
+		for (int i = 0; i < 2; i++) {
+			if (r[i].wrong)
+				fprintf(stderr, "# format %zu, thread %d: %d of %d "
+				    "parses wrong\n", f, i, r[i].wrong, RACE_ROUNDS);
+			wrong += r[i].wrong;
+		}
+	}
+	assert_int_equal(wrong, 0);
+}
+
 /* Included files, from memory: "/virt/NAME" holds files[NAME]; chainN
  * includes chainN+1 for ever. */
 static const char *const files[][2] = {
@@ -396,6 +556,8 @@ int main(void)
 		cmocka_unit_test(thunderbird),
 		cmocka_unit_test(postfix),
 		cmocka_unit_test(hostile),
+		cmocka_unit_test(limits),
+		cmocka_unit_test(two_threads),
 		cmocka_unit_test(includes),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
