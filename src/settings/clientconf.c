@@ -139,11 +139,11 @@ void *conf_grow(void *items, int n, int *cap, size_t size, int max)
 
 /* ---- includes ------------------------------------------------------------ */
 
-/* The files being read, outermost first. */
+/* The files being read, outermost first: canonical names, malloc'd. */
 struct conf_includes {
 	sd_conf_read_fn read;
 	int depth;
-	char open[SD_CONF_INCLUDE_DEPTH + 1][PATH_MAX];
+	char *open[SD_CONF_INCLUDE_DEPTH + 1];
 };
 
 /* A NUL or an endless line says "not a text file", with its line. */
@@ -212,13 +212,16 @@ int conf_include(sd_client_conf *c, const char *path, int line,
 			    "read (an include loop)", path);
 	char outer[sizeof c->file];
 	memcpy(outer, c->file, sizeof outer);
+	if (rc == 0 && !(inc->open[inc->depth + 1] = strdup(canon)))
+		rc = conf_fail(c, line, "out of memory");
 	if (rc == 0) {
-		snprintf(inc->open[++inc->depth], sizeof inc->open[0], "%s", canon);
+		inc->depth++;
 		memcpy(c->file, full, strlen(full) + 1);
 		rc = text_ok(c, text, len);
 		if (rc == 0)
 			rc = body(state, text, len, c);
-		inc->depth--;
+		free(inc->open[inc->depth]);
+		inc->open[inc->depth--] = NULL;
 	}
 	/* an error names the included file; anything else the outer one */
 	if (rc == 0)
@@ -298,18 +301,15 @@ int sd_client_conf_parse_with(const char *text, size_t len, const char *path,
 	snprintf(out->file, sizeof out->file, "%s", path ? path : "the file");
 	if (text_ok(out, text, len) != 0)
 		return -1;
-	/* large: not on a small stack */
-	struct conf_includes *inc = calloc(1, sizeof *inc);
-	if (!inc)
-		return conf_fail(out, 0, "out of memory");
-	inc->read = read;
+	struct conf_includes inc = { .read = read };
 	char canon[PATH_MAX];
-	snprintf(inc->open[0], sizeof inc->open[0], "%s", realpath(out->file,
-	    canon) ? canon : out->file);
-	out->inc = inc;
+	inc.open[0] = strdup(realpath(out->file, canon) ? canon : out->file);
+	if (!inc.open[0])
+		return conf_fail(out, 0, "out of memory");
+	out->inc = &inc;
 	int rc = parse_format(text, len, account, out);
 	out->inc = NULL;
-	free(inc);
+	free(inc.open[0]);
 	return rc;
 }
 
