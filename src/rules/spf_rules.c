@@ -134,9 +134,17 @@ static sd_cand *rule_not_authorized(sd_judge *j, const spf_view *v)
 static sd_cand *rule_none(sd_judge *j, const spf_view *v)
 {
 	char fix[900];
-	snprintf(fix, sizeof fix, "publish one TXT record at %s listing every "
-	    "server that sends its mail, for example \"v=spf1 %s:%s ~all\"",
-	    v->domain, v->net, v->ip);
+	/* A name that is not a domain can hold no record: what to correct
+	 * is the address (or HELO name) that carried it. */
+	if (strcmp(get(v->spf, "problem_class", ""), "bad_domain") == 0)
+		snprintf(fix, sizeof fix, "correct the domain %s where it is "
+		    "set (the envelope sender's address, or the HELO name when "
+		    "the sender is empty): it is not a valid domain name, so no "
+		    "SPF record can be published for it", v->domain);
+	else
+		snprintf(fix, sizeof fix, "publish one TXT record at %s listing "
+		    "every server that sends its mail, for example \"v=spf1 "
+		    "%s:%s ~all\"", v->domain, v->net, v->ip);
 	return sd_judge_add(j, "dns.spf_missing", SD_SEV_ERROR, v->domain,
 	    evidence(v), fixes(fix, NULL), "SPF none: %s", v->problem ?
 	    v->problem : "no SPF record");
