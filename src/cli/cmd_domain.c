@@ -19,15 +19,6 @@
 #include "report/report.h"
 #include "util/util.h"
 
-static int readable(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	fclose(fp);
-	return 1;
-}
-
 /* The command line's sending addresses: --ip, else this machine's
  * --public-ip (*own = 1). */
 static int sd_cli_domain_ips(const sd_cli *cli, sd_domain_input *in,
@@ -80,21 +71,7 @@ static int common_options(const sd_cli *cli)
 		if (sd_domain_input_selector(&in, "--selector",
 		    cli->selectors[i], err, sizeof err))
 			return sd_cli_usage_error(cli, "%s", err);
-	for (size_t i = 0; i < cli->opt.n_dnsbl; i++)
-		if (!sd_hostname_valid(cli->opt.dnsbl[i]))
-			return sd_cli_usage_error(cli, "--dnsbl: '%s' is not a "
-			    "zone name", cli->opt.dnsbl[i]);
-	for (size_t i = 0; i < cli->opt.n_dbl; i++)
-		if (!sd_hostname_valid(cli->opt.dbl[i]))
-			return sd_cli_usage_error(cli, "--dbl: '%s' is not a "
-			    "zone name", cli->opt.dbl[i]);
-	if (cli->opt.trust_anchor && !readable(cli->opt.trust_anchor))
-		return sd_cli_usage_error(cli, "--trust-anchor: cannot read "
-		    "'%s'", cli->opt.trust_anchor);
-	if (cli->opt.ca_file && !readable(cli->opt.ca_file))
-		return sd_cli_usage_error(cli, "--ca-file: cannot read '%s'",
-		    cli->opt.ca_file);
-
+	/* the global options' values were checked before (main.c) */
 	return -1;
 }
 
