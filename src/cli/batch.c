@@ -404,12 +404,13 @@ static void finish_lines(batch *b)
 	}
 }
 
-int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_batch_resolver_fn make_res,
     unsigned how)
 {
 	unsigned shard_i, shard_n;
 	int rc = batch_usage(cli, &shard_i, &shard_n);
 	FILE *in = NULL, *out = NULL;
+	sd_resolver *res = NULL;
 	if (rc)
 		goto close_in;
 	in = strcmp(cli->batch, "-") == 0 ? stdin : fopen(cli->batch, "r");
@@ -425,9 +426,9 @@ int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
 		goto close_in;
 	}
 	const char *err = NULL;
-	if (!res)
-		res = sd_resolver_new_unbound(cli->opt.resolvers,
-		    cli->opt.n_resolvers, cli->opt.trust_anchor, &err);
+	res = make_res ? make_res(cli, &err) : sd_resolver_new_unbound(
+	    cli->opt.resolvers, cli->opt.n_resolvers, cli->opt.trust_anchor,
+	    &err);
 	if (!res) {
 		fprintf(stderr, "smtpdoctor: the DNS resolver could not be set "
 		    "up: %s\n", err ? err : "unknown error");

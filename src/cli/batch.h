@@ -39,12 +39,18 @@ typedef sd_report *(*sd_batch_fn)(const sd_cli *cli, sd_resolver *res,
  * it once the line is written (report/arena.h). */
 #define SD_BATCH_ONE_THREAD 2u
 
+/* Makes the resolver every line of a batch shares; NULL with *err saying
+ * why. */
+typedef sd_resolver *(*sd_batch_resolver_fn)(const sd_cli *cli,
+    const char **err);
+
 /*
- * Runs cli->batch through fn; returns the exit status.  res is the
- * resolver every line shares (taken over and freed), or NULL for the
- * libunbound one the options describe.
+ * Runs cli->batch through fn; returns the exit status.  The resolver is
+ * made with make_res (NULL: the libunbound one the options describe) once
+ * the options and the input passed their checks, so that a usage error is
+ * exit 2 whether or not a resolver could be made.
  */
-int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_resolver *res,
+int sd_cli_batch(sd_cli *cli, sd_batch_fn fn, sd_batch_resolver_fn make_res,
     unsigned how);
 
 /*

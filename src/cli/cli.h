@@ -10,6 +10,8 @@
 #include "smtpdoctor/smtpdoctor.h"
 
 #define SD_CLI_MAX_LIST 64   /* repeatable options: at most this many each */
+/* --resolver: at most this many (the stub resolver keeps 8 servers) */
+#define SD_CLI_MAX_RESOLVERS 8
 
 typedef struct sd_cli {
 	const char *command;      /* "check", "domain", "spf", "bounce" */

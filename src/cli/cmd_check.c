@@ -1,4 +1,5 @@
 /* `smtpdoctor check`: build the inputs, run, render (docs/smtpdoctor.md). */
+#include <arpa/inet.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,6 +128,14 @@ int sd_cmd_check(sd_cli *cli)
 			return sd_cli_usage_error(cli, "%s", serr);
 		cp->server = spec.host;
 	}
+	/* -4/-6 and a server address of the other family: nothing could
+	 * be probed, and no verdict would say why */
+	unsigned char addr[16];
+	if (cp->server && cli->opt.family > 0 && inet_pton(cli->opt.family ==
+	    6 ? AF_INET : AF_INET6, cp->server, addr) == 1)
+		return sd_cli_usage_error(cli, "-%d: the server %s is an IPv%d "
+		    "address", cli->opt.family, cp->server,
+		    cli->opt.family == 6 ? 4 : 6);
 	if (cli->n_positional > 1)
 		return sd_cli_usage_error(cli, "check takes at most one ADDRESS");
 	if (cli->n_positional == 1) {

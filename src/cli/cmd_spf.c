@@ -227,19 +227,12 @@ int sd_cmd_spf(sd_cli *cli)
 	int brc = sd_cli_batch_options(cli);
 	if (brc >= 0)
 		return brc;
-	const char *rerr = NULL;
-	if (cli->batch) {
-		sd_resolver *bres = spf_resolver(cli, &rerr);
-		if (!bres) {
-			fprintf(stderr, "smtpdoctor: the DNS resolver could not "
-			    "be set up: %s\n", rerr ? rerr : "unknown error");
-			return 3;
-		}
-		/* a line is one thread's work; with the stub resolver it
-		 * waits only for its answers */
-		return sd_cli_batch(cli, batch_line, bres, SD_BATCH_ONE_THREAD |
-		    (cli->opt.trust_anchor ? 0 : SD_BATCH_CPU_BOUND));
-	}
+	/* a line is one thread's work; with the stub resolver it waits
+	 * only for its answers */
+	if (cli->batch)
+		return sd_cli_batch(cli, batch_line, spf_resolver,
+		    SD_BATCH_ONE_THREAD | (cli->opt.trust_anchor ? 0 :
+		    SD_BATCH_CPU_BOUND));
 	if (cli->n_positional != 2)
 		return sd_cli_usage_error(cli, "spf needs two arguments: IP "
 		    "DOMAIN_OR_SENDER");
@@ -249,6 +242,7 @@ int sd_cmd_spf(sd_cli *cli)
 	if (bad_args(ip, sender, cli->helo, err, sizeof err))
 		return sd_cli_usage_error(cli, "%s", err);
 
+	const char *rerr = NULL;
 	sd_resolver *res = spf_resolver(cli, &rerr);
 	if (!res)
 		return no_resolver(cli, rerr);

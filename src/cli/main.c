@@ -2,6 +2,7 @@
  * smtpdoctor's command line: parse options, build the inputs, run the
  * command, render, map the verdict to an exit status (docs/smtpdoctor.md).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -17,6 +18,8 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "cli/secret.h"
+#include "dns/dns.h"
+#include "probe/domain_records.h"
 #include "report/report.h"
 #include "sd_config.h"
 #include "settings/server.h"
@@ -196,9 +199,6 @@ static int global_option(sd_cli *cli, int c, const char *arg)
 		return -1;
 	case O_CONTROL:
 		cli->opt.control_set = 1;
-		if (!strchr(arg, ':'))
-			return sd_cli_usage_error(cli, "--control: expected "
-			    "HOST:PORT, got '%s'", arg);
 		if (!add_list(cli->control, &cli->opt.n_control, arg))
 			return sd_cli_usage_error(cli, "too many --control");
 		return -1;
@@ -214,6 +214,72 @@ static int global_option(sd_cli *cli, int c, const char *arg)
 	case O_VERSION: printf("smtpdoctor %s\n", sd_version()); return 0;
 	}
 	return -2;
+}
+
+/* Whether path names a file this process can open for reading. */
+static int readable(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	fclose(f);
+	return 1;
+}
+
+/* "HOST:PORT" (HOST may be "[IPV6]"), as --control takes it. */
+static int host_port_valid(const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	if (!colon || colon == spec || colon - spec > 255)
+		return 0;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	return colon[1] && !*end && port >= 1 && port <= 65535;
+}
+
+/*
+ * The values of the global options that name a server, a file, an
+ * address or a zone, for every command alike: a bad one is a usage error
+ * (exit 2), never a DNS verdict of a resolver that could not be made nor
+ * a control host quietly left out.  -1, or the exit status.
+ */
+static int global_values(const sd_cli *cli)
+{
+	const sd_options *o = &cli->opt;
+	char spec[200];
+	unsigned char addr[16];
+	if (o->n_resolvers > SD_CLI_MAX_RESOLVERS)
+		return sd_cli_usage_error(cli, "too many --resolver (at most "
+		    "%d)", SD_CLI_MAX_RESOLVERS);
+	for (size_t i = 0; i < o->n_resolvers; i++)
+		if (!sd_dns_server_spec(o->resolvers[i], spec, sizeof spec))
+			return sd_cli_usage_error(cli, "--resolver: expected an "
+			    "address, ADDR:PORT or [IPV6]:PORT, got '%s'",
+			    o->resolvers[i]);
+	for (size_t i = 0; i < o->n_dnsbl; i++)
+		if (!sd_hostname_valid(o->dnsbl[i]))
+			return sd_cli_usage_error(cli, "--dnsbl: '%s' is not a "
+			    "zone name", o->dnsbl[i]);
+	for (size_t i = 0; i < o->n_dbl; i++)
+		if (!sd_hostname_valid(o->dbl[i]))
+			return sd_cli_usage_error(cli, "--dbl: '%s' is not a "
+			    "zone name", o->dbl[i]);
+	for (size_t i = 0; i < o->n_control; i++)
+		if (!host_port_valid(o->control[i]))
+			return sd_cli_usage_error(cli, "--control: expected "
+			    "HOST:PORT (a port from 1 to 65535), got '%s'",
+			    o->control[i]);
+	if (o->public_ip && inet_pton(AF_INET, o->public_ip, addr) != 1 &&
+	    inet_pton(AF_INET6, o->public_ip, addr) != 1)
+		return sd_cli_usage_error(cli, "--public-ip: '%s' is not an "
+		    "IPv4 or IPv6 address", o->public_ip);
+	if (o->trust_anchor && !readable(o->trust_anchor))
+		return sd_cli_usage_error(cli, "--trust-anchor: cannot read "
+		    "'%s': %s", o->trust_anchor, strerror(errno));
+	if (o->ca_file && !readable(o->ca_file))
+		return sd_cli_usage_error(cli, "--ca-file: cannot read '%s': %s",
+		    o->ca_file, strerror(errno));
+	return -1;
 }
 
 /* The options of one command; -1 when taken, or an exit status. */
@@ -531,6 +597,8 @@ int main(int argc, char **argv)
 	cli.color = cli.color >= 0 && !cli.json && !cli.output &&
 	    isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	if (cmd && (rc = misplaced_option(&cli, cmd, seen)) >= 0)
+		return rc;
+	if (cmd && cmd->bit && (rc = global_values(&cli)) >= 0)
 		return rc;
 	return dispatch(&cli, cmd);
 }

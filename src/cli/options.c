@@ -39,7 +39,7 @@ const sd_cli_option sd_cli_options[] = {
 	{ "output", 'o', "FILE", O_OUTPUT, ALL, "write the report to FILE instead of stdout" },
 	{ "timeout", 0, "SECONDS", O_TIMEOUT, ALL, "deadline for the whole run (default 30; fractions allowed)" },
 	{ "connect-timeout", 0, "SECONDS", O_CONNECT_TIMEOUT, ALL, "deadline for one TCP connect (default 5)" },
-	{ "resolver", 0, "ADDR[:PORT]", O_RESOLVER, ALL, "use this DNS server instead of the system's (repeatable; IPv6 as [ADDR]:PORT)" },
+	{ "resolver", 0, "ADDR[:PORT]", O_RESOLVER, ALL, "use this DNS server instead of the system's (repeatable, up to 8; an address, IPv6 as [ADDR]:PORT)" },
 	{ "trust-anchor", 0, "FILE", O_TRUST_ANCHOR, ALL, "validate DNSSEC with these trust anchors instead of the root's" },
 	{ "dnsbl", 0, "ZONE", O_DNSBL, ALL, "IP blocklist zone to query (repeatable; replaces the built-in list; none for none)" },
 	{ "dbl", 0, "ZONE", O_DBL, ALL, "domain blocklist zone to query (repeatable; replaces the built-in list; none for none)" },

@@ -636,13 +636,25 @@ static int rule_no_network(ctx *c)
 	net t;
 	if (!no_port_answers(c, &t))
 		return 0;
-	if (t.ctrl_n == 0)
+	if (t.ctrl_n == 0) {
+		const char *why = truth(c->cfg, "no_control") ? "control hosts "
+		    "are off (--no-control)" : "no control host could be "
+		    "resolved";
+		/* the evidence fits both equally: both stay as findings */
+		finding(c, "settings.host_unreachable", SD_SEV_ERROR, c->server,
+		    ids(c->tcp, NULL), "possible, not proven: %s is down or its "
+		    "address is wrong (no SMTP port accepts a connection; %s)",
+		    c->server, why);
+		finding(c, "network.smtp_blocked", SD_SEV_ERROR, c->server,
+		    ids(c->tcp, NULL), "possible, not proven: this network "
+		    "blocks mail (no SMTP port of %s accepts a connection; %s)",
+		    c->server, why);
 		return propose(c, "inconclusive", c->server, "no SMTP port of %s "
 		    "accepts a connection; %s, so smtpdoctor cannot tell "
 		    "settings.host_unreachable (server down) from "
 		    "network.smtp_blocked (this network blocks mail)", c->server,
-		    truth(c->cfg, "no_control") ? "control hosts are off "
-		    "(--no-control)" : "no control host could be resolved");
+		    why);
+	}
 	return propose(c, "inconclusive", c->server, "no connection succeeds "
 	    "to any host, mail or web: this machine seems to have no working "
 	    "network at all");

@@ -150,6 +150,7 @@ static void rule_lookups(judge *j)
 {
 	json_t *f;
 	size_t total = 0, ok = 0, timeouts = 0;
+	json_t *timed_out = json_array();   /* the evidence of a dead resolver */
 	FOREACH_CHECK(j, "lookup", f) {
 		const char *id = str(f, "id");
 		if (has_prefix(id, "ns.") || !is(f, "stage", "domain"))
@@ -172,6 +173,7 @@ static void rule_lookups(judge *j)
 			    "no reason given");
 		} else if (strcmp(st, "timeout") == 0) {
 			timeouts++;
+			json_array_append_new(timed_out, json_string(id));
 		} else {
 			add(j, "dns.resolution_failed", SD_SEV_ERROR, subject,
 			    ev_of(f), fixes("check the domain's authoritative "
@@ -182,19 +184,18 @@ static void rule_lookups(judge *j)
 			    "refuse the mail", subject, str(f, "type"), st);
 		}
 	}
-	if (!timeouts)
-		return;
-	if (ok == 0) {
-		j->resolver_dead = 1;
-		add(j, "dns.resolution_failed", SD_SEV_ERROR, "resolver",
-		    json_array(), fixes("check the resolver: is it reachable "
-		    "over UDP and TCP port 53 (see --resolver, or "
-		    "/etc/resolv.conf)?", NULL),
-		    "the resolver answered none of %zu queries before the "
-		    "deadline", total);
+	if (!timeouts || ok) {
+		json_decref(timed_out);
+		if (timeouts)
+			unfinished(j, "some DNS lookups");
 		return;
 	}
-	unfinished(j, "some DNS lookups");
+	j->resolver_dead = 1;
+	add(j, "dns.resolution_failed", SD_SEV_ERROR, "resolver", timed_out,
+	    fixes("check the resolver: is it reachable over UDP and TCP port "
+	    "53 (see --resolver, or /etc/resolv.conf)?", NULL),
+	    "the resolver answered none of %zu queries before the deadline",
+	    total);
 }
 
 /* ---- MX ---- */

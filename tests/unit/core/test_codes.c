@@ -98,6 +98,30 @@ static void codes_documented(void **state)
 		free(text[d]);
 }
 
+/* Each code but the info ones is in docs/verdicts.md's table of
+ * categories, on its category's row ("null" for none). */
+static void categories_documented(void **state)
+{
+	(void)state;
+	char *text = slurp("docs/verdicts.md");
+	for (size_t i = 0; i < N_ROWS; i++) {
+		if (strncmp(rows[i].code, "info.", 5) == 0)
+			continue;
+		char head[64], want[80];
+		snprintf(head, sizeof head, "\n| `%s` | ", rows[i].category ?
+		    rows[i].category : "null");
+		snprintf(want, sizeof want, "`%s`", rows[i].code);
+		const char *row = strstr(text, head);
+		const char *end = row ? strchr(row + 1, '\n') : NULL;
+		const char *at = row ? strstr(row, want) : NULL;
+		if (!row || !end || !at || at > end)
+			fail_msg("%s (category %s) is not on its row of the "
+			    "categories in docs/verdicts.md", rows[i].code,
+			    rows[i].category ? rows[i].category : "null");
+	}
+	free(text);
+}
+
 /* Runs `what` in a child; true when it ended by abort(). */
 static int aborts(void (*what)(void))
 {
@@ -158,6 +182,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rows_well_formed),
 		cmocka_unit_test(codes_documented),
+		cmocka_unit_test(categories_documented),
 		cmocka_unit_test(strict_in_test_builds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
