@@ -1424,14 +1424,15 @@ static int rule_ipv6_broken(ctx *c)
 
 /* The path works: the sender domain's own verdict, when it is a dns.*
  * code that concerns the message (not SPF for this machine, which does
- * not send it on, nor a resolver failure) and has this status. */
+ * not send it on) and has this status.  A failed lookup counts: what a
+ * receiver cannot look up (SERVFAIL, a timeout, a bogus answer) defers or
+ * refuses the mail as well. */
 static json_t *sender_domain_cause(ctx *c, const char *status)
 {
 	json_t *sd = sd_fact_get(c->facts, "sender_domain");
 	const char *sc = sd ? str(sd, "cause") : "";
 	if (!sd || strncmp(sc, "dns.", 4) != 0 || strcmp(sc, "dns.spf_fail") ==
-	    0 || strcmp(sc, "dns.resolution_failed") == 0 || !is(sd, "status",
-	    status))
+	    0 || !is(sd, "status", status))
 		return NULL;
 	return sd;
 }
@@ -1451,6 +1452,11 @@ static int sender_domain_verdict(ctx *c, const char *status, sd_status st)
 	/* the domain's audit wrote its findings into the report */
 	c->has_finding = 1;
 	c->status = (int)st;
+	if (strcmp(str(sd, "cause"), "dns.resolution_failed") == 0)
+		return propose(c, str(sd, "cause"), str(sd, "domain"), "sending "
+		    "works on port %d, but the DNS lookups of %s failed, so its "
+		    "recipients may defer or refuse its mail: %s", c->port,
+		    str(sd, "domain"), str(sd, "summary"));
 	return propose(c, str(sd, "cause"), str(sd, "domain"), "sending works "
 	    "on port %d, but mail from %s may be refused by its recipients: %s",
 	    c->port, str(sd, "domain"), str(sd, "summary"));

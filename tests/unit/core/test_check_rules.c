@@ -542,6 +542,9 @@ static void sender_domain_decides_a_working_path(void **s)
 	    "dns.spf_permerror");
 	/* the submission server is not the sending IP SPF judges */
 	assert_string_equal(with_sender_domain("dns.spf_fail", "fail"), "ok");
+	/* what cannot be looked up is not ok (docs/verdicts.md) */
+	assert_string_equal(with_sender_domain("dns.resolution_failed", "fail"),
+	    "dns.resolution_failed");
 	assert_string_equal(with_sender_domain("ok", "ok"), "ok");
 }
 
