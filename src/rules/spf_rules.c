@@ -241,11 +241,17 @@ static void rule_warnings(sd_judge *j, const spf_view *v)
 	    "lookups"));
 	long long voids = json_integer_value(json_object_get(v->spf,
 	    "void_lookups"));
+	long long left = SD_SPF_MAX_LOOKUP_TERMS - lookups;
+	char rest[40] = "none left";
+	if (left > 0)
+		snprintf(rest, sizeof rest, "%lld left", left);
 	if (!broken && lookups >= SD_SPF_LOOKUPS_WARN)
 		sd_judge_add(j, "spf.lookups_near_limit", SD_SEV_WARN, v->domain,
-		    evidence(v), NULL, "this evaluation used %lld of the 10 DNS "
-		    "lookups SPF allows; a sender matched later in the record, or "
-		    "one more include, gives permerror", lookups);
+		    evidence(v), NULL, "this evaluation used %lld of the %d DNS "
+		    "lookups SPF allows, %s (RFC 7208 section 4.6.4): a sender "
+		    "matched later in the record, or one more include, may "
+		    "need more and get permerror", lookups,
+		    SD_SPF_MAX_LOOKUP_TERMS, rest);
 	if (!broken && voids == SD_SPF_MAX_VOID_LOOKUPS)
 		sd_judge_add(j, "spf.void_lookups_at_limit", SD_SEV_WARN,
 		    v->domain, evidence(v), NULL, "%lld lookups found nothing; one "
@@ -254,10 +260,15 @@ static void rule_warnings(sd_judge *j, const spf_view *v)
 	json_t *f;
 	json_array_foreach(v->facts, i, f)
 		if (strcmp(get(f, "purpose", ""), "ptr") == 0) {
+			json_t *ev = evidence(v);
+			json_array_append_new(ev, json_string(get(f, "id",
+			    "")));
 			sd_judge_add(j, "spf.ptr_used", SD_SEV_WARN, v->domain,
-			    evidence(v), NULL, "the policy needed the client's PTR "
-			    "names (a ptr mechanism or %%{p} macro): RFC 7208 says "
-			    "not to use them, and large receivers may skip them");
+			    ev, NULL, "the policy needed the client's PTR names "
+			    "(a ptr mechanism or the %%{p} macro), which RFC 7208 "
+			    "section 5.5 says not to use: reverse DNS is slow and "
+			    "less reliable, and a PTR lookup that fails makes ptr "
+			    "not match");
 			break;
 		}
 	rule_allows_all(j, v);
