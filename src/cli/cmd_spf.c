@@ -84,6 +84,9 @@ static json_t *spf_object(const sd_spf_result *res)
 	json_object_set_new(o, "mechanism", str_or_null(res->mechanism));
 	json_object_set_new(o, "mechanism_domain",
 	    str_or_null(res->mechanism_domain));
+	json_object_set_new(o, "matched", str_or_null(res->matched));
+	json_object_set_new(o, "matched_domain",
+	    str_or_null(res->matched_domain));
 	json_object_set_new(o, "problem", str_or_null(res->problem));
 	json_object_set_new(o, "problem_class",
 	    str_or_null(res->problem_class));

@@ -1029,15 +1029,32 @@ static sd_spf_code qualifier_result(char q)
 	}
 }
 
+/* A term as written and the domain whose record holds it, into a result's
+ * pair of fields (replacing what they held). */
+static void keep_term(ev *e, char **term, char **where, const sd_spf_term *t,
+    const char *domain)
+{
+	free(*term);
+	free(*where);
+	*term = strdup(t->text);
+	*where = strdup(domain);
+	if (!*term || !*where)
+		e->oom = 1;
+	make_printable(*where);
+}
+
 static void set_decider(ev *e, const sd_spf_term *t, const char *domain)
 {
-	free(e->out->mechanism);
-	free(e->out->mechanism_domain);
-	e->out->mechanism = strdup(t->text);
-	e->out->mechanism_domain = strdup(domain);
-	if (!e->out->mechanism || !e->out->mechanism_domain)
-		e->oom = 1;
-	make_printable(e->out->mechanism_domain);
+	keep_term(e, &e->out->mechanism, &e->out->mechanism_domain, t, domain);
+}
+
+/* A term that matched; an include's match is the match inside it, which
+ * came before, so the last one set is the innermost of the decision. */
+static void set_matched(ev *e, const sd_spf_term *t, const char *domain)
+{
+	if (t->kind != SD_SPF_INCLUDE)
+		keep_term(e, &e->out->matched, &e->out->matched_domain, t,
+		    domain);
 }
 
 /*
@@ -1186,6 +1203,7 @@ static sd_spf_code eval_record(ev *e, const sd_spf_record *rec,
 		if (m == M_MATCH) {
 			r = qualifier_result(t->qualifier);
 			matched = 1;
+			set_matched(e, t, domain);
 			trace(e, "\"%s\" matched in the record of %s -> %s",
 			    t->text, domain, sd_spf_code_name(r));
 		} else {
@@ -1356,6 +1374,13 @@ static void give_result(ev *e, sd_spf_result *out, sd_spf_code r, char *exp)
 		set_problem(e, "no_memory", "out of memory");
 	}
 	out->result = r;
+	/* a match in an include that did not match is no decision */
+	if (!out->mechanism || r == SD_SPF_PERMERROR ||
+	    r == SD_SPF_TEMPERROR) {
+		free(out->matched);
+		free(out->matched_domain);
+		out->matched = out->matched_domain = NULL;
+	}
 	out->lookups = e->lookups;
 	out->void_lookups = e->voids;
 	if (r == SD_SPF_FAIL && exp) {
@@ -1447,6 +1472,8 @@ void sd_spf_result_clear(sd_spf_result *r)
 	free(r->problem);
 	free(r->mechanism);
 	free(r->mechanism_domain);
+	free(r->matched);
+	free(r->matched_domain);
 	free(r->domain);
 	free(r->sender);
 	free(r->helo);

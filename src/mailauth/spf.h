@@ -207,6 +207,13 @@ typedef struct sd_spf_result {
 	 */
 	char *mechanism;
 	char *mechanism_domain;  /* the domain whose record holds it */
+	/*
+	 * When a term matched: the term that matched at the end of the
+	 * include chain ("+all" in the record an include points at), the
+	 * decider itself when that is not an include; NULL otherwise.
+	 */
+	char *matched;
+	char *matched_domain;
 	char *domain;            /* the domain checked */
 	char *sender;            /* the identity checked, local@domain */
 	char *helo;              /* the HELO name used for %{h} */

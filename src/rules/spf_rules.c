@@ -186,6 +186,54 @@ static const struct {
 
 /* ---- what endangers a result that is not broken yet ---- */
 
+/*
+ * Whom a term that gave a pass lets send, or NULL when not everyone of the
+ * client's family: "all", or a prefix of /0 (ip4:0.0.0.0/0; a/0 and mx/0
+ * cover every address once the name has one).  `term` is record text.
+ */
+static const char *open_to(const char *term, const char *net)
+{
+	char txt[700];
+	sd_spf_record *rec = NULL;
+	if ((size_t)snprintf(txt, sizeof txt, "v=spf1 %s", term) >=
+	    sizeof txt || sd_spf_parse(txt, strlen(txt), &rec, NULL, 0) != 0)
+		return NULL;
+	const char *who = NULL;
+	if (rec->n_terms == 1) {
+		const sd_spf_term *t = &rec->terms[0];
+		int v6 = strcmp(net, "ip6") == 0;
+		int any = t->kind == SD_SPF_A || t->kind == SD_SPF_MX;
+		if (t->kind == SD_SPF_ALL)
+			who = "every address on the Internet";
+		else if (!v6 && t->cidr4 == 0 && (any || t->kind == SD_SPF_IP4))
+			who = "every IPv4 address";
+		else if (v6 && t->cidr6 == 0 && (any || t->kind == SD_SPF_IP6))
+			who = "every IPv6 address";
+	}
+	sd_spf_record_free(rec);
+	return who;
+}
+
+/* A pass any address would get.  The term that matched may sit in a
+ * record an include points at ("matched"; a report saved before that
+ * member names only the decider). */
+static void rule_allows_all(sd_judge *j, const spf_view *v)
+{
+	if (strcmp(v->result, "pass") != 0 || !v->mechanism)
+		return;
+	const char *m = get(v->spf, "matched", v->mechanism);
+	const char *md = get(v->spf, "matched_domain", v->mdomain);
+	const char *who = open_to(m, v->net);
+	if (!who)
+		return;
+	char via[sizeof v->by + 24] = "";
+	if (strcmp(m, v->mechanism) != 0 || strcmp(md, v->mdomain) != 0)
+		snprintf(via, sizeof via, " (reached through %s)", v->by);
+	sd_judge_add(j, "spf.allows_all", SD_SEV_WARN, v->domain, evidence(v),
+	    NULL, "\"%s\" in the record of %s%s authorizes %s to send as %s",
+	    m, md, via, who, v->domain);
+}
+
 static void rule_warnings(sd_judge *j, const spf_view *v)
 {
 	int broken = strcmp(v->result, "permerror") == 0;
@@ -193,11 +241,17 @@ static void rule_warnings(sd_judge *j, const spf_view *v)
 	    "lookups"));
 	long long voids = json_integer_value(json_object_get(v->spf,
 	    "void_lookups"));
+	long long left = SD_SPF_MAX_LOOKUP_TERMS - lookups;
+	char rest[40] = "none left";
+	if (left > 0)
+		snprintf(rest, sizeof rest, "%lld left", left);
 	if (!broken && lookups >= SD_SPF_LOOKUPS_WARN)
 		sd_judge_add(j, "spf.lookups_near_limit", SD_SEV_WARN, v->domain,
-		    evidence(v), NULL, "this evaluation used %lld of the 10 DNS "
-		    "lookups SPF allows; a sender matched later in the record, or "
-		    "one more include, gives permerror", lookups);
+		    evidence(v), NULL, "this evaluation used %lld of the %d DNS "
+		    "lookups SPF allows, %s (RFC 7208 section 4.6.4): a sender "
+		    "matched later in the record, or one more include, may "
+		    "need more and get permerror", lookups,
+		    SD_SPF_MAX_LOOKUP_TERMS, rest);
 	if (!broken && voids == SD_SPF_MAX_VOID_LOOKUPS)
 		sd_judge_add(j, "spf.void_lookups_at_limit", SD_SEV_WARN,
 		    v->domain, evidence(v), NULL, "%lld lookups found nothing; one "
@@ -206,20 +260,18 @@ static void rule_warnings(sd_judge *j, const spf_view *v)
 	json_t *f;
 	json_array_foreach(v->facts, i, f)
 		if (strcmp(get(f, "purpose", ""), "ptr") == 0) {
+			json_t *ev = evidence(v);
+			json_array_append_new(ev, json_string(get(f, "id",
+			    "")));
 			sd_judge_add(j, "spf.ptr_used", SD_SEV_WARN, v->domain,
-			    evidence(v), NULL, "the policy needed the client's PTR "
-			    "names (a ptr mechanism or %%{p} macro): RFC 7208 says "
-			    "not to use them, and large receivers may skip them");
+			    ev, NULL, "the policy needed the client's PTR names "
+			    "(a ptr mechanism or the %%{p} macro), which RFC 7208 "
+			    "section 5.5 says not to use: reverse DNS is slow and "
+			    "less reliable, and a PTR lookup that fails makes ptr "
+			    "not match");
 			break;
 		}
-	const char *m = v->mechanism;
-	if (m && m[0] == '+')
-		m++;
-	if (strcmp(v->result, "pass") == 0 && m && sd_strcaseeq(m, "all"))
-		sd_judge_add(j, "spf.allows_all", SD_SEV_WARN, v->domain,
-		    evidence(v), NULL, "\"%s\" in the record of %s authorizes "
-		    "every address on the Internet to send as %s", v->mechanism,
-		    v->mdomain, v->domain);
+	rule_allows_all(j, v);
 }
 
 /* No resolver could be set up: nothing was evaluated. */

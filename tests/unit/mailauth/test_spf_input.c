@@ -423,6 +423,9 @@ static void test_trace_and_decider(void **state)
 	assert_int_equal(r.result, SD_SPF_PASS);
 	assert_string_equal(r.mechanism, "include:_spf.esp.example");
 	assert_string_equal(r.mechanism_domain, "corp.example");
+	/* what matched inside the include */
+	assert_string_equal(r.matched, "ip4:203.0.113.0/24");
+	assert_string_equal(r.matched_domain, "_spf.esp.example");
 	assert_int_equal(r.lookups, 2);
 	assert_true(trace_has(&r, "MX corp.example -> 1 name"));
 	assert_true(trace_has(&r, "A mx1.corp.example -> 198.51.100.25"));
@@ -438,7 +441,20 @@ static void test_trace_and_decider(void **state)
 	    5000, &r), SD_OK);
 	assert_int_equal(r.result, SD_SPF_SOFTFAIL);
 	assert_string_equal(r.mechanism, "~all");
+	assert_string_equal(r.matched, "~all");
+	assert_string_equal(r.matched_domain, "corp.example");
 	assert_null(r.explanation);
+	sd_spf_result_clear(&r);
+
+	/* the -all inside the include matched, but nothing decided */
+	spfz_adds(z, "open.example", SD_DNS_TXT,
+	    "v=spf1 include:_spf.esp.example");
+	assert_int_equal(eval_in(z, "192.0.2.1", "me@open.example", NULL,
+	    5000, &r), SD_OK);
+	assert_int_equal(r.result, SD_SPF_NEUTRAL);
+	assert_null(r.mechanism);
+	assert_null(r.matched);
+	assert_null(r.matched_domain);
 	sd_spf_result_clear(&r);
 	spfz_free(z);
 }
