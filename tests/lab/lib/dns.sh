@@ -41,6 +41,7 @@ _dmarc IN TXT "v=DMARC1; p=none"
 smtp IN A $MAIL_HEALTHY4
 smtp IN AAAA $MAIL_HEALTHY6
 smtp-v4 IN A $MAIL_HEALTHY4
+smtp-v6 IN AAAA $MAIL_HEALTHY6
 smtp-auth IN A $MAIL_NEG4
 smtp-notls IN A $MAIL_NOTLS4
 smtp-tls10 IN A $MAIL_TLS10_4
