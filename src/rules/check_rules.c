@@ -309,23 +309,43 @@ static const char *relay_cause(ctx *c)
 	return "isp.relay_denied";
 }
 
-/* Relaying refused after smtpdoctor skipped AUTH for want of a password:
- * inconclusive, naming the missing source (never auth.required). */
-static int missing_password(ctx *c, const char *stage, const json_t *f)
+/* Relaying refused while smtpdoctor did not log in for a reason of its
+ * own (`why`): the refusal says nothing about the account, so the verdict
+ * is inconclusive, never auth.required. */
+static void not_logged_in(ctx *c, const char *stage, const json_t *f,
+    const char *why)
 {
 	ev(c, f);
-	ev(c, c->auth);
+	char *text = sd_quote(str(f, "text"), strlen(str(f, "text")), 300);
+	propose(c, "inconclusive", str(f, "addr"), "the server refused at %s "
+	    "without a login (%d %s), and smtpdoctor did not log in: %s, so it "
+	    "cannot tell whether the login would work", stage, num(f, "code"),
+	    text ? text : "", why);
+	free(text);
+}
+
+/* AUTH skipped for want of a password source. */
+static int missing_password(ctx *c, const char *stage, const json_t *f)
+{
 	fixf(c, "give smtpdoctor the password with --password-file FILE, "
 	    "--password-env VAR or --password-cmd CMD (or run it on a "
 	    "terminal, where it asks), and run again");
-	char *text = sd_quote(str(f, "text"), strlen(str(f, "text")), 300);
-	propose(c, "inconclusive", str(f, "addr"), "the server refused at %s "
-	    "without a login (%d %s), and smtpdoctor did not log in: no "
-	    "password source was given (--password-file, --password-env or "
-	    "--password-cmd) and there is no terminal to ask on, so it cannot "
-	    "tell whether the login would work", stage, num(f, "code"),
-	    text ? text : "");
-	free(text);
+	not_logged_in(c, stage, f, "no password source was given "
+	    "(--password-file, --password-env or --password-cmd) and there is "
+	    "no terminal to ask on");
+	ev(c, c->auth);
+	return 1;
+}
+
+/* A server that only plain-http autoconfig named gets no credentials
+ * (check.c). */
+static int login_withheld(ctx *c, const char *stage, const json_t *f)
+{
+	fixf(c, "once the provider confirms the server, check it by name with "
+	    "your login: smtpdoctor check --server %s:%d --tls %s --user USER",
+	    c->server, c->port, c->tls);
+	not_logged_in(c, stage, f, "only autoconfig over plain http named "
+	    "this server, which never gets the credentials");
 	return 1;
 }
 
@@ -346,6 +366,8 @@ static int reply_rule(ctx *c, const char *stage, const json_t *f)
 	if (strcmp(cause, "auth.required") == 0 && c->user && c->auth &&
 	    is(c->auth, "result", "no_secret"))
 		return missing_password(c, stage, f);
+	if (strcmp(cause, "auth.required") == 0 && truth(c->cfg, "http_only"))
+		return login_withheld(c, stage, f);
 	ev(c, f);
 	if (hint)
 		fixf(c, "%s", hint);

@@ -490,24 +490,27 @@ static void authentication(void **s)
 	assert_string_equal(verdict(r), "auth.encryption_required");
 }
 
+/* MAIL accepted, RCPT refused: relaying denied. */
+static void relay_refused(sd_report *r)
+{
+	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
+	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
+	    0, "code", 554, "enhanced", "5.7.1", "text",
+	    "5.7.1 <x@other.example>: Relay access denied");
+}
+
 static void envelope(void **s)
 {
 	(void)s;
 	sd_report *r = R(587, "starttls", 0, 0);
 	healthy_to_auth(r);
-	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
-	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
-	    0, "code", 554, "enhanced", "5.7.1", "text",
-	    "5.7.1 <x@other.example>: Relay access denied");
+	relay_refused(r);
 	assert_string_equal(verdict(r), "auth.required");
 
 	r = R(587, "starttls", 1, 1);
 	healthy_to_auth(r);
 	auth_ok(r);
-	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
-	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
-	    0, "code", 554, "enhanced", "5.7.1", "text",
-	    "5.7.1 <x@other.example>: Relay access denied");
+	relay_refused(r);
 	assert_string_equal(verdict(r), "isp.relay_denied");
 
 	/* a user but no password source: AUTH skipped, so the refusal says
@@ -515,15 +518,26 @@ static void envelope(void **s)
 	r = R(587, "starttls", 1, 0);
 	healthy_to_auth(r);
 	add(r, "auth", "auth", "main", 587, A4, "{s:s}", "result", "no_secret");
-	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
-	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
-	    0, "code", 554, "enhanced", "5.7.1", "text",
-	    "5.7.1 <x@other.example>: Relay access denied");
+	relay_refused(r);
 	sd_rules_check(r);
 	assert_string_equal(sd_report_cause(r), "inconclusive");
 	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(
 	    r->verdict, "fix"), 0)), "--password-file FILE, --password-env VAR "
 	    "or --password-cmd CMD"));
+	sd_report_free(r);
+
+	/* a server only plain-http autoconfig named: no credentials went to
+	 * it (check.c), so the refusal says nothing about the login */
+	r = R(587, "starttls", 0, 0);
+	json_object_set_new(json_object_get(r->extra, "config"), "http_only",
+	    json_true());
+	healthy_to_auth(r);
+	relay_refused(r);
+	sd_rules_check(r);
+	assert_string_equal(sd_report_cause(r), "inconclusive");
+	assert_int_equal(sd_report_exit_code(r), 3);
+	assert_non_null(strstr(summary(r), "only autoconfig over plain http"));
+	assert_true(has_finding(r, "settings.unconfirmed_source"));
 	sd_report_free(r);
 
 	r = R(587, "starttls", 1, 1);
