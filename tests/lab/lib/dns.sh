@@ -110,6 +110,8 @@ autoconfig.ac-big IN A $RBL4
 autoconfig.ac-bad IN A $RBL4
 autoconfig.ac-hostile IN A $RBL4
 autoconfig.ac-redirect IN A $RBL4
+; plain http only (no certificate for this name on 443)
+autoconfig.ac-http IN A $RBL4
 EOF
 }
 
