@@ -309,23 +309,43 @@ static const char *relay_cause(ctx *c)
 	return "isp.relay_denied";
 }
 
-/* Relaying refused after smtpdoctor skipped AUTH for want of a password:
- * inconclusive, naming the missing source (never auth.required). */
-static int missing_password(ctx *c, const char *stage, const json_t *f)
+/* Relaying refused while smtpdoctor did not log in for a reason of its
+ * own (`why`): the refusal says nothing about the account, so the verdict
+ * is inconclusive, never auth.required. */
+static void not_logged_in(ctx *c, const char *stage, const json_t *f,
+    const char *why)
 {
 	ev(c, f);
-	ev(c, c->auth);
+	char *text = sd_quote(str(f, "text"), strlen(str(f, "text")), 300);
+	propose(c, "inconclusive", str(f, "addr"), "the server refused at %s "
+	    "without a login (%d %s), and smtpdoctor did not log in: %s, so it "
+	    "cannot tell whether the login would work", stage, num(f, "code"),
+	    text ? text : "", why);
+	free(text);
+}
+
+/* AUTH skipped for want of a password source. */
+static int missing_password(ctx *c, const char *stage, const json_t *f)
+{
 	fixf(c, "give smtpdoctor the password with --password-file FILE, "
 	    "--password-env VAR or --password-cmd CMD (or run it on a "
 	    "terminal, where it asks), and run again");
-	char *text = sd_quote(str(f, "text"), strlen(str(f, "text")), 300);
-	propose(c, "inconclusive", str(f, "addr"), "the server refused at %s "
-	    "without a login (%d %s), and smtpdoctor did not log in: no "
-	    "password source was given (--password-file, --password-env or "
-	    "--password-cmd) and there is no terminal to ask on, so it cannot "
-	    "tell whether the login would work", stage, num(f, "code"),
-	    text ? text : "");
-	free(text);
+	not_logged_in(c, stage, f, "no password source was given "
+	    "(--password-file, --password-env or --password-cmd) and there is "
+	    "no terminal to ask on");
+	ev(c, c->auth);
+	return 1;
+}
+
+/* A server that only plain-http autoconfig named gets no credentials
+ * (check.c). */
+static int login_withheld(ctx *c, const char *stage, const json_t *f)
+{
+	fixf(c, "once the provider confirms the server, check it by name with "
+	    "your login: smtpdoctor check --server %s:%d --tls %s --user USER",
+	    c->server, c->port, c->tls);
+	not_logged_in(c, stage, f, "only autoconfig over plain http named "
+	    "this server, which never gets the credentials");
 	return 1;
 }
 
@@ -346,6 +366,8 @@ static int reply_rule(ctx *c, const char *stage, const json_t *f)
 	if (strcmp(cause, "auth.required") == 0 && c->user && c->auth &&
 	    is(c->auth, "result", "no_secret"))
 		return missing_password(c, stage, f);
+	if (strcmp(cause, "auth.required") == 0 && truth(c->cfg, "http_only"))
+		return login_withheld(c, stage, f);
 	ev(c, f);
 	if (hint)
 		fixf(c, "%s", hint);
@@ -449,7 +471,27 @@ typedef struct net {
 	int refused, timeouts, icmp;
 	int v4_ok, no_v6;
 	json_t *v6_bad, *local;
+	/* the control hosts by family (not the server's own web port) */
+	json_t *ctrl4_good, *ctrl6_bad;
+	int ctrl6_n, ctrl6_ok;
 } net;
+
+/* Adds one connection to an independent host, by its family. */
+static void net_control(net *t, const json_t *f)
+{
+	int ok = truth(f, "ok");
+	if (is(f, "result", "cancelled"))
+		return;
+	if (num(f, "family") == 4) {
+		if (ok && !t->ctrl4_good)
+			t->ctrl4_good = (json_t *)f;
+		return;
+	}
+	t->ctrl6_n++;
+	t->ctrl6_ok |= ok;
+	if (!ok && !t->ctrl6_bad)
+		t->ctrl6_bad = (json_t *)f;
+}
 
 /* Adds one connection to the configured port of the server. */
 static void net_configured(net *t, const json_t *f)
@@ -485,6 +527,10 @@ static net net_count(ctx *c)
 		if (!kind_is(f, "tcp") || is(f, "role", "fix"))
 			continue;
 		int ok = truth(f, "ok");
+		if (is(f, "role", "control") || (is(f, "role",
+		    "control_nonsmtp") && !(c->tcp && is(f, "addr", str(c->tcp,
+		    "addr")))))
+			net_control(&t, f);
 		if (is(f, "role", "control")) {
 			t.ctrl_n++;
 			t.ctrl_ok += ok;
@@ -603,6 +649,53 @@ static int no_port_answers(ctx *c, net *t)
 		return 0;
 	ev(c, c->tcp);
 	return 1;
+}
+
+/*
+ * The server offers this client IPv6 alone: an IPv6 address literal, or a
+ * name with no IPv4 address (check.c takes an IPv4 address for the
+ * configured path whenever there is one).  No port of it answers, IPv6
+ * fails beyond it too (or this machine has no IPv6 route), and IPv4 works
+ * to the control hosts: the client has no path to the server.  One
+ * server failing over IPv6 while other IPv6 hosts answer is that server's
+ * problem (host_unreachable).  With -6 nothing goes over IPv4, so nothing
+ * shows that IPv4 works.
+ */
+static int ipv6_only_fails(ctx *c, net *t)
+{
+	if (!no_port_answers(c, t) || !c->tcp || num(c->tcp, "family") != 6 ||
+	    !t->ctrl4_good || t->ctrl6_ok)
+		return 0;
+	return t->ctrl6_n > 0 || t->no_v6;
+}
+
+static int rule_ipv6_only_broken(ctx *c)
+{
+	net t;
+	if (!ipv6_only_fails(c, &t))
+		return 0;
+	const char *addr = str(c->tcp, "addr");
+	char what[400], why[200];
+	if (strcmp(c->server, addr) == 0)
+		snprintf(what, sizeof what, "the server is configured as the "
+		    "IPv6 address %s", addr);
+	else
+		snprintf(what, sizeof what, "%s has no IPv4 address, only IPv6 "
+		    "(%s)", c->server, addr);
+	if (t.no_v6)
+		snprintf(why, sizeof why, "this machine has no IPv6 route");
+	else
+		snprintf(why, sizeof why, "IPv6 fails from this machine (%s to "
+		    "the server, and to the control hosts)", str(c->tcp,
+		    "result"));
+	ev(c, t.ctrl6_bad);
+	ev(c, t.ctrl4_good);
+	fixf(c, "fix IPv6 on this network (its administrator or the internet "
+	    "provider), or configure a name or address of the server that "
+	    "has IPv4, if the provider offers one");
+	c->status = SD_STATUS_FAIL;
+	return propose(c, "network.ipv6_broken", addr, "%s, and %s while IPv4 "
+	    "works: the mail client has no path to the server", what, why);
 }
 
 static int rule_host_unreachable(ctx *c)
@@ -1653,8 +1746,9 @@ static void finding_reputation(ctx *c)
 
 static void finding_ipv6(ctx *c)
 {
-	net t = net_count(c);
-	if (t.no_v6)
+	net t;
+	/* with a server of IPv6 alone, the verdict judged them */
+	if (!ipv6_only_fails(c, &t) && t.no_v6)
 		finding(c, "info.no_ipv6", SD_SEV_INFO, c->server, NULL, "this "
 		    "machine has no IPv6 route: the server's IPv6 addresses were "
 		    "not judged");
@@ -1765,6 +1859,7 @@ static void next_steps(ctx *c)
 	X(port_closed) \
 	X(port_blocked) \
 	X(port_failed) \
+	X(ipv6_only_broken) \
 	X(host_unreachable) \
 	X(smtp_blocked) \
 	X(no_network) \

@@ -2,7 +2,7 @@
 """Judge one lab run of smtpdoctor against its scenario's expectations.
 
 Usage: check.py REPORT_JSON EXIT_STATUS EXPECT_CAUSE MUST MUST_NOT EXIT STATUS
-                SECONDS MAX_SECONDS [JSON_ASSERTIONS [FIX_CONTAINS]]
+                SECONDS MAX_SECONDS [JSON_ASSERTIONS [FIX_CONTAINS [NEVER_SENT]]]
 (MUST and MUST_NOT are space-separated finding codes; EXIT, STATUS and
 MAX_SECONDS may be empty; EXPECT_CAUSE "any" accepts every verdict of a
 well-formed report). Prints one line: "pass|fail<TAB>GOT<TAB>reasons" and
@@ -10,7 +10,8 @@ exits 0.
 JSON_ASSERTIONS: lines "a.b.c = VALUE" (a member path, an array index as a
 number; VALUE compared as text, JSON null as "null", booleans as "true" /
 "false"). FIX_CONTAINS: lines that must each appear, whole, inside one line
-of verdict.fix.
+of verdict.fix. NEVER_SENT: lines (a command word, such as AUTH) with which
+no line the client sent in the report's transcript may begin.
 GOT is the verdict cause, or a short word when there is no usable report.
 
 With "hostile" as the first argument it judges instead what every run
@@ -49,6 +50,7 @@ def main():
     path, rc, cause, must, must_not, want_exit, want_status, secs, max_secs = sys.argv[1:10]
     json_asserts = sys.argv[10] if len(sys.argv) > 10 else ""
     fix_contains = sys.argv[11] if len(sys.argv) > 11 else ""
+    never_sent = sys.argv[12] if len(sys.argv) > 12 else ""
     rc = int(rc)
     reasons = []
     try:
@@ -100,6 +102,12 @@ def main():
     for line in fix_contains.splitlines():
         if line.strip() and not any(line.strip() in f for f in fixes):
             reasons.append("no fix line holds '%s'" % line.strip()[:80])
+    sent = [str(t.get("line", "")).upper() for t in report.get("transcript") or []
+            if isinstance(t, dict) and t.get("dir") == "C"]
+    for word in never_sent.split("\n"):
+        word = word.strip().upper()
+        if word and any(line.startswith(word) for line in sent):
+            reasons.append("the client sent %s" % word[:40])
     for key in ("summary", "fix", "evidence"):
         if key not in verdict:
             reasons.append("verdict has no %s" % key)

@@ -41,6 +41,7 @@ _dmarc IN TXT "v=DMARC1; p=none"
 smtp IN A $MAIL_HEALTHY4
 smtp IN AAAA $MAIL_HEALTHY6
 smtp-v4 IN A $MAIL_HEALTHY4
+smtp-v6 IN AAAA $MAIL_HEALTHY6
 smtp-auth IN A $MAIL_NEG4
 smtp-notls IN A $MAIL_NOTLS4
 smtp-tls10 IN A $MAIL_TLS10_4
@@ -109,6 +110,8 @@ autoconfig.ac-big IN A $RBL4
 autoconfig.ac-bad IN A $RBL4
 autoconfig.ac-hostile IN A $RBL4
 autoconfig.ac-redirect IN A $RBL4
+; plain http only (no certificate for this name on 443)
+autoconfig.ac-http IN A $RBL4
 EOF
 }
 

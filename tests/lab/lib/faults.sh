@@ -88,6 +88,9 @@ fault_isp_block_smtp() {
 # isp_drop6 DEST: IPv6 to DEST is broken (black hole), IPv4 works
 fault_isp_drop6() { nft_rule isp forward_f iifname v-client ip6 daddr "$1" drop; }
 
+# isp_drop6_all: IPv6 to every host is a black hole, IPv4 works
+fault_isp_drop6_all() { nft_rule isp forward_f iifname v-client meta nfproto ipv6 drop; }
+
 # isp_drop_dns: the resolver does not answer (queries vanish)
 fault_isp_drop_dns() {
 	nft_rule isp forward_f iifname v-client ip daddr "$DNS_RESOLVER4" udp dport 53 drop &&

@@ -163,6 +163,69 @@ static void ipv6_broken_is_a_warning(void **s)
 	sd_report_free(r);
 }
 
+/* A server of IPv6 alone (its name has no A record, or it is given as an
+ * IPv6 address): the configured path is its IPv6 address. */
+static sd_report *v6_only(const char *server, const char *result,
+    const char *ctrl6)
+{
+	sd_report *r = sd_report_new("check");
+	sd_report_set_extra(r, "config", json_pack("{s:s, s:i, s:s, s:b, s:b}",
+	    "server", server, "port", 587, "tls", "starttls", "user", 1,
+	    "password", 1));
+	tcp(r, "main", 587, A6, result);
+	tcp(r, "alternative", 465, A6, result);
+	tcp(r, "control", 587, "198.51.100.1", "connected");
+	tcp(r, "control_nonsmtp", 443, "198.51.100.1", "connected");
+	if (ctrl6)
+		tcp(r, "control", 587, "2001:db8:1::1", ctrl6);
+	return r;
+}
+
+static const char *summary(const sd_report *r)
+{
+	return json_string_value(json_object_get(r->verdict, "summary"));
+}
+
+static void ipv6_only_broken_fails(void **s)
+{
+	(void)s;
+	/* a name with only AAAA, IPv6 black-holed here, IPv4 fine */
+	sd_report *r = v6_only("smtp.example.com", "timeout", "timeout");
+	sd_rules_check(r);
+	assert_string_equal(sd_report_cause(r), "network.ipv6_broken");
+	assert_int_equal(sd_report_status(r), SD_STATUS_FAIL);
+	assert_int_equal(sd_report_exit_code(r), 1);
+	assert_non_null(strstr(summary(r), "smtp.example.com has no "
+	    "IPv4 address, only IPv6"));
+	sd_report_free(r);
+	/* the server given as an IPv6 address */
+	r = v6_only(A6, "timeout", "network_unreachable");
+	sd_rules_check(r);
+	assert_string_equal(sd_report_cause(r), "network.ipv6_broken");
+	assert_int_equal(sd_report_exit_code(r), 1);
+	assert_non_null(strstr(summary(r), "configured as the IPv6 "
+	    "address " A6));
+	sd_report_free(r);
+	/* no IPv6 route on this machine at all: the addresses were judged */
+	r = v6_only("smtp.example.com", "no_route", "no_route");
+	sd_rules_check(r);
+	assert_string_equal(sd_report_cause(r), "network.ipv6_broken");
+	assert_int_equal(sd_report_exit_code(r), 1);
+	assert_false(has_finding(r, "info.no_ipv6"));
+	sd_report_free(r);
+}
+
+static void ipv6_only_server_down_is_not_ipv6(void **s)
+{
+	(void)s;
+	/* another IPv6 host answers: the server is the problem */
+	sd_report *r = v6_only("smtp.example.com", "timeout", "connected");
+	assert_string_equal(verdict(r), "settings.host_unreachable");
+	/* no IPv6 control host: IPv6 here is not proven broken */
+	r = v6_only("smtp.example.com", "timeout", NULL);
+	assert_string_equal(verdict(r), "settings.host_unreachable");
+}
+
 static void dns_answers(void **s)
 {
 	(void)s;
@@ -427,24 +490,27 @@ static void authentication(void **s)
 	assert_string_equal(verdict(r), "auth.encryption_required");
 }
 
+/* MAIL accepted, RCPT refused: relaying denied. */
+static void relay_refused(sd_report *r)
+{
+	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
+	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
+	    0, "code", 554, "enhanced", "5.7.1", "text",
+	    "5.7.1 <x@other.example>: Relay access denied");
+}
+
 static void envelope(void **s)
 {
 	(void)s;
 	sd_report *r = R(587, "starttls", 0, 0);
 	healthy_to_auth(r);
-	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
-	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
-	    0, "code", 554, "enhanced", "5.7.1", "text",
-	    "5.7.1 <x@other.example>: Relay access denied");
+	relay_refused(r);
 	assert_string_equal(verdict(r), "auth.required");
 
 	r = R(587, "starttls", 1, 1);
 	healthy_to_auth(r);
 	auth_ok(r);
-	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
-	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
-	    0, "code", 554, "enhanced", "5.7.1", "text",
-	    "5.7.1 <x@other.example>: Relay access denied");
+	relay_refused(r);
 	assert_string_equal(verdict(r), "isp.relay_denied");
 
 	/* a user but no password source: AUTH skipped, so the refusal says
@@ -452,15 +518,26 @@ static void envelope(void **s)
 	r = R(587, "starttls", 1, 0);
 	healthy_to_auth(r);
 	add(r, "auth", "auth", "main", 587, A4, "{s:s}", "result", "no_secret");
-	add(r, "mail", "envelope", "main", 587, A4, "{s:b, s:i}", "ok", 1, "code", 250);
-	add(r, "rcpt", "envelope", "main", 587, A4, "{s:b, s:i, s:s, s:s}", "ok",
-	    0, "code", 554, "enhanced", "5.7.1", "text",
-	    "5.7.1 <x@other.example>: Relay access denied");
+	relay_refused(r);
 	sd_rules_check(r);
 	assert_string_equal(sd_report_cause(r), "inconclusive");
 	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(
 	    r->verdict, "fix"), 0)), "--password-file FILE, --password-env VAR "
 	    "or --password-cmd CMD"));
+	sd_report_free(r);
+
+	/* a server only plain-http autoconfig named: no credentials went to
+	 * it (check.c), so the refusal says nothing about the login */
+	r = R(587, "starttls", 0, 0);
+	json_object_set_new(json_object_get(r->extra, "config"), "http_only",
+	    json_true());
+	healthy_to_auth(r);
+	relay_refused(r);
+	sd_rules_check(r);
+	assert_string_equal(sd_report_cause(r), "inconclusive");
+	assert_int_equal(sd_report_exit_code(r), 3);
+	assert_non_null(strstr(summary(r), "only autoconfig over plain http"));
+	assert_true(has_finding(r, "settings.unconfirmed_source"));
 	sd_report_free(r);
 
 	r = R(587, "starttls", 1, 1);
@@ -671,6 +748,8 @@ int main(void)
 		cmocka_unit_test(table_order_is_documented),
 		cmocka_unit_test(healthy),
 		cmocka_unit_test(ipv6_broken_is_a_warning),
+		cmocka_unit_test(ipv6_only_broken_fails),
+		cmocka_unit_test(ipv6_only_server_down_is_not_ipv6),
 		cmocka_unit_test(dns_answers),
 		cmocka_unit_test(ports),
 		cmocka_unit_test(greetings),
