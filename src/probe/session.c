@@ -969,10 +969,11 @@ static void connect_fact(session *s, sd_connect_result cr, int err,
 		[SD_CONN_ERROR] = "failed",
 	};
 	static const char *const roles[] = {
-		[SD_ROLE_MAIN] = "your settings", [SD_ROLE_ALT] =
-		    "another port of the server", [SD_ROLE_CONTROL] =
-		    "independent host", [SD_ROLE_NONSMTP] = "web port, for "
-		    "comparison", [SD_ROLE_FIX] = "working alternative",
+		[SD_ROLE_MAIN] = "your settings",
+		[SD_ROLE_ALT] = "another port of the server",
+		[SD_ROLE_CONTROL] = "independent host",
+		[SD_ROLE_NONSMTP] = "web port, for comparison",
+		[SD_ROLE_FIX] = "working alternative",
 	};
 	if (strcmp(p->host, p->addr) == 0)
 		snprintf(d, sizeof d, "%s port %d (%s): %s", p->addr, p->port,
