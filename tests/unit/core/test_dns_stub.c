@@ -453,17 +453,33 @@ static void *serve(void *arg)
 	}
 }
 
+/* A UDP and a TCP socket on one loopback port.  The kernel picks the UDP
+ * port; that port can be taken for TCP by another program (a connection's
+ * local end), so a pair that does not bind is tried again on another. */
+static void bind_pair(server *sv)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t al = sizeof a;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sv->udp = socket(AF_INET, SOCK_DGRAM, 0);
+		assert_int_equal(bind(sv->udp, (struct sockaddr *)&a, sizeof a),
+		    0);
+		assert_int_equal(getsockname(sv->udp, (struct sockaddr *)&a,
+		    &al), 0);
+		sv->port = ntohs(a.sin_port);
+		sv->tcp = socket(AF_INET, SOCK_STREAM, 0);
+		if (bind(sv->tcp, (struct sockaddr *)&a, sizeof a) == 0)
+			return;
+		close(sv->udp);
+		close(sv->tcp);
+	}
+	fail_msg("no loopback port free for both UDP and TCP in 50 tries");
+}
+
 static void server_start(server *sv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t al = sizeof a;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sv->udp = socket(AF_INET, SOCK_DGRAM, 0);
-	assert_int_equal(bind(sv->udp, (struct sockaddr *)&a, sizeof a), 0);
-	assert_int_equal(getsockname(sv->udp, (struct sockaddr *)&a, &al), 0);
-	sv->port = ntohs(a.sin_port);
-	sv->tcp = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(sv->tcp, (struct sockaddr *)&a, sizeof a), 0);
+	bind_pair(sv);
 	assert_int_equal(listen(sv->tcp, 4), 0);
 	assert_int_equal(pipe(sv->stop), 0);
 	sv->questions = 0;
