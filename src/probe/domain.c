@@ -558,6 +558,9 @@ static void job_spf_ip(sd_dctx *c, const sd_job *j)
 	json_object_set_new(f, "mechanism", sd_jstr_sanitized(res.mechanism, 300));
 	json_object_set_new(f, "mechanism_domain",
 	    sd_jstr_sanitized(res.mechanism_domain, 300));
+	json_object_set_new(f, "matched", sd_jstr_sanitized(res.matched, 300));
+	json_object_set_new(f, "matched_domain",
+	    sd_jstr_sanitized(res.matched_domain, 300));
 	json_object_set_new(f, "explanation", sd_jstr_sanitized(res.explanation,
 	    600));
 	json_object_set_new(f, "problem", sd_jstr_sanitized(res.problem, 600));
