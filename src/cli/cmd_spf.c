@@ -87,6 +87,12 @@ static json_t *spf_object(const sd_spf_result *res)
 	json_object_set_new(o, "matched", str_or_null(res->matched));
 	json_object_set_new(o, "matched_domain",
 	    str_or_null(res->matched_domain));
+	json_t *ptr = json_array();
+	for (size_t i = 0; i < res->n_ptr_terms; i++)
+		json_array_append_new(ptr, json_pack("{s:o, s:o}", "term",
+		    str_or_null(res->ptr_terms[i].term), "domain",
+		    str_or_null(res->ptr_terms[i].domain)));
+	json_object_set_new(o, "ptr_terms", ptr);
 	json_object_set_new(o, "problem", str_or_null(res->problem));
 	json_object_set_new(o, "problem_class",
 	    str_or_null(res->problem_class));

@@ -1057,6 +1057,51 @@ static void set_matched(ev *e, const sd_spf_term *t, const char *domain)
 		    domain);
 }
 
+/* Does a domain-spec expand %{p}?  (%% is a literal percent sign.) */
+static int uses_p_macro(const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s != '%')
+			continue;
+		if (s[1] == '{' && (s[2] == 'p' || s[2] == 'P'))
+			return 1;
+		if (s[1])
+			s++;
+	}
+	return 0;
+}
+
+/* Keeps the terms of a fetched record that need the client's PTR names,
+ * reached or not: the record asks for them either way, for the next
+ * sender it is checked for (no lookup is made for this). */
+static void keep_ptr_terms(ev *e, const sd_spf_record *rec,
+    const char *domain)
+{
+	sd_spf_result *o = e->out;
+	for (size_t i = 0; i < rec->n_terms; i++) {
+		const sd_spf_term *t = &rec->terms[i];
+		if (t->kind != SD_SPF_PTR && !uses_p_macro(t->domain_spec))
+			continue;
+		int seen = 0;
+		for (size_t k = 0; k < o->n_ptr_terms && !seen; k++)
+			seen = o->ptr_terms[k].term && o->ptr_terms[k].domain &&
+			    strcmp(o->ptr_terms[k].term, t->text) == 0 &&
+			    name_eq(o->ptr_terms[k].domain, domain);
+		if (seen || o->n_ptr_terms == SD_SPF_PTR_TERMS_KEPT)
+			continue;
+		if (!o->ptr_terms) {
+			o->ptr_terms = calloc(SD_SPF_PTR_TERMS_KEPT,
+			    sizeof *o->ptr_terms);
+			if (!o->ptr_terms) {
+				e->oom = 1;
+				return;
+			}
+		}
+		sd_spf_term_ref *ref = &o->ptr_terms[o->n_ptr_terms++];
+		keep_term(e, &ref->term, &ref->domain, t, domain);
+	}
+}
+
 /*
  * Fetches the SPF record of `domain`.  Returns SD_SPF_PASS with *rec set,
  * or the result to give (none, temperror, permerror) with the problem set.
@@ -1172,6 +1217,7 @@ static sd_spf_code check_host(ev *e, const char *domain, int chain,
 	sd_spf_code r = fetch_record(e, domain, e->depth == 0, &rec);
 	if (r != SD_SPF_PASS)
 		return r;
+	keep_ptr_terms(e, rec, domain);
 	e->path[e->n_path++] = domain;
 	r = eval_record(e, rec, domain, chain, exp_out);
 	e->n_path--;
@@ -1474,6 +1520,11 @@ void sd_spf_result_clear(sd_spf_result *r)
 	free(r->mechanism_domain);
 	free(r->matched);
 	free(r->matched_domain);
+	for (size_t i = 0; i < r->n_ptr_terms; i++) {
+		free(r->ptr_terms[i].term);
+		free(r->ptr_terms[i].domain);
+	}
+	free(r->ptr_terms);
 	free(r->domain);
 	free(r->sender);
 	free(r->helo);

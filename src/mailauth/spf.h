@@ -42,6 +42,9 @@
  * past this it is cut with "...".  Longer than any record seen in use.
  */
 #define SD_SPF_RECORD_SHOWN_MAX 4096
+/* Terms needing the client's PTR names kept per evaluation (a finding
+ * names them; more say nothing new). */
+#define SD_SPF_PTR_TERMS_KEPT 8
 
 typedef enum sd_spf_code {
 	SD_SPF_NONE = 0,
@@ -185,6 +188,12 @@ typedef struct sd_spf_dns_query {
 	int64_t elapsed_ms;
 } sd_spf_dns_query;
 
+/* A term as written and the domain whose record holds it. */
+typedef struct sd_spf_term_ref {
+	char *term;
+	char *domain;
+} sd_spf_term_ref;
+
 typedef struct sd_spf_result {
 	sd_spf_code result;
 	/* The exp= text, expanded; only for fail, else NULL. */
@@ -214,6 +223,15 @@ typedef struct sd_spf_result {
 	 */
 	char *matched;
 	char *matched_domain;
+	/*
+	 * The terms that need the client's PTR names (RFC 7208 §5.5 and
+	 * §7.3: SHOULD NOT be used): ptr, and a domain-spec with %{p}, in
+	 * every record the evaluation fetched, whether evaluation reached
+	 * the term or not; in the order fetched, at most
+	 * SD_SPF_PTR_TERMS_KEPT.
+	 */
+	sd_spf_term_ref *ptr_terms;
+	size_t n_ptr_terms;
 	char *domain;            /* the domain checked */
 	char *sender;            /* the identity checked, local@domain */
 	char *helo;              /* the HELO name used for %{h} */

@@ -234,6 +234,60 @@ static void rule_allows_all(sd_judge *j, const spf_view *v)
 	    m, md, via, who, v->domain);
 }
 
+/* An id into an evidence array, once. */
+static void evidence_add(json_t *ev, const char *id)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(ev, i, e)
+		if (strcmp(json_string_value(e), id) == 0)
+			return;
+	json_array_append_new(ev, json_string(id));
+}
+
+/*
+ * ptr and %{p}, which RFC 7208 sections 5.5 and 7.3 say not to use: in
+ * any record the evaluation fetched ("ptr_terms"), whether it reached the
+ * term or not (the record asks for PTR names for the next sender), or,
+ * in a report saved before that member, a PTR lookup made.  Beside a
+ * permerror it is a defect of its own, worded so, not the cause.
+ */
+static void rule_ptr_used(sd_judge *j, const spf_view *v)
+{
+	const char *ptr_id = NULL;   /* the PTR lookup, when one was made */
+	size_t i;
+	json_t *f;
+	json_array_foreach(v->facts, i, f)
+		if (!ptr_id && strcmp(get(f, "purpose", ""), "ptr") == 0)
+			ptr_id = get(f, "id", "");
+	json_t *terms = json_object_get(v->spf, "ptr_terms");
+	if (!ptr_id && json_array_size(terms) == 0)
+		return;
+	json_t *ev = evidence(v);
+	char where[700] = "", id[400];
+	size_t o = 0;
+	json_array_foreach(terms, i, f) {
+		const char *d = get(f, "domain", "?");
+		if (o < sizeof where)
+			o += (size_t)snprintf(where + o, sizeof where - o,
+			    "%s\"%s\" in the record of %s", o ? ", " : "",
+			    get(f, "term", "?"), d);
+		snprintf(id, sizeof id, "dns.TXT.%s", d);
+		if (sd_fact_get(v->facts, id))
+			evidence_add(ev, id);
+	}
+	if (ptr_id)
+		evidence_add(ev, ptr_id);
+	sd_judge_add(j, "spf.ptr_used", SD_SEV_WARN, v->domain, ev, NULL,
+	    "%sthe policy uses %s, which RFC 7208 section 5.5 says not to use: "
+	    "reverse DNS is slow and less reliable, and a PTR lookup that "
+	    "fails makes ptr not match; %s", strcmp(v->result, "permerror") ==
+	    0 ? "apart from the permerror, " : "", where[0] ? where :
+	    "a ptr mechanism or the %{p} macro", ptr_id ? "this evaluation "
+	    "looked up the client's PTR names" : "this evaluation did not "
+	    "reach it, one that does looks up the client's PTR names");
+}
+
 static void rule_warnings(sd_judge *j, const spf_view *v)
 {
 	int broken = strcmp(v->result, "permerror") == 0;
@@ -256,21 +310,7 @@ static void rule_warnings(sd_judge *j, const spf_view *v)
 		sd_judge_add(j, "spf.void_lookups_at_limit", SD_SEV_WARN,
 		    v->domain, evidence(v), NULL, "%lld lookups found nothing; one "
 		    "more gives permerror (RFC 7208 section 4.6.4)", voids);
-	size_t i;
-	json_t *f;
-	json_array_foreach(v->facts, i, f)
-		if (strcmp(get(f, "purpose", ""), "ptr") == 0) {
-			json_t *ev = evidence(v);
-			json_array_append_new(ev, json_string(get(f, "id",
-			    "")));
-			sd_judge_add(j, "spf.ptr_used", SD_SEV_WARN, v->domain,
-			    ev, NULL, "the policy needed the client's PTR names "
-			    "(a ptr mechanism or the %%{p} macro), which RFC 7208 "
-			    "section 5.5 says not to use: reverse DNS is slow and "
-			    "less reliable, and a PTR lookup that fails makes ptr "
-			    "not match");
-			break;
-		}
+	rule_ptr_used(j, v);
 	rule_allows_all(j, v);
 }
 

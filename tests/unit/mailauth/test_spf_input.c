@@ -459,6 +459,57 @@ static void test_trace_and_decider(void **state)
 	spfz_free(z);
 }
 
+static size_t n_ptr_terms(spfz_zone *z, const char *sender)
+{
+	sd_spf_result r;
+	assert_int_equal(eval_in(z, "192.0.2.1", sender, NULL, 5000, &r),
+	    SD_OK);
+	size_t n = r.n_ptr_terms;
+	sd_spf_result_clear(&r);
+	return n;
+}
+
+/* The terms needing PTR names in every record fetched, reached or not,
+ * without a lookup for them; an include never fetched says nothing. */
+static void test_ptr_terms(void **state)
+{
+	(void)state;
+	spfz_zone *z = spfz_new();
+	spfz_adds(z, "top.example", SD_DNS_TXT, "v=spf1 include:mid.example "
+	    "include:mid.example ip4:192.0.2.1 ptr:a.example "
+	    "exists:%%{p}.lit.example a:%{P}.up.example "
+	    "include:never.example -all");
+	spfz_adds(z, "mid.example", SD_DNS_TXT, "v=spf1 -all ptr:b.example");
+	spfz_adds(z, "never.example", SD_DNS_TXT, "v=spf1 ptr -all");
+	sd_spf_result r;
+	assert_int_equal(eval_in(z, "192.0.2.1", "me@top.example", NULL, 5000,
+	    &r), SD_OK);
+	assert_int_equal(r.result, SD_SPF_PASS);
+	assert_int_equal(r.n_ptr_terms, 3);
+	assert_string_equal(r.ptr_terms[0].term, "ptr:a.example");
+	assert_string_equal(r.ptr_terms[0].domain, "top.example");
+	assert_string_equal(r.ptr_terms[1].term, "a:%{P}.up.example");
+	assert_string_equal(r.ptr_terms[1].domain, "top.example");
+	/* mid.example, evaluated twice, is named once */
+	assert_string_equal(r.ptr_terms[2].term, "ptr:b.example");
+	assert_string_equal(r.ptr_terms[2].domain, "mid.example");
+	/* three TXT lookups and nothing else: no PTR query */
+	assert_int_equal(r.n_dns, 3);
+	sd_spf_result_clear(&r);
+
+	char rec[600] = "v=spf1 ip4:192.0.2.1";
+	for (int i = 0; i < SD_SPF_PTR_TERMS_KEPT + 3; i++)
+		snprintf(rec + strlen(rec), sizeof rec - strlen(rec),
+		    " ptr:a%d.example", i);
+	spfz_adds(z, "many.example", SD_DNS_TXT, rec);
+	assert_int_equal(n_ptr_terms(z, "me@many.example"),
+	    SD_SPF_PTR_TERMS_KEPT);
+	assert_int_equal(n_ptr_terms(z, "me@mid.example"), 1);
+	spfz_adds(z, "clean.example", SD_DNS_TXT, "v=spf1 ip4:192.0.2.1 -all");
+	assert_int_equal(n_ptr_terms(z, "me@clean.example"), 0);
+	spfz_free(z);
+}
+
 /* --- macros (RFC 7208 §7.4) ------------------------------------------------ */
 
 static void expect_expand(const char *macro, const char *ip, int exp_text,
@@ -718,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_hostile_sender),
 		cmocka_unit_test(test_trace_and_decider),
+		cmocka_unit_test(test_ptr_terms),
 		cmocka_unit_test(test_macro_examples),
 		cmocka_unit_test(test_macro_errors),
 		cmocka_unit_test(test_parse),
