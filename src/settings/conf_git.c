@@ -50,30 +50,39 @@ static int section(gitconf *g, sd_client_conf *c, const char *p,
 		sp++;
 	size_t n = sp > q ? (size_t)(sp - q) : 0;
 	const char *dot = n ? memchr(q, '.', n) : NULL;
+	/* a subsection is kept whole or refused: a cut includeIf condition
+	 * would test another one, a cut identity match another identity */
+	char sub[SD_CONF_VALUE_MAX + 1] = "";
 	if (dot) {
 		/* the old form [section.sub]: the subsection is folded */
-		conf_copy(g->ident, sizeof g->ident, dot + 1, (size_t)(sp - dot - 1));
+		if (!conf_copy(sub, sizeof sub, dot + 1, (size_t)(sp - dot - 1)))
+			return conf_fail(c, line, "a subsection name longer than "
+			    "%d bytes", SD_CONF_VALUE_MAX);
 		n = (size_t)(dot - q);
 	}
 	g->in_sendemail = n == 9 && sd_strncaseeq(q, "sendemail", 9);
 	const char *quote = close > sp ? memchr(sp, '"', (size_t)(close - sp)) :
 	    NULL;
-	char sub[SD_CONF_VALUE_MAX + 1] = "";
 	if (quote) {
 		size_t o = 0;
 		const char *r = quote + 1;
 		for (; r < end && *r != '"'; r++) {
 			if (*r == '\\' && r + 1 < end)
 				r++;
-			if (o + 1 < sizeof sub)
-				sub[o++] = *r;
+			if (o + 1 >= sizeof sub)
+				return conf_fail(c, line, "a subsection name "
+				    "longer than %d bytes", SD_CONF_VALUE_MAX);
+			sub[o++] = *r;
 		}
 		if (r >= end)
 			return conf_fail(c, line, "a subsection name without its "
 			    "closing '\"'");
 		sub[o] = '\0';
-		snprintf(g->ident, sizeof g->ident, "%s", sub);
 	}
+	if (g->in_sendemail && !conf_copy(g->ident, sizeof g->ident, sub,
+	    strlen(sub)))
+		return conf_fail(c, line, "an identity name longer than %zu "
+		    "bytes", sizeof g->ident - 1);
 	g->in_include = n == 7 && sd_strncaseeq(q, "include", 7);
 	if (n == 9 && sd_strncaseeq(q, "includeif", 9)) {
 		char why[400];

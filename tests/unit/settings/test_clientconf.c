@@ -109,6 +109,44 @@ static void git(void **state)
 	assert_int_equal(c.port, 465);
 }
 
+/* A subsection is kept whole or refused, never cut: a cut identity could
+ * match another one (the old form's lost all its name and became the
+ * default's settings), a cut includeIf condition test another. */
+static void git_long_subsections(void **state)
+{
+	(void)state;
+	char text[1400], name[1100];
+	memset(name, 'w', 200);
+	name[200] = '\0';
+	snprintf(text, sizeof text, "[sendemail \"%s\"]\n\tsmtpServer = "
+	    "id.example\n", name);
+	assert_int_equal(parse(text, NULL), -1);
+	assert_non_null(strstr(c.error, "line 1: an identity name longer than "
+	    "127 bytes"));
+	snprintf(text, sizeof text, "[sendemail.%s]\n\tsmtpServer = "
+	    "id.example\n", name);
+	assert_int_equal(parse(text, NULL), -1);
+	assert_non_null(strstr(c.error, "an identity name longer than"));
+	/* 127 bytes fit */
+	name[127] = '\0';
+	snprintf(text, sizeof text, "[sendemail \"%s\"]\n\tsmtpServer = "
+	    "id.example\n", name);
+	assert_int_equal(parse(text, name), 0);
+	assert_string_equal(c.host, "id.example");
+	/* a long subsection of another section is no identity: it fits */
+	memset(name, 'd', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	snprintf(text, sizeof text, "[includeIf \"gitdir:/%.1000s/\"]\n"
+	    "[sendemail]\n\tsmtpServer = s.example\n", name);
+	assert_int_equal(parse(text, NULL), 0);
+	assert_string_equal(c.host, "s.example");
+	snprintf(text, sizeof text, "[includeIf \"gitdir:/%s/\"]\n",
+	    name);
+	assert_int_equal(parse(text, NULL), -1);
+	assert_non_null(strstr(c.error, "a subsection name longer than 1024 "
+	    "bytes"));
+}
+
 static void mutt(void **state)
 {
 	(void)state;
@@ -552,6 +590,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(msmtp),
 		cmocka_unit_test(git),
+		cmocka_unit_test(git_long_subsections),
 		cmocka_unit_test(mutt),
 		cmocka_unit_test(thunderbird),
 		cmocka_unit_test(postfix),
