@@ -387,64 +387,93 @@ static char *read_include(const char *path, char *canon, size_t canonlen,
 	return read_file(real, len, err, errlen);
 }
 
+/* A profile folder of profiles.ini: Path= as written, under the folder
+ * of profiles.ini unless IsRelative=0. */
+typedef struct tb_folder {
+	char path[PATH_MAX];
+	int relative;
+} tb_folder;
+
+/* The folder as a path into dir; -1 (err set) when it does not fit,
+ * rather than a cut path naming another folder. */
+static int tb_folder_path(const tb_folder *f, const char *base, char *dir,
+    size_t dirlen, char *err, size_t errlen)
+{
+	int n = snprintf(dir, dirlen, "%s%s%s", f->relative ? base : "",
+	    f->relative ? "/" : "", f->path);
+	if (n >= 0 && (size_t)n < dirlen)
+		return 0;
+	snprintf(err, errlen, "the default profile folder is longer than %zu "
+	    "bytes: give it with --config (%.200s/profiles.ini)", dirlen - 1,
+	    base);
+	return -1;
+}
+
 /* The default profile folder named in ~/.thunderbird/profiles.ini. */
 static int tb_default_profile(char *dir, size_t dirlen, char *err,
     size_t errlen)
 {
 	const char *home = getenv("HOME");
-	char base[900], ini[1000];
-	snprintf(base, sizeof base, "%s/.thunderbird", home ? home : "");
+	char base[PATH_MAX], ini[sizeof base + sizeof "/profiles.ini"];
+	int n = snprintf(base, sizeof base, "%s/.thunderbird", home ? home : "");
+	if (n < 0 || (size_t)n >= sizeof base) {
+		snprintf(err, errlen, "$HOME is longer than a path can be");
+		return -1;
+	}
 	snprintf(ini, sizeof ini, "%s/profiles.ini", base);
 	size_t len;
 	char *text = read_file(ini, &len, err, errlen);
 	if (!text)
 		return -1;
-	char install[1100] = "", def[1100] = "", only[1100] = "", path[512] = "";
-	int relative = 1, is_default = 0, in_install = 0, profiles = 0;
+	/* the [Install...] section's Default= is under base too */
+	tb_folder install = { "", 1 }, def = { "", 1 }, only = { "", 1 },
+	    cur = { "", 1 };
+	int is_default = 0, in_install = 0, profiles = 0, too_long = 0;
 	conf_reader r;
 	conf_line l;
 	conf_reader_init(&r, text, len);
-	for (int more = 1; more;) {
+	for (int more = 1; more && !too_long;) {
 		more = conf_next_line(&r, &l);
 		if (!more || (l.len && l.s[0] == '[')) {
 			/* the section above ends: keep what it said */
-			if (path[0] && !in_install) {
-				char full[1100];
-				snprintf(full, sizeof full, "%s%s%s", relative ? base :
-				    "", relative ? "/" : "", path);
+			if (cur.path[0] && !in_install) {
 				profiles++;
-				snprintf(only, sizeof only, "%s", full);
+				only = cur;
 				if (is_default)
-					snprintf(def, sizeof def, "%s", full);
+					def = cur;
 			}
-			path[0] = '\0';
-			relative = 1;
+			cur = (tb_folder){ "", 1 };
 			is_default = 0;
 			in_install = more && l.len > 8 && strncmp(l.s, "[Install", 8) == 0;
 			continue;
 		}
 		if (l.len > 5 && strncmp(l.s, "Path=", 5) == 0)
-			conf_copy(path, sizeof path, l.s + 5, l.len - 5);
+			too_long = !conf_copy(cur.path, sizeof cur.path, l.s + 5,
+			    l.len - 5);
 		else if (l.len > 11 && strncmp(l.s, "IsRelative=", 11) == 0)
-			relative = l.s[11] == '1';
+			cur.relative = l.s[11] == '1';
 		else if (l.len > 8 && strncmp(l.s, "Default=", 8) == 0) {
 			if (in_install)
-				snprintf(install, sizeof install, "%.500s/%.*s", base,
-				    (int)(l.len - 8), l.s + 8);
+				too_long = !conf_copy(install.path,
+				    sizeof install.path, l.s + 8, l.len - 8);
 			else
 				is_default = l.s[8] == '1';
 		}
 	}
 	free(text);
-	const char *pick = install[0] ? install : def[0] ? def : profiles == 1 ?
-	    only : NULL;
+	if (too_long) {
+		snprintf(err, errlen, "a profile folder longer than a path can "
+		    "be, line %d of %.200s", l.no, ini);
+		return -1;
+	}
+	const tb_folder *pick = install.path[0] ? &install : def.path[0] ?
+	    &def : profiles == 1 ? &only : NULL;
 	if (!pick) {
 		snprintf(err, errlen, "%.300s names no default profile: give the "
 		    "profile folder with --config", ini);
 		return -1;
 	}
-	snprintf(dir, dirlen, "%s", pick);
-	return 0;
+	return tb_folder_path(pick, base, dir, dirlen, err, errlen);
 }
 
 /* Postfix: the plain password map beside main.cf (or at its own path). */
@@ -471,9 +500,13 @@ static void postfix_secrets(sd_client_conf *c, const char *maincf)
 int sd_client_conf_load(const char *spec, sd_client_conf *out)
 {
 	memset(out, 0, sizeof *out);
-	char path[1024], account[256] = "", err[400];
+	/* the file's name must fit whole (out->file): a cut one names
+	 * another file, and its includes are found beside it */
+	char path[sizeof out->file], account[256] = "", err[400];
 	struct stat st;
-	snprintf(path, sizeof path, "%s", spec);
+	if (!conf_copy(path, sizeof path, spec, strlen(spec)))
+		return conf_fail(out, 0, "--config: the path is longer than "
+		    "%zu bytes", sizeof path - 1);
 	/* an existing path always wins; otherwise FILE:ACCOUNT */
 	if (stat(path, &st) != 0) {
 		char *colon = strrchr(path, ':');
@@ -491,8 +524,12 @@ int sd_client_conf_load(const char *spec, sd_client_conf *out)
 			return conf_fail(out, 0, "%s", strerror(errno));
 		}
 	}
+	if (S_ISDIR(st.st_mode) && strlen(path) + sizeof "/prefs.js" >
+	    sizeof path)
+		return conf_fail(out, 0, "--config: the folder's path is longer "
+		    "than %zu bytes", sizeof path - sizeof "/prefs.js");
 	if (S_ISDIR(st.st_mode))
-		strncat(path, "/prefs.js", sizeof path - strlen(path) - 1);
+		strcat(path, "/prefs.js");
 	size_t len;
 	char *text = read_file(path, &len, err, sizeof err);
 	if (!text) {

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "settings/clientconf.h"
@@ -578,6 +581,99 @@ static void includes(void **state)
 	assert_non_null(strstr(c.notes[0], "was not read"));
 }
 
+/* dir/name into out (PATH_MAX bytes). */
+static char *join(char *out, const char *dir, const char *name)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+	assert_true(n > 0 && n < PATH_MAX);
+	return out;
+}
+
+/* Writes `text` to dir/name. */
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f = fopen(join(path, dir, name), "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* profiles.ini naming a folder that, joined to a long $HOME, is longer
+ * than a --config path can be, or a Path= longer than any path: a clear
+ * error, not a cut path (another folder) nor "no default profile". */
+static void thunderbird_long_profile_path(void **state)
+{
+	(void)state;
+	char top[] = "/tmp/sd-tb-XXXXXX", home[PATH_MAX], tb[PATH_MAX];
+	assert_non_null(mkdtemp(top));
+	/* a $HOME of 4 levels of 200 bytes: 800 and more */
+	char level[201];
+	memset(level, 'h', 200);
+	level[200] = '\0';
+	snprintf(home, sizeof home, "%s", top);
+	for (int i = 0; i < 4; i++) {
+		char up[PATH_MAX];
+		snprintf(up, sizeof up, "%s", home);
+		assert_int_equal(mkdir(join(home, up, level), 0700), 0);
+	}
+	assert_int_equal(mkdir(join(tb, home, ".thunderbird"), 0700), 0);
+	char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	setenv("HOME", home, 1);
+
+	/* a short folder under the long $HOME is found and read */
+	char dir[PATH_MAX], path[PATH_MAX];
+	assert_int_equal(mkdir(join(dir, tb, "abc"), 0700), 0);
+	put(dir, "prefs.js", "user_pref(\"mail.smtpserver.smtp1.hostname\", "
+	    "\"smtp.example.net\");\nuser_pref(\"mail.smtp.defaultserver\", "
+	    "\"smtp1\");\n");
+	put(tb, "profiles.ini", "[Profile0]\nIsRelative=1\nPath=abc\n"
+	    "Default=1\n");
+	sd_client_conf_wipe(&c);
+	assert_int_equal(sd_client_conf_load("thunderbird", &c), 0);
+	assert_string_equal(c.host, "smtp.example.net");
+
+	/* joined, over the 1023 bytes of a --config path */
+	char ini[700];
+	snprintf(ini, sizeof ini, "[Profile0]\nIsRelative=1\nPath=%s\n"
+	    "Default=1\n", level);
+	put(tb, "profiles.ini", ini);
+	sd_client_conf_wipe(&c);
+	assert_int_equal(sd_client_conf_load("thunderbird", &c), -1);
+	assert_non_null(strstr(c.error, "the default profile folder is longer "
+	    "than 1023 bytes: give it with --config"));
+
+	/* a Path= longer than any path */
+	size_t big = PATH_MAX + 100;
+	char *text = malloc(big + 100);
+	assert_non_null(text);
+	int n = snprintf(text, 100, "[Profile0]\nIsRelative=0\nPath=");
+	memset(text + n, 'p', big);
+	snprintf(text + n + big, 100, "\nDefault=1\n");
+	put(tb, "profiles.ini", text);
+	free(text);
+	sd_client_conf_wipe(&c);
+	assert_int_equal(sd_client_conf_load("thunderbird", &c), -1);
+	assert_non_null(strstr(c.error, "a profile folder longer than a path "
+	    "can be, line 3 of "));
+
+	if (old_home) {
+		setenv("HOME", old_home, 1);
+		free(old_home);
+	} else {
+		unsetenv("HOME");
+	}
+	assert_int_equal(unlink(join(path, dir, "prefs.js")), 0);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(unlink(join(path, tb, "profiles.ini")), 0);
+	assert_int_equal(rmdir(tb), 0);
+	for (int i = 0; i < 4; i++) {
+		rmdir(home);
+		*strrchr(home, '/') = '\0';
+	}
+	assert_int_equal(rmdir(top), 0);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -593,6 +689,7 @@ int main(void)
 		cmocka_unit_test(git_long_subsections),
 		cmocka_unit_test(mutt),
 		cmocka_unit_test(thunderbird),
+		cmocka_unit_test(thunderbird_long_profile_path),
 		cmocka_unit_test(postfix),
 		cmocka_unit_test(hostile),
 		cmocka_unit_test(limits),
