@@ -276,16 +276,19 @@ static void rule_ptr_used(sd_judge *j, const spf_view *v)
 		if (sd_fact_get(v->facts, id))
 			evidence_add(ev, id);
 	}
+	char how[100] = "this evaluation looked up the client's PTR names";
 	if (ptr_id)
 		evidence_add(ev, ptr_id);
+	else
+		snprintf(how, sizeof how, "this evaluation did not reach %s, one "
+		    "that does looks up the client's PTR names",
+		    json_array_size(terms) > 1 ? "them" : "it");
 	sd_judge_add(j, "spf.ptr_used", SD_SEV_WARN, v->domain, ev, NULL,
 	    "%sthe policy uses %s, which RFC 7208 section 5.5 says not to use: "
 	    "reverse DNS is slow and less reliable, and a PTR lookup that "
 	    "fails makes ptr not match; %s", strcmp(v->result, "permerror") ==
 	    0 ? "apart from the permerror, " : "", where[0] ? where :
-	    "a ptr mechanism or the %{p} macro", ptr_id ? "this evaluation "
-	    "looked up the client's PTR names" : "this evaluation did not "
-	    "reach it, one that does looks up the client's PTR names");
+	    "a ptr mechanism or the %{p} macro", how);
 }
 
 static void rule_warnings(sd_judge *j, const spf_view *v)

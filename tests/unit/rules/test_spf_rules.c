@@ -104,7 +104,7 @@ static void ptr_not_reached(void **state)
 	assert_contains(summary(f), "the policy uses \"ptr\" in the record of "
 	    "late.example, \"exists:%{p}.x.example\" in the record of "
 	    "_spf.late.example, which RFC 7208 section 5.5 says not to use");
-	assert_contains(summary(f), "this evaluation did not reach it");
+	assert_contains(summary(f), "this evaluation did not reach them");
 	assert_null(strstr(summary(f), "permerror"));
 	assert_true(has_evidence(f, "dns.TXT.late.example"));
 	assert_true(has_evidence(f, "dns.TXT._spf.late.example"));
