@@ -46,7 +46,7 @@ typedef struct judge {
 	sd_judge k;           /* the candidates */
 	json_t *unfinished;   /* checks the deadline cut short */
 	const char *domain;
-	int resolver_dead;    /* no lookup answered at all */
+	int resolver_dead;    /* no lookup of the domain answered at all */
 	int validating;       /* DNSSEC trust anchors were configured */
 } judge;
 
@@ -146,6 +146,67 @@ static void join(char *out, size_t len, const json_t *arr, const char *none)
 
 /* ---- lookups: failures of the resolver itself ---- */
 
+/* A name the same resolver answered in this run (check's lookups of its
+ * server, stage "dns"): then the resolver is alive, whatever the domain's
+ * own lookups did. */
+static const json_t *answered_elsewhere(judge *j)
+{
+	json_t *f;
+	FOREACH_CHECK(j, "dns", f)
+		if (is(f, "stage", "dns") && is(f, "status", "ok"))
+			return f;
+	return NULL;
+}
+
+/* Appends "TYPE name" of a failed lookup to the list in `out`. */
+static void list_lookup(char *out, size_t len, const char *type,
+    const char *name, const char *what)
+{
+	size_t o = strlen(out);
+	if (o + 1 < len)
+		snprintf(out + o, len - o, "%s%s %s%s", o ? ", " : "", type, name,
+		    what);
+}
+
+/* Every lookup of the domain timed out while the resolver answered
+ * others: the domain's name servers do not answer (a dead or firewalled
+ * server, a delegation to the wrong address).  `timed_out` (stolen) gets
+ * the SPF and DMARC lookups that failed with them, and the answer that
+ * shows the resolver alive. */
+static void names_unanswered(judge *j, json_t *timed_out, const json_t *alive)
+{
+	char names[900] = "";
+	const json_t *spf = fact_of(j, "domain.spf");
+	const json_t *dmarc = fact_of(j, "domain.dmarc");
+	if (spf && yes(spf, "timed_out")) {
+		list_lookup(names, sizeof names, "TXT", j->domain, " (SPF)");
+		json_array_append_new(timed_out, json_string(str(spf, "id")));
+	}
+	if (dmarc && is(dmarc, "found", "lookup_failed")) {
+		char name[300];
+		snprintf(name, sizeof name, "_dmarc.%s", j->domain);
+		list_lookup(names, sizeof names, "TXT", name, " (DMARC)");
+		json_array_append_new(timed_out, json_string(str(dmarc, "id")));
+	}
+	json_t *f;
+	FOREACH_CHECK(j, "lookup", f)
+		if (is(f, "stage", "domain") && is(f, "status", "timeout") &&
+		    !has_prefix(str(f, "id"), "ns."))
+			list_lookup(names, sizeof names, str(f, "type"),
+			    str(f, "name"), "");
+	json_array_append_new(timed_out, json_string(str(alive, "id")));
+	char fix[400];
+	snprintf(fix, sizeof fix, "check the name servers of %s (its NS "
+	    "records at the parent zone, and what answers at their "
+	    "addresses): each must answer for the domain on port 53, over UDP "
+	    "and TCP", j->domain);
+	add(j, "dns.resolution_failed", SD_SEV_ERROR, j->domain, timed_out,
+	    fixes(fix, NULL), "no lookup of %s was answered before the "
+	    "deadline (%s), while the same resolver answered for %s: the "
+	    "domain's name servers do not answer", j->domain, names,
+	    str(alive, "host"));
+}
+
 static void rule_lookups(judge *j)
 {
 	json_t *f;
@@ -191,6 +252,11 @@ static void rule_lookups(judge *j)
 		return;
 	}
 	j->resolver_dead = 1;
+	const json_t *alive = answered_elsewhere(j);
+	if (alive) {
+		names_unanswered(j, timed_out, alive);
+		return;
+	}
 	add(j, "dns.resolution_failed", SD_SEV_ERROR, "resolver", timed_out,
 	    fixes("check the resolver: is it reachable over UDP and TCP port "
 	    "53 (see --resolver, or /etc/resolv.conf)?", NULL),
@@ -1389,7 +1455,9 @@ sd_report *sd_domain_rules_of(const sd_report *r)
 		    strcmp(kind, "sender_domain") == 0 ||
 		    strncmp(id, "self.", 5) == 0)
 			continue;
-		if (strcmp(st, "domain") == 0 || strcmp(st, "reputation") == 0)
+		/* check's own address lookups show the resolver alive */
+		if (strcmp(st, "domain") == 0 || strcmp(st, "reputation") == 0 ||
+		    (strcmp(st, "dns") == 0 && strcmp(kind, "dns") == 0))
 			json_array_append(dr->facts, f);
 	}
 	if (dr)
