@@ -26,6 +26,10 @@ ns1.example.net. IN A $DNS_AUTH4
 ; autoconfig (docs/discovery.md)
 mx.mailhoster.example. IN A $MX1_4
 autoconfig.mailhoster.example. IN A $RBL4
+; a sender domain whose lookups fail: its only name server's address has
+; nothing listening on 53 (the other zones stay healthy)
+$LAB_LAME_DOMAIN. IN NS ns.$LAB_LAME_DOMAIN.
+ns.$LAB_LAME_DOMAIN. IN A $DNS_DEAD4
 EOF
 }
 
