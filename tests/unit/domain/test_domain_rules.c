@@ -325,10 +325,31 @@ static void dead_name_servers(void **state)
 	free(ev);
 	sd_report_free(r);
 
-	/* without that answer, nothing says the resolver is alive */
+	/* SERVFAIL (a lame delegation) the same: one finding, not one a
+	 * lookup */
+	for (size_t i = 0; i < json_array_size(facts); i++) {
+		json_t *l = json_array_get(facts, i);
+		const char *c = json_string_value(json_object_get(l, "check"));
+		if (c && strcmp(c, "lookup") == 0)
+			json_object_set_new(l, "status", json_string("servfail"));
+	}
+	r = judge(facts);
+	assert_non_null(strstr(vstr(r, "summary"), "every lookup of example.com "
+	    "failed with SERVFAIL or no answer (TXT example.com (SPF), TXT "
+	    "_dmarc.example.com (DMARC), MX example.com, SOA example.com)"));
+	size_t k, n = 0;
+	json_array_foreach(r->findings, k, f)
+		n += strcmp(json_string_value(json_object_get(f, "code")),
+		    "dns.resolution_failed") == 0;
+	assert_int_equal(n, 1);
+	sd_report_free(r);
+
+	/* without that answer, nothing says the resolver is alive, nor that
+	 * the domain's servers are the ones that fail */
 	json_array_remove(facts, json_array_size(facts) - 1);
 	r = judge(facts);
-	assert_non_null(finding(r, "dns.resolution_failed", "resolver"));
+	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+	assert_null(strstr(vstr(r, "summary"), "name servers do not answer"));
 	sd_report_free(r);
 	json_decref(facts);
 }
