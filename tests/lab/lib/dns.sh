@@ -30,6 +30,10 @@ autoconfig.mailhoster.example. IN A $RBL4
 ; nothing listening on 53 (the other zones stay healthy)
 $LAB_LAME_DOMAIN. IN NS ns.$LAB_LAME_DOMAIN.
 ns.$LAB_LAME_DOMAIN. IN A $DNS_DEAD4
+; and one whose name server (rbldnsd) answers REFUSED for it: lame, the
+; resolver answers SERVFAIL at once
+$LAB_REFUSED_DOMAIN. IN NS ns.$LAB_REFUSED_DOMAIN.
+ns.$LAB_REFUSED_DOMAIN. IN A $RBL4
 EOF
 }
 
