@@ -1542,6 +1542,9 @@ static int sender_domain_verdict(ctx *c, const char *status, sd_status st)
 	ev(c, c->tcp);
 	ev(c, transaction_done(c));
 	ev(c, sd);
+	/* and what proves the domain's verdict: its failed lookups */
+	json_array_foreach(json_object_get(sd, "evidence"), k, x)
+		ev(c, sd_fact_get(c->facts, json_string_value(x)));
 	/* the domain's audit wrote its findings into the report */
 	c->has_finding = 1;
 	c->status = (int)st;

@@ -47,6 +47,7 @@ typedef struct judge {
 	json_t *unfinished;   /* checks the deadline cut short */
 	const char *domain;
 	int resolver_dead;    /* no lookup answered at all */
+	int names_dead;       /* the domain's name servers answer nothing */
 	int validating;       /* DNSSEC trust anchors were configured */
 } judge;
 
@@ -146,11 +147,93 @@ static void join(char *out, size_t len, const json_t *arr, const char *none)
 
 /* ---- lookups: failures of the resolver itself ---- */
 
+/* A name the same resolver answered in this run (check's lookups of its
+ * server, stage "dns"): then the resolver is alive, whatever the domain's
+ * own lookups did. */
+static const json_t *answered_elsewhere(judge *j)
+{
+	json_t *f;
+	FOREACH_CHECK(j, "dns", f)
+		if (is(f, "stage", "dns") && is(f, "status", "ok"))
+			return f;
+	return NULL;
+}
+
+/* Appends "TYPE name" of a failed lookup to the list in `out`. */
+static void list_lookup(char *out, size_t len, const char *type,
+    const char *name, const char *what)
+{
+	size_t o = strlen(out);
+	if (o + 1 < len)
+		snprintf(out + o, len - o, "%s%s %s%s", o ? ", " : "", type, name,
+		    what);
+}
+
+/* No lookup of the domain answered (each timed out or failed: SERVFAIL,
+ * REFUSED) while the resolver answered others: the domain's name servers
+ * do not answer for it (dead, firewalled, lame, a delegation to the wrong
+ * address).  One finding names the lookups, the SPF and DMARC ones first;
+ * its evidence (`ids`, stolen) gets those and the answer that shows the
+ * resolver alive. */
+static void names_unanswered(judge *j, json_t *ids, const json_t *alive,
+    int all_timeouts)
+{
+	char names[900] = "";
+	const json_t *spf = fact_of(j, "domain.spf");
+	const json_t *dmarc = fact_of(j, "domain.dmarc");
+	if (spf && is(spf, "status", "temperror")) {
+		list_lookup(names, sizeof names, "TXT", j->domain, " (SPF)");
+		json_array_append_new(ids, json_string(str(spf, "id")));
+	}
+	if (dmarc && is(dmarc, "found", "lookup_failed")) {
+		char name[300];
+		snprintf(name, sizeof name, "_dmarc.%s", j->domain);
+		list_lookup(names, sizeof names, "TXT", name, " (DMARC)");
+		json_array_append_new(ids, json_string(str(dmarc, "id")));
+	}
+	json_t *f;
+	FOREACH_CHECK(j, "lookup", f)
+		if (is(f, "stage", "domain") && !answered(str(f, "status")) &&
+		    !has_prefix(str(f, "id"), "ns."))
+			list_lookup(names, sizeof names, str(f, "type"),
+			    str(f, "name"), "");
+	json_array_append_new(ids, json_string(str(alive, "id")));
+	j->names_dead = 1;
+	char fix[400];
+	snprintf(fix, sizeof fix, "check the name servers of %s (its NS "
+	    "records at the parent zone, and what answers at their "
+	    "addresses): each must answer for the domain on port 53, over UDP "
+	    "and TCP", j->domain);
+	add(j, "dns.resolution_failed", SD_SEV_ERROR, j->domain, ids,
+	    fixes(fix, NULL), "%s of %s %s (%s), while the same resolver "
+	    "answered for %s: the domain's name servers do not answer",
+	    all_timeouts ? "no lookup" : "every lookup", j->domain,
+	    all_timeouts ? "was answered before the deadline" :
+	    "failed with SERVFAIL or no answer", names, str(alive, "host"));
+}
+
+/* No lookup of the domain has an answer, nor a bogus one. */
+static int nothing_answered(judge *j)
+{
+	json_t *f;
+	size_t total = 0;
+	FOREACH_CHECK(j, "lookup", f) {
+		if (has_prefix(str(f, "id"), "ns.") || !is(f, "stage", "domain"))
+			continue;
+		if (answered(str(f, "status")) || is(f, "status", "bogus"))
+			return 0;
+		total++;
+	}
+	return total > 0;
+}
+
 static void rule_lookups(judge *j)
 {
 	json_t *f;
 	size_t total = 0, ok = 0, timeouts = 0;
 	json_t *timed_out = json_array();   /* the evidence of a dead resolver */
+	const json_t *alive = answered_elsewhere(j);
+	int dead_names = alive && nothing_answered(j);
 	FOREACH_CHECK(j, "lookup", f) {
 		const char *id = str(f, "id");
 		if (has_prefix(id, "ns.") || !is(f, "stage", "domain"))
@@ -171,8 +254,8 @@ static void rule_lookups(judge *j)
 			    subject, str(f, "type"), json_object_get(f,
 			    "why_bogus") ? str(f, "why_bogus") :
 			    "no reason given");
-		} else if (strcmp(st, "timeout") == 0) {
-			timeouts++;
+		} else if (strcmp(st, "timeout") == 0 || dead_names) {
+			timeouts += strcmp(st, "timeout") == 0;
 			json_array_append_new(timed_out, json_string(id));
 		} else {
 			add(j, "dns.resolution_failed", SD_SEV_ERROR, subject,
@@ -183,6 +266,10 @@ static void rule_lookups(judge *j)
 			    "nothing, and receivers that see the same defer or "
 			    "refuse the mail", subject, str(f, "type"), st);
 		}
+	}
+	if (dead_names) {
+		names_unanswered(j, timed_out, alive, timeouts == total);
+		return;
 	}
 	if (!timeouts || ok) {
 		json_decref(timed_out);
@@ -561,6 +648,8 @@ static void rule_dkim(judge *j)
 			continue;
 		}
 		if (strcmp(lookup, "failed") == 0) {
+			if (j->names_dead)
+				continue;   /* the same cause, said once */
 			if (is(f, "dns_status", "timeout"))
 				unfinished(j, "DKIM keys");
 			else
@@ -1203,7 +1292,8 @@ static void rule_lists(judge *j)
 				continue;
 			}
 			if (strcmp(st, "ok") != 0) {
-				if (j->resolver_dead)
+				if (j->resolver_dead || (j->names_dead &&
+				    strcmp(st, "timeout") == 0))
 					continue;   /* the same cause, said once */
 				snprintf(subject, sizeof subject, "%s", zone);
 				add(j, "reputation.dnsbl_refused", SD_SEV_WARN,
@@ -1389,7 +1479,9 @@ sd_report *sd_domain_rules_of(const sd_report *r)
 		    strcmp(kind, "sender_domain") == 0 ||
 		    strncmp(id, "self.", 5) == 0)
 			continue;
-		if (strcmp(st, "domain") == 0 || strcmp(st, "reputation") == 0)
+		/* check's own address lookups show the resolver alive */
+		if (strcmp(st, "domain") == 0 || strcmp(st, "reputation") == 0 ||
+		    (strcmp(st, "dns") == 0 && strcmp(kind, "dns") == 0))
 			json_array_append(dr->facts, f);
 	}
 	if (dr)

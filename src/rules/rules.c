@@ -33,12 +33,14 @@ static void merge_sender_domain(sd_report *r, const sd_report *dr)
 	const json_t *in = sd_fact_get(dr->facts, "domain.inputs");
 	const char *domain = json_string_value(json_object_get(in, "domain"));
 	json_t *v = dr->verdict;
-	if (v && domain)
+	json_t *ev = v ? json_object_get(v, "evidence") : NULL;
+	if (v && domain && json_is_array(ev))
 		sd_fact_add(r, "sender_domain", json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, "
-		    "s:b}", "id", "sender_domain", "stage", "domain", "domain",
+		    "s:O, s:b}", "id", "sender_domain", "stage", "domain", "domain",
 		    domain, "cause", json_object_get(v, "cause"), "status",
 		    json_object_get(v, "status"), "summary", json_object_get(v,
-		    "summary"), "fix", json_object_get(v, "fix"), "quiet", 1));
+		    "summary"), "fix", json_object_get(v, "fix"), "evidence",
+		    ev, "quiet", 1));
 }
 
 int sd_rules_judge(sd_report *r)

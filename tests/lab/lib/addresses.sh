@@ -72,6 +72,10 @@ MX2_6=2001:db8:5d1:3::141
 # lab users (passwords live only in files under the run directory)
 LAB_USER=alice
 LAB_USER_ADDR=alice@example.net
+LAB_LAME_DOMAIN=unanswered.example   # a sender domain of its own whose name server does not answer
+LAB_LAME_ADDR=alice@$LAB_LAME_DOMAIN  # the login may send as it too
+LAB_REFUSED_DOMAIN=refused.example   # a sender domain whose name server refuses it (SERVFAIL at the resolver)
+LAB_REFUSED_ADDR=alice@$LAB_REFUSED_DOMAIN
 LAB_OTHER_ADDR=bob@example.org
 LAB_DNSBL=bl.example.org
 LAB_DBL=dbl.example.org

@@ -2,16 +2,20 @@
 """Judge one lab run of smtpdoctor against its scenario's expectations.
 
 Usage: check.py REPORT_JSON EXIT_STATUS EXPECT_CAUSE MUST MUST_NOT EXIT STATUS
-                SECONDS MAX_SECONDS [JSON_ASSERTIONS [FIX_CONTAINS [NEVER_SENT]]]
+                SECONDS MAX_SECONDS [JSON_ASSERTIONS [FIX_CONTAINS [NEVER_SENT
+                [SUMMARY_CONTAINS [EVIDENCE]]]]]
 (MUST and MUST_NOT are space-separated finding codes; EXIT, STATUS and
 MAX_SECONDS may be empty; EXPECT_CAUSE "any" accepts every verdict of a
 well-formed report). Prints one line: "pass|fail<TAB>GOT<TAB>reasons" and
 exits 0.
 JSON_ASSERTIONS: lines "a.b.c = VALUE" (a member path, an array index as a
-number; VALUE compared as text, JSON null as "null", booleans as "true" /
+number, "[ID]" the member of an array whose "id" is ID: facts[tls.587.x].ok;
+VALUE compared as text, JSON null as "null", booleans as "true" /
 "false"). FIX_CONTAINS: lines that must each appear, whole, inside one line
 of verdict.fix. NEVER_SENT: lines (a command word, such as AUTH) with which
 no line the client sent in the report's transcript may begin.
+SUMMARY_CONTAINS: lines that must each appear, whole, in verdict.summary.
+EVIDENCE: lines (a fact id) that must each be in verdict.evidence.
 GOT is the verdict cause, or a short word when there is no usable report.
 
 With "hostile" as the first argument it judges instead what every run
@@ -34,10 +38,39 @@ import urllib.parse
 MAX_REPORT = 8 * 1024 * 1024     # bytes of a report we are willing to parse
 
 
+def path_parts(path):
+    """"a.0.b[x.y].c" -> ["a", "0", "b", "[x.y]", "c"]: an id in brackets
+    keeps its dots."""
+    parts, cur, i = [], "", 0
+    while i < len(path):
+        ch = path[i]
+        if ch == "[":
+            end = path.find("]", i)
+            end = len(path) if end < 0 else end
+            if cur:
+                parts.append(cur)
+            parts.append(path[i:end + 1])
+            cur, i = "", end + 1
+            continue
+        if ch == ".":
+            if cur:
+                parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+        i += 1
+    if cur:
+        parts.append(cur)
+    return parts
+
+
 def member(doc, path):
-    """The value at a dotted path (numbers index arrays), or None."""
-    for part in path.split("."):
-        if isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+    """The value at a dotted path (numbers index arrays, "[ID]" picks the
+    array's member whose "id" is ID), or None."""
+    for part in path_parts(path):
+        if isinstance(doc, list) and part.startswith("["):
+            doc = next((x for x in doc if isinstance(x, dict) and x.get("id") == part[1:-1]), None)
+        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
             doc = doc[int(part)]
         elif isinstance(doc, dict):
             doc = doc.get(part)
@@ -51,6 +84,8 @@ def main():
     json_asserts = sys.argv[10] if len(sys.argv) > 10 else ""
     fix_contains = sys.argv[11] if len(sys.argv) > 11 else ""
     never_sent = sys.argv[12] if len(sys.argv) > 12 else ""
+    summary_contains = sys.argv[13] if len(sys.argv) > 13 else ""
+    evidence = sys.argv[14] if len(sys.argv) > 14 else ""
     rc = int(rc)
     reasons = []
     try:
@@ -108,6 +143,14 @@ def main():
         word = word.strip().upper()
         if word and any(line.startswith(word) for line in sent):
             reasons.append("the client sent %s" % word[:40])
+    summary = str(verdict.get("summary") or "")
+    for line in summary_contains.splitlines():
+        if line.strip() and line.strip() not in summary:
+            reasons.append("the summary lacks '%s'" % line.strip()[:80])
+    ids = [str(x) for x in verdict.get("evidence") or []]
+    for line in evidence.splitlines():
+        if line.strip() and line.strip() not in ids:
+            reasons.append("no evidence %s" % line.strip()[:80])
     for key in ("summary", "fix", "evidence"):
         if key not in verdict:
             reasons.append("verdict has no %s" % key)

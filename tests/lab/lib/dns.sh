@@ -26,6 +26,14 @@ ns1.example.net. IN A $DNS_AUTH4
 ; autoconfig (docs/discovery.md)
 mx.mailhoster.example. IN A $MX1_4
 autoconfig.mailhoster.example. IN A $RBL4
+; a sender domain whose lookups fail: its only name server's address has
+; nothing listening on 53 (the other zones stay healthy)
+$LAB_LAME_DOMAIN. IN NS ns.$LAB_LAME_DOMAIN.
+ns.$LAB_LAME_DOMAIN. IN A $DNS_DEAD4
+; and one whose name server (rbldnsd) answers REFUSED for it: lame, the
+; resolver answers SERVFAIL at once
+$LAB_REFUSED_DOMAIN. IN NS ns.$LAB_REFUSED_DOMAIN.
+ns.$LAB_REFUSED_DOMAIN. IN A $RBL4
 EOF
 }
 

@@ -74,7 +74,7 @@ smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
 smtpd_sasl_auth_enable = no
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-smtpd_sender_login_maps = inline:{ $LAB_USER_ADDR=$LAB_USER }
+smtpd_sender_login_maps = inline:{ $LAB_USER_ADDR=$LAB_USER, $LAB_LAME_ADDR=$LAB_USER, $LAB_REFUSED_ADDR=$LAB_USER }
 lab_chain_expired = $CERTS/expired.key, $CERTS/expired.chain
 lab_chain_wrongname = $CERTS/wrongname.key, $CERTS/wrongname.chain
 lab_chain_selfsigned = $CERTS/selfsigned.key, $CERTS/selfsigned.chain

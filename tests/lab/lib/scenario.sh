@@ -9,7 +9,7 @@ parse_scenario() {
 	local file=$1 line key val n=0
 	S_DESC="" S_COMMAND="" S_EXPECT="" S_MUST="" S_MUST_NOT="" S_EXIT="" S_STATUS=""
 	S_REQUIRES="" S_SKIP="" S_LABFLAGS="default" S_TIMEOUT="" S_ERROR="" S_MAXSECS="" S_HOSTILE=""
-	S_FAULTS=() S_LABFLAG=() S_JSON="" S_FIX="" S_NEVER=""
+	S_FAULTS=() S_LABFLAG=() S_JSON="" S_FIX="" S_NEVER="" S_SUMMARY="" S_EVIDENCE=""
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
 		line=${line%$'\r'}
@@ -38,6 +38,8 @@ parse_scenario() {
 		json) S_JSON+="$val"$'\n' ;;
 		fix_contains) S_FIX+="$val"$'\n' ;;
 		never_sent) S_NEVER+="$val"$'\n' ;;
+		summary_contains) S_SUMMARY+="$val"$'\n' ;;
+		evidence) S_EVIDENCE+="$val"$'\n' ;;
 		hostile) S_HOSTILE=$val ;;
 		*) S_ERROR="line $n: unknown key '$key'"; return 1 ;;
 		esac

@@ -115,6 +115,16 @@ static const json_t *finding(const sd_report *r, const char *code)
 	return NULL;
 }
 
+/* How many findings of `code` r holds. */
+static size_t findings_of(const sd_report *r, const char *code)
+{
+	size_t i, n = 0;
+	json_t *f;
+	json_array_foreach(r->findings, i, f)
+		n += strcmp(get(f, "code"), code) == 0;
+	return n;
+}
+
 /* content.spam_score is a rule of check's table: it decides a working
  * path, after the published settings, and is a finding beside any other
  * verdict (docs/verdicts.md, "When the configured path works"). */
@@ -141,12 +151,36 @@ static void spam_score_in_the_table(void **state)
 			assert_string_equal(get(r->verdict, "status"), "warn");
 			assert_int_equal(sd_report_exit_code(r), 0);
 			/* one finding for the verdict and the rule beside it */
-			size_t k, n = 0;
-			json_t *x;
-			json_array_foreach(r->findings, k, x)
-				n += strcmp(get(x, "code"), "content.spam_score") == 0;
-			assert_int_equal(n, 1);
+			assert_int_equal(findings_of(r, "content.spam_score"), 1);
 		}
+		sd_report_free(r);
+		json_decref(doc);
+	}
+}
+
+/* A working path while the sender domain's name servers answer nothing
+ * (the lab's unanswered.example: timeouts; refused.example: SERVFAIL):
+ * one finding, about the domain, naming its SPF and DMARC lookups, and
+ * those lookups in the verdict's evidence. */
+static void sender_domain_lookups(void **state)
+{
+	(void)state;
+	static const char *const runs[] = { "sender-domain-lookups-fail.json",
+	    "sender-domain-servfail.json" };
+	for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+		json_t *doc;
+		sd_report *r = judged(runs[i], &doc, NULL);
+		assert_non_null(r);
+		assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+		const char *sum = get(r->verdict, "summary");
+		assert_non_null(strstr(sum, "sending works on port 587"));
+		assert_non_null(strstr(sum, "(SPF), TXT _dmarc."));
+		assert_non_null(strstr(sum, "the domain's name servers do not "
+		    "answer"));
+		char *ev = json_dumps(json_object_get(r->verdict, "evidence"), 0);
+		assert_non_null(strstr(ev, "\"domain.spf\", \"domain.dmarc\""));
+		free(ev);
+		assert_int_equal(findings_of(r, "dns.resolution_failed"), 1);
 		sd_report_free(r);
 		json_decref(doc);
 	}
@@ -157,6 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(recorded_verdicts),
 		cmocka_unit_test(spam_score_in_the_table),
+		cmocka_unit_test(sender_domain_lookups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

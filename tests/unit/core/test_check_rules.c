@@ -625,6 +625,35 @@ static void sender_domain_decides_a_working_path(void **s)
 	assert_string_equal(with_sender_domain("ok", "ok"), "ok");
 }
 
+/* The sender domain's failed lookups are the verdict's evidence too, as
+ * far as the report holds them. */
+static void sender_domain_evidence(void **s)
+{
+	(void)s;
+	sd_report *r = R(587, "starttls", 1, 1);
+	healthy_to_auth(r);
+	auth_ok(r);
+	env_ok(r);
+	sd_fact_add(r, "lookup", json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "id", "dns.MX.example.com", "stage", "domain", "check", "lookup",
+	    "name", "example.com", "type", "MX", "status", "timeout"));
+	sd_fact_add(r, "sender_domain", json_pack("{s:s, s:s, s:s, s:s, s:s, "
+	    "s:s, s:[], s:[s, s]}", "id", "sender_domain", "stage", "domain",
+	    "domain", "example.com", "cause", "dns.resolution_failed", "status",
+	    "fail", "summary", "no lookup of example.com was answered", "fix",
+	    "evidence", "dns.MX.example.com", "dns.SOA.not-in-this-report"));
+	sd_rules_check(r);
+	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+	/* the id the report does not hold is left out */
+	char *ev = json_dumps(json_object_get(r->verdict, "evidence"),
+	    JSON_COMPACT);
+	assert_string_equal(ev, "[\"tcp.587.192.0.2.10\","
+	    "\"rset.587.192.0.2.10\",\"sender_domain\","
+	    "\"dns.MX.example.com\"]");
+	free(ev);
+	sd_report_free(r);
+}
+
 /* A working path with what endangers it: the order of docs/verdicts.md
  * ("When the configured path works"), and never ok while one stands. */
 static sd_report *working_with(const char *dnsbl_class, int v6_broken,
@@ -759,6 +788,7 @@ int main(void)
 		cmocka_unit_test(envelope),
 		cmocka_unit_test(provider_replies),
 		cmocka_unit_test(sender_domain_decides_a_working_path),
+		cmocka_unit_test(sender_domain_evidence),
 		cmocka_unit_test(working_path_warns_in_order),
 		cmocka_unit_test(generic_words),
 		cmocka_unit_test(interception_list),

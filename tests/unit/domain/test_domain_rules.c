@@ -284,6 +284,76 @@ static void dead_resolver(void **state)
 	json_decref(facts);
 }
 
+/* Every lookup of the domain timed out, while the same resolver answered
+ * check's lookup of its server: the domain's name servers are dead, not
+ * the resolver (the lab's sender-domain-lookups-fail). */
+static void dead_name_servers(void **state)
+{
+	(void)state;
+	json_t *facts = json_pack("[{s:s, s:s, s:s, s:s, s:[]}, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:s}, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:b}, {s:s, s:s, s:s, s:s, s:s}, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:s}]",
+	    "id", "domain.inputs", "stage", "domain", "check", "inputs",
+	    "domain", "example.com", "ips",
+	    "id", "dns.MX.example.com", "stage", "domain", "check", "lookup",
+	    "name", "example.com", "type", "MX", "status", "timeout",
+	    "id", "dns.SOA.example.com", "stage", "domain", "check", "lookup",
+	    "name", "example.com", "type", "SOA", "status", "timeout",
+	    "id", "domain.spf", "stage", "domain", "check", "spf_record",
+	    "domain", "example.com", "status", "temperror", "timed_out", 1,
+	    "id", "domain.dmarc", "stage", "domain", "check", "dmarc",
+	    "domain", "example.com", "found", "lookup_failed",
+	    "id", "dns.A.smtp.example.net", "kind", "dns", "stage", "dns",
+	    "host", "smtp.example.net", "type", "A", "status", "ok");
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+	assert_null(finding(r, "dns.resolution_failed", "resolver"));
+	json_t *f = finding(r, "dns.resolution_failed", "example.com");
+	assert_non_null(f);
+	const char *sum = vstr(r, "summary");
+	assert_non_null(strstr(sum, "(TXT example.com (SPF), TXT "
+	    "_dmarc.example.com (DMARC), MX example.com, SOA example.com)"));
+	assert_non_null(strstr(sum, "answered for smtp.example.net"));
+	assert_null(strstr(sum, "resolver answered none"));
+	assert_non_null(strstr(fix_text(r), "name servers of example.com"));
+	char *ev = json_dumps(json_object_get(r->verdict, "evidence"),
+	    JSON_COMPACT);
+	assert_string_equal(ev, "[\"dns.MX.example.com\","
+	    "\"dns.SOA.example.com\",\"domain.spf\",\"domain.dmarc\","
+	    "\"dns.A.smtp.example.net\"]");
+	free(ev);
+	sd_report_free(r);
+
+	/* SERVFAIL (a lame delegation) the same: one finding, not one a
+	 * lookup */
+	for (size_t i = 0; i < json_array_size(facts); i++) {
+		json_t *l = json_array_get(facts, i);
+		const char *c = json_string_value(json_object_get(l, "check"));
+		if (c && strcmp(c, "lookup") == 0)
+			json_object_set_new(l, "status", json_string("servfail"));
+	}
+	r = judge(facts);
+	assert_non_null(strstr(vstr(r, "summary"), "every lookup of example.com "
+	    "failed with SERVFAIL or no answer (TXT example.com (SPF), TXT "
+	    "_dmarc.example.com (DMARC), MX example.com, SOA example.com)"));
+	size_t k, n = 0;
+	json_array_foreach(r->findings, k, f)
+		n += strcmp(json_string_value(json_object_get(f, "code")),
+		    "dns.resolution_failed") == 0;
+	assert_int_equal(n, 1);
+	sd_report_free(r);
+
+	/* without that answer, nothing says the resolver is alive, nor that
+	 * the domain's servers are the ones that fail */
+	json_array_remove(facts, json_array_size(facts) - 1);
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+	assert_null(strstr(vstr(r, "summary"), "name servers do not answer"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
 static void deadline_is_inconclusive(void **state)
 {
 	(void)state;
@@ -497,6 +567,7 @@ int main(void)
 		cmocka_unit_test(spf_too_many_lookups),
 		cmocka_unit_test(softfail_is_warn_and_listing_wins),
 		cmocka_unit_test(dead_resolver),
+		cmocka_unit_test(dead_name_servers),
 		cmocka_unit_test(deadline_is_inconclusive),
 		cmocka_unit_test(bogus_lookup),
 		cmocka_unit_test(servers_disagree),
