@@ -121,6 +121,12 @@ static void recorded(void **state)
 		{ "dane-mismatch", "dns.dane_mismatch", 1 },
 		{ "dane-ok", "ok", 0 },
 		{ "bogus", "dns.resolution_failed", 1 },
+		{ "spf-allows-all", "ok", 0 },
+		{ "spf-allows-all-include", "ok", 0 },
+		{ "spf-near-limit", "ok", 0 },
+		{ "spf-voids", "ok", 0 },
+		{ "spf-ptr-reached", "dns.spf_fail", 1 },
+		{ "spf-ptr-permerror", "dns.spf_permerror", 1 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		json_t *facts = load(cases[i].file);
@@ -175,6 +181,43 @@ static void recorded_details(void **state)
 	assert_non_null(strstr(fix_text(r), spki));
 	sd_report_free(r);
 	json_decref(facts);
+}
+
+/* The spf.* warnings of the lab's runs come back, word for word, when
+ * their facts are judged again (a saved report, or `explain`). */
+static void recorded_spf_warnings(void **state)
+{
+	(void)state;
+	static const char *const files[] = { "spf-allows-all",
+	    "spf-allows-all-include", "spf-near-limit", "spf-voids",
+	    "spf-ptr-reached", "spf-ptr-permerror" };
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[256];
+		snprintf(path, sizeof path, RECORDED "%s.json", files[i]);
+		json_t *doc = json_load_file(path, 0, NULL);
+		assert_non_null(doc);
+		json_t *facts = load(files[i]);
+		sd_report *r = judge(facts);
+		size_t k, n = 0;
+		json_t *f;
+		json_array_foreach(json_object_get(doc, "findings"), k, f) {
+			const char *code = json_string_value(json_object_get(f,
+			    "code"));
+			if (strncmp(code, "spf.", 4) != 0)
+				continue;
+			n++;
+			json_t *g = finding(r, code, json_string_value(
+			    json_object_get(f, "subject")));
+			if (!g || !json_equal(json_object_get(f, "summary"),
+			    json_object_get(g, "summary")))
+				fail_msg("%s: %s not given again as recorded",
+				    files[i], code);
+		}
+		assert_int_equal(n, 1);
+		sd_report_free(r);
+		json_decref(facts);
+		json_decref(doc);
+	}
 }
 
 /* ---- variations of the good domain ---- */
@@ -702,6 +745,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(recorded),
 		cmocka_unit_test(recorded_details),
+		cmocka_unit_test(recorded_spf_warnings),
 		cmocka_unit_test(null_mx),
 		cmocka_unit_test(spf_missing_proposes_record),
 		cmocka_unit_test(spf_too_many_lookups),
