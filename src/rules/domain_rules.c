@@ -50,6 +50,8 @@ typedef struct judge {
 	const char *domain;
 	int resolver_dead;    /* no lookup answered at all */
 	int validating;       /* DNSSEC trust anchors were configured */
+	json_t *spf_tree;     /* "domain.spf", while rule_spf runs */
+	json_t *spf_evals;    /* the SPF evaluation facts, one per --ip */
 } judge;
 
 /* ---- fact access ---- */
@@ -532,12 +534,13 @@ static const char *spf_domain_of(judge *j, const json_t *f)
  * an evaluation's): the limit warnings are moot beside it. */
 static int spf_broken(judge *j, const char *dom)
 {
-	json_t *t = fact_of(j, "domain.spf"), *f;
+	json_t *t = j->spf_tree, *f;
 	if (t && sd_strcaseeq(dom, j->domain) && (is(t, "status", "permerror")
 	    || json_object_get(t, "syntax_error") || (is(t, "status", "pass") &&
 	    num(t, "lookup_terms") > SD_SPF_MAX_LOOKUP_TERMS)))
 		return 1;
-	FOREACH_CHECK(j, "spf", f)
+	size_t i;
+	json_array_foreach(j->spf_evals, i, f)
 		if (sd_strcaseeq(spf_domain_of(j, f), dom) &&
 		    is(f, "result", "permerror"))
 			return 1;
@@ -581,16 +584,18 @@ static void spf_tree_warnings(judge *j, json_t *t)
 static void spf_ip_warnings(judge *j, json_t *f)
 {
 	const char *dom = spf_domain_of(j, f), *ip = str(f, "ip");
+	long long lookups = num(f, "lookups"), voids = num(f, "void_lookups");
 	char lead[300];
-	if (!spf_broken(j, dom)) {
+	int near = lookups >= SD_SPF_LOOKUPS_WARN;
+	int at = voids == SD_SPF_MAX_VOID_LOOKUPS;
+	if ((near || at) && !spf_broken(j, dom)) {
 		snprintf(lead, sizeof lead, "the evaluation for %s used", ip);
-		if (num(f, "lookups") >= SD_SPF_LOOKUPS_WARN)
-			sd_spf_warn_lookups(&j->k, dom, ev_of(f), lead,
-			    num(f, "lookups"), 0);
+		if (near)
+			sd_spf_warn_lookups(&j->k, dom, ev_of(f), lead, lookups,
+			    0);
 		snprintf(lead, sizeof lead, "in the evaluation for %s, ", ip);
-		if (num(f, "void_lookups") == SD_SPF_MAX_VOID_LOOKUPS)
-			sd_spf_warn_voids(&j->k, dom, ev_of(f), lead,
-			    num(f, "void_lookups"));
+		if (at)
+			sd_spf_warn_voids(&j->k, dom, ev_of(f), lead, voids);
 	}
 	const char *m = str(f, "matched");
 	const char *who = is(f, "result", "pass") && m[0] ?
@@ -633,7 +638,7 @@ static int spf_asked_ptr(const json_t *f)
  * fetched (a report saved before the lists: the tree's count of ptr). */
 static void spf_ptr_warning(judge *j, const char *dom)
 {
-	json_t *t = fact_of(j, "domain.spf"), *f;
+	json_t *t = j->spf_tree, *f;
 	json_t *terms = json_array(), *ev = json_array();
 	const char *asked = NULL;   /* an address whose evaluation did */
 	int old = 0;
@@ -643,7 +648,8 @@ static void spf_ptr_warning(judge *j, const char *dom)
 		if (spf_terms_add(terms, list) || old)
 			ev_join(ev, ev_of(t));
 	}
-	FOREACH_CHECK(j, "spf", f) {
+	size_t i;
+	json_array_foreach(j->spf_evals, i, f) {
 		if (!sd_strcaseeq(spf_domain_of(j, f), dom))
 			continue;
 		int did = spf_asked_ptr(f);
@@ -672,15 +678,23 @@ static void rule_spf(judge *j)
 {
 	json_t *t = fact_of(j, "domain.spf"), *f;
 	rule_spf_record(j, t);
-	FOREACH_CHECK(j, "spf", f)
+	j->spf_tree = t;
+	j->spf_evals = json_array();
+	FOREACH_CHECK(j, "spf", f) {
 		rule_spf_result(j, t, f);
+		json_array_append(j->spf_evals, f);
+	}
 	spf_tree_warnings(j, t);
 	spf_ptr_warning(j, j->domain);
-	FOREACH_CHECK(j, "spf", f) {
+	size_t i;
+	json_array_foreach(j->spf_evals, i, f) {
 		spf_ip_warnings(j, f);
 		if (!sd_strcaseeq(spf_domain_of(j, f), j->domain))
 			spf_ptr_warning(j, spf_domain_of(j, f));
 	}
+	json_decref(j->spf_evals);
+	j->spf_evals = NULL;
+	j->spf_tree = NULL;
 }
 
 /* ---- DKIM ---- */
