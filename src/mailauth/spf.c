@@ -1029,18 +1029,26 @@ static sd_spf_code qualifier_result(char q)
 	}
 }
 
-/* A term as written and the domain whose record holds it, into a result's
- * pair of fields (replacing what they held). */
-static void keep_term(ev *e, char **term, char **where, const sd_spf_term *t,
+/* A term as written and the domain whose record holds it, into a pair of
+ * fields (replacing what they held); -1 when out of memory. */
+static int dup_term(char **term, char **where, const char *text,
     const char *domain)
 {
 	free(*term);
 	free(*where);
-	*term = strdup(t->text);
+	*term = strdup(text);
 	*where = strdup(domain);
 	if (!*term || !*where)
-		e->oom = 1;
+		return -1;
 	make_printable(*where);
+	return 0;
+}
+
+static void keep_term(ev *e, char **term, char **where, const sd_spf_term *t,
+    const char *domain)
+{
+	if (dup_term(term, where, t->text, domain))
+		e->oom = 1;
 }
 
 static void set_decider(ev *e, const sd_spf_term *t, const char *domain)
@@ -1071,34 +1079,41 @@ static int uses_p_macro(const char *s)
 	return 0;
 }
 
-/* Keeps the terms of a fetched record that need the client's PTR names,
+/* Adds the terms of a fetched record that need the client's PTR names,
  * reached or not: the record asks for them either way, for the next
- * sender it is checked for (no lookup is made for this). */
-static void keep_ptr_terms(ev *e, const sd_spf_record *rec,
-    const char *domain)
+ * sender it is checked for (no lookup is made for this).  -1 when out of
+ * memory. */
+static int keep_ptr_terms(sd_spf_term_ref **refs, size_t *n,
+    const sd_spf_record *rec, const char *domain)
 {
-	sd_spf_result *o = e->out;
 	for (size_t i = 0; i < rec->n_terms; i++) {
 		const sd_spf_term *t = &rec->terms[i];
 		if (t->kind != SD_SPF_PTR && !uses_p_macro(t->domain_spec))
 			continue;
 		int seen = 0;
-		for (size_t k = 0; k < o->n_ptr_terms && !seen; k++)
-			seen = o->ptr_terms[k].term && o->ptr_terms[k].domain &&
-			    strcmp(o->ptr_terms[k].term, t->text) == 0 &&
-			    name_eq(o->ptr_terms[k].domain, domain);
-		if (seen || o->n_ptr_terms == SD_SPF_PTR_TERMS_KEPT)
+		for (size_t k = 0; k < *n && !seen; k++)
+			seen = (*refs)[k].term && (*refs)[k].domain &&
+			    strcmp((*refs)[k].term, t->text) == 0 &&
+			    name_eq((*refs)[k].domain, domain);
+		if (seen || *n == SD_SPF_PTR_TERMS_KEPT)
 			continue;
-		if (!o->ptr_terms) {
-			o->ptr_terms = calloc(SD_SPF_PTR_TERMS_KEPT,
-			    sizeof *o->ptr_terms);
-			if (!o->ptr_terms) {
-				e->oom = 1;
-				return;
-			}
+		if (!*refs) {
+			*refs = calloc(SD_SPF_PTR_TERMS_KEPT, sizeof **refs);
+			if (!*refs)
+				return -1;
 		}
-		sd_spf_term_ref *ref = &o->ptr_terms[o->n_ptr_terms++];
-		keep_term(e, &ref->term, &ref->domain, t, domain);
+		sd_spf_term_ref *ref = &(*refs)[(*n)++];
+		if (dup_term(&ref->term, &ref->domain, t->text, domain))
+			return -1;
+	}
+	return 0;
+}
+
+static void free_term_refs(sd_spf_term_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(refs[i].term);
+		free(refs[i].domain);
 	}
 }
 
@@ -1217,7 +1232,9 @@ static sd_spf_code check_host(ev *e, const char *domain, int chain,
 	sd_spf_code r = fetch_record(e, domain, e->depth == 0, &rec);
 	if (r != SD_SPF_PASS)
 		return r;
-	keep_ptr_terms(e, rec, domain);
+	if (keep_ptr_terms(&e->out->ptr_terms, &e->out->n_ptr_terms, rec,
+	    domain))
+		e->oom = 1;
 	e->path[e->n_path++] = domain;
 	r = eval_record(e, rec, domain, chain, exp_out);
 	e->n_path--;
@@ -1520,10 +1537,7 @@ void sd_spf_result_clear(sd_spf_result *r)
 	free(r->mechanism_domain);
 	free(r->matched);
 	free(r->matched_domain);
-	for (size_t i = 0; i < r->n_ptr_terms; i++) {
-		free(r->ptr_terms[i].term);
-		free(r->ptr_terms[i].domain);
-	}
+	free_term_refs(r->ptr_terms, r->n_ptr_terms);
 	free(r->ptr_terms);
 	free(r->domain);
 	free(r->sender);
@@ -1554,6 +1568,9 @@ typedef struct tree_walk {
 	int trace_full, oom;
 	const char *path[SPF_TREE_MAX_RECORDS + 1];
 	int depth;
+	/* the include: term of the checked chain being followed, and the
+	   domain whose record holds it; NULL in the chain itself */
+	const char *via_term, *via_domain;
 } tree_walk;
 
 static void tree_trace(tree_walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1583,7 +1600,95 @@ static void tree_fail(tree_walk *w, sd_spf_code c, const char *fmt, ...)
 	make_printable(w->out->problem);
 }
 
-static void tree_visit(tree_walk *w, const char *domain, const char *via)
+static unsigned tree_visit(tree_walk *w, const char *domain, const char *via,
+    unsigned reach);
+
+/* A term that opens the policy to every address of `families` that
+ * reached it; kept once per family. */
+static void tree_open(tree_walk *w, const sd_spf_term *t, const char *domain,
+    unsigned families)
+{
+	sd_spf_tree *o = w->out;
+	for (size_t i = 0; i < o->n_open; i++)
+		families &= ~o->open[i].families;
+	if (!families || o->n_open == sizeof o->open / sizeof o->open[0])
+		return;
+	sd_spf_open_term *ot = &o->open[o->n_open++];
+	ot->families = families;
+	if (dup_term(&ot->at.term, &ot->at.domain, t->text, domain) ||
+	    (w->via_term && dup_term(&ot->via.term, &ot->via.domain,
+	    w->via_term, w->via_domain)))
+		w->oom = 1;
+}
+
+/*
+ * Follows the include and redirect targets of one record and returns the
+ * families it gives pass for whatever the address.  `reach`: the families
+ * whose addresses get here undecided along terms that pass on a match
+ * (a redirect, a "+" include); an "all" or /0 term with "+" among them
+ * opens the checked domain's policy.  Terms after "all" are never
+ * evaluated, but their lookups are still counted.
+ */
+static unsigned tree_terms(tree_walk *w, const sd_spf_record *rec,
+    const char *domain, unsigned reach)
+{
+	sd_spf_tree *o = w->out;
+	unsigned left = SD_SPF_WIDE_V4 | SD_SPF_WIDE_V6, passes = 0;
+	for (size_t i = 0; i < rec->n_terms; i++) {
+		const sd_spf_term *t = &rec->terms[i];
+		unsigned wide = sd_spf_term_wide(t) & left;
+		if (sd_spf_term_wide(t) & SD_SPF_WIDE_IF_NAME)
+			wide = 0;   /* a/0, mx/0: only a lookup tells */
+		if (wide && t->qualifier == '+') {
+			passes |= wide;
+			tree_open(w, t, domain, wide & reach);
+		}
+		left &= ~wide;
+		int include = t->kind == SD_SPF_INCLUDE;
+		if (!include && !(t->kind == SD_SPF_REDIRECT && !rec->has_all))
+			continue;
+		if (strchr(t->domain_spec, '%')) {
+			o->n_macro_targets++;
+			tree_trace(w, "%s: holds macros; not followed", t->text);
+			continue;
+		}
+		char *name = strdup(t->domain_spec);
+		if (!name) {
+			w->oom = 1;
+			break;
+		}
+		if (prepare_name(name)) {
+			tree_fail(w, SD_SPF_PERMERROR, "\"%s\" in the record "
+			    "of %s is not a usable domain name", t->text,
+			    domain);
+			free(name);
+			continue;
+		}
+		/* the include: of the checked chain names what it reaches */
+		int chain = include && !w->via_term;
+		if (chain) {
+			w->via_term = t->text;
+			w->via_domain = domain;
+		}
+		w->depth++;
+		unsigned sub = tree_visit(w, name, t->text, include &&
+		    t->qualifier != '+' ? 0 : reach & left);
+		w->depth--;
+		if (chain)
+			w->via_term = w->via_domain = NULL;
+		free(name);
+		/* an include matches where its record passes; a redirect's
+		 * record gives the result */
+		if (!include || t->qualifier == '+')
+			passes |= sub & left;
+		if (include)
+			left &= ~sub;
+	}
+	return passes;
+}
+
+static unsigned tree_visit(tree_walk *w, const char *domain, const char *via,
+    unsigned reach)
 {
 	sd_spf_tree *o = w->out;
 	for (int i = 0; i < w->depth; i++) {
@@ -1591,19 +1696,19 @@ static void tree_visit(tree_walk *w, const char *domain, const char *via)
 			tree_fail(w, SD_SPF_PERMERROR, "a loop: %s leads back "
 			    "to %s", via, domain);
 			tree_trace(w, "%s: loop back to %s", via, domain);
-			return;
+			return 0;
 		}
 	}
 	if (o->n_records >= SPF_TREE_MAX_RECORDS) {
 		tree_fail(w, SD_SPF_PERMERROR, "more than %d records in the "
 		    "tree", SPF_TREE_MAX_RECORDS);
-		return;
+		return 0;
 	}
 	if (sd_now_ms() >= w->deadline) {
 		w->out->timed_out = 1;
 		tree_fail(w, SD_SPF_TEMPERROR, "the deadline passed before "
 		    "%s was looked up", domain);
-		return;
+		return 0;
 	}
 	sd_dns_answer a;
 	memset(&a, 0, sizeof a);
@@ -1616,7 +1721,7 @@ static void tree_visit(tree_walk *w, const char *domain, const char *via)
 		tree_trace(w, "TXT %s: lookup failed (%s)", domain,
 		    status_text(st));
 		sd_dns_answer_clear(&a);
-		return;
+		return 0;
 	}
 	const sd_dns_rr *spf = NULL;
 	size_t n_spf = 0;
@@ -1639,7 +1744,7 @@ static void tree_visit(tree_walk *w, const char *domain, const char *via)
 			    "which has no SPF record", via, domain);
 		tree_trace(w, "TXT %s: %zu SPF records", domain, n_spf);
 		sd_dns_answer_clear(&a);
-		return;
+		return 0;
 	}
 	char *clean = sd_spfi_clean(spf->text, spf->text_len, SPF_QUOTE_MAX);
 	if (w->depth == 0)
@@ -1659,42 +1764,20 @@ static void tree_visit(tree_walk *w, const char *domain, const char *via)
 		tree_trace(w, "%s: \"%s\": syntax error", domain,
 		    clean ? clean : "?");
 		free(clean);
-		return;
+		return 0;
 	}
 	o->lookup_terms += rec->lookup_terms;
 	o->n_ptr += rec->n_ptr;
+	if (keep_ptr_terms(&o->ptr_terms, &o->n_ptr_terms, rec, domain))
+		w->oom = 1;
 	tree_trace(w, "%s: \"%s\": %u DNS-querying term%s", domain,
 	    clean ? clean : "?", rec->lookup_terms,
 	    rec->lookup_terms == 1 ? "" : "s");
 	free(clean);
 	w->path[w->depth] = domain;
-	for (size_t i = 0; i < rec->n_terms; i++) {
-		const sd_spf_term *t = &rec->terms[i];
-		if (t->kind != SD_SPF_INCLUDE && !(t->kind == SD_SPF_REDIRECT &&
-		    !rec->has_all))
-			continue;
-		if (strchr(t->domain_spec, '%')) {
-			o->n_macro_targets++;
-			tree_trace(w, "%s: holds macros; not followed", t->text);
-			continue;
-		}
-		char *name = strdup(t->domain_spec);
-		if (!name) {
-			w->oom = 1;
-			break;
-		}
-		if (prepare_name(name)) {
-			tree_fail(w, SD_SPF_PERMERROR, "\"%s\" in the record "
-			    "of %s is not a usable domain name", t->text,
-			    domain);
-		} else {
-			w->depth++;
-			tree_visit(w, name, t->text);
-			w->depth--;
-		}
-		free(name);
-	}
+	unsigned passes = tree_terms(w, rec, domain, reach);
 	sd_spf_record_free(rec);
+	return passes;
 }
 
 sd_error sd_spf_count_lookups(sd_resolver *res, const char *domain,
@@ -1712,7 +1795,7 @@ sd_error sd_spf_count_lookups(sd_resolver *res, const char *domain,
 		    bad);
 		return w.oom ? SD_ERR_NOMEM : SD_OK;
 	}
-	tree_visit(&w, domain, domain);
+	tree_visit(&w, domain, domain, SD_SPF_WIDE_V4 | SD_SPF_WIDE_V6);
 	if (out->status == SD_SPF_PASS)
 		tree_trace(&w, "%u DNS-querying terms in %u record%s%s",
 		    out->lookup_terms, out->n_records,
@@ -1728,6 +1811,12 @@ void sd_spf_tree_clear(sd_spf_tree *t)
 		return;
 	free(t->problem);
 	free(t->record);
+	free_term_refs(t->ptr_terms, t->n_ptr_terms);
+	free(t->ptr_terms);
+	for (size_t i = 0; i < t->n_open; i++) {
+		free_term_refs(&t->open[i].at, 1);
+		free_term_refs(&t->open[i].via, 1);
+	}
 	for (size_t i = 0; i < t->n_trace; i++)
 		free(t->trace[i]);
 	free(t->trace);

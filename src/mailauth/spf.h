@@ -116,6 +116,18 @@ typedef struct sd_spf_record {
 } sd_spf_record;
 
 /*
+ * The client addresses a mechanism matches whatever the address is
+ * (RFC 7208 §5), as families: "all" every address; ip4 with the prefix
+ * /0 every IPv4 address, ip6 /0 every IPv6 one; a and mx with a /0
+ * prefix every address of the family once their name has an address
+ * (then SD_SPF_WIDE_IF_NAME is set too).  0 for any other term.
+ */
+#define SD_SPF_WIDE_V4 1u
+#define SD_SPF_WIDE_V6 2u
+#define SD_SPF_WIDE_IF_NAME 4u
+unsigned sd_spf_term_wide(const sd_spf_term *t);
+
+/*
  * Non-zero when the TXT string `txt` (len bytes, may hold NUL) is an SPF
  * record: "v=spf1" in any case, then a space or the end (RFC 7208 §4.5).
  */
@@ -284,6 +296,21 @@ void sd_spf_result_clear(sd_spf_result *r);
 /* ------------------------------------------------------------------ */
 /* Lookup count of a record tree (for the domain audit)                */
 
+/*
+ * A term that gives pass to every address of `families` (SD_SPF_WIDE_V4,
+ * SD_SPF_WIDE_V6) that no term before it matched, found without a lookup:
+ * "+all", "ip4:0.0.0.0/0", "ip6:::/0" (not a/0 or mx/0, which need the
+ * name's addresses), in the domain's record, one a redirect= leads to,
+ * or one reached through include: terms that pass on their match.  `via`
+ * is the include: term of the checked chain that leads there (term and
+ * domain NULL when the term is in the chain itself).
+ */
+typedef struct sd_spf_open_term {
+	sd_spf_term_ref at;
+	sd_spf_term_ref via;
+	unsigned families;
+} sd_spf_open_term;
+
 typedef struct sd_spf_tree {
 	sd_spf_code status;      /* none: no record; permerror: a record in
 	                            the tree is broken or missing; temperror:
@@ -306,13 +333,22 @@ typedef struct sd_spf_tree {
 	/* include/redirect targets holding macros, which cannot be followed
 	   without a sender: counted as one term each. */
 	unsigned n_macro_targets;
+	/* The terms that need the client's PTR names, as in sd_spf_result,
+	   in every record of the tree; at most SD_SPF_PTR_TERMS_KEPT. */
+	sd_spf_term_ref *ptr_terms;
+	size_t n_ptr_terms;
+	/* Terms that give pass to every address of a family (one entry per
+	   family at most), in the order evaluation reaches them. */
+	sd_spf_open_term open[2];
+	size_t n_open;
 	char **trace;
 	size_t n_trace;
 } sd_spf_tree;
 
 /*
  * Fetches the SPF record of `domain` and, recursively, of every include
- * and redirect target, and counts the lookup terms.  Stops descending past
+ * and redirect target, counts the lookup terms and keeps the terms that
+ * need PTR names or open the policy to everyone.  Stops descending past
  * 30 records (a loop, or a tree that is broken anyway).  Fills *out (zeroed
  * by the caller; free with sd_spf_tree_clear).  Returns SD_OK or
  * SD_ERR_NOMEM.

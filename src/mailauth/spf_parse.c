@@ -54,6 +54,19 @@ int sd_spf_is_record(const char *txt, size_t len)
 	    (len == 6 || txt[6] == ' ');
 }
 
+unsigned sd_spf_term_wide(const sd_spf_term *t)
+{
+	unsigned w = 0;
+	int named = t->kind == SD_SPF_A || t->kind == SD_SPF_MX;
+	if (t->kind == SD_SPF_ALL)
+		return SD_SPF_WIDE_V4 | SD_SPF_WIDE_V6;
+	if (t->cidr4 == 0 && (named || t->kind == SD_SPF_IP4))
+		w |= SD_SPF_WIDE_V4;
+	if (t->cidr6 == 0 && (named || t->kind == SD_SPF_IP6))
+		w |= SD_SPF_WIDE_V6;
+	return w && named ? w | SD_SPF_WIDE_IF_NAME : w;
+}
+
 void sd_spf_record_free(sd_spf_record *rec)
 {
 	if (!rec)

@@ -494,6 +494,37 @@ static json_t *string_array(char **v, size_t n, size_t keep, size_t max)
 	return arr;
 }
 
+/* [{"term", "domain"}]: terms of SPF records and the record holding each. */
+static json_t *term_refs(const sd_spf_term_ref *refs, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:o, s:o}", "term",
+		    sd_jstr_sanitized(refs[i].term, 300), "domain",
+		    sd_jstr_sanitized(refs[i].domain, 300)));
+	return arr;
+}
+
+/* The terms of the tree that let every address of a family pass. */
+static json_t *open_terms(const sd_spf_tree *t)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < t->n_open; i++) {
+		const sd_spf_open_term *o = &t->open[i];
+		json_t *fam = json_array();
+		if (o->families & SD_SPF_WIDE_V4)
+			json_array_append_new(fam, json_string("ip4"));
+		if (o->families & SD_SPF_WIDE_V6)
+			json_array_append_new(fam, json_string("ip6"));
+		json_array_append_new(arr, json_pack("{s:o, s:o, s:o, s:o, s:o}",
+		    "term", sd_jstr_sanitized(o->at.term, 300), "domain",
+		    sd_jstr_sanitized(o->at.domain, 300), "via",
+		    sd_jstr_sanitized(o->via.term, 300), "via_domain",
+		    sd_jstr_sanitized(o->via.domain, 300), "families", fam));
+	}
+	return arr;
+}
+
 static void job_spf_tree(sd_dctx *c, const sd_job *j)
 {
 	(void)j;
@@ -523,6 +554,9 @@ static void job_spf_tree(sd_dctx *c, const sd_job *j)
 				    sd_jstr_sanitized(err, 300));
 			sd_spf_record_free(rec);
 		}
+		json_object_set_new(f, "ptr_term_list", term_refs(t.ptr_terms,
+		    t.n_ptr_terms));
+		json_object_set_new(f, "open_terms", open_terms(&t));
 		json_object_set_new(f, "trace", string_array(t.trace,
 		    t.n_trace, SPF_TRACE_KEEP, 600));
 		sd_dctx_fact(c, f, NULL, 0);
@@ -561,6 +595,8 @@ static void job_spf_ip(sd_dctx *c, const sd_job *j)
 	json_object_set_new(f, "matched", sd_jstr_sanitized(res.matched, 300));
 	json_object_set_new(f, "matched_domain",
 	    sd_jstr_sanitized(res.matched_domain, 300));
+	json_object_set_new(f, "ptr_terms", term_refs(res.ptr_terms,
+	    res.n_ptr_terms));
 	json_object_set_new(f, "explanation", sd_jstr_sanitized(res.explanation,
 	    600));
 	json_object_set_new(f, "problem", sd_jstr_sanitized(res.problem, 600));

@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "mailauth/dmarc.h"
+#include "mailauth/spf.h"
 #include "probe/domain_records.h"
 #include "report/facts.h"
 #include "rules/judge.h"
+#include "rules/spf_rules.h"
 #include "util/util.h"
 
 const char *const sd_domain_verdict_order[] = {
@@ -49,6 +51,8 @@ typedef struct judge {
 	int resolver_dead;    /* no lookup answered at all */
 	int names_dead;       /* the domain's name servers answer nothing */
 	int validating;       /* DNSSEC trust anchors were configured */
+	json_t *spf_tree;     /* "domain.spf", while rule_spf runs */
+	json_t *spf_evals;    /* the SPF evaluation facts, one per --ip */
 } judge;
 
 /* ---- fact access ---- */
@@ -602,12 +606,182 @@ static void rule_spf_result(judge *j, const json_t *t, json_t *f)
 	}
 }
 
+/* ---- SPF: what endangers a policy that still works, as `spf` says it
+ * (spf_rules.h): from the record tree for every domain, and from the
+ * evaluation of each --ip. ---- */
+
+/* The domain an evaluation checked: its sender's. */
+static const char *spf_domain_of(judge *j, const json_t *f)
+{
+	const char *d = str(f, "domain");
+	return d[0] ? d : j->domain;
+}
+
+/* A permerror stands for the SPF policy of `dom` (its record tree's, or
+ * an evaluation's): the limit warnings are moot beside it. */
+static int spf_broken(judge *j, const char *dom)
+{
+	json_t *t = j->spf_tree, *f;
+	if (t && sd_strcaseeq(dom, j->domain) && (is(t, "status", "permerror")
+	    || json_object_get(t, "syntax_error") || (is(t, "status", "pass") &&
+	    num(t, "lookup_terms") > SD_SPF_MAX_LOOKUP_TERMS)))
+		return 1;
+	size_t i;
+	json_array_foreach(j->spf_evals, i, f)
+		if (sd_strcaseeq(spf_domain_of(j, f), dom) &&
+		    is(f, "result", "permerror"))
+			return 1;
+	return 0;
+}
+
+/* The record tree: lookups an evaluation reaching every term needs, and
+ * terms that let everyone pass. */
+static void spf_tree_warnings(judge *j, json_t *t)
+{
+	if (!t || !is(t, "status", "pass") || spf_broken(j, j->domain))
+		return;
+	long long terms = num(t, "lookup_terms");
+	char lead[400];
+	if (terms >= SD_SPF_LOOKUPS_WARN) {
+		snprintf(lead, sizeof lead, "an evaluation that reaches every "
+		    "term of the SPF record of %s uses", j->domain);
+		sd_spf_warn_lookups(&j->k, j->domain, ev_of(t), lead, terms, 1);
+	}
+	size_t i, k;
+	json_t *o, *fam;
+	json_array_foreach(json_object_get(t, "open_terms"), i, o) {
+		unsigned families = 0;
+		json_array_foreach(json_object_get(o, "families"), k, fam) {
+			const char *name = json_string_value(fam);
+			if (name && strcmp(name, "ip4") == 0)
+				families |= SD_SPF_WIDE_V4;
+			if (name && strcmp(name, "ip6") == 0)
+				families |= SD_SPF_WIDE_V6;
+		}
+		const char *who = sd_spf_who(families);
+		const char *via = str(o, "via");
+		if (who)
+			sd_spf_warn_allows_all(&j->k, j->domain, ev_of(t),
+			    str(o, "term"), str(o, "domain"), via[0] ? via : NULL,
+			    str(o, "via_domain"), who);
+	}
+}
+
+/* One evaluation: its lookups, void lookups, and a pass anyone gets. */
+static void spf_ip_warnings(judge *j, json_t *f)
+{
+	const char *dom = spf_domain_of(j, f), *ip = str(f, "ip");
+	long long lookups = num(f, "lookups"), voids = num(f, "void_lookups");
+	char lead[300];
+	int near = lookups >= SD_SPF_LOOKUPS_WARN;
+	int at = voids == SD_SPF_MAX_VOID_LOOKUPS;
+	if ((near || at) && !spf_broken(j, dom)) {
+		snprintf(lead, sizeof lead, "the evaluation for %s used", ip);
+		if (near)
+			sd_spf_warn_lookups(&j->k, dom, ev_of(f), lead, lookups,
+			    0);
+		snprintf(lead, sizeof lead, "in the evaluation for %s, ", ip);
+		if (at)
+			sd_spf_warn_voids(&j->k, dom, ev_of(f), lead, voids);
+	}
+	const char *m = str(f, "matched");
+	const char *who = is(f, "result", "pass") && m[0] ?
+	    sd_spf_open_to(m, strchr(ip, ':') ? "ip6" : "ip4") : NULL;
+	if (who)
+		sd_spf_warn_allows_all(&j->k, dom, ev_of(f), m,
+		    str(f, "matched_domain"), str(f, "mechanism"),
+		    str(f, "mechanism_domain"), who);
+}
+
+/* Appends the {"term", "domain"} of `more` not in `terms` yet; the count
+ * added. */
+static size_t spf_terms_add(json_t *terms, const json_t *more)
+{
+	size_t i, k, n = 0;
+	json_t *a, *b;
+	json_array_foreach(more, i, a) {
+		int seen = 0;
+		json_array_foreach(terms, k, b)
+			seen |= strcmp(str(a, "term"), str(b, "term")) == 0 &&
+			    sd_strcaseeq(str(a, "domain"), str(b, "domain"));
+		if (!seen && json_is_object(a) && ++n)
+			json_array_append(terms, a);
+	}
+	return n;
+}
+
+/* Did an evaluation ask for the client's PTR names (ptr, %{p})? */
+static int spf_asked_ptr(const json_t *f)
+{
+	size_t i;
+	json_t *q;
+	json_array_foreach(json_object_get(f, "dns"), i, q)
+		if (strcmp(str(q, "type"), "PTR") == 0)
+			return 1;
+	return 0;
+}
+
+/* ptr and %{p} in any record of the tree of `dom` or one an evaluation
+ * fetched (a report saved before the lists: the tree's count of ptr). */
+static void spf_ptr_warning(judge *j, const char *dom)
+{
+	json_t *t = j->spf_tree, *f;
+	json_t *terms = json_array(), *ev = json_array();
+	const char *asked = NULL;   /* an address whose evaluation did */
+	int old = 0;
+	if (t && sd_strcaseeq(dom, j->domain)) {
+		json_t *list = json_object_get(t, "ptr_term_list");
+		old = !list && num(t, "ptr_terms") > 0;
+		if (spf_terms_add(terms, list) || old)
+			ev_join(ev, ev_of(t));
+	}
+	size_t i;
+	json_array_foreach(j->spf_evals, i, f) {
+		if (!sd_strcaseeq(spf_domain_of(j, f), dom))
+			continue;
+		int did = spf_asked_ptr(f);
+		if (did && !asked)
+			asked = str(f, "ip");
+		if (spf_terms_add(terms, json_object_get(f, "ptr_terms")) || did)
+			ev_join(ev, ev_of(f));
+	}
+	char how[300];
+	if (asked)
+		snprintf(how, sizeof how, "the evaluation for %s looked up the "
+		    "client's PTR names", asked);
+	else
+		snprintf(how, sizeof how, "an evaluation that reaches %s looks up "
+		    "the client's PTR names", json_array_size(terms) > 1 ?
+		    "them" : "it");
+	if (json_array_size(terms) || old || asked)
+		sd_spf_warn_ptr(&j->k, dom, ev, terms, j->r->facts,
+		    spf_broken(j, dom), how);
+	else
+		json_decref(ev);
+	json_decref(terms);
+}
+
 static void rule_spf(judge *j)
 {
 	json_t *t = fact_of(j, "domain.spf"), *f;
 	rule_spf_record(j, t);
-	FOREACH_CHECK(j, "spf", f)
+	j->spf_tree = t;
+	j->spf_evals = json_array();
+	FOREACH_CHECK(j, "spf", f) {
 		rule_spf_result(j, t, f);
+		json_array_append(j->spf_evals, f);
+	}
+	spf_tree_warnings(j, t);
+	spf_ptr_warning(j, j->domain);
+	size_t i;
+	json_array_foreach(j->spf_evals, i, f) {
+		spf_ip_warnings(j, f);
+		if (!sd_strcaseeq(spf_domain_of(j, f), j->domain))
+			spf_ptr_warning(j, spf_domain_of(j, f));
+	}
+	json_decref(j->spf_evals);
+	j->spf_evals = NULL;
+	j->spf_tree = NULL;
 }
 
 /* ---- DKIM ---- */

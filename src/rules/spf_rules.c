@@ -186,12 +186,17 @@ static const struct {
 
 /* ---- what endangers a result that is not broken yet ---- */
 
-/*
- * Whom a term that gave a pass lets send, or NULL when not everyone of the
- * client's family: "all", or a prefix of /0 (ip4:0.0.0.0/0; a/0 and mx/0
- * cover every address once the name has one).  `term` is record text.
- */
-static const char *open_to(const char *term, const char *net)
+const char *sd_spf_who(unsigned families)
+{
+	families &= SD_SPF_WIDE_V4 | SD_SPF_WIDE_V6;
+	if (families == (SD_SPF_WIDE_V4 | SD_SPF_WIDE_V6))
+		return "every address on the Internet";
+	if (families == SD_SPF_WIDE_V4)
+		return "every IPv4 address";
+	return families == SD_SPF_WIDE_V6 ? "every IPv6 address" : NULL;
+}
+
+const char *sd_spf_open_to(const char *term, const char *net)
 {
 	char txt[700];
 	sd_spf_record *rec = NULL;
@@ -201,17 +206,28 @@ static const char *open_to(const char *term, const char *net)
 	const char *who = NULL;
 	if (rec->n_terms == 1) {
 		const sd_spf_term *t = &rec->terms[0];
-		int v6 = strcmp(net, "ip6") == 0;
-		int any = t->kind == SD_SPF_A || t->kind == SD_SPF_MX;
-		if (t->kind == SD_SPF_ALL)
-			who = "every address on the Internet";
-		else if (!v6 && t->cidr4 == 0 && (any || t->kind == SD_SPF_IP4))
-			who = "every IPv4 address";
-		else if (v6 && t->cidr6 == 0 && (any || t->kind == SD_SPF_IP6))
-			who = "every IPv6 address";
+		unsigned fam = strcmp(net, "ip6") == 0 ? SD_SPF_WIDE_V6 :
+		    SD_SPF_WIDE_V4;
+		unsigned wide = sd_spf_term_wide(t);
+		if (wide & fam)
+			who = sd_spf_who(t->kind == SD_SPF_ALL ? wide : fam);
 	}
 	sd_spf_record_free(rec);
 	return who;
+}
+
+void sd_spf_warn_allows_all(sd_judge *j, const char *domain, json_t *ev,
+    const char *term, const char *term_domain, const char *via,
+    const char *via_domain, const char *who)
+{
+	char by[700] = "";
+	if (via && via_domain && (strcmp(via, term) != 0 ||
+	    strcmp(via_domain, term_domain) != 0))
+		snprintf(by, sizeof by, " (reached through \"%s\" in the record "
+		    "of %s)", via, via_domain);
+	sd_judge_add(j, "spf.allows_all", SD_SEV_WARN, domain, ev, NULL,
+	    "\"%s\" in the record of %s%s authorizes %s to send as %s", term,
+	    term_domain, by, who, domain);
 }
 
 /* A pass any address would get.  The term that matched may sit in a
@@ -223,15 +239,10 @@ static void rule_allows_all(sd_judge *j, const spf_view *v)
 		return;
 	const char *m = get(v->spf, "matched", v->mechanism);
 	const char *md = get(v->spf, "matched_domain", v->mdomain);
-	const char *who = open_to(m, v->net);
-	if (!who)
-		return;
-	char via[sizeof v->by + 24] = "";
-	if (strcmp(m, v->mechanism) != 0 || strcmp(md, v->mdomain) != 0)
-		snprintf(via, sizeof via, " (reached through %s)", v->by);
-	sd_judge_add(j, "spf.allows_all", SD_SEV_WARN, v->domain, evidence(v),
-	    NULL, "\"%s\" in the record of %s%s authorizes %s to send as %s",
-	    m, md, via, who, v->domain);
+	const char *who = sd_spf_open_to(m, v->net);
+	if (who)
+		sd_spf_warn_allows_all(j, v->domain, evidence(v), m, md,
+		    v->mechanism, v->mdomain, who);
 }
 
 /* An id into an evidence array, once. */
@@ -243,6 +254,31 @@ static void evidence_add(json_t *ev, const char *id)
 		if (strcmp(json_string_value(e), id) == 0)
 			return;
 	json_array_append_new(ev, json_string(id));
+}
+
+void sd_spf_warn_ptr(sd_judge *j, const char *domain, json_t *ev,
+    const json_t *terms, const json_t *facts, int beside_permerror,
+    const char *how)
+{
+	char where[700] = "", id[400];
+	size_t o = 0, i;
+	json_t *f;
+	json_array_foreach(terms, i, f) {
+		const char *d = get(f, "domain", "?");
+		if (o < sizeof where)
+			o += (size_t)snprintf(where + o, sizeof where - o,
+			    "%s\"%s\" in the record of %s", o ? ", " : "",
+			    get(f, "term", "?"), d);
+		snprintf(id, sizeof id, "dns.TXT.%s", d);
+		if (sd_fact_get(facts, id))
+			evidence_add(ev, id);
+	}
+	sd_judge_add(j, "spf.ptr_used", SD_SEV_WARN, domain, ev, NULL,
+	    "%sthe policy uses %s, which RFC 7208 section 5.5 says not to use: "
+	    "reverse DNS is slow and less reliable, and a PTR lookup that "
+	    "fails makes ptr not match; %s", beside_permerror ? "apart from "
+	    "the permerror, " : "", where[0] ? where : "a ptr mechanism or "
+	    "the %{p} macro", how);
 }
 
 /*
@@ -264,18 +300,6 @@ static void rule_ptr_used(sd_judge *j, const spf_view *v)
 	if (!ptr_id && json_array_size(terms) == 0)
 		return;
 	json_t *ev = evidence(v);
-	char where[700] = "", id[400];
-	size_t o = 0;
-	json_array_foreach(terms, i, f) {
-		const char *d = get(f, "domain", "?");
-		if (o < sizeof where)
-			o += (size_t)snprintf(where + o, sizeof where - o,
-			    "%s\"%s\" in the record of %s", o ? ", " : "",
-			    get(f, "term", "?"), d);
-		snprintf(id, sizeof id, "dns.TXT.%s", d);
-		if (sd_fact_get(v->facts, id))
-			evidence_add(ev, id);
-	}
 	char how[100] = "this evaluation looked up the client's PTR names";
 	if (ptr_id)
 		evidence_add(ev, ptr_id);
@@ -283,12 +307,32 @@ static void rule_ptr_used(sd_judge *j, const spf_view *v)
 		snprintf(how, sizeof how, "this evaluation did not reach %s, one "
 		    "that does looks up the client's PTR names",
 		    json_array_size(terms) > 1 ? "them" : "it");
-	sd_judge_add(j, "spf.ptr_used", SD_SEV_WARN, v->domain, ev, NULL,
-	    "%sthe policy uses %s, which RFC 7208 section 5.5 says not to use: "
-	    "reverse DNS is slow and less reliable, and a PTR lookup that "
-	    "fails makes ptr not match; %s", strcmp(v->result, "permerror") ==
-	    0 ? "apart from the permerror, " : "", where[0] ? where :
-	    "a ptr mechanism or the %{p} macro", how);
+	sd_spf_warn_ptr(j, v->domain, ev, terms, v->facts,
+	    strcmp(v->result, "permerror") == 0, how);
+}
+
+void sd_spf_warn_lookups(sd_judge *j, const char *domain, json_t *ev,
+    const char *lead, long long lookups, int whole_tree)
+{
+	long long left = SD_SPF_MAX_LOOKUP_TERMS - lookups;
+	char rest[40] = "none left";
+	if (left > 0)
+		snprintf(rest, sizeof rest, "%lld left", left);
+	sd_judge_add(j, "spf.lookups_near_limit", SD_SEV_WARN, domain, ev, NULL,
+	    "%s %lld of the %d DNS lookups SPF allows, %s (RFC 7208 section "
+	    "4.6.4): %s", lead, lookups, SD_SPF_MAX_LOOKUP_TERMS, rest,
+	    whole_tree ? "one more include may need more than are left and give "
+	    "permerror" :
+	    "a sender matched later in the record, or one more include, may "
+	    "need more and get permerror");
+}
+
+void sd_spf_warn_voids(sd_judge *j, const char *domain, json_t *ev,
+    const char *lead, long long voids)
+{
+	sd_judge_add(j, "spf.void_lookups_at_limit", SD_SEV_WARN, domain, ev,
+	    NULL, "%s%lld lookups found nothing; one more gives permerror "
+	    "(RFC 7208 section 4.6.4)", lead, voids);
 }
 
 static void rule_warnings(sd_judge *j, const spf_view *v)
@@ -298,21 +342,11 @@ static void rule_warnings(sd_judge *j, const spf_view *v)
 	    "lookups"));
 	long long voids = json_integer_value(json_object_get(v->spf,
 	    "void_lookups"));
-	long long left = SD_SPF_MAX_LOOKUP_TERMS - lookups;
-	char rest[40] = "none left";
-	if (left > 0)
-		snprintf(rest, sizeof rest, "%lld left", left);
 	if (!broken && lookups >= SD_SPF_LOOKUPS_WARN)
-		sd_judge_add(j, "spf.lookups_near_limit", SD_SEV_WARN, v->domain,
-		    evidence(v), NULL, "this evaluation used %lld of the %d DNS "
-		    "lookups SPF allows, %s (RFC 7208 section 4.6.4): a sender "
-		    "matched later in the record, or one more include, may "
-		    "need more and get permerror", lookups,
-		    SD_SPF_MAX_LOOKUP_TERMS, rest);
+		sd_spf_warn_lookups(j, v->domain, evidence(v), "this evaluation "
+		    "used", lookups, 0);
 	if (!broken && voids == SD_SPF_MAX_VOID_LOOKUPS)
-		sd_judge_add(j, "spf.void_lookups_at_limit", SD_SEV_WARN,
-		    v->domain, evidence(v), NULL, "%lld lookups found nothing; one "
-		    "more gives permerror (RFC 7208 section 4.6.4)", voids);
+		sd_spf_warn_voids(j, v->domain, evidence(v), "", voids);
 	rule_ptr_used(j, v);
 	rule_allows_all(j, v);
 }

@@ -57,6 +57,11 @@ static const rec zone[] = {
 	  "v=spf1 include:_spf.inc.example -all exp=why.inc.example", 0 },
 	{ "_spf.inc.example", SD_DNS_TXT, "v=spf1 ip4:192.0.2.0/28 -all", 0 },
 	{ "why.inc.example", SD_DNS_TXT, "%{i} may not send for %{d}", 0 },
+	/* a policy `spf` warns about: ptr, %{p}, +all inside an include */
+	{ "open.example", SD_DNS_TXT,
+	  "v=spf1 ptr include:_spf.open.example -all", 0 },
+	{ "_spf.open.example", SD_DNS_TXT,
+	  "v=spf1 exists:%{p}.x.open.example +all", 0 },
 };
 
 enum { FAKE_ANSWER, FAKE_HANG, FAKE_OVERRUN };
@@ -309,6 +314,52 @@ static void spf_matched_inside_an_include(void **state)
 	sd_resolver_free(res);
 }
 
+/* The record tree names its ptr terms and the term open to everyone, an
+ * evaluation its own ptr terms, and the rules warn as `spf` does: from
+ * the tree alone without an address, and the same with one. */
+static void spf_warnings_from_the_tree(void **state)
+{
+	(void)state;
+	sd_resolver *res = fake_resolver(FAKE_ANSWER);
+	sd_options o = options();
+	o.n_dnsbl = 0;
+	const char *ips[] = { "192.0.2.1" };
+	sd_domain_params p = { .domain = "open.example", .ips = ips };
+	for (size_t n = 0; n < 2; n++) {
+		p.n_ips = n;
+		sd_report *r = sd_report_new("domain");
+		sd_domain_probe(r, res, &o, &p, sd_now_ms() + 5000);
+		sd_domain_rules(r);
+		json_t *t = sd_fact_get(r->facts, "domain.spf");
+		json_t *open = json_array_get(json_object_get(t, "open_terms"), 0);
+		assert_string_equal(json_string_value(json_object_get(open,
+		    "term")), "+all");
+		assert_string_equal(json_string_value(json_object_get(open,
+		    "via")), "include:_spf.open.example");
+		assert_int_equal(json_array_size(json_object_get(t,
+		    "ptr_term_list")), 2);
+		json_t *f = finding(r, "spf.allows_all", "open.example");
+		assert_non_null(f);
+		assert_string_equal(json_string_value(json_object_get(f,
+		    "summary")), "\"+all\" in the record of _spf.open.example "
+		    "(reached through \"include:_spf.open.example\" in the "
+		    "record of open.example) authorizes every address on the "
+		    "Internet to send as open.example");
+		f = finding(r, "spf.ptr_used", "open.example");
+		assert_non_null(f);
+		const char *s = json_string_value(json_object_get(f, "summary"));
+		assert_non_null(strstr(s, n ? "the evaluation for 192.0.2.1 "
+		    "looked up the client's PTR names" : "an evaluation that "
+		    "reaches them looks up"));
+		if (n)
+			assert_int_equal(json_array_size(json_object_get(
+			    sd_fact_get(r->facts, "domain.spf.192.0.2.1"),
+			    "ptr_terms")), 2);
+		sd_report_free(r);
+	}
+	sd_resolver_free(res);
+}
+
 static void hanging_resolver(void **state)
 {
 	(void)state;
@@ -365,6 +416,7 @@ int main(void)
 		cmocka_unit_test(good_domain),
 		cmocka_unit_test(common_selectors_and_message),
 		cmocka_unit_test(spf_matched_inside_an_include),
+		cmocka_unit_test(spf_warnings_from_the_tree),
 		cmocka_unit_test(hanging_resolver),
 		cmocka_unit_test(overrunning_resolver),
 	};

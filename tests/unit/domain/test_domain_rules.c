@@ -121,6 +121,12 @@ static void recorded(void **state)
 		{ "dane-mismatch", "dns.dane_mismatch", 1 },
 		{ "dane-ok", "ok", 0 },
 		{ "bogus", "dns.resolution_failed", 1 },
+		{ "spf-allows-all", "ok", 0 },
+		{ "spf-allows-all-include", "ok", 0 },
+		{ "spf-near-limit", "ok", 0 },
+		{ "spf-voids", "ok", 0 },
+		{ "spf-ptr-reached", "dns.spf_fail", 1 },
+		{ "spf-ptr-permerror", "dns.spf_permerror", 1 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		json_t *facts = load(cases[i].file);
@@ -175,6 +181,43 @@ static void recorded_details(void **state)
 	assert_non_null(strstr(fix_text(r), spki));
 	sd_report_free(r);
 	json_decref(facts);
+}
+
+/* The spf.* warnings of the lab's runs come back, word for word, when
+ * their facts are judged again (a saved report, or `explain`). */
+static void recorded_spf_warnings(void **state)
+{
+	(void)state;
+	static const char *const files[] = { "spf-allows-all",
+	    "spf-allows-all-include", "spf-near-limit", "spf-voids",
+	    "spf-ptr-reached", "spf-ptr-permerror" };
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		char path[256];
+		snprintf(path, sizeof path, RECORDED "%s.json", files[i]);
+		json_t *doc = json_load_file(path, 0, NULL);
+		assert_non_null(doc);
+		json_t *facts = load(files[i]);
+		sd_report *r = judge(facts);
+		size_t k, n = 0;
+		json_t *f;
+		json_array_foreach(json_object_get(doc, "findings"), k, f) {
+			const char *code = json_string_value(json_object_get(f,
+			    "code"));
+			if (strncmp(code, "spf.", 4) != 0)
+				continue;
+			n++;
+			json_t *g = finding(r, code, json_string_value(
+			    json_object_get(f, "subject")));
+			if (!g || !json_equal(json_object_get(f, "summary"),
+			    json_object_get(g, "summary")))
+				fail_msg("%s: %s not given again as recorded",
+				    files[i], code);
+		}
+		assert_int_equal(n, 1);
+		sd_report_free(r);
+		json_decref(facts);
+		json_decref(doc);
+	}
 }
 
 /* ---- variations of the good domain ---- */
@@ -542,6 +585,216 @@ static void spf_add_term(void **state)
 	assert_null(sd_domain_spf_add_term(NULL, "ip4:192.0.2.1"));
 }
 
+/* ---- the warnings of `spf` about the same record ---- */
+
+static void assert_summary(const sd_report *r, const char *code,
+    const char *subject, const char *want)
+{
+	json_t *f = finding(r, code, subject);
+	if (!f)
+		fail_msg("no finding %s [%s]; verdict %s: %s", code, subject,
+		    sd_report_cause(r), vstr(r, "summary"));
+	const char *got = json_string_value(json_object_get(f, "summary"));
+	assert_string_equal(json_string_value(json_object_get(f, "severity")),
+	    "warning");
+	if (!strstr(got, want))
+		fail_msg("%s [%s]: \"%s\" lacks \"%s\"", code, subject, got,
+		    want);
+}
+
+static size_t n_findings(const sd_report *r, const char *code)
+{
+	size_t n = 0, i;
+	json_t *f;
+	json_array_foreach(r->findings, i, f)
+		n += strcmp(json_string_value(json_object_get(f, "code")),
+		    code) == 0;
+	return n;
+}
+
+static json_t *ref(const char *term, const char *domain)
+{
+	return json_pack("{s:s, s:s}", "term", term, "domain", domain);
+}
+
+/* +all, or a /0 term inside an include: from the record tree alone (no
+ * --ip, as batch lines come) and from an address's pass; never the
+ * verdict, which stays what it was. */
+static void spf_allows_all(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_t *t = fact(facts, "domain.spf");
+	json_object_set_new(t, "open_terms", json_pack("[{s:s, s:s, s:n, "
+	    "s:n, s:[ss]}]", "term", "+all", "domain", "good.example", "via",
+	    "via_domain", "families", "ip4", "ip6"));
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_int_equal(sd_report_exit_code(r), 0);
+	assert_summary(r, "spf.allows_all", "good.example", "\"+all\" in the "
+	    "record of good.example authorizes every address on the Internet "
+	    "to send as good.example");
+	sd_report_free(r);
+
+	/* beside a softfail, the verdict is still the softfail */
+	json_t *ip = fact(facts, "domain.spf.198.18.0.1");
+	json_object_set_new(ip, "result", json_string("softfail"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.spf_fail");
+	assert_non_null(finding(r, "spf.allows_all", "good.example"));
+	sd_report_free(r);
+
+	/* the pass of an address by a /0 inside an include */
+	json_object_set_new(t, "open_terms", json_array());
+	json_object_set_new(ip, "result", json_string("pass"));
+	json_object_set_new(ip, "mechanism", json_string(
+	    "include:_spf.good.example"));
+	json_object_set_new(ip, "matched", json_string("ip4:0.0.0.0/0"));
+	json_object_set_new(ip, "matched_domain", json_string(
+	    "_spf.good.example"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_summary(r, "spf.allows_all", "good.example", "\"ip4:0.0.0.0/0\" "
+	    "in the record of _spf.good.example (reached through "
+	    "\"include:_spf.good.example\" in the record of good.example) "
+	    "authorizes every IPv4 address to send as good.example");
+	sd_report_free(r);
+
+	/* a record over the limit is broken, not open */
+	json_object_set_new(ip, "matched", json_string("ip4:198.18.0.0/24"));
+	json_object_set_new(t, "open_terms", json_pack("[{s:s, s:s, s:[s]}]",
+	    "term", "+all", "domain", "good.example", "families", "ip4"));
+	json_object_set_new(t, "lookup_terms", json_integer(11));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.spf_permerror");
+	assert_null(finding(r, "spf.allows_all", NULL));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+/* 8 to 10 lookups: a warning saying how many are left; over 10 the
+ * permerror alone, as `spf` does. */
+static void spf_lookups_near_limit(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_t *t = fact(facts, "domain.spf");
+	json_object_set_new(t, "lookup_terms", json_integer(7));
+	sd_report *r = judge(facts);
+	assert_null(finding(r, "spf.lookups_near_limit", NULL));
+	sd_report_free(r);
+	json_object_set_new(t, "lookup_terms", json_integer(9));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_summary(r, "spf.lookups_near_limit", "good.example", "an "
+	    "evaluation that reaches every term of the SPF record of "
+	    "good.example uses 9 of the 10 DNS lookups SPF allows, 1 left "
+	    "(RFC 7208 section 4.6.4)");
+	sd_report_free(r);
+	json_object_set_new(t, "lookup_terms", json_integer(10));
+	r = judge(facts);
+	assert_summary(r, "spf.lookups_near_limit", "good.example",
+	    "10 of the 10 DNS lookups SPF allows, none left");
+	sd_report_free(r);
+	json_object_set_new(t, "lookup_terms", json_integer(11));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.spf_permerror");
+	assert_null(finding(r, "spf.lookups_near_limit", NULL));
+	sd_report_free(r);
+
+	/* an evaluation that used more than the tree could count (an
+	 * include with macros): its own words, one finding */
+	json_object_set_new(t, "lookup_terms", json_integer(7));
+	json_t *ip = fact(facts, "domain.spf.198.18.0.1");
+	json_object_set_new(ip, "lookups", json_integer(8));
+	r = judge(facts);
+	assert_summary(r, "spf.lookups_near_limit", "good.example", "the "
+	    "evaluation for 198.18.0.1 used 8 of the 10 DNS lookups SPF "
+	    "allows, 2 left");
+	assert_int_equal(n_findings(r, "spf.lookups_near_limit"), 1);
+	sd_report_free(r);
+	/* its permerror makes the limit warnings moot */
+	json_object_set_new(ip, "result", json_string("permerror"));
+	json_object_set_new(ip, "void_lookups", json_integer(2));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.spf_permerror");
+	assert_null(finding(r, "spf.lookups_near_limit", NULL));
+	assert_null(finding(r, "spf.void_lookups_at_limit", NULL));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+static void spf_void_lookups(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_t *ip = fact(facts, "domain.spf.198.18.0.1");
+	json_object_set_new(ip, "void_lookups", json_integer(1));
+	sd_report *r = judge(facts);
+	assert_null(finding(r, "spf.void_lookups_at_limit", NULL));
+	sd_report_free(r);
+	json_object_set_new(ip, "void_lookups", json_integer(2));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_summary(r, "spf.void_lookups_at_limit", "good.example", "in the "
+	    "evaluation for 198.18.0.1, 2 lookups found nothing; one more "
+	    "gives permerror (RFC 7208 section 4.6.4)");
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+/* ptr and %{p} in the tree and in what the evaluations fetched, each term
+ * once; beside a permerror, apart from it; a report saved before the
+ * lists has the tree's count of ptr. */
+static void spf_ptr_used(void **state)
+{
+	(void)state;
+	json_t *facts = load("good");
+	json_t *t = fact(facts, "domain.spf");
+	json_t *ip = fact(facts, "domain.spf.198.18.0.1");
+	json_object_set_new(t, "ptr_term_list", json_pack("[o]",
+	    ref("ptr", "good.example")));
+	json_object_set_new(ip, "ptr_terms", json_pack("[o, o]",
+	    ref("ptr", "GOOD.example"), ref("exists:%{p}.x.example",
+	    "_spf.good.example")));
+	sd_report *r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_summary(r, "spf.ptr_used", "good.example", "the policy uses "
+	    "\"ptr\" in the record of good.example, \"exists:%{p}.x.example\" "
+	    "in the record of _spf.good.example, which RFC 7208 section 5.5 "
+	    "says not to use: reverse DNS is slow and less reliable, and a PTR "
+	    "lookup that fails makes ptr not match; an evaluation that reaches "
+	    "them looks up the client's PTR names");
+	assert_int_equal(n_findings(r, "spf.ptr_used"), 1);
+	sd_report_free(r);
+
+	json_object_set_new(ip, "dns", json_pack("[{s:s, s:s, s:s}]", "name",
+	    "1.0.18.198.in-addr.arpa", "type", "PTR", "status", "ok"));
+	json_object_set_new(t, "lookup_terms", json_integer(12));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.spf_permerror");
+	assert_summary(r, "spf.ptr_used", "good.example", "apart from the "
+	    "permerror, the policy uses \"ptr\" in the record of good.example");
+	assert_summary(r, "spf.ptr_used", "good.example", "; the evaluation "
+	    "for 198.18.0.1 looked up the client's PTR names");
+	sd_report_free(r);
+
+	json_object_del(t, "ptr_term_list");
+	json_object_del(ip, "ptr_terms");
+	json_object_set_new(ip, "dns", json_array());
+	json_object_set_new(t, "lookup_terms", json_integer(1));
+	json_object_set_new(t, "ptr_terms", json_integer(1));
+	r = judge(facts);
+	assert_summary(r, "spf.ptr_used", "good.example", "the policy uses a "
+	    "ptr mechanism or the %{p} macro");
+	sd_report_free(r);
+	json_object_set_new(t, "ptr_terms", json_integer(0));
+	r = judge(facts);
+	assert_null(finding(r, "spf.ptr_used", NULL));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
 static void order_uses_spec_codes(void **state)
 {
 	(void)state;
@@ -562,6 +815,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(recorded),
 		cmocka_unit_test(recorded_details),
+		cmocka_unit_test(recorded_spf_warnings),
 		cmocka_unit_test(null_mx),
 		cmocka_unit_test(spf_missing_proposes_record),
 		cmocka_unit_test(spf_too_many_lookups),
@@ -575,6 +829,10 @@ int main(void)
 		cmocka_unit_test(dane_rules),
 		cmocka_unit_test(resolver_setup_failed),
 		cmocka_unit_test(spf_add_term),
+		cmocka_unit_test(spf_allows_all),
+		cmocka_unit_test(spf_lookups_near_limit),
+		cmocka_unit_test(spf_void_lookups),
+		cmocka_unit_test(spf_ptr_used),
 		cmocka_unit_test(order_uses_spec_codes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -740,6 +740,103 @@ static void test_count_lookups(void **state)
 	spfz_free(z);
 }
 
+/* The one open term of `domain`'s tree (or none: term NULL), as
+ * "TERM@DOMAIN via VIA@VDOMAIN families". */
+static void expect_open(spfz_zone *z, const char *domain, size_t i,
+    const char *want)
+{
+	sd_spf_tree t;
+	count_tree(z, domain, &t);
+	char got[600] = "none";
+	if (i < t.n_open) {
+		const sd_spf_open_term *o = &t.open[i];
+		snprintf(got, sizeof got, "%s@%s via %s@%s %s%s", o->at.term,
+		    o->at.domain, o->via.term ? o->via.term : "-",
+		    o->via.domain ? o->via.domain : "-",
+		    o->families & SD_SPF_WIDE_V4 ? "4" : "",
+		    o->families & SD_SPF_WIDE_V6 ? "6" : "");
+	}
+	if (strcmp(got, want) != 0)
+		fail_msg("%s, open term %zu: \"%s\", expected \"%s\"", domain,
+		    i, got, want);
+	sd_spf_tree_clear(&t);
+}
+
+/* Terms that let every address of a family pass, found by the tree
+ * without a lookup: in the chain, through "+" includes and redirects,
+ * never after "all", behind a "~" include, or for a family decided
+ * before. */
+static void test_tree_open_terms(void **state)
+{
+	(void)state;
+	spfz_zone *z = spfz_new();
+	spfz_adds(z, "plus.example", SD_DNS_TXT, "v=spf1 mx +all");
+	expect_open(z, "plus.example", 0, "+all@plus.example via -@- 46");
+	spfz_adds(z, "bare.example", SD_DNS_TXT, "v=spf1 all");
+	expect_open(z, "bare.example", 0, "all@bare.example via -@- 46");
+	spfz_adds(z, "half.example", SD_DNS_TXT, "v=spf1 -ip4:0.0.0.0/0 +all");
+	expect_open(z, "half.example", 0, "+all@half.example via -@- 6");
+	spfz_adds(z, "esp.example", SD_DNS_TXT, "v=spf1 ip4:0.0.0.0/0");
+	spfz_adds(z, "incl.example", SD_DNS_TXT, "v=spf1 include:esp.example "
+	    "ip6:::/0 -all");
+	expect_open(z, "incl.example", 0, "ip4:0.0.0.0/0@esp.example via "
+	    "include:esp.example@incl.example 4");
+	expect_open(z, "incl.example", 1, "ip6:::/0@incl.example via -@- 6");
+	expect_open(z, "incl.example", 2, "none");
+	spfz_adds(z, "deep.example", SD_DNS_TXT, "v=spf1 include:mid.example "
+	    "-all");
+	spfz_adds(z, "mid.example", SD_DNS_TXT, "v=spf1 a include:plus.example "
+	    "-all");
+	expect_open(z, "deep.example", 0, "+all@plus.example via "
+	    "include:mid.example@deep.example 46");
+	spfz_adds(z, "redir.example", SD_DNS_TXT, "v=spf1 redirect=plus.example");
+	expect_open(z, "redir.example", 0, "+all@plus.example via -@- 46");
+	/* an include that passes everyone decides: the +all after it is not
+	 * named again */
+	spfz_adds(z, "twice.example", SD_DNS_TXT, "v=spf1 include:plus.example "
+	    "+all");
+	expect_open(z, "twice.example", 0, "+all@plus.example via "
+	    "include:plus.example@twice.example 46");
+	expect_open(z, "twice.example", 1, "none");
+	/* not open: softfail include, a term after all, ?all, a/0 (needs the
+	 * name's addresses), an include that fails everyone first */
+	spfz_adds(z, "soft.example", SD_DNS_TXT, "v=spf1 ~include:plus.example "
+	    "-all");
+	expect_open(z, "soft.example", 0, "none");
+	spfz_adds(z, "after.example", SD_DNS_TXT, "v=spf1 -all ip4:0.0.0.0/0 "
+	    "include:plus.example");
+	expect_open(z, "after.example", 0, "none");
+	spfz_adds(z, "neutral.example", SD_DNS_TXT, "v=spf1 ?all");
+	expect_open(z, "neutral.example", 0, "none");
+	spfz_adds(z, "a0.example", SD_DNS_TXT, "v=spf1 a/0 mx//0 -all");
+	expect_open(z, "a0.example", 0, "none");
+	spfz_adds(z, "closed.example", SD_DNS_TXT, "v=spf1 -include:plus.example "
+	    "+all");
+	expect_open(z, "closed.example", 0, "none");
+	spfz_free(z);
+}
+
+/* The tree names the ptr and %{p} terms of every record it fetched. */
+static void test_tree_ptr_terms(void **state)
+{
+	(void)state;
+	spfz_zone *z = spfz_new();
+	spfz_adds(z, "top.example", SD_DNS_TXT, "v=spf1 ip4:192.0.2.1 ptr "
+	    "include:esp.example include:esp.example -all");
+	spfz_adds(z, "esp.example", SD_DNS_TXT, "v=spf1 exists:%{p}.x.example "
+	    "-all");
+	sd_spf_tree t;
+	count_tree(z, "top.example", &t);
+	assert_int_equal(t.n_ptr, 1);
+	assert_int_equal(t.n_ptr_terms, 2);
+	assert_string_equal(t.ptr_terms[0].term, "ptr");
+	assert_string_equal(t.ptr_terms[0].domain, "top.example");
+	assert_string_equal(t.ptr_terms[1].term, "exists:%{p}.x.example");
+	assert_string_equal(t.ptr_terms[1].domain, "esp.example");
+	sd_spf_tree_clear(&t);
+	spfz_free(z);
+}
+
 static void test_parse_ip(void **state)
 {
 	(void)state;
@@ -774,6 +871,8 @@ int main(void)
 		cmocka_unit_test(test_macro_errors),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_count_lookups),
+		cmocka_unit_test(test_tree_open_terms),
+		cmocka_unit_test(test_tree_ptr_terms),
 		cmocka_unit_test(test_parse_ip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

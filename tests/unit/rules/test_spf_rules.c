@@ -13,6 +13,7 @@
 
 #include "report/report.h"
 #include "rules/rules.h"
+#include "rules/spf_rules.h"
 
 #define IP "192.0.2.10"
 
@@ -156,12 +157,53 @@ static void saved_before_ptr_terms(void **state)
 	sd_report_free(r);
 }
 
+/* The words `spf` gives (and `domain` shares, rules/spf_rules.h): a pass
+ * by a /0 inside an include names the include; 9 lookups say 1 left. */
+static void shared_words(void **state)
+{
+	(void)state;
+	sd_report *r = report("wide.example", "pass", 9, "[]");
+	json_t *spf = json_object_get(r->extra, "spf");
+	json_object_set_new(spf, "mechanism", json_string(
+	    "include:_spf.wide.example"));
+	json_object_set_new(spf, "mechanism_domain", json_string(
+	    "wide.example"));
+	json_object_set_new(spf, "matched", json_string("ip4:0.0.0.0/0"));
+	json_object_set_new(spf, "matched_domain", json_string(
+	    "_spf.wide.example"));
+	json_object_set_new(spf, "void_lookups", json_integer(2));
+	sd_rules_judge(r);
+	assert_string_equal(sd_report_cause(r), "ok");
+	assert_string_equal(summary(finding(r, "spf.allows_all")),
+	    "\"ip4:0.0.0.0/0\" in the record of _spf.wide.example (reached "
+	    "through \"include:_spf.wide.example\" in the record of "
+	    "wide.example) authorizes every IPv4 address to send as "
+	    "wide.example");
+	assert_string_equal(summary(finding(r, "spf.lookups_near_limit")),
+	    "this evaluation used 9 of the 10 DNS lookups SPF allows, 1 left "
+	    "(RFC 7208 section 4.6.4): a sender matched later in the record, or "
+	    "one more include, may need more and get permerror");
+	assert_string_equal(summary(finding(r, "spf.void_lookups_at_limit")),
+	    "2 lookups found nothing; one more gives permerror (RFC 7208 "
+	    "section 4.6.4)");
+	sd_report_free(r);
+
+	assert_string_equal(sd_spf_open_to("+all", "ip6"),
+	    "every address on the Internet");
+	assert_string_equal(sd_spf_open_to("a/0//0", "ip6"),
+	    "every IPv6 address");
+	assert_null(sd_spf_open_to("ip4:0.0.0.0/0", "ip6"));
+	assert_null(sd_spf_open_to("ip4:0.0.0.0/1", "ip4"));
+	assert_null(sd_spf_open_to("include:x.example", "ip4"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ptr_not_reached),
 		cmocka_unit_test(ptr_beside_a_permerror),
 		cmocka_unit_test(saved_before_ptr_terms),
+		cmocka_unit_test(shared_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
