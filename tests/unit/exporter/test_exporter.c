@@ -460,9 +460,11 @@ static void flights_share_one_probe(void **state)
 	pthread_t t[8];
 	reset_probes();
 	/* a probe long enough that all eight ask before it ends (one that
-	 * asked after would start a second probe, rightly) */
+	 * asked after would start a second probe, rightly); a deadline far
+	 * enough that the lag reserve a stall brings (three times the lag)
+	 * does not cut it */
 	for (int i = 0; i < 8; i++) {
-		k[i] = mk(f, "check lab", sd_now_ms() + 5000, 2000);
+		k[i] = mk(f, "check lab", sd_now_ms() + 10000, 2000);
 		pthread_create(&t[i], NULL, ask, &k[i]);
 	}
 	int shared = 0;
