@@ -57,11 +57,12 @@ static void all_run(void **state)
 	assert_non_null(g);
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(sd_jobgroup_add(g, slow, drop,
-		    (void *)(intptr_t)20), 0);
+		    (void *)(intptr_t)40), 0);
 	int64_t t0 = sd_now_ms();
 	assert_int_equal(sd_jobgroup_wait(g, t0 + 10000), 0);
-	/* side by side: 100 waits of 20 ms take far less than 2 s */
-	assert_true(sd_now_ms() - t0 < 1500);
+	/* side by side: 100 waits of 40 ms take a little over 40 ms, one
+	 * after the other 4 s */
+	assert_true(sd_now_ms() - t0 < 2000);
 	sd_jobgroup_close(g);
 	assert_int_equal(ran, 100);
 	assert_int_equal(dropped, 0);
@@ -72,8 +73,10 @@ static void limit_holds(void **state)
 	(void)state;
 	reset();
 	sd_jobgroup *g = sd_jobgroup_new(3);
+	/* jobs long enough that a loaded machine starts a second worker
+	 * before the first job ends */
 	for (int i = 0; i < 12; i++)
-		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)10);
+		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)50);
 	assert_int_equal(sd_jobgroup_wait(g, sd_now_ms() + 10000), 0);
 	sd_jobgroup_close(g);
 	assert_int_equal(ran, 12);
@@ -87,16 +90,19 @@ static void deadline_first(void **state)
 	reset();
 	sd_jobgroup *g = sd_jobgroup_new(2);
 	for (int i = 0; i < 10; i++)
-		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)600);
+		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)3000);
 	int64_t t0 = sd_now_ms();
 	assert_int_equal(sd_jobgroup_wait(g, t0 + 200), 1);
 	int64_t took = sd_now_ms() - t0;
-	assert_true(took >= 190 && took < 500);
+	/* the deadline's 200 ms, not the running jobs' 3 s */
+	assert_true(took >= 190 && took < 1500);
 	sd_jobgroup_close(g);
 	/* the two running finish on their own; the eight queued never run */
 	assert_int_equal(dropped, 8);
-	sleep_ms(800);
+	for (int i = 0; i < 600 && ran < 2; i++)
+		sleep_ms(10);
 	assert_int_equal(ran, 2);
+	assert_int_equal(dropped, 8);
 }
 
 static void join_outlived(void **state)
@@ -106,11 +112,13 @@ static void join_outlived(void **state)
 	/* the jobs' memory is the caller's: join stays until they end, and
 	 * says they outlived its deadline */
 	sd_jobgroup *g = sd_jobgroup_new(0);
+	/* jobs long enough to be running still when join is called (a
+	 * stall here between adding them and the call would end them) */
 	for (int i = 0; i < 3; i++)
-		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)400);
+		sd_jobgroup_add(g, slow, drop, (void *)(intptr_t)1500);
 	int64_t t0 = sd_now_ms();
 	assert_int_equal(sd_jobgroup_join(g, t0 + 100), 1);
-	assert_true(sd_now_ms() - t0 >= 390);
+	assert_true(sd_now_ms() - t0 >= 1490);
 	assert_int_equal(ran, 3);
 	assert_int_equal(now_running, 0);
 	/* in time: 0 */
@@ -179,7 +187,7 @@ static void heeding(void *arg)
 	 * or its job has already seen the cancel and ended */
 	int64_t t = sd_now_ms();
 	sd_jobgroup_wait(inner, t + 5000);
-	if (sd_now_ms() - t > 1000)
+	if (sd_now_ms() - t > 2500)    /* its 5 s deadline, or its job's */
 		nested_late++;
 	sd_jobgroup_close(inner);
 	now_running--;
@@ -208,7 +216,7 @@ static void cancel_scope(void **state)
 	assert_true(sd_cancel_fired(child));
 	/* the owner's wait ends at once, long before its deadline */
 	assert_int_equal(sd_jobgroup_wait(g, sd_now_ms() + 10000), 1);
-	assert_true(sd_now_ms() - t0 < 1000);
+	assert_true(sd_now_ms() - t0 < 2500);   /* the jobs' 5 s: < 2.5 s */
 	sd_jobgroup_close(g);
 	/* the two running saw the cancel and end; the four queued are
 	 * dropped (none starts after the cancel); the jobs of their nested
@@ -218,7 +226,7 @@ static void cancel_scope(void **state)
 	assert_int_equal(ran, 2);
 	assert_int_equal(dropped, 4);
 	assert_int_equal(nested_late, 0);
-	assert_true(sd_now_ms() - t0 < 2000);
+	assert_true(sd_now_ms() - t0 < 2500);
 	for (int i = 0; i < 300 && (sd_jobs_orphans() || saw_cancel < 4); i++)
 		sleep_ms(10);
 	assert_int_equal(sd_jobs_orphans(), 0);
@@ -236,7 +244,7 @@ static void *fire_later(void *arg)
 
 /* An owner already asleep in its wait wakes when the run's scope (a
  * parent of its group's) is fired, though its one job, deaf to the cancel,
- * runs on for a second and a half. */
+ * runs on for four seconds. */
 static void cancel_wakes_owner(void **state)
 {
 	(void)state;
@@ -248,15 +256,16 @@ static void cancel_wakes_owner(void **state)
 	sd_jobgroup *g = sd_jobgroup_new(0);
 	sd_cancel_enter(prev);
 	assert_int_equal(sd_jobgroup_add(g, slow, drop,
-	    (void *)(intptr_t)1500), 0);
+	    (void *)(intptr_t)4000), 0);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, fire_later, run), 0);
 	int64_t t0 = sd_now_ms();
 	assert_int_equal(sd_jobgroup_wait(g, t0 + 10000), 1);
-	assert_true(sd_now_ms() - t0 < 1000);
+	/* woken by the fire at 100 ms, not by the job's end at 4 s */
+	assert_true(sd_now_ms() - t0 < 2000);
 	pthread_join(t, NULL);
 	sd_jobgroup_close(g);
-	for (int i = 0; i < 300 && sd_jobs_orphans(); i++)
+	for (int i = 0; i < 700 && sd_jobs_orphans(); i++)
 		sleep_ms(10);
 	assert_int_equal(sd_jobs_orphans(), 0);
 	assert_int_equal(ran, 1);
@@ -304,11 +313,12 @@ static void kept_to_cpus(void **state)
 	g = sd_jobgroup_new(5);
 	sd_jobgroup_keep_to_cpus(g);
 	for (int i = 0; i < 10; i++)
-		sd_jobgroup_add(g, told_wait, drop, (void *)(intptr_t)200);
+		sd_jobgroup_add(g, told_wait, drop, (void *)(intptr_t)400);
 	t0 = sd_now_ms();
 	assert_int_equal(sd_jobgroup_wait(g, t0 + 10000), 0);
-	/* two rounds of five, not ten waits one after the other */
-	assert_true(sd_now_ms() - t0 < 1200);
+	/* two rounds of five (0.8 s), not ten waits one after the other
+	 * (4 s) */
+	assert_true(sd_now_ms() - t0 < 2400);
 	sd_jobgroup_close(g);
 	assert_int_equal(ran, 10);
 	assert_true(most_running <= 5);

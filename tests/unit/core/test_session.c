@@ -402,7 +402,8 @@ static void drip_is_cut_by_the_deadline(void **s)
 	sd_report *r = run_check(&p, SD_TLS_NONE, 1, 2.5);
 	int64_t took = sd_now_ms() - t0;
 	peer_stop(&p);
-	assert_true(took <= 3500);
+	/* the deadline (2.5 s), not the greeting's end (7.5 s) */
+	assert_true(took <= 5000);
 	assert_int_equal(sd_report_exit_code(r), 3);
 	sd_report_free(r);
 }

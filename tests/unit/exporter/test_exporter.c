@@ -441,10 +441,10 @@ static void reset_probes(void)
 	atomic_store(&saw_cancel, 0);
 }
 
-/* Waits (a few seconds at most) until no probe of f runs. */
+/* Waits (ten seconds at most) until no probe of f runs. */
 static void until_idle(sd_flights *f, sd_flight_stats *st)
 {
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 1000; i++) {
 		sd_flights_stats(f, st);
 		if (!st->running)
 			return;
@@ -459,8 +459,12 @@ static void flights_share_one_probe(void **state)
 	asker k[8];
 	pthread_t t[8];
 	reset_probes();
+	/* a probe long enough that all eight ask before it ends (one that
+	 * asked after would start a second probe, rightly); a deadline far
+	 * enough that the lag reserve a stall brings (three times the lag)
+	 * does not cut it */
 	for (int i = 0; i < 8; i++) {
-		k[i] = mk(f, "check lab", sd_now_ms() + 5000, 300);
+		k[i] = mk(f, "check lab", sd_now_ms() + 10000, 2000);
 		pthread_create(&t[i], NULL, ask, &k[i]);
 	}
 	int shared = 0;
@@ -494,18 +498,21 @@ static void flights_bound_the_probes(void **state)
 {
 	(void)state;
 	sd_flights *f = sd_flights_new(1);
-	asker a = mk(f, "domain a.example", sd_now_ms() + 5000, 600);
-	asker b = mk(f, "domain b.example", sd_now_ms() + 200, 1);
-	pthread_t ta, tb;
+	asker a = mk(f, "domain a.example", sd_now_ms() + 8000, 3000);
+	pthread_t ta;
 	reset_probes();
 	pthread_create(&ta, NULL, ask, &a);
-	usleep(50000);
-	pthread_create(&tb, NULL, ask, &b);
-	pthread_join(tb, NULL);
-	/* no slot came free by b's deadline: 503, at that deadline */
+	/* a's probe holds the one slot */
+	for (int i = 0; i < 500 && !atomic_load(&runs); i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&runs), 1);
+	asker b = mk(f, "domain b.example", sd_now_ms() + 200, 1);
+	ask(&b);
+	/* no slot came free by b's deadline: 503, at that deadline (200 ms),
+	 * not when a's probe ends (3 s) */
 	assert_int_equal(b.a.status, 503);
 	assert_non_null(strstr(b.a.body, "--concurrency"));
-	assert_true(b.took_ms < 550);
+	assert_true(b.took_ms < 1500);
 	pthread_join(ta, NULL);
 	assert_int_equal(a.a.status, 200);
 	assert_int_equal(atomic_load(&runs), 1);
@@ -528,8 +535,8 @@ static void flights_answer_by_the_deadline(void **state)
 	(void)state;
 	sd_flights *f = sd_flights_new(1);
 	reset_probes();
-	/* the probe would take 3 s; the scrape has 300 ms */
-	asker a = mk(f, "check slow", sd_now_ms() + 300, 3000);
+	/* the probe would take 6 s; the scrape has 300 ms */
+	asker a = mk(f, "check slow", sd_now_ms() + 300, 6000);
 	ask(&a);
 	assert_true(a.w.timed_out);
 	assert_int_equal(a.a.status, 0);
@@ -537,8 +544,8 @@ static void flights_answer_by_the_deadline(void **state)
 	assert_true(a.w.started_unix > 0);
 	assert_true(a.w.deadline_s == 1.0);
 	/* answered at its deadline, not at the probe's end (margin: a loaded
-	 * machine; the probe alone would take ten times as long) */
-	assert_true(a.took_ms >= 290 && a.took_ms < 1500);
+	 * machine; the probe alone would take twenty times as long) */
+	assert_true(a.took_ms >= 290 && a.took_ms < 2500);
 	/* nobody waits: cancelled, and it heeds the cancel */
 	sd_flight_stats st;
 	until_idle(f, &st);
@@ -550,9 +557,10 @@ static void flights_answer_by_the_deadline(void **state)
 	assert_int_equal(atomic_load(&ended), 1);
 
 	/* one that never looks at the cancel: its slot stays taken until it
-	 * really ends, so another target waits for it (503) */
+	 * really ends, so another target waits for it (503); it runs 4 s,
+	 * long after the three scrapes below (0.6 s) on a loaded machine */
 	reset_probes();
-	asker b = mk(f, "check deaf", sd_now_ms() + 200, -1500);
+	asker b = mk(f, "check deaf", sd_now_ms() + 200, -4000);
 	ask(&b);
 	assert_true(b.w.timed_out);
 	sd_flights_stats(f, &st);
@@ -588,11 +596,13 @@ static void flights_sharer_leaves_alone(void **state)
 	(void)state;
 	sd_flights *f = sd_flights_new(2);
 	reset_probes();
-	asker a = mk(f, "domain s.example", sd_now_ms() + 5000, 500);
-	asker b = mk(f, "domain s.example", sd_now_ms() + 150, 500);
+	asker a = mk(f, "domain s.example", sd_now_ms() + 8000, 2000);
 	pthread_t ta;
 	pthread_create(&ta, NULL, ask, &a);
-	usleep(30000);
+	/* b asks once a's probe runs, well before it ends */
+	for (int i = 0; i < 500 && !atomic_load(&runs); i++)
+		usleep(10000);
+	asker b = mk(f, "domain s.example", sd_now_ms() + 150, 2000);
 	ask(&b);
 	assert_true(b.w.shared);
 	assert_true(b.w.timed_out);
@@ -653,17 +663,25 @@ static void flights_answer_early_when_lagging(void **state)
 	assert_int_equal(st.lag_ms, 300);
 	assert_int_equal(st.reserve_ms, 650);
 	assert_int_equal(sd_flights_reserve_ms(f, 1000), 500);
-	/* 2 s to the deadline, the probe would take 3: the wait ends 650 ms
-	 * early (more if this machine lags too), timed out */
+	/* a lag of 800 ms: a reserve of 2150 ms (under half of a 5 s span,
+	 * so the wait's end does not depend on when the scrape began) */
+	sd_flights_lag(f, 800);
+	sd_flights_stats(f, &st);
+	assert_int_equal(st.reserve_ms, 2150);
+	/* 5 s to the deadline, the probe would take 6: the wait ends 2150 ms
+	 * early, timed out; one that ran to the deadline took 5 s */
 	int64_t t0 = sd_now_ms();
-	asker a = mk(f, "check lagging", t0 + 2000, 3000);
+	asker a = mk(f, "check lagging", t0 + 5000, 6000);
 	ask(&a);
 	assert_true(a.w.timed_out);
-	assert_true(a.w.ended_ms > t0 && a.w.ended_ms <= t0 + 1350);
-	assert_true(a.took_ms < 2000);
-	/* no lag with an offset that absorbs it */
-	sd_flights_set_offset(f, 2000);
-	assert_int_equal(sd_flights_reserve_ms(f, 1000), 0);
+	assert_true(a.w.ended_ms > t0 && a.w.ended_ms <= t0 + 2850);
+	assert_true(a.took_ms < 5000);
+	/* no lag with an offset that absorbs it: twice three times the lag
+	 * (800 ms, or what the wait above measured of this machine's own) */
+	sd_flights_stats(f, &st);
+	assert_true(st.lag_ms >= 800);
+	sd_flights_set_offset(f, 6 * st.lag_ms);
+	assert_int_equal(sd_flights_reserve_ms(f, 10000), 0);
 	until_idle(f, &st);
 	assert_int_equal(st.running, 0);
 	assert_int_equal(sd_flights_free(f, sd_now_ms() + 1000), 0);

@@ -116,6 +116,8 @@ static sd_dns_status zone_query(void *impl, const char *name, uint16_t type,
 {
 	spfz_zone *z = impl;
 	z->queries++;
+	if (deadline_ms > z->latest_deadline)
+		z->latest_deadline = deadline_ms;
 	char *cur = norm_name(name, strlen(name));
 	for (int hop = 0; hop <= SPFZ_MAX_CNAME; hop++) {
 		int found = 0, seen = 0;

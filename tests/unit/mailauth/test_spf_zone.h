@@ -29,6 +29,7 @@ typedef struct spfz_zone {
 	spfz_entry *e;
 	size_t n, cap;
 	unsigned long queries;
+	int64_t latest_deadline;  /* the latest deadline a query was given */
 } spfz_zone;
 
 spfz_zone *spfz_new(void);
