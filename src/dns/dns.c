@@ -88,6 +88,7 @@ sd_dns_status sd_dns_query(sd_resolver *res, const char *name, uint16_t type,
 	/* the run was given up: no new question (one on the wire ends by
 	 * its deadline) */
 	if (sd_cancelled()) {
+		out->unasked = 1;
 		out->status = SD_DNS_TIMEOUT;
 		return out->status;
 	}

@@ -61,6 +61,9 @@ typedef struct sd_dns_answer {
 	sd_dns_rr *rr;
 	size_t n_rr;
 	int64_t elapsed_ms;
+	int unasked;          /* TIMEOUT before the question went out: the
+	                       * deadline had passed, or the run was given up;
+	                       * nothing was sent */
 } sd_dns_answer;
 
 void sd_dns_answer_clear(sd_dns_answer *a);

@@ -991,8 +991,10 @@ static void flight_land(stub *s, flight *f)
 static sd_dns_status ask_servers(stub *s, const char *name, const char *qname,
     const char *key, uint16_t type, int64_t deadline_ms, sd_dns_answer *out)
 {
-	if (sd_remaining_ms(deadline_ms) <= 0)
+	if (sd_remaining_ms(deadline_ms) <= 0) {
+		out->unasked = 1;
 		return out->status = SD_DNS_TIMEOUT;
+	}
 	chan c = channel_take(s);
 	if (!c.ch)
 		return out->status = SD_DNS_ERROR;

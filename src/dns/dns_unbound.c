@@ -298,6 +298,12 @@ static sd_dns_status resolve_on(ub_backend *b, const char *name,
 	pending p = { 0 };
 	int id = 0;
 	int64_t t0 = sd_now_ms();
+	if (sd_remaining_ms(deadline_ms) <= 0) {
+		/* nothing to wait for: not asked (what libunbound has cached
+		 * would only come by a callback that could not be waited for) */
+		out->unasked = 1;
+		return out->status = SD_DNS_TIMEOUT;
+	}
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

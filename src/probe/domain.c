@@ -307,6 +307,8 @@ sd_dns_status sd_dctx_lookup(sd_dctx *c, sd_resolver *res, const char *name,
 	    "secure", out->secure, "elapsed_ms", (json_int_t)took);
 	if (!f)
 		return out->status;
+	if (out->unasked)   /* a timeout, but nothing went out */
+		json_object_set_new(f, "asked", json_false());
 	if (out->why_bogus) {
 		char *s = sd_sanitize(out->why_bogus, strlen(out->why_bogus),
 		    400);

@@ -366,6 +366,47 @@ static void spf_warnings_from_the_tree(void **state)
 	sd_resolver_free(res);
 }
 
+/* A lookup whose turn came after the deadline was never asked, and its
+ * fact says so (the stub resolver, nothing listening at its address):
+ * with the deadline gone every lookup is a timeout with asked false; with
+ * time left each is asked (the kernel refuses it) and none says so. */
+static void lookups_never_asked_say_so(void **state)
+{
+	(void)state;
+	const char *err = NULL;
+	sd_resolver *res = sd_resolver_new_stub(
+	    (const char *[]){ "127.0.0.1:1" }, 1, &err);
+	assert_non_null(res);
+	sd_options o = options();
+	o.n_dnsbl = 0;
+	sd_domain_params p = { .domain = "example.com" };
+	for (int late = 0; late < 2; late++) {
+		sd_report *r = sd_report_new("domain");
+		assert_int_equal(sd_domain_probe(r, res, &o, &p, late ?
+		    sd_now_ms() - 1 : sd_now_ms() + 10000), 0);
+		size_t lookups = 0, unasked = 0, i;
+		json_t *f;
+		json_array_foreach(r->facts, i, f) {
+			const char *check = json_string_value(
+			    json_object_get(f, "check"));
+			if (!check || strcmp(check, "lookup") != 0)
+				continue;
+			lookups++;
+			json_t *said = json_object_get(f, "asked");
+			if (!said)
+				continue;
+			assert_true(json_is_false(said));
+			assert_string_equal(json_string_value(json_object_get(f,
+			    "status")), "timeout");
+			unasked++;
+		}
+		assert_true(lookups >= 3);   /* MX, SPF, DMARC at least */
+		assert_int_equal(unasked, late ? lookups : 0);
+		sd_report_free(r);
+	}
+	sd_resolver_free(res);
+}
+
 static void hanging_resolver(void **state)
 {
 	(void)state;
@@ -433,6 +474,7 @@ int main(void)
 		cmocka_unit_test(common_selectors_and_message),
 		cmocka_unit_test(spf_matched_inside_an_include),
 		cmocka_unit_test(spf_warnings_from_the_tree),
+		cmocka_unit_test(lookups_never_asked_say_so),
 		cmocka_unit_test(hanging_resolver),
 		cmocka_unit_test(overrunning_resolver),
 	};
