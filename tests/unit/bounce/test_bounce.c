@@ -301,6 +301,17 @@ static void nesting_without_end(void **state)
 	free(buf);
 }
 
+/* CPU time of this process in ms: the bounds below guard against work
+ * that grows with the square of the input (a scan per recipient), which
+ * would take minutes; CPU time leaves out the stalls of a shared machine
+ * that wall time would count. */
+static int64_t cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void ten_thousand_recipients(void **state)
 {
 	(void)state;
@@ -321,17 +332,17 @@ static void ten_thousand_recipients(void **state)
 		    "rfc822; u%d@example.net\nAction: failed\nStatus: 5.1.1\n"
 		    "Diagnostic-Code: smtp; 550 5.1.1 user unknown\n", i);
 	o += (size_t)snprintf(buf + o, cap - o, "\n--B--\n");
-	int64_t t0 = sd_now_ms();
+	int64_t t0 = cpu_ms();
 	sd_bounce b;
 	sd_report *r = judge(buf, o, &b);
-	int64_t ms = sd_now_ms() - t0;
+	int64_t ms = cpu_ms() - t0;
 	assert_int_equal(b.n_rcpts, SD_BOUNCE_MAX_RCPTS);
 	assert_int_equal(b.n_rcpts_dropped, 1);
 	json_t *msg = sd_fact_get(r->facts, "bounce.message");
 	assert_int_equal(json_integer_value(json_object_get(msg,
 	    "recipients")), 10001);
 	assert_string_equal(sd_report_cause(r), "recipient.unknown");
-	print_message("# 10,001 recipients read and judged in %lld ms\n",
+	print_message("# 10,001 recipients read and judged in %lld ms of CPU\n",
 	    (long long)ms);
 	assert_true(ms < 5000);
 	/* the text completed the DSN recipients it reached (a text part is
@@ -359,12 +370,13 @@ static void fifty_megabytes(void **state)
 	for (size_t i = 0; i < big; i++)
 		buf[o + i] = (i % 77 == 76) ? '\n' : "QUJD"[i % 4];
 	o += big;
-	int64_t t0 = sd_now_ms();
+	int64_t t0 = cpu_ms();
 	sd_bounce b;
 	sd_report *r = judge(buf, o, &b);
-	int64_t ms = sd_now_ms() - t0;
+	int64_t ms = cpu_ms() - t0;
 	assert_string_equal(sd_report_cause(r), "content.too_large");
-	print_message("# 50 MB read and judged in %lld ms\n", (long long)ms);
+	print_message("# 50 MB read and judged in %lld ms of CPU\n",
+	    (long long)ms);
 	assert_true(ms < 15000);
 	sd_report_free(r);
 	sd_bounce_free(&b);
