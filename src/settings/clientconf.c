@@ -425,7 +425,8 @@ static int tb_default_profile(char *dir, size_t dirlen, char *err,
 	char *text = read_file(ini, &len, err, errlen);
 	if (!text)
 		return -1;
-	/* the [Install...] section's Default= is under base too */
+	/* the [Install...] section's Default= is under base too, unless it
+	 * is absolute (a profile outside ~/.thunderbird) */
 	tb_folder install = { "", 1 }, def = { "", 1 }, only = { "", 1 },
 	    cur = { "", 1 };
 	int is_default = 0, in_install = 0, profiles = 0, too_long = 0;
@@ -453,10 +454,11 @@ static int tb_default_profile(char *dir, size_t dirlen, char *err,
 		else if (l.len > 11 && strncmp(l.s, "IsRelative=", 11) == 0)
 			cur.relative = l.s[11] == '1';
 		else if (l.len > 8 && strncmp(l.s, "Default=", 8) == 0) {
-			if (in_install)
+			if (in_install) {
 				too_long = !conf_copy(install.path,
 				    sizeof install.path, l.s + 8, l.len - 8);
-			else
+				install.relative = l.s[8] != '/';
+			} else
 				is_default = l.s[8] == '1';
 		}
 	}

@@ -632,6 +632,15 @@ static void thunderbird_long_profile_path(void **state)
 	sd_client_conf_wipe(&c);
 	assert_int_equal(sd_client_conf_load("thunderbird", &c), 0);
 	assert_string_equal(c.host, "smtp.example.net");
+	/* an [Install...] section naming it by its absolute path (a profile
+	 * kept outside ~/.thunderbird) is taken as it is */
+	char install[PATH_MAX + 64];
+	snprintf(install, sizeof install, "[Install4F96D1932A9F858E]\n"
+	    "Default=%s\nLocked=1\n", dir);
+	put(tb, "profiles.ini", install);
+	sd_client_conf_wipe(&c);
+	assert_int_equal(sd_client_conf_load("thunderbird", &c), 0);
+	assert_string_equal(c.host, "smtp.example.net");
 
 	/* joined, over the 1023 bytes of a --config path */
 	char ini[700];
