@@ -48,8 +48,10 @@ int conf_fail(sd_client_conf *c, int line, const char *fmt, ...)
 	if (line > 0)
 		snprintf(c->error, sizeof c->error, "%.80s line %d: %s", c->file,
 		    line, msg);
-	else
+	else if (c->file[0])
 		snprintf(c->error, sizeof c->error, "%.80s: %s", c->file, msg);
+	else   /* before any file was read: the message names what failed */
+		snprintf(c->error, sizeof c->error, "%s", msg);
 	return -1;
 }
 

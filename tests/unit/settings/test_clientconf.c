@@ -683,6 +683,29 @@ static void thunderbird_long_profile_path(void **state)
 	assert_int_equal(rmdir(top), 0);
 }
 
+/* No profiles.ini: the error names the file it looked for, with nothing
+ * before it (no file had been read to name). */
+static void thunderbird_no_profiles(void **state)
+{
+	(void)state;
+	char top[] = "/tmp/sd-tb-XXXXXX";
+	assert_non_null(mkdtemp(top));
+	char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	setenv("HOME", top, 1);
+	sd_client_conf_wipe(&c);
+	assert_int_equal(sd_client_conf_load("thunderbird", &c), -1);
+	char want[PATH_MAX];
+	snprintf(want, sizeof want, "%s/.thunderbird/profiles.ini: ", top);
+	assert_int_equal(strncmp(c.error, want, strlen(want)), 0);
+	if (old_home) {
+		setenv("HOME", old_home, 1);
+		free(old_home);
+	} else {
+		unsetenv("HOME");
+	}
+	assert_int_equal(rmdir(top), 0);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -699,6 +722,7 @@ int main(void)
 		cmocka_unit_test(mutt),
 		cmocka_unit_test(thunderbird),
 		cmocka_unit_test(thunderbird_long_profile_path),
+		cmocka_unit_test(thunderbird_no_profiles),
 		cmocka_unit_test(postfix),
 		cmocka_unit_test(hostile),
 		cmocka_unit_test(limits),
