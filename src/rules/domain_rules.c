@@ -258,17 +258,14 @@ static int nothing_answered(judge *j)
 	return total > 0;
 }
 
-/* Nothing of the domain answered, nor the control lookup that `domain`
- * asks then (probe/domain.h), and no other name either: the resolver
- * itself fails, even for the root zone's name servers every resolver
- * has. */
-static const json_t *control_failed(judge *j, const json_t *alive)
+/* Nothing of the domain answered and no other name either: the control
+ * lookup `domain` asks then (probe/domain.h), when it failed too.  Then
+ * the resolver itself fails, even for the root zone's name servers every
+ * resolver has. */
+static const json_t *control_failed(judge *j)
 {
 	const json_t *control = fact_of(j, "domain.control");
-	if (alive || !control || answered(str(control, "status")) ||
-	    !nothing_answered(j))
-		return NULL;
-	return control;
+	return control && !answered(str(control, "status")) ? control : NULL;
 }
 
 static void resolver_fails(judge *j, json_t *ids, size_t total,
@@ -291,9 +288,11 @@ static void rule_lookups(judge *j)
 	json_t *f;
 	size_t total = 0, ok = 0, timeouts = 0, own = 0, own_timeouts = 0;
 	json_t *failed = json_array();   /* the evidence of the one cause */
-	const json_t *alive = answered_elsewhere(j);
-	const json_t *control = control_failed(j, alive);
-	int dead_names = alive && nothing_answered(j);
+	/* healthy runs stop at their first answer of the domain */
+	int blind = nothing_answered(j);
+	const json_t *alive = blind ? answered_elsewhere(j) : NULL;
+	const json_t *control = blind && !alive ? control_failed(j) : NULL;
+	int dead_names = alive != NULL;
 	FOREACH_CHECK(j, "lookup", f) {
 		const char *id = str(f, "id");
 		if (!by_resolver(f) || !is(f, "stage", "domain"))
