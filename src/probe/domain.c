@@ -44,6 +44,9 @@
 #define SPF_TRACE_KEEP 200
 /* Answers shown in one lookup fact. */
 #define LOOKUP_ANSWERS_MAX 32
+/* The control lookup (sd_domain_params.control_deadline) gets at most
+ * this long: a resolver that is alive has the root's name servers at hand. */
+#define CONTROL_MAX_MS 1000
 
 const char *const sd_domain_common_selectors[] = {
 	"google", "selector1", "selector2", "default", "s1", "s2", "k1",
@@ -75,6 +78,10 @@ struct sd_dctx {
 	char *spf_sender;  /* identity SPF is checked for */
 	char *from_domain; /* the message's From domain, or NULL */
 	char *from_problem; /* why there is none */
+	/* the run resolver's lookups so far: of names at or below the
+	 * domain, failed and answered (bogus counts as an answer); of other
+	 * names, answered */
+	size_t own_failed, own_answered, other_answered;
 };
 
 /* ------------------------------------------------------------------ */
@@ -184,12 +191,7 @@ static void enqueue(sd_dctx *c, job_fn fn, const char *a, const char *b,
 
 int sd_name_eq(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b);
-	if (la && a[la - 1] == '.')
-		la--;
-	if (lb && b[lb - 1] == '.')
-		lb--;
-	return la == lb && sd_strncaseeq(a, b, la);
+	return sd_name_under(a, b) && sd_name_under(b, a);
 }
 
 void sd_dctx_host(sd_dctx *c, const char *host, int by_family,
@@ -267,17 +269,29 @@ static json_t *rr_json(const sd_dns_rr *rr)
 	}
 }
 
-/* Upper-case type name into a fact id without locale. */
-sd_dns_status sd_dctx_lookup(sd_dctx *c, sd_resolver *res, const char *name,
-    uint16_t type, int64_t deadline, const char *stage, const char *prefix,
-    sd_dns_answer *out, char *id_out, size_t id_len)
+/* Counts a lookup of the run's resolver for the control decision. */
+static void count_lookup(sd_dctx *c, const char *name, sd_dns_status st)
+{
+	int answer = !sd_dns_status_is_failure(st) || st == SD_DNS_BOGUS;
+	pthread_mutex_lock(&c->lock);
+	if (!sd_name_under(name, c->conf.domain))
+		c->other_answered += answer;
+	else if (answer)
+		c->own_answered++;
+	else
+		c->own_failed++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* sd_dctx_lookup with the fact's id given and `deadline` as it is. */
+static sd_dns_status lookup_as(sd_dctx *c, sd_resolver *res,
+    const char *name, uint16_t type, int64_t deadline, const char *stage,
+    const char *id, sd_dns_answer *out, char *id_out, size_t id_len)
 {
 	if (id_out && id_len)
 		id_out[0] = '\0';  /* no fact, no id: callers read it always */
 	if (!res)
 		res = c->conf.res;
-	if (!deadline || deadline > c->conf.deadline)
-		deadline = c->conf.deadline;
 	int64_t t0 = sd_now_ms();
 	sd_dns_query(res, name, type, deadline, out);
 	int64_t took = sd_now_ms() - t0;
@@ -297,9 +311,8 @@ sd_dns_status sd_dctx_lookup(sd_dctx *c, sd_resolver *res, const char *name,
 		i++;
 	}
 
-	char id[SD_DOMAIN_ID_MAX];
-	snprintf(id, sizeof id, "%sdns.%s.%s", prefix ? prefix : "",
-	    sd_dns_type_name(type), name);
+	if (res == c->conf.res)
+		count_lookup(c, name, out->status);
 	json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:I}",
 	    "id", id, "stage", stage, "check", "lookup", "name", name,
 	    "type", sd_dns_type_name(type),
@@ -332,6 +345,19 @@ sd_dns_status sd_dctx_lookup(sd_dctx *c, sd_resolver *res, const char *name,
 	}
 	sd_dctx_fact(c, f, id_out, id_len);
 	return out->status;
+}
+
+sd_dns_status sd_dctx_lookup(sd_dctx *c, sd_resolver *res, const char *name,
+    uint16_t type, int64_t deadline, const char *stage, const char *prefix,
+    sd_dns_answer *out, char *id_out, size_t id_len)
+{
+	if (!deadline || deadline > c->conf.deadline)
+		deadline = c->conf.deadline;
+	char id[SD_DOMAIN_ID_MAX];
+	snprintf(id, sizeof id, "%sdns.%s.%s", prefix ? prefix : "",
+	    sd_dns_type_name(type), name);
+	return lookup_as(c, res, name, type, deadline, stage, id, out, id_out,
+	    id_len);
 }
 
 static int is_address(const char *s)
@@ -1325,6 +1351,24 @@ static size_t list_zones(int set, const char **given, size_t n_given,
 	return n;
 }
 
+/* Every lookup of the domain failed and no other name was answered: one
+ * question the resolver must answer, the root zone's name servers, shows
+ * whether it is alive, so that the rules can tell a dead resolver from
+ * the domain's own dead or lame name servers.  Healthy runs never ask it. */
+static void ask_control(sd_dctx *c, int64_t latest)
+{
+	pthread_mutex_lock(&c->lock);
+	int blind = c->own_failed && !c->own_answered && !c->other_answered;
+	pthread_mutex_unlock(&c->lock);
+	if (!blind)
+		return;
+	sd_dns_answer a = { 0 };
+	lookup_as(c, NULL, ".", SD_DNS_NS, sd_deadline_min(latest,
+	    sd_now_ms() + CONTROL_MAX_MS), "domain", "domain.control", &a,
+	    NULL, 0);
+	sd_dns_answer_clear(&a);
+}
+
 int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
     const sd_domain_params *p, int64_t deadline_ms)
 {
@@ -1383,6 +1427,8 @@ int sd_domain_probe(sd_report *r, sd_resolver *res, const sd_options *opt,
 	/* the pool runs the jobs; this thread helps until the deadline */
 	int abandoned = sd_jobgroup_wait(c->jobs, deadline_ms +
 	    DOMAIN_GRACE_MS);
+	if (!abandoned && p->control_deadline)
+		ask_control(c, p->control_deadline);
 	pthread_mutex_lock(&c->lock);
 	c->closed = 1;
 	pthread_mutex_unlock(&c->lock);
@@ -1418,7 +1464,10 @@ static sd_report *run_on(const sd_options *opt, const sd_domain_params *p,
 	}
 	sd_report_waiting(r, p->domain, "DNS lookups", 1,
 	    (double)sd_remaining_ms(deadline) / 1000.0);
-	*abandoned = sd_domain_probe(r, res, opt, p, deadline);
+	/* the control lookup may take half of the time left to judge */
+	sd_domain_params dp = *p;
+	dp.control_deadline = deadline + (r->t0_ms + budget - deadline) / 2;
+	*abandoned = sd_domain_probe(r, res, opt, &dp, deadline);
 	sd_report_waiting(r, p->domain, NULL, 0, 0);
 	if (*abandoned) {
 		json_t *f = json_pack("{s:s, s:s, s:s, s:b}", "id",

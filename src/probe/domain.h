@@ -48,6 +48,12 @@ typedef struct sd_domain_params {
 	/* checks of this run running at once, 0 for as many as the probe
 	 * engine's pool gives (probe/jobs.h) */
 	int max_workers;
+	/* 0, or the latest end of the control lookup: when every lookup of
+	 * the domain failed and no other name was answered, the probe asks
+	 * the resolver for the root zone's name servers (fact
+	 * "domain.control"), an answer it must have, to show whether it is
+	 * alive.  `domain` sets it; check has its own lookups for that. */
+	int64_t control_deadline;
 } sd_domain_params;
 
 /* The selectors tried when none is named (guesses: absence is only info). */

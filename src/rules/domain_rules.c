@@ -151,16 +151,44 @@ static void join(char *out, size_t len, const json_t *arr, const char *none)
 
 /* ---- lookups: failures of the resolver itself ---- */
 
-/* A name the same resolver answered in this run (check's lookups of its
- * server, stage "dns"): then the resolver is alive, whatever the domain's
- * own lookups did. */
+/* A lookup through the run's resolver (not one asked of an authoritative
+ * server directly, "ns.<address>.dns..."). */
+static int by_resolver(const json_t *f)
+{
+	return !has_prefix(str(f, "id"), "ns.");
+}
+
+/* A lookup of a name at or below the domain, through the resolver. */
+static int of_domain(judge *j, const json_t *f)
+{
+	return by_resolver(f) && sd_name_under(str(f, "name"), j->domain);
+}
+
+/* A name outside the domain the same resolver answered in this run:
+ * check's lookups of its server (stage "dns"), the sending addresses'
+ * PTR names, the lists' zones, the control lookup (probe/domain.h).  Then
+ * the resolver is alive, whatever the domain's own lookups did. */
 static const json_t *answered_elsewhere(judge *j)
 {
 	json_t *f;
 	FOREACH_CHECK(j, "dns", f)
 		if (is(f, "stage", "dns") && is(f, "status", "ok"))
 			return f;
+	FOREACH_CHECK(j, "lookup", f)
+		if (by_resolver(f) && !of_domain(j, f) &&
+		    answered(str(f, "status")))
+			return f;
 	return NULL;
+}
+
+/* What the answer that shows the resolver alive was for. */
+static const char *alive_name(const json_t *alive)
+{
+	if (is(alive, "kind", "dns"))
+		return str(alive, "host");
+	if (is(alive, "id", "domain.control"))
+		return "the root zone's name servers";
+	return str(alive, "name");
 }
 
 /* Appends "TYPE name" of a failed lookup to the list in `out`. */
@@ -197,8 +225,7 @@ static void names_unanswered(judge *j, json_t *ids, const json_t *alive,
 	}
 	json_t *f;
 	FOREACH_CHECK(j, "lookup", f)
-		if (is(f, "stage", "domain") && !answered(str(f, "status")) &&
-		    !has_prefix(str(f, "id"), "ns."))
+		if (of_domain(j, f) && !answered(str(f, "status")))
 			list_lookup(names, sizeof names, str(f, "type"),
 			    str(f, "name"), "");
 	json_array_append_new(ids, json_string(str(alive, "id")));
@@ -213,7 +240,7 @@ static void names_unanswered(judge *j, json_t *ids, const json_t *alive,
 	    "answered for %s: the domain's name servers do not answer",
 	    all_timeouts ? "no lookup" : "every lookup", j->domain,
 	    all_timeouts ? "was answered before the deadline" :
-	    "failed with SERVFAIL or no answer", names, str(alive, "host"));
+	    "failed with SERVFAIL or no answer", names, alive_name(alive));
 }
 
 /* No lookup of the domain has an answer, nor a bogus one. */
@@ -222,7 +249,7 @@ static int nothing_answered(judge *j)
 	json_t *f;
 	size_t total = 0;
 	FOREACH_CHECK(j, "lookup", f) {
-		if (has_prefix(str(f, "id"), "ns.") || !is(f, "stage", "domain"))
+		if (!of_domain(j, f))
 			continue;
 		if (answered(str(f, "status")) || is(f, "status", "bogus"))
 			return 0;
@@ -231,19 +258,48 @@ static int nothing_answered(judge *j)
 	return total > 0;
 }
 
+/* Nothing of the domain answered and no other name either: the control
+ * lookup `domain` asks then (probe/domain.h), when it failed too.  Then
+ * the resolver itself fails, even for the root zone's name servers every
+ * resolver has. */
+static const json_t *control_failed(judge *j)
+{
+	const json_t *control = fact_of(j, "domain.control");
+	return control && !answered(str(control, "status")) ? control : NULL;
+}
+
+static void resolver_fails(judge *j, json_t *ids, size_t total,
+    size_t timeouts, const json_t *control)
+{
+	j->resolver_dead = 1;
+	char also[200] = "";
+	if (control)
+		snprintf(also, sizeof also, ", not even the root zone's name "
+		    "servers (NS .), which every resolver has");
+	add(j, "dns.resolution_failed", SD_SEV_ERROR, "resolver", ids,
+	    fixes("check the resolver: is it reachable over UDP and TCP port "
+	    "53 (see --resolver, or /etc/resolv.conf)?", NULL),
+	    "the resolver answered none of %zu queries%s%s", total,
+	    timeouts == total ? " before the deadline" : "", also);
+}
+
 static void rule_lookups(judge *j)
 {
 	json_t *f;
-	size_t total = 0, ok = 0, timeouts = 0;
-	json_t *timed_out = json_array();   /* the evidence of a dead resolver */
-	const json_t *alive = answered_elsewhere(j);
-	int dead_names = alive && nothing_answered(j);
+	size_t total = 0, ok = 0, timeouts = 0, own = 0, own_timeouts = 0;
+	json_t *failed = json_array();   /* the evidence of the one cause */
+	/* healthy runs stop at their first answer of the domain */
+	int blind = nothing_answered(j);
+	const json_t *alive = blind ? answered_elsewhere(j) : NULL;
+	const json_t *control = blind && !alive ? control_failed(j) : NULL;
+	int dead_names = alive != NULL;
 	FOREACH_CHECK(j, "lookup", f) {
 		const char *id = str(f, "id");
-		if (has_prefix(id, "ns.") || !is(f, "stage", "domain"))
+		if (!by_resolver(f) || !is(f, "stage", "domain"))
 			continue;   /* the servers' own and the lists' answers */
 		total++;
 		const char *st = str(f, "status");
+		int timeout = strcmp(st, "timeout") == 0;
 		char subject[320];
 		snprintf(subject, sizeof subject, "%s", str(f, "name"));
 		if (answered(st)) {
@@ -258,9 +314,14 @@ static void rule_lookups(judge *j)
 			    subject, str(f, "type"), json_object_get(f,
 			    "why_bogus") ? str(f, "why_bogus") :
 			    "no reason given");
-		} else if (strcmp(st, "timeout") == 0 || dead_names) {
-			timeouts += strcmp(st, "timeout") == 0;
-			json_array_append_new(timed_out, json_string(id));
+		} else if (timeout || control || (dead_names &&
+		    of_domain(j, f))) {
+			timeouts += timeout;
+			if (of_domain(j, f)) {
+				own++;
+				own_timeouts += timeout;
+			}
+			json_array_append_new(failed, json_string(id));
 		} else {
 			add(j, "dns.resolution_failed", SD_SEV_ERROR, subject,
 			    ev_of(f), fixes("check the domain's authoritative "
@@ -272,21 +333,16 @@ static void rule_lookups(judge *j)
 		}
 	}
 	if (dead_names) {
-		names_unanswered(j, timed_out, alive, timeouts == total);
+		names_unanswered(j, failed, alive, own_timeouts == own);
 		return;
 	}
-	if (!timeouts || ok) {
-		json_decref(timed_out);
-		if (timeouts)
-			unfinished(j, "some DNS lookups");
+	if (control || (timeouts && !ok)) {
+		resolver_fails(j, failed, total, timeouts, control);
 		return;
 	}
-	j->resolver_dead = 1;
-	add(j, "dns.resolution_failed", SD_SEV_ERROR, "resolver", timed_out,
-	    fixes("check the resolver: is it reachable over UDP and TCP port "
-	    "53 (see --resolver, or /etc/resolv.conf)?", NULL),
-	    "the resolver answered none of %zu queries before the deadline",
-	    total);
+	json_decref(failed);
+	if (timeouts)
+		unfinished(j, "some DNS lookups");
 }
 
 /* ---- MX ---- */
@@ -510,6 +566,8 @@ static void rule_spf_record(judge *j, json_t *t)
 		    "the SPF record of %s is broken: %s", j->domain,
 		    why[0] ? why : "permerror");
 	} else if (strcmp(st, "temperror") == 0) {
+		if (j->names_dead || j->resolver_dead)
+			return;   /* rule_lookups names its lookup */
 		if (yes(t, "timed_out"))
 			unfinished(j, "SPF record");
 		else
@@ -597,6 +655,9 @@ static void rule_spf_result(judge *j, const json_t *t, json_t *f)
 		    "in permerror: %s", ip, str(f, "problem"));
 	} else if (strcmp(res, "temperror") == 0) {
 		const char *p = str(f, "problem");
+		if ((j->names_dead || j->resolver_dead) &&
+		    sd_name_under(dom, j->domain))
+			return;   /* the same cause, said once */
 		if (is(f, "problem_class", "lookup_timeout"))
 			unfinished(j, "SPF evaluation");
 		else
@@ -822,7 +883,7 @@ static void rule_dkim(judge *j)
 			continue;
 		}
 		if (strcmp(lookup, "failed") == 0) {
-			if (j->names_dead)
+			if (j->names_dead || j->resolver_dead)
 				continue;   /* the same cause, said once */
 			if (is(f, "dns_status", "timeout"))
 				unfinished(j, "DKIM keys");

@@ -177,6 +177,20 @@ int sd_strncaseeq(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+int sd_name_under(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	if (na && a[na - 1] == '.')
+		na--;
+	if (nb && b[nb - 1] == '.')
+		nb--;
+	if (!nb)
+		return 1;   /* every name is below the root */
+	if (na < nb || (na > nb && a[na - nb - 1] != '.'))
+		return 0;
+	return sd_strncaseeq(a + na - nb, b, nb);
+}
+
 const char *sd_strcasestr(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);

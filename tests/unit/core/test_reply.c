@@ -251,6 +251,19 @@ static void ascii_case(void **state)
 	assert_null(sd_strcasestr("abc", "abcd"));
 }
 
+static void name_under(void **state)
+{
+	(void)state;
+	assert_true(sd_name_under("Example.COM", "example.com."));
+	assert_true(sd_name_under("s1._domainkey.example.com", "example.com"));
+	assert_true(sd_name_under("example.com", ""));
+	/* a list's zone after the name is not below it */
+	assert_false(sd_name_under("example.com.dbl.example.net",
+	    "example.com"));
+	assert_false(sd_name_under("badexample.com", "example.com"));
+	assert_false(sd_name_under("com", "example.com"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +284,7 @@ int main(void)
 		cmocka_unit_test(base64_roundtrip),
 		cmocka_unit_test(sanitize),
 		cmocka_unit_test(ascii_case),
+		cmocka_unit_test(name_under),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,9 +62,14 @@ static const rec zone[] = {
 	  "v=spf1 ptr include:_spf.open.example -all", 0 },
 	{ "_spf.open.example", SD_DNS_TXT,
 	  "v=spf1 exists:%{p}.x.open.example +all", 0 },
+	/* the root zone's name servers: the control lookup */
+	{ ".", SD_DNS_NS, "a.root-servers.net", 0 },
 };
 
-enum { FAKE_ANSWER, FAKE_HANG, FAKE_OVERRUN };
+/* FAKE_LAME: every name at or below dead.example fails (SERVFAIL), as
+ * from a lame delegation; FAKE_DEAD_NS: they hang until the deadline, as
+ * when its servers are down; other names answer as FAKE_ANSWER. */
+enum { FAKE_ANSWER, FAKE_HANG, FAKE_OVERRUN, FAKE_LAME, FAKE_DEAD_NS };
 
 typedef struct fake {
 	int mode;
@@ -85,10 +90,7 @@ static void sleep_ms(int64_t ms)
 
 static int name_eq(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b);
-	if (la && a[la - 1] == '.')
-		la--;
-	return la == lb && sd_strncaseeq(a, b, la);
+	return sd_name_under(a, b) && sd_name_under(b, a);
 }
 
 /* Wire rdata for the types the zone holds. */
@@ -130,7 +132,10 @@ static sd_dns_status fake_query(void *impl, const char *name, uint16_t type,
 	while (deadline_ms > was &&
 	    !atomic_compare_exchange_weak(&latest, &was, deadline_ms))
 		;
-	if (f->mode == FAKE_HANG) {
+	int dead = sd_name_under(name, "dead.example");
+	if (dead && f->mode == FAKE_LAME)
+		return out->status = SD_DNS_SERVFAIL;
+	if (f->mode == FAKE_HANG || (dead && f->mode == FAKE_DEAD_NS)) {
 		sleep_ms(sd_remaining_ms(deadline_ms));
 		return out->status = SD_DNS_TIMEOUT;
 	}
@@ -467,6 +472,79 @@ static void overrunning_resolver(void **state)
 	assert_int_equal(asked, at_return);
 }
 
+static size_t count_code(const sd_report *r, const char *code)
+{
+	size_t i, n = 0;
+	json_t *f;
+	json_array_foreach(r->findings, i, f)
+		n += strcmp(json_string_value(json_object_get(f, "code")),
+		    code) == 0;
+	return n;
+}
+
+/* The status of the control lookup's fact, or NULL when it was not asked. */
+static const char *control_status(const sd_report *r)
+{
+	json_t *f = sd_fact_get(r->facts, "domain.control");
+	return f ? json_string_value(json_object_get(f, "status")) : NULL;
+}
+
+/* `domain` alone (no --ip, no lists) for a domain whose every lookup
+ * fails: the control lookup tells dead or lame name servers from a dead
+ * resolver; healthy runs never ask it. */
+static void control_lookup(void **state)
+{
+	(void)state;
+	static const struct {
+		int mode;
+		const char *domain, *control, *subject;
+	} cases[] = {
+		{ FAKE_ANSWER, "example.com", NULL, NULL },
+		{ FAKE_LAME, "dead.example", "ok", "dead.example" },
+		{ FAKE_DEAD_NS, "dead.example", "ok", "dead.example" },
+		{ FAKE_HANG, "dead.example", "timeout", "resolver" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		sd_resolver *res = fake_resolver(cases[i].mode);
+		sd_options o = options();
+		int64_t t0 = sd_now_ms();
+		sd_domain_params p = { .domain = cases[i].domain,
+			.control_deadline = t0 + 700 };
+		sd_report *r = sd_report_new("domain");
+		latest = 0;
+		int abandoned = sd_domain_probe(r, res, &o, &p, t0 + 400);
+		int64_t took = sd_now_ms() - t0;
+		sd_domain_rules(r);
+		const char *st = control_status(r);
+		/* a stall past the grace abandons the checks: no control then */
+		if (abandoned) {
+			assert_true(took >= 400 + 300);
+			assert_null(st);
+		} else if (!cases[i].control) {
+			assert_null(st);
+			assert_string_equal(sd_report_cause(r), "ok");
+		} else {
+			assert_non_null(st);
+			assert_string_equal(st, cases[i].control);
+			assert_string_equal(sd_report_cause(r),
+			    "dns.resolution_failed");
+			/* one finding, none a guessed selector */
+			assert_int_equal(count_code(r,
+			    "dns.resolution_failed"), 1);
+			assert_non_null(finding(r, "dns.resolution_failed",
+			    cases[i].subject));
+			/* the control ends by its own deadline */
+			assert_true(latest <= t0 + 700);
+		}
+		/* 0.4 s, the control's 0.3 s, short of a stall */
+		assert_true(took < 2500);
+		sd_report_free(r);
+		sd_resolver_free(res);
+	}
+	for (int i = 0; i < 300 && sd_jobs_orphans(); i++)
+		sleep_ms(10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +555,7 @@ int main(void)
 		cmocka_unit_test(lookups_never_asked_say_so),
 		cmocka_unit_test(hanging_resolver),
 		cmocka_unit_test(overrunning_resolver),
+		cmocka_unit_test(control_lookup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

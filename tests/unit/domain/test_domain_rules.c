@@ -309,6 +309,25 @@ static void softfail_is_warn_and_listing_wins(void **state)
 	json_decref(facts);
 }
 
+static size_t count_code(const sd_report *r, const char *code)
+{
+	size_t i, n = 0;
+	json_t *f;
+	json_array_foreach(r->findings, i, f)
+		n += strcmp(json_string_value(json_object_get(f, "code")),
+		    code) == 0;
+	return n;
+}
+
+/* The verdict's evidence is `want` (compact JSON). */
+static void evidence_is(const sd_report *r, const char *want)
+{
+	char *ev = json_dumps(json_object_get(r->verdict, "evidence"),
+	    JSON_COMPACT);
+	assert_string_equal(ev, want);
+	free(ev);
+}
+
 static void dead_resolver(void **state)
 {
 	(void)state;
@@ -360,12 +379,8 @@ static void dead_name_servers(void **state)
 	assert_non_null(strstr(sum, "answered for smtp.example.net"));
 	assert_null(strstr(sum, "resolver answered none"));
 	assert_non_null(strstr(fix_text(r), "name servers of example.com"));
-	char *ev = json_dumps(json_object_get(r->verdict, "evidence"),
-	    JSON_COMPACT);
-	assert_string_equal(ev, "[\"dns.MX.example.com\","
-	    "\"dns.SOA.example.com\",\"domain.spf\",\"domain.dmarc\","
-	    "\"dns.A.smtp.example.net\"]");
-	free(ev);
+	evidence_is(r, "[\"dns.MX.example.com\",\"dns.SOA.example.com\","
+	    "\"domain.spf\",\"domain.dmarc\",\"dns.A.smtp.example.net\"]");
 	sd_report_free(r);
 
 	/* SERVFAIL (a lame delegation) the same: one finding, not one a
@@ -380,11 +395,7 @@ static void dead_name_servers(void **state)
 	assert_non_null(strstr(vstr(r, "summary"), "every lookup of example.com "
 	    "failed with SERVFAIL or no answer (TXT example.com (SPF), TXT "
 	    "_dmarc.example.com (DMARC), MX example.com, SOA example.com)"));
-	size_t k, n = 0;
-	json_array_foreach(r->findings, k, f)
-		n += strcmp(json_string_value(json_object_get(f, "code")),
-		    "dns.resolution_failed") == 0;
-	assert_int_equal(n, 1);
+	assert_int_equal(count_code(r, "dns.resolution_failed"), 1);
 	sd_report_free(r);
 
 	/* without that answer, nothing says the resolver is alive, nor that
@@ -393,6 +404,121 @@ static void dead_name_servers(void **state)
 	r = judge(facts);
 	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
 	assert_null(strstr(vstr(r, "summary"), "name servers do not answer"));
+	sd_report_free(r);
+	json_decref(facts);
+}
+
+/* The facts of `domain` alone for a domain whose every lookup failed
+ * (`st`): no check lookups of a server beside them. */
+static json_t *blind_facts(const char *st)
+{
+	return json_pack("[{s:s, s:s, s:s, s:s, s:[s], s:[s]}, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s, s:s, s:s}, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:b}, {s:s, s:s, s:s, s:s, s:s}, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:s}]",
+	    "id", "domain.inputs", "stage", "domain", "check", "inputs",
+	    "domain", "example.com", "ips", "192.0.2.1", "selectors", "s1",
+	    "id", "dns.MX.example.com", "stage", "domain", "check", "lookup",
+	    "name", "example.com", "type", "MX", "status", st,
+	    "id", "dns.SOA.example.com", "stage", "domain", "check", "lookup",
+	    "name", "example.com", "type", "SOA", "status", st,
+	    "id", "domain.spf", "stage", "domain", "check", "spf_record",
+	    "domain", "example.com", "status", "temperror", "timed_out",
+	    strcmp(st, "timeout") == 0,
+	    "id", "domain.dmarc", "stage", "domain", "check", "dmarc",
+	    "domain", "example.com", "found", "lookup_failed",
+	    "id", "domain.dkim.s1", "stage", "domain", "check", "dkim_key",
+	    "selector", "s1", "domain", "example.com", "name",
+	    "s1._domainkey.example.com", "source", "common", "lookup",
+	    "failed", "dns_status", st,
+	    "id", "domain.spf.192.0.2.1", "stage", "domain", "check", "spf",
+	    "ip", "192.0.2.1", "result", "temperror", "problem",
+	    "the TXT lookup of example.com failed (SERVFAIL)");
+}
+
+/* `domain` alone: the answers it had outside the domain (the sending
+ * address's PTR name, a list's zone) or its control lookup of the root
+ * zone's name servers show the resolver alive; a failed control shows it
+ * dead.  Either way one finding, not one a lookup. */
+static void blind_domain(void **state)
+{
+	(void)state;
+	json_t *facts = blind_facts("servfail");
+	sd_report *r = judge(facts);
+	/* nothing proves the resolver alive: a lookup at a time, as before */
+	assert_int_equal(count_code(r, "dns.resolution_failed") > 1, 1);
+	sd_report_free(r);
+
+	/* the sending address's reverse name answered */
+	json_array_append_new(facts, json_pack("{s:s, s:s, s:s, s:s, s:s, "
+	    "s:s}", "id", "dns.PTR.1.2.0.192.in-addr.arpa", "stage", "domain",
+	    "check", "lookup", "name", "1.2.0.192.in-addr.arpa", "type", "PTR",
+	    "status", "nxdomain"));
+	r = judge(facts);
+	assert_string_equal(sd_report_cause(r), "dns.resolution_failed");
+	assert_int_equal(count_code(r, "dns.resolution_failed"), 1);
+	assert_non_null(finding(r, "dns.resolution_failed", "example.com"));
+	assert_non_null(strstr(vstr(r, "summary"), "every lookup of example.com "
+	    "failed with SERVFAIL or no answer (TXT example.com (SPF), TXT "
+	    "_dmarc.example.com (DMARC), MX example.com, SOA example.com), "
+	    "while the same resolver answered for 1.2.0.192.in-addr.arpa: "
+	    "the domain's name servers do not answer"));
+	assert_null(finding(r, "dns.resolution_failed", "s1"));
+	assert_null(finding(r, "dns.resolution_failed", "192.0.2.1"));
+	sd_report_free(r);
+	json_array_remove(facts, json_array_size(facts) - 1);
+
+	/* a list's zone answered (the name ends in the zone, not the
+	 * domain) */
+	json_array_append_new(facts, json_pack("{s:s, s:s, s:s, s:s, s:s, "
+	    "s:s}", "id", "dns.A.example.com.dbl.example.net", "stage",
+	    "reputation", "check", "lookup", "name",
+	    "example.com.dbl.example.net", "type", "A", "status", "nxdomain"));
+	r = judge(facts);
+	assert_int_equal(count_code(r, "dns.resolution_failed"), 1);
+	assert_non_null(strstr(vstr(r, "summary"),
+	    "answered for example.com.dbl.example.net"));
+	sd_report_free(r);
+	json_array_remove(facts, json_array_size(facts) - 1);
+
+	/* the control lookup answered */
+	json_t *control = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+	    "domain.control", "stage", "domain", "check", "lookup", "name",
+	    ".", "type", "NS", "status", "ok");
+	json_array_append(facts, control);
+	r = judge(facts);
+	assert_int_equal(count_code(r, "dns.resolution_failed"), 1);
+	assert_non_null(strstr(vstr(r, "summary"), "while the same resolver "
+	    "answered for the root zone's name servers: the domain's name "
+	    "servers do not answer"));
+	assert_non_null(strstr(fix_text(r), "name servers of example.com"));
+	evidence_is(r, "[\"dns.MX.example.com\",\"dns.SOA.example.com\","
+	    "\"domain.spf\",\"domain.dmarc\",\"domain.control\"]");
+	sd_report_free(r);
+
+	/* the control failed too: the resolver, once */
+	json_object_set_new(control, "status", json_string("timeout"));
+	r = judge(facts);
+	assert_int_equal(count_code(r, "dns.resolution_failed"), 1);
+	assert_non_null(finding(r, "dns.resolution_failed", "resolver"));
+	assert_string_equal(vstr(r, "summary"), "the resolver answered none "
+	    "of 3 queries, not even the root zone's name servers (NS .), "
+	    "which every resolver has");
+	assert_non_null(strstr(fix_text(r), "check the resolver"));
+	sd_report_free(r);
+	json_decref(control);
+	json_decref(facts);
+
+	/* every lookup timed out, the control too */
+	facts = blind_facts("timeout");
+	json_array_append_new(facts, json_pack("{s:s, s:s, s:s, s:s, s:s, "
+	    "s:s}", "id", "domain.control", "stage", "domain", "check",
+	    "lookup", "name", ".", "type", "NS", "status", "timeout"));
+	r = judge(facts);
+	assert_int_equal(count_code(r, "dns.resolution_failed"), 1);
+	assert_non_null(strstr(vstr(r, "summary"), "the resolver answered "
+	    "none of 3 queries before the deadline, not even"));
 	sd_report_free(r);
 	json_decref(facts);
 }
@@ -822,6 +948,7 @@ int main(void)
 		cmocka_unit_test(softfail_is_warn_and_listing_wins),
 		cmocka_unit_test(dead_resolver),
 		cmocka_unit_test(dead_name_servers),
+		cmocka_unit_test(blind_domain),
 		cmocka_unit_test(deadline_is_inconclusive),
 		cmocka_unit_test(bogus_lookup),
 		cmocka_unit_test(servers_disagree),
