@@ -362,20 +362,6 @@ static int name_eq(const char *a, const char *b)
 	return na == nb && sd_spfi_caseeq_n(a, b, na);
 }
 
-/* a equals b or is a subdomain of it (case-insensitive). */
-static int name_under(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b);
-	if (na && a[na - 1] == '.')
-		na--;
-	if (nb && b[nb - 1] == '.')
-		nb--;
-	if (na == nb)
-		return sd_spfi_caseeq_n(a, b, na);
-	return na > nb && a[na - nb - 1] == '.' &&
-	    sd_spfi_caseeq_n(a + na - nb, b, nb);
-}
-
 /* --- addresses ------------------------------------------------------------ */
 
 static int rr_addr(const sd_dns_rr *rr, int v6, unsigned char *b)
@@ -541,7 +527,7 @@ static const char *get_p(void *arg, const char *domain)
 		if (name_eq(e->validated[i], domain))
 			best = e->validated[i];
 	for (size_t i = 0; i < e->n_validated && !best; i++)
-		if (name_under(e->validated[i], domain))
+		if (sd_name_under(e->validated[i], domain))
 			best = e->validated[i];
 	if (!best && e->n_validated)
 		best = e->validated[0];
@@ -827,7 +813,7 @@ static mres mech_ptr(ev *e, const sd_spf_term *t, const char *name)
 		    M_NOMATCH;
 	}
 	for (size_t i = 0; i < e->n_validated; i++) {
-		if (name_under(e->validated[i], name)) {
+		if (sd_name_under(e->validated[i], name)) {
 			trace(e, "%s: validated name %s is %s or under it",
 			    t->text, e->validated[i], name);
 			return M_MATCH;
