@@ -261,11 +261,13 @@ static int nothing_answered(judge *j)
 /* Nothing of the domain answered and no other name either: the control
  * lookup `domain` asks then (probe/domain.h), when it failed too.  Then
  * the resolver itself fails, even for the root zone's name servers every
- * resolver has. */
+ * resolver has.  A control whose turn came after its deadline was never
+ * asked, and shows nothing. */
 static const json_t *control_failed(judge *j)
 {
 	const json_t *control = fact_of(j, "domain.control");
-	return control && !answered(str(control, "status")) ? control : NULL;
+	return control && !answered(str(control, "status")) &&
+	    !json_is_false(json_object_get(control, "asked")) ? control : NULL;
 }
 
 static void resolver_fails(judge *j, json_t *ids, size_t total,
@@ -297,6 +299,9 @@ static void rule_lookups(judge *j)
 		const char *id = str(f, "id");
 		if (!by_resolver(f) || !is(f, "stage", "domain"))
 			continue;   /* the servers' own and the lists' answers */
+		if (is(f, "id", "domain.control") &&
+		    json_is_false(json_object_get(f, "asked")))
+			continue;   /* never asked: it says nothing */
 		total++;
 		const char *st = str(f, "status");
 		int timeout = strcmp(st, "timeout") == 0;
