@@ -352,16 +352,6 @@ static const char *check_initial_domain(const char *d)
 	return NULL;
 }
 
-static int name_eq(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b);
-	if (na && a[na - 1] == '.')
-		na--;
-	if (nb && b[nb - 1] == '.')
-		nb--;
-	return na == nb && sd_spfi_caseeq_n(a, b, na);
-}
-
 /* --- addresses ------------------------------------------------------------ */
 
 static int rr_addr(const sd_dns_rr *rr, int v6, unsigned char *b)
@@ -524,7 +514,7 @@ static const char *get_p(void *arg, const char *domain)
 	find_validated(e);
 	const char *best = NULL;
 	for (size_t i = 0; i < e->n_validated && !best; i++)
-		if (name_eq(e->validated[i], domain))
+		if (sd_name_eq(e->validated[i], domain))
 			best = e->validated[i];
 	for (size_t i = 0; i < e->n_validated && !best; i++)
 		if (sd_name_under(e->validated[i], domain))
@@ -1080,7 +1070,7 @@ static int keep_ptr_terms(sd_spf_term_ref **refs, size_t *n,
 		for (size_t k = 0; k < *n && !seen; k++)
 			seen = (*refs)[k].term && (*refs)[k].domain &&
 			    strcmp((*refs)[k].term, t->text) == 0 &&
-			    name_eq((*refs)[k].domain, domain);
+			    sd_name_eq((*refs)[k].domain, domain);
 		if (seen || *n == SD_SPF_PTR_TERMS_KEPT)
 			continue;
 		if (!*refs) {
@@ -1196,7 +1186,7 @@ static sd_spf_code check_host(ev *e, const char *domain, int chain,
 		return SD_SPF_PERMERROR;
 	}
 	for (int i = 0; i < e->n_path; i++) {
-		if (!name_eq(e->path[i], domain))
+		if (!sd_name_eq(e->path[i], domain))
 			continue;
 		/*
 		 * The same domain again: evaluation from here repeats what is
@@ -1678,7 +1668,7 @@ static unsigned tree_visit(tree_walk *w, const char *domain, const char *via,
 {
 	sd_spf_tree *o = w->out;
 	for (int i = 0; i < w->depth; i++) {
-		if (name_eq(w->path[i], domain)) {
+		if (sd_name_eq(w->path[i], domain)) {
 			tree_fail(w, SD_SPF_PERMERROR, "a loop: %s leads back "
 			    "to %s", via, domain);
 			tree_trace(w, "%s: loop back to %s", via, domain);

@@ -189,11 +189,6 @@ static void enqueue(sd_dctx *c, job_fn fn, const char *a, const char *b,
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
 
-int sd_name_eq(const char *a, const char *b)
-{
-	return sd_name_under(a, b) && sd_name_under(b, a);
-}
-
 void sd_dctx_host(sd_dctx *c, const char *host, int by_family,
     sd_dns_host_answer *out, json_t **ev)
 {

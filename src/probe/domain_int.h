@@ -72,9 +72,6 @@ json_t *sd_jstr_sanitized(const char *s, size_t max);
 
 /* "A", "MX", "TXT", ... */
 
-/* Non-zero when `a` and `b` are the same name: no case, no trailing dot. */
-int sd_name_eq(const char *a, const char *b);
-
 /* The checks that live in their own files. */
 void sd_domain_check_mtasts(sd_dctx *c);
 void sd_domain_check_dane(sd_dctx *c, const char *mx_host);

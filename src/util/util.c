@@ -177,6 +177,16 @@ int sd_strncaseeq(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+int sd_name_eq(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	if (na && a[na - 1] == '.')
+		na--;
+	if (nb && b[nb - 1] == '.')
+		nb--;
+	return na == nb && sd_strncaseeq(a, b, na);
+}
+
 int sd_name_under(const char *a, const char *b)
 {
 	size_t na = strlen(a), nb = strlen(b);

@@ -122,8 +122,11 @@ int sd_base64_value(char c);
 /* ASCII-only case-insensitive compare (no locale: tr_TR dotless i). */
 int sd_strcaseeq(const char *a, const char *b);
 int sd_strncaseeq(const char *a, const char *b, size_t n);
-/* Non-zero when DNS name `a` is `b` or a name below it ("x.b"): ASCII
+/* Non-zero when DNS names `a` and `b` are the same name: ASCII
  * case-insensitive, a trailing dot on either ignored. */
+int sd_name_eq(const char *a, const char *b);
+/* Non-zero when DNS name `a` is `b` or a name below it ("x.b"), compared
+ * as sd_name_eq does. */
 int sd_name_under(const char *a, const char *b);
 /* ASCII case-insensitive substring search. */
 const char *sd_strcasestr(const char *hay, const char *needle);
