@@ -97,17 +97,6 @@ const char *sd_dnsbl_class_name(sd_dnsbl_class c)
 	return "error";
 }
 
-/* Zone names compare without case and without a trailing dot. */
-static int zone_eq(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la && a[la - 1] == '.')
-		la--;
-	if (lb && b[lb - 1] == '.')
-		lb--;
-	return la == lb && sd_strncaseeq(a, b, la);
-}
-
 static int parse_v4(const char *s, uint32_t *out)
 {
 	struct in_addr a;
@@ -134,7 +123,7 @@ sd_dnsbl_class sd_dnsbl_classify(const char *zone, const char *answer,
 	}
 	for (size_t i = 0; i < N_OF(codes); i++) {
 		uint32_t lo, hi;
-		if (!zone_eq(STR(codes[i].zone), zone) ||
+		if (!sd_name_eq(STR(codes[i].zone), zone) ||
 		    !parse_v4(STR(codes[i].first), &lo) ||
 		    !parse_v4(STR(codes[i].last), &hi))
 			continue;
@@ -147,7 +136,7 @@ sd_dnsbl_class sd_dnsbl_classify(const char *zone, const char *answer,
 	int bitmask = 0;
 	char buf[SD_DNSBL_MEANING_MAX] = "";
 	for (size_t i = 0; i < N_OF(bits); i++) {
-		if (!zone_eq(STR(bits[i].zone), zone))
+		if (!sd_name_eq(STR(bits[i].zone), zone))
 			continue;
 		bitmask = 1;
 		if ((a >> 8) == 0x7f0000 && (a & 0xff & bits[i].bit)) {
@@ -193,7 +182,7 @@ size_t sd_dnsbl_defaults(int domain_list, const char **out, size_t max)
 int sd_dnsbl_zone_ipv6(const char *zone)
 {
 	for (size_t i = 0; i < N_OF(zones); i++)
-		if (zone_eq(STR(zones[i].zone), zone))
+		if (sd_name_eq(STR(zones[i].zone), zone))
 			return zones[i].ipv6;
 	return 1;
 }

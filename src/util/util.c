@@ -177,23 +177,22 @@ int sd_strncaseeq(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+/* A DNS name's length without its trailing dot. */
+static size_t name_len(const char *s)
+{
+	size_t n = strlen(s);
+	return n && s[n - 1] == '.' ? n - 1 : n;
+}
+
 int sd_name_eq(const char *a, const char *b)
 {
-	size_t na = strlen(a), nb = strlen(b);
-	if (na && a[na - 1] == '.')
-		na--;
-	if (nb && b[nb - 1] == '.')
-		nb--;
+	size_t na = name_len(a), nb = name_len(b);
 	return na == nb && sd_strncaseeq(a, b, na);
 }
 
 int sd_name_under(const char *a, const char *b)
 {
-	size_t na = strlen(a), nb = strlen(b);
-	if (na && a[na - 1] == '.')
-		na--;
-	if (nb && b[nb - 1] == '.')
-		nb--;
+	size_t na = name_len(a), nb = name_len(b);
 	if (!nb)
 		return 1;   /* every name is below the root */
 	if (na < nb || (na > nb && a[na - nb - 1] != '.'))
